@@ -1,0 +1,182 @@
+"""``asdbench ...``: the command line. Each subcommand is a thin layer over a library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from tabulate import tabulate
+
+from asdbench import __version__
+from asdbench.errors import AsdbenchError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except AsdbenchError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"asdbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("asdbench: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asdbench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"asdbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler, help: str) -> argparse.ArgumentParser:  # noqa: A002
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = command("plugins", _plugins, "list every registered plugin: kind, name, distribution, version")
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    sub = command("synth", _synth, "write a synthetic dataset in the official DCASE layouts")
+    sub.add_argument("out", type=Path, help="directory to write (must be empty or absent)")
+    sub.add_argument("--preset", default="tiny", help="tiny, ci, demo, dcase2023 or dcase2024 (default: tiny)")
+    sub.add_argument("--seed", type=int, default=0)
+
+    sub = command("manifest", _manifest, "read a dataset in place and summarise its clips per machine")
+    _dataset_arguments(sub)
+    sub.add_argument("--csv", type=Path, help="also write the full manifest to this CSV file")
+
+    sub = command("evaluate", _evaluate, "score official submission files against the ground truth")
+    sub.add_argument("scores_dir", type=Path, help="directory of anomaly_score_<machine>_section_00_test.csv files")
+    _dataset_arguments(sub)
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    sub = command("spec", _spec, "validate a run spec and print its canonical form and hash")
+    sub.add_argument("spec", type=Path)
+    sub.add_argument("--json", action="store_true", help="print only the canonical JSON")
+
+    sub = command("baseline", _baseline, "score a dataset with pooled frontend features and a backend, then evaluate")
+    sub.add_argument("root", type=Path, help="dataset root")
+    sub.add_argument("--dataset", default="synth", help="dataset plugin (default: synth)")
+    sub.add_argument("--splits", nargs="+", default=["dev", "eval"], choices=["dev", "eval"])
+    sub.add_argument("--frontend", default="spectrum", help="frontend plugin (default: spectrum)")
+    sub.add_argument("--backend", default="knn", help="backend plugin (default: knn)")
+    sub.add_argument("--bands", type=int, default=128, help="log bands the frontend output is pooled to")
+    sub.add_argument("--out", type=Path, required=True, help="directory for the score files, one folder per split")
+    return parser
+
+
+def _dataset_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--dataset-root", type=Path, required=True, help="folder holding dev_data/ and eval_data/")
+    sub.add_argument("--year", type=int, required=True, choices=[2023, 2024])
+    sub.add_argument("--split", required=True, choices=["dev", "eval"])
+    sub.add_argument("--ground-truth", type=Path, help="the official evaluator's ground-truth folder (eval split)")
+    sub.add_argument("--hidden-attributes", type=Path, help="released hidden attributes (2024), if any")
+
+
+def _read_manifest(args: argparse.Namespace):
+    from asdbench.data.dcase import build_manifest
+
+    return build_manifest(
+        args.dataset_root, args.year, args.split,
+        ground_truth=args.ground_truth, hidden_attributes=args.hidden_attributes,
+    )
+
+
+# --- handlers ---------------------------------------------------------------------------------------------
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from asdbench.plugins import get_registry
+
+    registry = get_registry()
+    rows = [
+        {"kind": r.kind, "name": r.name, "distribution": r.distribution, "version": r.version,
+         "description": r.meta.get("description", "")}
+        for r in registry.all()
+    ]
+    failures = [f.__dict__ for f in registry.failures]
+    conflicts = sorted(registry.conflicts.values())
+    if args.json:
+        print(json.dumps({"plugins": rows, "failures": failures, "conflicts": conflicts}, indent=2))
+        return 0
+    print(tabulate(rows, headers="keys", tablefmt="simple"))
+    for failure in registry.failures:
+        print(f"warning: plugin {failure.entry_point} from {failure.distribution} {failure.version} "
+              f"failed to load: {failure.error}", file=sys.stderr)
+    for conflict in conflicts:
+        print(f"warning: {conflict}", file=sys.stderr)
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    import time
+
+    from asdbench.data.synth import generate
+
+    started = time.perf_counter()
+    info = generate(args.out, args.preset, args.seed)
+    print(f"wrote {info} to {args.out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _manifest(args: argparse.Namespace) -> int:
+    manifest = _read_manifest(args)
+    summary = manifest.groupby(["machine", "subset", "domain", "label"]).size().unstack(["subset", "domain", "label"])
+    print(tabulate(summary.fillna(0).astype(int), headers="keys", tablefmt="simple"))
+    if args.csv:
+        manifest.to_csv(args.csv, index=False)
+        print(f"wrote {len(manifest)} rows to {args.csv}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from asdbench.scorefiles import evaluate_directory
+
+    manifest = _read_manifest(args)
+    report = evaluate_directory(args.scores_dir, manifest[manifest["subset"] == "test"])
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown())
+    return 0
+
+
+def _spec(args: argparse.Namespace) -> int:
+    from asdbench.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.json:
+        print(spec.to_json())
+    else:
+        print(json.dumps(spec.canonical, indent=2, sort_keys=True))
+        print(f"hash: {spec.hash}")
+    return 0
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    from asdbench.baseline import score_split
+    from asdbench.data.audio import AudioCache
+    from asdbench.plugins import get_registry
+    from asdbench.scorefiles import evaluate_directory
+
+    registry = get_registry()
+    dataset = registry.create("datasets", args.dataset, root=str(args.root))
+    frontend = registry.create("frontends", args.frontend)
+    backend = registry.get("backends", args.backend)
+    cache = AudioCache()
+    board = []
+    for split in args.splits:
+        manifest = dataset.manifest(split)
+        out_dir = score_split(manifest, frontend, backend.factory, args.out / split, cache=cache, bands=args.bands)
+        report = evaluate_directory(out_dir, manifest[manifest["subset"] == "test"])
+        print(f"\n## {dataset.name} {split}: {args.frontend} + {args.backend}\n\n{report.to_markdown()}")
+        board.append({"system": f"{args.frontend} (pooled {args.bands}) + {args.backend}", "split": split,
+                      "official score": report.official_score})
+    print("\n## Leaderboard\n")
+    print(tabulate(board, headers="keys", tablefmt="github", floatfmt=".4f"))
+    return 0

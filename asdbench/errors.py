@@ -1,0 +1,25 @@
+"""Exceptions a user can act on.
+
+Every error asdbench raises on bad input is an :class:`AsdbenchError`; its message names the file, field or
+plugin at fault and what was expected. The CLI prints these without a traceback (unless ``--debug``).
+"""
+
+
+class AsdbenchError(Exception):
+    """Base class of every user-facing asdbench error."""
+
+
+class PluginError(AsdbenchError):
+    """A plugin is unknown, registered twice, or failed to load."""
+
+
+class SpecError(AsdbenchError):
+    """A run or grid spec is malformed or names something that does not exist."""
+
+
+class DataError(AsdbenchError):
+    """A dataset file is missing, misnamed, unreadable or in the wrong format."""
+
+
+class ScoreFileError(AsdbenchError):
+    """A score or decision file does not match the test set it claims to score."""

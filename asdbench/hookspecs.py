@@ -1,0 +1,178 @@
+"""The plugin author's reference: every hook asdbench calls, and the protocol of what each kind registers.
+
+A plugin is a module (or object) with functions marked ``@hookimpl``, published through the entry-point group
+``asdbench`` of its distribution::
+
+    # pyproject.toml of your distribution
+    [project.entry-points.asdbench]
+    my_methods = "my_package.plugin"
+
+    # my_package/plugin.py
+    from asdbench.hookspecs import hookimpl
+
+    @hookimpl
+    def asdbench_register_backends(register):
+        register("my-backend", MyBackend, description="...")
+
+Registration hooks are called once per process, each with a ``register(name, factory, **meta)`` callable. The
+factory is called with the options a run spec gives for that component (``[system.backend] name = "knn",
+k = 3`` calls ``factory(k=3)``); its keyword parameters and their defaults are the component's options, so
+they are validated and filled in before a run starts. ``meta`` is free-form and shown by ``asdbench plugins``
+(``description=`` is the conventional key). A name registered twice, in one kind, is an error naming both
+plugins, raised when that name is used (the plugins' other names keep working).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import pluggy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import torch
+
+PROJECT = "asdbench"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class Register(Protocol):
+    """The callable each registration hook receives."""
+
+    def __call__(self, name: str, factory: Callable[..., Any], **meta: Any) -> None: ...
+
+
+# --- What each kind's factory returns ---------------------------------------------------------------------
+
+
+@runtime_checkable
+class Frontend(Protocol):
+    """A ``torch.nn.Module`` turning a batch of 16 kHz waveforms ``(B, L)`` into features.
+
+    ``forward`` returns ``(B, F)`` for a spectrum or ``(B, F, T)`` for a spectrogram; ``output_shape(L)`` gives
+    that shape without the batch dimension, so networks can be built before any audio is seen.
+    """
+
+    def __call__(self, waveforms: torch.Tensor) -> torch.Tensor: ...
+
+    def output_shape(self, num_samples: int) -> tuple[int, ...]: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Scores test embeddings of one machine given that machine's training embeddings.
+
+    ``fit`` receives the training embeddings ``(N, D)`` and their domains (an array of "source"/"target");
+    ``score`` returns one anomaly score per test embedding, higher meaning more anomalous.
+    """
+
+    def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None: ...
+
+    def score(self, embeddings: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """A dataset on disk: ``manifest(split)`` returns the clip table of that split (see asdbench.data.dcase)."""
+
+    name: str
+    year: int
+
+    def manifest(self, split: str) -> pd.DataFrame: ...
+
+
+class Reducer(Protocol):
+    """Maps embeddings ``(N, D)`` to a lower-dimensional space ``(N, d)``; seeded by its options."""
+
+    def fit_transform(self, embeddings: np.ndarray) -> np.ndarray: ...
+
+
+class Clusterer(Protocol):
+    """Assigns a cluster index to each point of ``(N, d)``, choosing at most ``max_clusters`` clusters."""
+
+    def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray: ...
+
+
+class FeatureSpace(Protocol):
+    """Embeds every clip of one machine into a space where attributes cluster (pseudo-labelling)."""
+
+    def embed(self, manifest: pd.DataFrame, work_dir: Path) -> np.ndarray: ...
+
+
+# --- Registration hooks, one per kind ---------------------------------------------------------------------
+
+
+@hookspec
+def asdbench_register_frontends(register: Register) -> None:
+    """Register frontends: factories returning a :class:`Frontend` module (e.g. ``stft`` taking ``n_fft``)."""
+
+
+@hookspec
+def asdbench_register_networks(register: Register) -> None:
+    """Register networks: factories returning a ``torch.nn.Module`` mapping one frontend's features to ``(B, D)``."""
+
+
+@hookspec
+def asdbench_register_losses(register: Register) -> None:
+    """Register losses: factories returning a ``torch.nn.Module`` ``(embeddings, soft targets) -> scalar``."""
+
+
+@hookspec
+def asdbench_register_augmentations(register: Register) -> None:
+    """Register augmentations: factories returning ``(waveforms, targets, generator) -> (waveforms, targets)``."""
+
+
+@hookspec
+def asdbench_register_backends(register: Register) -> None:
+    """Register backends: factories returning a :class:`Backend`."""
+
+
+@hookspec
+def asdbench_register_feature_spaces(register: Register) -> None:
+    """Register pseudo-labelling feature spaces: factories returning a :class:`FeatureSpace`."""
+
+
+@hookspec
+def asdbench_register_reducers(register: Register) -> None:
+    """Register dimensionality reducers: factories returning a :class:`Reducer`."""
+
+
+@hookspec
+def asdbench_register_clusterers(register: Register) -> None:
+    """Register clusterers: factories returning a :class:`Clusterer`."""
+
+
+@hookspec
+def asdbench_register_datasets(register: Register) -> None:
+    """Register datasets: factories taking ``root`` (and dataset options) and returning a :class:`Dataset`."""
+
+
+# --- Lifecycle hooks --------------------------------------------------------------------------------------
+
+
+@hookspec
+def asdbench_run_started(run_dir: Path, spec: dict[str, Any]) -> None:
+    """Called when a run starts, with its directory and canonical spec (e.g. to open an experiment logger)."""
+
+
+@hookspec
+def asdbench_run_finished(run_dir: Path, spec: dict[str, Any], results: dict[str, Any]) -> None:
+    """Called when a run has written its results, with the metrics per split (e.g. to export them)."""
+
+
+KINDS: tuple[str, ...] = (
+    "frontends",
+    "networks",
+    "losses",
+    "augmentations",
+    "backends",
+    "feature_spaces",
+    "reducers",
+    "clusterers",
+    "datasets",
+)
+"""Every plugin kind, in the order ``asdbench plugins`` lists them; ``asdbench_register_<kind>`` is its hook."""

@@ -1,0 +1,284 @@
+"""Run specs: TOML in, a validated canonical form and a stable content hash out.
+
+A run spec names a dataset and its splits, a system (one component or a list of components per plugin kind,
+each ``{name = ..., option = value}`` or just ``"name"``), training options and a seed::
+
+    seed = 1
+
+    [dataset]
+    name = "synth"
+    root = "data/ci"            # relative paths are resolved against the spec file's directory
+    splits = ["dev", "eval"]
+
+    [system]
+    frontends = [{name = "spectrum"}, {name = "stft", n_fft = 256}]
+    backend = {name = "knn", k = 1}
+
+    [train]
+    epochs = 16
+
+Validation happens against the registered plugins: an unknown name, an unknown option or an option of the
+wrong type is a :class:`SpecError` naming the field (``system.frontends[1].nfft``). The canonical form fills
+in every default (the factories' keyword defaults and :data:`TRAIN_DEFAULTS`), so a spec that spells out a
+default and one that omits it are the same run. Its SHA-256 is the run's identity. Plugin versions are not
+part of the identity (a run records them as provenance instead), so upgrading a plugin does not orphan
+finished runs; give a changed method a new name or option if its results must not be reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asdbench.datasets import SPLITS
+from asdbench.errors import PluginError, SpecError
+from asdbench.plugins import Registration, Registry, get_registry
+
+SPEC_VERSION = 1
+TOP_LEVEL_KEYS = ("seed", "dataset", "system", "train")
+SINGULAR_KINDS = {
+    "frontend": "frontends",
+    "network": "networks",
+    "loss": "losses",
+    "augmentation": "augmentations",
+    "backend": "backends",
+    "feature_space": "feature_spaces",
+    "reducer": "reducers",
+    "clusterer": "clusterers",
+}
+"""``[system]`` keys: a singular key holds one component of its kind, the plural (the kind) a list."""
+
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "epochs": 16,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "weight_decay": 0.01,
+    "checkpoints": [12, 14, 16],
+}
+"""The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16)."""
+
+_EMPTY = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A validated run spec in canonical form."""
+
+    canonical: dict[str, Any]
+
+    @property
+    def hash(self) -> str:
+        return spec_hash(self.canonical)
+
+    @property
+    def seed(self) -> int:
+        return self.canonical["seed"]
+
+    @property
+    def dataset(self) -> dict[str, Any]:
+        return self.canonical["dataset"]
+
+    @property
+    def system(self) -> dict[str, Any]:
+        return self.canonical["system"]
+
+    @property
+    def train(self) -> dict[str, Any]:
+        return self.canonical["train"]
+
+    def to_json(self) -> str:
+        return canonical_json(self.canonical)
+
+
+def load_spec(path: Path, registry: Registry | None = None) -> RunSpec:
+    """Read and validate a TOML run spec; errors name the file and the field."""
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise SpecError(f"spec file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return validate_spec(raw, registry, base_dir=Path(path).resolve().parent)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, base_dir: Path | None = None) -> RunSpec:
+    """Validate a parsed spec against the registered plugins and return its canonical form."""
+    registry = registry or get_registry()
+    _reject_unknown(raw, TOP_LEVEL_KEYS, "")
+    canonical = {
+        "spec_version": SPEC_VERSION,
+        "seed": _seed(raw.get("seed", 0)),
+        "dataset": _dataset(_table(raw, "dataset", required=True), registry, base_dir or Path.cwd()),
+        "system": _system(_table(raw, "system", required=True), registry),
+        "train": _train(_table(raw, "train", required=False)),
+    }
+    return RunSpec(canonical)
+
+
+def canonical_json(canonical: Mapping[str, Any]) -> str:
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def spec_hash(canonical: Mapping[str, Any]) -> str:
+    """The run's identity: the first 16 hex digits of the SHA-256 of the canonical JSON."""
+    return hashlib.sha256(canonical_json(canonical).encode()).hexdigest()[:16]
+
+
+# --- sections ---------------------------------------------------------------------------------------------
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SpecError(f"seed: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[str, Any]:
+    if "name" not in table:
+        raise SpecError("dataset.name is required (one of: " + ", ".join(registry.names("datasets")) + ")")
+    splits = table.get("splits", list(SPLITS))
+    if not isinstance(splits, list) or not splits or any(s not in SPLITS for s in splits):
+        raise SpecError(f"dataset.splits: expected a non-empty list of {list(SPLITS)}, got {splits!r}")
+    if len(set(splits)) != len(splits):
+        raise SpecError(f"dataset.splits: {splits!r} names a split twice")
+    options = {k: v for k, v in table.items() if k not in ("name", "splits")}
+    component = _component({"name": table["name"], **options}, "datasets", "dataset", registry)
+    for key, value in component.items():
+        if key in ("root", "ground_truth", "hidden_attributes") and isinstance(value, str):
+            component[key] = str((base_dir / Path(value).expanduser()).resolve())
+    return {**component, "splits": [s for s in SPLITS if s in splits]}
+
+
+def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    allowed = sorted(set(SINGULAR_KINDS) | set(SINGULAR_KINDS.values()))
+    _reject_unknown(table, allowed, "system.")
+    system: dict[str, Any] = {}
+    for key, value in table.items():
+        field = f"system.{key}"
+        if key in SINGULAR_KINDS:
+            system[key] = _component(value, SINGULAR_KINDS[key], field, registry)
+        else:
+            if not isinstance(value, list) or not value:
+                raise SpecError(f"{field}: expected a non-empty list of components, got {value!r}")
+            system[key] = [_component(item, key, f"{field}[{i}]", registry) for i, item in enumerate(value)]
+    return system
+
+
+def _train(table: dict[str, Any]) -> dict[str, Any]:
+    _reject_unknown(table, tuple(TRAIN_DEFAULTS), "train.")
+    train = {**TRAIN_DEFAULTS, **table}
+    for key in ("epochs", "batch_size"):
+        if isinstance(train[key], bool) or not isinstance(train[key], int) or train[key] < 1:
+            raise SpecError(f"train.{key}: expected a positive integer, got {train[key]!r}")
+    for key in ("lr", "weight_decay"):
+        value = train[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise SpecError(f"train.{key}: expected a non-negative number, got {value!r}")
+        train[key] = float(value)
+    checkpoints = train["checkpoints"]
+    if (
+        not isinstance(checkpoints, list)
+        or not checkpoints
+        or any(isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= train["epochs"] for c in checkpoints)
+    ):
+        raise SpecError(
+            f"train.checkpoints: expected a non-empty list of epochs between 1 and train.epochs "
+            f"({train['epochs']}), got {checkpoints!r}"
+        )
+    train["checkpoints"] = sorted(set(checkpoints))
+    return train
+
+
+# --- components -------------------------------------------------------------------------------------------
+
+
+def _component(value: Any, kind: str, field: str, registry: Registry) -> dict[str, Any]:
+    """Validate ``"name"`` or ``{name = ..., **options}`` against the registration; fill in defaults."""
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise SpecError(f"{field}: expected a plugin name or a table with a 'name' key, got {value!r}")
+    try:
+        registration = registry.get(kind, value["name"])
+    except PluginError as exc:
+        raise SpecError(f"{field}.name: {exc}") from None
+    given = {k: v for k, v in value.items() if k != "name"}
+    return {"name": registration.name, **_options(registration, given, field)}
+
+
+def _options(registration: Registration, given: dict[str, Any], field: str) -> dict[str, Any]:
+    declared = registration.options()
+    unknown = sorted(set(given) - set(declared))
+    if unknown and not registration.accepts_any_option():
+        valid = ", ".join(sorted(declared)) or "(none)"
+        raise SpecError(
+            f"{field}.{unknown[0]}: {registration.kind[:-1]} {registration.name!r} has no option {unknown[0]!r}; "
+            f"its options: {valid}"
+        )
+    resolved: dict[str, Any] = {}
+    for option, default in declared.items():
+        if option in given:
+            resolved[option] = _typed(given[option], default, f"{field}.{option}")
+        elif default is _EMPTY:
+            raise SpecError(f"{field}.{option} is required by {registration.kind[:-1]} {registration.name!r}")
+        else:
+            resolved[option] = _json_default(default, f"{field}.{option}", registration)
+    resolved.update({k: v for k, v in given.items() if k not in declared})
+    return resolved
+
+
+def _typed(value: Any, default: Any, field: str) -> Any:
+    """Check a given option against the type of its default (ints are accepted where floats are)."""
+    if default is _EMPTY or default is None:
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise SpecError(f"{field}: expected {type(default).__name__} (like the default {default!r}), got {value!r}")
+    return value
+
+
+def _json_default(default: Any, field: str, registration: Registration) -> Any:
+    try:
+        canonical_json({"value": default})
+    except (TypeError, ValueError):
+        raise SpecError(
+            f"{field}: the default of {registration.kind[:-1]} {registration.name!r} "
+            f"({registration.distribution}) is not a plain value ({default!r}); plugin defaults must be TOML-like"
+        ) from None
+    return default
+
+
+def _table(raw: Mapping[str, Any], key: str, *, required: bool) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            raise SpecError(f"[{key}] is required")
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(f"{key}: expected a table, got {value!r}")
+    return dict(value)
+
+
+def _reject_unknown(table: Mapping[str, Any], allowed: tuple[str, ...] | list[str], prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise SpecError(f"{prefix}{key}: unknown field; expected one of: {', '.join(allowed)}")
+

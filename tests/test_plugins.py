@@ -1,0 +1,169 @@
+"""The plugin manager: entry-point discovery, lookups, duplicates, broken plugins, the `plugins` command."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from asdbench.cli import main
+from asdbench.errors import PluginError
+from asdbench.hookspecs import KINDS, hookimpl
+from asdbench.plugins import Registry
+
+
+def write_distribution(site: Path, dist: str, module: str, source: str, version: str = "1.2.3") -> None:
+    """Install a distribution the way pip would, as far as importlib.metadata can tell: dist-info + module."""
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[asdbench]\n{module} = {module}\n")
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+GOOD_PLUGIN = """
+    from asdbench.hookspecs import hookimpl
+
+    class EchoBackend:
+        def __init__(self, scale: float = 1.0):
+            self.scale = scale
+        def fit(self, embeddings, domains):
+            pass
+        def score(self, embeddings):
+            return embeddings.sum(axis=1) * self.scale
+
+    @hookimpl
+    def asdbench_register_backends(register):
+        register("echo", EchoBackend, description="test backend")
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS", raising=False)
+    return tmp_path
+
+
+def test_entry_point_plugin_is_discovered_with_its_distribution(site):
+    write_distribution(site, "asdbench-echo", "asdbench_echo_plugin", GOOD_PLUGIN)
+    registry = Registry()
+    registration = registry.get("backends", "echo")
+    assert (registration.distribution, registration.version) == ("asdbench-echo", "1.2.3")
+    assert registration.options() == {"scale": 1.0}
+    assert registry.create("backends", "echo", scale=2.0).scale == 2.0
+    assert registry.distributions()["asdbench-echo"] == "1.2.3"
+
+
+def test_builtin_methods_distribution_is_loaded_through_its_entry_point():
+    registry = Registry()
+    assert registry.get("frontends", "spectrum").distribution == "asdbench-methods"
+    assert registry.get("backends", "knn").distribution == "asdbench-methods"
+    assert {"dcase2023", "dcase2024", "synth"} <= set(registry.names("datasets"))
+
+
+def test_broken_plugin_is_reported_with_its_distribution_and_others_still_load(site):
+    write_distribution(site, "asdbench-echo", "asdbench_echo_plugin", GOOD_PLUGIN)
+    write_distribution(site, "asdbench-broken", "asdbench_broken_plugin", "import not_a_module_anywhere\n", "0.9")
+    registry = Registry()
+    assert registry.get("backends", "echo")
+    [failure] = [f for f in registry.failures if f.distribution == "asdbench-broken"]
+    assert failure.version == "0.9" and "not_a_module_anywhere" in failure.error
+    with pytest.raises(PluginError, match="asdbench-broken"):
+        registry.get("backends", "missing")
+
+
+def test_plugin_whose_registration_hook_raises_is_reported(site):
+    write_distribution(site, "asdbench-raises", "asdbench_raises_plugin", """
+        from asdbench.hookspecs import hookimpl
+        @hookimpl
+        def asdbench_register_losses(register):
+            raise RuntimeError("boom")
+    """)
+    registry = Registry()
+    assert any(f.distribution == "asdbench-raises" and "boom" in f.error for f in registry.failures)
+    assert registry.get("frontends", "spectrum")
+
+
+def test_load_plugins_env_restricts_distributions(site, monkeypatch):
+    write_distribution(site, "asdbench-echo", "asdbench_echo_plugin", GOOD_PLUGIN)
+    monkeypatch.setenv("ASDBENCH_LOAD_PLUGINS", "asdbench-echo")
+    registry = Registry()
+    assert registry.names("backends") == ["echo"]
+    assert registry.names("frontends") == []
+    assert "synth" in registry.names("datasets"), "the core's dataset readers always load"
+
+
+def test_unknown_name_lists_the_registered_names_of_that_kind():
+    registry = Registry()
+    with pytest.raises(PluginError) as error:
+        registry.get("backends", "nope")
+    assert "'nope'" in str(error.value) and "knn" in str(error.value)
+    with pytest.raises(PluginError, match="unknown plugin kind 'widgets'"):
+        registry.get("widgets", "x")
+
+
+class _FirstPlugin:
+    @hookimpl
+    def asdbench_register_backends(self, register):
+        register("twin", object)
+        register("only-first", object)
+
+
+class _SecondPlugin:
+    @hookimpl
+    def asdbench_register_backends(self, register):
+        register("twin", object)
+
+
+def test_duplicate_name_names_both_plugins_and_spares_their_other_names():
+    registry = Registry(entry_points=False, extra_plugins=[_FirstPlugin(), _SecondPlugin()])
+    with pytest.raises(PluginError) as error:
+        registry.get("backends", "twin")
+    message = str(error.value)
+    assert "_FirstPlugin" in message and "_SecondPlugin" in message
+    assert registry.get("backends", "only-first").plugin.endswith("_FirstPlugin")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_registration_hook_reaches_the_registry(kind):
+    class Plugin:
+        pass
+
+    def hook(self, register):
+        register(f"inline-{kind}", dict, description=kind)
+
+    setattr(Plugin, f"asdbench_register_{kind}", hookimpl(hook))
+    registry = Registry(entry_points=False, extra_plugins=[Plugin()])
+    assert registry.get(kind, f"inline-{kind}").meta == {"description": kind}
+
+
+def test_lifecycle_hooks_are_called():
+    calls = []
+
+    class Logger:
+        @hookimpl
+        def asdbench_run_started(self, run_dir, spec):
+            calls.append(("started", run_dir, spec["seed"]))
+
+        @hookimpl
+        def asdbench_run_finished(self, run_dir, spec, results):
+            calls.append(("finished", results["dev"]))
+
+    registry = Registry(entry_points=False, extra_plugins=[Logger()])
+    registry.hook.asdbench_run_started(run_dir=Path("r"), spec={"seed": 3})
+    registry.hook.asdbench_run_finished(run_dir=Path("r"), spec={}, results={"dev": 0.7})
+    assert calls == [("started", Path("r"), 3), ("finished", 0.7)]
+
+
+def test_plugins_command_prints_kind_name_distribution_and_version(capsys):
+    assert main(["plugins", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["plugins"]
+    spectrum = next(p for p in listed if p["name"] == "spectrum")
+    assert spectrum["kind"] == "frontends" and spectrum["distribution"] == "asdbench-methods"
+    assert spectrum["version"] == "0.1.0"
+    assert main(["plugins"]) == 0
+    table = capsys.readouterr().out
+    assert "spectrum" in table and "asdbench-methods" in table
