@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("spec", type=Path)
     sub.add_argument("--json", action="store_true", help="print only the canonical JSON")
 
+    sub = command("run", _run, "train and score one run spec, then print its per-machine tables")
+    sub.add_argument("spec", type=Path)
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder; the run goes in OUT/<spec hash>")
+
     sub = command("baseline", _baseline, "score a dataset with pooled frontend features and a backend, then evaluate")
     sub.add_argument("root", type=Path, help="dataset root")
     sub.add_argument("--dataset", default="synth", help="dataset plugin (default: synth)")
@@ -155,6 +159,22 @@ def _spec(args: argparse.Namespace) -> int:
     else:
         print(json.dumps(spec.canonical, indent=2, sort_keys=True))
         print(f"hash: {spec.hash}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from asdbench.metrics import EvaluationReport
+    from asdbench.plugins import get_registry
+    from asdbench.run import execute, run_directory
+    from asdbench.spec import load_spec
+
+    registry = get_registry()
+    spec = load_spec(args.spec, registry)
+    result = execute(spec, run_directory(args.out, spec), registry)
+    for split, report in result.results["splits"].items():
+        print(f"\n## {spec.dataset['name']} {split}\n")
+        print(EvaluationReport.from_dict(report).to_markdown() if report else "no ground truth: scores written only")
+    print(f"\nrun directory: {result.run_dir}")
     return 0
 
 

@@ -47,12 +47,21 @@ class Registration:
         """The factory's keyword options and their defaults (``inspect.Parameter.empty`` when required)."""
         return {
             p.name: p.default
-            for p in inspect.signature(self.factory).parameters.values()
+            for p in self._parameters()
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
 
     def accepts_any_option(self) -> bool:
-        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(self.factory).parameters.values())
+        return any(p.kind is p.VAR_KEYWORD for p in self._parameters())
+
+    def _parameters(self) -> list[inspect.Parameter]:
+        try:
+            return list(inspect.signature(self.factory).parameters.values())
+        except (TypeError, ValueError):
+            raise PluginError(
+                f"{self.kind[:-1]} {self.name!r} from plugin {self.plugin!r} ({self.distribution}) has a factory "
+                "whose options cannot be inspected; register a function or class with keyword parameters"
+            ) from None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,13 @@ each ``{name = ..., option = value}`` or just ``"name"``), training options and 
     splits = ["dev", "eval"]
 
     [system]
+    labels = "attributes"
     frontends = [{name = "spectrum"}, {name = "stft", n_fft = 256}]
-    backend = {name = "knn", k = 1}
+    networks = ["spectrum-cnn", "spectrogram-resnet"]
+    loss = {name = "scac", subclusters = 16}
+    aux = "subspace"
+    augmentations = [{name = "mixup", probability = 0.5}]
+    backend = {name = "kmeans-target", clusters = 16}
 
     [train]
     epochs = 16
@@ -43,17 +48,18 @@ from asdbench.plugins import Registration, Registry, get_registry
 
 SPEC_VERSION = 1
 TOP_LEVEL_KEYS = ("seed", "dataset", "system", "train")
-SINGULAR_KINDS = {
-    "frontend": "frontends",
-    "network": "networks",
-    "loss": "losses",
-    "augmentation": "augmentations",
-    "backend": "backends",
-    "feature_space": "feature_spaces",
-    "reducer": "reducers",
-    "clusterer": "clusterers",
+SYSTEM_COMPONENTS: dict[str, tuple[str, bool]] = {
+    "frontends": ("frontends", True),
+    "networks": ("networks", True),
+    "loss": ("losses", False),
+    "aux": ("losses", False),
+    "augmentations": ("augmentations", True),
+    "backend": ("backends", False),
 }
-"""``[system]`` keys: a singular key holds one component of its kind, the plural (the kind) a list."""
+"""``[system]`` keys holding components: key -> (plugin kind, whether it holds a list)."""
+
+LABEL_MODES = ("attributes", "machine")
+"""``system.labels``: the classes a system trains on (see asdbench.labels)."""
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 16,
@@ -61,8 +67,15 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "weight_decay": 0.01,
     "checkpoints": [12, 14, 16],
+    "clip_seconds": "longest",
+    "precision": "auto",
 }
-"""The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16)."""
+"""The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16).
+
+``clip_seconds``: every clip is tiled (or cropped) to this length; "longest" = the dataset's longest clip.
+``precision``: "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16".
+"""
+PRECISIONS = ("auto", "fp32", "bf16")
 
 _EMPTY = inspect.Parameter.empty
 
@@ -160,18 +173,32 @@ def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[
 
 
 def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    allowed = sorted(set(SINGULAR_KINDS) | set(SINGULAR_KINDS.values()))
-    _reject_unknown(table, allowed, "system.")
-    system: dict[str, Any] = {}
+    _reject_unknown(table, [*SYSTEM_COMPONENTS, "labels"], "system.")
+    system: dict[str, Any] = {"labels": LABEL_MODES[0]}
     for key, value in table.items():
         field = f"system.{key}"
-        if key in SINGULAR_KINDS:
-            system[key] = _component(value, SINGULAR_KINDS[key], field, registry)
+        if key == "labels":
+            system[key] = _labels(value)
+            continue
+        kind, many = SYSTEM_COMPONENTS[key]
+        if not many:
+            system[key] = _component(value, kind, field, registry)
+        elif not isinstance(value, list) or not value:
+            raise SpecError(f"{field}: expected a non-empty list of {kind}, got {value!r}")
         else:
-            if not isinstance(value, list) or not value:
-                raise SpecError(f"{field}: expected a non-empty list of components, got {value!r}")
-            system[key] = [_component(item, key, f"{field}[{i}]", registry) for i, item in enumerate(value)]
+            system[key] = [_component(item, kind, f"{field}[{i}]", registry) for i, item in enumerate(value)]
+    if "networks" in system and len(system["networks"]) != len(system.get("frontends", [])):
+        raise SpecError(
+            f"system.networks: {len(system['networks'])} networks for {len(system.get('frontends', []))} frontends; "
+            "each frontend needs its own network (its branch), in the same order"
+        )
     return system
+
+
+def _labels(value: Any) -> str:
+    if value in LABEL_MODES:
+        return value
+    raise SpecError(f"system.labels: expected one of {', '.join(LABEL_MODES)}, got {value!r}")
 
 
 def _train(table: dict[str, Any]) -> dict[str, Any]:
@@ -196,6 +223,12 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
             f"({train['epochs']}), got {checkpoints!r}"
         )
     train["checkpoints"] = sorted(set(checkpoints))
+    clip = train["clip_seconds"]
+    if clip != "longest" and (isinstance(clip, bool) or not isinstance(clip, int | float) or not clip > 0):
+        raise SpecError(f"train.clip_seconds: expected 'longest' or a positive number of seconds, got {clip!r}")
+    train["clip_seconds"] = clip if clip == "longest" else float(clip)
+    if train["precision"] not in PRECISIONS:
+        raise SpecError(f"train.precision: expected one of {', '.join(PRECISIONS)}, got {train['precision']!r}")
     return train
 
 

@@ -1,0 +1,7 @@
+"""``python -m asdbench`` is the same as the ``asdbench`` console script."""
+
+import sys
+
+from asdbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,133 @@
+"""One run end to end: read the dataset, train the system, score every checkpoint, write and evaluate.
+
+A run directory holds::
+
+    spec.json          the canonical spec (its hash names the directory)
+    provenance.json    plugin distributions and versions, torch version, device
+    checkpoints/       epoch_XXX.pt for the ensemble epochs, last.pt for resume
+    embeddings/        z_cat of every clip per checkpoint (epoch_XXX.npz)
+    scores/<split>/    official anomaly_score_* and decision_result_* files
+    results.json       metrics per split, written last: its presence marks a finished run
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from asdbench.clips import ClipSource
+from asdbench.data.audio import AudioCache
+from asdbench.devices import default_device
+from asdbench.embed import MachineClips, evaluate_split, score_checkpoints, write_split
+from asdbench.labels import build_labels
+from asdbench.plugins import Registry
+from asdbench.spec import RunSpec
+from asdbench.system import build_system
+from asdbench.train import TrainingPlan, train
+
+SAMPLE_RATE = 16_000
+RESULTS = "results.json"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    results: dict[str, Any]
+
+
+def run_directory(root: Path, spec: RunSpec) -> Path:
+    return root / spec.hash
+
+
+def execute(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCache | None = None,
+            progress: bool = True) -> RunResult:
+    """Run ``spec`` in ``run_dir``: a finished run is read back, an interrupted one resumes."""
+    results_file = run_dir / RESULTS
+    if results_file.exists():
+        return RunResult(run_dir, json.loads(results_file.read_text()))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / "spec.json", spec.canonical)
+    device = default_device()
+    write_json_atomic(run_dir / "provenance.json", _provenance(registry, device))
+    registry.hook.asdbench_run_started(run_dir=run_dir, spec=spec.canonical)
+
+    cache = cache or AudioCache()
+    dataset_options = {k: v for k, v in spec.dataset.items() if k not in ("name", "splits")}
+    dataset = registry.create("datasets", spec.dataset["name"], **dataset_options)
+    manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
+    machines = _machine_clips(manifests, cache, progress)
+    num_samples = _num_samples(spec.train["clip_seconds"], machines)
+
+    train_rows = pd.concat([m.train for m in machines], ignore_index=True)
+    labels = build_labels(train_rows, spec.system["labels"])
+    torch.manual_seed(spec.seed)  # the weights' initial values
+    system = build_system(spec.system, registry, num_classes=labels.num_classes, num_samples=num_samples)
+    plan = TrainingPlan.from_spec(spec.train, spec.seed, num_samples)
+    training_clips = ClipSource([group for m in machines for group in m.train_clips.groups])
+    checkpoints = train(system, training_clips, labels.indices, labels.num_classes, plan,
+                        run_dir / "checkpoints", device=device, progress=progress)
+
+    backend = spec.system["backend"]
+    make_backend = functools.partial(registry.create, "backends", backend["name"], **_options(backend))
+    scores = score_checkpoints(system, checkpoints, machines, make_backend, run_dir / "embeddings",
+                               num_samples=num_samples, device=device, precision=plan.precision, progress=progress)
+    results: dict[str, Any] = {"hash": spec.hash, "num_classes": labels.num_classes, "splits": {}}
+    for split, manifest in manifests.items():
+        split_machines = [m for m in machines if m.split == split]
+        out_dir = run_dir / "scores" / split
+        write_split(split_machines, scores, out_dir)
+        report = evaluate_split(out_dir, manifest[manifest["subset"] == "test"])
+        results["splits"][split] = report.to_dict() if report else None
+    write_json_atomic(results_file, results)
+    registry.hook.asdbench_run_finished(run_dir=run_dir, spec=spec.canonical, results=results)
+    return RunResult(run_dir, results)
+
+
+def _options(component: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in component.items() if key != "name"}
+
+
+def _machine_clips(manifests: dict[str, pd.DataFrame], cache: AudioCache, progress: bool) -> list[MachineClips]:
+    machines = []
+    for split, manifest in manifests.items():
+        for machine, rows in manifest.groupby("machine", sort=True):
+            train_rows = rows[rows["subset"] == "train"].reset_index(drop=True)
+            test_rows = rows[rows["subset"] == "test"].reset_index(drop=True)
+            machines.append(MachineClips(
+                split, str(machine), train_rows, test_rows,
+                ClipSource([cache.load(list(train_rows["path"]), progress=progress)]),
+                ClipSource([cache.load(list(test_rows["path"]), progress=progress)]),
+            ))
+    return machines
+
+
+def _num_samples(clip_seconds: float | str, machines: list[MachineClips]) -> int:
+    if clip_seconds != "longest":
+        return int(round(float(clip_seconds) * SAMPLE_RATE))
+    return int(max(max(m.train_clips.lengths.max(), m.test_clips.lengths.max()) for m in machines))
+
+
+def _provenance(registry: Registry, device: torch.device) -> dict[str, Any]:
+    return {
+        "distributions": registry.distributions(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "cuda_device": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+    }
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, path)

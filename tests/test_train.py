@@ -1,0 +1,191 @@
+"""The generic trainer: seeded, resumable to identical checkpoints, NaN losses stop with a clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from asdbench.clips import ClipSource
+from asdbench.hookspecs import hookimpl
+from asdbench.plugins import Registry
+from asdbench.spec import validate_spec
+from asdbench.system import build_system
+from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, train
+
+
+class ArrayClips:
+    """A stand-in for a cached clip group: the trainer only needs lengths and batch()."""
+
+    def __init__(self, clips: np.ndarray) -> None:
+        self.clips = clips
+        self.lengths = np.full(len(clips), clips.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def batch(self, indices, num_samples, starts=None):
+        starts = np.zeros(len(indices), int) if starts is None else starts
+        return np.stack([self.clips[i, s : s + num_samples] for i, s in zip(indices, starts)]).astype(np.float32)
+
+
+class Magnitude(nn.Module):
+    def forward(self, x):
+        return torch.fft.rfft(x).abs()[:, :32]
+
+    def output_shape(self, num_samples):
+        return (32,)
+
+
+class Dense(nn.Module):
+    def __init__(self, input_shape, /, *, embedding_dim: int = 8):
+        super().__init__()
+        self.embedding_dim = embedding_dim
+        self.layer = nn.Sequential(nn.Linear(input_shape[0], 16), nn.ReLU(), nn.Linear(16, embedding_dim))
+
+    def forward(self, x):
+        return self.layer(torch.log1p(x))
+
+
+class SoftmaxLoss(nn.Module):
+    def __init__(self, branch_dims, num_classes, /, *, scale: float = 1.0):
+        super().__init__()
+        self.scale = scale
+        self.head = nn.Linear(sum(branch_dims), num_classes)
+
+    def forward(self, branches, targets):
+        logits = self.head(torch.cat(branches, dim=1)) * self.scale
+        return -(targets * torch.log_softmax(logits, dim=1)).sum(1).mean()
+
+
+class Jitter(nn.Module):
+    """Random gain: proves augmentation randomness is part of the seeded, resumable state."""
+
+    def forward(self, x, targets):
+        if not self.training:
+            return x, targets
+        return x * (1 + 0.1 * torch.rand(len(x), 1, device=x.device)), targets
+
+
+class Fakes:
+    @hookimpl
+    def asdbench_register_frontends(self, register):
+        register("magnitude", Magnitude)
+
+    @hookimpl
+    def asdbench_register_networks(self, register):
+        register("dense", Dense)
+
+    @hookimpl
+    def asdbench_register_losses(self, register):
+        register("softmax", SoftmaxLoss)
+
+    @hookimpl
+    def asdbench_register_augmentations(self, register):
+        register("jitter", Jitter)
+
+    @hookimpl
+    def asdbench_register_backends(self, register):
+        register("none", lambda: None)
+
+
+@pytest.fixture
+def registry():
+    return Registry(entry_points=False, extra_plugins=[Fakes()])
+
+
+def make_system(registry, scale=1.0, num_classes=3):
+    spec = validate_spec({
+        "dataset": {"name": "synth", "root": "unused"},
+        "system": {"frontends": ["magnitude", "magnitude"], "networks": ["dense", "dense"],
+                   "loss": {"name": "softmax", "scale": scale}, "augmentations": ["jitter"], "backend": "none"},
+    }, registry)
+    torch.manual_seed(0)
+    return build_system(spec.system, registry, num_classes=num_classes, num_samples=256)
+
+
+def data():
+    rng = np.random.default_rng(0)
+    targets = np.repeat(np.arange(3), 10)
+    clips = rng.normal(size=(30, 300)) * (1 + targets[:, None])
+    return ClipSource([ArrayClips(clips[:12]), ArrayClips(clips[12:])]), targets
+
+
+def plan(epochs=4, checkpoints=(2, 4)):
+    return TrainingPlan(epochs=epochs, batch_size=8, lr=1e-2, weight_decay=0.01, checkpoints=list(checkpoints),
+                        seed=3, precision="auto", num_samples=256)
+
+
+def states(paths):
+    return [torch.load(p, weights_only=True)["model"] for p in paths]
+
+
+def assert_same_states(a, b):
+    for left, right in zip(a, b):
+        assert left.keys() == right.keys()
+        for key in left:
+            assert torch.equal(left[key], right[key]), key
+
+
+def test_resume_after_interruption_gives_identical_checkpoints(registry, tmp_path, monkeypatch):
+    clips, targets = data()
+    reference = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "a",
+                      device=torch.device("cpu"), progress=False)
+
+    import asdbench.train as train_module
+
+    real_save, saves = train_module._save, []
+
+    def save_then_die(state, path):  # "kill" the process right after epoch 3 is on disk
+        real_save(state, path)
+        saves.append(path.name)
+        if state["epoch"] == 3 and path.name == "last.pt":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(make_system(registry), clips, targets, 3, plan(), tmp_path / "b", device=torch.device("cpu"),
+              progress=False)
+    monkeypatch.setattr(train_module, "_save", real_save)
+    resumed = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "b",
+                    device=torch.device("cpu"), progress=False)
+    assert [p.name for p in resumed] == ["epoch_002.pt", "epoch_004.pt"]
+    assert_same_states(states(reference), states(resumed))
+    assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 4
+
+
+def test_finished_training_is_not_repeated(registry, tmp_path):
+    clips, targets = data()
+    train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=False)
+    before = checkpoint_path(tmp_path, 4).stat().st_mtime_ns
+    train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=False)
+    assert checkpoint_path(tmp_path, 4).stat().st_mtime_ns == before
+
+
+def test_other_seed_gives_other_weights(registry, tmp_path):
+    clips, targets = data()
+    a = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "a", device=torch.device("cpu"),
+              progress=False)
+    other = TrainingPlan(**{**plan().__dict__, "seed": 4})
+    b = train(make_system(registry), clips, targets, 3, other, tmp_path / "b", device=torch.device("cpu"),
+              progress=False)
+    left, right = states(a)[-1], states(b)[-1]
+    assert any(not torch.equal(left[k], right[k]) for k in left)
+
+
+def test_training_reduces_the_loss(registry, tmp_path):
+    clips, targets = data()
+    train(make_system(registry), clips, targets, 3, plan(epochs=8, checkpoints=(1, 8)), tmp_path,
+          device=torch.device("cpu"), progress=False)
+    first = torch.load(checkpoint_path(tmp_path, 1), weights_only=True)["loss"]
+    last = torch.load(checkpoint_path(tmp_path, 8), weights_only=True)["loss"]
+    assert last < first
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_epochs(registry, tmp_path):
+    clips, targets = data()
+    with pytest.raises(TrainingError, match="loss is nan at epoch 1, step 1"):
+        train(make_system(registry, scale=float("nan")), clips, targets, 3, plan(), tmp_path,
+              device=torch.device("cpu"), progress=False)
+    assert not (tmp_path / "last.pt").exists()
