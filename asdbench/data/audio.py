@@ -1,0 +1,178 @@
+"""Decode once: a cache of decoded clips, one memory-mapped array per group of files.
+
+A group (the caller passes one machine + split + subset) is keyed by the identity of its files: absolute path,
+size and modification time of each, so editing or replacing a file invalidates its group. The samples are
+stored concatenated, as int16 when every file is 16-bit PCM (exact, half the size of float32) and float32
+otherwise, beside a JSON index of offsets and lengths. Any later epoch, run or process opens the memmap
+without decoding.
+
+Concurrency: filling a group holds an OS file lock (``filelock``), so one process decodes while the others
+wait and then reuse its result; the lock dies with its holder, so a killed filler blocks nobody. Entries are
+written under temporary names and renamed into place, the index last, so a reader never sees half an entry; an
+entry whose data does not match its index is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+from filelock import FileLock
+from tqdm.auto import tqdm
+
+from asdbench.errors import DataError
+
+SAMPLE_RATE = 16_000
+CACHE_VERSION = 1
+INT16_SCALE = 1.0 / 32768.0
+
+
+def decode(path: str | Path) -> np.ndarray:
+    """Samples of one 16 kHz mono file as float32 in [-1, 1); a DataError names the file otherwise."""
+    try:
+        audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise DataError(f"{path}: unreadable audio ({exc})") from None
+    _check_format(path, rate, audio.shape[1])
+    return audio[:, 0]
+
+
+def _decode_int16(path: str | Path) -> np.ndarray:
+    try:
+        audio, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise DataError(f"{path}: unreadable audio ({exc})") from None
+    _check_format(path, rate, audio.shape[1])
+    return audio[:, 0]
+
+
+def _check_format(path: str | Path, rate: int, channels: int) -> None:
+    if rate != SAMPLE_RATE:
+        raise DataError(f"{path}: sample rate {rate} Hz; expected {SAMPLE_RATE} Hz")
+    if channels != 1:
+        raise DataError(f"{path}: {channels} channels; expected mono")
+
+
+@dataclass(frozen=True)
+class ClipArray:
+    """The clips of one cached group: ``samples`` (memory-mapped), their ``offsets`` and ``lengths``."""
+
+    paths: list[str]
+    offsets: np.ndarray
+    lengths: np.ndarray
+    samples: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def clip(self, index: int) -> np.ndarray:
+        start = int(self.offsets[index])
+        return self._as_float(self.samples[start : start + int(self.lengths[index])])
+
+    def batch(self, indices: Sequence[int] | np.ndarray, num_samples: int,
+              starts: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """float32 ``(len(indices), num_samples)``: each clip from ``starts[i]`` (default 0), tiled if short."""
+        out = np.empty((len(indices), num_samples), dtype=np.float32)
+        for row, index in enumerate(indices):
+            length = int(self.lengths[index])
+            start = int(self.offsets[index]) + (int(starts[row]) if starts is not None else 0)
+            available = int(self.offsets[index]) + length - start
+            if available >= num_samples:
+                out[row] = self._as_float(self.samples[start : start + num_samples])
+            else:  # tile the whole clip from its start, as the reference does for short clips
+                clip = self._as_float(self.samples[int(self.offsets[index]) : int(self.offsets[index]) + length])
+                out[row] = np.resize(clip, num_samples)
+        return out
+
+    def _as_float(self, samples: np.ndarray) -> np.ndarray:
+        if samples.dtype == np.int16:
+            return samples.astype(np.float32) * np.float32(INT16_SCALE)
+        return np.asarray(samples, dtype=np.float32)
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ASDBENCH_CACHE_DIR", Path.home() / ".cache" / "asdbench" / "audio"))
+
+
+class AudioCache:
+    """Decoded audio shared by every epoch, run and process that reads the same files."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_cache_dir()
+
+    def key(self, paths: Sequence[str | Path]) -> str:
+        digest = hashlib.sha256(f"asdbench-audio/{CACHE_VERSION}".encode())
+        for path in paths:
+            resolved = Path(path).resolve()
+            try:
+                stat = resolved.stat()
+            except FileNotFoundError:
+                raise DataError(f"{resolved}: audio file not found") from None
+            digest.update(f"\0{resolved}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+        return digest.hexdigest()[:32]
+
+    def load(self, paths: Sequence[str | Path], *, progress: bool = True) -> ClipArray:
+        """The group's clips, decoding them first if no valid entry exists."""
+        if not paths:
+            raise DataError("no audio files given to the cache")
+        key = self.key(paths)
+        entry = self._open(key, paths)
+        if entry is not None:
+            return entry
+        self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.root / f"{key}.lock")):
+            entry = self._open(key, paths)  # another process may have filled it while we waited
+            if entry is None:
+                self._fill(key, paths, progress)
+                entry = self._open(key, paths)
+        if entry is None:
+            raise DataError(f"audio cache entry {self.root / key} could not be read back after writing it")
+        return entry
+
+    def _open(self, key: str, paths: Sequence[str | Path]) -> ClipArray | None:
+        index_file, data_file = self.root / f"{key}.json", self.root / f"{key}.npy"
+        try:
+            index = json.loads(index_file.read_text())
+            samples = np.load(data_file, mmap_mode="r")
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        lengths = np.asarray(index["lengths"], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        resolved = [str(Path(p).resolve()) for p in paths]
+        if index.get("paths") != resolved or samples.ndim != 1 or len(samples) != int(lengths.sum()):
+            return None
+        return ClipArray(resolved, offsets, lengths, samples)
+
+    def _fill(self, key: str, paths: Sequence[str | Path], progress: bool) -> None:
+        resolved = [str(Path(p).resolve()) for p in paths]
+        as_int16 = all(_subtype(p) == "PCM_16" for p in resolved)
+        reader = _decode_int16 if as_int16 else decode
+        clips = [reader(p) for p in tqdm(resolved, desc="decoding audio", unit="file", disable=not progress,
+                                          leave=False)]
+        data_tmp = self.root / f".{key}.{os.getpid()}.tmp.npy"
+        np.save(data_tmp, np.concatenate(clips))
+        _fsync(data_tmp)
+        os.replace(data_tmp, self.root / f"{key}.npy")
+        index_tmp = self.root / f".{key}.{os.getpid()}.tmp.json"
+        index_tmp.write_text(json.dumps({"version": CACHE_VERSION, "paths": resolved,
+                                         "lengths": [len(c) for c in clips]}))
+        _fsync(index_tmp)
+        os.replace(index_tmp, self.root / f"{key}.json")
+
+
+def _subtype(path: str) -> str:
+    try:
+        return soundfile.info(path).subtype
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise DataError(f"{path}: unreadable audio ({exc})") from None
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())

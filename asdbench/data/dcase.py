@@ -1,0 +1,193 @@
+"""Read the DCASE 2023/2024 Task 2 layouts in place into one manifest (a DataFrame, one row per clip).
+
+Nothing under the dataset root is ever written, renamed or moved. Eval test clips, named
+``section_00_<id>.wav``, get their labels and domains from the official evaluator's ground-truth CSVs;
+without them they are "unknown" (they can still be scored, not evaluated).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import soundfile
+
+from asdbench.data.layout import (
+    NO_ATTRIBUTE,
+    SAMPLE_RATE,
+    ParsedName,
+    attributes_from_string,
+    ground_truth_file,
+    hidden_attributes_file,
+    parse_file_name,
+    read_rows,
+)
+from asdbench.errors import DataError
+
+SPLITS = ("dev", "eval")
+SUBSETS = ("train", "test")
+COLUMNS = ["path", "file", "dataset", "split", "machine", "section", "subset", "domain", "label", "attributes",
+           "attribute_string", "hidden_attributes"]
+
+
+def split_dir(root: Path, split: str) -> Path:
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
+    return Path(root) / f"{split}_data" / "raw"
+
+
+def list_machines(root: Path, split: str) -> list[str]:
+    raw = split_dir(root, split)
+    if not raw.is_dir():
+        raise DataError(
+            f"{raw} not found: expected the official layout ROOT/{split}_data/raw/<machine>/{{train,test}}/*.wav"
+        )
+    machines = sorted(p.name for p in raw.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not machines:
+        raise DataError(f"{raw} holds no machine folders")
+    return machines
+
+
+def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | None = None,
+                   hidden_attributes: Path | None = None, check_audio: bool = True) -> pd.DataFrame:
+    """The manifest of one split (columns :data:`COLUMNS`); see the module docstring."""
+    if year not in (2023, 2024):
+        raise DataError(f"unsupported DCASE year {year}; asdbench reads the 2023 and 2024 Task 2 layouts")
+    root = Path(root).expanduser().resolve()
+    rows: list[dict] = []
+    for machine in list_machines(root, split):
+        rows.extend(_machine_rows(root, year, split, machine, ground_truth, hidden_attributes, check_audio))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth: Path | None,
+                  hidden_root: Path | None, check_audio: bool) -> list[dict]:
+    machine_dir = split_dir(root, split) / machine
+    attribute_table = _attribute_table(machine_dir / "attributes_00.csv")
+    truth = _ground_truth(ground_truth, machine) if ground_truth and split == "eval" else None
+    rows = []
+    for subset in SUBSETS:
+        folder = machine_dir / subset
+        if not folder.is_dir():
+            raise DataError(f"{folder} not found: each machine needs train/ and test/ folders")
+        hidden = _hidden_attributes(hidden_root, split, machine, subset) if hidden_root else {}
+        for path in sorted(folder.glob("*.wav")):
+            parsed = parse_file_name(path.name)
+            if check_audio:
+                check_audio_file(path)
+            row = {"path": str(path), "file": path.name, "dataset": f"dcase{year}", "split": split,
+                   "machine": machine, "section": parsed.section, "subset": subset}
+            if parsed.attribute_string:  # a labelled name
+                if parsed.subset != subset:
+                    raise DataError(f"{path}: a {parsed.subset} clip in the {subset}/ folder")
+                row.update(_labelled(parsed, path, attribute_table, machine, subset), hidden_attributes={})
+            elif split == "eval" and subset == "test":
+                row.update(_from_ground_truth(parsed, path, truth))
+            else:
+                raise DataError(f"{path}: short clip names are only used for eval test clips")
+            if path.name in hidden:
+                row["hidden_attributes"] = attributes_from_string(hidden[path.name])
+            rows.append(row)
+    if truth is not None:
+        on_disk = {r["file"] for r in rows if r["subset"] == "test"}
+        stray = sorted(set(truth) - on_disk)
+        if stray:
+            raise DataError(f"{truth[stray[0]]['source']}: ground truth lists {len(stray)} clips not found in "
+                            f"{machine_dir / 'test'}, e.g. {stray[0]}")
+    return rows
+
+
+def _labelled(parsed: ParsedName, path: Path, table: dict[str, dict[str, str]] | None, machine: str,
+              subset: str) -> dict:
+    attributes: dict[str, str] = {}
+    if parsed.attribute_string != NO_ATTRIBUTE:
+        key = f"{machine}/{subset}/{path.name}"
+        if table is None:
+            attributes = parsed.attributes
+        elif key in table:
+            attributes = table[key]
+        else:
+            raise DataError(f"{path}: no row {key!r} in {path.parent.parent / 'attributes_00.csv'}")
+    return {"domain": parsed.domain, "label": parsed.label, "attributes": attributes,
+            "attribute_string": parsed.attribute_string}
+
+
+def _from_ground_truth(parsed: ParsedName, path: Path, truth: dict[str, dict] | None) -> dict:
+    if truth is None:
+        return {"domain": "unknown", "label": "unknown", "attributes": {}, "attribute_string": "",
+                "hidden_attributes": {}}
+    if parsed.file not in truth:
+        source = next(iter(truth.values()))["source"] if truth else "the ground truth"
+        raise DataError(f"{path}: not in the ground truth {source}")
+    entry = truth[parsed.file]
+    return {"domain": entry["domain"], "label": entry["label"], "attributes": entry["attributes"],
+            "attribute_string": entry["attribute_string"], "hidden_attributes": entry["hidden"]}
+
+
+def _attribute_table(path: Path) -> dict[str, dict[str, str]] | None:
+    """``machine/subset/file.wav`` -> attributes, from ``attributes_00.csv`` (None where there is none)."""
+    if not path.exists():
+        return None
+    table = {}
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header or header[0] != "file_name":
+            raise DataError(f"{path}: expected a header starting with file_name, got {header!r}")
+        for line, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            values = row[1:]
+            pairs = {values[i]: values[i + 1] for i in range(0, len(values) - 1, 2) if values[i]}
+            pairs.pop(NO_ATTRIBUTE, None)
+            table[row[0]] = pairs
+    return table
+
+
+def _ground_truth(gt_root: Path, machine: str) -> dict[str, dict]:
+    """short name -> label, domain and attributes from the evaluator's three CSVs for one machine."""
+    labels_file = ground_truth_file(gt_root, "data", machine)
+    domains_file = ground_truth_file(gt_root, "domain", machine)
+    attributes_file = ground_truth_file(gt_root, "attributes", machine)
+    labels = {row[0]: row[1] for row in read_rows(labels_file)}
+    domains = {row[0]: row[1] for row in read_rows(domains_file)}
+    attributes = {row[0]: row[1:] for row in read_rows(attributes_file)} if attributes_file.exists() else {}
+    if set(labels) != set(domains):
+        raise DataError(f"{labels_file} and {domains_file} list different clips")
+    truth = {}
+    for name, label in labels.items():
+        if label not in ("0", "1") or domains[name] not in ("0", "1"):
+            raise DataError(f"{labels_file}: row {name!r} must have 0/1 label and domain")
+        labelled, full = (attributes.get(name, []) + ["", ""])[:2]
+        attribute_tail = parse_file_name(labelled + ".wav").attribute_string if labelled else ""
+        hidden = parse_file_name(full).attributes if full and attribute_tail == NO_ATTRIBUTE else {}
+        truth[name] = {
+            "label": "anomaly" if label == "1" else "normal",
+            "domain": "target" if domains[name] == "1" else "source",
+            "attributes": attributes_from_string(attribute_tail),
+            "attribute_string": attribute_tail,
+            "hidden": hidden,
+            "source": str(labels_file),
+        }
+    return truth
+
+
+def _hidden_attributes(root: Path, split: str, machine: str, subset: str) -> dict[str, str]:
+    """file name -> the real attribute tail, from a released correspondence file (empty where absent)."""
+    path = hidden_attributes_file(root, split, machine, subset)
+    if not path.exists():
+        return {}
+    return {row[0]: parse_file_name(row[1]).attribute_string for row in read_rows(path) if len(row) >= 2}
+
+
+def check_audio_file(path: Path) -> None:
+    """16 kHz mono, readable: checked from the header alone."""
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise DataError(f"{path}: unreadable audio ({exc})") from None
+    if info.samplerate != SAMPLE_RATE:
+        raise DataError(f"{path}: sample rate {info.samplerate} Hz; DCASE Task 2 audio is {SAMPLE_RATE} Hz")
+    if info.channels != 1:
+        raise DataError(f"{path}: {info.channels} channels; DCASE Task 2 audio is mono")

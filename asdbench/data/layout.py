@@ -1,0 +1,170 @@
+"""The official DCASE Task 2 file formats: names, attribute tables, evaluator ground truth. Writers and parsers.
+
+Confirmed against public copies (2026-11): the evaluators' ground-truth CSVs (nttcslab/dcase2024_task2_evaluator:
+``ground_truth_data`` rows ``section_00_0001.wav,0``; ``ground_truth_domain`` the same with 0 = source and
+1 = target; ``ground_truth_attributes`` rows ``short name, labelled name without .wav, full name``, no header)
+and ``attributes_00.csv`` (header ``file_name,d1p,d1v[,d2p,d2v,...]``, rows ``<machine>/<subset>/<file>.wav``
+followed by key/value pairs). The layout of the released 2024 hidden-attribute files
+(``attributes_00_{train,test}_correspondence.csv``) could not be confirmed from a public copy; asdbench reads and
+writes them as the evaluator's attribute files are laid out: ``<file name on disk>,<full name>`` per row, no
+header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from asdbench.errors import DataError
+
+NO_ATTRIBUTE = "noAttribute"
+SAMPLE_RATE = 16_000
+LABELLED_NAME = re.compile(
+    r"^section_(?P<section>\d{2})_(?P<domain>source|target)_(?P<subset>train|test)_"
+    r"(?P<label>normal|anomaly)_(?P<index>\d{4})_(?P<attributes>.+)\.wav$"
+)
+SHORT_NAME = re.compile(r"^section_(?P<section>\d{2})_(?P<index>\d{4})\.wav$")
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """The fields of a DCASE clip file name. Short eval test names carry only section and index."""
+
+    file: str
+    section: str
+    index: int
+    domain: str = "unknown"
+    subset: str = "test"
+    label: str = "unknown"
+    attribute_string: str = ""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return attributes_from_string(self.attribute_string)
+
+
+def parse_file_name(name: str) -> ParsedName:
+    """Parse ``section_00_<domain>_<subset>_<label>_<id>_<attrs>.wav`` or the eval short ``section_00_<id>.wav``."""
+    match = LABELLED_NAME.match(name)
+    if match:
+        return ParsedName(name, match["section"], int(match["index"]), match["domain"], match["subset"],
+                          match["label"], match["attributes"])
+    match = SHORT_NAME.match(name)
+    if match:
+        return ParsedName(name, match["section"], int(match["index"]))
+    raise DataError(
+        f"{name}: not a DCASE Task 2 clip name; expected "
+        "section_00_<source|target>_<train|test>_<normal|anomaly>_<id>_<attributes>.wav or section_00_<id>.wav"
+    )
+
+
+def attributes_from_string(attribute_string: str) -> dict[str, str]:
+    """``spd_20_lod_3`` -> {"spd": "20", "lod": "3"}; ``noAttribute`` and odd-length tails -> {} / by position."""
+    if attribute_string in ("", NO_ATTRIBUTE):
+        return {}
+    parts = attribute_string.split("_")
+    if len(parts) % 2:
+        return {f"a{i}": part for i, part in enumerate(parts)}
+    return dict(zip(parts[0::2], parts[1::2]))
+
+
+def attribute_string(attributes: Mapping[str, str]) -> str:
+    return "_".join(f"{key}_{value}" for key, value in attributes.items()) if attributes else NO_ATTRIBUTE
+
+
+def clip_file_name(subset: str, domain: str, label: str, index: int, attribute_string: str,
+                   section: str = "00") -> str:
+    return f"section_{section}_{domain}_{subset}_{label}_{index:04d}_{attribute_string}.wav"
+
+
+def eval_test_file_name(index: int, section: str = "00") -> str:
+    return f"section_{section}_{index:04d}.wav"
+
+
+# --- writers ----------------------------------------------------------------------------------------------
+
+
+def _write_text_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+    return path
+
+
+def _csv_text(rows: Sequence[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def write_attributes_csv(machine_dir: Path, machine: str,
+                         rows: Sequence[tuple[str, str, Mapping[str, str]]]) -> Path:
+    """``attributes_00.csv``: one row per (subset, file name, ordered attributes)."""
+    width = max([len(attrs) for _, _, attrs in rows] + [1])
+    header = ["file_name"] + [f"d{i}{kind}" for i in range(1, width + 1) for kind in ("p", "v")]
+    table = [header]
+    for subset, name, attrs in rows:
+        pairs = [item for pair in attrs.items() for item in pair] if attrs else [NO_ATTRIBUTE, ""]
+        table.append([f"{machine}/{subset}/{name}"] + pairs + [""] * (2 * width - len(pairs)))
+    return _write_text_atomic(machine_dir / "attributes_00.csv", _csv_text(table))
+
+
+@dataclass(frozen=True)
+class EvalTruth:
+    """The ground truth of one eval test clip, as the official evaluator's three CSVs hold it."""
+
+    short_name: str
+    labelled_name: str
+    full_name: str
+    is_anomaly: bool
+    is_target: bool
+
+
+def ground_truth_file(gt_root: Path, kind: str, machine: str, section: str = "00") -> Path:
+    return gt_root / f"ground_truth_{kind}" / f"ground_truth_{machine}_section_{section}_test.csv"
+
+
+def write_ground_truth(gt_root: Path, machine: str, rows: Sequence[EvalTruth], section: str = "00") -> None:
+    ordered = sorted(rows, key=lambda row: row.short_name)
+    _write_text_atomic(ground_truth_file(gt_root, "data", machine, section),
+                       _csv_text([[r.short_name, int(r.is_anomaly)] for r in ordered]))
+    _write_text_atomic(ground_truth_file(gt_root, "domain", machine, section),
+                       _csv_text([[r.short_name, int(r.is_target)] for r in ordered]))
+    _write_text_atomic(ground_truth_file(gt_root, "attributes", machine, section),
+                       _csv_text([[r.short_name, r.labelled_name.removesuffix(".wav"), r.full_name] for r in ordered]))
+
+
+def hidden_attributes_file(root: Path, split: str, machine: str, subset: str) -> Path:
+    return root / f"{split}_data" / machine / f"attributes_00_{subset}_correspondence.csv"
+
+
+def write_hidden_attributes(root: Path, split: str, machine: str, subset: str,
+                            rows: Sequence[tuple[str, str]]) -> Path:
+    """The released truth of a ``noAttribute`` machine: (file name on disk, full name with real attributes)."""
+    return _write_text_atomic(hidden_attributes_file(root, split, machine, subset), _csv_text(sorted(rows)))
+
+
+def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+    """16-bit PCM, written to a temporary name and renamed, so a killed writer leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.wav")
+    soundfile.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    os.replace(temporary, path)
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    """Rows of a headerless CSV; a missing file is a DataError naming it."""
+    try:
+        with open(path, newline="") as handle:
+            return [row for row in csv.reader(handle) if row]
+    except FileNotFoundError:
+        raise DataError(f"{path} not found") from None
