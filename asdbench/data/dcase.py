@@ -55,6 +55,8 @@ def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | No
     if year not in (2023, 2024):
         raise DataError(f"unsupported DCASE year {year}; asdbench reads the 2023 and 2024 Task 2 layouts")
     root = Path(root).expanduser().resolve()
+    ground_truth = Path(ground_truth) if ground_truth is not None else None
+    hidden_attributes = Path(hidden_attributes) if hidden_attributes is not None else None
     rows: list[dict] = []
     for machine in list_machines(root, split):
         rows.extend(_machine_rows(root, year, split, machine, ground_truth, hidden_attributes, check_audio))

@@ -56,7 +56,7 @@ class MachineModel:
             target[key] = levels[3:] if key == keys[0] else levels[:3]  # the first key shifts between domains
         return cls(
             name=name, family=family,
-            base_f0=float(rng.uniform(40, 90) if family != "motor" else rng.uniform(300, 500)),
+            base_f0=float(rng.uniform(90, 200) if family != "motor" else rng.uniform(300, 500)),
             resonance=float(rng.uniform(800, 3000)),
             harmonics=int(rng.integers(6, 12)),
             source_values=source, target_values=target,
@@ -78,10 +78,13 @@ class ClipParams:
 def clip_params(model: MachineModel, attributes: dict[str, str], rng: np.random.Generator) -> ClipParams:
     """Physical parameters of one clip: attributes set them, small per-clip variation keeps clips distinct."""
     level = {ATTRIBUTE_EFFECTS[k]: int(v) - 1 for k, v in attributes.items()}
-    wobble = lambda spread: 1 + spread * rng.uniform(-1, 1)  # noqa: E731
+
+    def wobble(spread: float) -> float:
+        return 1 + spread * rng.uniform(-1, 1)
+
     return ClipParams(
-        f0=model.base_f0 * (1 + 0.22 * level.get("speed", 1)) * wobble(0.01),
-        tilt=-2.0 - 1.5 * level.get("load", 1) + rng.uniform(-0.2, 0.2),
+        f0=model.base_f0 * (1 + 0.3 * level.get("speed", 1)) * wobble(0.01),
+        tilt=-1.0 - 2.5 * level.get("load", 1) + rng.uniform(-0.2, 0.2),
         resonance=model.resonance * (1 + 0.25 * level.get("resonance", 1)) * wobble(0.01),
         rate=(2.0 + 1.5 * level.get("rate", 1)) * wobble(0.02),
         modulation=0.1 + 0.15 * level.get("modulation", 1),
@@ -95,10 +98,12 @@ def _shaped_noise(rng: np.random.Generator, n: int, centre: float, width: float)
     return np.fft.irfft(spectrum * np.exp(-0.5 * ((freqs - centre) / width) ** 2), n)
 
 
-def _harmonics(t: np.ndarray, params: ClipParams, count: int, jitter: float, boost: int | None,
+def _harmonics(t: np.ndarray, params: ClipParams, count: int, wander: float, boost: int | None,
                rng: np.random.Generator) -> np.ndarray:
-    drift = jitter * np.cumsum(rng.standard_normal(len(t))) / np.sqrt(len(t))
-    phase = 2 * np.pi * params.f0 * (t + np.cumsum(drift) / SAMPLE_RATE)
+    """Harmonics of a fundamental that wanders by a relative ``wander`` (a smooth random walk, unit std)."""
+    walk = np.cumsum(rng.standard_normal(len(t)))
+    walk = (walk - walk.mean()) / (walk.std() + 1e-12)
+    phase = 2 * np.pi * params.f0 * np.cumsum(1 + wander * walk) / SAMPLE_RATE
     out = np.zeros_like(t)
     for k in range(1, count + 1):
         amplitude = 10 ** (params.tilt * (k - 1) / 20) * (3.0 if boost == k else 1.0)
@@ -125,7 +130,7 @@ def render_machine(model: MachineModel, attributes: dict[str, str], anomaly: str
     if anomaly == "resonance_shift":
         params = ClipParams(params.f0, params.tilt, params.resonance * 1.12, params.rate, params.modulation)
     t = np.arange(num_samples) / SAMPLE_RATE
-    jitter = 40.0 if anomaly == "jitter" else 4.0
+    jitter = 0.03 if anomaly == "jitter" else 0.003
     boost = 3 if anomaly == "harmonic_change" else None
     harmonic = _harmonics(t, params, model.harmonics, jitter, boost, rng)
     resonant = _shaped_noise(rng, num_samples, params.resonance, 120.0)

@@ -133,7 +133,7 @@ def render(plan: ClipPlan, seconds: float, seed: int) -> np.ndarray:
     machine = render_machine(MachineModel.for_name(plan.machine, plan.family), plan.attributes, plan.anomaly, rng,
                              samples)
     noise = render_noise(str(rng.choice(NOISE_KINDS)), rng, samples)
-    return mix_clip(machine, noise, snr_db=rng.uniform(0, 15), gain_db=rng.uniform(-32, -24)).astype(np.float32)
+    return mix_clip(machine, noise, snr_db=rng.uniform(0, 15), gain_db=rng.uniform(-36, -28)).astype(np.float32)
 
 
 def _render_to(job: tuple[ClipPlan, float, int, Path]) -> None:

@@ -1,0 +1,31 @@
+"""Shared fixtures: a tiny synthetic dataset generated once per session, and a private audio cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from asdbench.data.synth import generate
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_audio_cache(tmp_path_factory) -> Path:
+    """Tests never read or write the user's cache."""
+    path = tmp_path_factory.mktemp("audio-cache")
+    previous = os.environ.get("ASDBENCH_CACHE_DIR")
+    os.environ["ASDBENCH_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("ASDBENCH_CACHE_DIR", None)
+    else:
+        os.environ["ASDBENCH_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """The `tiny` preset (2024 style: one attributed and one hidden machine per split). Treat as read-only."""
+    root = tmp_path_factory.mktemp("tiny") / "data"
+    generate(root, "tiny", seed=0, progress=False)
+    return root

@@ -1,0 +1,133 @@
+"""Reading the official layouts: file names, attribute tables, eval ground truth, audio checks, errors."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import soundfile
+from hypothesis import given
+from hypothesis import strategies as st
+
+from asdbench.cli import main
+from asdbench.data.dcase import COLUMNS, build_manifest, list_machines
+from asdbench.data.layout import clip_file_name, eval_test_file_name, parse_file_name
+from asdbench.errors import DataError
+
+token = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.", min_size=1,
+                max_size=6).filter(lambda t: t not in (".",) and not t.endswith(".wav"))
+
+
+@given(subset=st.sampled_from(["train", "test"]), domain=st.sampled_from(["source", "target"]),
+       label=st.sampled_from(["normal", "anomaly"]), index=st.integers(0, 9999),
+       attributes=st.dictionaries(token, token, min_size=1, max_size=3))
+def test_labelled_names_round_trip(subset, domain, label, index, attributes):
+    tail = "_".join(f"{k}_{v}" for k, v in attributes.items())
+    parsed = parse_file_name(clip_file_name(subset, domain, label, index, tail))
+    assert (parsed.subset, parsed.domain, parsed.label, parsed.index, parsed.section) == \
+        (subset, domain, label, index, "00")
+    assert parsed.attribute_string == tail
+    assert parsed.attributes == attributes
+
+
+@given(index=st.integers(0, 9999))
+def test_eval_short_names_parse(index):
+    parsed = parse_file_name(eval_test_file_name(index))
+    assert (parsed.index, parsed.label, parsed.domain, parsed.attribute_string) == (index, "unknown", "unknown", "")
+
+
+def test_no_attribute_names_parse_with_empty_attributes():
+    parsed = parse_file_name("section_00_target_train_normal_0003_noAttribute.wav")
+    assert parsed.attribute_string == "noAttribute" and parsed.attributes == {}
+
+
+@pytest.mark.parametrize("name", [
+    "section_00_source_train_normal_0000.wav", "section_00_src_train_normal_0000_a_1.wav",
+    "section_0_0001.wav", "section_00_source_train_normal_0000_a_1.flac", "notes.wav",
+])
+def test_unparseable_names_are_errors_naming_the_file(name):
+    with pytest.raises(DataError, match=name.replace(".", r"\.")):
+        parse_file_name(name)
+
+
+def snapshot(root):
+    return sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*"))
+
+
+def test_manifest_of_both_splits_and_the_tree_is_untouched(tiny_dataset):
+    before = snapshot(tiny_dataset)
+    dev = build_manifest(tiny_dataset, 2024, "dev")
+    evaluation = build_manifest(tiny_dataset, 2024, "eval", ground_truth=tiny_dataset / "ground_truth",
+                                hidden_attributes=tiny_dataset / "hidden_attributes")
+    assert snapshot(tiny_dataset) == before
+    assert list(dev.columns) == COLUMNS and list_machines(tiny_dataset, "dev") == sorted(dev["machine"].unique())
+    assert len(dev) == len(evaluation) == 2 * (12 + 8)
+    attributed = dev[dev["attribute_string"] != "noAttribute"]
+    assert all(attributed["attributes"].map(len) > 0)
+    assert set(evaluation["label"]) == {"normal", "anomaly"} and set(evaluation["domain"]) == {"source", "target"}
+    hidden = evaluation[evaluation["attribute_string"] == "noAttribute"]
+    assert len(hidden) and all(hidden["hidden_attributes"].map(len) > 0), "truth of hidden machines is joined"
+    counts = evaluation[evaluation["subset"] == "test"].groupby(["machine", "domain", "label"]).size()
+    assert set(counts) == {2}
+
+
+def test_eval_without_ground_truth_is_unknown(tiny_dataset):
+    test = build_manifest(tiny_dataset, 2024, "eval").query("subset == 'test'")
+    assert set(test["label"]) == {"unknown"} and set(test["domain"]) == {"unknown"}
+
+
+@pytest.fixture
+def copy(tiny_dataset, tmp_path):
+    target = tmp_path / "data"
+    shutil.copytree(tiny_dataset, target)
+    return target
+
+
+def test_missing_attributes_row_names_both_files(copy):
+    table = copy / "dev_data/raw/fan/attributes_00.csv"
+    lines = table.read_text().splitlines()
+    table.write_text("\n".join([lines[0]] + lines[2:]) + "\n")
+    missing = lines[1].split(",")[0].split("/")[-1]
+    with pytest.raises(DataError, match=f"{missing}.*attributes_00.csv"):
+        build_manifest(copy, 2024, "dev")
+
+
+def test_test_file_absent_from_ground_truth(copy):
+    shutil.copy(next((copy / "eval_data/raw/ToyTank/test").glob("*.wav")),
+                copy / "eval_data/raw/ToyTank/test/section_00_0999.wav")
+    with pytest.raises(DataError, match="section_00_0999.wav: not in the ground truth"):
+        build_manifest(copy, 2024, "eval", ground_truth=copy / "ground_truth")
+
+
+def test_ground_truth_row_without_file(copy):
+    next((copy / "eval_data/raw/ToyTank/test").glob("*.wav")).unlink()
+    with pytest.raises(DataError, match="not found in"):
+        build_manifest(copy, 2024, "eval", ground_truth=copy / "ground_truth")
+
+
+@pytest.mark.parametrize(("rate", "channels", "message"), [(44100, 1, "44100 Hz"), (16000, 2, "2 channels")])
+def test_wrong_audio_format_names_the_file(copy, rate, channels, message):
+    path = next((copy / "dev_data/raw/fan/train").glob("*.wav"))
+    soundfile.write(path, np.zeros((rate // 10, channels)), rate)
+    with pytest.raises(DataError, match=f"{path.name}: .*{message}"):
+        build_manifest(copy, 2024, "dev")
+
+
+def test_unreadable_audio_names_the_file(copy):
+    path = next((copy / "dev_data/raw/fan/test").glob("*.wav"))
+    path.write_bytes(b"not audio at all")
+    with pytest.raises(DataError, match=f"{path.name}: unreadable audio"):
+        build_manifest(copy, 2024, "dev")
+
+
+def test_missing_layout_says_what_was_expected(tmp_path):
+    with pytest.raises(DataError, match=r"expected the official layout ROOT/dev_data/raw"):
+        build_manifest(tmp_path, 2023, "dev")
+
+
+def test_manifest_command(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "manifest.csv"
+    assert main(["manifest", "--dataset-root", str(tiny_dataset), "--year", "2024", "--split", "dev",
+                 "--csv", str(out)]) == 0
+    assert "fan" in capsys.readouterr().out and out.exists()

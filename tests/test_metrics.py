@@ -1,0 +1,106 @@
+"""Official metrics against an independent reference computation (pair counting, explicit ROC areas)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asdbench.errors import ScoreFileError
+from asdbench.metrics import EPSILON, MachineScores, machine_metrics, official_score
+
+
+def reference_auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """P(score of an anomaly > score of a normal), ties counted one half: the Mann-Whitney statistic."""
+    greater = (positive[:, None] > negative[None, :]).sum()
+    ties = (positive[:, None] == negative[None, :]).sum()
+    return (greater + 0.5 * ties) / (len(positive) * len(negative))
+
+
+def reference_pauc(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.1) -> float:
+    """McClish-standardised area of the ROC curve up to ``max_fpr``, from the curve's corner points."""
+    thresholds = np.unique(scores)[::-1]
+    fpr = [0.0] + [np.mean(scores[~labels] >= t) for t in thresholds]
+    tpr = [0.0] + [np.mean(scores[labels] >= t) for t in thresholds]
+    area = 0.0
+    for (f0, t0), (f1, t1) in zip(zip(fpr, tpr), zip(fpr[1:], tpr[1:])):
+        if f0 >= max_fpr:
+            break
+        if f1 > max_fpr:  # cut the segment at max_fpr, interpolating linearly
+            t1 = t0 + (t1 - t0) * (max_fpr - f0) / (f1 - f0)
+            f1 = max_fpr
+        area += (f1 - f0) * (t0 + t1) / 2
+    min_area, max_area = 0.5 * max_fpr**2, max_fpr
+    return 0.5 * (1 + (area - min_area) / (max_area - min_area))
+
+
+def reference_hmean(values) -> float:
+    values = np.maximum(np.asarray(values, float), EPSILON)
+    return len(values) / np.sum(1 / values)
+
+
+test_sets = st.integers(min_value=0, max_value=2**32 - 1).flatmap(
+    lambda seed: st.tuples(st.just(seed), st.integers(2, 30), st.integers(2, 30), st.integers(2, 30),
+                           st.sampled_from([3, 10, 1000]))
+)
+
+
+def make(seed, normals_source, normals_target, anomalies, levels):
+    rng = np.random.default_rng(seed)
+    n = normals_source + normals_target + anomalies
+    is_anomaly = np.zeros(n, bool)
+    is_anomaly[normals_source + normals_target:] = True
+    is_target = np.zeros(n, bool)
+    is_target[normals_source:normals_source + normals_target] = True
+    is_target[normals_source + normals_target:] = rng.random(anomalies) < 0.5
+    # small integer ranges make many ties, as real quantised scores do
+    scores = rng.integers(0, levels, n).astype(float) + is_anomaly * rng.integers(0, 2, n)
+    return is_anomaly, is_target, scores
+
+
+@settings(max_examples=150, deadline=None)
+@given(test_sets)
+def test_machine_metrics_equal_the_reference_including_ties(case):
+    is_anomaly, is_target, scores = make(*case)
+    result = machine_metrics(is_anomaly, is_target, scores, machine="m")
+    anomalies = scores[is_anomaly]
+    assert result.auc_source == pytest.approx(reference_auc(anomalies, scores[~is_anomaly & ~is_target]), abs=1e-12)
+    assert result.auc_target == pytest.approx(reference_auc(anomalies, scores[~is_anomaly & is_target]), abs=1e-12)
+    assert result.pauc == pytest.approx(reference_pauc(is_anomaly, scores), abs=1e-12)
+    assert result.hmean == pytest.approx(reference_hmean([result.auc_source, result.auc_target, result.pauc]))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=16))
+def test_official_score_is_the_flat_clamped_harmonic_mean(values):
+    results = [MachineScores(f"m{i}", "00", a, b, c, 0.0) for i, (a, b, c) in enumerate(values)]
+    assert official_score(results) == pytest.approx(reference_hmean([v for t in values for v in t]), rel=1e-12)
+
+
+def test_edge_cases_constant_perfect_and_inverted_scores():
+    is_anomaly = np.array([0, 0, 0, 0, 1, 1], bool)
+    is_target = np.array([0, 0, 1, 1, 0, 1], bool)
+    constant = machine_metrics(is_anomaly, is_target, np.ones(6), machine="m")
+    assert (constant.auc_source, constant.auc_target, constant.pauc) == (0.5, 0.5, 0.5)
+    perfect = machine_metrics(is_anomaly, is_target, is_anomaly.astype(float), machine="m")
+    assert (perfect.auc_source, perfect.auc_target, perfect.pauc, perfect.hmean) == (1, 1, 1, pytest.approx(1))
+    inverted = machine_metrics(is_anomaly, is_target, -is_anomaly.astype(float), machine="m")
+    assert inverted.auc_source == 0.0
+    assert inverted.hmean == pytest.approx(reference_hmean([0.0, 0.0, inverted.pauc]))
+    assert inverted.hmean > 0, "a zero AUC is clamped at machine epsilon, as the evaluator does"
+
+
+def test_precision_recall_f1_per_domain():
+    is_anomaly = np.array([0, 0, 1, 1, 0, 0, 1, 1], bool)
+    is_target = np.array([0, 0, 0, 0, 1, 1, 1, 1], bool)
+    decisions = np.array([1, 0, 1, 1, 0, 0, 0, 0])
+    result = machine_metrics(is_anomaly, is_target, np.arange(8.0), decisions, machine="m")
+    assert (result.precision_source, result.recall_source) == (pytest.approx(2 / 3), 1.0)
+    assert result.f1_source == pytest.approx(0.8)
+    assert (result.precision_target, result.recall_target, result.f1_target) == (0.0, 0.0, 0.0)
+
+
+def test_missing_class_is_a_clear_error():
+    with pytest.raises(ScoreFileError, match="no target-domain normal"):
+        machine_metrics(np.array([0, 1], bool), np.array([0, 1], bool), np.array([0.0, 1.0]), machine="fan")

@@ -1,0 +1,120 @@
+"""Submission files: round trip, row-by-row validation, `asdbench evaluate` end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asdbench.cli import main
+from asdbench.data.dcase import build_manifest
+from asdbench.errors import ScoreFileError
+from asdbench.metrics import evaluate_frame
+from asdbench.scorefiles import decision_file, evaluate_directory, read_scores, score_file, write_decisions, \
+    write_scores
+
+
+@pytest.fixture(scope="module")
+def eval_test(tiny_dataset):
+    manifest = build_manifest(tiny_dataset, 2024, "eval", ground_truth=tiny_dataset / "ground_truth")
+    return manifest[manifest["subset"] == "test"].reset_index(drop=True)
+
+
+def write_all(directory, test, scores=None, decisions=True):
+    scores = np.arange(len(test), dtype=float) if scores is None else scores
+    frame = test.assign(score=scores, decision=(scores > np.median(scores)).astype(int))
+    for machine, rows in frame.groupby("machine"):
+        write_scores(directory, machine, rows)
+        if decisions:
+            write_decisions(directory, machine, rows)
+    return frame
+
+
+def test_round_trip_matches_direct_evaluation(tmp_path, eval_test):
+    rng = np.random.default_rng(0)
+    frame = write_all(tmp_path, eval_test, rng.normal(size=len(eval_test)))
+    scores, decisions = read_scores(tmp_path, eval_test)
+    direct = evaluate_frame(eval_test, frame[["file", "machine", "score"]], frame[["file", "machine", "decision"]])
+    assert evaluate_directory(tmp_path, eval_test).to_dict() == direct.to_dict()
+    assert decisions is not None and set(decisions["decision"]) <= {0, 1}
+
+
+def test_labelled_names_are_accepted_as_the_2024_evaluator_does(tmp_path, eval_test, tiny_dataset):
+    write_all(tmp_path, eval_test)
+    reference = evaluate_directory(tmp_path, eval_test).to_dict()
+    machine = eval_test["machine"].iloc[0]
+    truth = pd.read_csv(tiny_dataset / "ground_truth" / "ground_truth_attributes" /
+                        f"ground_truth_{machine}_section_00_test.csv", header=None)
+    labelled = dict(zip(truth[0], truth[1] + ".wav"))
+    path = score_file(tmp_path, machine)
+    rows = pd.read_csv(path, header=None)
+    rows[0] = rows[0].map(labelled)
+    rows.to_csv(path, header=False, index=False)
+    assert evaluate_directory(tmp_path, eval_test).to_dict() == reference
+
+
+def corrupt(path, edit):
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(edit(lines)) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda lines: lines[1:], "have no row"),
+        (lambda lines: lines + ["section_00_9999.wav,0.5"], "not a test clip of this machine"),
+        (lambda lines: lines + [lines[0]], "appears twice"),
+        (lambda lines: [lines[0].split(",")[0] + ",nan"] + lines[1:], "must be finite"),
+        (lambda lines: [lines[0].split(",")[0] + ",high"] + lines[1:], "is not a number"),
+        (lambda lines: [lines[0] + ",extra"] + lines[1:], "expected 'file name,score'"),
+    ],
+)
+def test_bad_score_files_are_clear_errors_naming_the_file(tmp_path, eval_test, edit, message):
+    write_all(tmp_path, eval_test, decisions=False)
+    path = score_file(tmp_path, eval_test["machine"].iloc[0])
+    corrupt(path, edit)
+    with pytest.raises(ScoreFileError, match=message) as error:
+        evaluate_directory(tmp_path, eval_test)
+    assert path.name in str(error.value)
+
+
+def test_missing_score_file_stray_file_and_bad_decisions(tmp_path, eval_test):
+    write_all(tmp_path, eval_test)
+    machine = eval_test["machine"].iloc[0]
+    corrupt(decision_file(tmp_path, machine), lambda lines: [lines[0].split(",")[0] + ",2"] + lines[1:])
+    with pytest.raises(ScoreFileError, match="must be 0 or 1"):
+        evaluate_directory(tmp_path, eval_test)
+    decision_file(tmp_path, machine).unlink()
+    with pytest.raises(ScoreFileError, match="some machines but not all"):
+        evaluate_directory(tmp_path, eval_test)
+    shutil.copy(score_file(tmp_path, machine), tmp_path / "anomaly_score_lathe_section_00_test.csv")
+    with pytest.raises(ScoreFileError, match="lathe.*no such machine"):
+        evaluate_directory(tmp_path, eval_test)
+    for path in tmp_path.glob("*.csv"):
+        path.unlink()
+    with pytest.raises(ScoreFileError, match="not found"):
+        evaluate_directory(tmp_path, eval_test)
+
+
+def test_eval_without_ground_truth_cannot_be_evaluated(tmp_path, tiny_dataset):
+    manifest = build_manifest(tiny_dataset, 2024, "eval")
+    test = manifest[manifest["subset"] == "test"]
+    write_all(tmp_path, test)
+    with pytest.raises(ScoreFileError, match="--ground-truth"):
+        evaluate_directory(tmp_path, test)
+
+
+def test_evaluate_command_prints_table_and_json(tmp_path, eval_test, tiny_dataset, capsys):
+    write_all(tmp_path, eval_test)
+    args = ["evaluate", str(tmp_path), "--dataset-root", str(tiny_dataset), "--year", "2024", "--split", "eval",
+            "--ground-truth", str(tiny_dataset / "ground_truth")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "official score" in out and "AUC (source)" in out and eval_test["machine"].iloc[0] in out
+    assert main(args + ["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {m["machine"] for m in report["machines"]} == set(eval_test["machine"])
+    assert 0 < report["official_score"] < 1
