@@ -87,7 +87,7 @@ def train(
         [p for p in system.parameters() if p.requires_grad], lr=plan.lr, weight_decay=plan.weight_decay
     )
     start_epoch = _resume(system, optimiser, checkpoint_dir, plan, device)
-    one_hot = torch.nn.functional.one_hot(torch.from_numpy(targets), num_classes).float()
+    one_hot = torch.nn.functional.one_hot(torch.as_tensor(np.array(targets, dtype=np.int64)), num_classes).float()
     for epoch in range(start_epoch + 1, plan.epochs + 1):
         torch.manual_seed(epoch_seed(plan.seed, epoch))
         rng = np.random.default_rng(epoch_seed(plan.seed, epoch))

@@ -4,15 +4,41 @@ from __future__ import annotations
 
 from asdbench.hookspecs import Register, hookimpl
 
-from asdbench_methods.backends import KNNBackend
-from asdbench_methods.frontends import Spectrum
+from asdbench_methods.augmentations import Mixup
+from asdbench_methods.backends import KNNBackend, TargetKMeansBackend
+from asdbench_methods.frontends import STFT, Spectrum
+from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
+from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
 
 
 @hookimpl
 def asdbench_register_frontends(register: Register) -> None:
     register("spectrum", Spectrum, description="|DFT| of the whole clip (the paper's spectrum branch input)")
+    register("stft", STFT, description="linear-magnitude STFT, Hann, hop n_fft/2, bins 200-8000 Hz")
+
+
+@hookimpl
+def asdbench_register_networks(register: Register) -> None:
+    register("spectrum-cnn", SpectrumNetwork, description="spectrum branch: strided Conv1d + SE, dense stack")
+    register("spectrogram-resnet", SpectrogramNetwork, description="spectrogram branch: SE-ResNet, max over time")
+
+
+@hookimpl
+def asdbench_register_losses(register: Register) -> None:
+    register("scac", SubClusterAdaCos, description="sub-cluster AdaCos on z_cat, fixed scale (main loss)")
+    register("adacos", AdaCos, description="AdaCos with its adaptive scale on z_cat (main loss)")
+    register("arcface", ArcFace, description="additive angular margin on z_cat (main loss)")
+    register("subspace", SubspaceLoss, description="one trainable-centre head per branch (aux, eq. 5)")
+    register("featex", FeatEx, description="feature exchange between branches (aux, eq. 2-4)")
+
+
+@hookimpl
+def asdbench_register_augmentations(register: Register) -> None:
+    register("mixup", Mixup, description="waveform mixup with per-sample probability, labels mixed alike")
 
 
 @hookimpl
 def asdbench_register_backends(register: Register) -> None:
     register("knn", KNNBackend, description="mean cosine distance to the k nearest training embeddings")
+    register("kmeans-target", TargetKMeansBackend,
+             description="min cosine distance to source k-means centres and every target clip")
