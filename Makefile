@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_DIR ?= demo-output
+DEMO_DIR := demo-output  # leaderboard/demo.toml reads its data from here
 
 .PHONY: setup test demo bench clean
 
@@ -21,7 +21,8 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/asdbench synth $(DEMO_DIR)/data --preset demo --seed 0
-	$(BIN)/asdbench demo $(DEMO_DIR)/data --out $(DEMO_DIR)/run
+	$(BIN)/asdbench baseline $(DEMO_DIR)/data --out $(DEMO_DIR)/baseline
+	$(BIN)/asdbench run leaderboard/demo.toml --out $(DEMO_DIR)/runs
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks -q --benchmark-only

@@ -171,11 +171,22 @@ def _run(args: argparse.Namespace) -> int:
     registry = get_registry()
     spec = load_spec(args.spec, registry)
     result = execute(spec, run_directory(args.out, spec), registry)
+    board = {}
     for split, report in result.results["splits"].items():
         print(f"\n## {spec.dataset['name']} {split}\n")
         print(EvaluationReport.from_dict(report).to_markdown() if report else "no ground truth: scores written only")
+        board[split] = report["official_score"] if report else None
+    _print_leaderboard([{"system": f"{args.spec.stem} ({spec.hash})", **board}])
     print(f"\nrun directory: {result.run_dir}")
     return 0
+
+
+def _print_leaderboard(rows: list[dict]) -> None:
+    """Official scores in percent, as the paper prints them; a split without ground truth shows as missing."""
+    shown = [{k: (f"{100 * v:.2f}" if isinstance(v, float) else ("-" if v is None else v)) for k, v in r.items()}
+             for r in rows]
+    print("\n## Leaderboard (official score, %)\n")
+    print(tabulate(shown, headers="keys", tablefmt="github", disable_numparse=True))
 
 
 def _baseline(args: argparse.Namespace) -> int:
@@ -189,14 +200,12 @@ def _baseline(args: argparse.Namespace) -> int:
     frontend = registry.create("frontends", args.frontend)
     backend = registry.get("backends", args.backend)
     cache = AudioCache()
-    board = []
+    board = {"system": f"{args.frontend} pooled to {args.bands} log bands + {args.backend} (no training)"}
     for split in args.splits:
         manifest = dataset.manifest(split)
         out_dir = score_split(manifest, frontend, backend.factory, args.out / split, cache=cache, bands=args.bands)
         report = evaluate_directory(out_dir, manifest[manifest["subset"] == "test"])
         print(f"\n## {dataset.name} {split}: {args.frontend} + {args.backend}\n\n{report.to_markdown()}")
-        board.append({"system": f"{args.frontend} (pooled {args.bands}) + {args.backend}", "split": split,
-                      "official score": report.official_score})
-    print("\n## Leaderboard\n")
-    print(tabulate(board, headers="keys", tablefmt="github", floatfmt=".4f"))
+        board[split] = report.official_score
+    _print_leaderboard([board])
     return 0
