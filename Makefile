@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/asdbench run leaderboard/demo.toml --out $(DEMO_DIR)/runs
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks -q --benchmark-only
+	$(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-columns=mean,stddev,rounds
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR)
