@@ -25,6 +25,7 @@ plugins, raised when that name is used (the plugins' other names keep working).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -97,10 +98,32 @@ class Clusterer(Protocol):
     def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray: ...
 
 
-class FeatureSpace(Protocol):
-    """Embeds every clip of one machine into a space where attributes cluster (pseudo-labelling)."""
+@dataclass(frozen=True)
+class FeatureSpaceContext:
+    """What a feature space factory receives (positionally) besides its options.
 
-    def embed(self, manifest: pd.DataFrame, work_dir: Path) -> np.ndarray: ...
+    ``dataset``, ``system``, ``train`` and ``seed`` are the canonical sections of the run being pseudo-labelled
+    (a ``class`` space trains that system on the available labels); ``manifests`` maps each split to its
+    manifest (a ``triplet`` space mixes in other machines' sounds); ``work_dir`` is this feature space's own
+    directory, shared by all machines, where it may keep models it trained.
+    """
+
+    dataset: dict[str, Any]
+    system: dict[str, Any]
+    train: dict[str, Any]
+    seed: int
+    manifests: dict[str, pd.DataFrame]
+    work_dir: Path
+
+
+class FeatureSpace(Protocol):
+    """Embeds every clip of one machine (``manifest`` holds its train and test rows) for pseudo-labelling.
+
+    Returns ``(N, D)`` float embeddings, one row per manifest row, which are reduced and clustered; or a 1-D
+    array of N class names, which are used as labels directly (the ``ground-truth`` space does this).
+    """
+
+    def embed(self, manifest: pd.DataFrame) -> np.ndarray: ...
 
 
 # --- Registration hooks, one per kind ---------------------------------------------------------------------
@@ -133,7 +156,7 @@ def asdbench_register_backends(register: Register) -> None:
 
 @hookspec
 def asdbench_register_feature_spaces(register: Register) -> None:
-    """Register pseudo-labelling feature spaces: factories returning a :class:`FeatureSpace`."""
+    """Register feature spaces: factories ``(context: FeatureSpaceContext, /, **options)`` -> FeatureSpace."""
 
 
 @hookspec

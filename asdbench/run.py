@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from asdbench.atomic import write_json_atomic
 from asdbench.clips import ClipSource
 from asdbench.data.audio import AudioCache
 from asdbench.devices import default_device
@@ -125,9 +125,3 @@ def _provenance(registry: Registry, device: torch.device) -> dict[str, Any]:
         "device": str(device),
         "cuda_device": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
     }
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(temporary, path)

@@ -11,12 +11,13 @@ its labelled name (``section_00_source_test_normal_0001_noAttribute.wav``) inste
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from asdbench.atomic import write_text_atomic
 from asdbench.data.layout import clip_file_name, parse_file_name
 from asdbench.errors import ScoreFileError
 from asdbench.metrics import EvaluationReport, evaluate_frame
@@ -31,12 +32,9 @@ def decision_file(directory: Path, machine: str, section: str = "00") -> Path:
 
 
 def _write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
-    os.replace(temporary, path)
-    return path
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return write_text_atomic(path, buffer.getvalue())
 
 
 def write_scores(out_dir: Path, machine: str, scores: pd.DataFrame, section: str = "00") -> Path:

@@ -47,7 +47,7 @@ from asdbench.errors import PluginError, SpecError
 from asdbench.plugins import Registration, Registry, get_registry
 
 SPEC_VERSION = 1
-TOP_LEVEL_KEYS = ("seed", "dataset", "system", "train")
+TOP_LEVEL_KEYS = ("seed", "dataset", "system", "train", "pseudolabel")
 SYSTEM_COMPONENTS: dict[str, tuple[str, bool]] = {
     "frontends": ("frontends", True),
     "networks": ("networks", True),
@@ -59,7 +59,22 @@ SYSTEM_COMPONENTS: dict[str, tuple[str, bool]] = {
 """``[system]`` keys holding components: key -> (plugin kind, whether it holds a list)."""
 
 LABEL_MODES = ("attributes", "machine")
-"""``system.labels``: the classes a system trains on (see asdbench.labels)."""
+"""``system.labels``: the classes a system trains on (see asdbench.labels), or ``pseudo:<feature space>``."""
+PSEUDO_PREFIX = "pseudo:"
+
+PSEUDOLABEL_DEFAULTS: dict[str, Any] = {
+    "reducer": "umap",
+    "clusterer": "gmm-bic",
+    "machines": "unlabelled",
+    "max_clusters_source": 16,
+    "max_clusters_target": 2,
+    "transductive": False,
+}
+"""The paper's pseudo-labelling (Sec. III-B): UMAP to 2-D, then a GMM per domain with BIC choosing up to 16
+source and 2 target clusters. ``machines``: "unlabelled" pseudo-labels the machines without attributes, "all"
+conceals every machine's attributes (Table III's 2023 rows). ``transductive``: fit the reducer on test clips
+too, as the authors' code does; off by default, so no test audio shapes the training labels."""
+PSEUDOLABEL_MACHINES = ("unlabelled", "all")
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 16,
@@ -135,6 +150,12 @@ def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, b
         "system": _system(_table(raw, "system", required=True), registry),
         "train": _train(_table(raw, "train", required=False)),
     }
+    pseudolabel = _table(raw, "pseudolabel", required=False)
+    labels = canonical["system"]["labels"]
+    if labels.startswith(PSEUDO_PREFIX):
+        canonical["pseudolabel"] = _pseudolabel(pseudolabel, labels.removeprefix(PSEUDO_PREFIX), registry)
+    elif pseudolabel:
+        raise SpecError(f"[pseudolabel] is given but system.labels is {labels!r}; use labels = 'pseudo:<feature space>'")
     return RunSpec(canonical)
 
 
@@ -196,9 +217,35 @@ def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
 
 
 def _labels(value: Any) -> str:
-    if value in LABEL_MODES:
+    if value in LABEL_MODES or (isinstance(value, str) and value.startswith(PSEUDO_PREFIX) and value != PSEUDO_PREFIX):
         return value
-    raise SpecError(f"system.labels: expected one of {', '.join(LABEL_MODES)}, got {value!r}")
+    raise SpecError(
+        f"system.labels: expected one of {', '.join(LABEL_MODES)} or '{PSEUDO_PREFIX}<feature space>', got {value!r}"
+    )
+
+
+def _pseudolabel(table: dict[str, Any], feature_space: str, registry: Registry) -> dict[str, Any]:
+    _reject_unknown(table, ["feature_space", *PSEUDOLABEL_DEFAULTS], "pseudolabel.")
+    given = table.get("feature_space", feature_space)
+    given_name = given if isinstance(given, str) else given.get("name") if isinstance(given, dict) else None
+    if given_name != feature_space:
+        raise SpecError(f"pseudolabel.feature_space: {given_name!r} differs from system.labels "
+                        f"'{PSEUDO_PREFIX}{feature_space}'")
+    merged = {**PSEUDOLABEL_DEFAULTS, **table}
+    if merged["machines"] not in PSEUDOLABEL_MACHINES:
+        raise SpecError(f"pseudolabel.machines: expected one of {', '.join(PSEUDOLABEL_MACHINES)}, "
+                        f"got {merged['machines']!r}")
+    for key in ("max_clusters_source", "max_clusters_target"):
+        if isinstance(merged[key], bool) or not isinstance(merged[key], int) or merged[key] < 1:
+            raise SpecError(f"pseudolabel.{key}: expected a positive integer, got {merged[key]!r}")
+    if not isinstance(merged["transductive"], bool):
+        raise SpecError(f"pseudolabel.transductive: expected true or false, got {merged['transductive']!r}")
+    return {
+        **merged,
+        "feature_space": _component(given, "feature_spaces", "pseudolabel.feature_space", registry),
+        "reducer": _component(merged["reducer"], "reducers", "pseudolabel.reducer", registry),
+        "clusterer": _component(merged["clusterer"], "clusterers", "pseudolabel.clusterer", registry),
+    }
 
 
 def _train(table: dict[str, Any]) -> dict[str, Any]:

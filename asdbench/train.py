@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from asdbench.atomic import atomic_path
 from asdbench.clips import ClipSource
 from asdbench.errors import AsdbenchError
 from asdbench.system import System
@@ -142,8 +142,5 @@ def _resume(system: System, optimiser: torch.optim.Optimizer, directory: Path, p
 
 def _save(state: dict[str, Any], path: Path) -> None:
     """Write atomically: a killed process leaves the previous file or the new one, never half of one."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, temporary)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        torch.save(state, temporary)

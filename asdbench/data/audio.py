@@ -26,6 +26,7 @@ import soundfile
 from filelock import FileLock
 from tqdm.auto import tqdm
 
+from asdbench.atomic import atomic_path, write_json_atomic
 from asdbench.errors import DataError
 
 SAMPLE_RATE = 16_000
@@ -155,15 +156,12 @@ class AudioCache:
         reader = _decode_int16 if as_int16 else decode
         clips = [reader(p) for p in tqdm(resolved, desc="decoding audio", unit="file", disable=not progress,
                                           leave=False)]
-        data_tmp = self.root / f".{key}.{os.getpid()}.tmp.npy"
-        np.save(data_tmp, np.concatenate(clips))
-        _fsync(data_tmp)
-        os.replace(data_tmp, self.root / f"{key}.npy")
-        index_tmp = self.root / f".{key}.{os.getpid()}.tmp.json"
-        index_tmp.write_text(json.dumps({"version": CACHE_VERSION, "paths": resolved,
-                                         "lengths": [len(c) for c in clips]}))
-        _fsync(index_tmp)
-        os.replace(index_tmp, self.root / f"{key}.json")
+        with atomic_path(self.root / f"{key}.npy") as temporary:
+            with open(temporary, "wb") as handle:
+                np.save(handle, np.concatenate(clips))
+        # the index last: its presence (and agreement with the data) marks a whole entry
+        write_json_atomic(self.root / f"{key}.json",
+                          {"version": CACHE_VERSION, "paths": resolved, "lengths": [len(c) for c in clips]})
 
 
 def _subtype(path: str) -> str:
@@ -172,7 +170,3 @@ def _subtype(path: str) -> str:
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise DataError(f"{path}: unreadable audio ({exc})") from None
 
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from asdbench.atomic import atomic_path, write_text_atomic
 from asdbench.errors import DataError
 
 NO_ATTRIBUTE = "noAttribute"
@@ -92,14 +92,6 @@ def eval_test_file_name(index: int, section: str = "00") -> str:
 # --- writers ----------------------------------------------------------------------------------------------
 
 
-def _write_text_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-    return path
-
-
 def _csv_text(rows: Sequence[Sequence[object]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
@@ -115,7 +107,7 @@ def write_attributes_csv(machine_dir: Path, machine: str,
     for subset, name, attrs in rows:
         pairs = [item for pair in attrs.items() for item in pair] if attrs else [NO_ATTRIBUTE, ""]
         table.append([f"{machine}/{subset}/{name}"] + pairs + [""] * (2 * width - len(pairs)))
-    return _write_text_atomic(machine_dir / "attributes_00.csv", _csv_text(table))
+    return write_text_atomic(machine_dir / "attributes_00.csv", _csv_text(table))
 
 
 @dataclass(frozen=True)
@@ -135,11 +127,11 @@ def ground_truth_file(gt_root: Path, kind: str, machine: str, section: str = "00
 
 def write_ground_truth(gt_root: Path, machine: str, rows: Sequence[EvalTruth], section: str = "00") -> None:
     ordered = sorted(rows, key=lambda row: row.short_name)
-    _write_text_atomic(ground_truth_file(gt_root, "data", machine, section),
+    write_text_atomic(ground_truth_file(gt_root, "data", machine, section),
                        _csv_text([[r.short_name, int(r.is_anomaly)] for r in ordered]))
-    _write_text_atomic(ground_truth_file(gt_root, "domain", machine, section),
+    write_text_atomic(ground_truth_file(gt_root, "domain", machine, section),
                        _csv_text([[r.short_name, int(r.is_target)] for r in ordered]))
-    _write_text_atomic(ground_truth_file(gt_root, "attributes", machine, section),
+    write_text_atomic(ground_truth_file(gt_root, "attributes", machine, section),
                        _csv_text([[r.short_name, r.labelled_name.removesuffix(".wav"), r.full_name] for r in ordered]))
 
 
@@ -150,15 +142,13 @@ def hidden_attributes_file(root: Path, split: str, machine: str, subset: str) ->
 def write_hidden_attributes(root: Path, split: str, machine: str, subset: str,
                             rows: Sequence[tuple[str, str]]) -> Path:
     """The released truth of a ``noAttribute`` machine: (file name on disk, full name with real attributes)."""
-    return _write_text_atomic(hidden_attributes_file(root, split, machine, subset), _csv_text(sorted(rows)))
+    return write_text_atomic(hidden_attributes_file(root, split, machine, subset), _csv_text(sorted(rows)))
 
 
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """16-bit PCM, written to a temporary name and renamed, so a killed writer leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.wav")
-    soundfile.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        soundfile.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
 
 
 def read_rows(path: Path) -> list[list[str]]:
