@@ -12,7 +12,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from asdbench import __version__
-from asdbench.errors import AsdbenchError
+from asdbench.errors import AsdbenchError, SpecError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("run", _run, "train and score one run spec, then print its per-machine tables")
     sub.add_argument("spec", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder; the run goes in OUT/<spec hash>")
+
+    sub = command("pseudolabel", _pseudolabel, "compute (or read back) the pseudo-label table of a run spec")
+    sub.add_argument("spec", type=Path)
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (labels go in OUT/pseudolabels/)")
+
+    sub = command("plot-space", _plot_space, "draw a machine's pseudo-labelling space, coloured by true labels")
+    sub.add_argument("run", type=Path, help="a run directory (or a pseudolabels/<hash> directory)")
+    sub.add_argument("--machine", required=True)
+    sub.add_argument("--out", type=Path, help="PNG file (default: RUN/plots/space_<split>_<machine>.png)")
 
     sub = command("baseline", _baseline, "score a dataset with pooled frontend features and a backend, then evaluate")
     sub.add_argument("root", type=Path, help="dataset root")
@@ -187,6 +196,45 @@ def _print_leaderboard(rows: list[dict]) -> None:
              for r in rows]
     print("\n## Leaderboard (official score, %)\n")
     print(tabulate(shown, headers="keys", tablefmt="github", disable_numparse=True))
+
+
+def _pseudolabel(args: argparse.Namespace) -> int:
+    from asdbench import pseudolabel
+    from asdbench.plugins import get_registry
+    from asdbench.spec import load_spec
+
+    registry = get_registry()
+    spec = load_spec(args.spec, registry)
+    if "pseudolabel" not in spec.canonical:
+        raise SpecError(f"{args.spec}: system.labels is {spec.system['labels']!r}, not 'pseudo:<feature space>'")
+    dataset = registry.create("datasets", spec.dataset["name"],
+                              **{k: v for k, v in spec.dataset.items() if k not in ("name", "splits")})
+    manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
+    result = pseudolabel.compute(spec, registry, args.out, manifests)
+    rows = [{"machine": key, **values} for key, values in result.quality.items()]
+    print(tabulate(rows, headers="keys", tablefmt="github", floatfmt=".3f") if rows else "no hidden truth to compare")
+    print(f"\nlabel table: {result.directory / pseudolabel.LABELS}")
+    return 0
+
+
+def _plot_space(args: argparse.Namespace) -> int:
+    from asdbench.plots import plot_space
+
+    directory = args.run
+    results_file = args.run / "results.json"
+    if results_file.exists():
+        stored = json.loads(results_file.read_text()).get("pseudolabel")
+        if not stored:
+            raise AsdbenchError(f"{args.run} trained on {json.loads((args.run / 'spec.json').read_text())['system']['labels']!r} labels: it has no pseudo-labelling space")
+        directory = Path(stored["directory"])
+    spaces = sorted((directory / "spaces").glob(f"*.{args.machine}.npz"))
+    if not spaces:
+        known = sorted({p.name.split(".")[1] for p in (directory / "spaces").glob("*.npz")})
+        raise AsdbenchError(f"no space for machine {args.machine!r} in {directory}; machines: {', '.join(known)}")
+    split = spaces[0].name.split(".")[0]
+    out = args.out or args.run / "plots" / f"space_{split}_{args.machine}.png"
+    print(plot_space(spaces[0], out, f"{args.machine} ({split}): {directory.name}"))
+    return 0
 
 
 def _baseline(args: argparse.Namespace) -> int:

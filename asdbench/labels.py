@@ -4,6 +4,9 @@
   attributes are hidden (``noAttribute``) this is machine type + domain, as in the challenge.
 - ``machine``: machine type + domain only (the "N/A" condition of Table III, attributes concealed everywhere).
 
+- pseudo-labels: a label table (asdbench.pseudolabel) overrides the classes of the clips it names; the other
+  machines keep their attribute classes.
+
 Every class name starts with the machine type and domain, so no two machines ever share a class.
 """
 
@@ -38,9 +41,14 @@ def class_names(train: pd.DataFrame, mode: str) -> pd.Series:
     raise SpecError(f"system.labels: unknown label mode {mode!r}")
 
 
-def build_labels(train: pd.DataFrame, mode: str) -> ClassLabels:
-    """Classes of the training clips ``train`` (manifest rows with subset == "train")."""
+def build_labels(train: pd.DataFrame, mode: str, overrides: pd.Series | None = None) -> ClassLabels:
+    """Classes of the training clips ``train`` (manifest rows with subset == "train").
+
+    ``overrides`` maps clip paths to pseudo-labels, which replace those clips' classes.
+    """
     names = class_names(train, mode)
+    if overrides is not None:
+        names = train["path"].map(overrides).fillna(names)
     categories = sorted(names.unique())
     lookup = {name: index for index, name in enumerate(categories)}
     return ClassLabels(names.map(lookup).to_numpy(dtype=np.int64), categories)

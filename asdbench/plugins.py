@@ -186,9 +186,9 @@ class Registry:
             raise PluginError(message)
         return entries[name]
 
-    def create(self, kind: str, name: str, **options: Any) -> Any:
-        """Build the named component with the given options."""
-        return self.get(kind, name).factory(**options)
+    def create(self, kind: str, name: str, *runtime: Any, **options: Any) -> Any:
+        """Build the named component: ``runtime`` arguments (positional-only in the factory), then options."""
+        return self.get(kind, name).factory(*runtime, **options)
 
     def all(self) -> list[Registration]:
         return [reg for kind in hookspecs.KINDS for reg in sorted(self._entries[kind].values(), key=lambda r: r.name)]

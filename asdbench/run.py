@@ -30,7 +30,8 @@ from asdbench.devices import default_device
 from asdbench.embed import MachineClips, evaluate_split, score_checkpoints, write_split
 from asdbench.labels import build_labels
 from asdbench.plugins import Registry
-from asdbench.spec import RunSpec
+from asdbench import pseudolabel
+from asdbench.spec import PSEUDO_PREFIX, RunSpec
 from asdbench.system import build_system
 from asdbench.train import TrainingPlan, train
 
@@ -68,7 +69,14 @@ def execute(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCac
     num_samples = _num_samples(spec.train["clip_seconds"], machines)
 
     train_rows = pd.concat([m.train for m in machines], ignore_index=True)
-    labels = build_labels(train_rows, spec.system["labels"])
+    results: dict[str, Any] = {"hash": spec.hash, "splits": {}}
+    if spec.system["labels"].startswith(PSEUDO_PREFIX):
+        pseudo = pseudolabel.compute(spec, registry, run_dir.parent, manifests, progress=progress)
+        labels = build_labels(train_rows, "attributes", pseudo.by_path())
+        results["pseudolabel"] = {"directory": str(pseudo.directory), "quality": pseudo.quality}
+    else:
+        labels = build_labels(train_rows, spec.system["labels"])
+    results["num_classes"] = labels.num_classes
     torch.manual_seed(spec.seed)  # the weights' initial values
     system = build_system(spec.system, registry, num_classes=labels.num_classes, num_samples=num_samples)
     plan = TrainingPlan.from_spec(spec.train, spec.seed, num_samples)
@@ -80,7 +88,6 @@ def execute(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCac
     make_backend = functools.partial(registry.create, "backends", backend["name"], **_options(backend))
     scores = score_checkpoints(system, checkpoints, machines, make_backend, run_dir / "embeddings",
                                num_samples=num_samples, device=device, precision=plan.precision, progress=progress)
-    results: dict[str, Any] = {"hash": spec.hash, "num_classes": labels.num_classes, "splits": {}}
     for split, manifest in manifests.items():
         split_machines = [m for m in machines if m.split == split]
         out_dir = run_dir / "scores" / split

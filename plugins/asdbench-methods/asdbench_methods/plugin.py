@@ -6,6 +6,8 @@ from asdbench.hookspecs import Register, hookimpl
 
 from asdbench_methods.augmentations import Mixup
 from asdbench_methods.backends import KNNBackend, TargetKMeansBackend
+from asdbench_methods.clustering import GMMBIC, HDBSCANClusterer, IdentityReducer, KMeansClusterer, UMAPReducer
+from asdbench_methods.featurespaces import ClassSpace, GroundTruthSpace, TripletSpace
 from asdbench_methods.frontends import STFT, Spectrum
 from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
 from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
@@ -42,3 +44,24 @@ def asdbench_register_backends(register: Register) -> None:
     register("knn", KNNBackend, description="mean cosine distance to the k nearest training embeddings")
     register("kmeans-target", TargetKMeansBackend,
              description="min cosine distance to source k-means centres and every target clip")
+
+
+@hookimpl
+def asdbench_register_feature_spaces(register: Register) -> None:
+    register("ground-truth", GroundTruthSpace, description="the real (visible or released hidden) attributes: GT row")
+    register("class", ClassSpace, uses_system=True,
+             description="z_cat of the run's system trained on the available labels")
+    register("triplet", TripletSpace, description="per-machine SE-ResNet, triplet loss with Noise/Resize negatives")
+
+
+@hookimpl
+def asdbench_register_reducers(register: Register) -> None:
+    register("umap", UMAPReducer, description="UMAP to 2-D, seeded")
+    register("none", IdentityReducer, description="no reduction")
+
+
+@hookimpl
+def asdbench_register_clusterers(register: Register) -> None:
+    register("gmm-bic", GMMBIC, description="full-covariance GMM, component count by BIC, seeded")
+    register("hdbscan", HDBSCANClusterer, description="HDBSCAN density clusters, noise to the nearest cluster")
+    register("kmeans", KMeansClusterer, description="k-means with the maximum cluster count")

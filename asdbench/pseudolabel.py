@@ -1,0 +1,152 @@
+"""Pseudo-attribute labels (Sec. III-B): per machine, embed -> reduce -> cluster per domain -> label table.
+
+The output lives in ``<runs>/pseudolabels/<hash>/``, named by the hash of everything that shapes it (dataset,
+seed, the ``[pseudolabel]`` section, and the run's system and training options when the feature space
+registers ``uses_system=True``), so runs that share a labelling share one computation::
+
+    labels.csv       path, file, split, machine, domain, label (train clips of pseudo-labelled machines)
+    quality.json     adjusted Rand index and NMI against the hidden truth, per machine, where truth exists
+    spaces/          <split>.<machine>.npz: the 2-D space (coordinates, files, domains, truth, pseudo labels)
+    spec.json        what was computed
+
+Labels are prefixed with split, machine and domain, so no two machines or domains ever share a class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from tqdm.auto import tqdm
+
+from asdbench.data.layout import NO_ATTRIBUTE, attribute_string
+from asdbench.errors import AsdbenchError
+from asdbench.hookspecs import FeatureSpaceContext
+from asdbench.plugins import Registry
+from asdbench.spec import RunSpec, spec_hash
+from asdbench.atomic import write_json_atomic, write_text_atomic
+
+LABELS = "labels.csv"
+
+
+@dataclass(frozen=True)
+class PseudoLabels:
+    directory: Path
+    table: pd.DataFrame
+    quality: dict[str, dict[str, float]]
+
+    def by_path(self) -> pd.Series:
+        return self.table.set_index("path")["label"]
+
+
+def identity(spec: RunSpec, registry: Registry) -> dict[str, Any]:
+    config = spec.canonical["pseudolabel"]
+    registration = registry.get("feature_spaces", config["feature_space"]["name"])
+    shaped_by = {"dataset": spec.dataset, "seed": spec.seed, "pseudolabel": config}
+    if registration.meta.get("uses_system"):
+        shaped_by |= {"system": {k: v for k, v in spec.system.items() if k != "labels"}, "train": spec.train}
+    return shaped_by
+
+
+def true_labels(rows: pd.DataFrame) -> pd.Series:
+    """Each clip's real attribute string: its visible attributes, else the released hidden ones, else ''."""
+    visible = rows["attribute_string"].where(rows["attribute_string"] != NO_ATTRIBUTE, "")
+    hidden = rows["hidden_attributes"].map(lambda a: attribute_string(a) if a else "")
+    return visible.where(visible != "", hidden)
+
+
+def machines_to_label(manifest: pd.DataFrame, which: str) -> list[str]:
+    train = manifest[manifest["subset"] == "train"]
+    if which == "all":
+        return sorted(train["machine"].unique())
+    hidden = train.groupby("machine")["attribute_string"].apply(lambda s: (s == NO_ATTRIBUTE).all())
+    return sorted(hidden[hidden].index)
+
+
+def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[str, pd.DataFrame], *,
+            progress: bool = True) -> PseudoLabels:
+    """The label table of ``spec``'s ``[pseudolabel]`` section, computed once and then read back."""
+    shaped_by = identity(spec, registry)
+    directory = runs_root / "pseudolabels" / spec_hash(shaped_by)
+    if (directory / LABELS).exists():
+        return _read(directory)
+    config = spec.canonical["pseudolabel"]
+    (directory / "spaces").mkdir(parents=True, exist_ok=True)
+    write_json_atomic(directory / "spec.json", shaped_by)
+    context = FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests,
+                                  directory / "feature-space")
+    space = registry.create("feature_spaces", config["feature_space"]["name"], context,
+                            **_options(config["feature_space"]))
+    tables, quality = [], {}
+    jobs = [(split, machine) for split, manifest in manifests.items()
+            for machine in machines_to_label(manifest, config["machines"])]
+    for split, machine in tqdm(jobs, desc="pseudo-labelling", unit="machine", disable=not progress):
+        rows = manifests[split][manifests[split]["machine"] == machine].reset_index(drop=True)
+        table, coordinates = _label_machine(space, rows, config, registry, spec.seed)
+        tables.append(table)
+        truth = true_labels(rows[rows["subset"] == "train"]).to_numpy()
+        known = truth != ""
+        if known.any():
+            reference = table["domain"].to_numpy()[known] + "/" + truth[known]
+            quality[f"{split}.{machine}"] = {
+                "ari": float(adjusted_rand_score(reference, table["label"].to_numpy()[known])),
+                "nmi": float(normalized_mutual_info_score(reference, table["label"].to_numpy()[known])),
+                "clusters": int(table["label"].nunique()),
+                "true_classes": int(len(set(reference))),
+            }
+        np.savez(directory / "spaces" / f"{split}.{machine}.npz", coordinates=coordinates,
+                 files=table["file"].to_numpy(), domains=table["domain"].to_numpy(),
+                 truth=truth, labels=table["label"].to_numpy())
+    if not tables:
+        raise AsdbenchError(f"pseudo-labelling found no machine to label (machines = {config['machines']!r}): "
+                            "every machine has attribute labels; use machines = 'all' to conceal them")
+    write_json_atomic(directory / "quality.json", quality)
+    write_text_atomic(directory / LABELS, pd.concat(tables, ignore_index=True).to_csv(index=False))
+    return _read(directory)
+
+
+def _label_machine(space: Any, rows: pd.DataFrame, config: dict[str, Any], registry: Registry,
+                   seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    train = (rows["subset"] == "train").to_numpy()
+    output = np.asarray(space.embed(rows))
+    if len(output) != len(rows):
+        raise AsdbenchError(f"feature space {config['feature_space']['name']!r} returned {len(output)} rows for "
+                            f"{len(rows)} clips of {rows['machine'].iloc[0]}")
+    domains = rows.loc[train, "domain"].to_numpy()
+    if output.ndim == 1:  # the space names the classes itself
+        clusters, coordinates = output[train].astype(str), np.zeros((int(train.sum()), 0))
+    else:
+        fit_rows = np.ones(len(rows), bool) if config["transductive"] else train
+        reducer = registry.create("reducers", config["reducer"]["name"], **_options(config["reducer"]))
+        reduced = np.asarray(reducer.fit_transform(output[fit_rows].astype(np.float64)))
+        coordinates = reduced[train[fit_rows]]
+        clusters = np.empty(len(coordinates), dtype=object)
+        for domain, limit in (("source", config["max_clusters_source"]), ("target", config["max_clusters_target"])):
+            in_domain = domains == domain
+            if in_domain.any():
+                clusterer = registry.create("clusterers", config["clusterer"]["name"],
+                                            **_options(config["clusterer"]))
+                clusters[in_domain] = np.asarray(
+                    clusterer.fit_predict(coordinates[in_domain], min(limit, int(in_domain.sum())))
+                ).astype(str)
+    prefix = rows.loc[train, "split"] + "/" + rows.loc[train, "machine"] + "/" + rows.loc[train, "domain"]
+    table = rows.loc[train, ["path", "file", "split", "machine", "domain"]].assign(
+        label=("pseudo/" + prefix + "/" + pd.Series(clusters, index=prefix.index).astype(str)).to_numpy()
+    )
+    return table.reset_index(drop=True), coordinates
+
+
+def _options(component: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in component.items() if key != "name"}
+
+
+def _read(directory: Path) -> PseudoLabels:
+    import json
+
+    quality_file = directory / "quality.json"
+    return PseudoLabels(directory, pd.read_csv(directory / LABELS, dtype=str),
+                        json.loads(quality_file.read_text()) if quality_file.exists() else {})

@@ -1,0 +1,91 @@
+"""Reducers and clusterers of the pseudo-labelling pipeline (paper Sec. III-B2)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+from asdbench.errors import AsdbenchError
+
+
+class UMAPReducer:
+    """``umap``: UMAP to ``n_components`` dimensions (2 in the paper), seeded so that labels are reproducible."""
+
+    def __init__(self, *, n_components: int = 2, n_neighbors: int = 15, min_dist: float = 0.1,
+                 metric: str = "euclidean", seed: int = 0) -> None:
+        self.options = dict(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
+                            random_state=seed)
+
+    def fit_transform(self, embeddings: np.ndarray) -> np.ndarray:
+        import umap  # numba compiles on first use: imported only when a run pseudo-labels with UMAP
+
+        neighbours = min(self.options["n_neighbors"], len(embeddings) - 1)
+        if neighbours < 2:
+            raise AsdbenchError(f"reducer 'umap': needs at least 3 clips, got {len(embeddings)}")
+        with warnings.catch_warnings():  # "n_jobs overridden by random_state": seeding is the point here
+            warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
+            return umap.UMAP(**{**self.options, "n_neighbors": neighbours}).fit_transform(embeddings)
+
+
+class IdentityReducer:
+    """``none``: cluster the embeddings as they are."""
+
+    def fit_transform(self, embeddings: np.ndarray) -> np.ndarray:
+        return np.asarray(embeddings)
+
+
+class GMMBIC:
+    """``gmm-bic``: full-covariance Gaussian mixtures with 1..max_clusters components; BIC picks the count.
+
+    Each candidate is fitted on all points with a fixed seed and scored by its BIC on them. (The authors'
+    code scores BIC on 5-fold held-out data with unseeded GMMs; seeding makes the labels reproducible.)
+    """
+
+    def __init__(self, *, covariance: str = "full", seed: int = 0, reg_covar: float = 1e-6) -> None:
+        self.covariance, self.seed, self.reg_covar = covariance, seed, reg_covar
+
+    def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray:
+        best, best_bic = None, np.inf
+        for count in range(1, max(1, min(max_clusters, len(points))) + 1):
+            model = GaussianMixture(count, covariance_type=self.covariance, random_state=self.seed,
+                                    reg_covar=self.reg_covar).fit(points)
+            bic = model.bic(points)
+            if bic < best_bic:
+                best, best_bic = model, bic
+        return best.predict(points)
+
+
+class HDBSCANClusterer:
+    """``hdbscan``: density clusters; points HDBSCAN leaves as noise are given the nearest cluster's label.
+
+    ``max_clusters`` is not a target for HDBSCAN, which chooses its own count; it is ignored.
+    """
+
+    def __init__(self, *, min_cluster_size: int = 10) -> None:
+        self.min_cluster_size = min_cluster_size
+
+    def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray:
+        import hdbscan
+
+        size = max(2, min(self.min_cluster_size, len(points)))
+        labels = hdbscan.HDBSCAN(min_cluster_size=size).fit_predict(points)
+        clustered = labels >= 0
+        if not clustered.any():
+            return np.zeros(len(points), dtype=int)
+        nearest = np.argmin(((points[~clustered, None] - points[None, clustered]) ** 2).sum(-1), axis=1)
+        labels[~clustered] = labels[clustered][nearest]
+        return labels
+
+
+class KMeansClusterer:
+    """``kmeans``: k-means with ``max_clusters`` clusters (no model selection)."""
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self.seed = seed
+
+    def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray:
+        return KMeans(n_clusters=max(1, min(max_clusters, len(points))), n_init=10,
+                      random_state=self.seed).fit_predict(points)

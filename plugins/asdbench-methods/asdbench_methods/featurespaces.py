@@ -1,0 +1,214 @@
+"""Feature spaces for pseudo-labelling (paper Sec. III-B1): ground truth, Class and Triplet.
+
+``ground-truth`` names the classes itself (the GT row of Table III); ``class`` trains the run's own system on
+the available labels and embeds with it; ``triplet`` trains a noise-robust SE-ResNet per machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from asdbench.data.audio import AudioCache, ClipArray
+from asdbench.devices import default_device
+from asdbench.errors import AsdbenchError
+from asdbench.hookspecs import FeatureSpaceContext
+from asdbench.plugins import get_registry
+from asdbench.pseudolabel import true_labels
+from asdbench.run import execute, run_directory
+from asdbench.spec import validate_spec
+from asdbench_methods.frontends import STFT
+from asdbench_methods.networks import SpectrogramNetwork
+
+SAMPLE_RATE = 16_000
+
+
+class GroundTruthSpace:
+    """``ground-truth``: each clip's real attributes (visible ones, else the released hidden ones)."""
+
+    def __init__(self, context: FeatureSpaceContext, /) -> None:
+        self.context = context
+
+    def embed(self, manifest: pd.DataFrame) -> np.ndarray:
+        truth = true_labels(manifest)
+        missing = (truth == "") & (manifest["subset"] == "train")
+        if missing.any():
+            raise AsdbenchError(
+                f"feature space 'ground-truth': no true attributes for {int(missing.sum())} training clips of "
+                f"{manifest['machine'].iloc[0]} (e.g. {manifest.loc[missing, 'path'].iloc[0]}); give the dataset "
+                "its released hidden attributes (dataset option hidden_attributes)"
+            )
+        return truth.to_numpy(dtype=object)
+
+
+class ClassSpace:
+    """``class``: z_cat of the run's own system trained on the available labels (machine, domain, attributes).
+
+    The model is trained once (a run of its own under the feature space's directory) and embeds every
+    machine; ``epoch`` picks the checkpoint (0: the last epoch). The authors use epoch 14 of 16.
+    """
+
+    def __init__(self, context: FeatureSpaceContext, /, *, epoch: int = 0) -> None:
+        epochs = context.train["epochs"]
+        self.epoch = epoch or epochs
+        if not 1 <= self.epoch <= epochs:
+            raise AsdbenchError(f"feature space 'class': epoch {epoch} is outside 1..{epochs} (train.epochs)")
+        self.context = context
+        self._run_dir: Path | None = None
+
+    def _trained(self) -> Path:
+        if self._run_dir is None:
+            registry = get_registry()
+            spec = validate_spec({
+                "seed": self.context.seed,
+                "dataset": self.context.dataset,
+                "system": {**self.context.system, "labels": "attributes"},
+                "train": {**self.context.train, "checkpoints": [self.epoch]},
+            }, registry)
+            self._run_dir = execute(spec, run_directory(self.context.work_dir, spec), registry).run_dir
+        return self._run_dir
+
+    def embed(self, manifest: pd.DataFrame) -> np.ndarray:
+        stored = np.load(self._trained() / "embeddings" / f"epoch_{self.epoch:03d}.npz")
+        split, machine = manifest["split"].iloc[0], manifest["machine"].iloc[0]
+        out = np.empty((len(manifest), 0))
+        for subset in ("train", "test"):
+            rows = np.flatnonzero((manifest["subset"] == subset).to_numpy())
+            embeddings = stored[f"{split}.{machine}.{subset}"]
+            if out.shape[1] == 0:
+                out = np.zeros((len(manifest), embeddings.shape[1]), dtype=np.float32)
+            out[rows] = embeddings
+        return out
+
+
+def _seed(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:8], "little") >> 1
+
+
+def mix_at_snr(signal: torch.Tensor, noise: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+    """``signal + c * noise`` with c chosen so that mean |signal|^2 / mean |c noise|^2 = 10^(snr/10)."""
+    dims = tuple(range(1, signal.ndim))
+    power_signal = signal.pow(2).mean(dims, keepdim=True)
+    power_noise = noise.pow(2).mean(dims, keepdim=True).clamp_min(1e-12)
+    scale = torch.sqrt(power_signal / (power_noise * 10 ** (snr_db.view(-1, *[1] * len(dims)) / 10)))
+    return signal + scale * noise
+
+
+def resize_ratio(count: int, generator: torch.Generator) -> torch.Tensor:
+    """Scales drawn from U(0.5, 0.8) or U(1.2, 1.5) with equal probability."""
+    low = torch.rand(count, generator=generator) < 0.5
+    unit = torch.rand(count, generator=generator)
+    return torch.where(low, 0.5 + 0.3 * unit, 1.2 + 0.3 * unit)
+
+
+def resize(spectrogram: torch.Tensor, ratio: float, along_time: bool) -> torch.Tensor:
+    """Stretch one ``(F, T)`` spectrogram in time or frequency, then tile (short time) or crop/pad to ``(F, T)``."""
+    bins, frames = spectrogram.shape
+    size = (bins, max(1, round(frames * ratio))) if along_time else (max(1, round(bins * ratio)), frames)
+    stretched = F.interpolate(spectrogram[None, None], size=size, mode="bilinear", antialias=True,
+                              align_corners=False)[0, 0]
+    if along_time:
+        repeats = -(-frames // stretched.shape[1])
+        return stretched.repeat(1, repeats)[:, :frames]
+    return F.pad(stretched, (0, 0, 0, max(0, bins - stretched.shape[0])))[:bins]
+
+
+class TripletSpace:
+    """``triplet``: a per-machine SE-ResNet on STFT magnitudes trained with the triplet loss (eq. 6-8).
+
+    Anchor x or Noise(x); positive Noise(x); negative Resize(x), Noise(Resize(x)), another clip x_j of the same
+    machine, or Noise(x_j), each with equal probability. Noise adds another machine type's spectrogram at an
+    SNR drawn from U(snr_low, snr_high) dB (mixed in the magnitude domain, powers from mean |.|^2); Resize
+    stretches time or frequency by a scale from U(0.5, 0.8) or U(1.2, 1.5). Temporal mean normalisation is
+    applied after mixing, before the network. Embeddings are 128-d and not normalised (Euclidean space).
+    """
+
+    def __init__(self, context: FeatureSpaceContext, /, *, n_fft: int = 1024, epochs: int = 6, batch_size: int = 32,
+                 margin: float = 1.0, lr: float = 1e-3, clip_seconds: float = 0.0, snr_low: float = -5.0,
+                 snr_high: float = 5.0) -> None:
+        self.context = context
+        self.stft = STFT(n_fft=n_fft)
+        self.epochs, self.batch_size, self.margin, self.lr = epochs, batch_size, margin, lr
+        self.clip_seconds, self.snr = clip_seconds, (snr_low, snr_high)
+        self.cache = AudioCache()
+
+    def embed(self, manifest: pd.DataFrame) -> np.ndarray:
+        split, machine = manifest["split"].iloc[0], manifest["machine"].iloc[0]
+        clips = self.cache.load(list(manifest["path"]), progress=False)
+        num_samples = int(self.clip_seconds * SAMPLE_RATE) if self.clip_seconds else int(clips.lengths.max())
+        device = default_device()
+        network = self._train(manifest, clips, num_samples, device, _seed(self.context.seed, split, machine))
+        network.eval()
+        with torch.inference_mode():
+            batches = [self._features(torch.from_numpy(clips.batch(range(i, min(i + 64, len(clips))), num_samples))
+                                      .to(device)) for i in range(0, len(clips), 64)]
+            return torch.cat([network(self._normalise(b)) for b in batches]).cpu().numpy()
+
+    def _features(self, waveforms: torch.Tensor) -> torch.Tensor:
+        return self.stft.to(waveforms.device)(waveforms)
+
+    @staticmethod
+    def _normalise(spectrogram: torch.Tensor) -> torch.Tensor:
+        return spectrogram - spectrogram.mean(dim=-1, keepdim=True)
+
+    def _noise_pool(self, machine: str) -> tuple[ClipArray, int]:
+        """Training clips of every other machine type of the run, the material Noise() mixes in."""
+        others = pd.concat(self.context.manifests.values())
+        others = others[(others["machine"] != machine) & (others["subset"] == "train")]
+        if others.empty:
+            raise AsdbenchError("feature space 'triplet': Noise() needs other machine types, but the run has one")
+        return self.cache.load(list(others["path"]), progress=False), len(others)
+
+    def _train(self, manifest: pd.DataFrame, clips, num_samples: int, device: torch.device,
+               seed: int) -> SpectrogramNetwork:
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        train_rows = np.flatnonzero((manifest["subset"] == "train").to_numpy())
+        noise_clips, noise_count = self._noise_pool(manifest["machine"].iloc[0])
+        network = SpectrogramNetwork(self.stft.output_shape(num_samples)).to(device)
+        optimiser = torch.optim.AdamW(network.parameters(), lr=self.lr)
+        network.train()
+        for _ in range(self.epochs):
+            order = train_rows[torch.randperm(len(train_rows), generator=generator).numpy()]
+            for start in range(0, len(order), self.batch_size):
+                indices = order[start : start + self.batch_size]
+                if len(indices) < 2:
+                    continue
+                loss = self._loss(network, clips, noise_clips, noise_count, indices, train_rows, num_samples,
+                                  device, generator)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+        return network
+
+    def _loss(self, network, clips, noise_clips, noise_count, indices, train_rows, num_samples, device,
+              generator) -> torch.Tensor:
+        batch = len(indices)
+
+        def load(source, rows):
+            return self._features(torch.from_numpy(source.batch(rows, num_samples)).to(device))
+
+        def noise(spectrogram):
+            rows = torch.randint(0, noise_count, (batch,), generator=generator).numpy()
+            snr = self.snr[0] + (self.snr[1] - self.snr[0]) * torch.rand(batch, generator=generator)
+            return mix_at_snr(spectrogram, load(noise_clips, rows), snr.to(device))
+
+        def coin(probability=0.5):
+            return (torch.rand(batch, generator=generator) < probability).to(device)[:, None, None]
+
+        x = load(clips, indices)
+        others = load(clips, train_rows[torch.randint(0, len(train_rows), (batch,), generator=generator).numpy()])
+        ratios = resize_ratio(batch, generator)
+        along_time = torch.rand(batch, generator=generator) < 0.5
+        resized = torch.stack([resize(s, float(r), bool(t)) for s, r, t in zip(x, ratios, along_time)])
+        anchor = torch.where(coin(), noise(x), x)
+        positive = noise(x)
+        negative = torch.where(coin(), resized, others)
+        negative = torch.where(coin(), noise(negative), negative)
+        a, p, n = (network(self._normalise(s)) for s in (anchor, positive, negative))
+        return F.relu((a - p).norm(dim=1) - (a - n).norm(dim=1) + self.margin).mean()
