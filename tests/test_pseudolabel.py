@@ -1,0 +1,188 @@
+"""Pseudo-labelling: feature spaces, Noise/Resize, BIC, reproducible label tables and their join into training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from asdbench.cli import main
+from asdbench.data.dcase import build_manifest
+from asdbench.errors import AsdbenchError, SpecError
+from asdbench.hookspecs import FeatureSpaceContext
+from asdbench.labels import build_labels
+from asdbench.plugins import get_registry
+from asdbench.pseudolabel import compute, machines_to_label
+from asdbench.spec import validate_spec
+from asdbench_methods.clustering import GMMBIC
+from asdbench_methods.featurespaces import mix_at_snr, resize, resize_ratio
+
+LIGHT_SYSTEM = {
+    "frontends": [{"name": "stft", "n_fft": 1024}],
+    "networks": ["spectrogram-resnet"],
+    "loss": "scac",
+    "backend": {"name": "kmeans-target", "clusters": 4},
+}
+TRAIN = {"epochs": 1, "checkpoints": [1], "batch_size": 16, "clip_seconds": 2.5}
+
+
+def spec_for(root, space, **pseudolabel):
+    return validate_spec({
+        "seed": 2,
+        "dataset": {"name": "synth", "root": str(root)},
+        "system": {**LIGHT_SYSTEM, "labels": f"pseudo:{space}"},
+        "pseudolabel": pseudolabel,
+        "train": TRAIN,
+    }, get_registry())
+
+
+@pytest.fixture(scope="module")
+def manifests(tiny_dataset):
+    return {split: build_manifest(tiny_dataset, 2024, split, ground_truth=tiny_dataset / "ground_truth",
+                                  hidden_attributes=tiny_dataset / "hidden_attributes") for split in ("dev", "eval")}
+
+
+def context(manifests, tmp_path, spec):
+    return FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests, tmp_path)
+
+
+def machine_rows(manifests, split="dev"):
+    manifest = manifests[split]
+    machine = machines_to_label(manifest, "unlabelled")[0]
+    return manifest[manifest["machine"] == machine].reset_index(drop=True)
+
+
+def test_noise_mixes_at_the_drawn_snr():
+    torch.manual_seed(0)
+    signal, noise = torch.rand(4, 10, 20), torch.rand(4, 10, 20) * 7
+    snr = torch.tensor([-5.0, -1.0, 2.0, 4.9])
+    mixed = mix_at_snr(signal, noise, snr)
+    added = mixed - signal
+    measured = 10 * torch.log10(signal.pow(2).mean((1, 2)) / added.pow(2).mean((1, 2)))
+    torch.testing.assert_close(measured, snr, atol=1e-4, rtol=0)
+
+
+def test_resize_ratios_and_shapes():
+    ratios = resize_ratio(10_000, torch.Generator().manual_seed(0))
+    low, high = ratios[ratios < 1], ratios[ratios > 1]
+    assert 0.5 <= low.min() and low.max() < 0.8 and 1.2 <= high.min() and high.max() < 1.5
+    assert abs(len(low) - len(high)) < 500
+    spectrogram = torch.rand(40, 50)
+    for ratio in (0.6, 1.3):
+        for along_time in (True, False):
+            assert resize(spectrogram, ratio, along_time).shape == (40, 50)
+    compressed = resize(spectrogram, 0.5, along_time=True)
+    torch.testing.assert_close(compressed[:, :25], compressed[:, 25:50])  # a time-compressed clip is tiled
+
+
+def test_bic_chooses_the_number_of_well_separated_blobs():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 0], [0, 10], [10, 10]])
+    points = np.concatenate([c + rng.normal(scale=0.5, size=(60, 2)) for c in centres])
+    labels = GMMBIC(seed=0).fit_predict(points, 16)
+    assert len(set(labels)) == 4
+    assert len(set(GMMBIC(seed=0).fit_predict(points[:60], 2))) == 1
+
+
+def test_ground_truth_space_names_the_hidden_attributes(manifests, tmp_path):
+    spec = spec_for(tmp_path, "ground-truth")
+    rows = machine_rows(manifests)
+    labels = get_registry().create("feature_spaces", "ground-truth", context(manifests, tmp_path, spec)).embed(rows)
+    assert labels.shape == (len(rows),)
+    assert all(labels[rows["subset"] == "train"] != "")
+    hidden = rows["hidden_attributes"].map(lambda a: "_".join(f"{k}_{v}" for k, v in a.items()))
+    assert list(labels[rows["subset"] == "train"]) == list(hidden[rows["subset"] == "train"])
+
+
+def test_ground_truth_without_truth_is_a_clear_error(manifests, tmp_path):
+    spec = spec_for(tmp_path, "ground-truth")
+    rows = machine_rows(manifests).assign(hidden_attributes=[{}] * len(machine_rows(manifests)))
+    with pytest.raises(AsdbenchError, match="hidden_attributes"):
+        get_registry().create("feature_spaces", "ground-truth", context(manifests, tmp_path, spec)).embed(rows)
+
+
+def test_triplet_space_embeds_every_clip_in_128_dimensions(manifests, tmp_path):
+    spec = spec_for(tmp_path, "triplet")
+    space = get_registry().create("feature_spaces", "triplet", context(manifests, tmp_path, spec),
+                                  epochs=1, clip_seconds=2.5)
+    rows = machine_rows(manifests)
+    embeddings = space.embed(rows)
+    assert embeddings.shape == (len(rows), 128) and np.isfinite(embeddings).all()
+
+
+def test_class_space_trains_the_system_on_available_labels(manifests, tiny_dataset, tmp_path):
+    spec = spec_for(tiny_dataset, "class")
+    space = get_registry().create("feature_spaces", "class", context(manifests, tmp_path, spec))
+    rows = machine_rows(manifests, "eval")
+    embeddings = space.embed(rows)
+    assert embeddings.shape == (len(rows), 128)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1, rtol=1e-5)  # z_cat, normalised
+
+
+def test_label_table_is_reproducible_and_prefixed(manifests, tiny_dataset, tmp_path):
+    spec = spec_for(tiny_dataset, "triplet", feature_space={"name": "triplet", "epochs": 1, "clip_seconds": 2.5},
+                    reducer="none", max_clusters_source=3)
+    first = compute(spec, get_registry(), tmp_path / "a", manifests, progress=False)
+    second = compute(spec, get_registry(), tmp_path / "b", manifests, progress=False)
+    pd.testing.assert_frame_equal(first.table, second.table)
+    machines = {machines_to_label(m, "unlabelled")[0] for m in manifests.values()}
+    assert set(first.table["machine"]) == machines
+    for _, row in first.table.iterrows():
+        assert row["label"].startswith(f"pseudo/{row['split']}/{row['machine']}/{row['domain']}/")
+    assert first.table.groupby(["machine", "domain"])["label"].nunique().max() <= 3
+    assert set(first.quality) == {f"{s}.{m}" for s, m in first.table[["split", "machine"]].drop_duplicates()
+                                  .itertuples(index=False)}
+    stamp = (first.directory / "labels.csv").stat().st_mtime_ns
+    compute(spec, get_registry(), tmp_path / "a", manifests, progress=False)
+    assert (first.directory / "labels.csv").stat().st_mtime_ns == stamp, "a finished table is read back"
+
+
+def test_label_table_joins_into_training_classes(manifests, tiny_dataset, tmp_path):
+    spec = spec_for(tiny_dataset, "ground-truth")
+    table = compute(spec, get_registry(), tmp_path, manifests, progress=False)
+    train = pd.concat([m[m["subset"] == "train"] for m in manifests.values()], ignore_index=True)
+    labels = build_labels(train, "attributes", table.by_path())
+    names = pd.Series(labels.names)[labels.indices].to_numpy()
+    pseudo = train["path"].isin(table.table["path"]).to_numpy()
+    assert pseudo.any() and (~pseudo).any()
+    assert all(n.startswith("pseudo/") for n in names[pseudo])
+    assert not any(n.startswith("pseudo/") for n in names[~pseudo]), "attributed machines keep their classes"
+
+
+def test_all_machines_mode_and_spec_errors(manifests, tiny_dataset, tmp_path):
+    assert machines_to_label(manifests["dev"], "all") == sorted(manifests["dev"]["machine"].unique())
+    with pytest.raises(SpecError, match="differs from system.labels"):
+        spec_for(tiny_dataset, "triplet", feature_space="class")
+    with pytest.raises(SpecError, match="pseudolabel.machines"):
+        spec_for(tiny_dataset, "triplet", machines="some")
+    with pytest.raises(SpecError, match=r"\[pseudolabel\] is given"):
+        validate_spec({"dataset": {"name": "synth", "root": "x"}, "system": LIGHT_SYSTEM,
+                       "pseudolabel": {"reducer": "none"}}, get_registry())
+
+
+def test_pseudolabel_and_plot_space_commands(tiny_dataset, tmp_path, capsys):
+    spec_file = tmp_path / "pl.toml"
+    spec_file.write_text(f"""
+seed = 2
+[dataset]
+name = "synth"
+root = "{tiny_dataset}"
+[system]
+labels = "pseudo:triplet"
+frontends = [{{name = "stft", n_fft = 1024}}]
+networks = ["spectrogram-resnet"]
+loss = "scac"
+backend = {{name = "kmeans-target", clusters = 4}}
+[pseudolabel]
+feature_space = {{name = "triplet", epochs = 1, clip_seconds = 2.5}}
+reducer = "none"
+max_clusters_source = 3
+""")
+    assert main(["pseudolabel", str(spec_file), "--out", str(tmp_path / "runs")]) == 0
+    assert "ari" in capsys.readouterr().out
+    [directory] = list((tmp_path / "runs" / "pseudolabels").iterdir())
+    machine = next((directory / "spaces").glob("dev.*.npz")).name.split(".")[1]
+    assert main(["plot-space", str(directory), "--machine", machine, "--out", str(tmp_path / "space.png")]) == 0
+    assert (tmp_path / "space.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot-space", str(directory), "--machine", "lathe"]) == 2
