@@ -66,6 +66,25 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("spec", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder; the run goes in OUT/<spec hash>")
 
+    sub = command("grid", _grid, "run every run of a grid file (resumable; finished runs are never recomputed)")
+    sub.add_argument("grid", type=Path)
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store (default: runs)")
+    sub.add_argument("--executor", choices=["local", "dask"], default="local")
+    sub.add_argument("--workers", type=int, default=1, help="processes (local) or LocalCluster workers (dask)")
+    sub.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a LocalCluster)")
+
+    sub = command("status", _status, "show each run of a grid: done, running, failed or pending")
+    sub.add_argument("grid", type=Path)
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store (default: runs)")
+
+    sub = command("leaderboard", _leaderboard, "render a grid's table from stored results")
+    sub.add_argument("grid", type=Path)
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store (default: runs)")
+    sub.add_argument("--format", choices=["md", "csv", "json"], default="md")
+    sub.add_argument("--write", type=Path, help="also write the table to this file")
+    sub.add_argument("--heatmap", type=Path, help="also draw the table as a heat-map PNG")
+    sub.add_argument("--compare", nargs=2, metavar=("ROW_A", "ROW_B"), help="paired test of two rows")
+
     sub = command("pseudolabel", _pseudolabel, "compute (or read back) the pseudo-label table of a run spec")
     sub.add_argument("spec", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (labels go in OUT/pseudolabels/)")
@@ -196,6 +215,48 @@ def _print_leaderboard(rows: list[dict]) -> None:
              for r in rows]
     print("\n## Leaderboard (official score, %)\n")
     print(tabulate(shown, headers="keys", tablefmt="github", disable_numparse=True))
+
+
+def _grid(args: argparse.Namespace) -> int:
+    from asdbench.grid import execute_grid, load_grid
+
+    grid = load_grid(args.grid)
+    outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler)
+    failed = [o for o in outcomes.values() if o.error]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} runs done in {args.out}")
+    for outcome in failed:
+        print(f"failed: {outcome.hash}: {outcome.error} (traceback in {args.out / outcome.hash / 'error.json'})",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from asdbench.grid import grid_status, load_grid
+
+    rows = grid_status(load_grid(args.grid), args.out)
+    print(tabulate(rows, headers="keys", tablefmt="simple"))
+    counts = {state: sum(r["state"] == state for r in rows) for state in ("done", "running", "failed", "pending")}
+    print("\n" + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from asdbench import leaderboard
+    from asdbench.grid import load_grid
+
+    grid = load_grid(args.grid)
+    text = leaderboard.render(grid, args.out, args.format)
+    print(text)
+    if args.write:
+        from asdbench.atomic import write_text_atomic
+
+        write_text_atomic(args.write, text)
+    if args.heatmap:
+        print(f"heat map: {leaderboard.heatmap(grid, args.out, args.heatmap)}")
+    if args.compare:
+        result = leaderboard.compare(grid, args.out, *args.compare)
+        print(f"\n{args.compare[1]} - {args.compare[0]}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+    return 0
 
 
 def _pseudolabel(args: argparse.Namespace) -> int:

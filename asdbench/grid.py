@@ -1,0 +1,235 @@
+"""Grids: a base run spec, named variant groups and plain axes, expanded to runs and executed.
+
+A grid file (TOML)::
+
+    base = "base.toml"                  # a run spec file (relative to the grid file), or an inline [base] table
+
+    [[variants.system]]                 # a named group of variants: each sets any spec fields by dotted path
+    name = "N/A"
+    [[variants.system]]
+    name = "Subspace loss"
+    "system.aux" = "subspace"
+
+    [axes]                              # plain axes: a dotted spec field and its values
+    seed = [1, 2, 3, 4, 5]
+
+    [table]                             # what `asdbench leaderboard` renders
+    rows = "system"                     # a variant group or an axis
+    columns = ["dataset", "split"]      # groups/axes, plus "split" and "machine" from the results
+    value = "official_score"            # or a per-machine metric: hmean, auc_source, auc_target, pauc
+
+The runs are the product of every group and axis. Executors: ``local`` (in this process, or a process pool
+with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at ``address``). Every executor goes
+through the same store, so interrupted grids resume, finished runs are never recomputed, and several
+processes or workers on one grid never compute a run twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from copy import deepcopy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from asdbench.errors import SpecError
+from asdbench.plugins import Registry, get_registry
+from asdbench.spec import RunSpec, validate_spec
+from asdbench.store import Outcome, RunState, Store
+
+RESULT_COORDINATES = ("split", "machine")
+POLL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One run of a grid: its coordinates (group/axis name -> variant name or value) and its spec."""
+
+    coordinates: dict[str, Any]
+    spec: RunSpec
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: list[str]
+    columns: list[str]
+    value: str = "official_score"
+
+
+@dataclass(frozen=True)
+class Grid:
+    path: Path
+    runs: list[GridRun]
+    table: Table
+    dimensions: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def load_grid(path: Path, registry: Registry | None = None) -> Grid:
+    """Read, expand and validate a grid file; errors name the file and the variant or field."""
+    registry = registry or get_registry()
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"grid file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(raw) - {"base", "variants", "axes", "table"}
+    if unknown:
+        raise SpecError(f"{path}: unknown grid field {sorted(unknown)[0]!r}; expected base, variants, axes, table")
+    base, base_dir = _base(raw.get("base"), path)
+    dimensions = _dimensions(raw, path)
+    runs = []
+    for combination in itertools.product(*[[(name, v) for v in values] for name, values in dimensions.items()]):
+        spec = deepcopy(base)
+        coordinates = {}
+        for name, (label, overrides) in combination:
+            coordinates[name] = label
+            for dotted, value in overrides.items():
+                _set(spec, dotted, value, path)
+        try:
+            validated = validate_spec(spec, registry, base_dir=base_dir)
+        except SpecError as exc:
+            where = ", ".join(f"{k}={v}" for k, v in coordinates.items())
+            raise SpecError(f"{path} [{where}]: {exc}") from None
+        runs.append(GridRun(coordinates, validated))
+    table = _table(raw.get("table", {}), dimensions, path)
+    return Grid(path, runs, table, {name: [label for label, _ in values] for name, values in dimensions.items()})
+
+
+def _base(value: Any, path: Path) -> tuple[dict[str, Any], Path]:
+    if isinstance(value, str):
+        base_file = (path.parent / value).resolve()
+        try:
+            return tomllib.loads(base_file.read_text()), base_file.parent
+        except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
+            raise SpecError(f"{path}: base spec {base_file}: {exc}") from None
+    if isinstance(value, dict):
+        return value, path.parent.resolve()
+    raise SpecError(f"{path}: 'base' must name a run spec file or be a [base] table")
+
+
+def _dimensions(raw: dict[str, Any], path: Path) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
+    dimensions: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    for group, variants in raw.get("variants", {}).items():
+        if not isinstance(variants, list) or not variants:
+            raise SpecError(f"{path}: variants.{group} must be a non-empty list of [[variants.{group}]] tables")
+        names = [v.get("name") for v in variants]
+        if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            raise SpecError(f"{path}: every [[variants.{group}]] needs a unique string 'name'; got {names}")
+        dimensions[group] = [(v["name"], {k: x for k, x in v.items() if k != "name"}) for v in variants]
+    for axis, values in raw.get("axes", {}).items():
+        if not isinstance(values, list) or not values:
+            raise SpecError(f"{path}: axes.{axis} must be a non-empty list of values")
+        if axis in dimensions:
+            raise SpecError(f"{path}: {axis!r} is both a variant group and an axis")
+        dimensions[axis] = [(value, {axis: value}) for value in values]
+    return dimensions
+
+
+def _set(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
+    *parents, leaf = dotted.split(".")
+    node = spec
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise SpecError(f"{path}: cannot set {dotted!r}: {part!r} is not a table")
+    node[leaf] = deepcopy(value)
+
+
+def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table:
+    def names(key: str, default: list[str]) -> list[str]:
+        value = raw.get(key, default)
+        value = [value] if isinstance(value, str) else list(value)
+        for name in value:
+            if name not in dimensions and name not in RESULT_COORDINATES:
+                raise SpecError(f"{path}: table.{key} names {name!r}, which is no variant group, axis, "
+                                f"split or machine (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
+        return value
+
+    first = next(iter(dimensions), "split")
+    return Table(names("rows", [first]), names("columns", ["split"]), raw.get("value", "official_score"))
+
+
+# --- execution --------------------------------------------------------------------------------------------
+
+
+def _attempt_in_worker(spec_canonical: dict[str, Any], runs_root: str) -> Outcome:
+    """Runs in a pool or Dask worker: rebuild the registry there and attempt one run through the store."""
+    registry = get_registry()
+    spec = RunSpec(spec_canonical)
+    return Store(Path(runs_root)).attempt(spec, registry)
+
+
+def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", workers: int = 1,
+                 scheduler: str | None = None, progress: bool = True) -> dict[str, Outcome]:
+    """Bring every run of the grid to done or failed; returns each run's outcome by hash."""
+    store = Store(runs_root)
+    unique = {run.spec.hash: run.spec for run in grid.runs}
+    outcomes: dict[str, Outcome] = {}
+    bar = tqdm(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress)
+    pending = dict(unique)
+    while pending:
+        attempts = _attempts(pending, store, runs_root, executor, workers, scheduler)
+        running = {}
+        for outcome in attempts:
+            if outcome.state is RunState.RUNNING:
+                running[outcome.hash] = pending[outcome.hash]
+            else:
+                outcomes[outcome.hash] = outcome
+                bar.update()
+        pending = running
+        if pending:  # held by another process: wait for it to finish (or die), then look again
+            time.sleep(POLL_SECONDS)
+    bar.close()
+    return outcomes
+
+
+def _attempts(pending: dict[str, RunSpec], store: Store, runs_root: Path, executor: str, workers: int,
+              scheduler: str | None) -> Iterator[Outcome]:
+    specs = list(pending.values())
+    if executor == "dask":
+        yield from _dask_attempts(specs, runs_root, workers, scheduler)
+    elif executor == "local" and workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            yield from pool.map(_attempt_in_worker, [s.canonical for s in specs], [str(runs_root)] * len(specs))
+    elif executor == "local":
+        registry = get_registry()
+        for spec in specs:
+            yield store.attempt(spec, registry)
+    else:
+        raise SpecError(f"unknown executor {executor!r}; executors: local, dask")
+
+
+def _dask_attempts(specs: list[RunSpec], runs_root: Path, workers: int, scheduler: str | None) -> Iterator[Outcome]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None if scheduler else LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        futures = [client.submit(_attempt_in_worker, spec.canonical, str(runs_root), key=f"asdbench-run-{spec.hash}",
+                                 pure=False) for spec in specs]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def grid_status(grid: Grid, runs_root: Path) -> list[dict[str, Any]]:
+    store = Store(runs_root)
+    rows = []
+    for run in grid.runs:
+        state = store.state(run.spec)
+        error = store.error(run.spec) if state is RunState.FAILED else None
+        rows.append({**run.coordinates, "hash": run.spec.hash, "state": state.value,
+                     "error": error["error"] if error else ""})
+    return rows

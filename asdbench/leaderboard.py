@@ -1,0 +1,146 @@
+"""Leaderboards rendered from stored results only: mean (std) over what the table does not show (seeds).
+
+Values are official scores (or per-machine metrics) in percent, as the paper prints them; the best mean of
+each column is bold; a cell with no finished run says "missing", and a cell with only some of its runs says
+how many it has (``[3/5]``), never a zero. A heat-map PNG shows the same table, and ``compare`` tells a real
+gain from noise with a paired Wilcoxon signed-rank test over the runs two rows share.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+from tabulate import tabulate
+
+from asdbench.errors import SpecError
+from asdbench.grid import Grid
+from asdbench.store import Store
+
+SPLIT_VALUE = "official_score"
+
+
+def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
+    """One row per (run, split) and per (run, split, machine), with the run's coordinates; finished runs only."""
+    store = Store(runs_root)
+    rows: list[dict[str, Any]] = []
+    for run in grid.runs:
+        results = store.results(run.spec)
+        for split in run.spec.dataset["splits"]:
+            base = {**run.coordinates, "split": split, "hash": run.spec.hash}
+            report = results["splits"].get(split) if results else None
+            if report is None:
+                rows.append({**base, "machine": None, "finished": results is not None})
+                continue
+            rows.append({**base, "machine": None, "finished": True, SPLIT_VALUE: report["official_score"]})
+            rows.extend({**base, **machine, "finished": True} for machine in report["machines"])
+    return pd.DataFrame(rows)
+
+
+def _cell_frame(grid: Grid, frame: pd.DataFrame) -> pd.DataFrame:
+    table = grid.table
+    per_machine = "machine" in table.rows + table.columns or table.value != SPLIT_VALUE
+    chosen = frame[frame["machine"].notna()] if per_machine else frame[frame["machine"].isna()]
+    if chosen.empty:
+        return chosen.assign(row="", column="")
+    if table.value not in chosen and chosen["finished"].any():
+        raise SpecError(f"{grid.path}: table.value {table.value!r} is not a stored metric")
+    return chosen.assign(row=chosen[table.rows].astype(str).agg(" / ".join, axis=1),
+                         column=chosen[table.columns].astype(str).agg(" ".join, axis=1))
+
+
+def table_frame(grid: Grid, runs_root: Path) -> pd.DataFrame:
+    """Cells with mean, std (over the remaining coordinates, e.g. seeds), and how many runs they hold."""
+    cells = _cell_frame(grid, records(grid, runs_root))
+    expected = cells.groupby(["row", "column"], sort=False).size().rename("expected")
+    values = cells[cells["finished"] & cells[grid.table.value].notna()] if grid.table.value in cells else cells[:0]
+    stats = values.groupby(["row", "column"], sort=False)[grid.table.value].agg(["mean", "std", "count"]) \
+        if len(values) else pd.DataFrame(columns=["mean", "std", "count"])
+    return expected.to_frame().join(stats, how="left").reset_index()
+
+
+def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
+    cells = table_frame(grid, runs_root)
+    if fmt == "csv":
+        return cells.to_csv(index=False)
+    if fmt == "json":
+        return cells.to_json(orient="records", indent=2)
+    if fmt != "md":
+        raise SpecError(f"unknown leaderboard format {fmt!r}; formats: md, csv, json")
+    rows = list(dict.fromkeys(cells["row"]))
+    columns = list(dict.fromkeys(cells["column"]))
+    best = cells.groupby("column")["mean"].max()
+    body = []
+    for row in rows:
+        line = [row]
+        for column in columns:
+            cell = cells[(cells["row"] == row) & (cells["column"] == column)]
+            line.append(_format(cell.iloc[0], best.get(column)) if len(cell) else "")
+        body.append(line)
+    headers = [" / ".join(grid.table.rows)] + columns
+    title = f"{grid.path.stem}: {grid.table.value} (%), mean (std) over " + \
+        (", ".join(d for d in grid.dimensions if d not in grid.table.rows + grid.table.columns) or "one run")
+    return f"### {title}\n\n" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n"
+
+
+def _format(cell: pd.Series, best: float | None) -> str:
+    if not cell["count"] or pd.isna(cell["count"]):
+        return "missing"
+    text = f"{100 * cell['mean']:.2f}" + (f" ({100 * cell['std']:.2f})" if cell["count"] > 1 else "")
+    if best is not None and np.isclose(cell["mean"], best):
+        text = f"**{text}**"
+    if cell["count"] < cell["expected"]:
+        text += f" [{int(cell['count'])}/{int(cell['expected'])}]"
+    return text
+
+
+def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
+    """Rows x columns of mean values (percent), annotated, missing cells left blank."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = table_frame(grid, runs_root)
+    rows, columns = list(dict.fromkeys(cells["row"])), list(dict.fromkeys(cells["column"]))
+    values = np.full((len(rows), len(columns)), np.nan)
+    for _, cell in cells.iterrows():
+        values[rows.index(cell["row"]), columns.index(cell["column"])] = 100 * cell["mean"]
+    figure, axis = plt.subplots(figsize=(1.2 + 1.1 * len(columns), 0.8 + 0.45 * len(rows)))
+    image = axis.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
+    axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
+    axis.set_yticks(range(len(rows)), rows)
+    for (i, j), value in np.ndenumerate(values):
+        axis.text(j, i, "missing" if np.isnan(value) else f"{value:.1f}", ha="center", va="center", fontsize=8,
+                  color="white" if np.isnan(value) or value < np.nanmean(values) else "black")
+    figure.colorbar(image, ax=axis, label=f"{grid.table.value} (%)")
+    axis.set_title(grid.path.stem)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return out
+
+
+def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, Any]:
+    """Paired comparison of two rows over every (column, other coordinates) pair both have finished."""
+    cells = _cell_frame(grid, records(grid, runs_root))
+    cells = cells[cells["finished"] & cells[grid.table.value].notna()]
+    keys = [c for c in cells.columns if c in grid.dimensions and c not in grid.table.rows] + ["column"]
+    if "machine" in cells and cells["machine"].notna().any():
+        keys.append("machine")
+    pick = {name: cells[cells["row"] == name].set_index(keys)[grid.table.value] for name in (first, second)}
+    for name, values in pick.items():
+        if values.empty:
+            raise SpecError(f"{grid.path}: no finished runs in row {name!r}; rows: "
+                            f"{', '.join(dict.fromkeys(cells['row']))}")
+    paired = pd.concat(pick, axis=1, join="inner").dropna()
+    differences = (paired[second] - paired[first]).to_numpy()
+    result = {"pairs": len(differences), "mean_difference": float(np.mean(differences)) if len(differences) else None}
+    if len(differences) >= 2 and np.any(differences != 0):
+        test = scipy.stats.wilcoxon(differences)
+        result |= {"wilcoxon_statistic": float(test.statistic), "p_value": float(test.pvalue)}
+    return result

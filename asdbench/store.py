@@ -1,0 +1,107 @@
+"""The run store: one directory per run, named by its spec hash, claimed by one process at a time.
+
+A run's state is read from its files: ``results.json`` (written last) means done; ``error.json`` means its
+last attempt failed (with the error and traceback); a held ``.lock`` means a process is running it now;
+anything else is pending (possibly interrupted, and then resumed from its last checkpoint). The lock is an
+OS file lock (``filelock``), released by the kernel when its holder dies, so a killed worker never blocks
+a run.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from asdbench.atomic import write_json_atomic
+from asdbench.plugins import Registry
+from asdbench.run import RESULTS, execute, run_directory
+from asdbench.spec import RunSpec
+
+ERROR = "error.json"
+LOCK = ".lock"
+
+
+class RunState(str, Enum):
+    DONE = "done"
+    RUNNING = "running"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt at a run came to."""
+
+    hash: str
+    state: RunState
+    results: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def directory(self, spec: RunSpec) -> Path:
+        return run_directory(self.root, spec)
+
+    def state(self, spec: RunSpec) -> RunState:
+        directory = self.directory(spec)
+        if (directory / RESULTS).exists():
+            return RunState.DONE
+        if directory.exists() and _locked(directory / LOCK):
+            return RunState.RUNNING
+        if (directory / ERROR).exists():
+            return RunState.FAILED
+        return RunState.PENDING
+
+    def results(self, spec: RunSpec) -> dict[str, Any] | None:
+        path = self.directory(spec) / RESULTS
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def error(self, spec: RunSpec) -> dict[str, Any] | None:
+        path = self.directory(spec) / ERROR
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def attempt(self, spec: RunSpec, registry: Registry, *, progress: bool = False) -> Outcome:
+        """Run ``spec`` unless it is done or another process holds it; a failure is recorded, not raised."""
+        directory = self.directory(spec)
+        if (directory / RESULTS).exists():
+            return Outcome(spec.hash, RunState.DONE, self.results(spec))
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(directory / LOCK))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return Outcome(spec.hash, RunState.RUNNING)
+        try:
+            if (directory / RESULTS).exists():  # finished by another process between our check and our lock
+                return Outcome(spec.hash, RunState.DONE, self.results(spec))
+            try:
+                result = execute(spec, directory, registry, progress=progress)
+            except Exception as exc:  # the grid goes on; the store keeps what went wrong
+                write_json_atomic(directory / ERROR, {"error": f"{type(exc).__name__}: {exc}",
+                                                      "traceback": traceback.format_exc()})
+                return Outcome(spec.hash, RunState.FAILED, error=f"{type(exc).__name__}: {exc}")
+            (directory / ERROR).unlink(missing_ok=True)
+            return Outcome(spec.hash, RunState.DONE, result.results)
+        finally:
+            lock.release()
+
+
+def _locked(path: Path) -> bool:
+    if not path.exists():
+        return False
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
