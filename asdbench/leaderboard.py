@@ -56,10 +56,12 @@ def table_frame(grid: Grid, runs_root: Path) -> pd.DataFrame:
     """Cells with mean, std (over the remaining coordinates, e.g. seeds), and how many runs they hold."""
     cells = _cell_frame(grid, records(grid, runs_root))
     expected = cells.groupby(["row", "column"], sort=False).size().rename("expected")
-    values = cells[cells["finished"] & cells[grid.table.value].notna()] if grid.table.value in cells else cells[:0]
-    stats = values.groupby(["row", "column"], sort=False)[grid.table.value].agg(["mean", "std", "count"]) \
-        if len(values) else pd.DataFrame(columns=["mean", "std", "count"])
-    return expected.to_frame().join(stats, how="left").reset_index()
+    frame = expected.to_frame().assign(mean=np.nan, std=np.nan, count=0)
+    if grid.table.value in cells:
+        values = cells[cells["finished"] & cells[grid.table.value].notna()]
+        stats = values.groupby(["row", "column"], sort=False)[grid.table.value].agg(["mean", "std", "count"])
+        frame.update(stats)
+    return frame.reset_index()
 
 
 def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:

@@ -1,0 +1,208 @@
+"""Grids: stable expansion, kill -9 and resume, two processes on one grid, Dask equals local."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from asdbench import leaderboard, plugins
+from asdbench.errors import SpecError
+from asdbench.grid import execute_grid, grid_status, load_grid
+from asdbench.store import RunState, Store
+from tests.test_plugins import write_distribution
+
+FAKE_SYSTEM = """
+    import os
+    import torch
+    from torch import nn
+    from asdbench.hookspecs import hookimpl
+
+    class Magnitude(nn.Module):
+        def forward(self, x):
+            return torch.fft.rfft(x).abs()[:, :64]
+        def output_shape(self, num_samples):
+            return (64,)
+
+    class Dense(nn.Module):
+        def __init__(self, input_shape, /, *, embedding_dim: int = 8):
+            super().__init__()
+            self.embedding_dim = embedding_dim
+            self.layer = nn.Linear(input_shape[0], embedding_dim)
+        def forward(self, x):
+            return self.layer(torch.log1p(x))
+
+    class Softmax(nn.Module):
+        def __init__(self, branch_dims, num_classes, /, *, slow: float = 0.0):
+            super().__init__()
+            self.head = nn.Linear(sum(branch_dims), num_classes)
+            self.slow = slow
+            with open(os.environ["FAKE_SYSTEM_LOG"], "a") as log:  # one line per run executed (or resumed)
+                log.write(f"{os.getpid()}\\n")
+        def forward(self, branches, targets):
+            import time
+            time.sleep(self.slow)
+            logits = self.head(torch.cat(branches, 1))
+            return -(targets * torch.log_softmax(logits, 1)).sum(1).mean()
+
+    @hookimpl
+    def asdbench_register_frontends(register):
+        register("fake-magnitude", Magnitude)
+
+    @hookimpl
+    def asdbench_register_networks(register):
+        register("fake-dense", Dense)
+
+    @hookimpl
+    def asdbench_register_losses(register):
+        register("fake-softmax", Softmax)
+"""
+
+
+def grid_file(tmp_path, root, seeds=(1, 2, 3), slow=0.0, name="grid.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(f"""
+        [base]
+        [base.dataset]
+        name = "synth"
+        root = "{root}"
+        [base.system]
+        frontends = ["fake-magnitude"]
+        networks = ["fake-dense"]
+        loss = {{name = "fake-softmax", slow = {slow}}}
+        backend = {{name = "knn", k = 1}}
+        [base.train]
+        epochs = 4
+        checkpoints = [2, 4]
+        batch_size = 8
+
+        [[variants.system]]
+        name = "small"
+        [[variants.system]]
+        name = "wide"
+        "system.networks" = [{{name = "fake-dense", embedding_dim = 16}}]
+
+        [axes]
+        seed = {list(seeds)}
+
+        [table]
+        rows = "system"
+        columns = "split"
+    """))
+    return path
+
+
+@pytest.fixture
+def fake_system(tmp_path, monkeypatch):
+    """A cheap system plugin, installed as a distribution visible to this process and its children."""
+    site = tmp_path / "site"
+    site.mkdir()
+    write_distribution(site, "asdbench-fake-system", "asdbench_fake_system", FAKE_SYSTEM)
+    log = tmp_path / "executions.log"
+    log.touch()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("FAKE_SYSTEM_LOG", str(log))
+    monkeypatch.setattr(plugins, "_default", None)
+    return log
+
+
+def test_expansion_is_the_product_and_hashes_are_stable(fake_system, tiny_dataset, tmp_path):
+    grid = load_grid(grid_file(tmp_path, tiny_dataset))
+    assert len(grid.runs) == 2 * 3
+    assert {tuple(r.coordinates.items()) for r in grid.runs} == {
+        (("system", v), ("seed", s)) for v in ("small", "wide") for s in (1, 2, 3)}
+    again = load_grid(grid_file(tmp_path, tiny_dataset, name="again.toml"))
+    assert [r.spec.hash for r in grid.runs] == [r.spec.hash for r in again.runs]
+    assert len({r.spec.hash for r in grid.runs}) == 6
+    wide = next(r for r in grid.runs if r.coordinates["system"] == "wide")
+    assert wide.spec.system["networks"] == [{"name": "fake-dense", "embedding_dim": 16}]
+
+
+def test_grid_errors_name_the_file_and_variant(fake_system, tiny_dataset, tmp_path):
+    path = grid_file(tmp_path, tiny_dataset)
+    path.write_text(path.read_text().replace('"system.networks"', '"system.netwerks"'))
+    with pytest.raises(SpecError, match=r"grid.toml \[system=wide, seed=1\]: system.netwerks"):
+        load_grid(path)
+
+
+def asdbench(*args):
+    return subprocess.Popen([sys.executable, "-m", "asdbench", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finished_stamps(store_root):
+    return {p.parent.name: p.stat().st_mtime_ns for p in store_root.glob("*/results.json")}
+
+
+def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny_dataset, tmp_path):
+    path = grid_file(tmp_path, tiny_dataset, slow=0.05)
+    grid = load_grid(path)
+    execute_grid(grid, tmp_path / "reference", progress=False)
+    expected = leaderboard.render(grid, tmp_path / "reference")
+
+    store = tmp_path / "killed"
+    rng = random.Random(0)
+    for _ in range(3):
+        process = asdbench("grid", str(path), "--out", str(store))
+        time.sleep(rng.uniform(3.0, 8.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    before = finished_stamps(store)
+    assert len(before) < len(grid.runs), "the kills must interrupt the grid"
+    process = asdbench("grid", str(path), "--out", str(store))
+    assert process.wait(timeout=300) == 0, process.stderr.read()
+    after = finished_stamps(store)
+    assert {run: after[run] for run in before} == before, "no finished run is recomputed"
+    assert leaderboard.render(grid, store) == expected
+    assert {row["state"] for row in grid_status(grid, store)} == {"done"}
+
+
+def test_two_processes_on_one_grid_compute_each_run_once(fake_system, tiny_dataset, tmp_path):
+    path = grid_file(tmp_path, tiny_dataset, slow=0.02)
+    first, second = (asdbench("grid", str(path), "--out", str(tmp_path / "store")) for _ in range(2))
+    assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0, first.stderr.read() + second.stderr.read()
+    executions = fake_system.read_text().split()
+    assert len(executions) == len(load_grid(path).runs)
+    assert len(set(executions)) == 2, "both processes did part of the work"
+
+
+def test_failed_run_keeps_its_error_and_the_grid_goes_on(fake_system, tiny_dataset, tmp_path, monkeypatch):
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
+    grid = load_grid(path)
+    monkeypatch.setenv("FAKE_SYSTEM_LOG", str(tmp_path / "missing-dir" / "log"))  # every run fails to build
+    outcomes = execute_grid(grid, tmp_path / "store", progress=False)
+    assert all(o.state is RunState.FAILED for o in outcomes.values())
+    error = Store(tmp_path / "store").error(grid.runs[0].spec)
+    assert "FileNotFoundError" in error["error"] and "Traceback" in error["traceback"]
+    assert "missing" in leaderboard.render(grid, tmp_path / "store")
+
+
+def test_dask_local_cluster_gives_the_local_results(fake_system, tiny_dataset, tmp_path):
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
+    grid = load_grid(path)
+    execute_grid(grid, tmp_path / "local", progress=False)
+    execute_grid(grid, tmp_path / "dask", executor="dask", workers=2, progress=False)
+    for run in grid.runs:
+        assert Store(tmp_path / "dask").results(run.spec) == Store(tmp_path / "local").results(run.spec)
+
+
+def test_leaderboard_marks_best_partial_and_missing_cells(fake_system, tiny_dataset, tmp_path):
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
+    grid = load_grid(path)
+    store = Store(tmp_path / "store")
+    from asdbench.plugins import get_registry
+
+    small = [r for r in grid.runs if r.coordinates["system"] == "small"]
+    store.attempt(small[0].spec, get_registry())
+    text = leaderboard.render(grid, tmp_path / "store")
+    small_row = next(line for line in text.splitlines() if line.startswith("| small"))
+    wide_row = next(line for line in text.splitlines() if line.startswith("| wide"))
+    assert small_row.count("[1/2]") == 2 and "**" in small_row
+    assert wide_row.replace(" ", "") == "|wide|missing|missing|", "no run is shown as missing, never as a number"
