@@ -3,9 +3,13 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_DIR := demo-output  # leaderboard/demo.toml reads its data from here
+# leaderboard/demo.toml reads its data from DEMO_DIR, leaderboard/synth.toml from LEADERBOARD_DATA
+DEMO_DIR := demo-output
 
-.PHONY: setup test demo bench clean
+LEADERBOARD := leaderboard/synth
+LEADERBOARD_DATA := leaderboard-data/ci
+
+.PHONY: setup test demo bench leaderboard leaderboard-check clean
 
 setup: $(STAMP)
 
@@ -24,8 +28,23 @@ demo: $(STAMP)
 	$(BIN)/asdbench baseline $(DEMO_DIR)/data --out $(DEMO_DIR)/baseline
 	$(BIN)/asdbench run leaderboard/demo.toml --out $(DEMO_DIR)/runs
 
+# Rewrites the committed CI leaderboard (table, cells, heat map) from a fresh store.
+leaderboard: $(STAMP)
+	$(BIN)/asdbench synth $(LEADERBOARD_DATA) --preset ci --seed 0
+	rm -rf runs/leaderboard
+	$(BIN)/asdbench grid $(LEADERBOARD).toml --out runs/leaderboard
+	$(BIN)/asdbench leaderboard $(LEADERBOARD).toml --out runs/leaderboard --write $(LEADERBOARD).md \
+		--json $(LEADERBOARD).json --heatmap $(LEADERBOARD).png
+
+# The regression gate of .ci/run: rerun the grid and compare with the committed cells.
+leaderboard-check: $(STAMP)
+	$(BIN)/asdbench synth $(LEADERBOARD_DATA) --preset ci --seed 0
+	$(BIN)/asdbench grid $(LEADERBOARD).toml --out runs/leaderboard-check
+	$(BIN)/asdbench leaderboard $(LEADERBOARD).toml --out runs/leaderboard-check --check $(LEADERBOARD).json \
+		--tolerance 3
+
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-columns=mean,stddev,rounds
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR)
+	rm -rf $(VENV) $(DEMO_DIR) leaderboard-data runs

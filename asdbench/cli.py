@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--write", type=Path, help="also write the table to this file")
     sub.add_argument("--heatmap", type=Path, help="also draw the table as a heat-map PNG")
     sub.add_argument("--compare", nargs=2, metavar=("ROW_A", "ROW_B"), help="paired test of two rows")
+    sub.add_argument("--json", type=Path, help="also write the cells (mean, std, count) as JSON")
+    sub.add_argument("--check", type=Path, help="a committed --json file: fail if any cell fell below it")
+    sub.add_argument("--tolerance", type=float, default=3.0, help="for --check, in points of percent (default 3)")
 
     sub = command("pseudolabel", _pseudolabel, "compute (or read back) the pseudo-label table of a run spec")
     sub.add_argument("spec", type=Path)
@@ -253,9 +256,21 @@ def _leaderboard(args: argparse.Namespace) -> int:
         write_text_atomic(args.write, text)
     if args.heatmap:
         print(f"heat map: {leaderboard.heatmap(grid, args.out, args.heatmap)}")
+    if args.json:
+        from asdbench.atomic import write_text_atomic
+
+        write_text_atomic(args.json, leaderboard.render(grid, args.out, "json") + "\n")
     if args.compare:
         result = leaderboard.compare(grid, args.out, *args.compare)
         print(f"\n{args.compare[1]} - {args.compare[0]}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+    if args.check:
+        reference = json.loads(args.check.read_text())
+        failures = leaderboard.regressions(grid, args.out, reference, args.tolerance / 100)
+        if failures:
+            print(f"\nREGRESSION: {len(failures)} cells fell more than {args.tolerance} points below {args.check}:")
+            print(tabulate(failures, headers="keys", tablefmt="github", floatfmt=".4f"))
+            return 1
+        print(f"\nno cell fell more than {args.tolerance} points below {args.check}")
     return 0
 
 

@@ -146,3 +146,18 @@ def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, A
         test = scipy.stats.wilcoxon(differences)
         result |= {"wilcoxon_statistic": float(test.statistic), "p_value": float(test.pvalue)}
     return result
+
+
+def regressions(grid: Grid, runs_root: Path, reference: list[dict[str, Any]], tolerance: float) -> list[dict]:
+    """Cells of ``reference`` (a stored ``table_frame`` as records) whose mean is now missing or lower than
+    the reference by more than ``tolerance`` (a fraction: 0.03 = 3 points); each with both values."""
+    now = table_frame(grid, runs_root).set_index(["row", "column"])["mean"]
+    failures = []
+    for cell in reference:
+        current = now.get((cell["row"], cell["column"]))
+        if cell.get("mean") is None or pd.isna(cell["mean"]):
+            continue
+        if current is None or pd.isna(current) or current < cell["mean"] - tolerance:
+            failures.append({"row": cell["row"], "column": cell["column"], "committed": cell["mean"],
+                             "now": None if current is None or pd.isna(current) else float(current)})
+    return failures
