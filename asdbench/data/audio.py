@@ -36,17 +36,17 @@ INT16_SCALE = 1.0 / 32768.0
 
 def decode(path: str | Path) -> np.ndarray:
     """Samples of one 16 kHz mono file as float32 in [-1, 1); a DataError names the file otherwise."""
-    try:
-        audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise DataError(f"{path}: unreadable audio ({exc})") from None
-    _check_format(path, rate, audio.shape[1])
-    return audio[:, 0]
+    return _read(path, "float32")
 
 
 def _decode_int16(path: str | Path) -> np.ndarray:
+    """The exact 16-bit samples of a PCM_16 file."""
+    return _read(path, "int16")
+
+
+def _read(path: str | Path, dtype: str) -> np.ndarray:
     try:
-        audio, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
+        audio, rate = soundfile.read(str(path), dtype=dtype, always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise DataError(f"{path}: unreadable audio ({exc})") from None
     _check_format(path, rate, audio.shape[1])
