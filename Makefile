@@ -13,11 +13,11 @@ LEADERBOARD_DATA := leaderboard-data/ci
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml plugins/asdbench-methods/pyproject.toml
+$(STAMP): pyproject.toml plugins/asdbench-methods/pyproject.toml plugins/asdbench-pretrained/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/asdbench-methods
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/asdbench-methods -e plugins/asdbench-pretrained
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -9,14 +9,22 @@ import torch
 from asdbench.errors import AsdbenchError
 
 
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"``: ``$ASDBENCH_DEVICE`` if set, else CUDA when present, else the CPU; otherwise the named device,
+    which must exist here."""
+    if name == "auto":
+        requested = os.environ.get("ASDBENCH_DEVICE")
+        if not requested:
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = requested
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise AsdbenchError(f"device {name!r} is not a torch device ({exc})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise AsdbenchError(f"device {name!r} was asked for, but CUDA is not available on this machine")
+    return device
+
+
 def default_device() -> torch.device:
-    requested = os.environ.get("ASDBENCH_DEVICE")
-    if requested:
-        try:
-            device = torch.device(requested)
-        except RuntimeError as exc:
-            raise AsdbenchError(f"ASDBENCH_DEVICE={requested!r} is not a torch device ({exc})") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise AsdbenchError(f"ASDBENCH_DEVICE={requested!r} but CUDA is not available on this machine")
-        return device
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return resolve_device("auto")

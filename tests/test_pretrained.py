@@ -17,7 +17,7 @@ import torch
 
 from asdbench.errors import AsdbenchError
 from asdbench.plugins import Registry
-from asdbench_pretrained import cnn14, openl3, weights
+from asdbench_pretrained import checkpoints, cnn14, openl3, weights
 from asdbench_pretrained.audio import resample, resampled_length
 from asdbench_pretrained.cnn14 import Cnn14, LogMel, Spectrogram, load_cnn14
 from asdbench_pretrained.openl3 import KapreMelSpectrogram, OpenL3, frame, load_openl3, window_starts
@@ -201,8 +201,9 @@ def test_openl3_checkpoint_round_trip(tmp_path, clips):
 
     assert first.shape == (3, 512) and first.dtype == np.float32 and np.isfinite(first).all()
     np.testing.assert_array_equal(first, second)
-    # whole clips at 48 kHz: 2 + 2 windows of the 0.6 s clips in chunks of 3, then the 0.5 s clip's one
-    assert seen == [(3, 48_000), (1, 48_000), (1, 48_000)] * 2
+    # whole clips at 48 kHz, grouped by length: the 0.5 s clip's one window, then the 0.6 s clips' 2 + 2 in
+    # chunks of 3
+    assert seen == [(1, 48_000), (3, 48_000), (1, 48_000)] * 2
     with torch.inference_mode():  # window embeddings of a 0.6 s clip, averaged
         windows = frame(torch.from_numpy(resample(waveforms(clips, 1)[None], 48_000)))[0]
         direct = model(windows).mean(dim=0)
@@ -225,6 +226,17 @@ def test_a_file_that_is_not_the_published_one_is_refused(tmp_path):
     path.write_text("<html>rate limited</html>")  # what a failed download often leaves
     with pytest.raises(AsdbenchError, match="is not the published torchopenl3_mel128_env_512.pth.tar"):
         load_openl3(path)
+
+
+def test_a_training_checkpoint_is_read_in_full_only_if_it_is_the_published_file(tmp_path, monkeypatch):
+    """The PANNs training code also pickles its sampler's numpy arrays, which weights_only loading refuses."""
+    path = tmp_path / "Cnn14_mAP=0.431.pth"
+    torch.save({"model": {"w": torch.ones(2)}, "sampler": {"indexes": np.arange(5), "pointer": 3}}, path)
+    with pytest.raises(AsdbenchError, match="cannot be read as plain tensors .* is not the published"):
+        checkpoints.read(path, "panns")
+    published = dataclasses.replace(weights.WEIGHTS["panns"], checksum=weights.digest(path, "md5"))
+    monkeypatch.setitem(weights.WEIGHTS, "panns", published)
+    assert checkpoints.read(path, "panns")["sampler"]["pointer"] == 3
 
 
 # --- without weights --------------------------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""Reading published PyTorch weight files safely and loading them strictly into our architectures."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from asdbench.errors import AsdbenchError
+from asdbench_pretrained.weights import is_published, weight_file
+
+
+def read(path: Path, name: str) -> Any:
+    """``torch.load`` of weight file ``name`` at ``path``, on the CPU.
+
+    Read with ``weights_only=True`` (no code runs from the file). A file that holds more than tensors (the
+    PANNs training code also pickles its data sampler's numpy arrays) is read in full only if its bytes are
+    exactly the published file's, checked against the published checksum.
+    """
+    entry = weight_file(name)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = _reason(exc)
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise AsdbenchError(f"{path}: not a readable PyTorch file ({exc}); is it a complete download of "
+                            f"{entry.filename}? Download it again from {entry.url}") from None
+    if not is_published(path, name):
+        raise AsdbenchError(f"{path}: cannot be read as plain tensors ({reason}) and is not the published "
+                            f"{entry.filename} ({entry.checksum_text}); download it again "
+                            f"from {entry.url}")
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _reason(exc: Exception) -> str:
+    """The line of torch's long weights-only message that says what it refused."""
+    text = str(exc)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        detail = [line.strip() for line in text.split(marker, 1)[1].splitlines() if line.strip()]
+        if detail:
+            return detail[0]
+    return next((line.strip() for line in text.splitlines() if line.strip()), "unreadable")
+
+
+def load_state(model: nn.Module, state: dict[str, Any], path: Path) -> None:
+    """``load_state_dict(strict=True, assign=True)``, with a message naming the file when the key set or a shape
+    differs. ``model`` may live on the meta device (built without memory); it then takes the file's tensors.
+
+    Only BatchNorm's ``num_batches_tracked`` counters, which eval never reads, may be absent from the file.
+    """
+    expected = model.state_dict()
+    state = dict(state)
+    for key, value in expected.items():
+        if key.endswith("num_batches_tracked") and key not in state:
+            state[key] = torch.zeros((), dtype=value.dtype)
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(key for key in set(expected) & set(state)
+                   if tuple(getattr(state[key], "shape", ())) != tuple(expected[key].shape))
+    if missing or unexpected or wrong:
+        details = []
+        if missing:
+            details.append(f"{len(missing)} keys missing (first: {missing[0]})")
+        if unexpected:
+            details.append(f"{len(unexpected)} unexpected keys (first: {unexpected[0]})")
+        if wrong:
+            first = wrong[0]
+            details.append(f"{len(wrong)} shapes differ (first: {first}: file {tuple(state[first].shape)}, "
+                           f"model {tuple(expected[first].shape)})")
+        raise AsdbenchError(f"{path}: does not fit the {type(model).__name__} architecture at this width: "
+                            f"{'; '.join(details)}")
+    model.load_state_dict(state, strict=True, assign=True)

@@ -1,0 +1,166 @@
+"""The published weight files: where they come from, where asdbench looks for them, and how to fetch them.
+
+Nothing here downloads on its own: a feature space only reads a file the user put in place (or gave the path
+of). :func:`fetch` downloads one where there is internet and checks it against the checksum its publisher
+documents. The documented checksum differs per source (Zenodo publishes MD5; a file in a Git repository is
+identified by its Git blob SHA-1), so each entry names its algorithm. See this distribution's README.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from asdbench.atomic import atomic_path
+from asdbench.errors import AsdbenchError
+
+CHUNK = 1 << 20
+LABELS = {"md5": "MD5", "sha256": "SHA-256", "git-blob-sha1": "Git blob SHA-1"}
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One published weight file."""
+
+    name: str  # the feature space that reads it
+    filename: str
+    url: str
+    algorithm: str  # "md5", "sha256" or "git-blob-sha1"
+    checksum: str
+    source: str  # what publishes the file and its checksum, for messages and the README
+    sha256: str = ""  # empty where no SHA-256 is published
+
+    @property
+    def checksum_text(self) -> str:
+        return f"{LABELS[self.algorithm]} {self.checksum}"
+
+
+WEIGHTS: dict[str, WeightFile] = {
+    "panns": WeightFile(
+        name="panns",
+        filename="Cnn14_mAP=0.431.pth",
+        url="https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth?download=1",
+        algorithm="md5",
+        checksum="541141fa2ee191a88f24a3219fff024e",
+        source="PANNs CNN14 (Kong et al. 2020), Zenodo record 3987831, which lists the file's MD5",
+    ),
+    "openl3": WeightFile(
+        name="openl3",
+        filename="torchopenl3_mel128_env_512.pth.tar",
+        url="https://github.com/torchopenl3/torchopenl3-models/raw/master/torchopenl3_mel128_env_512.pth.tar",
+        algorithm="git-blob-sha1",
+        checksum="0bd0f509b478fd015f5ff44fc260b3248d03307d",
+        source="OpenL3 env/mel128/512 (Cramer et al. 2019) as ported to PyTorch by torchopenl3, GitHub repository "
+               "torchopenl3/torchopenl3-models (the checksum is the file's Git blob id in that repository)",
+    ),
+}
+
+
+def weight_file(name: str) -> WeightFile:
+    try:
+        return WEIGHTS[name]
+    except KeyError:
+        raise AsdbenchError(f"no published weights named {name!r}; known: {', '.join(sorted(WEIGHTS))}") from None
+
+
+def models_dir() -> Path:
+    """``$ASDBENCH_MODELS_DIR``, else ``~/.cache/asdbench/models``."""
+    return Path(os.environ.get("ASDBENCH_MODELS_DIR", Path.home() / ".cache" / "asdbench" / "models"))
+
+
+def instructions(entry: WeightFile, expected: Path) -> str:
+    """How to obtain ``entry`` and where to put it: the tail of every missing-weights message."""
+    sha256 = f"SHA-256 {entry.sha256}" if entry.sha256 else "no SHA-256 is published"
+    return (
+        f"Download {entry.url} ({entry.source}; {entry.checksum_text}, {sha256}) and save it "
+        f"as {expected}, or set ASDBENCH_MODELS_DIR to the folder that holds {entry.filename}, or give its path as "
+        f"the feature space's `weights` option. Where there is internet, `python -m asdbench_pretrained.weights "
+        f"{entry.name} {expected.parent}` downloads and checks it."
+    )
+
+
+def resolve(name: str, weights: str | os.PathLike[str] = "") -> Path:
+    """The weight file a feature space should read: ``weights`` if given, else the default location.
+
+    Raises an AsdbenchError saying which file to put where, and where to download it, when it is missing.
+    """
+    entry = weight_file(name)
+    if weights:
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise AsdbenchError(f"feature space {name!r}: weights file {path} (the `weights` option) does not "
+                                f"exist. {instructions(entry, path)}")
+        return path
+    path = models_dir() / entry.filename
+    if not path.is_file():
+        raise AsdbenchError(f"feature space {name!r} needs the pretrained weights file {entry.filename}, which is "
+                            f"not at {path}. {instructions(entry, path)}")
+    return path
+
+
+def digest(path: Path, algorithm: str) -> str:
+    """The file's checksum by ``algorithm`` ("md5", "sha256", or "git-blob-sha1" as ``git hash-object``)."""
+    if algorithm == "git-blob-sha1":
+        hasher = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    elif algorithm in ("md5", "sha256"):
+        hasher = hashlib.new(algorithm)
+    else:
+        raise AsdbenchError(f"unknown checksum algorithm {algorithm!r}")
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def is_published(path: Path, name: str) -> bool:
+    """Whether ``path`` holds exactly the published bytes of weight file ``name``."""
+    entry = weight_file(name)
+    return digest(path, entry.algorithm) == entry.checksum
+
+
+def fetch(name: str, dest_dir: str | os.PathLike[str], *, timeout: float = 60.0) -> Path:
+    """Download weight file ``name`` into ``dest_dir`` and check its checksum; returns its path.
+
+    A file already there with the right checksum is kept. The download goes to a temporary name and is renamed
+    into place only once its checksum matches, so an interrupted or corrupted download never looks finished.
+    """
+    entry = weight_file(name)
+    target = Path(dest_dir).expanduser() / entry.filename
+    if target.is_file() and is_published(target, name):
+        return target
+    with atomic_path(target) as temporary:
+        try:
+            with urllib.request.urlopen(entry.url, timeout=timeout) as response, open(temporary, "wb") as out:
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+        except OSError as exc:  # URLError, HTTPError and socket errors are all OSErrors
+            raise AsdbenchError(f"could not download {entry.url}: {exc}. {instructions(entry, target)}") from None
+        found = digest(temporary, entry.algorithm)
+        if found != entry.checksum:
+            raise AsdbenchError(f"the download of {entry.url} has {LABELS[entry.algorithm]} {found}, but the "
+                                f"published file has {entry.checksum}; nothing was saved to {target}")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m asdbench_pretrained.weights NAME [DEST_DIR]``: fetch one weight file."""
+    args = sys.argv[1:] if argv is None else argv
+    if not 1 <= len(args) <= 2 or args[0] not in WEIGHTS:
+        print(f"usage: python -m asdbench_pretrained.weights {{{','.join(sorted(WEIGHTS))}}} [DEST_DIR]",
+              file=sys.stderr)
+        return 2
+    try:
+        path = fetch(args[0], args[1] if len(args) == 2 else models_dir())
+    except AsdbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
