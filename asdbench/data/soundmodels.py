@@ -1,191 +1,364 @@
-"""Synthetic machine sounds: families of sound models whose operating attributes change the sound.
+"""Synthetic machine sounds: five families of sound models whose operating attributes change the sound.
 
-A machine type is a family (rotating harmonics, gear mesh, impacts, flow, electric motor) plus constants drawn
-from a generator seeded by its name, so "fan" always sounds like the same fan. Its attributes (2-3 keys with a
-few values each) move physical parameters: the rotation speed (fundamental), the load (spectral tilt), a
-resonance, an impact rate or a modulation. Anomalies change the sound subtly (a bearing-fault tone, one
-harmonic grown, irregular impacts, speed jitter, a shifted resonance) and never its level: every clip's
-machine component is normalised before noise and a random gain are applied, so loudness says nothing.
+A machine type is a family plus constants drawn from a generator seeded by its name, so "fan" always sounds
+like the same fan:
+
+- ``rotor`` (fans, bearings, propellers): harmonics of the rotation speed with a slow amplitude modulation,
+  over flow noise through a housing resonance;
+- ``gear`` (gearboxes, tracks, saws): shaft harmonics plus a tooth-mesh series at teeth x speed whose amplitude
+  follows the shaft rotation (sidebands at mesh +- shaft), over noise in a housing resonance;
+- ``impact`` (valves, shakers, rattling toys): impacts at a rate, each ringing a damped resonance, over a weak
+  drive hum;
+- ``flow`` (compressors, pumps): broadband noise through two resonances, pulsating, with a weak harmonic series;
+- ``motor`` (toy cars, brushes, grinders): a high electric whine with rich harmonics and a commutator buzz.
+
+Operating attributes (2-3 keys with five values each, shown in file names as DCASE does, e.g. ``spd_28_lod_10``)
+move physical parameters: speed (fundamental), load (harmonic tilt, roughness, damping), resonance position,
+impact rate and modulation depth. Anomalies (a bearing-fault tone, one harmonic grown, speed jitter, rubbing
+noise, extra impacts, a shifted resonance), each at a random severity, change the sound but never its level:
+the machine sound of every clip is normalised to unit RMS, anomalous or not, so loudness says nothing.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.fft
 
 SAMPLE_RATE = 16_000
-FAMILIES = ("rotor", "gear", "impact", "flow", "motor")
-ANOMALIES = ("fault_tone", "harmonic_change", "extra_impacts", "jitter", "resonance_shift")
-NOISE_KINDS = ("pink", "hum", "babble", "white")
-ATTRIBUTE_EFFECTS = {"spd": "speed", "lod": "load", "pos": "resonance", "rat": "rate", "vol": "modulation"}
-FAMILY_ATTRIBUTES = {
-    "rotor": ("spd", "lod", "vol"),
-    "gear": ("spd", "lod"),
-    "impact": ("rat", "pos"),
-    "flow": ("pos", "vol", "spd"),
-    "motor": ("spd", "lod"),
+NYQUIST_MARGIN = 7_500.0  # harmonics above this are left out
+TWO_PI = 2 * np.pi
+
+
+@dataclass(frozen=True)
+class AttributeKey:
+    """An operating attribute: the parameter it moves and its five values as file names show them, in order."""
+
+    effect: str
+    values: tuple[str, ...]
+
+
+ATTRIBUTE_KEYS: dict[str, AttributeKey] = {
+    "spd": AttributeKey("speed", ("20", "24", "28", "32", "36")),
+    "lod": AttributeKey("load", ("0", "10", "20", "30", "40")),
+    "pos": AttributeKey("resonance", ("10", "30", "50", "70", "90")),
+    "vel": AttributeKey("rate", ("2", "3", "4", "5", "6")),
+    "mod": AttributeKey("modulation", ("0", "1", "2", "3", "4")),
 }
+# The first key of a machine is the one whose values shift between source and target domains.
+FAMILY_KEYS: dict[str, tuple[str, ...]] = {
+    "rotor": ("spd", "lod", "mod"),
+    "gear": ("spd", "pos", "lod"),
+    "impact": ("vel", "pos", "lod"),
+    "flow": ("pos", "mod", "spd"),
+    "motor": ("spd", "lod", "mod"),
+}
+FAMILIES = tuple(FAMILY_KEYS)
+FAMILY_ANOMALIES: dict[str, tuple[str, ...]] = {
+    "rotor": ("fault_tone", "harmonic_change", "jitter", "rubbing", "extra_impacts", "resonance_shift"),
+    "gear": ("fault_tone", "harmonic_change", "jitter", "rubbing", "extra_impacts"),
+    "impact": ("extra_impacts", "resonance_shift", "fault_tone", "jitter"),
+    "flow": ("resonance_shift", "fault_tone", "rubbing", "extra_impacts"),
+    "motor": ("fault_tone", "harmonic_change", "jitter", "rubbing"),
+}
+ANOMALIES = tuple(sorted({kind for kinds in FAMILY_ANOMALIES.values() for kind in kinds}))
+ANOMALIES_PER_MACHINE = 3
+# (source levels, target levels) of the domain-shifted key: extrapolation above, below, or to both ends.
+DOMAIN_SHIFTS = (((0, 1, 2), (3, 4)), ((2, 3, 4), (0, 1)), ((1, 2, 3), (0, 4)))
+NOISE_KINDS = ("pink", "ventilation", "factory", "babble")
+F0_RANGE = {"rotor": (80, 160), "gear": (20, 45), "impact": (50, 120), "flow": (60, 120), "motor": (280, 450)}
+HARMONICS = {"rotor": 12, "gear": 6, "impact": 6, "flow": 8, "motor": 14}
 
 
 def name_seed(name: str) -> int:
+    """A stable integer for a name (Python's ``hash`` of a str changes between processes)."""
     return zlib.crc32(name.encode())
+
+
+def attribute_level(key: str, value: str) -> int:
+    """The position (0-4) of ``value`` among the values of attribute ``key``."""
+    return ATTRIBUTE_KEYS[key].values.index(value)
 
 
 @dataclass(frozen=True)
 class MachineModel:
-    """One machine type: its family, constants and attribute values per domain."""
+    """One machine type: its family, its constants, and the attribute levels each domain uses."""
 
     name: str
     family: str
+    keys: tuple[str, ...]
+    source_levels: dict[str, tuple[int, ...]]
+    target_levels: dict[str, tuple[int, ...]]
+    anomalies: tuple[str, ...]
     base_f0: float
     resonance: float
-    harmonics: int
-    source_values: dict[str, list[str]] = field(default_factory=dict)
-    target_values: dict[str, list[str]] = field(default_factory=dict)
+    harmonic_db: tuple[float, ...]  # per-harmonic offsets: the machine's own timbre
+    teeth: int
+    modulation_ratio: float  # modulation rate as a fraction of the fundamental
+    fault_ratio: float  # bearing-fault tone frequency as a multiple of the fundamental
+    changed_harmonic: int
 
     @classmethod
     def for_name(cls, name: str, family: str) -> MachineModel:
+        if family not in FAMILY_KEYS:
+            raise ValueError(f"unknown sound family {family!r}; families: {', '.join(FAMILIES)}")
         rng = np.random.default_rng(name_seed(name))
-        keys = FAMILY_ATTRIBUTES[family][: int(rng.integers(2, len(FAMILY_ATTRIBUTES[family]) + 1))]
-        source, target = {}, {}
-        for key in keys:
-            levels = [str(v) for v in range(1, 6)]
-            source[key] = levels[:3]
-            target[key] = levels[3:] if key == keys[0] else levels[:3]  # the first key shifts between domains
+        keys = FAMILY_KEYS[family][: int(rng.integers(2, 4))]
+        source_shift, target_shift = DOMAIN_SHIFTS[int(rng.integers(len(DOMAIN_SHIFTS)))]
+        shared = {key: tuple(sorted(int(v) for v in rng.choice(5, 3, replace=False))) for key in keys[1:]}
+        candidates = FAMILY_ANOMALIES[family]
+        chosen = set(rng.choice(len(candidates), ANOMALIES_PER_MACHINE, replace=False).tolist())
         return cls(
-            name=name, family=family,
-            base_f0=float(rng.uniform(90, 200) if family != "motor" else rng.uniform(300, 500)),
-            resonance=float(rng.uniform(800, 3000)),
-            harmonics=int(rng.integers(6, 12)),
-            source_values=source, target_values=target,
+            name=name, family=family, keys=keys,
+            source_levels={keys[0]: source_shift, **shared}, target_levels={keys[0]: target_shift, **shared},
+            anomalies=tuple(kind for i, kind in enumerate(candidates) if i in chosen),
+            base_f0=float(rng.uniform(*F0_RANGE[family])),
+            resonance=float(rng.uniform(900, 3200)),
+            harmonic_db=tuple(float(v) for v in rng.uniform(-4, 4, HARMONICS[family])),
+            teeth=int(rng.integers(12, 30)),
+            modulation_ratio=float(rng.uniform(0.03, 0.08)),
+            fault_ratio=float(rng.uniform(3.2, 6.8)),
+            changed_harmonic=int(rng.integers(2, 6)),
         )
 
-    def attribute_choices(self, domain: str) -> dict[str, list[str]]:
-        return self.source_values if domain == "source" else self.target_values
+    def attribute_values(self, domain: str) -> dict[str, tuple[str, ...]]:
+        """The attribute values clips of ``domain`` ("source" or "target") take, per key."""
+        levels = self.source_levels if domain == "source" else self.target_levels
+        return {key: tuple(ATTRIBUTE_KEYS[key].values[level] for level in levels[key]) for key in self.keys}
 
 
 @dataclass(frozen=True)
-class ClipParams:
+class Physics:
+    """The physical parameters of one clip: set by its attributes, with a little per-clip variation."""
+
     f0: float
-    tilt: float
+    tilt_db: float  # harmonic amplitude slope, dB per harmonic
+    roughness: float  # share of broadband noise
     resonance: float
-    rate: float
-    modulation: float
+    damping: float  # impact ring decay, 1/s
+    rate: float  # impacts per second
+    depth: float  # amplitude-modulation depth
 
 
-def clip_params(model: MachineModel, attributes: dict[str, str], rng: np.random.Generator) -> ClipParams:
-    """Physical parameters of one clip: attributes set them, small per-clip variation keeps clips distinct."""
-    level = {ATTRIBUTE_EFFECTS[k]: int(v) - 1 for k, v in attributes.items()}
+def clip_physics(model: MachineModel, attributes: dict[str, str], rng: np.random.Generator) -> Physics:
+    """Attributes move the parameters in steps far larger than the per-clip wobble, so they can be learnt."""
+    step = {ATTRIBUTE_KEYS[key].effect: attribute_level(key, value) - 2 for key, value in attributes.items()}
+    speed, load = step.get("speed", 0), step.get("load", 0)
 
     def wobble(spread: float) -> float:
         return 1 + spread * rng.uniform(-1, 1)
 
-    return ClipParams(
-        f0=model.base_f0 * (1 + 0.3 * level.get("speed", 1)) * wobble(0.01),
-        tilt=-1.0 - 2.5 * level.get("load", 1) + rng.uniform(-0.2, 0.2),
-        resonance=model.resonance * (1 + 0.25 * level.get("resonance", 1)) * wobble(0.01),
-        rate=(2.0 + 1.5 * level.get("rate", 1)) * wobble(0.02),
-        modulation=0.1 + 0.15 * level.get("modulation", 1),
+    return Physics(
+        f0=model.base_f0 * (1 + 0.12 * speed) * wobble(0.015),
+        tilt_db=-4.0 + 0.9 * load + rng.uniform(-0.3, 0.3),
+        roughness=0.25 * (1 + 0.3 * load) * wobble(0.05),
+        resonance=model.resonance * (1 + 0.12 * step.get("resonance", 0)) * wobble(0.02),
+        damping=160 * (1 - 0.2 * load) * wobble(0.05),
+        rate=(4 + step.get("rate", 0)) * wobble(0.03),
+        depth=0.45 + 0.17 * step.get("modulation", 0) + rng.uniform(-0.02, 0.02),
     )
 
 
-def _shaped_noise(rng: np.random.Generator, n: int, centre: float, width: float) -> np.ndarray:
-    """White noise through a Gaussian band around ``centre`` Hz (in the frequency domain)."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-    return np.fft.irfft(spectrum * np.exp(-0.5 * ((freqs - centre) / width) ** 2), n)
+@dataclass(frozen=True)
+class Anomaly:
+    """What is wrong with a clip's machine, and how badly."""
+
+    kind: str
+    severity: float  # 1 is the typical strength; synth draws it from [0.5, 1.5]
 
 
-def _harmonics(t: np.ndarray, params: ClipParams, count: int, wander: float, boost: int | None,
-               rng: np.random.Generator) -> np.ndarray:
-    """Harmonics of a fundamental that wanders by a relative ``wander`` (a smooth random walk, unit std)."""
-    walk = np.cumsum(rng.standard_normal(len(t)))
-    walk = (walk - walk.mean()) / (walk.std() + 1e-12)
-    phase = 2 * np.pi * params.f0 * np.cumsum(1 + wander * walk) / SAMPLE_RATE
-    out = np.zeros_like(t)
-    for k in range(1, count + 1):
-        amplitude = 10 ** (params.tilt * (k - 1) / 20) * (3.0 if boost == k else 1.0)
-        out += amplitude * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+# --- building blocks ------------------------------------------------------------------------------------
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))) + 1e-12)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / _rms(x)
+
+
+def _wander(n: int, relative_std: float, bandwidth_hz: float, rng: np.random.Generator) -> np.ndarray:
+    """A smooth random relative deviation: control points every 1/(2*bandwidth) s, linearly interpolated."""
+    step = SAMPLE_RATE / (2 * bandwidth_hz)
+    points = rng.standard_normal(int(n / step) + 3)
+    curve = np.interp(np.arange(n) / step, np.arange(len(points)), points)
+    return relative_std * (curve - curve.mean()) / (curve.std() + 1e-12)
+
+
+def _phase(f0: float, n: int, wander: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Running phase (radians) of a fundamental ``f0`` whose frequency deviates by ``wander`` (relative)."""
+    return TWO_PI * np.cumsum(f0 * (1 + wander)) / SAMPLE_RATE + rng.uniform(0, TWO_PI)
+
+
+def _series(phase: np.ndarray, amplitudes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sum over k of amplitudes[k-1] * sin(k * phase + random), by powers of one complex phasor (no sin per k)."""
+    wrapped = np.mod(phase, TWO_PI).astype(np.float32)
+    phasor = (np.cos(wrapped) + 1j * np.sin(wrapped)).astype(np.complex64)
+    power = phasor.copy()
+    out = np.zeros(len(phase), np.float32)
+    for amplitude in amplitudes:
+        if amplitude > 0:
+            offset = rng.uniform(0, TWO_PI)  # sin(x + o) = cos(o) sin(x) + sin(o) cos(x)
+            out += np.float32(amplitude * np.cos(offset)) * power.imag
+            out += np.float32(amplitude * np.sin(offset)) * power.real
+        power *= phasor
     return out
 
 
-def _impacts(n: int, params: ClipParams, irregular: bool, rng: np.random.Generator) -> np.ndarray:
-    times = np.arange(rng.uniform(0, 1 / params.rate), n / SAMPLE_RATE, 1 / params.rate)
-    if irregular:
-        extra = rng.uniform(0, n / SAMPLE_RATE, size=max(2, len(times) // 3))
-        times = np.concatenate([times, extra])
-    pulses = np.zeros(n)
-    pulses[np.minimum((times * SAMPLE_RATE).astype(int), n - 1)] = 1.0
-    ring_t = np.arange(int(0.03 * SAMPLE_RATE)) / SAMPLE_RATE
-    ring = np.exp(-ring_t * 150) * np.sin(2 * np.pi * params.resonance * ring_t)
-    return np.convolve(pulses, ring)[:n]
+def _amplitudes(model: MachineModel, physics: Physics, f0: float, count: int, boost_db: float = 0.0) -> np.ndarray:
+    """Harmonic amplitudes: the load's tilt, the machine's timbre, ``boost_db`` on its changeable harmonic."""
+    k = np.arange(1, count + 1)
+    db = physics.tilt_db * (k - 1) + np.resize(np.array(model.harmonic_db), count)
+    db[k == model.changed_harmonic] += boost_db
+    return np.where(k * f0 < NYQUIST_MARGIN, 10 ** (db / 20), 0.0)
 
 
-def render_machine(model: MachineModel, attributes: dict[str, str], anomaly: str | None,
+def _band(n: int, centre: float, width: float, rng: np.random.Generator) -> np.ndarray:
+    """White noise through a Gaussian band of ``width`` Hz around ``centre`` Hz (shaped in the frequency domain)."""
+    spectrum = scipy.fft.rfft(rng.standard_normal(n, dtype=np.float32))
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE).astype(np.float32)
+    return scipy.fft.irfft(spectrum * np.exp(-0.5 * ((freqs - centre) / width) ** 2), n)
+
+
+def _coloured(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
+    """Noise with power falling as 1/f**exponent (1: pink, 2: brown), floored at 20 Hz."""
+    spectrum = scipy.fft.rfft(rng.standard_normal(n, dtype=np.float32))
+    freqs = np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0).astype(np.float32)
+    return scipy.fft.irfft(spectrum / freqs ** np.float32(exponent / 2), n)
+
+
+def _impacts(n: int, rate: float, resonance: float, damping: float, timing_jitter: float,
+             rng: np.random.Generator, extra_per_second: float = 0.0) -> np.ndarray:
+    """Impacts ``rate`` times a second (timing jitter relative to the period), each ringing two damped modes."""
+    period = SAMPLE_RATE / rate
+    starts = np.arange(rng.uniform(0, period), n, period)
+    starts = starts + timing_jitter * period * rng.standard_normal(len(starts))
+    if extra_per_second:
+        starts = np.concatenate([starts, rng.uniform(0, n, rng.poisson(extra_per_second * n / SAMPLE_RATE) + 1)])
+    starts = starts[(starts >= 0) & (starts < n)].astype(np.int64)
+    if not len(starts):  # a slow rate in a short clip: keep one impact rather than silence
+        starts = rng.integers(0, n, 1)
+    t = np.arange(int(5 * SAMPLE_RATE / damping)) / SAMPLE_RATE
+    ring = np.exp(-damping * t) * (np.sin(TWO_PI * resonance * t) + 0.4 * np.sin(TWO_PI * 2.76 * resonance * t))
+    out = np.zeros(n + len(t))
+    gains = 1 + 0.15 * rng.standard_normal(len(starts))
+    np.add.at(out, starts[:, None] + np.arange(len(t)), gains[:, None] * ring)
+    return out[:n].astype(np.float32)
+
+
+def _slow_modulation(n: int, physics: Physics, ratio: float, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(n, dtype=np.float32) / SAMPLE_RATE
+    return (1 + physics.depth * np.sin(TWO_PI * physics.f0 * ratio * t + rng.uniform(0, TWO_PI))).astype(np.float32)
+
+
+# --- families -------------------------------------------------------------------------------------------
+
+
+def _family_sound(model: MachineModel, physics: Physics, phase: np.ndarray, boost_db: float,
+                  timing_jitter: float, rng: np.random.Generator) -> np.ndarray:
+    n = len(phase)
+    family = model.family
+    harmonics = _series(phase, _amplitudes(model, physics, physics.f0, HARMONICS[family], boost_db), rng)
+    if family == "rotor":
+        flow = _band(n, physics.resonance, 0.25 * physics.resonance, rng)
+        return _unit(harmonics) * _slow_modulation(n, physics, model.modulation_ratio, rng) \
+            + physics.roughness * 2 * _unit(flow)
+    if family == "gear":
+        mesh_f0 = physics.f0 * model.teeth
+        mesh = _series(model.teeth * phase, _amplitudes(model, physics, mesh_f0, 4, boost_db), rng)
+        housing = _band(n, physics.resonance, 0.12 * physics.resonance, rng)
+        rotation = (1 + 0.6 * np.sin(phase)).astype(np.float32)
+        return 0.5 * _unit(harmonics) + _unit(mesh) * rotation + physics.roughness * 2 * _unit(housing)
+    if family == "impact":
+        clicks = _impacts(n, physics.rate, physics.resonance, physics.damping, timing_jitter, rng)
+        return _unit(clicks) + 0.25 * _unit(harmonics)
+    if family == "flow":
+        broad = _band(n, physics.resonance, 0.35 * physics.resonance, rng) \
+            + 0.6 * _band(n, 1.9 * physics.resonance, 0.2 * physics.resonance, rng)
+        return _unit(broad) * _slow_modulation(n, physics, 0.25, rng) + 0.35 * _unit(harmonics)
+    # motor: the whine plus a commutator buzz that follows the rotation
+    buzz = _band(n, 3000.0, 1200.0, rng) * (1 + 0.8 * np.sin(phase)).astype(np.float32)
+    return _unit(harmonics) * _slow_modulation(n, physics, model.modulation_ratio, rng) \
+        + physics.roughness * _unit(buzz)
+
+
+def _fault_tone(phase: np.ndarray, model: MachineModel) -> np.ndarray:
+    """An inharmonic bearing tone at fault_ratio x f0, beating at the cage rate (0.41 x f0)."""
+    tone = np.sin(model.fault_ratio * phase) * (1 + 0.7 * np.sin(0.41 * phase))
+    return tone.astype(np.float32)
+
+
+def _rubbing(n: int, phase: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """High-frequency scraping noise in bursts once per rotation."""
+    return _band(n, 5500.0, 700.0, rng) * ((0.5 + 0.5 * np.sin(phase)) ** 4).astype(np.float32)
+
+
+def render_machine(model: MachineModel, attributes: dict[str, str], anomaly: Anomaly | None,
                    rng: np.random.Generator, num_samples: int) -> np.ndarray:
-    """The machine's own sound for one clip, normalised to unit RMS."""
-    params = clip_params(model, attributes, rng)
-    if anomaly == "resonance_shift":
-        params = ClipParams(params.f0, params.tilt, params.resonance * 1.12, params.rate, params.modulation)
-    t = np.arange(num_samples) / SAMPLE_RATE
-    jitter = 0.03 if anomaly == "jitter" else 0.003
-    boost = 3 if anomaly == "harmonic_change" else None
-    harmonic = _harmonics(t, params, model.harmonics, jitter, boost, rng)
-    resonant = _shaped_noise(rng, num_samples, params.resonance, 120.0)
-    am = 1 + params.modulation * np.sin(2 * np.pi * params.rate * t)
-    if model.family == "rotor":
-        sound = harmonic * am + 0.6 * resonant / _rms(resonant)
-    elif model.family == "gear":
-        mesh = _harmonics(t, ClipParams(params.f0 * 7, params.tilt, params.resonance, params.rate, 0), 4,
-                          jitter, boost, rng)
-        sound = 0.5 * harmonic + mesh * (1 + 0.5 * np.sin(2 * np.pi * params.f0 * t))
-    elif model.family == "impact":
-        clicks = _impacts(num_samples, params, anomaly == "extra_impacts", rng)
-        sound = clicks / _rms(clicks) + 0.3 * harmonic / _rms(harmonic)
-    elif model.family == "flow":
-        broad = _shaped_noise(rng, num_samples, params.resonance * 0.5, 900.0)
-        sound = broad / _rms(broad) * am + 0.4 * resonant / _rms(resonant) + 0.2 * harmonic / _rms(harmonic)
-    else:  # motor
-        sound = harmonic * am + 0.3 * resonant / _rms(resonant)
-    if anomaly == "extra_impacts" and model.family != "impact":
-        clicks = _impacts(num_samples, ClipParams(params.f0, 0, params.resonance, 0.7, 0), True, rng)
-        sound = sound / _rms(sound) + 0.5 * clicks / _rms(clicks)
-    if anomaly == "fault_tone":
-        tone_freq = params.f0 * 5.37 if model.family != "motor" else params.f0 * 1.61
-        tone = np.sin(2 * np.pi * tone_freq * t) * (1 + np.sin(2 * np.pi * 3.1 * t))
-        sound = sound / _rms(sound) + 0.35 * tone / _rms(tone)
-    return sound / _rms(sound)
+    """The machine's own sound for one clip (float32), normalised to unit RMS with or without an anomaly."""
+    kind, severity = (anomaly.kind, anomaly.severity) if anomaly else (None, 0.0)
+    physics = clip_physics(model, attributes, rng)
+    if kind == "resonance_shift":
+        physics = replace(physics, resonance=physics.resonance * (1 + 0.05 * severity))
+    jittery = kind == "jitter"
+    wander = _wander(num_samples, 0.03 * severity if jittery else 0.002, 15.0 if jittery else 3.0, rng)
+    phase = _phase(physics.f0, num_samples, wander, rng)
+    sound = _unit(_family_sound(model, physics, phase, 10.0 * severity if kind == "harmonic_change" else 0.0,
+                                0.15 * severity if jittery else 0.02, rng))
+    if kind == "fault_tone":
+        sound = sound + 0.3 * severity * _unit(_fault_tone(phase, model))
+    elif kind == "rubbing":
+        sound = sound + 0.04 * severity * _unit(_rubbing(num_samples, phase, rng))
+    elif kind == "extra_impacts":
+        rattle = _impacts(num_samples, 1.0, 1.15 * physics.resonance, physics.damping, 0.5, rng,
+                          extra_per_second=1.5 * severity)
+        sound = sound + 0.1 * severity * _unit(rattle)
+    return _unit(sound)
+
+
+# --- background -----------------------------------------------------------------------------------------
+
+
+def _syllables(n: int, rng: np.random.Generator, talkers: int = 4) -> np.ndarray:
+    """A babble envelope: several talkers, each a syllable-rate rhythm switched on and off in phrases
+    (computed at a 500 Hz control rate, then interpolated)."""
+    control = np.arange(0, n / SAMPLE_RATE + 0.002, 0.002)
+    envelope = np.zeros(len(control))
+    for _ in range(talkers):
+        syllables = np.abs(np.sin(np.pi * rng.uniform(3, 6) * control + rng.uniform(0, np.pi)))
+        phrase_times = np.arange(0, control[-1] + 1.5, 0.75)
+        envelope += syllables * np.interp(control, phrase_times, rng.random(len(phrase_times)) > 0.3)
+    return np.interp(np.arange(n) / SAMPLE_RATE, control, envelope / talkers).astype(np.float32)
 
 
 def render_noise(kind: str, rng: np.random.Generator, num_samples: int) -> np.ndarray:
-    """Background noise of one kind, unit RMS."""
-    t = np.arange(num_samples) / SAMPLE_RATE
-    if kind == "white":
-        noise = rng.standard_normal(num_samples)
-    elif kind == "pink":
-        spectrum = np.fft.rfft(rng.standard_normal(num_samples))
-        freqs = np.maximum(np.fft.rfftfreq(num_samples, 1 / SAMPLE_RATE), 20.0)
-        noise = np.fft.irfft(spectrum / np.sqrt(freqs), num_samples)
-    elif kind == "hum":
-        mains = rng.choice([50.0, 60.0])
-        noise = sum(np.sin(2 * np.pi * mains * k * t + rng.uniform(0, 6.3)) / k for k in range(1, 6))
-        noise = noise + 0.5 * rng.standard_normal(num_samples) * 0.2
-    else:  # babble: speech-band noise with a syllable-rate envelope
-        band = _shaped_noise(rng, num_samples, 500.0, 400.0)
-        envelope = 1 + np.sin(2 * np.pi * rng.uniform(3, 6) * t + rng.uniform(0, 6.3))
-        noise = band * envelope
-    return noise / _rms(noise)
+    """Background noise of one kind (see NOISE_KINDS), float32, unit RMS."""
+    n = num_samples
+    if kind == "pink":
+        noise = _coloured(n, 1.0, rng)
+    elif kind == "ventilation":  # rumble plus a little air hiss
+        noise = _unit(_coloured(n, 2.0, rng)) + 0.1 * rng.standard_normal(n, dtype=np.float32)
+    elif kind == "factory":  # mains hum, a distant machine, clanks, a pink floor
+        mains = float(rng.choice([50.0, 60.0]))
+        hum = _series(_phase(mains, n, np.zeros(n), rng), 1 / np.arange(1, 9) * (np.arange(1, 9) % 2 + 0.5), rng)
+        distant = _series(_phase(rng.uniform(100, 300), n, np.zeros(n), rng), 0.5 ** np.arange(5), rng)
+        clanks = _impacts(n, 0.5, rng.uniform(1000, 3000), 60.0, 0.5, rng)
+        noise = _unit(hum) + 0.5 * _unit(distant) + 0.3 * _unit(clanks) + 0.7 * _unit(_coloured(n, 1.0, rng))
+    elif kind == "babble":
+        low = _band(n, 600.0, 250.0, rng) * _syllables(n, rng)
+        high = _band(n, 1800.0, 600.0, rng) * _syllables(n, rng)
+        noise = _unit(low) + 0.5 * _unit(high)
+    else:
+        raise ValueError(f"unknown noise kind {kind!r}; kinds: {', '.join(NOISE_KINDS)}")
+    return _unit(noise).astype(np.float32)
 
 
 def mix_clip(machine: np.ndarray, noise: np.ndarray, snr_db: float, gain_db: float) -> np.ndarray:
     """Machine + noise at ``snr_db``, scaled to ``gain_db`` dBFS RMS and kept clear of clipping."""
-    mixture = machine + noise * 10 ** (-snr_db / 20)
-    mixture *= 10 ** (gain_db / 20) / _rms(mixture)
-    peak = np.max(np.abs(mixture))
+    mixture = machine + noise * np.float32(10 ** (-snr_db / 20))
+    mixture = mixture * np.float32(10 ** (gain_db / 20) / _rms(mixture))
+    peak = float(np.max(np.abs(mixture)))
     return mixture / peak * 0.99 if peak > 0.99 else mixture
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x**2)) + 1e-12)
