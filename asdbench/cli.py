@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("out", type=Path, help="directory to write (must be empty or absent)")
     sub.add_argument("--preset", default="tiny", help="tiny, ci, demo, dcase2023 or dcase2024 (default: tiny)")
     sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--workers", type=int, help="rendering processes (default: every core for large presets)")
 
     sub = command("manifest", _manifest, "read a dataset in place and summarise its clips per machine")
     _dataset_arguments(sub)
@@ -157,7 +158,7 @@ def _synth(args: argparse.Namespace) -> int:
     from asdbench.data.synth import generate
 
     started = time.perf_counter()
-    info = generate(args.out, args.preset, args.seed)
+    info = generate(args.out, args.preset, args.seed, workers=args.workers)
     print(f"wrote {info} to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
