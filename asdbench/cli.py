@@ -177,7 +177,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from asdbench.scorefiles import evaluate_directory
 
     manifest = _read_manifest(args)
-    report = evaluate_directory(args.scores_dir, manifest[manifest["subset"] == "test"])
+    report = evaluate_directory(args.scores_dir, manifest[manifest["subset"] == "test"], ground_truth=args.ground_truth)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown())
     return 0
 

@@ -105,7 +105,8 @@ class FeatureSpaceContext:
     ``dataset``, ``system``, ``train`` and ``seed`` are the canonical sections of the run being pseudo-labelled
     (a ``class`` space trains that system on the available labels); ``manifests`` maps each split to its
     manifest (a ``triplet`` space mixes in other machines' sounds); ``work_dir`` is this feature space's own
-    directory, shared by all machines, where it may keep models it trained.
+    directory, shared by all machines, where it may keep models it trained; ``runs_root`` is the run store,
+    where a space that needs a whole run (``class``) finds or makes it, shared with the grid's own runs.
     """
 
     dataset: dict[str, Any]
@@ -114,6 +115,7 @@ class FeatureSpaceContext:
     seed: int
     manifests: dict[str, pd.DataFrame]
     work_dir: Path
+    runs_root: Path
 
 
 class FeatureSpace(Protocol):

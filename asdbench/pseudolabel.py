@@ -78,7 +78,7 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     (directory / "spaces").mkdir(parents=True, exist_ok=True)
     write_json_atomic(directory / "spec.json", shaped_by)
     context = FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests,
-                                  directory / "feature-space")
+                                  directory / "feature-space", runs_root)
     space = registry.create("feature_spaces", config["feature_space"]["name"], context,
                             **_options(config["feature_space"]))
     tables, quality = [], {}

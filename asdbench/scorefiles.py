@@ -4,8 +4,10 @@
 Reading checks every row against the test manifest: a missing, extra, duplicated or unknown row, a
 non-numeric or non-finite score, a decision other than 0/1 or a row of the wrong width is a
 :class:`ScoreFileError` naming the file. (The official evaluator aligns rows by sorting file names and so
-silently mis-scores such files; we refuse them.) As the 2024 evaluator does, an eval clip may also be named by
-its labelled name (``section_00_source_test_normal_0001_noAttribute.wav``) instead of its short name.
+silently mis-scores such files; we refuse them.) As both official evaluators (2023 and 2024) do, an eval clip may
+also be named by its labelled name (``section_00_target_test_normal_0031_car_C1_spd_1_mic_2.wav``) instead of its
+short name (``section_00_0001.wav``): the ground truth's ``ground_truth_attributes`` file maps one to the other.
+Its ids differ from the short names', so the mapping needs that file, not just the manifest.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from asdbench.atomic import write_text_atomic
-from asdbench.data.layout import clip_file_name, parse_file_name
+from asdbench.data.layout import LABELLED_NAME, ground_truth_file, read_rows
 from asdbench.errors import ScoreFileError
 from asdbench.metrics import EvaluationReport, evaluate_frame
 
@@ -49,22 +51,20 @@ def write_decisions(out_dir: Path, machine: str, decisions: pd.DataFrame, sectio
                        [(f, str(int(d))) for f, d in zip(decisions["file"], decisions["decision"])])
 
 
-def _aliases(rows: pd.DataFrame) -> dict[str, str]:
-    """Labelled name -> short name for eval clips whose ground truth is known."""
-    aliases = {}
-    for file, domain, label, attribute_string in rows[["file", "domain", "label", "attribute_string"]].itertuples(
-        index=False
-    ):
-        parsed = parse_file_name(file)
-        if not parsed.attribute_string and label != "unknown":
-            aliases[clip_file_name("test", domain, label, parsed.index, attribute_string, parsed.section)] = file
-    return aliases
+def labelled_aliases(ground_truth: Path, machine: str, section: str = "00") -> dict[str, str]:
+    """Labelled name (with .wav) -> short name of a machine's eval test clips, from ``ground_truth_attributes``.
+
+    Empty where the ground truth has no attributes file: then only short names are accepted.
+    """
+    path = ground_truth_file(Path(ground_truth), "attributes", machine, section)
+    if not path.exists():
+        return {}
+    return {f"{row[1]}.wav": row[0] for row in read_rows(path) if len(row) >= 2}
 
 
-def _read_file(path: Path, rows: pd.DataFrame, value: str) -> pd.DataFrame:
+def _read_file(path: Path, rows: pd.DataFrame, value: str, aliases: dict[str, str]) -> pd.DataFrame:
     """One submission file checked against one machine's test rows; returns (file, machine, value)."""
     expected = set(rows["file"])
-    aliases = _aliases(rows)
     values: dict[str, float] = {}
     try:
         with open(path, newline="") as handle:
@@ -78,7 +78,9 @@ def _read_file(path: Path, rows: pd.DataFrame, value: str) -> pd.DataFrame:
             raise ScoreFileError(f"{path}, line {number}: expected 'file name,{value}', got {line!r}")
         name = aliases.get(line[0], line[0])
         if name not in expected:
-            raise ScoreFileError(f"{path}, line {number}: {line[0]!r} is not a test clip of this machine")
+            hint = (" (a labelled eval name is accepted only with the ground truth's ground_truth_attributes file)"
+                    if LABELLED_NAME.match(name) and not aliases else "")
+            raise ScoreFileError(f"{path}, line {number}: {line[0]!r} is not a test clip of this machine{hint}")
         if name in values:
             raise ScoreFileError(f"{path}, line {number}: {line[0]!r} appears twice")
         values[name] = _parse_value(line[1], value, path, number)
@@ -102,20 +104,26 @@ def _parse_value(text: str, value: str, path: Path, number: int) -> float:
     return parsed
 
 
-def read_scores(scores_dir: Path, test_manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Scores (and decisions, when every machine has a decision file) for every machine of the manifest."""
+def read_scores(scores_dir: Path, test_manifest: pd.DataFrame, *,
+                ground_truth: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Scores (and decisions, when every machine has a decision file) for every machine of the manifest.
+
+    ``ground_truth``: the evaluator's ground-truth folder, whose attribute files let eval rows use labelled names.
+    """
     scores_dir = Path(scores_dir)
     if not scores_dir.is_dir():
         raise ScoreFileError(f"{scores_dir} is not a directory of score files")
     scores, decisions = [], []
     groups = list(test_manifest.groupby(["machine", "section"], sort=True))
     for (machine, section), rows in groups:
-        scores.append(_read_file(score_file(scores_dir, machine, section), rows, "score"))
+        aliases = labelled_aliases(ground_truth, machine, section) if ground_truth is not None else {}
+        scores.append(_read_file(score_file(scores_dir, machine, section), rows, "score", aliases))
         path = decision_file(scores_dir, machine, section)
         if path.exists():
-            decisions.append(_read_file(path, rows, "decision"))
-    known = {score_file(scores_dir, m, s).name for (m, s), _ in groups}
-    stray = sorted(p.name for p in scores_dir.glob("anomaly_score_*.csv") if p.name not in known)
+            decisions.append(_read_file(path, rows, "decision", aliases))
+    known = {f(scores_dir, m, s).name for (m, s), _ in groups for f in (score_file, decision_file)}
+    stray = sorted(p.name for pattern in ("anomaly_score_*.csv", "decision_result_*.csv")
+                   for p in scores_dir.glob(pattern) if p.name not in known)
     if stray:
         raise ScoreFileError(f"{scores_dir / stray[0]}: no such machine in the test set")
     if decisions and len(decisions) != len(groups):
@@ -123,7 +131,8 @@ def read_scores(scores_dir: Path, test_manifest: pd.DataFrame) -> tuple[pd.DataF
     return pd.concat(scores, ignore_index=True), (pd.concat(decisions, ignore_index=True) if decisions else None)
 
 
-def evaluate_directory(scores_dir: Path, test_manifest: pd.DataFrame) -> EvaluationReport:
+def evaluate_directory(scores_dir: Path, test_manifest: pd.DataFrame, *,
+                       ground_truth: Path | None = None) -> EvaluationReport:
     """Official metrics of a directory of submission files against the test clips of one split."""
-    scores, decisions = read_scores(scores_dir, test_manifest)
+    scores, decisions = read_scores(scores_dir, test_manifest, ground_truth=ground_truth)
     return evaluate_frame(test_manifest, scores, decisions)

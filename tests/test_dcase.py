@@ -131,3 +131,20 @@ def test_manifest_command(tiny_dataset, tmp_path, capsys):
     assert main(["manifest", "--dataset-root", str(tiny_dataset), "--year", "2024", "--split", "dev",
                  "--csv", str(out)]) == 0
     assert "fan" in capsys.readouterr().out and out.exists()
+
+
+def test_released_names_without_test_are_read_as_the_organisers_wrote_them(copy):
+    """The 2024 evaluator's RoboticArm truth writes labelled names without `_test_`."""
+    truth = copy / "ground_truth/ground_truth_attributes/ground_truth_ToyTank_section_00_test.csv"
+    expected = build_manifest(copy, 2024, "eval", ground_truth=copy / "ground_truth")
+    truth.write_text(truth.read_text().replace("_test_", "_"))
+    again = build_manifest(copy, 2024, "eval", ground_truth=copy / "ground_truth")
+    assert again["attribute_string"].tolist() == expected["attribute_string"].tolist()
+
+
+def test_correspondence_file_without_its_header_is_an_error(copy):
+    path = next((copy / "hidden_attributes").rglob("attributes_00_train_correspondence.csv"))
+    path.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")
+    with pytest.raises(DataError, match="source_file_name,target_file_name"):
+        build_manifest(copy, 2024, path.parent.parent.name.removesuffix("_data"),
+                       hidden_attributes=copy / "hidden_attributes")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asdbench.errors import ScoreFileError
-from asdbench.metrics import EPSILON, MachineScores, machine_metrics, official_score
+from asdbench.metrics import EPSILON, MachineScores, evaluate_frame, machine_metrics, official_score
 
 
 def reference_auc(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -59,16 +60,31 @@ def make(seed, normals_source, normals_target, anomalies, levels):
     return is_anomaly, is_target, scores
 
 
+def reference_detection(truth, decided) -> tuple[float, float, float]:
+    """Precision, recall, F1 of the anomalous class, zero denominators clamped at epsilon as the evaluator does."""
+    pairs = list(zip(truth.tolist(), decided.tolist()))
+    true_positive = sum(1 for t, d in pairs if t and d == 1)
+    predicted, actual = sum(1 for _, d in pairs if d == 1), sum(1 for t, _ in pairs if t)
+    precision = true_positive / max(predicted, EPSILON)
+    recall = true_positive / max(actual, EPSILON)
+    return precision, recall, 2 * precision * recall / max(precision + recall, EPSILON)
+
+
 @settings(max_examples=150, deadline=None)
 @given(test_sets)
 def test_machine_metrics_equal_the_reference_including_ties(case):
     is_anomaly, is_target, scores = make(*case)
-    result = machine_metrics(is_anomaly, is_target, scores, machine="m")
+    decisions = (scores > np.median(scores)).astype(int)
+    result = machine_metrics(is_anomaly, is_target, scores, decisions, machine="m")
     anomalies = scores[is_anomaly]
     assert result.auc_source == pytest.approx(reference_auc(anomalies, scores[~is_anomaly & ~is_target]), abs=1e-12)
     assert result.auc_target == pytest.approx(reference_auc(anomalies, scores[~is_anomaly & is_target]), abs=1e-12)
     assert result.pauc == pytest.approx(reference_pauc(is_anomaly, scores), abs=1e-12)
     assert result.hmean == pytest.approx(reference_hmean([result.auc_source, result.auc_target, result.pauc]))
+    for domain, in_domain in (("source", ~is_target), ("target", is_target)):
+        expected = reference_detection(is_anomaly[in_domain], decisions[in_domain])
+        observed = tuple(getattr(result, f"{kind}_{domain}") for kind in ("precision", "recall", "f1"))
+        assert observed == pytest.approx(expected, abs=1e-12)
 
 
 @settings(max_examples=50, deadline=None)
@@ -104,3 +120,48 @@ def test_precision_recall_f1_per_domain():
 def test_missing_class_is_a_clear_error():
     with pytest.raises(ScoreFileError, match="no target-domain normal"):
         machine_metrics(np.array([0, 1], bool), np.array([0, 1], bool), np.array([0.0, 1.0]), machine="fan")
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"scores": np.arange(3.0)}, "differ in length"),
+        ({"decisions": np.array([0, 1, 0])}, "differ in length"),
+        ({"scores": np.array([0.0, 1.0, np.nan, 2.0])}, "finite"),
+        ({"scores": np.array([0.0, 1.0, np.inf, 2.0])}, "finite"),
+        ({"decisions": np.array([0, 1, 2, 0])}, "0 \\(normal\\) or 1"),
+        ({"is_anomaly": np.zeros(4, bool)}, "no anomalous"),
+    ],
+)
+def test_bad_inputs_are_clear_errors(arrays, message):
+    given_arrays = {"is_anomaly": np.array([0, 0, 1, 1], bool), "is_target": np.array([0, 1, 0, 1], bool),
+                    "scores": np.arange(4.0), "decisions": None, **arrays}
+    with pytest.raises(ScoreFileError, match=message):
+        machine_metrics(**given_arrays, machine="fan")
+
+
+def manifest_of(labels, domains):
+    return pd.DataFrame({"file": [f"section_00_{i:04d}.wav" for i in range(len(labels))], "machine": "fan",
+                         "section": "00", "label": labels, "domain": domains, "path": "/data/x.wav"})
+
+
+def test_evaluate_frame_aligns_by_file_name_not_row_order():
+    test = manifest_of(["normal", "normal", "anomaly", "anomaly", "normal", "anomaly"],
+                       ["source", "target", "source", "target", "target", "source"])
+    scores = test[["machine", "file"]].assign(score=[0.1, 0.2, 0.9, 0.8, 0.3, 0.05])
+    direct = machine_metrics(test["label"].eq("anomaly"), test["domain"].eq("target"), scores["score"], machine="fan")
+    report = evaluate_frame(test, scores.iloc[::-1])
+    assert report.machines == [direct]
+    assert report.official_score == pytest.approx(reference_hmean([direct.auc_source, direct.auc_target, direct.pauc]))
+    assert "fan" in report.to_markdown() and report.per_machine.loc["fan", "pauc"] == direct.pauc
+
+
+def test_evaluate_frame_refuses_missing_duplicate_and_unlabelled_rows():
+    test = manifest_of(["normal", "normal", "anomaly"], ["source", "target", "source"])
+    scores = test[["machine", "file"]].assign(score=[0.1, 0.2, 0.9])
+    with pytest.raises(ScoreFileError, match="1 test clips of fan have none.*section_00_0002.wav"):
+        evaluate_frame(test, scores.iloc[:2])
+    with pytest.raises(ScoreFileError, match="section_00_0001.wav \\(fan\\) has more than one row"):
+        evaluate_frame(test, pd.concat([scores, scores.iloc[[1]]]))
+    with pytest.raises(ScoreFileError, match="--ground-truth"):
+        evaluate_frame(test.assign(label="unknown"), scores)

@@ -44,7 +44,8 @@ def manifests(tiny_dataset):
 
 
 def context(manifests, tmp_path, spec):
-    return FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests, tmp_path)
+    return FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests, tmp_path / "space",
+                               tmp_path / "runs")
 
 
 def machine_rows(manifests, split="dev"):

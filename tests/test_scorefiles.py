@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -42,18 +43,25 @@ def test_round_trip_matches_direct_evaluation(tmp_path, eval_test):
     assert decisions is not None and set(decisions["decision"]) <= {0, 1}
 
 
-def test_labelled_names_are_accepted_as_the_2024_evaluator_does(tmp_path, eval_test, tiny_dataset):
-    write_all(tmp_path, eval_test)
-    reference = evaluate_directory(tmp_path, eval_test).to_dict()
+def test_labelled_names_map_through_ground_truth_attributes_as_both_evaluators_do(tmp_path, eval_test,
+                                                                                    tiny_dataset):
+    scores_dir, ground_truth = tmp_path / "scores", tmp_path / "ground_truth"
+    shutil.copytree(tiny_dataset / "ground_truth", ground_truth)
+    write_all(scores_dir, eval_test)
+    reference = evaluate_directory(scores_dir, eval_test).to_dict()
     machine = eval_test["machine"].iloc[0]
-    truth = pd.read_csv(tiny_dataset / "ground_truth" / "ground_truth_attributes" /
-                        f"ground_truth_{machine}_section_00_test.csv", header=None)
-    labelled = dict(zip(truth[0], truth[1] + ".wav"))
-    path = score_file(tmp_path, machine)
-    rows = pd.read_csv(path, header=None)
-    rows[0] = rows[0].map(labelled)
-    rows.to_csv(path, header=False, index=False)
-    assert evaluate_directory(tmp_path, eval_test).to_dict() == reference
+    # in the real ground truth a clip's labelled id differs from its short id: give every clip a new one
+    attributes_file = ground_truth / "ground_truth_attributes" / f"ground_truth_{machine}_section_00_test.csv"
+    truth = pd.read_csv(attributes_file, header=None, dtype=str)
+    truth[1] = [re.sub(r"_(\d{4})_", f"_{9999 - i:04d}_", name, count=1) for i, name in enumerate(truth[1])]
+    truth.to_csv(attributes_file, header=False, index=False)
+    path = score_file(scores_dir, machine)
+    rows = pd.read_csv(path, header=None, dtype={0: str, 1: float})
+    rows[0] = rows[0].map(dict(zip(truth[0], truth[1] + ".wav")))
+    rows.to_csv(path, header=False, index=False, float_format="%.17g")
+    assert evaluate_directory(scores_dir, eval_test, ground_truth=ground_truth).to_dict() == reference
+    with pytest.raises(ScoreFileError, match="ground_truth_attributes"):
+        evaluate_directory(scores_dir, eval_test)
 
 
 def corrupt(path, edit):
@@ -90,9 +98,11 @@ def test_missing_score_file_stray_file_and_bad_decisions(tmp_path, eval_test):
     decision_file(tmp_path, machine).unlink()
     with pytest.raises(ScoreFileError, match="some machines but not all"):
         evaluate_directory(tmp_path, eval_test)
-    shutil.copy(score_file(tmp_path, machine), tmp_path / "anomaly_score_lathe_section_00_test.csv")
-    with pytest.raises(ScoreFileError, match="lathe.*no such machine"):
-        evaluate_directory(tmp_path, eval_test)
+    for stray in ("anomaly_score_lathe_section_00_test.csv", "decision_result_press_section_00_test.csv"):
+        shutil.copy(score_file(tmp_path, machine), tmp_path / stray)
+        with pytest.raises(ScoreFileError, match=f"{stray}: no such machine"):
+            evaluate_directory(tmp_path, eval_test)
+        (tmp_path / stray).unlink()
     for path in tmp_path.glob("*.csv"):
         path.unlink()
     with pytest.raises(ScoreFileError, match="not found"):

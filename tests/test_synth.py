@@ -125,8 +125,10 @@ def test_eval_ground_truth_and_hidden_truth_cover_every_clip(tiny_dataset):
         hidden = [m for m in info["machines"][split] if m in info["hidden"]]
         assert len(hidden) == 1  # tiny: one attributed and one hidden machine per split
         for subset in ("train", "test"):
-            rows = dict(csv_rows(tiny_dataset / "hidden_attributes" / f"{split}_data" / hidden[0] /
-                                 f"attributes_00_{subset}_correspondence.csv"))
+            header, *table = csv_rows(tiny_dataset / "hidden_attributes" / f"{split}_data" / hidden[0] /
+                                      f"attributes_00_{subset}_correspondence.csv")
+            assert header == ["source_file_name", "target_file_name"]  # the organisers' layout: full name first
+            rows = {shown: full for full, shown in table}
             on_disk = {p.name for p in (tiny_dataset / f"{split}_data/raw" / hidden[0] / subset).iterdir()}
             assert set(rows) == on_disk
             assert all(LABELLED.fullmatch(full)[5] != "noAttribute" for full in rows.values())

@@ -19,7 +19,9 @@ from asdbench.data.layout import (
     ParsedName,
     attributes_from_string,
     ground_truth_file,
+    CORRESPONDENCE_HEADER,
     hidden_attributes_file,
+    labelled_tail,
     parse_file_name,
     read_rows,
 )
@@ -162,8 +164,9 @@ def _ground_truth(gt_root: Path, machine: str) -> dict[str, dict]:
         if label not in ("0", "1") or domains[name] not in ("0", "1"):
             raise DataError(f"{labels_file}: row {name!r} must have 0/1 label and domain")
         labelled, full = (attributes.get(name, []) + ["", ""])[:2]
-        attribute_tail = parse_file_name(labelled + ".wav").attribute_string if labelled else ""
-        hidden = parse_file_name(full).attributes if full and attribute_tail == NO_ATTRIBUTE else {}
+        attribute_tail = labelled_tail(labelled, attributes_file) if labelled else ""
+        hidden = attributes_from_string(labelled_tail(full, attributes_file)) \
+            if full and attribute_tail == NO_ATTRIBUTE else {}
         truth[name] = {
             "label": "anomaly" if label == "1" else "normal",
             "domain": "target" if domains[name] == "1" else "source",
@@ -180,7 +183,10 @@ def _hidden_attributes(root: Path, split: str, machine: str, subset: str) -> dic
     path = hidden_attributes_file(root, split, machine, subset)
     if not path.exists():
         return {}
-    return {row[0]: parse_file_name(row[1]).attribute_string for row in read_rows(path) if len(row) >= 2}
+    rows = read_rows(path)
+    if not rows or tuple(rows[0][:2]) != CORRESPONDENCE_HEADER:
+        raise DataError(f"{path}: expected the header {','.join(CORRESPONDENCE_HEADER)}")
+    return {Path(on_disk).name: labelled_tail(full, path) for full, on_disk, *_ in rows[1:]}
 
 
 def check_audio_file(path: Path) -> None:

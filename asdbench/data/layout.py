@@ -4,10 +4,11 @@ Confirmed against public copies (2026-11): the evaluators' ground-truth CSVs (nt
 ``ground_truth_data`` rows ``section_00_0001.wav,0``; ``ground_truth_domain`` the same with 0 = source and
 1 = target; ``ground_truth_attributes`` rows ``short name, labelled name without .wav, full name``, no header)
 and ``attributes_00.csv`` (header ``file_name,d1p,d1v[,d2p,d2v,...]``, rows ``<machine>/<subset>/<file>.wav``
-followed by key/value pairs). The layout of the released 2024 hidden-attribute files
-(``attributes_00_{train,test}_correspondence.csv``) could not be confirmed from a public copy; asdbench reads and
-writes them as the evaluator's attribute files are laid out: ``<file name on disk>,<full name>`` per row, no
-header.
+followed by key/value pairs), and the released 2024 hidden attributes
+(nttcslab/dcase2024_task2_evaluator ``ground_truth_attributes_all/{dev_data,eval_data}/<machine>/
+attributes_00_{train,test}_correspondence.csv``: header ``source_file_name,target_file_name``, the full name with
+the real attributes first, the ``noAttribute`` name on disk second). Some released labelled names leave out
+``_test_`` (RoboticArm), so ground-truth names are read with :func:`labelled_tail`, which tolerates that.
 """
 
 from __future__ import annotations
@@ -64,6 +65,20 @@ def parse_file_name(name: str) -> ParsedName:
         f"{name}: not a DCASE Task 2 clip name; expected "
         "section_00_<source|target>_<train|test>_<normal|anomaly>_<id>_<attributes>.wav or section_00_<id>.wav"
     )
+
+
+LENIENT_LABELLED_NAME = re.compile(
+    r"^section_\d{2}_(?:source|target)_(?:train_|test_)?(?:normal|anomaly)_\d+_(?P<attributes>.+?)(?:\.wav)?$"
+)
+CORRESPONDENCE_HEADER = ("source_file_name", "target_file_name")
+
+
+def labelled_tail(name: str, source: Path) -> str:
+    """The attribute tail of a labelled name in an organisers' truth file (``_test_`` may be missing)."""
+    match = LENIENT_LABELLED_NAME.match(Path(name).name)
+    if not match:
+        raise DataError(f"{source}: {name!r} is not a labelled DCASE clip name")
+    return match["attributes"]
 
 
 def attributes_from_string(attribute_string: str) -> dict[str, str]:
@@ -141,8 +156,10 @@ def hidden_attributes_file(root: Path, split: str, machine: str, subset: str) ->
 
 def write_hidden_attributes(root: Path, split: str, machine: str, subset: str,
                             rows: Sequence[tuple[str, str]]) -> Path:
-    """The released truth of a ``noAttribute`` machine: (file name on disk, full name with real attributes)."""
-    return write_text_atomic(hidden_attributes_file(root, split, machine, subset), _csv_text(sorted(rows)))
+    """The released truth of a ``noAttribute`` machine from (file name on disk, full name with real attributes)
+    pairs, in the organisers' layout (full name first, under a header)."""
+    table = [list(CORRESPONDENCE_HEADER)] + [[full, on_disk] for on_disk, full in sorted(rows)]
+    return write_text_atomic(hidden_attributes_file(root, split, machine, subset), _csv_text(table))
 
 
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

@@ -7,6 +7,7 @@ the available labels and embeds with it; ``triplet`` trains a noise-robust SE-Re
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from asdbench.errors import AsdbenchError
 from asdbench.hookspecs import FeatureSpaceContext
 from asdbench.plugins import get_registry
 from asdbench.pseudolabel import true_labels
-from asdbench.run import execute, run_directory
+from asdbench.store import RunState, Store
 from asdbench.spec import validate_spec
 from asdbench_methods.frontends import STFT
 from asdbench_methods.networks import SpectrogramNetwork
@@ -49,8 +50,10 @@ class GroundTruthSpace:
 class ClassSpace:
     """``class``: z_cat of the run's own system trained on the available labels (machine, domain, attributes).
 
-    The model is trained once (a run of its own under the feature space's directory) and embeds every
-    machine; ``epoch`` picks the checkpoint (0: the last epoch). The authors use epoch 14 of 16.
+    That model is an ordinary run in the store (the same run as the system's "N/A" row, so a grid computes it
+    once), made or waited for through the store's lock, and it embeds every machine; ``epoch`` picks its
+    checkpoint (0: the last epoch; it is added to the ensemble checkpoints if missing). The authors use epoch
+    14 of 16.
     """
 
     def __init__(self, context: FeatureSpaceContext, /, *, epoch: int = 0) -> None:
@@ -64,13 +67,20 @@ class ClassSpace:
     def _trained(self) -> Path:
         if self._run_dir is None:
             registry = get_registry()
+            checkpoints = sorted({*self.context.train["checkpoints"], self.epoch})
             spec = validate_spec({
                 "seed": self.context.seed,
                 "dataset": self.context.dataset,
                 "system": {**self.context.system, "labels": "attributes"},
-                "train": {**self.context.train, "checkpoints": [self.epoch]},
+                "train": {**self.context.train, "checkpoints": checkpoints},
             }, registry)
-            self._run_dir = execute(spec, run_directory(self.context.work_dir, spec), registry).run_dir
+            store = Store(self.context.runs_root)
+            while (outcome := store.attempt(spec, registry, progress=True)).state is RunState.RUNNING:
+                time.sleep(2.0)  # another process is training it: wait for it rather than train it twice
+            if outcome.state is RunState.FAILED:
+                raise AsdbenchError(f"feature space 'class': its model run {store.directory(spec)} failed: "
+                                    f"{outcome.error}")
+            self._run_dir = store.directory(spec)
         return self._run_dir
 
     def embed(self, manifest: pd.DataFrame) -> np.ndarray:
