@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--check", type=Path, help="a committed --json file: fail if any cell fell below it")
     sub.add_argument("--tolerance", type=float, default=3.0, help="for --check, in points of percent (default 3)")
 
+    sub = command("models", _models, "download the published weights of a pretrained feature space")
+    sub.add_argument("action", choices=["fetch"])
+    sub.add_argument("name", help="feature space, e.g. panns or openl3")
+    sub.add_argument("--dir", type=Path, help="destination folder (default: the plugin's models folder)")
+
     sub = command("pseudolabel", _pseudolabel, "compute (or read back) the pseudo-label table of a run spec")
     sub.add_argument("spec", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (labels go in OUT/pseudolabels/)")
@@ -272,6 +277,17 @@ def _leaderboard(args: argparse.Namespace) -> int:
             print(tabulate(failures, headers="keys", tablefmt="github", floatfmt=".4f"))
             return 1
         print(f"\nno cell fell more than {args.tolerance} points below {args.check}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from asdbench.plugins import get_registry
+
+    registration = get_registry().get("feature_spaces", args.name)
+    fetch = registration.meta.get("fetch_weights")
+    if fetch is None:
+        raise AsdbenchError(f"feature space {args.name!r} ({registration.distribution}) has no weights to fetch")
+    print(fetch(args.dir))
     return 0
 
 

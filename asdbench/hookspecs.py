@@ -18,8 +18,10 @@ Registration hooks are called once per process, each with a ``register(name, fac
 factory is called with the options a run spec gives for that component (``[system.backend] name = "knn",
 k = 3`` calls ``factory(k=3)``); its keyword parameters and their defaults are the component's options, so
 they are validated and filled in before a run starts. ``meta`` is free-form and shown by ``asdbench plugins``
-(``description=`` is the conventional key). A name registered twice, in one kind, is an error naming both
-plugins, raised when that name is used (the plugins' other names keep working).
+(``description=`` is the conventional key; a feature space that needs published weights passes
+``fetch_weights=callable(dest_dir=None) -> Path``, which ``asdbench models fetch NAME`` calls). A name
+registered twice, in one kind, is an error naming both plugins, raised when that name is used (the plugins'
+other names keep working).
 """
 
 from __future__ import annotations

@@ -296,3 +296,21 @@ def test_git_blob_checksum_is_gits(tmp_path):
     path = tmp_path / "hello"
     path.write_bytes(b"hello\n")
     assert weights.digest(path, "git-blob-sha1") == "ce013625030ba8dba906f756967f9e9ca394464a"  # git hash-object
+
+
+def test_models_fetch_command_reports_a_failed_download_clearly(tmp_path, capsys, monkeypatch):
+    """No network in tests: the download fails, and the error says what to fetch by hand and where."""
+    import urllib.request
+
+    from asdbench.cli import main
+
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    destination = tmp_path / "fetched"
+    assert main(["models", "fetch", "panns", "--dir", str(destination)]) == 2
+    error = capsys.readouterr().err
+    assert "could not download" in error and "Cnn14_mAP=0.431.pth" in error
+    assert not list(destination.iterdir()), "nothing half-written is left behind"
+    assert main(["models", "fetch", "class"]) == 2

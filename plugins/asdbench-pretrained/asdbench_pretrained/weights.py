@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +77,7 @@ def instructions(entry: WeightFile, expected: Path) -> str:
     return (
         f"Download {entry.url} ({entry.source}; {entry.checksum_text}, {sha256}) and save it "
         f"as {expected}, or set ASDBENCH_MODELS_DIR to the folder that holds {entry.filename}, or give its path as "
-        f"the feature space's `weights` option. Where there is internet, `python -m asdbench_pretrained.weights "
+        f"the feature space's `weights` option. Where there is internet, `asdbench models fetch "
         f"{entry.name} {expected.parent}` downloads and checks it."
     )
 
@@ -144,23 +143,3 @@ def fetch(name: str, dest_dir: str | os.PathLike[str], *, timeout: float = 60.0)
             raise AsdbenchError(f"the download of {entry.url} has {LABELS[entry.algorithm]} {found}, but the "
                                 f"published file has {entry.checksum}; nothing was saved to {target}")
     return target
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m asdbench_pretrained.weights NAME [DEST_DIR]``: fetch one weight file."""
-    args = sys.argv[1:] if argv is None else argv
-    if not 1 <= len(args) <= 2 or args[0] not in WEIGHTS:
-        print(f"usage: python -m asdbench_pretrained.weights {{{','.join(sorted(WEIGHTS))}}} [DEST_DIR]",
-              file=sys.stderr)
-        return 2
-    try:
-        path = fetch(args[0], args[1] if len(args) == 2 else models_dir())
-    except AsdbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
