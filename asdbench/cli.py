@@ -318,7 +318,7 @@ def _plot_space(args: argparse.Namespace) -> int:
     if results_file.exists():
         stored = json.loads(results_file.read_text()).get("pseudolabel")
         if not stored:
-            raise AsdbenchError(f"{args.run} trained on {json.loads((args.run / 'spec.json').read_text())['system']['labels']!r} labels: it has no pseudo-labelling space")
+            raise AsdbenchError(f"{args.run} did not train on pseudo-labels: it has no pseudo-labelling space")
         directory = Path(stored["directory"])
     spaces = sorted((directory / "spaces").glob(f"*.{args.machine}.npz"))
     if not spaces:

@@ -96,7 +96,13 @@ def score_checkpoints(
 
 
 def decision_threshold(train_scores: np.ndarray) -> float:
-    """The 90th percentile of a gamma distribution fitted to the training scores (the DCASE baseline's rule)."""
+    """The 90th percentile of a gamma distribution fitted to the training scores (the DCASE baseline's rule).
+
+    Identical training scores have no spread to fit; every quantile of that (degenerate) distribution is the
+    score itself, which is then the threshold.
+    """
+    if np.ptp(train_scores) == 0:
+        return float(train_scores[0])
     shape, loc, scale = scipy.stats.gamma.fit(train_scores)
     return float(scipy.stats.gamma.ppf(DECISION_PERCENTILE, shape, loc=loc, scale=scale))
 

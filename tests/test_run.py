@@ -95,3 +95,14 @@ def test_run_command_prints_tables_and_leaderboard(finished_run, tmp_path, capsy
     assert main(["run", str(spec_file), "--out", str(result.run_dir.parent)]) == 0
     out = capsys.readouterr().out
     assert "## synth eval" in out and "Leaderboard" in out and spec.hash in out
+
+
+def test_decision_threshold_is_the_gamma_90th_percentile():
+    import numpy as np
+    import scipy.stats
+
+    from asdbench.embed import decision_threshold
+
+    scores = scipy.stats.gamma.rvs(2.0, scale=0.1, size=4000, random_state=0)
+    assert decision_threshold(scores) == pytest.approx(scipy.stats.gamma.ppf(0.9, 2.0, scale=0.1), rel=0.05)
+    assert decision_threshold(np.full(5, 0.3)) == 0.3
