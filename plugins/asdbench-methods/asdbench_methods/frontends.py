@@ -46,6 +46,9 @@ class STFT(nn.Module):
         freqs = torch.linspace(0, SAMPLE_RATE / 2, n_fft // 2 + 1, dtype=torch.float64)
         self.first_bin = int(torch.searchsorted(freqs, f_min, right=False))
         self.end_bin = int(torch.searchsorted(freqs, f_max, right=True))
+        if self.end_bin <= self.first_bin:
+            raise AsdbenchError(f"frontend 'stft': no bin of n_fft={n_fft} (every {SAMPLE_RATE / n_fft:g} Hz) lies "
+                                f"between f_min={f_min} and f_max={f_max}; widen the range or raise n_fft")
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:

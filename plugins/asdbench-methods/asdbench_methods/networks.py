@@ -12,9 +12,15 @@ from torch import nn
 
 from asdbench.errors import AsdbenchError
 
+from asdbench_methods.frontends import SAMPLE_RATE
+
 
 class SqueezeExcitation(nn.Module):
-    """Channel gating from the global average: GAP -> C/r -> ReLU -> C -> sigmoid -> scale."""
+    """Channel gating from the global average: GAP -> C/r -> ReLU -> C -> sigmoid -> scale.
+
+    With 16 channels and r=16 the bottleneck is one ReLU unit (as in the reference counts); when it is dead for a
+    batch the gate is a constant 0.5 and its weights get no gradient.
+    """
 
     def __init__(self, channels: int, reduction: int = 16) -> None:
         super().__init__()
@@ -25,6 +31,11 @@ class SqueezeExcitation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = self.gate(x.mean(dim=tuple(range(2, x.ndim))))
         return x * weights.view(*weights.shape, *([1] * (x.ndim - 2)))
+
+
+def _check_embedding_dim(network: str, embedding_dim: int) -> None:
+    if embedding_dim < 1:
+        raise AsdbenchError(f"network {network!r}: embedding_dim must be a positive integer, got {embedding_dim}")
 
 
 def _dense_block(inputs: int, outputs: int) -> list[nn.Module]:
@@ -45,11 +56,13 @@ class SpectrumNetwork(nn.Module):
         super().__init__()
         if len(input_shape) != 1:
             raise AsdbenchError(f"network 'spectrum-cnn' takes a spectrum (bins,), got input shape {input_shape}")
-        if input_shape[0] < self.minimum_bins():
+        _check_embedding_dim("spectrum-cnn", embedding_dim)
+        needed = self.minimum_bins()
+        if input_shape[0] < needed:
             raise AsdbenchError(
                 f"network 'spectrum-cnn': {input_shape[0]} spectrum bins are too few for its convolutions; it needs "
-                f"{self.minimum_bins()} (clips of at least {2 * (self.minimum_bins() - 1) / 16000:.2f} s at 16 kHz: "
-                "set train.clip_seconds to tile shorter clips)"
+                f"{needed}, i.e. clips of at least {2 * (needed - 1) / SAMPLE_RATE:.2f} s at {SAMPLE_RATE} Hz "
+                "(set train.clip_seconds to at least that; shorter clips are tiled)"
             )
         length, layers, channels = input_shape[0], [], 1
         for kernel, stride in self.CONVOLUTIONS:
@@ -107,11 +120,17 @@ class SpectrogramNetwork(nn.Module):
         super().__init__()
         if len(input_shape) != 2:
             raise AsdbenchError(f"network 'spectrogram-resnet' takes (bins, frames), got input shape {input_shape}")
+        _check_embedding_dim("spectrogram-resnet", embedding_dim)
         bins, frames = input_shape
         if min(bins, frames) < self.MIN_SIZE:
+            advice = []
+            if frames < self.MIN_SIZE:
+                advice.append("for more frames use longer clips (train.clip_seconds) or a smaller n_fft")
+            if bins < self.MIN_SIZE:
+                advice.append("for more bins use a larger n_fft or a wider f_min..f_max")
             raise AsdbenchError(
                 f"network 'spectrogram-resnet': input {bins} bins x {frames} frames is too small (both must be "
-                f">= {self.MIN_SIZE}); use longer clips or another n_fft"
+                f">= {self.MIN_SIZE}); {' and '.join(advice)}"
             )
         self.embedding_dim = embedding_dim
         self.frequency_norm = nn.BatchNorm1d(bins)
