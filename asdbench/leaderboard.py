@@ -111,12 +111,13 @@ def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
     values = np.full((len(rows), len(columns)), np.nan)
     for _, cell in cells.iterrows():
         values[rows.index(cell["row"]), columns.index(cell["column"])] = 100 * cell["mean"]
-    figure, axis = plt.subplots(figsize=(1.2 + 1.1 * len(columns), 0.8 + 0.45 * len(rows)))
+    label_width = 0.09 * max(len(r) for r in rows)  # inches for the row labels, so cells keep their width
+    figure, axis = plt.subplots(figsize=(2.5 + label_width + 1.2 * len(columns), 1.5 + 0.5 * len(rows)))
     image = axis.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
     axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
     axis.set_yticks(range(len(rows)), rows)
     for (i, j), value in np.ndenumerate(values):
-        axis.text(j, i, "missing" if np.isnan(value) else f"{value:.1f}", ha="center", va="center", fontsize=8,
+        axis.text(j, i, "missing" if np.isnan(value) else f"{value:.2f}", ha="center", va="center", fontsize=9,
                   color="white" if np.isnan(value) or value < np.nanmean(values) else "black")
     figure.colorbar(image, ax=axis, label=f"{grid.table.value} (%)")
     axis.set_title(grid.path.stem)
