@@ -270,7 +270,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
         result = leaderboard.compare(grid, args.out, *args.compare)
         print(f"\n{args.compare[1]} - {args.compare[0]}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
     if args.check:
-        reference = json.loads(args.check.read_text())
+        reference = _read_reference_cells(args.check)
         failures = leaderboard.regressions(grid, args.out, reference, args.tolerance / 100)
         if failures:
             print(f"\nREGRESSION: {len(failures)} cells fell more than {args.tolerance} points below {args.check}:")
@@ -278,6 +278,16 @@ def _leaderboard(args: argparse.Namespace) -> int:
             return 1
         print(f"\nno cell fell more than {args.tolerance} points below {args.check}")
     return 0
+
+
+def _read_reference_cells(path: Path) -> list[dict]:
+    """The committed leaderboard cells that `leaderboard --check` compares against."""
+    if not path.is_file():
+        raise AsdbenchError(f"{path}: no committed leaderboard to check against; write one with `make leaderboard`")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise AsdbenchError(f"{path}: not a leaderboard JSON file ({error})") from None
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -206,3 +207,51 @@ def test_leaderboard_marks_best_partial_and_missing_cells(fake_system, tiny_data
     wide_row = next(line for line in text.splitlines() if line.startswith("| wide"))
     assert small_row.count("[1/2]") == 2 and "**" in small_row
     assert wide_row.replace(" ", "") == "|wide|missing|missing|", "no run is shown as missing, never as a number"
+
+
+def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp_path):
+    grid = load_grid(grid_file(tmp_path, tiny_dataset, seeds=(1, 2, 3)))
+    execute_grid(grid, tmp_path / "store", progress=False)
+    result = leaderboard.compare(grid, tmp_path / "store", "small", "wide")
+    records = leaderboard.records(grid, tmp_path / "store")
+    scores = records[records["machine"].isna()].pivot_table(index=["seed", "split"], columns="system",
+                                                              values="official_score")
+    assert result["pairs"] == len(scores) == 3 * len(scores.index.unique("split"))
+    assert result["mean_difference"] == pytest.approx((scores["wide"] - scores["small"]).mean())
+    assert 0 <= result["p_value"] <= 1
+    with pytest.raises(SpecError, match="no finished runs in row 'tall'; rows: small, wide"):
+        leaderboard.compare(grid, tmp_path / "store", "small", "tall")
+
+
+def test_regression_gate_flags_cells_below_tolerance_and_missing_cells(fake_system, tiny_dataset, tmp_path):
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
+    grid = load_grid(path)
+    store = tmp_path / "store"
+    execute_grid(grid, store, progress=False)
+    committed = leaderboard.table_frame(grid, store).to_dict("records")
+    assert leaderboard.regressions(grid, store, committed, tolerance=0.0) == []
+
+    raised = [dict(cell) for cell in committed]
+    raised[0]["mean"] += 0.02
+    raised.append({"row": "tall", "column": raised[0]["column"], "mean": 0.5})
+    failures = leaderboard.regressions(grid, store, raised, tolerance=0.01)
+    assert [(f["row"], f["column"], f["now"]) for f in failures] == [
+        (committed[0]["row"], committed[0]["column"], pytest.approx(committed[0]["mean"])),
+        ("tall", committed[0]["column"], None)]
+    assert leaderboard.regressions(grid, store, raised[:1], tolerance=0.03) == []
+
+    from asdbench.cli import main
+
+    reference = tmp_path / "committed.json"
+    reference.write_text(leaderboard.render(grid, store, "json"))
+    assert main(["leaderboard", str(path), "--out", str(store), "--check", str(reference)]) == 0
+    reference.write_text(json.dumps(raised))
+    assert main(["leaderboard", str(path), "--out", str(store), "--check", str(reference)]) == 1
+
+
+def test_regression_gate_without_a_committed_table_names_the_file(fake_system, tiny_dataset, tmp_path, capsys):
+    from asdbench.cli import main
+
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
+    assert main(["leaderboard", str(path), "--out", str(tmp_path / "store"), "--check", "nowhere.json"]) == 2
+    assert "nowhere.json: no committed leaderboard to check against" in capsys.readouterr().err
