@@ -21,7 +21,8 @@ A grid file (TOML)::
 The runs are the product of every group and axis. Executors: ``local`` (in this process, or a process pool
 with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at ``address``). Every executor goes
 through the same store, so interrupted grids resume, finished runs are never recomputed, and several
-processes or workers on one grid never compute a run twice.
+processes or workers on one grid never compute a run twice. ``stack_seeds`` trains runs that differ only in
+their seed together (:mod:`asdbench.stacked`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from tqdm.auto import tqdm
 
 from asdbench.errors import SpecError
 from asdbench.plugins import Registry, get_registry
-from asdbench.spec import RunSpec, validate_spec
+from asdbench.spec import RunSpec, canonical_json, spec_hash, validate_spec
 from asdbench.store import Outcome, RunState, Store
 
 RESULT_COORDINATES = ("split", "machine")
@@ -160,30 +161,36 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
 # --- execution --------------------------------------------------------------------------------------------
 
 
-def _attempt_in_worker(spec_canonical: dict[str, Any], runs_root: str) -> Outcome:
-    """Runs in a pool or Dask worker: rebuild the registry there and attempt one run through the store."""
+def _attempt_in_worker(spec_canonicals: list[dict[str, Any]], runs_root: str) -> list[Outcome]:
+    """Runs in a pool or Dask worker: rebuild the registry there and attempt one group through the store."""
     registry = get_registry()
-    spec = RunSpec(spec_canonical)
-    return Store(Path(runs_root)).attempt(spec, registry)
+    return Store(Path(runs_root)).attempt_group([RunSpec(c) for c in spec_canonicals], registry)
 
 
 def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", workers: int = 1,
-                 scheduler: str | None = None, progress: bool = True) -> dict[str, Outcome]:
-    """Bring every run of the grid to done or failed; returns each run's outcome by hash."""
+                 scheduler: str | None = None, stack_seeds: int = 1, progress: bool = True) -> dict[str, Outcome]:
+    """Bring every run of the grid to done or failed; returns each run's outcome by hash.
+
+    ``stack_seeds`` > 1 trains up to that many runs that differ only in their seed together in one process
+    (:mod:`asdbench.stacked`), which fills a GPU that one small model leaves idle.
+    """
+    if stack_seeds < 1:
+        raise SpecError(f"stack_seeds must be at least 1, got {stack_seeds}")
     store = Store(runs_root)
     unique = {run.spec.hash: run.spec for run in grid.runs}
     outcomes: dict[str, Outcome] = {}
     bar = tqdm(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress)
     pending = dict(unique)
     while pending:
-        attempts = _attempts(pending, store, runs_root, executor, workers, scheduler)
+        groups = seed_groups(list(pending.values()), stack_seeds)
         running = {}
-        for outcome in attempts:
-            if outcome.state is RunState.RUNNING:
-                running[outcome.hash] = pending[outcome.hash]
-            else:
-                outcomes[outcome.hash] = outcome
-                bar.update()
+        for group in _attempts(groups, store, runs_root, executor, workers, scheduler):
+            for outcome in group:
+                if outcome.state is RunState.RUNNING:
+                    running[outcome.hash] = pending[outcome.hash]
+                else:
+                    outcomes[outcome.hash] = outcome
+                    bar.update()
         pending = running
         if pending:  # held by another process: wait for it to finish (or die), then look again
             time.sleep(POLL_SECONDS)
@@ -191,31 +198,42 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     return outcomes
 
 
-def _attempts(pending: dict[str, RunSpec], store: Store, runs_root: Path, executor: str, workers: int,
-              scheduler: str | None) -> Iterator[Outcome]:
-    specs = list(pending.values())
+def seed_groups(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
+    """Specs grouped by everything but the seed, in order of first appearance, in chunks of ``size``."""
+    by_rest: dict[str, list[RunSpec]] = {}
+    for spec in specs:
+        rest = {key: value for key, value in spec.canonical.items() if key != "seed"}
+        by_rest.setdefault(canonical_json(rest), []).append(spec)
+    return [group[i : i + size] for group in by_rest.values() for i in range(0, len(group), size)]
+
+
+def _attempts(groups: list[list[RunSpec]], store: Store, runs_root: Path, executor: str, workers: int,
+              scheduler: str | None) -> Iterator[list[Outcome]]:
+    canonicals = [[spec.canonical for spec in group] for group in groups]
     if executor == "dask":
-        yield from _dask_attempts(specs, runs_root, workers, scheduler)
+        yield from _dask_attempts(canonicals, runs_root, workers, scheduler)
     elif executor == "local" and workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            yield from pool.map(_attempt_in_worker, [s.canonical for s in specs], [str(runs_root)] * len(specs))
+            yield from pool.map(_attempt_in_worker, canonicals, [str(runs_root)] * len(groups))
     elif executor == "local":
         registry = get_registry()
-        for spec in specs:
-            yield store.attempt(spec, registry)
+        for group in groups:
+            yield store.attempt_group(group, registry)
     else:
         raise SpecError(f"unknown executor {executor!r}; executors: local, dask")
 
 
-def _dask_attempts(specs: list[RunSpec], runs_root: Path, workers: int, scheduler: str | None) -> Iterator[Outcome]:
+def _dask_attempts(canonicals: list[list[dict[str, Any]]], runs_root: Path, workers: int,
+                   scheduler: str | None) -> Iterator[list[Outcome]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None if scheduler else LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                                   dashboard_address=None)
     client = Client(scheduler or cluster)
     try:
-        futures = [client.submit(_attempt_in_worker, spec.canonical, str(runs_root), key=f"asdbench-run-{spec.hash}",
-                                 pure=False) for spec in specs]
+        futures = [client.submit(_attempt_in_worker, group, str(runs_root),
+                                 key=f"asdbench-runs-{'-'.join(spec_hash(c) for c in group)}", pure=False)
+                   for group in canonicals]
         for future in as_completed(futures):
             yield future.result()
     finally:

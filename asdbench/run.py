@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from asdbench.atomic import write_json_atomic
 from asdbench.clips import ClipSource
@@ -32,8 +33,9 @@ from asdbench.labels import build_labels
 from asdbench.plugins import Registry
 from asdbench import pseudolabel
 from asdbench.spec import PSEUDO_PREFIX, RunSpec
-from asdbench.system import build_system
-from asdbench.train import TrainingPlan, train
+from asdbench.stacked import StackedMember, stacking_problem, train_stacked
+from asdbench.system import System, build_system
+from asdbench.train import TrainingPlan, resumable_epoch, train
 
 SAMPLE_RATE = 16_000
 RESULTS = "results.json"
@@ -52,9 +54,68 @@ def run_directory(root: Path, spec: RunSpec) -> Path:
 def execute(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCache | None = None,
             progress: bool = True) -> RunResult:
     """Run ``spec`` in ``run_dir``: a finished run is read back, an interrupted one resumes."""
-    results_file = run_dir / RESULTS
-    if results_file.exists():
-        return RunResult(run_dir, json.loads(results_file.read_text()))
+    if (run_dir / RESULTS).exists():
+        return _read_back(run_dir)
+    run = prepare(spec, run_dir, registry, cache=cache, progress=progress)
+    checkpoints = train(run.system, run.training_clips, run.targets, run.num_classes, run.plan,
+                        run.checkpoint_dir, device=run.device, progress=progress)
+    return finish(run, checkpoints, registry, progress=progress)
+
+
+def execute_stacked(specs: list[RunSpec], run_dirs: list[Path], registry: Registry, *,
+                    cache: AudioCache | None = None, progress: bool = True) -> list[RunResult]:
+    """Run specs that differ only in their seed with their networks stacked (see :mod:`asdbench.stacked`).
+
+    Finished runs are read back. Runs that cannot be stacked (other plans, compiled networks, or resume
+    points at different epochs after an interruption) are run one after the other instead, which gives
+    the same results; the reason is printed.
+    """
+    cache = cache or AudioCache()
+    results: dict[Path, RunResult] = {d: _read_back(d) for d in run_dirs if (d / RESULTS).exists()}
+    pending = [(s, d) for s, d in zip(specs, run_dirs) if d not in results]
+    runs = [prepare(spec, run_dir, registry, cache=cache, progress=progress) for spec, run_dir in pending]
+    members = [StackedMember(r.system, r.training_clips, r.targets, r.num_classes, r.plan, r.checkpoint_dir)
+               for r in runs]
+    problem = stacking_problem(members) if len(members) > 1 else "only one run is left to train"
+    if problem is None and len({resumable_epoch(m.checkpoint_dir) for m in members}) > 1:
+        problem = "they were interrupted at different epochs"
+    if problem is None:
+        for run, checkpoints in zip(runs, train_stacked(members, device=runs[0].device, progress=progress)):
+            results[run.run_dir] = finish(run, checkpoints, registry, progress=progress)
+    else:
+        if len(members) > 1 and progress:
+            tqdm.write(f"training {len(members)} runs one at a time: {problem}")
+        for run in runs:
+            checkpoints = train(run.system, run.training_clips, run.targets, run.num_classes, run.plan,
+                                run.checkpoint_dir, device=run.device, progress=progress)
+            results[run.run_dir] = finish(run, checkpoints, registry, progress=progress)
+    return [results[d] for d in run_dirs]
+
+
+@dataclass
+class PreparedRun:
+    """A run ready to train: its data read, its labels built, its system built and seeded."""
+
+    spec: RunSpec
+    run_dir: Path
+    device: torch.device
+    manifests: dict[str, pd.DataFrame]
+    machines: list[MachineClips]
+    num_samples: int
+    system: System
+    plan: TrainingPlan
+    training_clips: ClipSource
+    targets: np.ndarray
+    num_classes: int
+    results: dict[str, Any]
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+
+def prepare(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCache | None = None,
+            progress: bool = True) -> PreparedRun:
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / "spec.json", spec.canonical)
     device = default_device()
@@ -79,24 +140,35 @@ def execute(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCac
     results["num_classes"] = labels.num_classes
     torch.manual_seed(spec.seed)  # the weights' initial values
     system = build_system(spec.system, registry, num_classes=labels.num_classes, num_samples=num_samples)
-    plan = TrainingPlan.from_spec(spec.train, spec.seed, num_samples)
-    training_clips = ClipSource([group for m in machines for group in m.train_clips.groups])
-    checkpoints = train(system, training_clips, labels.indices, labels.num_classes, plan,
-                        run_dir / "checkpoints", device=device, progress=progress)
+    return PreparedRun(
+        spec, run_dir, device, manifests, machines, num_samples, system,
+        TrainingPlan.from_spec(spec.train, spec.seed, num_samples),
+        ClipSource([group for m in machines for group in m.train_clips.groups]),
+        labels.indices, labels.num_classes, results,
+    )
 
-    backend = spec.system["backend"]
+
+def finish(run: PreparedRun, checkpoints: list[Path], registry: Registry, *, progress: bool = True) -> RunResult:
+    """Score the trained run, write its score files and evaluate them; ``results.json`` is written last."""
+    backend = run.spec.system["backend"]
     make_backend = functools.partial(registry.create, "backends", backend["name"], **_options(backend))
-    scores = score_checkpoints(system, checkpoints, machines, make_backend, run_dir / "embeddings",
-                               num_samples=num_samples, device=device, precision=plan.precision, progress=progress)
-    for split, manifest in manifests.items():
-        split_machines = [m for m in machines if m.split == split]
-        out_dir = run_dir / "scores" / split
+    scores = score_checkpoints(run.system, checkpoints, run.machines, make_backend, run.run_dir / "embeddings",
+                               num_samples=run.num_samples, device=run.device, precision=run.plan.precision,
+                               progress=progress)
+    results = run.results
+    for split, manifest in run.manifests.items():
+        split_machines = [m for m in run.machines if m.split == split]
+        out_dir = run.run_dir / "scores" / split
         write_split(split_machines, scores, out_dir)
         report = evaluate_split(out_dir, manifest[manifest["subset"] == "test"])
         results["splits"][split] = report.to_dict() if report else None
-    write_json_atomic(results_file, results)
-    registry.hook.asdbench_run_finished(run_dir=run_dir, spec=spec.canonical, results=results)
-    return RunResult(run_dir, results)
+    write_json_atomic(run.run_dir / RESULTS, results)
+    registry.hook.asdbench_run_finished(run_dir=run.run_dir, spec=run.spec.canonical, results=results)
+    return RunResult(run.run_dir, results)
+
+
+def _read_back(run_dir: Path) -> RunResult:
+    return RunResult(run_dir, json.loads((run_dir / RESULTS).read_text()))
 
 
 def _options(component: dict[str, Any]) -> dict[str, Any]:

@@ -84,13 +84,22 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "checkpoints": [12, 14, 16],
     "clip_seconds": "longest",
     "precision": "auto",
+    "compile": False,
+    "memory_format": "auto",
 }
 """The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16).
 
 ``clip_seconds``: every clip is tiled (or cropped) to this length; "longest" = the dataset's longest clip.
 ``precision``: "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16".
+``compile``: run the networks through ``torch.compile`` (the first steps pay the compilation).
+``memory_format``: "auto" (channels-last convolutions on CUDA, contiguous on the CPU), "channels_last" or
+"contiguous".
 """
 PRECISIONS = ("auto", "fp32", "bf16")
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+EXECUTION_KEYS = ("compile", "memory_format")
+"""``train`` keys that change how fast a run goes but not what it computes (beyond floating-point noise): they
+are kept in the canonical spec, but left out of its hash, so a finished run is not recomputed for them."""
 
 _EMPTY = inspect.Parameter.empty
 
@@ -164,8 +173,12 @@ def canonical_json(canonical: Mapping[str, Any]) -> str:
 
 
 def spec_hash(canonical: Mapping[str, Any]) -> str:
-    """The run's identity: the first 16 hex digits of the SHA-256 of the canonical JSON."""
-    return hashlib.sha256(canonical_json(canonical).encode()).hexdigest()[:16]
+    """The run's identity: the first 16 hex digits of the SHA-256 of the canonical JSON, without the
+    execution options (:data:`EXECUTION_KEYS`)."""
+    identity = dict(canonical)
+    if isinstance(identity.get("train"), Mapping):
+        identity["train"] = {k: v for k, v in identity["train"].items() if k not in EXECUTION_KEYS}
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
 
 
 # --- sections ---------------------------------------------------------------------------------------------
@@ -276,6 +289,11 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
     train["clip_seconds"] = clip if clip == "longest" else float(clip)
     if train["precision"] not in PRECISIONS:
         raise SpecError(f"train.precision: expected one of {', '.join(PRECISIONS)}, got {train['precision']!r}")
+    if not isinstance(train["compile"], bool):
+        raise SpecError(f"train.compile: expected true or false, got {train['compile']!r}")
+    if train["memory_format"] not in MEMORY_FORMATS:
+        raise SpecError(f"train.memory_format: expected one of {', '.join(MEMORY_FORMATS)}, "
+                        f"got {train['memory_format']!r}")
     return train
 
 

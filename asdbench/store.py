@@ -10,6 +10,7 @@ a run.
 from __future__ import annotations
 
 import json
+import sys
 import traceback
 from dataclasses import dataclass
 from enum import Enum
@@ -17,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
+from tqdm.auto import tqdm
 
 from asdbench.atomic import write_json_atomic
 from asdbench.plugins import Registry
-from asdbench.run import RESULTS, execute, run_directory
+from asdbench.run import RESULTS, execute, execute_stacked, run_directory
 from asdbench.spec import RunSpec
 
 ERROR = "error.json"
@@ -71,28 +73,69 @@ class Store:
 
     def attempt(self, spec: RunSpec, registry: Registry, *, progress: bool = False) -> Outcome:
         """Run ``spec`` unless it is done or another process holds it; a failure is recorded, not raised."""
+        return self.attempt_group([spec], registry, progress=progress)[0]
+
+    def attempt_group(self, specs: list[RunSpec], registry: Registry, *, progress: bool = False) -> list[Outcome]:
+        """Attempt runs that differ only in their seed together, their networks stacked in one process.
+
+        Each run is claimed on its own: those done or held elsewhere are left alone. When a stacked group
+        fails, its runs are attempted one at a time (resuming from their checkpoints), so that only a run
+        that fails alone is recorded as failed.
+        """
+        outcomes: dict[str, Outcome] = {}
+        claimed: list[tuple[RunSpec, FileLock]] = []
+        try:
+            for spec in specs:
+                outcome, lock = self._claim(spec)
+                if lock is None:
+                    outcomes[spec.hash] = outcome
+                else:
+                    claimed.append((spec, lock))
+            mine = [spec for spec, _ in claimed]
+            if len(mine) > 1:
+                try:
+                    results = execute_stacked(mine, [self.directory(s) for s in mine], registry, progress=progress)
+                    outcomes |= {s.hash: self._done(s, r.results) for s, r in zip(mine, results)}
+                    mine = []
+                except Exception as exc:  # find out below which run fails alone
+                    tqdm.write(f"stacked training of {len(mine)} runs failed ({type(exc).__name__}: {exc}); "
+                               "attempting them one at a time", file=sys.stderr)
+            for spec in mine:
+                outcomes[spec.hash] = self._execute(spec, registry, progress)
+        finally:
+            for _, lock in claimed:
+                lock.release()
+        return [outcomes[spec.hash] for spec in specs]
+
+    def _claim(self, spec: RunSpec) -> tuple[Outcome | None, FileLock | None]:
+        """The run's lock when this process may run it, else the outcome that says why not."""
         directory = self.directory(spec)
         if (directory / RESULTS).exists():
-            return Outcome(spec.hash, RunState.DONE, self.results(spec))
+            return Outcome(spec.hash, RunState.DONE, self.results(spec)), None
         directory.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(directory / LOCK))
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            return Outcome(spec.hash, RunState.RUNNING)
-        try:
-            if (directory / RESULTS).exists():  # finished by another process between our check and our lock
-                return Outcome(spec.hash, RunState.DONE, self.results(spec))
-            try:
-                result = execute(spec, directory, registry, progress=progress)
-            except Exception as exc:  # the grid goes on; the store keeps what went wrong
-                write_json_atomic(directory / ERROR, {"error": f"{type(exc).__name__}: {exc}",
-                                                      "traceback": traceback.format_exc()})
-                return Outcome(spec.hash, RunState.FAILED, error=f"{type(exc).__name__}: {exc}")
-            (directory / ERROR).unlink(missing_ok=True)
-            return Outcome(spec.hash, RunState.DONE, result.results)
-        finally:
+            return Outcome(spec.hash, RunState.RUNNING), None
+        if (directory / RESULTS).exists():  # finished by another process between our check and our lock
             lock.release()
+            return Outcome(spec.hash, RunState.DONE, self.results(spec)), None
+        return None, lock
+
+    def _execute(self, spec: RunSpec, registry: Registry, progress: bool) -> Outcome:
+        directory = self.directory(spec)
+        try:
+            result = execute(spec, directory, registry, progress=progress)
+        except Exception as exc:  # the grid goes on; the store keeps what went wrong
+            write_json_atomic(directory / ERROR, {"error": f"{type(exc).__name__}: {exc}",
+                                                  "traceback": traceback.format_exc()})
+            return Outcome(spec.hash, RunState.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return self._done(spec, result.results)
+
+    def _done(self, spec: RunSpec, results: dict[str, Any]) -> Outcome:
+        (self.directory(spec) / ERROR).unlink(missing_ok=True)
+        return Outcome(spec.hash, RunState.DONE, results)
 
 
 def _locked(path: Path) -> bool:

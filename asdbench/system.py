@@ -41,9 +41,16 @@ class System(nn.Module):
         return [network(frontend(waveforms)) for frontend, network in zip(self.frontends, self.networks)]
 
     def training_loss(self, waveforms: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        waveforms, targets = self.augment(waveforms, targets)
+        return self.branch_loss(self.branch_embeddings(waveforms), targets)
+
+    def augment(self, waveforms: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         for augmentation in self.augmentations:
             waveforms, targets = augmentation(waveforms, targets)
-        branches = self.branch_embeddings(waveforms)
+        return waveforms, targets
+
+    def branch_loss(self, branches: list[torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
+        """The main loss plus the auxiliary term, if any, of the branch embeddings of a batch."""
         loss = self.loss(branches, targets)
         if self.aux is not None:
             loss = loss + self.aux(branches, targets)

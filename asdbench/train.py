@@ -42,10 +42,12 @@ class TrainingPlan:
     seed: int
     precision: str
     num_samples: int
+    compile: bool = False
+    memory_format: str = "auto"
 
     @classmethod
     def from_spec(cls, train: dict[str, Any], seed: int, num_samples: int) -> TrainingPlan:
-        keys = ("epochs", "batch_size", "lr", "weight_decay", "checkpoints", "precision")
+        keys = ("epochs", "batch_size", "lr", "weight_decay", "checkpoints", "precision", "compile", "memory_format")
         return cls(**{key: train[key] for key in keys}, seed=seed, num_samples=num_samples)
 
 
@@ -66,6 +68,55 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     return contextlib.nullcontext()
 
 
+def place(system: System, device: torch.device, plan: TrainingPlan) -> System:
+    """Move ``system`` to ``device`` in the plan's memory format, its networks compiled if the plan says so.
+
+    Channels-last (NHWC) lets cuDNN use its fastest bf16 convolution kernels; on the CPU it gains nothing, so
+    "auto" keeps the CPU contiguous. ``Module.compile`` compiles in place and keeps the state-dict keys, so
+    checkpoints of compiled and plain runs are interchangeable.
+    """
+    channels_last = plan.memory_format == "channels_last" or (plan.memory_format == "auto" and device.type == "cuda")
+    system.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    if plan.compile:
+        for network in system.networks:
+            network.compile()
+    return system
+
+
+def epoch_generators(seed: int, epoch: int) -> np.random.Generator:
+    """Seed torch's generators for ``epoch`` of run ``seed`` and return the epoch's numpy generator."""
+    torch.manual_seed(epoch_seed(seed, epoch))
+    return np.random.default_rng(epoch_seed(seed, epoch))
+
+
+def check_finite(loss: torch.Tensor, epoch: int, step: int, checkpoint_dir: Path) -> None:
+    if not torch.isfinite(loss):
+        raise TrainingError(
+            f"loss is {loss.item()} at epoch {epoch}, step {step}; training stopped. Checkpoints of "
+            f"finished epochs are kept in {checkpoint_dir}. Try a lower train.lr or check the data."
+        )
+
+
+def make_optimiser(system: System, plan: TrainingPlan) -> torch.optim.Optimizer:
+    return torch.optim.AdamW([p for p in system.parameters() if p.requires_grad], lr=plan.lr,
+                             weight_decay=plan.weight_decay)
+
+
+def one_hot_targets(targets: np.ndarray, num_classes: int) -> torch.Tensor:
+    return torch.nn.functional.one_hot(torch.as_tensor(np.array(targets, dtype=np.int64)), num_classes).float()
+
+
+def end_epoch(state: dict[str, Any], plan: TrainingPlan, checkpoint_dir: Path) -> None:
+    """Save the epoch's state: as an ensemble checkpoint when the plan names it, and as the resume point."""
+    if state["epoch"] in plan.checkpoints:
+        _save(state, checkpoint_path(checkpoint_dir, state["epoch"]))
+    _save(state, checkpoint_dir / LAST_CHECKPOINT)
+
+
+def ensemble_checkpoints(plan: TrainingPlan, checkpoint_dir: Path) -> list[Path]:
+    return [checkpoint_path(checkpoint_dir, epoch) for epoch in plan.checkpoints]
+
+
 def train(
     system: System,
     clips: ClipSource,
@@ -82,17 +133,14 @@ def train(
     Finished epochs found in ``checkpoint_dir`` are not trained again.
     """
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    system.to(device)
-    optimiser = torch.optim.AdamW(
-        [p for p in system.parameters() if p.requires_grad], lr=plan.lr, weight_decay=plan.weight_decay
-    )
-    start_epoch = _resume(system, optimiser, checkpoint_dir, plan, device)
-    one_hot = torch.nn.functional.one_hot(torch.as_tensor(np.array(targets, dtype=np.int64)), num_classes).float()
+    place(system, device, plan)
+    optimiser = make_optimiser(system, plan)
+    start_epoch = resume(system, optimiser, checkpoint_dir, plan, device)
+    one_hot = one_hot_targets(targets, num_classes)
     for epoch in range(start_epoch + 1, plan.epochs + 1):
-        torch.manual_seed(epoch_seed(plan.seed, epoch))
-        rng = np.random.default_rng(epoch_seed(plan.seed, epoch))
+        rng = epoch_generators(plan.seed, epoch)
         system.train()
-        batches = _batches(len(clips), plan.batch_size, rng)
+        batches = batch_order(len(clips), plan.batch_size, rng)
         bar = tqdm(batches, total=math.ceil(len(clips) / plan.batch_size), desc=f"epoch {epoch}/{plan.epochs}",
                    disable=not progress, unit="batch", leave=False)
         running = 0.0
@@ -100,33 +148,34 @@ def train(
             waveforms = torch.from_numpy(clips.batch(indices, plan.num_samples, rng=rng)).to(device)
             with autocast(device, plan.precision):
                 loss = system.training_loss(waveforms, one_hot[indices].to(device))
-            if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"loss is {loss.item()} at epoch {epoch}, step {step}; training stopped. Checkpoints of "
-                    f"finished epochs are kept in {checkpoint_dir}. Try a lower train.lr or check the data."
-                )
+            check_finite(loss, epoch, step, checkpoint_dir)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             running += (loss.item() - running) / step
             bar.set_postfix(loss=f"{running:.4f}")
-        state = {"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(), "loss": running}
-        if epoch in plan.checkpoints:
-            _save(state, checkpoint_path(checkpoint_dir, epoch))
-        _save(state, checkpoint_dir / LAST_CHECKPOINT)
+        end_epoch({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
+                   "loss": running}, plan, checkpoint_dir)
         if progress:
             tqdm.write(f"epoch {epoch}/{plan.epochs}: loss {running:.4f}")
-    return [checkpoint_path(checkpoint_dir, epoch) for epoch in plan.checkpoints]
+    return ensemble_checkpoints(plan, checkpoint_dir)
 
 
-def _batches(count: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+def batch_order(count: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
     order = rng.permutation(count)
     for start in range(0, count, batch_size):
         yield order[start : start + batch_size]
 
 
-def _resume(system: System, optimiser: torch.optim.Optimizer, directory: Path, plan: TrainingPlan,
-            device: torch.device) -> int:
+def resumable_epoch(directory: Path) -> int:
+    """The last finished epoch saved in ``directory`` (0 when there is none)."""
+    last = directory / LAST_CHECKPOINT
+    return int(torch.load(last, map_location="cpu", weights_only=True)["epoch"]) if last.exists() else 0
+
+
+def resume(system: System, optimiser: torch.optim.Optimizer, directory: Path, plan: TrainingPlan,
+           device: torch.device) -> int:
+    """Load the last finished epoch's model and optimiser state; returns that epoch (0: start afresh)."""
     last = directory / LAST_CHECKPOINT
     if not last.exists():
         return 0

@@ -12,6 +12,7 @@ import textwrap
 import time
 
 import pytest
+import torch
 
 from asdbench import leaderboard, plugins
 from asdbench.errors import SpecError
@@ -255,3 +256,25 @@ def test_regression_gate_without_a_committed_table_names_the_file(fake_system, t
     path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
     assert main(["leaderboard", str(path), "--out", str(tmp_path / "store"), "--check", "nowhere.json"]) == 2
     assert "nowhere.json: no committed leaderboard to check against" in capsys.readouterr().err
+
+
+def test_stacked_seeds_give_the_one_at_a_time_results(fake_system, tiny_dataset, tmp_path, monkeypatch):
+    import asdbench.run
+
+    stacked_sizes = []
+    real = asdbench.run.train_stacked
+    monkeypatch.setattr(asdbench.run, "train_stacked", lambda members, **kw: stacked_sizes.append(len(members))
+                        or real(members, **kw))
+    grid = load_grid(grid_file(tmp_path, tiny_dataset, seeds=(1, 2, 3)))
+    execute_grid(grid, tmp_path / "alone", progress=False)
+    execute_grid(grid, tmp_path / "stacked", stack_seeds=2, progress=False)
+    assert stacked_sizes == [2, 2], "seeds 1+2 of each system stacked, seed 3 alone"
+    for run in grid.runs:
+        alone, stacked = (Store(tmp_path / root).results(run.spec) for root in ("alone", "stacked"))
+        for split, report in alone["splits"].items():
+            assert stacked["splits"][split]["official_score"] == pytest.approx(report["official_score"], abs=0.02)
+        last = [torch.load(Store(tmp_path / root).directory(run.spec) / "checkpoints" / "last.pt", weights_only=True)
+                for root in ("alone", "stacked")]
+        assert last[1]["loss"] == pytest.approx(last[0]["loss"], rel=1e-4)
+    with pytest.raises(SpecError, match="stack_seeds must be at least 1"):
+        execute_grid(grid, tmp_path / "x", stack_seeds=0, progress=False)

@@ -67,7 +67,17 @@ def test_hash_is_stable_across_spelling_of_the_same_run(registry):
     })
     assert validate_spec(base_spec(), registry).hash == validate_spec(explicit, registry).hash
     # A frozen value: if this changes, every stored run's identity changes with it.
-    assert len(validate_spec(base_spec(), registry).hash) == 16
+    assert validate_spec(base_spec(), registry).hash == "5a2018ea9f95b329"
+
+
+def test_execution_options_are_recorded_but_not_part_of_the_identity(registry):
+    fast = validate_spec(base_spec(train={"compile": True, "memory_format": "channels_last"}), registry)
+    assert fast.train["compile"] is True and fast.train["memory_format"] == "channels_last"
+    assert fast.hash == validate_spec(base_spec(), registry).hash
+    with pytest.raises(SpecError, match="train.memory_format: expected one of auto, channels_last, contiguous"):
+        validate_spec(base_spec(train={"memory_format": "nhwc"}), registry)
+    with pytest.raises(SpecError, match="train.compile: expected true or false"):
+        validate_spec(base_spec(train={"compile": "yes"}), registry)
 
 
 def test_hash_changes_with_any_option_seed_or_order_of_components(registry):

@@ -1,0 +1,188 @@
+"""Several seeds of one system trained in one process, their networks run as one vmapped call.
+
+One small model leaves a GPU mostly idle; the networks of S seeds, stacked with ``torch.func`` and called
+once through ``vmap``, fill it with S times the work per kernel launch. Each seed keeps its own modules,
+optimiser, data order, crops and random streams, and writes the same checkpoints as a run trained alone:
+
+- the stacked parameters are rebuilt every step with ``torch.stack`` from each seed's own parameters, so the
+  gradients land in each seed's leaves and each seed's AdamW steps them as it would alone;
+- BatchNorm running statistics are updated in the stacked buffers and copied back to each seed;
+- every random draw of augmentations and losses is made per seed, outside ``vmap``, from that seed's own
+  generator state, in the same order as in a run trained alone.
+
+Results therefore equal separate training up to floating-point noise (a vmapped convolution is a grouped
+convolution that may sum in another order). Frontends must be parameter-free: they are computed once for
+all seeds' clips in one batched pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+from tqdm.auto import tqdm
+
+from asdbench.clips import ClipSource
+from asdbench.system import System
+from asdbench.train import (
+    TrainingError,
+    TrainingPlan,
+    autocast,
+    batch_order,
+    check_finite,
+    end_epoch,
+    ensemble_checkpoints,
+    epoch_generators,
+    make_optimiser,
+    one_hot_targets,
+    place,
+    resume,
+)
+
+
+@dataclass(frozen=True)
+class StackedMember:
+    """One seed's share of a stacked training: what :func:`asdbench.train.train` takes for one run."""
+
+    system: System
+    clips: ClipSource
+    targets: np.ndarray
+    num_classes: int
+    plan: TrainingPlan
+    checkpoint_dir: Path
+
+
+def stacking_problem(members: Sequence[StackedMember]) -> str | None:
+    """Why these runs cannot be trained stacked, or None when they can."""
+    first = members[0]
+    for member in members[1:]:
+        if replace(member.plan, seed=first.plan.seed) != first.plan:
+            return "their training plans differ in more than the seed"
+        if len(member.clips) != len(first.clips):
+            return "they train on different numbers of clips"
+    if first.plan.compile:
+        return "train.compile compiles each run's own modules; stacked runs call them through vmap"
+    for index, frontend in enumerate(first.system.frontends):
+        if any(True for _ in frontend.parameters()):
+            return f"frontend {index} ({type(frontend).__name__}) has parameters; stacking needs parameter-free frontends"
+    return None
+
+
+class _RandomStreams:
+    """Each member's torch generator state (CPU, and CUDA when used), swapped in around its random draws."""
+
+    def __init__(self, device: torch.device, count: int) -> None:
+        self.cuda = device.type == "cuda"
+        self.states: list[tuple[torch.Tensor, torch.Tensor | None]] = [self._capture()] * count
+
+    def _capture(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return torch.get_rng_state(), torch.cuda.get_rng_state() if self.cuda else None
+
+    def seed_epoch(self, index: int, seed: int, epoch: int) -> np.random.Generator:
+        rng = epoch_generators(seed, epoch)
+        self.states[index] = self._capture()
+        return rng
+
+    def run(self, index: int, function, *args):
+        cpu, cuda = self.states[index]
+        torch.set_rng_state(cpu)
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda)
+        result = function(*args)
+        self.states[index] = self._capture()
+        return result
+
+
+class _StackedNetwork:
+    """One branch's network across members: a stateless template called with the stacked parameters."""
+
+    def __init__(self, networks: Sequence[nn.Module]) -> None:
+        self.networks = list(networks)
+        self.template = copy.deepcopy(networks[0]).to("meta")
+        self.call = vmap(self._forward)
+
+    def _forward(self, parameters: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
+                 features: torch.Tensor) -> torch.Tensor:
+        return functional_call(self.template, (parameters, buffers), (features,))
+
+    def __call__(self, features: torch.Tensor) -> torch.Tensor:
+        """``features`` (members, batch, ...) -> embeddings (members, batch, D)."""
+        parameters = _stacked(network.named_parameters() for network in self.networks)
+        buffers = _stacked(network.named_buffers() for network in self.networks)
+        self.template.train(self.networks[0].training)
+        embeddings = self.call(parameters, buffers, features)
+        with torch.no_grad():  # running statistics updated in the stacked copies go back to each member
+            for index, network in enumerate(self.networks):
+                for name, buffer in network.named_buffers():
+                    buffer.copy_(buffers[name][index])
+        return embeddings
+
+
+def _stacked(named: Sequence) -> dict[str, torch.Tensor]:
+    tables = [dict(items) for items in named]
+    return {name: torch.stack([table[name] for table in tables]) for name in tables[0]}
+
+
+def train_stacked(members: Sequence[StackedMember], *, device: torch.device, progress: bool = True) -> list[list[Path]]:
+    """Train every member as :func:`asdbench.train.train` would train it alone; returns each one's ensemble
+    checkpoints. All members must resume from the same epoch."""
+    problem = stacking_problem(members)
+    if problem:
+        raise TrainingError(f"these runs cannot be trained stacked: {problem}")
+    optimisers, starts = [], []
+    for member in members:
+        member.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        place(member.system, device, member.plan)
+        optimisers.append(make_optimiser(member.system, member.plan))
+        starts.append(resume(member.system, optimisers[-1], member.checkpoint_dir, member.plan, device))
+    if len(set(starts)) > 1:
+        raise TrainingError(f"stacked runs must resume from one epoch; their last epochs are {starts}")
+    plan = members[0].plan
+    frontends = members[0].system.frontends
+    branches = [_StackedNetwork([m.system.networks[i] for m in members]) for i in range(len(frontends))]
+    one_hot = [one_hot_targets(m.targets, m.num_classes) for m in members]
+    streams = _RandomStreams(device, len(members))
+    steps = math.ceil(len(members[0].clips) / plan.batch_size)
+    for epoch in range(starts[0] + 1, plan.epochs + 1):
+        rngs = [streams.seed_epoch(i, m.plan.seed, epoch) for i, m in enumerate(members)]
+        orders = [batch_order(len(m.clips), plan.batch_size, rng) for m, rng in zip(members, rngs)]
+        for member in members:
+            member.system.train()
+        running = np.zeros(len(members))
+        bar = tqdm(range(1, steps + 1), desc=f"epoch {epoch}/{plan.epochs} ({len(members)} seeds)",
+                   disable=not progress, unit="batch", leave=False)
+        for step in bar:
+            batch = []
+            for index, (member, order, rng) in enumerate(zip(members, orders, rngs)):
+                indices = next(order)
+                waveforms = torch.from_numpy(member.clips.batch(indices, plan.num_samples, rng=rng)).to(device)
+                batch.append((waveforms, one_hot[index][indices].to(device)))
+            with autocast(device, plan.precision):
+                augmented = [streams.run(i, m.system.augment, *batch[i]) for i, m in enumerate(members)]
+                waveforms = torch.stack([w for w, _ in augmented])
+                embeddings = [branch(frontend(waveforms.flatten(0, 1)).unflatten(0, waveforms.shape[:2]))
+                              for frontend, branch in zip(frontends, branches)]
+                losses = [streams.run(i, m.system.branch_loss, [e[i] for e in embeddings], augmented[i][1])
+                          for i, m in enumerate(members)]
+            for member, loss in zip(members, losses):
+                check_finite(loss, epoch, step, member.checkpoint_dir)
+            for optimiser in optimisers:
+                optimiser.zero_grad(set_to_none=True)
+            torch.stack(losses).sum().backward()
+            for optimiser in optimisers:
+                optimiser.step()
+            running += (np.array([loss.item() for loss in losses]) - running) / step
+            bar.set_postfix(loss=" ".join(f"{value:.4f}" for value in running))
+        for member, optimiser, loss in zip(members, optimisers, running):
+            end_epoch({"epoch": epoch, "model": member.system.state_dict(), "optimiser": optimiser.state_dict(),
+                       "loss": float(loss)}, member.plan, member.checkpoint_dir)
+        if progress:
+            tqdm.write(f"epoch {epoch}/{plan.epochs}: losses " + " ".join(f"{value:.4f}" for value in running))
+    return [ensemble_checkpoints(m.plan, m.checkpoint_dir) for m in members]

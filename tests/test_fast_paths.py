@@ -1,0 +1,109 @@
+"""The fast paths compute what the plain path computes: stacked seeds, channels-last, torch.compile (CPU)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from asdbench.clips import ClipSource
+from asdbench.embed import embed
+from asdbench.plugins import Registry, get_registry
+from asdbench.spec import validate_spec
+from asdbench.stacked import StackedMember, stacking_problem, train_stacked
+from asdbench.system import build_system
+from asdbench.train import TrainingError, TrainingPlan, place, train
+from tests.test_train import ArrayClips, Fakes, data, make_system, plan
+
+CPU = torch.device("cpu")
+SAMPLES = 16000
+SEEDS = (1, 2)
+
+
+def system_spec(**train):
+    """The paper's system with two small STFT branches (both kinds of randomness: mixup and FeatEx)."""
+    return validate_spec({
+        "dataset": {"name": "synth", "root": "unused"},
+        "system": {"frontends": [{"name": "stft", "n_fft": 256}, {"name": "stft", "n_fft": 512}],
+                   "networks": ["spectrogram-resnet", "spectrogram-resnet"],
+                   "loss": "scac", "aux": "featex", "augmentations": ["mixup"], "backend": "knn"},
+        "train": {"epochs": 1, "checkpoints": [1], "batch_size": 6, **train},
+    }, get_registry())
+
+
+@pytest.fixture(scope="module")
+def clips():
+    rng = np.random.default_rng(0)
+    waves = rng.normal(size=(12, SAMPLES)) * np.linspace(0.1, 1, 12)[:, None]
+    return ClipSource([ArrayClips(waves.astype(np.float32))]), np.arange(12) % 3
+
+
+def make(seed, **train):
+    spec = system_spec(**train)
+    torch.manual_seed(seed)
+    system = build_system(spec.system, get_registry(), num_classes=3, num_samples=SAMPLES)
+    return system, TrainingPlan.from_spec(spec.train, seed, SAMPLES)
+
+
+def test_stacked_seeds_train_as_each_seed_alone(clips, tmp_path):
+    """Same data order, crops, mixup and FeatEx draws per seed: the epoch's mean loss agrees to float noise
+    (another random draw would move it by percents). Weights agree within AdamW's amplification of that noise:
+    an update is about lr * sign(gradient) whatever the gradient's size, so a near-zero gradient element whose
+    sign flips moves a weight by up to 2 lr per step."""
+    source, targets = clips
+    alone, stacked_members = {}, []
+    for seed in SEEDS:
+        system, plan = make(seed)
+        alone[seed] = train(system, source, targets, 3, plan, tmp_path / f"alone{seed}", device=CPU, progress=False)
+        system, plan = make(seed)
+        stacked_members.append(StackedMember(system, source, targets, 3, plan, tmp_path / f"stacked{seed}"))
+    stacked = train_stacked(stacked_members, device=CPU, progress=False)
+    steps = 2
+    for seed, checkpoints in zip(SEEDS, stacked):
+        assert [p.name for p in checkpoints] == [p.name for p in alone[seed]] == ["epoch_001.pt"]
+        mine, theirs = (torch.load(p[0], weights_only=True) for p in (checkpoints, alone[seed]))
+        assert mine["model"].keys() == theirs["model"].keys()
+        assert mine["optimiser"]["state"].keys() == theirs["optimiser"]["state"].keys()
+        assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-4)
+        for key, value in mine["model"].items():
+            if value.is_floating_point() and "running" not in key:
+                torch.testing.assert_close(value, theirs["model"][key], rtol=0, atol=2 * 1e-3 * steps, msg=key)
+    one, two = (torch.load(p[0], weights_only=True)["loss"] for p in stacked)
+    assert one != pytest.approx(two, rel=1e-3), "each seed trains its own model"
+
+
+def test_runs_that_differ_in_more_than_the_seed_are_not_stacked(clips, tmp_path):
+    source, targets = clips
+    first = StackedMember(*make(1)[:1], source, targets, 3, make(1)[1], tmp_path / "a")
+    other_plan = dataclasses.replace(first.plan, seed=2, batch_size=4)
+    second = dataclasses.replace(first, plan=other_plan, checkpoint_dir=tmp_path / "b")
+    assert stacking_problem([first, second]) == "their training plans differ in more than the seed"
+    with pytest.raises(TrainingError, match="cannot be trained stacked: their training plans differ"):
+        train_stacked([first, second], device=CPU, progress=False)
+
+
+def test_channels_last_gives_the_contiguous_embeddings(clips):
+    source, _ = clips
+    embeddings = {}
+    for memory_format in ("contiguous", "channels_last"):
+        system, plan = make(1, memory_format=memory_format)
+        place(system, CPU, plan)
+        embeddings[memory_format] = embed(system, source, SAMPLES, CPU, precision="fp32")
+    np.testing.assert_allclose(embeddings["channels_last"], embeddings["contiguous"], atol=1e-5)
+
+
+def test_compiled_networks_train_to_the_plain_checkpoints(tmp_path):
+    registry = Registry(entry_points=False, extra_plugins=[Fakes()])
+    clips, targets = data()
+    checkpoints = {}
+    for compiled in (False, True):
+        system = make_system(registry)
+        checkpoints[compiled] = train(system, clips, targets, 3, dataclasses.replace(plan(2, (2,)), compile=compiled),
+                                      tmp_path / str(compiled), device=CPU, progress=False)
+        assert all(network._compiled_call_impl is not None for network in system.networks) == compiled
+    plain, compiled = (torch.load(c[0], weights_only=True)["model"] for c in (checkpoints[False], checkpoints[True]))
+    assert plain.keys() == compiled.keys(), "compiled runs keep the plain state-dict keys"
+    for key in plain:
+        torch.testing.assert_close(compiled[key], plain[key], rtol=1e-4, atol=1e-5, msg=key)
