@@ -1,0 +1,41 @@
+"""The committed grid files and the committed CI leaderboard.
+
+`.ci/run` reruns leaderboard/synth.toml and fails when a cell falls more than 3 points below synth.json, so what
+these tests assert of the committed cells holds, within that tolerance, for every change that lands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from asdbench.grid import load_grid
+
+LEADERBOARD = Path(__file__).resolve().parent.parent / "leaderboard"
+GRIDS = sorted(p for p in LEADERBOARD.glob("*.toml") if "[table]" in p.read_text())
+
+
+@pytest.mark.parametrize("path", GRIDS, ids=lambda p: p.name)
+def test_every_grid_file_expands_against_the_registered_plugins(path):
+    grid = load_grid(path)
+    assert grid.runs and len({run.spec.hash for run in grid.runs}) == len(grid.runs)
+
+
+def test_paper_grids_have_the_papers_shape():
+    assert len(load_grid(LEADERBOARD / "table1.toml").runs) == 7 * 2 * 5
+    assert len(load_grid(LEADERBOARD / "table2.toml").runs) == 3 * 2 * 5
+    for year in (2023, 2024):
+        assert len(load_grid(LEADERBOARD / f"table3-dcase{year}.toml").runs) == 6 * 5
+
+
+def committed_cells(name):
+    return {(c["row"], c["column"]): c["mean"] for c in json.loads((LEADERBOARD / name).read_text())}
+
+
+def test_committed_ci_leaderboard_beats_chance_and_attributes_beat_machine_labels():
+    cells = committed_cells("synth.json")
+    assert all(value > 0.5 for value in cells.values()), cells
+    for split in ("dev", "eval"):
+        assert cells[("Subspace loss", split)] > cells[("Subspace loss, machine labels only", split)]
