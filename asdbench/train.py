@@ -73,13 +73,16 @@ def place(system: System, device: torch.device, plan: TrainingPlan) -> System:
 
     Channels-last (NHWC) lets cuDNN use its fastest bf16 convolution kernels; on the CPU it gains nothing, so
     "auto" keeps the CPU contiguous. ``Module.compile`` compiles in place and keeps the state-dict keys, so
-    checkpoints of compiled and plain runs are interchangeable.
+    checkpoints of compiled and plain runs are interchangeable. Shapes are static (``dynamic=False``): each
+    branch always sees one input shape, but branches of one class share their ``forward`` code, and dynamo's
+    automatic dynamic shapes would then recompile the second branch symbolically, which inductor cannot
+    lower for these convolutions on the CPU.
     """
     channels_last = plan.memory_format == "channels_last" or (plan.memory_format == "auto" and device.type == "cuda")
     system.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     if plan.compile:
         for network in system.networks:
-            network.compile()
+            network.compile(dynamic=False)
     return system
 
 

@@ -10,12 +10,12 @@ import torch
 
 from asdbench.clips import ClipSource
 from asdbench.embed import embed
-from asdbench.plugins import Registry, get_registry
+from asdbench.plugins import get_registry
 from asdbench.spec import validate_spec
 from asdbench.stacked import StackedMember, stacking_problem, train_stacked
 from asdbench.system import build_system
 from asdbench.train import TrainingError, TrainingPlan, place, train
-from tests.test_train import ArrayClips, Fakes, data, make_system, plan
+from tests.test_train import ArrayClips
 
 CPU = torch.device("cpu")
 SAMPLES = 16000
@@ -94,16 +94,22 @@ def test_channels_last_gives_the_contiguous_embeddings(clips):
     np.testing.assert_allclose(embeddings["channels_last"], embeddings["contiguous"], atol=1e-5)
 
 
-def test_compiled_networks_train_to_the_plain_checkpoints(tmp_path):
-    registry = Registry(entry_points=False, extra_plugins=[Fakes()])
-    clips, targets = data()
-    checkpoints = {}
+def test_compiled_networks_train_to_the_plain_checkpoints(clips, tmp_path):
+    """The paper's system has two spectrogram-resnet branches of different input sizes, which share one
+    ``forward``: compiling both must work in training (dynamo's automatic dynamic shapes made inductor fail
+    on the second branch's batch-norm graph), keep the state-dict keys, and change the checkpoint by float
+    noise only (up to AdamW's amplification of it, see the stacked test above)."""
+    source, targets = clips
+    states = {}
     for compiled in (False, True):
-        system = make_system(registry)
-        checkpoints[compiled] = train(system, clips, targets, 3, dataclasses.replace(plan(2, (2,)), compile=compiled),
-                                      tmp_path / str(compiled), device=CPU, progress=False)
+        system, plan = make(1, compile=compiled)
+        checkpoint = train(system, source, targets, 3, plan, tmp_path / str(compiled), device=CPU, progress=False)
         assert all(network._compiled_call_impl is not None for network in system.networks) == compiled
-    plain, compiled = (torch.load(c[0], weights_only=True)["model"] for c in (checkpoints[False], checkpoints[True]))
-    assert plain.keys() == compiled.keys(), "compiled runs keep the plain state-dict keys"
-    for key in plain:
-        torch.testing.assert_close(compiled[key], plain[key], rtol=1e-4, atol=1e-5, msg=key)
+        states[compiled] = torch.load(checkpoint[0], weights_only=True)
+    plain, compiled = states[False], states[True]
+    assert plain["model"].keys() == compiled["model"].keys(), "compiled runs keep the plain state-dict keys"
+    assert compiled["loss"] == pytest.approx(plain["loss"], rel=1e-4)
+    steps = 2
+    for key, value in compiled["model"].items():
+        if value.is_floating_point() and "running" not in key:
+            torch.testing.assert_close(value, plain["model"][key], rtol=0, atol=2 * 1e-3 * steps, msg=key)
