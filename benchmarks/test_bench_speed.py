@@ -1,0 +1,189 @@
+"""asdbench's way against the reference's way, side by side on the same machine and data (the `ci` preset).
+
+Each job runs both ways; ``make bench`` prints the ratios. asdbench: decoded audio from the cache, clips
+tiled to the 4.5 s the spectrum branch needs (the ci clips last 2 s), every frontend of a batch in one pass on
+the device, one model load per checkpoint for every machine. Reference: see reference_style.py (decode per
+epoch with 6 workers, 18 s tiles, one scoring process per machine and checkpoint).
+
+Part of the training ratio comes from the shorter tiles, which change what is computed; the training jobs
+therefore also run asdbench with the reference's 18 s tiles, so that the ratio of the way of working alone
+(same tiles, same results) is measured too.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from asdbench.clips import ClipSource
+from asdbench.data.audio import AudioCache
+from asdbench.data.dcase import build_manifest
+from asdbench.devices import default_device
+from asdbench.embed import MachineClips, score_checkpoints
+from asdbench.labels import build_labels
+from asdbench.plugins import get_registry
+from asdbench.spec import validate_spec
+from asdbench.system import build_system
+from asdbench.train import TrainingPlan, autocast, checkpoint_path, place, train
+from measure import SAME_TILES, measure
+from reference_style import REFERENCE_SAMPLES, decoding_loader, score_like_the_reference
+
+OURS_SAMPLES = int(4.5 * 16_000)
+BATCH = 64
+SAMPLES = {"asdbench": OURS_SAMPLES, "asdbench+compile": OURS_SAMPLES, SAME_TILES: REFERENCE_SAMPLES,
+           "reference": REFERENCE_SAMPLES}
+MAIN_SYSTEM = {
+    "frontends": [{"name": "spectrum"}, {"name": "stft", "n_fft": 256}, {"name": "stft", "n_fft": 4096}],
+    "networks": ["spectrum-cnn", "spectrogram-resnet", "spectrogram-resnet"],
+    "loss": "scac", "aux": "subspace", "augmentations": ["mixup"], "backend": "kmeans-target",
+}
+
+
+def spec_of(**train):
+    return validate_spec({"dataset": {"name": "synth", "root": "unused"}, "system": MAIN_SYSTEM,
+                          "train": {"epochs": 1, "checkpoints": [1], **train}}, get_registry())
+
+
+@pytest.fixture(scope="module")
+def dev(ci_dataset):
+    """The ci preset's dev split: manifest, labels, and its clips in the cache (filled before any timing)."""
+    manifest = build_manifest(ci_dataset, 2024, "dev")
+    cache = AudioCache()
+    machines = []
+    for machine, rows in manifest.groupby("machine", sort=True):
+        train_rows = rows[rows["subset"] == "train"].reset_index(drop=True)
+        test_rows = rows[rows["subset"] == "test"].reset_index(drop=True)
+        machines.append(MachineClips("dev", str(machine), train_rows, test_rows,
+                                     ClipSource([cache.load(list(train_rows["path"]), progress=False)]),
+                                     ClipSource([cache.load(list(test_rows["path"]), progress=False)])))
+    train_rows = pd.concat([m.train for m in machines], ignore_index=True)
+    labels = build_labels(train_rows, "attributes")
+    clips = ClipSource([group for m in machines for group in m.train_clips.groups])
+    return {"machines": machines, "train_rows": train_rows, "labels": labels, "clips": clips}
+
+
+def plan_for(way):
+    """The reference trains in fp32 with contiguous tensors; asdbench's defaults pick bf16 and channels-last on
+    CUDA (the same as fp32/contiguous on the CPU)."""
+    if way == "reference":
+        return TrainingPlan.from_spec(spec_of(precision="fp32", memory_format="contiguous").train, 1, SAMPLES[way])
+    return TrainingPlan.from_spec(spec_of(compile=way == "asdbench+compile").train, 1, SAMPLES[way])
+
+
+def system_for(way, num_classes):
+    torch.manual_seed(0)
+    return build_system(spec_of().system, get_registry(), num_classes=num_classes, num_samples=SAMPLES[way])
+
+
+@pytest.mark.parametrize("way", ["asdbench", "reference"])
+def test_data_loading_per_epoch(benchmark, dev, way):
+    paths = list(dev["train_rows"]["path"])
+
+    def from_cache():
+        rng = np.random.default_rng(0)
+        for start in range(0, len(paths), BATCH):
+            dev["clips"].batch(np.arange(start, min(start + BATCH, len(paths))), OURS_SAMPLES, rng=rng)
+
+    def decoding():
+        for _ in decoding_loader(paths):
+            pass
+
+    measure(benchmark, from_cache if way == "asdbench" else decoding, clips=len(paths), work="data loading, 1 epoch",
+            way=way, rounds=3, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("way", ["asdbench", "reference"])
+def test_frontends_of_a_batch(benchmark, way):
+    device = default_device()
+    frontends = [f.to(device) for f in system_for(way, 10).frontends]
+    waveforms = torch.randn(BATCH, SAMPLES[way], device=device)
+
+    def all_resolutions():
+        with torch.inference_mode():
+            return [frontend(waveforms) for frontend in frontends]
+
+    measure(benchmark, all_resolutions, clips=BATCH, work="frontends (3 resolutions), 1 batch", way=way, rounds=5,
+            warmup_rounds=1)
+
+
+@pytest.mark.parametrize("way", ["asdbench", "asdbench+compile", SAME_TILES, "reference"])
+def test_training_step(benchmark, way):
+    device = default_device()
+    plan = plan_for(way)
+    system = place(system_for(way, 60), device, plan).train()
+    optimiser = torch.optim.AdamW([p for p in system.parameters() if p.requires_grad], lr=1e-3)
+    waveforms = torch.randn(BATCH, SAMPLES[way], device=device)
+    targets = torch.nn.functional.one_hot(torch.randint(0, 60, (BATCH,)), 60).float().to(device)
+
+    def step():
+        with autocast(device, plan.precision):
+            loss = system.training_loss(waveforms, targets)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+
+    measure(benchmark, step, clips=BATCH, work="training step, batch 64", way=way, rounds=3,
+            warmup_rounds=2 if "compile" in way else 1)
+
+
+@pytest.mark.parametrize("way", ["asdbench", SAME_TILES, "reference"])
+def test_training_epoch(benchmark, dev, tmp_path, way):
+    """The headline: training clips/s over a whole epoch, data loading included."""
+    device = default_device()
+    labels = dev["labels"]
+    fresh = (tmp_path / f"round{i}" for i in itertools.count())
+
+    def ours():
+        system = system_for(way, labels.num_classes)
+        train(system, dev["clips"], labels.indices, labels.num_classes, plan_for(way), next(fresh), device=device,
+              progress=False)
+
+    def reference():
+        plan = plan_for(way)
+        system = place(system_for(way, labels.num_classes), device, plan).train()
+        optimiser = torch.optim.AdamW([p for p in system.parameters() if p.requires_grad], lr=1e-3)
+        one_hot = torch.nn.functional.one_hot(torch.as_tensor(labels.indices), labels.num_classes).float()
+        dataset = list(zip(dev["train_rows"]["path"], one_hot))
+        loader = decoding_loader([p for p, _ in dataset], shuffle=False)
+        for start, waveforms in zip(range(0, len(dataset), BATCH), loader):
+            with autocast(device, plan.precision):
+                loss = system.training_loss(waveforms.to(device), one_hot[start : start + BATCH].to(device))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+
+    measure(benchmark, reference if way == "reference" else ours, clips=len(dev["train_rows"]),
+            work="training, 1 epoch", way=way, rounds=1)
+
+
+@pytest.mark.parametrize("way", ["asdbench", "reference"])
+def test_scoring_a_run(benchmark, dev, tmp_path, way):
+    """Every machine of the split, 3 checkpoints: embeddings, backend, ensemble."""
+    device = default_device()
+    labels = dev["labels"]
+    system = system_for(way, labels.num_classes)
+    checkpoints = [checkpoint_path(tmp_path, epoch) for epoch in (12, 14, 16)]
+    for checkpoint in checkpoints:
+        torch.save({"model": system.state_dict()}, checkpoint)
+    backend = spec_of().system["backend"]
+    registry = get_registry()
+
+    def ours():
+        return score_checkpoints(system, checkpoints, dev["machines"],
+                                 lambda: registry.create("backends", backend["name"], clusters=backend["clusters"]),
+                                 tmp_path / "embeddings", num_samples=OURS_SAMPLES, device=device,
+                                 precision="auto", progress=False)
+
+    def reference():
+        machines = {m.machine: {"train": list(m.train["path"]), "test": list(m.test["path"]),
+                                "train_domains": list(m.train["domain"])} for m in dev["machines"]}
+        spec = {"dataset": {"name": "synth", "root": "unused"}, "system": MAIN_SYSTEM}
+        return score_like_the_reference(spec, labels.num_classes, checkpoints, machines, tmp_path / "reference")
+
+    clips = 3 * sum(len(m.train) + len(m.test) for m in dev["machines"])
+    measure(benchmark, ours if way == "asdbench" else reference, clips=clips, work="scoring a run (3 checkpoints)",
+            way=way, rounds=1)
