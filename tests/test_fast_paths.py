@@ -1,15 +1,17 @@
-"""The fast paths compute what the plain path computes: stacked seeds, channels-last, torch.compile (CPU)."""
+"""The fast paths compute what the plain path computes: stacked seeds, channels-last, torch.compile, and scoring
+every machine with one load per checkpoint (CPU)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from asdbench.clips import ClipSource
-from asdbench.embed import embed
+from asdbench.embed import MachineClips, embed, score_checkpoints
 from asdbench.plugins import get_registry
 from asdbench.spec import validate_spec
 from asdbench.stacked import StackedMember, stacking_problem, train_stacked
@@ -113,3 +115,37 @@ def test_compiled_networks_train_to_the_plain_checkpoints(clips, tmp_path):
     for key, value in compiled["model"].items():
         if value.is_floating_point() and "running" not in key:
             torch.testing.assert_close(value, plain["model"][key], rtol=0, atol=2 * 1e-3 * steps, msg=key)
+
+
+def test_scoring_all_machines_per_checkpoint_load_equals_one_machine_and_checkpoint_at_a_time(clips, tmp_path):
+    """asdbench loads each checkpoint once and embeds every machine in batches; the reference starts one
+    process per machine and checkpoint. Both give each clip the same ensemble score."""
+    source, _ = clips
+    checkpoints = []
+    for seed in SEEDS:
+        system, _ = make(seed)
+        checkpoints.append(tmp_path / f"epoch_{seed:03d}.pt")
+        torch.save({"model": system.state_dict()}, checkpoints[-1])
+    domains = np.array(["source"] * 4 + ["target"] * 2)
+    machines = [MachineClips("dev", name, pd.DataFrame({"domain": domains}), pd.DataFrame({"file": list("abcdef")}),
+                             ClipSource([ArrayClips(waves)]), ClipSource([ArrayClips(waves[::-1].copy())]))
+                for name, waves in (("fan", source.groups[0].clips[:6]), ("valve", source.groups[0].clips[6:]))]
+
+    def make_backend():
+        return get_registry().create("backends", "kmeans-target", clusters=2)
+
+    fast = score_checkpoints(make(3)[0], checkpoints, machines, make_backend, tmp_path / "embeddings",
+                             num_samples=SAMPLES, device=CPU, precision="auto", progress=False)
+    for machine in machines:
+        per_checkpoint = []
+        for checkpoint in checkpoints:
+            system = make(4)[0]  # a fresh process's model, then the checkpoint's weights
+            system.load_state_dict(torch.load(checkpoint, weights_only=True)["model"])
+            train_embeddings, test_embeddings = (embed(system, clips, SAMPLES, CPU, precision="fp32", batch_size=1)
+                                                 for clips in (machine.train_clips, machine.test_clips))
+            backend = make_backend()
+            backend.fit(train_embeddings, domains)
+            per_checkpoint.append([backend.score(train_embeddings), backend.score(test_embeddings)])
+        plain_train, plain_test = np.mean(per_checkpoint, axis=0)
+        np.testing.assert_allclose(fast[machine.key][0], plain_train, atol=1e-6)
+        np.testing.assert_allclose(fast[machine.key][1], plain_test, atol=1e-6)
