@@ -17,6 +17,9 @@ A grid file (TOML)::
     rows = "system"                     # a variant group or an axis
     columns = ["dataset", "split"]      # groups/axes, plus "split" and "machine" from the results
     value = "official_score"            # or a per-machine metric: hmean, auc_source, auc_target, pauc
+    machines = ["gearbox", "slider"]    # per-machine tables: only these machines (default: all)
+    aggregate = "hmean"                 # per-machine hmean tables: add the hmean over those machines (per split
+                                        # when the table shows splits, else over all of them, as Table III's 24w/o)
 
 The runs are the product of every group and axis. Executors: ``local`` (in this process, or a process pool
 with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at ``address``). Every executor goes
@@ -56,11 +59,18 @@ class GridRun:
     spec: RunSpec
 
 
+AGGREGATES = ("hmean",)
+"""``table.aggregate``: "hmean" adds the harmonic mean of the AUCs and pAUCs of the machines shown (the official
+score restricted to them), per split when the table shows splits, like the hmean column of the paper's Table III."""
+
+
 @dataclass(frozen=True)
 class Table:
     rows: list[str]
     columns: list[str]
     value: str = "official_score"
+    machines: list[str] | None = None
+    aggregate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,8 +164,25 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
                                 f"split or machine (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
         return value
 
+    unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate"}
+    if unknown:
+        raise SpecError(f"{path}: unknown table field {sorted(unknown)[0]!r}; expected rows, columns, value, "
+                        "machines, aggregate")
     first = next(iter(dimensions), "split")
-    return Table(names("rows", [first]), names("columns", ["split"]), raw.get("value", "official_score"))
+    rows, columns = names("rows", [first]), names("columns", ["split"])
+    value = raw.get("value", "official_score")
+    machines = raw.get("machines")
+    if machines is not None and (not isinstance(machines, list) or not machines
+                                 or not all(isinstance(m, str) for m in machines)):
+        raise SpecError(f"{path}: table.machines must be a non-empty list of machine names, got {machines!r}")
+    aggregate = raw.get("aggregate")
+    if aggregate is not None:
+        if aggregate not in AGGREGATES:
+            raise SpecError(f"{path}: table.aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+        if "machine" not in rows + columns or value != "hmean":
+            raise SpecError(f"{path}: table.aggregate = {aggregate!r} summarises per-machine hmean tables: it "
+                            "needs 'machine' in table.rows or table.columns and value = 'hmean'")
+    return Table(rows, columns, value, machines, aggregate)
 
 
 # --- execution --------------------------------------------------------------------------------------------

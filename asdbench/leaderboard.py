@@ -1,13 +1,15 @@
 """Leaderboards rendered from stored results only: mean (std) over what the table does not show (seeds).
 
-Values are official scores (or per-machine metrics) in percent, as the paper prints them; the best mean of
-each column is bold; a cell with no finished run says "missing", and a cell with only some of its runs says
+Values are official scores (or per-machine metrics) in percent, as the paper prints them; a per-machine table
+may show some machines only and add their harmonic mean (Table III's "hmean"); the best mean of each column is
+bold; a cell with no finished run says "missing", and a cell with only some of its runs says
 how many it has (``[3/5]``), never a zero. A heat-map PNG shows the same table, and ``compare`` tells a real
 gain from noise with a paired Wilcoxon signed-rank test over the runs two rows share.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,12 @@ from tabulate import tabulate
 
 from asdbench.errors import SpecError
 from asdbench.grid import Grid
+from asdbench.metrics import MachineScores, clamped_hmean
 from asdbench.store import Store
 
 SPLIT_VALUE = "official_score"
+AGGREGATE = "hmean"
+"""The machine label of a split's aggregate cell (``table.aggregate = "hmean"``), as the paper's Table III."""
 
 
 def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
@@ -40,16 +45,40 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cell_frame(grid: Grid, frame: pd.DataFrame) -> pd.DataFrame:
+def _cell_frame(grid: Grid, frame: pd.DataFrame, *, aggregates: bool = True) -> pd.DataFrame:
+    """The records the table shows (its machines, and its aggregate rows unless ``aggregates`` is false),
+    each with the row and column label of its cell."""
     table = grid.table
     per_machine = "machine" in table.rows + table.columns or table.value != SPLIT_VALUE
     chosen = frame[frame["machine"].notna()] if per_machine else frame[frame["machine"].isna()]
+    if per_machine and table.machines:
+        chosen = chosen[chosen["machine"].isin(table.machines)]
     if chosen.empty:
         return chosen.assign(row="", column="")
     if table.value not in chosen and chosen["finished"].any():
         raise SpecError(f"{grid.path}: table.value {table.value!r} is not a stored metric")
+    if aggregates and table.aggregate:
+        chosen = _with_hmeans(chosen, by_split="split" in table.rows + table.columns)
     return chosen.assign(row=chosen[table.rows].astype(str).agg(" / ".join, axis=1),
                          column=chosen[table.columns].astype(str).agg(" ".join, axis=1))
+
+
+def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:
+    """Per-machine records plus, for each run (and split, when the table shows splits), a record of machine
+    "hmean": the harmonic mean of the AUCs and pAUCs of the machines shown, i.e. the official score over just
+    those machines (the paper's Table III "hmean"), placed after them."""
+    metrics = [f.name for f in fields(MachineScores) if f.name != "machine"]
+    finished = machines[machines["finished"]]
+    summaries = [
+        {**{k: v for k, v in group.iloc[0].items() if k not in metrics}, "machine": AGGREGATE,
+         "hmean": clamped_hmean(group[["auc_source", "auc_target", "pauc"]].to_numpy().ravel())}
+        for _, group in finished.groupby(["hash", "split"] if by_split else ["hash"], sort=False)
+    ]
+    combined = pd.concat([machines, pd.DataFrame(summaries)], ignore_index=True)
+    split_order = {split: index for index, split in enumerate(dict.fromkeys(machines["split"]))}
+    order = combined["split"].map(split_order) if by_split else 0
+    return combined.assign(_split=order, _last=combined["machine"] == AGGREGATE) \
+        .sort_values(["_split", "_last"], kind="stable").drop(columns=["_split", "_last"])
 
 
 def table_frame(grid: Grid, runs_root: Path) -> pd.DataFrame:
@@ -130,7 +159,7 @@ def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
 
 def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, Any]:
     """Paired comparison of two rows over every (column, other coordinates) pair both have finished."""
-    cells = _cell_frame(grid, records(grid, runs_root))
+    cells = _cell_frame(grid, records(grid, runs_root), aggregates=False)
     cells = cells[cells["finished"] & cells[grid.table.value].notna()]
     keys = [c for c in cells.columns if c in grid.dimensions and c not in grid.table.rows] + ["column"]
     if "machine" in cells and cells["machine"].notna().any():

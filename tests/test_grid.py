@@ -17,6 +17,7 @@ import torch
 from asdbench import leaderboard, plugins
 from asdbench.errors import SpecError
 from asdbench.grid import execute_grid, grid_status, load_grid
+from asdbench.metrics import clamped_hmean
 from asdbench.store import RunState, Store
 from tests.test_plugins import write_distribution
 
@@ -208,6 +209,47 @@ def test_leaderboard_marks_best_partial_and_missing_cells(fake_system, tiny_data
     wide_row = next(line for line in text.splitlines() if line.startswith("| wide"))
     assert small_row.count("[1/2]") == 2 and "**" in small_row
     assert wide_row.replace(" ", "") == "|wide|missing|missing|", "no run is shown as missing, never as a number"
+
+
+def test_per_machine_table_shows_its_machines_and_each_splits_hmean_over_them(fake_system, tiny_dataset, tmp_path):
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
+    path.write_text(path.read_text().replace('columns = "split"', 'columns = ["split", "machine"]\n'
+                                             'value = "hmean"\nmachines = ["fan", "gearbox", "ToyTank"]\n'
+                                             'aggregate = "hmean"'))
+    grid = load_grid(path)
+    execute_grid(grid, tmp_path / "store", progress=False)
+    cells = leaderboard.table_frame(grid, tmp_path / "store")
+    assert list(dict.fromkeys(cells["column"])) == ["dev fan", "dev gearbox", "dev hmean", "eval ToyTank",
+                                                    "eval hmean"]
+    records = leaderboard.records(grid, tmp_path / "store")
+    small = records[records["system"] == "small"]
+    mean = cells.set_index(["row", "column"])["mean"]
+    # dev shows every dev machine: its hmean over them is the official score; eval's is ToyTank's own hmean
+    official_dev = small[small["machine"].isna() & (small["split"] == "dev")]["official_score"].mean()
+    assert mean[("small", "dev hmean")] == pytest.approx(official_dev)
+    assert mean[("small", "eval hmean")] == pytest.approx(small[small["machine"] == "ToyTank"]["hmean"].mean())
+    assert "HoveringDrone" not in leaderboard.render(grid, tmp_path / "store")
+    # without splits in the table, one hmean over the machines of both (Table III's "24w/o")
+    path.write_text(path.read_text().replace('columns = ["split", "machine"]', 'columns = "machine"'))
+    grid = load_grid(path)
+    cells = leaderboard.table_frame(grid, tmp_path / "store")
+    assert list(dict.fromkeys(cells["column"])) == ["fan", "gearbox", "ToyTank", "hmean"]
+    per_run = small[small["machine"].isin(["fan", "gearbox", "ToyTank"])].groupby("seed")[
+        ["auc_source", "auc_target", "pauc"]].apply(lambda run: clamped_hmean(run.to_numpy().ravel()))
+    assert cells.set_index(["row", "column"])["mean"][("small", "hmean")] == pytest.approx(per_run.mean())
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ('aggregate = "hmean"', "needs 'machine' in table.rows or table.columns and value = 'hmean'"),
+    ('aggregate = "mean"', "table.aggregate must be one of hmean"),
+    ('machines = "fan"', "table.machines must be a non-empty list"),
+    ('colums = "split"', "unknown table field 'colums'"),
+])
+def test_table_errors_name_the_field(fake_system, tiny_dataset, tmp_path, table, message):
+    path = grid_file(tmp_path, tiny_dataset)
+    path.write_text(path.read_text().replace('columns = "split"', f'columns = "split"\n{table}'))
+    with pytest.raises(SpecError, match=message):
+        load_grid(path)
 
 
 def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp_path):
