@@ -126,7 +126,7 @@ def prepare(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCac
     dataset_options = {k: v for k, v in spec.dataset.items() if k not in ("name", "splits")}
     dataset = registry.create("datasets", spec.dataset["name"], **dataset_options)
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
-    machines = _machine_clips(manifests, cache, progress)
+    machines = machine_clips(manifests, cache, progress=progress)
     num_samples = _num_samples(spec.train["clip_seconds"], machines)
 
     train_rows = pd.concat([m.train for m in machines], ignore_index=True)
@@ -175,7 +175,9 @@ def _options(component: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in component.items() if key != "name"}
 
 
-def _machine_clips(manifests: dict[str, pd.DataFrame], cache: AudioCache, progress: bool) -> list[MachineClips]:
+def machine_clips(manifests: dict[str, pd.DataFrame], cache: AudioCache, *,
+                  progress: bool = True) -> list[MachineClips]:
+    """Every machine of every split, its train and test clips loaded through the audio cache."""
     machines = []
     for split, manifest in manifests.items():
         for machine, rows in manifest.groupby("machine", sort=True):

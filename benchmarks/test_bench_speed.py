@@ -23,9 +23,10 @@ from asdbench.clips import ClipSource
 from asdbench.data.audio import AudioCache
 from asdbench.data.dcase import build_manifest
 from asdbench.devices import default_device
-from asdbench.embed import MachineClips, score_checkpoints
+from asdbench.embed import score_checkpoints
 from asdbench.labels import build_labels
 from asdbench.plugins import get_registry
+from asdbench.run import machine_clips
 from asdbench.spec import validate_spec
 from asdbench.system import build_system
 from asdbench.train import TrainingPlan, autocast, checkpoint_path, place, train
@@ -51,15 +52,7 @@ def spec_of(**train):
 @pytest.fixture(scope="module")
 def dev(ci_dataset):
     """The ci preset's dev split: manifest, labels, and its clips in the cache (filled before any timing)."""
-    manifest = build_manifest(ci_dataset, 2024, "dev")
-    cache = AudioCache()
-    machines = []
-    for machine, rows in manifest.groupby("machine", sort=True):
-        train_rows = rows[rows["subset"] == "train"].reset_index(drop=True)
-        test_rows = rows[rows["subset"] == "test"].reset_index(drop=True)
-        machines.append(MachineClips("dev", str(machine), train_rows, test_rows,
-                                     ClipSource([cache.load(list(train_rows["path"]), progress=False)]),
-                                     ClipSource([cache.load(list(test_rows["path"]), progress=False)])))
+    machines = machine_clips({"dev": build_manifest(ci_dataset, 2024, "dev")}, AudioCache(), progress=False)
     train_rows = pd.concat([m.train for m in machines], ignore_index=True)
     labels = build_labels(train_rows, "attributes")
     clips = ClipSource([group for m in machines for group in m.train_clips.groups])
