@@ -20,6 +20,7 @@ from tabulate import tabulate
 
 from asdbench.errors import SpecError
 from asdbench.grid import Grid
+from asdbench.spec import canonical_json
 from asdbench.metrics import MachineScores, clamped_hmean
 from asdbench.store import Store
 
@@ -29,19 +30,29 @@ AGGREGATE = "hmean"
 
 
 def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
-    """One row per (run, split) and per (run, split, machine), with the run's coordinates; finished runs only."""
+    """One row per (run, split) and per (run, split, machine), with the run's coordinates and whether it has
+    finished. An unfinished run gets a row for each machine that finished runs on its dataset and split show,
+    so that a per-machine table marks it missing rather than leaving it out."""
     store = Store(runs_root)
     rows: list[dict[str, Any]] = []
+    unfinished: list[tuple[dict[str, Any], str]] = []
+    machines: dict[str, list[str]] = {}  # (dataset, split) -> machine names, from finished runs
     for run in grid.runs:
         results = store.results(run.spec)
+        dataset = canonical_json(run.spec.dataset)
         for split in run.spec.dataset["splits"]:
             base = {**run.coordinates, "split": split, "hash": run.spec.hash}
             report = results["splits"].get(split) if results else None
             if report is None:
                 rows.append({**base, "machine": None, "finished": results is not None})
+                if results is None:
+                    unfinished.append((base, f"{dataset}/{split}"))
                 continue
             rows.append({**base, "machine": None, "finished": True, SPLIT_VALUE: report["official_score"]})
             rows.extend({**base, **machine, "finished": True} for machine in report["machines"])
+            machines.setdefault(f"{dataset}/{split}", [m["machine"] for m in report["machines"]])
+    rows.extend({**base, "machine": name, "finished": False}
+                for base, key in unfinished for name in machines.get(key, []))
     return pd.DataFrame(rows)
 
 
@@ -68,12 +79,12 @@ def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:
     "hmean": the harmonic mean of the AUCs and pAUCs of the machines shown, i.e. the official score over just
     those machines (the paper's Table III "hmean"), placed after them."""
     metrics = [f.name for f in fields(MachineScores) if f.name != "machine"]
-    finished = machines[machines["finished"]]
-    summaries = [
-        {**{k: v for k, v in group.iloc[0].items() if k not in metrics}, "machine": AGGREGATE,
-         "hmean": clamped_hmean(group[["auc_source", "auc_target", "pauc"]].to_numpy().ravel())}
-        for _, group in finished.groupby(["hash", "split"] if by_split else ["hash"], sort=False)
-    ]
+    summaries = []
+    for _, group in machines.groupby(["hash", "split"] if by_split else ["hash"], sort=False):
+        summary = {**{k: v for k, v in group.iloc[0].items() if k not in metrics}, "machine": AGGREGATE}
+        if group["finished"].all():  # else the run is not finished, and its hmean cell says so
+            summary["hmean"] = clamped_hmean(group[["auc_source", "auc_target", "pauc"]].to_numpy().ravel())
+        summaries.append(summary)
     combined = pd.concat([machines, pd.DataFrame(summaries)], ignore_index=True)
     split_order = {split: index for index, split in enumerate(dict.fromkeys(machines["split"]))}
     order = combined["split"].map(split_order) if by_split else 0

@@ -211,6 +211,23 @@ def test_leaderboard_marks_best_partial_and_missing_cells(fake_system, tiny_data
     assert wide_row.replace(" ", "") == "|wide|missing|missing|", "no run is shown as missing, never as a number"
 
 
+def test_per_machine_table_marks_unfinished_runs_missing_in_every_machine_and_hmean(fake_system, tiny_dataset,
+                                                                                    tmp_path):
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
+    path.write_text(path.read_text().replace('columns = "split"', 'columns = ["split", "machine"]\n'
+                                             'value = "hmean"\naggregate = "hmean"'))
+    grid = load_grid(path)
+    from asdbench.plugins import get_registry
+
+    small = next(r for r in grid.runs if r.coordinates["system"] == "small")
+    Store(tmp_path / "store").attempt(small.spec, get_registry())
+    text = leaderboard.render(grid, tmp_path / "store")
+    header = next(line for line in text.splitlines() if line.startswith("| system"))
+    wide_row = next(line for line in text.splitlines() if line.startswith("| wide"))
+    assert header.count("|") == 8, "2 machines and an hmean per split"
+    assert wide_row.replace(" ", "") == "|wide" + "|missing" * 6 + "|"
+
+
 def test_per_machine_table_shows_its_machines_and_each_splits_hmean_over_them(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
     path.write_text(path.read_text().replace('columns = "split"', 'columns = ["split", "machine"]\n'
