@@ -152,13 +152,18 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny
 
     store = tmp_path / "killed"
     rng = random.Random(0)
-    for _ in range(3):
+    # Kill once the grid has finished 1, 3 and 4 of its 6 runs, a random moment (shorter than a run) later:
+    # the kills land inside runs whatever the machine's speed, and never after the last one.
+    for finished in (1, 3, 4):
         process = asdbench("grid", str(path), "--out", str(store))
-        time.sleep(rng.uniform(3.0, 8.0))
+        deadline = time.monotonic() + 120
+        while len(finished_stamps(store)) < finished and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
     before = finished_stamps(store)
-    assert len(before) < len(grid.runs), "the kills must interrupt the grid"
+    assert 4 <= len(before) < len(grid.runs), "the kills must interrupt the grid"
     process = asdbench("grid", str(path), "--out", str(store))
     assert process.wait(timeout=300) == 0, process.stderr.read()
     after = finished_stamps(store)
@@ -168,7 +173,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny
 
 
 def test_two_processes_on_one_grid_compute_each_run_once(fake_system, tiny_dataset, tmp_path):
-    path = grid_file(tmp_path, tiny_dataset, slow=0.02)
+    path = grid_file(tmp_path, tiny_dataset, slow=0.05)  # the grid outlasts the second process's start-up
     first, second = (asdbench("grid", str(path), "--out", str(tmp_path / "store")) for _ in range(2))
     assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0, first.stderr.read() + second.stderr.read()
     executions = fake_system.read_text().split()
