@@ -39,7 +39,7 @@ from asdbench.data.soundmodels import NOISE_KINDS, SAMPLE_RATE, Anomaly, Machine
     render_machine, render_noise
 from asdbench.errors import DataError
 
-GENERATOR_VERSION = 3  # 3: hidden attributes in the organisers' correspondence layout
+GENERATOR_VERSION = 4  # 3: hidden attributes in the organisers' layout; 4: two keys, one target combination per target value
 INFO_FILE = "synth.json"
 PARTIAL_FILE = ".synth-partial.json"
 # (name, sound family). The small presets take the first machines of each list; every second one is hidden.
