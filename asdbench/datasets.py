@@ -30,6 +30,7 @@ class DcaseDataset:
     root: Path
     ground_truth: Path | None = None
     hidden_attributes: Path | None = None
+    description: Path | None = None  # a file that tells this dataset apart from others at its root
 
     def manifest(self, split: str) -> pd.DataFrame:
         if split not in SPLITS:
@@ -39,6 +40,13 @@ class DcaseDataset:
         return build_manifest(
             self.root, self.year, split, ground_truth=self.ground_truth, hidden_attributes=self.hidden_attributes
         )
+
+    def fingerprint(self, splits: list[str]) -> str:
+        """What the dataset's files of ``splits`` are now (see asdbench.data.fingerprint)."""
+        from asdbench.data.fingerprint import fingerprint
+
+        files = [self.root / f"{split}_data" for split in splits]
+        return fingerprint([*files, *(p for p in (self.ground_truth, self.hidden_attributes, self.description) if p)])
 
 
 def _optional_path(value: str | None) -> Path | None:
@@ -68,7 +76,7 @@ def synth(root: str) -> DcaseDataset:
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{info_file} is not a valid synth description ({exc})") from exc
     hidden = path / "hidden_attributes"
-    return DcaseDataset("synth", year, path, path / "ground_truth", hidden if hidden.is_dir() else None)
+    return DcaseDataset("synth", year, path, path / "ground_truth", hidden if hidden.is_dir() else None, info_file)
 
 
 @hookimpl

@@ -80,7 +80,12 @@ class Backend(Protocol):
 
 @runtime_checkable
 class Dataset(Protocol):
-    """A dataset on disk: ``manifest(split)`` returns the clip table of that split (see asdbench.data.dcase)."""
+    """A dataset on disk: ``manifest(split)`` returns the clip table of that split (see asdbench.data.dcase).
+
+    A dataset may also have ``fingerprint(splits) -> str``, an identity of what its files hold now: runs record
+    it, and the store refuses to reuse a run, a checkpoint or a label table made on other data. Without one,
+    the store cannot tell that data changed under a run.
+    """
 
     name: str
     year: int

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from tqdm.auto import tqdm
 
+from asdbench import datacheck
 from asdbench.data.layout import NO_ATTRIBUTE, attribute_string
 from asdbench.errors import AsdbenchError
 from asdbench.hookspecs import FeatureSpaceContext
@@ -46,7 +47,8 @@ class PseudoLabels:
 def identity(spec: RunSpec, registry: Registry) -> dict[str, Any]:
     config = spec.canonical["pseudolabel"]
     registration = registry.get("feature_spaces", config["feature_space"]["name"])
-    shaped_by = {"dataset": spec.dataset, "seed": spec.seed, "pseudolabel": config}
+    shaped_by = {"dataset": spec.dataset, "data": datacheck.current_fingerprint(spec.dataset, registry),
+                 "seed": spec.seed, "pseudolabel": config}
     if registration.meta.get("uses_system"):
         shaped_by |= {"system": {k: v for k, v in spec.system.items() if k != "labels"}, "train": spec.train}
     return shaped_by

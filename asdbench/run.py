@@ -4,6 +4,7 @@ A run directory holds::
 
     spec.json          the canonical spec (its hash names the directory)
     provenance.json    plugin distributions and versions, torch version, device
+    data.json          the fingerprint of the data it was made on (asdbench.datacheck)
     checkpoints/       epoch_XXX.pt for the ensemble epochs, last.pt for resume
     embeddings/        z_cat of every clip per checkpoint (epoch_XXX.npz)
     scores/<split>/    official anomaly_score_* and decision_result_* files
@@ -31,7 +32,7 @@ from asdbench.devices import default_device
 from asdbench.embed import MachineClips, evaluate_split, score_checkpoints, write_split
 from asdbench.labels import build_labels
 from asdbench.plugins import Registry
-from asdbench import pseudolabel
+from asdbench import datacheck, pseudolabel
 from asdbench.spec import PSEUDO_PREFIX, RunSpec
 from asdbench.stacked import StackedMember, stacking_problem, train_stacked
 from asdbench.system import System, build_system
@@ -55,7 +56,7 @@ def execute(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCac
             progress: bool = True) -> RunResult:
     """Run ``spec`` in ``run_dir``: a finished run is read back, an interrupted one resumes."""
     if (run_dir / RESULTS).exists():
-        return _read_back(run_dir)
+        return _read_back(spec, run_dir, registry)
     run = prepare(spec, run_dir, registry, cache=cache, progress=progress)
     checkpoints = train(run.system, run.training_clips, run.targets, run.num_classes, run.plan,
                         run.checkpoint_dir, device=run.device, progress=progress)
@@ -71,7 +72,8 @@ def execute_stacked(specs: list[RunSpec], run_dirs: list[Path], registry: Regist
     the same results; the reason is printed.
     """
     cache = cache or AudioCache()
-    results: dict[Path, RunResult] = {d: _read_back(d) for d in run_dirs if (d / RESULTS).exists()}
+    results: dict[Path, RunResult] = {d: _read_back(s, d, registry) for s, d in zip(specs, run_dirs)
+                                      if (d / RESULTS).exists()}
     pending = [(s, d) for s, d in zip(specs, run_dirs) if d not in results]
     runs = [prepare(spec, run_dir, registry, cache=cache, progress=progress) for spec, run_dir in pending]
     members = [StackedMember(r.system, r.training_clips, r.targets, r.num_classes, r.plan, r.checkpoint_dir)
@@ -123,8 +125,8 @@ def prepare(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCac
     registry.hook.asdbench_run_started(run_dir=run_dir, spec=spec.canonical)
 
     cache = cache or AudioCache()
-    dataset_options = {k: v for k, v in spec.dataset.items() if k not in ("name", "splits")}
-    dataset = registry.create("datasets", spec.dataset["name"], **dataset_options)
+    dataset = datacheck.open_dataset(spec.dataset, registry)
+    datacheck.record(run_dir, datacheck.fingerprint_of(dataset, spec.dataset["splits"]))
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
     machines = machine_clips(manifests, cache, progress=progress)
     num_samples = _num_samples(spec.train["clip_seconds"], machines)
@@ -167,7 +169,9 @@ def finish(run: PreparedRun, checkpoints: list[Path], registry: Registry, *, pro
     return RunResult(run.run_dir, results)
 
 
-def _read_back(run_dir: Path) -> RunResult:
+def _read_back(spec: RunSpec, run_dir: Path, registry: Registry) -> RunResult:
+    """A finished run's results, unless it was made on other data than its dataset holds now."""
+    datacheck.check(run_dir, datacheck.current_fingerprint(spec.dataset, registry))
     return RunResult(run_dir, json.loads((run_dir / RESULTS).read_text()))
 
 

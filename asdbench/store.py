@@ -20,6 +20,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
+from asdbench import datacheck
 from asdbench.atomic import write_json_atomic
 from asdbench.plugins import Registry
 from asdbench.run import RESULTS, execute, execute_stacked, run_directory
@@ -49,6 +50,7 @@ class Outcome:
 class Store:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._fingerprints: dict[str, str | None] = {}  # per dataset section: read once per store
 
     def directory(self, spec: RunSpec) -> Path:
         return run_directory(self.root, spec)
@@ -86,7 +88,7 @@ class Store:
         claimed: list[tuple[RunSpec, FileLock]] = []
         try:
             for spec in specs:
-                outcome, lock = self._claim(spec)
+                outcome, lock = self._claim(spec, registry)
                 if lock is None:
                     outcomes[spec.hash] = outcome
                 else:
@@ -107,10 +109,12 @@ class Store:
                 lock.release()
         return [outcomes[spec.hash] for spec in specs]
 
-    def _claim(self, spec: RunSpec) -> tuple[Outcome | None, FileLock | None]:
-        """The run's lock when this process may run it, else the outcome that says why not."""
+    def _claim(self, spec: RunSpec, registry: Registry) -> tuple[Outcome | None, FileLock | None]:
+        """The run's lock when this process may run it, else the outcome that says why not. A finished run
+        made on other data than its dataset holds now raises DataError (see asdbench.datacheck)."""
         directory = self.directory(spec)
         if (directory / RESULTS).exists():
+            self._check_data(spec, registry)
             return Outcome(spec.hash, RunState.DONE, self.results(spec)), None
         directory.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(directory / LOCK))
@@ -122,6 +126,12 @@ class Store:
             lock.release()
             return Outcome(spec.hash, RunState.DONE, self.results(spec)), None
         return None, lock
+
+    def _check_data(self, spec: RunSpec, registry: Registry) -> None:
+        key = json.dumps(spec.dataset, sort_keys=True)
+        if key not in self._fingerprints:
+            self._fingerprints[key] = datacheck.current_fingerprint(spec.dataset, registry)
+        datacheck.check(self.directory(spec), self._fingerprints[key])
 
     def _execute(self, spec: RunSpec, registry: Registry, progress: bool) -> Outcome:
         directory = self.directory(spec)

@@ -1,0 +1,103 @@
+"""Results are reused only for the data they were made on: a dataset regenerated at the same path is noticed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from asdbench import pseudolabel
+from asdbench.data.fingerprint import fingerprint
+from asdbench.data.synth import generate
+from asdbench.errors import DataError
+from asdbench.grid import execute_grid, load_grid
+from asdbench.plugins import get_registry
+from asdbench.run import execute
+from asdbench.spec import validate_spec
+from asdbench.store import Store
+from tests.test_grid import fake_system, grid_file  # noqa: F401 (a fixture)
+
+
+def test_fingerprint_follows_names_sizes_and_small_files(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "clip.wav").write_bytes(b"a" * 100_000)
+    (data / "table.csv").write_text("file,label\nx,1\n")
+    first = fingerprint([data])
+    assert fingerprint([data]) == first
+    (data / "table.csv").write_text("file,label\nx,2\n")  # same size, other content: counted
+    changed_table = fingerprint([data])
+    assert changed_table != first
+    (data / "clip.wav").write_bytes(b"b" * 100_000)  # audio counts by name and size only
+    assert fingerprint([data]) == changed_table
+    (data / "clip.wav").write_bytes(b"b" * 100_002)
+    assert fingerprint([data]) != changed_table
+    (data / "clip.wav").rename(data / "other.wav")
+    assert len({changed_table, fingerprint([data]), fingerprint([data, tmp_path / "absent"])}) == 3
+
+
+def test_runs_made_on_data_since_regenerated_are_refused(fake_system, tmp_path):
+    root = tmp_path / "data"
+    generate(root, "tiny", seed=0, progress=False)
+    grid = load_grid(grid_file(tmp_path, root, seeds=(1,)))
+    store = tmp_path / "store"
+    execute_grid(grid, store, progress=False)
+    run_dir = Store(store).directory(grid.runs[0].spec)
+    results = (run_dir / "results.json").read_text()
+    recorded = json.loads((run_dir / "data.json").read_text())["fingerprint"]
+    executions = fake_system.read_text().count("\n")
+    execute_grid(grid, store, progress=False)  # same data: read back
+    assert fake_system.read_text().count("\n") == executions
+
+    shutil.rmtree(root)
+    generate(root, "tiny", seed=1, progress=False)  # same preset and path, other clips
+    with pytest.raises(DataError, match=f"{run_dir}.*other data.*{recorded}"):
+        execute_grid(grid, store, progress=False)
+    with pytest.raises(DataError, match="other data"):
+        execute(grid.runs[0].spec, run_dir, get_registry(), progress=False)
+    assert (run_dir / "results.json").read_text() == results  # nothing overwritten
+    assert fake_system.read_text().count("\n") == executions
+
+    execute_grid(grid, tmp_path / "fresh", progress=False)  # a new store computes them on the new data
+    assert json.loads((Store(tmp_path / "fresh").directory(grid.runs[0].spec) / "data.json").read_text()) \
+        != {"fingerprint": recorded}
+
+
+def test_an_interrupted_run_does_not_resume_on_other_data(fake_system, tmp_path):
+    root = tmp_path / "data"
+    generate(root, "tiny", seed=0, progress=False)
+    spec = load_grid(grid_file(tmp_path, root, seeds=(1,))).runs[0].spec
+    run_dir = tmp_path / "store" / spec.hash
+    run_dir.mkdir(parents=True)
+    (run_dir / "data.json").write_text(json.dumps({"fingerprint": "0" * 16}))
+    with pytest.raises(DataError, match="other data"):
+        execute(spec, run_dir, get_registry(), progress=False)
+    assert not (run_dir / "results.json").exists()
+
+
+def test_label_tables_are_keyed_by_the_data(tmp_path):
+    registry = get_registry()
+    root = tmp_path / "data"
+    spec = validate_spec({"dataset": {"name": "synth", "root": str(root)}, "system": {"labels": "pseudo:ground-truth"}},
+                         registry)
+    identities = []
+    for seed in (0, 1):
+        shutil.rmtree(root, ignore_errors=True)
+        generate(root, "tiny", seed=seed, progress=False)
+        identities.append(pseudolabel.identity(spec, registry))
+    first, second = (identity["data"] for identity in identities)
+    assert first is not None and second is not None and first != second
+    assert {**identities[0], "data": None} == {**identities[1], "data": None}
+
+
+def test_runs_from_before_fingerprints_are_reused_with_a_warning(fake_system, tmp_path):
+    root = tmp_path / "data"
+    generate(root, "tiny", seed=0, progress=False)
+    grid = load_grid(grid_file(tmp_path, root, seeds=(1,)))
+    execute_grid(grid, tmp_path / "store", progress=False)
+    run_dir = Store(tmp_path / "store").directory(grid.runs[0].spec)
+    (run_dir / "data.json").unlink()
+    with pytest.warns(UserWarning, match="record no data fingerprint"):
+        again = execute(grid.runs[0].spec, run_dir, get_registry(), progress=False)
+    assert again.results == json.loads((run_dir / "results.json").read_text())
