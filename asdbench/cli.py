@@ -307,6 +307,7 @@ def _models(args: argparse.Namespace) -> int:
 
 def _pseudolabel(args: argparse.Namespace) -> int:
     from asdbench import pseudolabel
+    from asdbench.datacheck import open_dataset
     from asdbench.plugins import get_registry
     from asdbench.spec import load_spec
 
@@ -314,8 +315,7 @@ def _pseudolabel(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec, registry)
     if "pseudolabel" not in spec.canonical:
         raise SpecError(f"{args.spec}: system.labels is {spec.system['labels']!r}, not 'pseudo:<feature space>'")
-    dataset = registry.create("datasets", spec.dataset["name"],
-                              **{k: v for k, v in spec.dataset.items() if k not in ("name", "splits")})
+    dataset = open_dataset(spec.dataset, registry)
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
     result = pseudolabel.compute(spec, registry, args.out, manifests)
     rows = [{"machine": key, **values} for key, values in result.quality.items()]
