@@ -124,13 +124,17 @@ def test_adacos_updates_its_scale_in_training_only():
 
 
 def test_kmeans_target_backend_on_a_hand_made_example():
+    """Published formula: 1 - e . c with the raw (shorter) k-means means, so source distances carry 1 - |c|."""
     angles = np.radians([0, 2, -2, 90, 92, 88])
     source = np.stack([np.cos(angles), np.sin(angles)], 1)
     target = np.array([[-1.0, 0.0]])
-    backend = TargetKMeansBackend(clusters=2)
-    backend.fit(np.concatenate([source, target]), np.array(["source"] * 6 + ["target"]))
     tests = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
-    np.testing.assert_allclose(backend.score(tests), [0, 0, 0, 1], atol=1e-9)
+    shortfall = 1 - (1 + 2 * np.cos(np.radians(2))) / 3  # 1 - |c| of each source centre
+    for normalise, expected in ((False, [shortfall, shortfall, 0, 1]), (True, [0, 0, 0, 1])):
+        backend = TargetKMeansBackend(clusters=2, normalise_centres=normalise)
+        backend.fit(np.concatenate([source, target]), np.array(["source"] * 6 + ["target"]))
+        np.testing.assert_allclose(backend.score(tests), expected, atol=1e-12)
+    assert shortfall > 1e-4  # the two variants differ
     with pytest.raises(AsdbenchError, match="lower the backend's `clusters`"):
         TargetKMeansBackend(clusters=16).fit(source, np.array(["source"] * 6))
 

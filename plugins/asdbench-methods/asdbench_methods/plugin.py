@@ -43,7 +43,7 @@ def asdbench_register_augmentations(register: Register) -> None:
 def asdbench_register_backends(register: Register) -> None:
     register("knn", KNNBackend, description="mean cosine distance to the k nearest training embeddings")
     register("kmeans-target", TargetKMeansBackend,
-             description="min cosine distance to source k-means centres and every target clip")
+             description="min 1 - e.c over raw source k-means centres and every target clip (as published)")
 
 
 @hookimpl
