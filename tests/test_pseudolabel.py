@@ -27,12 +27,16 @@ LIGHT_SYSTEM = {
 TRAIN = {"epochs": 1, "checkpoints": [1], "batch_size": 16, "clip_seconds": 2.5}
 
 
+TINY_CLUSTERER = {"name": "gmm-bic", "selection": "in-sample"}
+"""The tiny preset has 2 target clips a machine: too few for the published 5-fold held-out BIC."""
+
+
 def spec_for(root, space, **pseudolabel):
     return validate_spec({
         "seed": 2,
         "dataset": {"name": "synth", "root": str(root)},
         "system": {**LIGHT_SYSTEM, "labels": f"pseudo:{space}"},
-        "pseudolabel": pseudolabel,
+        "pseudolabel": {"clusterer": TINY_CLUSTERER, **pseudolabel},
         "train": TRAIN,
     }, get_registry())
 
@@ -84,6 +88,17 @@ def test_bic_chooses_the_number_of_well_separated_blobs():
     labels = GMMBIC(seed=0).fit_predict(points, 16)
     assert len(set(labels)) == 4
     assert len(set(GMMBIC(seed=0).fit_predict(points[:60], 2))) == 1
+
+
+def test_held_out_bic_needs_a_fold_per_clip_and_valid_options():
+    points = np.random.default_rng(0).normal(size=(4, 2))
+    with pytest.raises(AsdbenchError, match="4 clips are too few for held-out BIC over 5 folds"):
+        GMMBIC().fit_predict(points, 2)
+    assert len(set(GMMBIC(folds=2).fit_predict(points, 2))) <= 2
+    with pytest.raises(AsdbenchError, match="selection must be one of"):
+        GMMBIC(selection="aic")
+    with pytest.raises(AsdbenchError, match="folds must be at least 2"):
+        GMMBIC(folds=1)
 
 
 def test_ground_truth_space_names_the_hidden_attributes(manifests, tmp_path):
@@ -178,6 +193,7 @@ backend = {{name = "kmeans-target", clusters = 4}}
 [pseudolabel]
 feature_space = {{name = "triplet", epochs = 1, clip_seconds = 2.5}}
 reducer = "none"
+clusterer = {{name = "gmm-bic", selection = "in-sample"}}
 max_clusters_source = 3
 """)
     assert main(["pseudolabel", str(spec_file), "--out", str(tmp_path / "runs")]) == 0

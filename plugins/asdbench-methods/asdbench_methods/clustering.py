@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import GridSearchCV
 
 from asdbench.errors import AsdbenchError
 
@@ -37,25 +38,57 @@ class IdentityReducer:
         return np.asarray(embeddings)
 
 
+SELECTIONS = ("held-out", "in-sample")
+
+
 class GMMBIC:
     """``gmm-bic``: full-covariance Gaussian mixtures with 1..max_clusters components; BIC picks the count.
 
-    Each candidate is fitted on all points with a fixed seed and scored by its BIC on them. (The authors'
-    code scores BIC on 5-fold held-out data with unseeded GMMs; seeding makes the labels reproducible.)
+    ``selection = "held-out"`` (the default) chooses as the authors' code does, with scikit-learn's
+    GridSearchCV: each count is scored by its BIC on held-out data, averaged over ``folds`` unshuffled folds,
+    and the best count is refitted on all points. Counts that a training fold has too few points for are not
+    tried. ``"in-sample"`` scores each count by the BIC of one fit on all points instead (about ``folds`` times
+    faster; not the published system). Unlike the authors' code, every mixture is seeded, so labels are
+    reproducible.
     """
 
-    def __init__(self, *, covariance: str = "full", seed: int = 0, reg_covar: float = 1e-6) -> None:
+    def __init__(self, *, covariance: str = "full", seed: int = 0, reg_covar: float = 1e-6,
+                 selection: str = "held-out", folds: int = 5) -> None:
+        if selection not in SELECTIONS:
+            raise AsdbenchError(f"clusterer 'gmm-bic': selection must be one of {', '.join(SELECTIONS)}, "
+                                f"got {selection!r}")
+        if folds < 2:
+            raise AsdbenchError(f"clusterer 'gmm-bic': folds must be at least 2, got {folds}")
         self.covariance, self.seed, self.reg_covar = covariance, seed, reg_covar
+        self.selection, self.folds = selection, folds
+
+    def _mixture(self, count: int) -> GaussianMixture:
+        return GaussianMixture(count, covariance_type=self.covariance, random_state=self.seed,
+                               reg_covar=self.reg_covar)
 
     def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray:
+        if self.selection == "in-sample":
+            return self._in_sample(points, max_clusters).predict(points)
+        smallest_training_fold = len(points) - -(-len(points) // self.folds)
+        if len(points) < self.folds or smallest_training_fold < 2:
+            raise AsdbenchError(
+                f"clusterer 'gmm-bic': {len(points)} clips are too few for held-out BIC over {self.folds} folds "
+                "(each fold must leave 2 clips to fit on); lower the clusterer's `folds` or use "
+                "selection = 'in-sample'"
+            )
+        counts = range(1, max(1, min(max_clusters, smallest_training_fold)) + 1)
+        search = GridSearchCV(self._mixture(1), {"n_components": counts}, cv=self.folds,
+                              scoring=lambda model, x, y=None: -model.bic(x))
+        return search.fit(points).best_estimator_.predict(points)
+
+    def _in_sample(self, points: np.ndarray, max_clusters: int) -> GaussianMixture:
         best, best_bic = None, np.inf
         for count in range(1, max(1, min(max_clusters, len(points))) + 1):
-            model = GaussianMixture(count, covariance_type=self.covariance, random_state=self.seed,
-                                    reg_covar=self.reg_covar).fit(points)
+            model = self._mixture(count).fit(points)
             bic = model.bic(points)
             if bic < best_bic:
                 best, best_bic = model, bic
-        return best.predict(points)
+        return best
 
 
 class HDBSCANClusterer:
