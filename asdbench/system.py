@@ -58,7 +58,8 @@ class System(nn.Module):
 
     def embed(self, waveforms: torch.Tensor) -> torch.Tensor:
         """z_cat of each clip, L2-normalised (what backends score)."""
-        return nn.functional.normalize(torch.cat(self.branch_embeddings(waveforms), dim=1).float(), dim=1)
+        z_cat = torch.cat(self.branch_embeddings(waveforms), dim=1)
+        return nn.functional.normalize(z_cat.to(torch.promote_types(z_cat.dtype, torch.float32)), dim=1)
 
 
 def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int, num_samples: int) -> System:

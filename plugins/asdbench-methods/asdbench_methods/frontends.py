@@ -7,6 +7,8 @@ from torch import nn
 
 from asdbench.errors import AsdbenchError
 
+from asdbench_methods.dtypes import at_least_float32
+
 SAMPLE_RATE = 16_000
 
 
@@ -18,7 +20,7 @@ class Spectrum(nn.Module):
     """
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
-        return torch.fft.rfft(waveforms.float(), dim=-1).abs()
+        return torch.fft.rfft(at_least_float32(waveforms), dim=-1).abs()
 
     def output_shape(self, num_samples: int) -> tuple[int, ...]:
         return (num_samples // 2 + 1,)
@@ -52,7 +54,7 @@ class STFT(nn.Module):
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
-        spectrum = torch.stft(waveforms.float(), self.n_fft, self.hop, window=self.window, center=True,
+        spectrum = torch.stft(at_least_float32(waveforms), self.n_fft, self.hop, window=self.window, center=True,
                               pad_mode="reflect", return_complex=True)
         magnitude = spectrum.abs()[:, self.first_bin : self.end_bin] / self.window.pow(2).sum().sqrt()
         if self.temporal_norm:

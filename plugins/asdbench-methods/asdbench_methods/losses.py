@@ -16,6 +16,8 @@ from torch.nn import functional as F
 
 from asdbench.errors import AsdbenchError
 
+from asdbench_methods.dtypes import at_least_float32
+
 
 def soft_cross_entropy(log_probabilities: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean over the batch of -sum_c t_c log p_c."""
@@ -43,7 +45,7 @@ class SubClusterHead(nn.Module):
         self.scale = math.sqrt(2) * math.log(max(classes * subclusters - 1, 2))
 
     def log_probabilities(self, embeddings: torch.Tensor) -> torch.Tensor:
-        cosine = F.normalize(embeddings.float(), dim=1) @ F.normalize(self.centres.float(), dim=0)
+        cosine = F.normalize(at_least_float32(embeddings), dim=1) @ F.normalize(at_least_float32(self.centres), dim=0)
         log_sub = torch.log_softmax(self.scale * cosine, dim=1).view(-1, self.classes, self.subclusters)
         return torch.logsumexp(log_sub, dim=2)
 
@@ -75,8 +77,8 @@ class _CentreLoss(nn.Module):
             self.register_buffer("centres", centres)
 
     def cosine(self, branches: Sequence[torch.Tensor]) -> torch.Tensor:
-        z = torch.cat(list(branches), dim=1).float()
-        return (F.normalize(z, dim=1) @ F.normalize(self.centres.float(), dim=0)).clamp(-1 + 1e-7, 1 - 1e-7)
+        z = at_least_float32(torch.cat(list(branches), dim=1))
+        return (F.normalize(z, dim=1) @ F.normalize(at_least_float32(self.centres), dim=0)).clamp(-1 + 1e-7, 1 - 1e-7)
 
 
 class AdaCos(_CentreLoss):
@@ -163,9 +165,16 @@ class FeatEx(nn.Module):
 
     def exchange(self, branches: Sequence[torch.Tensor], targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """z_ex and its (M+1)*C labels."""
-        batch, device = targets.shape[0], targets.device
+        return self.exchange_with(branches, targets, *self.draw(targets.shape[0], targets.device))
+
+    def draw(self, batch: int, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The random part: which samples are exchanged, and one permutation per branch."""
         exchanged = torch.rand(batch, device=device) < self.probability
-        permutations = [torch.randperm(batch, device=device) for _ in branches]
+        return exchanged, [torch.randperm(batch, device=device) for _ in range(self.branches)]
+
+    def exchange_with(self, branches: Sequence[torch.Tensor], targets: torch.Tensor, exchanged: torch.Tensor,
+                      permutations: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The deterministic part, given the draws (the golden tests give it the reference's draws)."""
         z_ex = torch.cat([torch.where(exchanged[:, None], z[p], z) for z, p in zip(branches, permutations)], dim=1)
         kept = torch.cat([targets] + [torch.zeros_like(targets)] * self.branches, dim=1)
         swapped = torch.cat([torch.zeros_like(targets)] + [targets[p] / self.branches for p in permutations], dim=1)

@@ -1,0 +1,150 @@
+"""Inputs and weights of the golden tests, made the same way in two environments.
+
+``generate.py`` runs the authors' code (its own venv) on these; ``tests/test_golden.py`` runs asdbench on the
+same. Everything comes from numpy's PCG64 with fixed seeds, which gives the same numbers on every platform
+and numpy version, so the golden files hold only outputs, and a SHA-256 of each input guards against drift.
+Only numpy here: this module is imported by both environments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+FRONTEND_SECONDS = 0.25
+"""Frontend outputs are stored whole for two clips this short (every bin and frame)."""
+LONG_SECONDS = 18
+"""The reference's clip length; frontends on it are stored as per-bin and per-frame means."""
+SYSTEM_SECONDS = 5
+"""Clip length of the whole-system step: the shortest whole second the spectrum branch (>= 4.38 s) and the
+4096-point STFT branch (>= 36 frames) both accept."""
+SYSTEM_BATCH = 4
+SYSTEM_CLASSES = 3
+EMBEDDING_DIM = 128
+
+
+def rng(name: str) -> np.random.Generator:
+    """A generator seeded from a name, so that every input and every weight tensor has its own stream."""
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
+
+
+def waveforms(name: str, count: int, seconds: float) -> np.ndarray:
+    """Machine-like test clips: a few harmonics with jitter, plus noise; float32 ``(count, seconds * 16 kHz)``."""
+    generator = rng(f"waveforms/{name}")
+    samples = int(round(seconds * SAMPLE_RATE))
+    t = np.arange(samples) / SAMPLE_RATE
+    clips = []
+    for _ in range(count):
+        base = generator.uniform(80, 400)
+        tone = sum(generator.uniform(0.1, 1) / k * np.sin(2 * np.pi * k * base * t + generator.uniform(0, 2 * np.pi))
+                   for k in range(1, 6))
+        clips.append(0.3 * tone + 0.05 * generator.standard_normal(samples))
+    return np.asarray(clips, dtype=np.float32)
+
+
+def tensor(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Deterministic values for one weight or buffer called ``name`` (the reference's state-dict key).
+
+    Scales keep activations in a sane range: weights N(0, 1/fan_in), batch-norm affine 1 + N(0, 0.1^2) and
+    N(0, 0.1^2), running means N(0, 0.1^2), running variances U(0.5, 1.5).
+    """
+    generator = rng(f"tensor/{name}")
+    leaf = name.rsplit(".", 1)[-1]
+    if leaf == "running_var":
+        values = generator.uniform(0.5, 1.5, shape)
+    elif leaf in ("running_mean", "bias"):
+        values = 0.1 * generator.standard_normal(shape)
+    elif len(shape) == 1:  # a batch-norm scale
+        values = 1 + 0.1 * generator.standard_normal(shape)
+    else:
+        values = generator.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))
+    return values.astype(np.float32)
+
+
+def soft_targets(name: str, batch: int, classes: int) -> np.ndarray:
+    """Mixup-like soft targets: two one-hots mixed with a random weight, rows summing to one."""
+    generator = rng(f"targets/{name}")
+    first, second = generator.integers(0, classes, batch), generator.integers(0, classes, batch)
+    weight = generator.uniform(size=(batch, 1))
+    eye = np.eye(classes)
+    return (weight * eye[first] + (1 - weight) * eye[second]).astype(np.float32)
+
+
+def one_hot_targets(name: str, batch: int, classes: int) -> np.ndarray:
+    labels = rng(f"labels/{name}").integers(0, classes, batch)
+    return np.eye(classes, dtype=np.float32)[labels]
+
+
+def embeddings(name: str, count: int, dim: int) -> np.ndarray:
+    """Gaussian rows, float32."""
+    return rng(f"embeddings/{name}").standard_normal((count, dim)).astype(np.float32)
+
+
+def scoring_set(checkpoint: int) -> dict[str, np.ndarray]:
+    """One machine's embeddings at one checkpoint: L2-normalised, float32, with domains and test labels.
+
+    Source clips gather around 6 operating conditions, target clips around one shifted condition, anomalies
+    are displaced; each checkpoint moves every clip a little, as further training would. 120 source and 10
+    target training clips, 100 test clips (50 per domain, 20 anomalies each).
+    """
+    layout = rng("scoring/layout")
+    dim = 32
+    conditions = layout.standard_normal((6, dim))
+    target_condition = conditions[0] + 0.8 * layout.standard_normal(dim)
+    train_source = conditions[layout.integers(0, 6, 120)] + 0.5 * layout.standard_normal((120, dim))
+    train_target = target_condition + 0.5 * layout.standard_normal((10, dim))
+    test_is_target = np.repeat([0, 1], 50)
+    test_is_anomaly = np.tile(np.repeat([0, 1], [30, 20]), 2)
+    centres = np.where(test_is_target[:, None] == 1, target_condition, conditions[layout.integers(0, 6, 100)])
+    test = centres + 0.5 * layout.standard_normal((100, dim)) + 0.6 * test_is_anomaly[:, None] * layout.standard_normal((100, dim))
+    drift = rng(f"scoring/checkpoint-{checkpoint}")
+    train = np.concatenate([train_source, train_target])
+    train = train + 0.2 * drift.standard_normal(train.shape)
+    test = test + 0.2 * drift.standard_normal(test.shape)
+
+    def unit(rows: np.ndarray) -> np.ndarray:
+        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+    return {
+        "train": unit(train),
+        "train_is_target": np.repeat([0, 1], [120, 10]),
+        "test": unit(test),
+        "test_is_target": test_is_target,
+        "test_is_anomaly": test_is_anomaly,
+    }
+
+
+SCORING_CHECKPOINTS = (12, 14, 16)
+
+
+def fingerprint(array: np.ndarray) -> np.ndarray:
+    """Sum, sum of squares, first and last value of an input, stored beside the outputs that were made from it.
+
+    A test first checks that it rebuilt the same input (to float noise: trigonometry may round differently on
+    another CPU), so a changed input generator fails as such instead of as a difference of outputs.
+    """
+    flat = np.asarray(array, dtype=np.float64).ravel()
+    return np.array([flat.sum(), np.square(flat).sum(), flat[0], flat[-1]])
+
+
+def cluster_points(name: str) -> tuple[np.ndarray, int]:
+    """A 2-D point set like one domain of one machine after UMAP, and the most clusters BIC may choose.
+
+    "source-*": 150-250 points around 2-7 centres of different spreads; "target-*": 10 points (one machine's
+    target clips) around 1 or 2 centres. Points are in random order, as clips are.
+    """
+    generator = rng(f"clusters/{name}")
+    if name.startswith("source"):
+        centres = generator.uniform(-8, 8, (int(generator.integers(2, 8)), 2))
+        count, limit = int(generator.integers(150, 251)), 16
+    else:
+        centres = generator.uniform(-3, 3, (int(generator.integers(1, 3)), 2))
+        count, limit = 10, 2
+    spread = generator.uniform(0.3, 1.5, len(centres))
+    members = generator.integers(0, len(centres), count)
+    return centres[members] + spread[members, None] * generator.standard_normal((count, 2)), limit
+
+
+CLUSTER_SETS = tuple(f"source-{i}" for i in range(6)) + tuple(f"target-{i}" for i in range(6))
