@@ -23,11 +23,26 @@ def test_every_grid_file_expands_against_the_registered_plugins(path):
     assert grid.runs and len({run.spec.hash for run in grid.runs}) == len(grid.runs)
 
 
+PAPER_GRIDS = ["table1.toml", "table2.toml", "table3-dcase2023.toml", "table3-dcase2024.toml"]
+
+
 def test_paper_grids_have_the_papers_shape():
-    assert len(load_grid(LEADERBOARD / "table1.toml").runs) == 7 * 2 * 5
+    assert len(load_grid(LEADERBOARD / "table1.toml").runs) == (7 + 1) * 2 * 5  # + the row as published
     assert len(load_grid(LEADERBOARD / "table2.toml").runs) == 3 * 2 * 5
     for year in (2023, 2024):
         assert len(load_grid(LEADERBOARD / f"table3-dcase{year}.toml").runs) == 6 * 5
+
+
+@pytest.mark.parametrize("name", PAPER_GRIDS)
+def test_paper_grids_train_in_fp32_as_published(name):
+    assert {run.spec.train["precision"] for run in load_grid(LEADERBOARD / name).runs} == {"fp32"}
+
+
+def test_table1_as_published_row_mean_normalises_the_4096_branch_only():
+    runs = load_grid(LEADERBOARD / "table1.toml").runs
+    for run in runs:
+        normalised = [f["n_fft"] for f in run.spec.system["frontends"] if f.get("temporal_norm")]
+        assert normalised == ([4096] if run.coordinates["system"].endswith("(as published)") else []), run.coordinates
 
 
 def committed_cells(name):
