@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import re
 import shutil
 
 import numpy as np
@@ -84,12 +86,59 @@ def copy(tiny_dataset, tmp_path):
     return target
 
 
-def test_missing_attributes_row_names_both_files(copy):
+def rewrite_attribute_tables(root, name_row, value):
+    """Every attributes_00.csv under ``root``, its clip column passed through ``name_row``, each value through
+    ``value``."""
+    for table in root.rglob("attributes_00.csv"):
+        with open(table, newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        rows = [[name_row(row[0])] + [value(v) if i % 2 else v for i, v in enumerate(row[1:])] for row in rows]
+        with open(table, "w", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([header] + rows)
+
+
+def bare_stem(entry):
+    return entry.split("/")[-1].removesuffix(".wav")
+
+
+@pytest.mark.parametrize("name_row", [lambda entry: entry, bare_stem], ids=["machine/subset/file.wav", "file stem"])
+def test_missing_attributes_row_names_both_files(copy, name_row):
+    rewrite_attribute_tables(copy, name_row, value=lambda v: v)
     table = copy / "dev_data/raw/fan/attributes_00.csv"
     lines = table.read_text().splitlines()
     table.write_text("\n".join([lines[0]] + lines[2:]) + "\n")
     missing = lines[1].split(",")[0].split("/")[-1]
     with pytest.raises(DataError, match=f"{missing}.*attributes_00.csv"):
+        build_manifest(copy, 2024, "dev")
+
+
+@pytest.mark.parametrize("name_row", [
+    pytest.param(lambda entry: entry, id="machine/subset/file.wav"),
+    pytest.param(lambda entry: f"dev_data/raw/{entry}", id="dev_data/raw/machine/subset/file.wav"),
+    pytest.param(lambda entry: entry.split("/")[-1], id="file.wav"),
+    pytest.param(bare_stem, id="file stem (2023 eval ToyDrone)"),
+])
+def test_attribute_rows_are_matched_by_file_name_whatever_their_prefix(copy, name_row):
+    before = {split: build_manifest(copy, 2024, split) for split in ("dev", "eval")}
+    rewrite_attribute_tables(copy, name_row, value=lambda v: f"{v}-csv" if v else v)
+    # dev tables list train and test clips, eval tables train clips only (short test names use the truth)
+    for split, subsets in (("dev", {"train", "test"}), ("eval", {"train"})):
+        expected, after = before[split], build_manifest(copy, 2024, split)
+        from_table = ~expected["attribute_string"].isin(["noAttribute", ""])
+        assert set(expected.loc[from_table, "subset"]) == subsets
+        assert after.loc[from_table, "attributes"].tolist() == \
+            [{key: f"{value}-csv" for key, value in a.items()} for a in expected.loc[from_table, "attributes"]]
+        assert after[~from_table].equals(expected[~from_table])
+        assert after.drop(columns="attributes").equals(expected.drop(columns="attributes"))
+
+
+def test_two_rows_for_one_clip_name_both_lines(copy):
+    table = copy / "dev_data/raw/fan/attributes_00.csv"
+    lines = table.read_text().splitlines()
+    stem = bare_stem(lines[1].split(",")[0])
+    table.write_text("\n".join(lines + [f"{stem},spd,1"]) + "\n")
+    message = f"{table}: lines 2 and {len(lines) + 1} both give the attributes of {stem}.wav"
+    with pytest.raises(DataError, match=re.escape(message) + "$"):
         build_manifest(copy, 2024, "dev")
 
 

@@ -85,7 +85,7 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
             if parsed.attribute_string:  # a labelled name
                 if parsed.subset != subset:
                     raise DataError(f"{path}: a {parsed.subset} clip in the {subset}/ folder")
-                row.update(_labelled(parsed, path, attribute_table, machine, subset), hidden_attributes={})
+                row.update(_labelled(parsed, path, attribute_table), hidden_attributes={})
             elif split == "eval" and subset == "test":
                 row.update(_from_ground_truth(parsed, path, truth))
             else:
@@ -102,17 +102,15 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
     return rows
 
 
-def _labelled(parsed: ParsedName, path: Path, table: dict[str, dict[str, str]] | None, machine: str,
-              subset: str) -> dict:
+def _labelled(parsed: ParsedName, path: Path, table: dict[str, dict[str, str]] | None) -> dict:
     attributes: dict[str, str] = {}
     if parsed.attribute_string != NO_ATTRIBUTE:
-        key = f"{machine}/{subset}/{path.name}"
         if table is None:
             attributes = parsed.attributes
-        elif key in table:
-            attributes = table[key]
+        elif path.name in table:
+            attributes = table[path.name]
         else:
-            raise DataError(f"{path}: no row {key!r} in {path.parent.parent / 'attributes_00.csv'}")
+            raise DataError(f"{path}: no row {path.name!r} in {path.parent.parent / 'attributes_00.csv'}")
     return {"domain": parsed.domain, "label": parsed.label, "attributes": attributes,
             "attribute_string": parsed.attribute_string}
 
@@ -130,23 +128,40 @@ def _from_ground_truth(parsed: ParsedName, path: Path, truth: dict[str, dict] | 
 
 
 def _attribute_table(path: Path) -> dict[str, dict[str, str]] | None:
-    """``machine/subset/file.wav`` -> attributes, from ``attributes_00.csv`` (None where there is none)."""
+    """Clip file name -> attributes, from ``attributes_00.csv`` (None where there is none).
+
+    Releases and re-packagings name a clip ``<machine>/<subset>/<file>.wav``,
+    ``dev_data/raw/<machine>/<subset>/<file>.wav`` or just ``<file>.wav``, and one 2023 eval machine (ToyDrone)
+    writes the bare stem; a row is therefore keyed by its file name alone, which is unique within a machine.
+    """
     if not path.exists():
         return None
-    table = {}
+    table: dict[str, dict[str, str]] = {}
+    line_of: dict[str, int] = {}
     with open(path, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if not header or header[0] != "file_name":
             raise DataError(f"{path}: expected a header starting with file_name, got {header!r}")
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
             if not row:
                 continue
+            name = _row_file_name(row[0])
+            if name in line_of:
+                raise DataError(f"{path}: lines {line_of[name]} and {reader.line_num} both give the attributes "
+                                f"of {name}")
+            line_of[name] = reader.line_num
             values = row[1:]
             pairs = {values[i]: values[i + 1] for i in range(0, len(values) - 1, 2) if values[i]}
             pairs.pop(NO_ATTRIBUTE, None)
-            table[row[0]] = pairs
+            table[name] = pairs
     return table
+
+
+def _row_file_name(entry: str) -> str:
+    """``dev_data/raw/fan/train/x.wav``, ``fan/train/x.wav``, ``x.wav`` and ``x`` all name ``x.wav``."""
+    name = entry.strip().rsplit("/", 1)[-1]
+    return name if name.endswith(".wav") else f"{name}.wav"
 
 
 def _ground_truth(gt_root: Path, machine: str) -> dict[str, dict]:
