@@ -4,22 +4,22 @@ The golden files in tests/golden/ were made by running the reference itself (``t
 commit and versions in ``tests/golden/provenance.json``) on inputs and weights that ``tests/golden/inputs.py``
 rebuilds here bit for bit. What agrees, and to what tolerance:
 
-| component                                  | reference                           | tolerance                  |
-|--------------------------------------------|-------------------------------------|----------------------------|
-| spectrum frontend (short clip, 18 s clip)  | models.stft.FFT                     | float32 noise (1e-5 rel.)  |
-| STFT 256/1024/4096 (short clip, 18 s clip) | models.stft.STFT                    | float32 noise (1e-5 rel.)  |
-| STFT 4096 with ``temporal_norm = true``    | the ``temporal_norm: fals`` typo    | float32 noise              |
-| each branch, eval and train mode           | FFTEncoderLayer, STFT2dEncoderLayer | 1e-4 of the output scale   |
-| trainable parameters per branch at 18 s    | the same                            | exact                      |
-| SCAC fixed and trainable: loss, gradients  | models.loss.SCAdaCos                | 1e-5 rel.                  |
-| subspace loss: loss, gradients             | SCAdaCos heads as SubspaceLossPLModel composes them | 1e-5 rel.  |
-| FeatEx: z_ex, labels, loss, gradients      | models.augmentations.FeatExLayer    | exact / 1e-5 rel.          |
-| mixup: waveforms and targets               | models.augmentations.MixupLayer     | exact                      |
-| one training step of the main system and of the FeatEx system (loss, every gradient, every weight after AdamW, batch-norm statistics) | SubspaceLossPLModel, FeatExPLModel | 1e-4 rel. |
-| kmeans-target per checkpoint               | backends.TargetKmeansCos            | 1e-9                       |
-| ensemble of epochs 12/14/16                | ensemble/ensemble.py                | 1e-9                       |
-| per-machine AUCs, pAUC, hmean              | evaluate23.py                       | 1e-12                      |
-| gmm-bic: cluster count and partition       | pseudoattr/clustering_gmm.py (GridSearchCV, BIC on 5 held-out folds) | exact partition |
+| component (reference)                                              | tolerance, relative to the largest value |
+|--------------------------------------------------------------------|------------------------------------------|
+| spectrum frontend, short and 18 s clips (models.stft.FFT)          | 1e-5 (float32 noise)                     |
+| STFT 256/1024/4096, short and 18 s clips (models.stft.STFT)        | 1e-5                                     |
+| STFT 4096 with ``temporal_norm = true`` (the ``fals`` typo)        | 1e-5                                     |
+| each branch, eval and train mode (FFT-, STFT2dEncoderLayer)        | 1e-4                                     |
+| trainable parameters per branch at 18 s                            | exact                                    |
+| SCAC, fixed and trainable centres: loss, gradients (SCAdaCos)      | 1e-5                                     |
+| subspace loss: loss, gradients (SCAdaCos heads as composed by SubspaceLossPLModel) | 1e-5                     |
+| FeatEx: z_ex and labels / loss, gradients (FeatExLayer)            | exact / 1e-5                             |
+| mixup: waveforms and targets (MixupLayer)                          | 1e-7 absolute                            |
+| one training step, main and FeatEx systems: loss, every gradient, every weight after AdamW, batch-norm statistics (SubspaceLossPLModel, FeatExPLModel) | float64: 1e-9; float32: loss 1e-5, the rest 1e-2 |
+| kmeans-target per checkpoint (TargetKmeansCos)                     | 1e-9 absolute                            |
+| ensemble of epochs 12/14/16 (ensemble/ensemble.py)                 | 1e-9 absolute                            |
+| per-machine AUCs, pAUC, hmean (evaluate23.py)                      | 1e-12 absolute                           |
+| gmm-bic count and partition (pseudoattr/clustering_gmm.py)         | exact, where the reference's own choice does not depend on its unseeded start |
 
 Random draws (mixup, FeatEx) are the reference's, recorded by the generator and handed to asdbench's
 deterministic halves (``Mixup.mix``, ``FeatEx.exchange_with``). What departs on purpose is tested at the end:
@@ -101,7 +101,8 @@ def system_key(key: str, aux: str) -> str:
         return f"extractor.stft_layer_list.{branch - 1}.1." + spectrogram_key(rest)
     heads = {
         "subspace": {"loss.head.centres": "main_head_dict.onehot_y.W"},
-        "featex": {"loss.head.centres": "head_dict.onehot_y.mixup.W", "aux.head.centres": "head_dict.onehot_y.featex.W"},
+        "featex": {"loss.head.centres": "head_dict.onehot_y.mixup.W",
+                   "aux.head.centres": "head_dict.onehot_y.featex.W"},
     }[aux]
     if key in heads:
         return heads[key]
@@ -312,8 +313,8 @@ def test_one_training_step_equals_the_reference(aux, precision, monkeypatch):
         "dataset": {"name": "synth", "root": "."},
         "system": {"frontends": [{"name": "spectrum"}, {"name": "stft", "n_fft": 256}, {"name": "stft", "n_fft": 4096}],
                    "networks": ["spectrum-cnn", "spectrogram-resnet", "spectrogram-resnet"],
-                   "loss": {"name": "scac", "subclusters": 16}, "augmentations": [{"name": "mixup", "probability": 0.5}],
-                   **SYSTEMS[aux]},
+                   "loss": {"name": "scac", "subclusters": 16},
+                   "augmentations": [{"name": "mixup", "probability": 0.5}], **SYSTEMS[aux]},
     })
     system = build_system(spec.system, get_registry(), num_classes=inputs.SYSTEM_CLASSES,
                           num_samples=inputs.SYSTEM_SECONDS * inputs.SAMPLE_RATE)

@@ -98,7 +98,9 @@ def scoring_set(checkpoint: int) -> dict[str, np.ndarray]:
     test_is_target = np.repeat([0, 1], 50)
     test_is_anomaly = np.tile(np.repeat([0, 1], [30, 20]), 2)
     centres = np.where(test_is_target[:, None] == 1, target_condition, conditions[layout.integers(0, 6, 100)])
-    test = centres + 0.5 * layout.standard_normal((100, dim)) + 0.6 * test_is_anomaly[:, None] * layout.standard_normal((100, dim))
+    spread = 0.5 * layout.standard_normal((100, dim))
+    displacement = 0.6 * test_is_anomaly[:, None] * layout.standard_normal((100, dim))
+    test = centres + spread + displacement
     drift = rng(f"scoring/checkpoint-{checkpoint}")
     train = np.concatenate([train_source, train_target])
     train = train + 0.2 * drift.standard_normal(train.shape)

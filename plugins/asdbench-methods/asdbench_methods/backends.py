@@ -37,17 +37,17 @@ class KNNBackend:
 
 
 class TargetKMeansBackend:
-    """``kmeans-target``: smallest distance ``1 - e . c`` to k-means centres of the source domain or to any target clip.
+    """``kmeans-target``: smallest ``1 - e . c`` over source-domain k-means centres and every target clip.
 
     k-means (``clusters`` centres, ``n_init=10``, seeded) runs on the source-domain training embeddings; each of
     the few target-domain training embeddings is a centre of its own. Embeddings arrive L2-normalised
     (``System.embed``) and are used as they are, as in the reference (normalising them again in float64 would
-    move every score by about 1e-8). By default the k-means
-    centres are the raw means, as in the published system (the authors' ``TargetKmeansCos``): they are shorter
-    than one, so ``1 - e . c`` adds about ``1 - |c|`` to every source distance, which balances source against
-    target scores. That matters: re-normalising them moved a machine's official score by 9-16 points on
-    synthetic embeddings (target AUC 0.60 -> 0.32). ``normalise_centres = true`` makes every distance a true
-    cosine distance instead; it is not the published system.
+    move every score by about 1e-8). By default the k-means centres are the raw means, as in the published
+    system (the authors' ``TargetKmeansCos``): they are shorter than one, so ``1 - e . c`` adds about
+    ``1 - |c|`` to every source distance, which balances source against target scores. That matters:
+    re-normalising them moved a machine's official score by 9-16 points on synthetic embeddings (target AUC
+    0.60 -> 0.32). ``normalise_centres = true`` makes every distance a true cosine distance instead; it is not
+    the published system.
     """
 
     def __init__(self, clusters: int = 16, seed: int = 0, normalise_centres: bool = False) -> None:

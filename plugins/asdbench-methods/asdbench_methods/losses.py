@@ -45,7 +45,8 @@ class SubClusterHead(nn.Module):
         self.scale = math.sqrt(2) * math.log(max(classes * subclusters - 1, 2))
 
     def log_probabilities(self, embeddings: torch.Tensor) -> torch.Tensor:
-        cosine = F.normalize(at_least_float32(embeddings), dim=1) @ F.normalize(at_least_float32(self.centres), dim=0)
+        centres = F.normalize(at_least_float32(self.centres), dim=0)
+        cosine = F.normalize(at_least_float32(embeddings), dim=1) @ centres
         log_sub = torch.log_softmax(self.scale * cosine, dim=1).view(-1, self.classes, self.subclusters)
         return torch.logsumexp(log_sub, dim=2)
 
@@ -78,7 +79,8 @@ class _CentreLoss(nn.Module):
 
     def cosine(self, branches: Sequence[torch.Tensor]) -> torch.Tensor:
         z = at_least_float32(torch.cat(list(branches), dim=1))
-        return (F.normalize(z, dim=1) @ F.normalize(at_least_float32(self.centres), dim=0)).clamp(-1 + 1e-7, 1 - 1e-7)
+        centres = F.normalize(at_least_float32(self.centres), dim=0)
+        return (F.normalize(z, dim=1) @ centres).clamp(-1 + 1e-7, 1 - 1e-7)
 
 
 class AdaCos(_CentreLoss):
