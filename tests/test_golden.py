@@ -120,10 +120,8 @@ def fill(module: torch.nn.Module, prefix: str, to_reference) -> None:
 
 
 def summary(name: str, values: torch.Tensor) -> np.ndarray:
-    """generate.summary: sum, L1, L2 and 8 fixed entries."""
-    flat = values.detach().double().flatten()
-    picks = inputs.rng(f"summary/{name}").integers(0, flat.numel(), 8)
-    return np.concatenate([[flat.sum().item(), flat.abs().sum().item(), flat.norm().item()], flat[picks].numpy()])
+    """inputs.summary of a tensor."""
+    return inputs.summary(name, values.detach().double().numpy())
 
 
 # --- frontends ------------------------------------------------------------------------------------------

@@ -121,6 +121,13 @@ def scoring_set(checkpoint: int) -> dict[str, np.ndarray]:
 SCORING_CHECKPOINTS = (12, 14, 16)
 
 
+def summary(name: str, values: np.ndarray) -> np.ndarray:
+    """Sum, L1, L2 and 8 fixed entries of a large tensor (the entries' positions depend on its name only)."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    picks = rng(f"summary/{name}").integers(0, flat.size, 8)
+    return np.concatenate([[flat.sum(), np.abs(flat).sum(), np.linalg.norm(flat)], flat[picks]])
+
+
 def fingerprint(array: np.ndarray) -> np.ndarray:
     """Sum, sum of squares, first and last value of an input, stored beside the outputs that were made from it.
 
