@@ -94,13 +94,19 @@ class Dataset(Protocol):
 
 
 class Reducer(Protocol):
-    """Maps embeddings ``(N, D)`` to a lower-dimensional space ``(N, d)``; seeded by its options."""
+    """Maps embeddings ``(N, D)`` to a lower-dimensional space ``(N, d)``; seeded by its options.
+
+    One instance serves every machine of a labelling: each call is a fresh fit, keeping nothing between calls.
+    """
 
     def fit_transform(self, embeddings: np.ndarray) -> np.ndarray: ...
 
 
 class Clusterer(Protocol):
-    """Assigns a cluster index to each point of ``(N, d)``, choosing at most ``max_clusters`` clusters."""
+    """Assigns a cluster index to each point of ``(N, d)``, choosing at most ``max_clusters`` clusters.
+
+    One instance serves every machine and domain of a labelling: each call is a fresh fit, keeping nothing.
+    """
 
     def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray: ...
 

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from asdbench import datacheck
 from asdbench.data.layout import NO_ATTRIBUTE, attribute_string
 from asdbench.errors import AsdbenchError
-from asdbench.hookspecs import FeatureSpaceContext
+from asdbench.hookspecs import Clusterer, FeatureSpaceContext, Reducer
 from asdbench.plugins import Registry
 from asdbench.spec import RunSpec, spec_hash
 from asdbench.atomic import write_json_atomic, write_text_atomic
@@ -81,6 +81,9 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     write_json_atomic(directory / "spec.json", shaped_by)
     context = FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests,
                                   directory / "feature-space", runs_root)
+    # reducer and clusterer first: their options are checked before the feature space does any work
+    reducer = registry.create("reducers", config["reducer"]["name"], **_options(config["reducer"]))
+    clusterer = registry.create("clusterers", config["clusterer"]["name"], **_options(config["clusterer"]))
     space = registry.create("feature_spaces", config["feature_space"]["name"], context,
                             **_options(config["feature_space"]))
     tables, quality = [], {}
@@ -88,7 +91,7 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
             for machine in machines_to_label(manifest, config["machines"])]
     for split, machine in tqdm(jobs, desc="pseudo-labelling", unit="machine", disable=not progress):
         rows = manifests[split][manifests[split]["machine"] == machine].reset_index(drop=True)
-        table, coordinates = _label_machine(space, rows, config, registry, spec.seed)
+        table, coordinates = _label_machine(space, reducer, clusterer, rows, config)
         tables.append(table)
         truth = true_labels(rows[rows["subset"] == "train"]).to_numpy()
         known = truth != ""
@@ -111,8 +114,8 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     return _read(directory)
 
 
-def _label_machine(space: Any, rows: pd.DataFrame, config: dict[str, Any], registry: Registry,
-                   seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+def _label_machine(space: Any, reducer: Reducer, clusterer: Clusterer, rows: pd.DataFrame,
+                   config: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
     train = (rows["subset"] == "train").to_numpy()
     output = np.asarray(space.embed(rows))
     if len(output) != len(rows):
@@ -123,15 +126,12 @@ def _label_machine(space: Any, rows: pd.DataFrame, config: dict[str, Any], regis
         clusters, coordinates = output[train].astype(str), np.zeros((int(train.sum()), 0))
     else:
         fit_rows = np.ones(len(rows), bool) if config["transductive"] else train
-        reducer = registry.create("reducers", config["reducer"]["name"], **_options(config["reducer"]))
         reduced = np.asarray(reducer.fit_transform(output[fit_rows].astype(np.float64)))
         coordinates = reduced[train[fit_rows]]
         clusters = np.empty(len(coordinates), dtype=object)
         for domain, limit in (("source", config["max_clusters_source"]), ("target", config["max_clusters_target"])):
             in_domain = domains == domain
             if in_domain.any():
-                clusterer = registry.create("clusterers", config["clusterer"]["name"],
-                                            **_options(config["clusterer"]))
                 clusters[in_domain] = np.asarray(
                     clusterer.fit_predict(coordinates[in_domain], min(limit, int(in_domain.sum())))
                 ).astype(str)

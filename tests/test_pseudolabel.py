@@ -101,6 +101,18 @@ def test_held_out_bic_needs_a_fold_per_clip_and_valid_options():
         GMMBIC(folds=1)
 
 
+def test_bad_clusterer_options_fail_before_the_feature_space_is_built(manifests, tiny_dataset, tmp_path,
+                                                                      monkeypatch):
+    registry = get_registry()
+    created, create = [], registry.create
+    monkeypatch.setattr(registry, "create", lambda kind, *args, **kwargs: created.append(kind) or create(
+        kind, *args, **kwargs))
+    spec = spec_for(tiny_dataset, "triplet", clusterer={"name": "gmm-bic", "selection": "aic"})
+    with pytest.raises(AsdbenchError, match="clusterer 'gmm-bic': selection must be one of"):
+        compute(spec, registry, tmp_path, manifests, progress=False)
+    assert "clusterers" in created and "feature_spaces" not in created
+
+
 def test_ground_truth_space_names_the_hidden_attributes(manifests, tmp_path):
     spec = spec_for(tmp_path, "ground-truth")
     rows = machine_rows(manifests)
