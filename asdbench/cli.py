@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("run", _run, "train and score one run spec, then print its per-machine tables")
     sub.add_argument("spec", type=Path)
-    sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder; the run goes in OUT/<spec hash>")
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store; the run goes in OUT/<training hash>/<scoring hash>")
 
     sub = command("grid", _grid, "run every run of a grid file (resumable; finished runs are never recomputed)")
     sub.add_argument("grid", type=Path)
@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (labels go in OUT/pseudolabels/)")
 
     sub = command("plot-space", _plot_space, "draw a machine's pseudo-labelling space, coloured by true labels")
-    sub.add_argument("run", type=Path, help="a run directory (or a pseudolabels/<hash> directory)")
+    sub.add_argument("run", type=Path, help="a run or training directory (or a pseudolabels/<hash> directory)")
     sub.add_argument("--machine", required=True)
     sub.add_argument("--out", type=Path, help="PNG file (default: RUN/plots/space_<split>_<machine>.png)")
 
@@ -198,26 +198,27 @@ def _spec(args: argparse.Namespace) -> int:
         print(spec.to_json())
     else:
         print(json.dumps(spec.canonical, indent=2, sort_keys=True))
-        print(f"hash: {spec.hash}")
+        print(f"training: {spec.training_hash}\nscoring: {spec.scoring_hash}\nrun: {spec.hash}")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     from asdbench.metrics import EvaluationReport
     from asdbench.plugins import get_registry
-    from asdbench.run import execute, run_directory
     from asdbench.spec import load_spec
+    from asdbench.store import Store
 
     registry = get_registry()
     spec = load_spec(args.spec, registry)
-    result = execute(spec, run_directory(args.out, spec), registry)
+    store = Store(args.out)
+    results = store.run(spec, registry)
     board = {}
-    for split, report in result.results["splits"].items():
+    for split, report in results["splits"].items():
         print(f"\n## {spec.dataset['name']} {split}\n")
         print(EvaluationReport.from_dict(report).to_markdown() if report else "no ground truth: scores written only")
         board[split] = report["official_score"] if report else None
     _print_leaderboard([{"system": f"{args.spec.stem} ({spec.hash})", **board}])
-    print(f"\nrun directory: {result.run_dir}")
+    print(f"\nrun directory: {store.directory(spec)} (its training: {store.training_directory(spec)})")
     return 0
 
 
@@ -238,8 +239,7 @@ def _grid(args: argparse.Namespace) -> int:
     failed = [o for o in outcomes.values() if o.error]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} runs done in {args.out}")
     for outcome in failed:
-        print(f"failed: {outcome.hash}: {outcome.error} (traceback in {args.out / outcome.hash / 'error.json'})",
-              file=sys.stderr)
+        print(f"failed: {outcome.hash}: {outcome.error} (traceback in {outcome.error_file})", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -248,8 +248,11 @@ def _status(args: argparse.Namespace) -> int:
 
     rows = grid_status(load_grid(args.grid), args.out)
     print(tabulate(rows, headers="keys", tablefmt="simple"))
-    counts = {state: sum(r["state"] == state for r in rows) for state in ("done", "running", "failed", "pending")}
-    print("\n" + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    states = ("done", "running", "failed", "pending")
+    trainings = {row["training"]: row["trained"] for row in rows}
+    runs = ", ".join(f"{sum(r['state'] == state for r in rows)} {state}" for state in states)
+    trained = ", ".join(f"{sum(t == state for t in trainings.values())} {state}" for state in states)
+    print(f"\n{len(rows)} runs: {runs}\n{len(trainings)} trainings: {trained}")
     return 0
 
 
@@ -310,6 +313,7 @@ def _pseudolabel(args: argparse.Namespace) -> int:
     from asdbench.datacheck import open_dataset
     from asdbench.plugins import get_registry
     from asdbench.spec import load_spec
+    from asdbench.store import Store
 
     registry = get_registry()
     spec = load_spec(args.spec, registry)
@@ -317,7 +321,8 @@ def _pseudolabel(args: argparse.Namespace) -> int:
         raise SpecError(f"{args.spec}: system.labels is {spec.system['labels']!r}, not 'pseudo:<feature space>'")
     dataset = open_dataset(spec.dataset, registry)
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
-    result = pseudolabel.compute(spec, registry, args.out, manifests)
+    systems = Store(args.out).systems(spec, registry)
+    result = pseudolabel.compute(spec, registry, args.out, manifests, systems=systems)
     rows = [{"machine": key, **values} for key, values in result.quality.items()]
     print(tabulate(rows, headers="keys", tablefmt="github", floatfmt=".3f") if rows else "no hidden truth to compare")
     print(f"\nlabel table: {result.directory / pseudolabel.LABELS}")
@@ -328,9 +333,9 @@ def _plot_space(args: argparse.Namespace) -> int:
     from asdbench.plots import plot_space
 
     directory = args.run
-    results_file = args.run / "results.json"
-    if results_file.exists():
-        stored = json.loads(results_file.read_text()).get("pseudolabel")
+    record = next((args.run / name for name in ("results.json", "trained.json") if (args.run / name).exists()), None)
+    if record is not None:  # a run or its training
+        stored = json.loads(record.read_text()).get("pseudolabel")
         if not stored:
             raise AsdbenchError(f"{args.run} did not train on pseudo-labels: it has no pseudo-labelling space")
         directory = Path(stored["directory"])

@@ -21,7 +21,9 @@ A grid file (TOML)::
     aggregate = "hmean"                 # per-machine hmean tables: add the hmean over those machines (per split
                                         # when the table shows splits, else over all of them, as Table III's 24w/o)
 
-The runs are the product of every group and axis. Executors: ``local`` (in this process, or a process pool
+The runs are the product of every group and axis. Runs that differ only in how they are scored (an axis
+such as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) share one training: the
+grid trains it once and scores it once per variant from the stored embeddings. Executors: ``local`` (in this process, or a process pool
 with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at ``address``). Every executor goes
 through the same store, so interrupted grids resume, finished runs are never recomputed, and several
 processes or workers on one grid never compute a run twice. ``stack_seeds`` trains runs that differ only in
@@ -44,11 +46,10 @@ from tqdm.auto import tqdm
 
 from asdbench.errors import SpecError
 from asdbench.plugins import Registry, get_registry
-from asdbench.spec import RunSpec, canonical_json, spec_hash, validate_spec
-from asdbench.store import Outcome, RunState, Store
+from asdbench.spec import RunSpec, canonical_json, spec_hash, training_identity, validate_spec
+from asdbench.store import POLL_SECONDS, Outcome, RunState, Store
 
 RESULT_COORDINATES = ("split", "machine")
-POLL_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     bar = tqdm(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress)
     pending = dict(unique)
     while pending:
-        groups = seed_groups(list(pending.values()), stack_seeds)
+        groups = training_groups(list(pending.values()), stack_seeds)
         running = {}
         for group in _attempts(groups, store, runs_root, executor, workers, scheduler):
             for outcome in group:
@@ -225,13 +226,18 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     return outcomes
 
 
-def seed_groups(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
-    """Specs grouped by everything but the seed, in order of first appearance, in chunks of ``size``."""
-    by_rest: dict[str, list[RunSpec]] = {}
+def training_groups(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
+    """Specs grouped so that one attempt trains each training once: every run of a training goes with it, and
+    up to ``size`` trainings that differ only in their seed go together (in order of first appearance)."""
+    by_rest: dict[str, dict[str, list[RunSpec]]] = {}
     for spec in specs:
-        rest = {key: value for key, value in spec.canonical.items() if key != "seed"}
-        by_rest.setdefault(canonical_json(rest), []).append(spec)
-    return [group[i : i + size] for group in by_rest.values() for i in range(0, len(group), size)]
+        rest = {key: value for key, value in training_identity(spec.canonical).items() if key != "seed"}
+        by_rest.setdefault(canonical_json(rest), {}).setdefault(spec.training_hash, []).append(spec)
+    groups = []
+    for trainings in by_rest.values():
+        runs = list(trainings.values())
+        groups += [[spec for training in runs[i : i + size] for spec in training] for i in range(0, len(runs), size)]
+    return groups
 
 
 def _attempts(groups: list[list[RunSpec]], store: Store, runs_root: Path, executor: str, workers: int,
@@ -270,11 +276,13 @@ def _dask_attempts(canonicals: list[list[dict[str, Any]]], runs_root: Path, work
 
 
 def grid_status(grid: Grid, runs_root: Path) -> list[dict[str, Any]]:
+    """Each run's coordinates and state, with its training's: several runs may share one training."""
     store = Store(runs_root)
     rows = []
     for run in grid.runs:
         state = store.state(run.spec)
         error = store.error(run.spec) if state is RunState.FAILED else None
-        rows.append({**run.coordinates, "hash": run.spec.hash, "state": state.value,
-                     "error": error["error"] if error else ""})
+        rows.append({**run.coordinates, "training": run.spec.training_hash,
+                     "trained": store.training_state(run.spec).value, "scoring": run.spec.scoring_hash,
+                     "state": state.value, "error": error["error"] if error else ""})
     return rows

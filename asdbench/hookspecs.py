@@ -111,15 +111,27 @@ class Clusterer(Protocol):
     def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray: ...
 
 
+class TrainedSystems(Protocol):
+    """Trains, finds or waits for a system on the data of the run being pseudo-labelled.
+
+    ``embeddings(system, epoch)`` trains ``system`` (a ``[system]`` table) with that run's dataset, seed and
+    training options, as an ordinary training in the run store (so a grid that also runs it trains it once),
+    and returns its z_cat of every clip at ``epoch``, keyed ``<split>.<machine>.<train|test>`` (rows in
+    manifest order).
+    """
+
+    def embeddings(self, system: dict[str, Any], epoch: int) -> dict[str, np.ndarray]: ...
+
+
 @dataclass(frozen=True)
 class FeatureSpaceContext:
     """What a feature space factory receives (positionally) besides its options.
 
-    ``dataset``, ``system``, ``train`` and ``seed`` are the canonical sections of the run being pseudo-labelled
-    (a ``class`` space trains that system on the available labels); ``manifests`` maps each split to its
-    manifest (a ``triplet`` space mixes in other machines' sounds); ``work_dir`` is this feature space's own
-    directory, shared by all machines, where it may keep models it trained; ``runs_root`` is the run store,
-    where a space that needs a whole run (``class``) finds or makes it, shared with the grid's own runs.
+    ``dataset``, ``system``, ``train`` and ``seed`` are the canonical sections of the run being pseudo-labelled;
+    ``manifests`` maps each split to its manifest (a ``triplet`` space mixes in other machines' sounds);
+    ``work_dir`` is this feature space's own directory, shared by all machines, where it may keep models it
+    trained; ``systems`` trains the run's own system, or a variant of it, and gives its embeddings (a
+    ``class`` space does this).
     """
 
     dataset: dict[str, Any]
@@ -128,7 +140,7 @@ class FeatureSpaceContext:
     seed: int
     manifests: dict[str, pd.DataFrame]
     work_dir: Path
-    runs_root: Path
+    systems: TrainedSystems
 
 
 class FeatureSpace(Protocol):

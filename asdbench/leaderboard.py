@@ -41,7 +41,7 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
         results = store.results(run.spec)
         dataset = canonical_json(run.spec.dataset)
         for split in run.spec.dataset["splits"]:
-            base = {**run.coordinates, "split": split, "hash": run.spec.hash}
+            base = {**run.coordinates, "split": split, "hash": run.spec.hash, "training": run.spec.training_hash}
             report = results["splits"].get(split) if results else None
             if report is None:
                 rows.append({**base, "machine": None, "finished": results is not None})
@@ -125,7 +125,11 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
     headers = [" / ".join(grid.table.rows)] + columns
     title = f"{grid.path.stem}: {grid.table.value} (%), mean (std) over " + \
         (", ".join(d for d in grid.dimensions if d not in grid.table.rows + grid.table.columns) or "one run")
-    return f"### {title}\n\n" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n"
+    runs = {run.spec.hash for run in grid.runs}
+    trainings = {run.spec.training_hash for run in grid.runs}
+    levels = f"\n{len(runs)} runs, scored from {len(trainings)} trainings (`asdbench status` lists both levels)\n"
+    return f"### {title}\n\n" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n" \
+        + levels
 
 
 def _format(cell: pd.Series, best: float | None) -> str:

@@ -24,11 +24,11 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from tqdm.auto import tqdm
 
 from asdbench import datacheck
-from asdbench.data.layout import NO_ATTRIBUTE, attribute_string
+from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
 from asdbench.errors import AsdbenchError
-from asdbench.hookspecs import Clusterer, FeatureSpaceContext, Reducer
+from asdbench.hookspecs import Clusterer, FeatureSpaceContext, Reducer, TrainedSystems
 from asdbench.plugins import Registry
-from asdbench.spec import RunSpec, spec_hash
+from asdbench.spec import RunSpec, spec_hash, training_identity
 from asdbench.atomic import write_json_atomic, write_text_atomic
 
 LABELS = "labels.csv"
@@ -50,15 +50,10 @@ def identity(spec: RunSpec, registry: Registry) -> dict[str, Any]:
     shaped_by = {"dataset": spec.dataset, "data": datacheck.current_fingerprint(spec.dataset, registry),
                  "seed": spec.seed, "pseudolabel": config}
     if registration.meta.get("uses_system"):
-        shaped_by |= {"system": {k: v for k, v in spec.system.items() if k != "labels"}, "train": spec.train}
+        training = training_identity(spec.canonical)  # how the system is scored does not shape its labels
+        shaped_by |= {"system": {k: v for k, v in training["system"].items() if k != "labels"},
+                      "train": training["train"]}
     return shaped_by
-
-
-def true_labels(rows: pd.DataFrame) -> pd.Series:
-    """Each clip's real attribute string: its visible attributes, else the released hidden ones, else ''."""
-    visible = rows["attribute_string"].where(rows["attribute_string"] != NO_ATTRIBUTE, "")
-    hidden = rows["hidden_attributes"].map(lambda a: attribute_string(a) if a else "")
-    return visible.where(visible != "", hidden)
 
 
 def machines_to_label(manifest: pd.DataFrame, which: str) -> list[str]:
@@ -70,8 +65,9 @@ def machines_to_label(manifest: pd.DataFrame, which: str) -> list[str]:
 
 
 def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[str, pd.DataFrame], *,
-            progress: bool = True) -> PseudoLabels:
-    """The label table of ``spec``'s ``[pseudolabel]`` section, computed once and then read back."""
+            systems: TrainedSystems, progress: bool = True) -> PseudoLabels:
+    """The label table of ``spec``'s ``[pseudolabel]`` section, computed once in ``runs_root`` and then read
+    back; ``systems`` trains what a feature space asks for (see hookspecs.TrainedSystems)."""
     shaped_by = identity(spec, registry)
     directory = runs_root / "pseudolabels" / spec_hash(shaped_by)
     if (directory / LABELS).exists():
@@ -80,7 +76,7 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     (directory / "spaces").mkdir(parents=True, exist_ok=True)
     write_json_atomic(directory / "spec.json", shaped_by)
     context = FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests,
-                                  directory / "feature-space", runs_root)
+                                  directory / "feature-space", systems)
     # reducer and clusterer first: their options are checked before the feature space does any work
     reducer = registry.create("reducers", config["reducer"]["name"], **_options(config["reducer"]))
     clusterer = registry.create("clusterers", config["clusterer"]["name"], **_options(config["clusterer"]))
@@ -93,7 +89,7 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
         rows = manifests[split][manifests[split]["machine"] == machine].reset_index(drop=True)
         table, coordinates = _label_machine(space, reducer, clusterer, rows, config)
         tables.append(table)
-        truth = true_labels(rows[rows["subset"] == "train"]).to_numpy()
+        truth = true_attributes(rows[rows["subset"] == "train"]).to_numpy()
         known = truth != ""
         if known.any():
             reference = table["domain"].to_numpy()[known] + "/" + truth[known]

@@ -1,19 +1,26 @@
-"""One run end to end: read the dataset, train the system, score every checkpoint, write and evaluate.
+"""A run in two stages: its training (train, keep checkpoints, embed every clip) and its scoring (a backend
+on the stored embeddings, a checkpoint ensemble, official score files, metrics). The store
+(:mod:`asdbench.store`) decides which stages a run needs and holds their locks; this module does the work.
 
-A run directory holds::
+A training directory, ``<store>/<training hash>/``, holds::
 
-    spec.json          the canonical spec (its hash names the directory)
+    training.json      the training part of the canonical spec (asdbench.spec.training_identity)
     provenance.json    plugin distributions and versions, torch version, device
     data.json          the fingerprint of the data it was made on (asdbench.datacheck)
-    checkpoints/       epoch_XXX.pt for the ensemble epochs, last.pt for resume
-    embeddings/        z_cat of every clip per checkpoint (epoch_XXX.npz)
+    checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume
+    embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch
+    trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on
+
+and each of its scorings, ``<training directory>/<scoring hash>/``::
+
+    spec.json          the run's whole canonical spec
+    provenance.json    plugin distributions and versions at scoring time
     scores/<split>/    official anomaly_score_* and decision_result_* files
     results.json       metrics per split, written last: its presence marks a finished run
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import platform
 from dataclasses import dataclass
@@ -25,83 +32,51 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from asdbench.atomic import write_json_atomic
+from asdbench import datacheck, pseudolabel
+from asdbench.atomic import atomic_path, write_json_atomic
 from asdbench.clips import ClipSource
-from asdbench.data.audio import AudioCache
+from asdbench.data.audio import SAMPLE_RATE, AudioCache
 from asdbench.devices import default_device
-from asdbench.embed import MachineClips, evaluate_split, score_checkpoints, write_split
+from asdbench.embed import MachineClips, embed_checkpoint
+from asdbench.hookspecs import TrainedSystems
 from asdbench.labels import build_labels
 from asdbench.plugins import Registry
-from asdbench import datacheck, pseudolabel
-from asdbench.spec import PSEUDO_PREFIX, RunSpec
+from asdbench.scoring import ensemble_scores, evaluate_split, machines_of, write_split
+from asdbench.spec import PSEUDO_PREFIX, RunSpec, training_identity
 from asdbench.stacked import StackedMember, stacking_problem, train_stacked
 from asdbench.system import System, build_system
-from asdbench.train import TrainingPlan, resumable_epoch, train
+from asdbench.train import TrainingPlan, checkpoint_path, replay, resumable_epoch, train
 
-SAMPLE_RATE = 16_000
+TRAINING_SPEC = "training.json"
+TRAINED = "trained.json"
+SPEC = "spec.json"
 RESULTS = "results.json"
+EMBEDDINGS = "embeddings"
 
 
-@dataclass(frozen=True)
-class RunResult:
-    run_dir: Path
-    results: dict[str, Any]
+def embeddings_path(training_dir: Path, epoch: int) -> Path:
+    return training_dir / EMBEDDINGS / f"epoch_{epoch:03d}.npz"
 
 
-def run_directory(root: Path, spec: RunSpec) -> Path:
-    return root / spec.hash
+def missing_embeddings(training_dir: Path, epochs: list[int]) -> list[int]:
+    return [epoch for epoch in epochs if not embeddings_path(training_dir, epoch).exists()]
 
 
-def execute(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCache | None = None,
-            progress: bool = True) -> RunResult:
-    """Run ``spec`` in ``run_dir``: a finished run is read back, an interrupted one resumes."""
-    if (run_dir / RESULTS).exists():
-        return _read_back(spec, run_dir, registry)
-    run = prepare(spec, run_dir, registry, cache=cache, progress=progress)
-    checkpoints = train(run.system, run.training_clips, run.targets, run.num_classes, run.plan,
-                        run.checkpoint_dir, device=run.device, progress=progress)
-    return finish(run, checkpoints, registry, progress=progress)
+def training_complete(training_dir: Path, epochs: list[int]) -> bool:
+    """Whether the training is finished and has the embeddings of ``epochs``: then scoring needs no model."""
+    return (training_dir / TRAINED).exists() and not missing_embeddings(training_dir, epochs)
 
 
-def execute_stacked(specs: list[RunSpec], run_dirs: list[Path], registry: Registry, *,
-                    cache: AudioCache | None = None, progress: bool = True) -> list[RunResult]:
-    """Run specs that differ only in their seed with their networks stacked (see :mod:`asdbench.stacked`).
-
-    Finished runs are read back. Runs that cannot be stacked (other plans, compiled networks, or resume
-    points at different epochs after an interruption) are run one after the other instead, which gives
-    the same results; the reason is printed.
-    """
-    cache = cache or AudioCache()
-    results: dict[Path, RunResult] = {d: _read_back(s, d, registry) for s, d in zip(specs, run_dirs)
-                                      if (d / RESULTS).exists()}
-    pending = [(s, d) for s, d in zip(specs, run_dirs) if d not in results]
-    runs = [prepare(spec, run_dir, registry, cache=cache, progress=progress) for spec, run_dir in pending]
-    members = [StackedMember(r.system, r.training_clips, r.targets, r.num_classes, r.plan, r.checkpoint_dir)
-               for r in runs]
-    problem = stacking_problem(members) if len(members) > 1 else "only one run is left to train"
-    if problem is None and len({resumable_epoch(m.checkpoint_dir) for m in members}) > 1:
-        problem = "they were interrupted at different epochs"
-    if problem is None:
-        for run, checkpoints in zip(runs, train_stacked(members, device=runs[0].device, progress=progress)):
-            results[run.run_dir] = finish(run, checkpoints, registry, progress=progress)
-    else:
-        if len(members) > 1 and progress:
-            tqdm.write(f"training {len(members)} runs one at a time: {problem}")
-        for run in runs:
-            checkpoints = train(run.system, run.training_clips, run.targets, run.num_classes, run.plan,
-                                run.checkpoint_dir, device=run.device, progress=progress)
-            results[run.run_dir] = finish(run, checkpoints, registry, progress=progress)
-    return [results[d] for d in run_dirs]
+# --- training -------------------------------------------------------------------------------------------
 
 
 @dataclass
-class PreparedRun:
-    """A run ready to train: its data read, its labels built, its system built and seeded."""
+class PreparedTraining:
+    """A training ready to run: its data read, its labels built, its system built and seeded."""
 
     spec: RunSpec
-    run_dir: Path
+    directory: Path
     device: torch.device
-    manifests: dict[str, pd.DataFrame]
     machines: list[MachineClips]
     num_samples: int
     system: System
@@ -109,90 +84,136 @@ class PreparedRun:
     training_clips: ClipSource
     targets: np.ndarray
     num_classes: int
-    results: dict[str, Any]
+    trained: dict[str, Any]
+    initial_state: dict[str, torch.Tensor]
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.run_dir / "checkpoints"
+        return self.directory / "checkpoints"
+
+    def member(self) -> StackedMember:
+        return StackedMember(self.system, self.training_clips, self.targets, self.num_classes, self.plan,
+                             self.checkpoint_dir)
 
 
-def prepare(spec: RunSpec, run_dir: Path, registry: Registry, *, cache: AudioCache | None = None,
-            progress: bool = True) -> PreparedRun:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / "spec.json", spec.canonical)
+def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epochs: list[int],
+                     systems: TrainedSystems, cache: AudioCache | None = None,
+                     progress: bool = True) -> PreparedTraining:
+    """Read the data and build the labels and the system of ``spec``'s training, which keeps the checkpoints
+    of ``epochs``. ``systems`` trains other systems a pseudo-labelling feature space asks for."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(directory / TRAINING_SPEC, training_identity(spec.canonical))
     device = default_device()
-    write_json_atomic(run_dir / "provenance.json", _provenance(registry, device))
-    registry.hook.asdbench_run_started(run_dir=run_dir, spec=spec.canonical)
+    write_json_atomic(directory / "provenance.json", provenance(registry, device))
 
     cache = cache or AudioCache()
     dataset = datacheck.open_dataset(spec.dataset, registry)
-    datacheck.record(run_dir, datacheck.fingerprint_of(dataset, spec.dataset["splits"]))
+    datacheck.record(directory, datacheck.fingerprint_of(dataset, spec.dataset["splits"]))
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
     machines = machine_clips(manifests, cache, progress=progress)
     num_samples = _num_samples(spec.train["clip_seconds"], machines)
 
     train_rows = pd.concat([m.train for m in machines], ignore_index=True)
-    results: dict[str, Any] = {"hash": spec.hash, "splits": {}}
+    trained: dict[str, Any] = {}
     if spec.system["labels"].startswith(PSEUDO_PREFIX):
-        pseudo = pseudolabel.compute(spec, registry, run_dir.parent, manifests, progress=progress)
+        pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, progress=progress)
         labels = build_labels(train_rows, "attributes", pseudo.by_path())
-        results["pseudolabel"] = {"directory": str(pseudo.directory), "quality": pseudo.quality}
+        trained["pseudolabel"] = {"directory": str(pseudo.directory), "quality": pseudo.quality}
     else:
         labels = build_labels(train_rows, spec.system["labels"])
-    results["num_classes"] = labels.num_classes
+    trained["num_classes"] = labels.num_classes
     torch.manual_seed(spec.seed)  # the weights' initial values
     system = build_system(spec.system, registry, num_classes=labels.num_classes, num_samples=num_samples)
-    return PreparedRun(
-        spec, run_dir, device, manifests, machines, num_samples, system,
-        TrainingPlan.from_spec(spec.train, spec.seed, num_samples),
-        ClipSource([group for m in machines for group in m.train_clips.groups]),
-        labels.indices, labels.num_classes, results,
-    )
+    plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
+    return PreparedTraining(spec, directory, device, machines, num_samples, system, plan,
+                            ClipSource([group for m in machines for group in m.train_clips.groups]),
+                            labels.indices, labels.num_classes, trained,
+                            {key: value.clone() for key, value in system.state_dict().items()})
 
 
-def finish(run: PreparedRun, checkpoints: list[Path], registry: Registry, *, progress: bool = True) -> RunResult:
-    """Score the trained run, write its score files and evaluate them; ``results.json`` is written last."""
-    backend = run.spec.system["backend"]
-    make_backend = functools.partial(registry.create, "backends", backend["name"], **_options(backend))
-    scores = score_checkpoints(run.system, checkpoints, run.machines, make_backend, run.run_dir / "embeddings",
-                               num_samples=run.num_samples, device=run.device, precision=run.plan.precision,
-                               progress=progress)
-    results = run.results
-    for split, manifest in run.manifests.items():
-        split_machines = [m for m in run.machines if m.split == split]
-        out_dir = run.run_dir / "scores" / split
-        write_split(split_machines, scores, out_dir)
+def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> None:
+    """Train (or resume) each run, its networks stacked with the others' when they differ only in their seed
+    (see :mod:`asdbench.stacked`), then embed each at its kept epochs. Runs that cannot be stacked (other
+    plans, compiled networks, or resume points at different epochs after an interruption) are trained one
+    after the other instead, which gives the same results; the reason is printed."""
+    members = [run.member() for run in runs]
+    problem = stacking_problem(members) if len(members) > 1 else "only one run is left to train"
+    if problem is None and len({resumable_epoch(m.checkpoint_dir) for m in members}) > 1:
+        problem = "they were interrupted at different epochs"
+    if problem is None:
+        train_stacked(members, device=runs[0].device, progress=progress)
+    else:
+        if len(members) > 1 and progress:
+            tqdm.write(f"training {len(members)} runs one at a time: {problem}")
+        for run in runs:
+            train(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir,
+                  device=run.device, progress=progress)
+    for run in runs:
+        complete_training(run, progress=progress)
+
+
+def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
+    """Embed every clip at each kept epoch that has no embeddings yet (re-creating checkpoints that an earlier
+    plan did not keep), then mark the training finished."""
+    missing = missing_embeddings(run.directory, run.plan.checkpoints)
+    absent = [epoch for epoch in missing if not checkpoint_path(run.checkpoint_dir, epoch).exists()]
+    if absent:
+        replay(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir, absent,
+               initial_state=run.initial_state, device=run.device, progress=progress)
+    for epoch in missing:
+        arrays = embed_checkpoint(run.system, checkpoint_path(run.checkpoint_dir, epoch), run.machines,
+                                  num_samples=run.num_samples, device=run.device, precision=run.plan.precision,
+                                  progress=progress)
+        with atomic_path(embeddings_path(run.directory, epoch)) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, **arrays)
+    write_json_atomic(run.directory / TRAINED, run.trained)
+
+
+def trained_embeddings(training_dir: Path, epoch: int) -> dict[str, np.ndarray]:
+    """A finished training's embeddings at ``epoch``, keyed ``<split>.<machine>.<train|test>``."""
+    with np.load(embeddings_path(training_dir, epoch)) as stored:
+        return {key: stored[key] for key in stored.files}
+
+
+# --- scoring --------------------------------------------------------------------------------------------
+
+
+def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) -> dict[str, Any]:
+    """Score ``spec`` from its finished training's embeddings; ``results.json`` is written last."""
+    dataset = datacheck.open_dataset(spec.dataset, registry)
+    datacheck.check(training_dir, datacheck.fingerprint_of(dataset, spec.dataset["splits"]))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / SPEC, spec.canonical)
+    write_json_atomic(run_dir / "provenance.json", provenance(registry, None))
+    manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
+    machines = machines_of(manifests)
+    backend = spec.system["backend"]
+    options = {key: value for key, value in backend.items() if key != "name"}
+    scores = ensemble_scores([trained_embeddings(training_dir, epoch) for epoch in spec.train["checkpoints"]],
+                             machines, lambda: registry.create("backends", backend["name"], **options))
+    trained = json.loads((training_dir / TRAINED).read_text())
+    results: dict[str, Any] = {"training": spec.training_hash, "scoring": spec.scoring_hash, **trained, "splits": {}}
+    for split, manifest in manifests.items():
+        out_dir = run_dir / "scores" / split
+        write_split([m for m in machines if m.split == split], scores, out_dir,
+                    quantile=spec.system["decision_quantile"])
         report = evaluate_split(out_dir, manifest[manifest["subset"] == "test"])
         results["splits"][split] = report.to_dict() if report else None
-    write_json_atomic(run.run_dir / RESULTS, results)
-    registry.hook.asdbench_run_finished(run_dir=run.run_dir, spec=run.spec.canonical, results=results)
-    return RunResult(run.run_dir, results)
+    write_json_atomic(run_dir / RESULTS, results)
+    return results
 
 
-def _read_back(spec: RunSpec, run_dir: Path, registry: Registry) -> RunResult:
-    """A finished run's results, unless it was made on other data than its dataset holds now."""
-    datacheck.check(run_dir, datacheck.current_fingerprint(spec.dataset, registry))
-    return RunResult(run_dir, json.loads((run_dir / RESULTS).read_text()))
-
-
-def _options(component: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in component.items() if key != "name"}
+# --- helpers --------------------------------------------------------------------------------------------
 
 
 def machine_clips(manifests: dict[str, pd.DataFrame], cache: AudioCache, *,
                   progress: bool = True) -> list[MachineClips]:
     """Every machine of every split, its train and test clips loaded through the audio cache."""
-    machines = []
-    for split, manifest in manifests.items():
-        for machine, rows in manifest.groupby("machine", sort=True):
-            train_rows = rows[rows["subset"] == "train"].reset_index(drop=True)
-            test_rows = rows[rows["subset"] == "test"].reset_index(drop=True)
-            machines.append(MachineClips(
-                split, str(machine), train_rows, test_rows,
-                ClipSource([cache.load(list(train_rows["path"]), progress=progress)]),
-                ClipSource([cache.load(list(test_rows["path"]), progress=progress)]),
-            ))
-    return machines
+    return [MachineClips(m.split, m.machine, m.train, m.test,
+                         ClipSource([cache.load(list(m.train["path"]), progress=progress)]),
+                         ClipSource([cache.load(list(m.test["path"]), progress=progress)]))
+            for m in machines_of(manifests)]
 
 
 def _num_samples(clip_seconds: float | str, machines: list[MachineClips]) -> int:
@@ -201,12 +222,15 @@ def _num_samples(clip_seconds: float | str, machines: list[MachineClips]) -> int
     return int(max(max(m.train_clips.lengths.max(), m.test_clips.lengths.max()) for m in machines))
 
 
-def _provenance(registry: Registry, device: torch.device) -> dict[str, Any]:
-    return {
+def provenance(registry: Registry, device: torch.device | None) -> dict[str, Any]:
+    """What made a training (``device`` given) or a scoring: distributions and library versions."""
+    record: dict[str, Any] = {
         "distributions": registry.distributions(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
-        "device": str(device),
-        "cuda_device": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
     }
+    if device is not None:
+        record |= {"device": str(device),
+                   "cuda_device": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
+    return record

@@ -25,9 +25,15 @@ each ``{name = ..., option = value}`` or just ``"name"``), training options and 
 Validation happens against the registered plugins: an unknown name, an unknown option or an option of the
 wrong type is a :class:`SpecError` naming the field (``system.frontends[1].nfft``). The canonical form fills
 in every default (the factories' keyword defaults and :data:`TRAIN_DEFAULTS`), so a spec that spells out a
-default and one that omits it are the same run. Its SHA-256 is the run's identity. Plugin versions are not
-part of the identity (a run records them as provenance instead), so upgrading a plugin does not orphan
-finished runs; give a changed method a new name or option if its results must not be reused.
+default and one that omits it are the same run.
+
+A run has two levels of identity, each the SHA-256 of part of the canonical form. Its *training* covers what
+changes the trained weights (data, seed, labels, frontends, networks, losses, augmentations, training
+options); its *scoring* covers how the stored embeddings are turned into scores (:data:`SCORING_FIELDS`: the
+backend and its options, the checkpoints ensembled, the decision quantile). Specs that differ only in their
+scoring share one training. Plugin versions are part of neither (a run records them as provenance instead),
+so upgrading a plugin does not orphan finished runs; give a changed method a new name or option if its
+results must not be reused.
 """
 
 from __future__ import annotations
@@ -57,6 +63,13 @@ SYSTEM_COMPONENTS: dict[str, tuple[str, bool]] = {
     "backend": ("backends", False),
 }
 """``[system]`` keys holding components: key -> (plugin kind, whether it holds a list)."""
+
+SCORING_FIELDS: tuple[tuple[str, str], ...] = (("system", "backend"), ("system", "decision_quantile"),
+                                               ("train", "checkpoints"))
+"""(section, key) of every field that decides how a trained run is scored, not how it is trained."""
+DECISION_QUANTILE = 0.9
+"""``system.decision_quantile``: a clip is decided anomalous above this quantile of a gamma distribution
+fitted to its machine's training scores (the DCASE baseline's rule)."""
 
 LABEL_MODES = ("attributes", "machine")
 """``system.labels``: the classes a system trains on (see asdbench.labels), or ``pseudo:<feature space>``."""
@@ -111,8 +124,19 @@ class RunSpec:
     canonical: dict[str, Any]
 
     @property
+    def training_hash(self) -> str:
+        """The identity of what this run trains (its directory in the store)."""
+        return spec_hash(training_identity(self.canonical))
+
+    @property
+    def scoring_hash(self) -> str:
+        """The identity of how this run scores its training's embeddings (a directory under the training's)."""
+        return spec_hash(scoring_identity(self.canonical))
+
+    @property
     def hash(self) -> str:
-        return spec_hash(self.canonical)
+        """The run's identity: ``<training hash>/<scoring hash>``, its path in the store."""
+        return f"{self.training_hash}/{self.scoring_hash}"
 
     @property
     def seed(self) -> int:
@@ -172,13 +196,24 @@ def canonical_json(canonical: Mapping[str, Any]) -> str:
     return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
-def spec_hash(canonical: Mapping[str, Any]) -> str:
-    """The run's identity: the first 16 hex digits of the SHA-256 of the canonical JSON, without the
-    execution options (:data:`EXECUTION_KEYS`)."""
-    identity = dict(canonical)
-    if isinstance(identity.get("train"), Mapping):
-        identity["train"] = {k: v for k, v in identity["train"].items() if k not in EXECUTION_KEYS}
+def spec_hash(identity: Mapping[str, Any]) -> str:
+    """The first 16 hex digits of the SHA-256 of the canonical JSON of ``identity``."""
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
+
+
+def training_identity(canonical: Mapping[str, Any]) -> dict[str, Any]:
+    """What shapes the trained weights: the canonical spec without its scoring fields and without the
+    execution options (:data:`EXECUTION_KEYS`), which change how fast a run goes, not what it computes."""
+    identity = dict(canonical)
+    for section, key in SCORING_FIELDS:
+        identity[section] = {k: v for k, v in identity[section].items() if k != key}
+    identity["train"] = {k: v for k, v in identity["train"].items() if k not in EXECUTION_KEYS}
+    return identity
+
+
+def scoring_identity(canonical: Mapping[str, Any]) -> dict[str, Any]:
+    """How a training's embeddings become scores: the scoring fields (``system.backend`` etc.)."""
+    return {f"{section}.{key}": canonical[section].get(key) for section, key in SCORING_FIELDS}
 
 
 # --- sections ---------------------------------------------------------------------------------------------
@@ -207,12 +242,15 @@ def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[
 
 
 def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    _reject_unknown(table, [*SYSTEM_COMPONENTS, "labels"], "system.")
-    system: dict[str, Any] = {"labels": LABEL_MODES[0]}
+    _reject_unknown(table, [*SYSTEM_COMPONENTS, "labels", "decision_quantile"], "system.")
+    system: dict[str, Any] = {"labels": LABEL_MODES[0], "decision_quantile": DECISION_QUANTILE}
     for key, value in table.items():
         field = f"system.{key}"
         if key == "labels":
             system[key] = _labels(value)
+            continue
+        if key == "decision_quantile":
+            system[key] = _decision_quantile(value)
             continue
         kind, many = SYSTEM_COMPONENTS[key]
         if not many:
@@ -235,6 +273,12 @@ def _labels(value: Any) -> str:
     raise SpecError(
         f"system.labels: expected one of {', '.join(LABEL_MODES)} or '{PSEUDO_PREFIX}<feature space>', got {value!r}"
     )
+
+
+def _decision_quantile(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise SpecError(f"system.decision_quantile: expected a number between 0 and 1 (exclusive), got {value!r}")
+    return float(value)
 
 
 def _pseudolabel(table: dict[str, Any], feature_space: str, registry: Registry) -> dict[str, Any]:

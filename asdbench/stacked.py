@@ -141,7 +141,7 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
         member.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         place(member.system, device, member.plan)
         optimisers.append(make_optimiser(member.system, member.plan))
-        starts.append(resume(member.system, optimisers[-1], member.checkpoint_dir, member.plan, device))
+        starts.append(resume(member.system, optimisers[-1], member.checkpoint_dir, device))
     if len(set(starts)) > 1:
         raise TrainingError(f"stacked runs must resume from one epoch; their last epochs are {starts}")
     plan = members[0].plan

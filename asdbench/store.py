@@ -1,33 +1,53 @@
-"""The run store: one directory per run, named by its spec hash, claimed by one process at a time.
+"""The run store: a directory per training, named by its training hash, and under it one per scoring of it.
 
-A run's state is read from its files: ``results.json`` (written last) means done; ``error.json`` means its
-last attempt failed (with the error and traceback); a held ``.lock`` means a process is running it now;
-anything else is pending (possibly interrupted, and then resumed from its last checkpoint). The lock is an
-OS file lock (``filelock``), released by the kernel when its holder dies, so a killed worker never blocks
-a run.
+Specs that differ only in how they score (backend, its options, the checkpoints ensembled, the decision
+quantile; see :data:`asdbench.spec.SCORING_FIELDS`) share one training: it is trained once, keeps the
+checkpoints and embeddings every scoring needs, and each scoring reuses the stored embeddings. The layout of
+both levels is described in :mod:`asdbench.run`.
+
+State is read from files. A run (one scoring of one training) is done when its ``results.json`` exists;
+running while a process holds its ``.lock`` or its training's; failed when its last attempt or its
+training's left an ``error.json`` (with the error and traceback); pending otherwise (possibly interrupted,
+and then resumed from its training's last checkpoint). Locks are OS file locks (``filelock``), released by
+the kernel when their holder dies, so a killed worker never blocks a run. Stores written before the two
+levels existed are migrated when they are opened (:mod:`asdbench.migrate`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
 from asdbench import datacheck
 from asdbench.atomic import write_json_atomic
+from asdbench.errors import AsdbenchError
+from asdbench.migrate import migrate_store
 from asdbench.plugins import Registry
-from asdbench.run import RESULTS, execute, execute_stacked, run_directory
-from asdbench.spec import RunSpec
+from asdbench.run import (
+    RESULTS,
+    TRAINED,
+    PreparedTraining,
+    prepare_training,
+    run_trainings,
+    score,
+    trained_embeddings,
+    training_complete,
+)
+from asdbench.spec import RunSpec, validate_spec
 
 ERROR = "error.json"
 LOCK = ".lock"
+POLL_SECONDS = 2.0
 
 
 class RunState(str, Enum):
@@ -45,107 +65,252 @@ class Outcome:
     state: RunState
     results: dict[str, Any] | None = None
     error: str | None = None
+    error_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A training this process holds the lock of, and the runs that wait for it."""
+
+    runs: list[RunSpec]
+    epochs: list[int]
+    lock: FileLock
 
 
 class Store:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._fingerprints: dict[str, str | None] = {}  # per dataset section: read once per store
+        migrate_store(self.root)
+
+    def training_directory(self, spec: RunSpec) -> Path:
+        return self.root / spec.training_hash
 
     def directory(self, spec: RunSpec) -> Path:
-        return run_directory(self.root, spec)
+        """The run's own directory: its scoring, under its training's directory."""
+        return self.training_directory(spec) / spec.scoring_hash
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def training_state(self, spec: RunSpec) -> RunState:
+        return _state(self.training_directory(spec), TRAINED)
 
     def state(self, spec: RunSpec) -> RunState:
-        directory = self.directory(spec)
-        if (directory / RESULTS).exists():
-            return RunState.DONE
-        if directory.exists() and _locked(directory / LOCK):
-            return RunState.RUNNING
-        if (directory / ERROR).exists():
-            return RunState.FAILED
-        return RunState.PENDING
+        state = _state(self.directory(spec), RESULTS)
+        if state is RunState.PENDING and self.training_state(spec) in (RunState.RUNNING, RunState.FAILED):
+            return self.training_state(spec)
+        return state
 
     def results(self, spec: RunSpec) -> dict[str, Any] | None:
-        path = self.directory(spec) / RESULTS
-        return json.loads(path.read_text()) if path.exists() else None
+        return _read(self.directory(spec) / RESULTS)
 
     def error(self, spec: RunSpec) -> dict[str, Any] | None:
-        path = self.directory(spec) / ERROR
-        return json.loads(path.read_text()) if path.exists() else None
+        """The last error of the run's scoring, else of its training (None when neither failed)."""
+        return _read(self.directory(spec) / ERROR) or _read(self.training_directory(spec) / ERROR)
+
+    # --- computing ----------------------------------------------------------------------------------------
+
+    def run(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> dict[str, Any]:
+        """Bring one run to done in this process and return its results; its error, if any, is raised (and
+        recorded). A run that another process is computing is an error, not a wait."""
+        outcome = self.attempt_group([spec], registry, progress=progress, raise_errors=True)[0]
+        if outcome.state is RunState.RUNNING:
+            raise AsdbenchError(f"run {spec.hash} in {self.root} is being computed by another process; wait for "
+                                "it to finish (`asdbench status` shows it) and run this again to read it back")
+        assert outcome.results is not None
+        return outcome.results
 
     def attempt(self, spec: RunSpec, registry: Registry, *, progress: bool = False) -> Outcome:
         """Run ``spec`` unless it is done or another process holds it; a failure is recorded, not raised."""
         return self.attempt_group([spec], registry, progress=progress)[0]
 
-    def attempt_group(self, specs: list[RunSpec], registry: Registry, *, progress: bool = False) -> list[Outcome]:
-        """Attempt runs that differ only in their seed together, their networks stacked in one process.
+    def attempt_group(self, specs: list[RunSpec], registry: Registry, *, progress: bool = False,
+                      raise_errors: bool = False) -> list[Outcome]:
+        """Attempt runs together: each training among them is trained once (several, differing only in their
+        seed, stacked in one process), keeping the checkpoints and embeddings all its runs need; then each run
+        is scored from its training's embeddings.
 
-        Each run is claimed on its own: those done or held elsewhere are left alone. When a stacked group
-        fails, its runs are attempted one at a time (resuming from their checkpoints), so that only a run
-        that fails alone is recorded as failed.
+        Every run's scoring components are built before any training starts, so an invalid backend option
+        fails its run at once. Trainings and runs done or held elsewhere are left alone. When a stacked
+        training fails, its trainings are attempted one at a time, so that only one that fails alone is
+        recorded as failed.
         """
         outcomes: dict[str, Outcome] = {}
-        claimed: list[tuple[RunSpec, FileLock]] = []
+        valid = []
+        for spec in specs:
+            if (self.directory(spec) / RESULTS).exists():
+                self._check_data(spec, registry)
+                outcomes[spec.hash] = Outcome(spec.hash, RunState.DONE, self.results(spec))
+                continue
+            try:
+                _check_scoring(spec, registry)
+            except Exception as exc:
+                outcomes[spec.hash] = self._failed(spec, self.directory(spec), exc, raise_errors)
+                continue
+            valid.append(spec)
+        by_training: dict[str, list[RunSpec]] = {}
+        for spec in valid:
+            by_training.setdefault(spec.training_hash, []).append(spec)
+        ready, claims = [], []
         try:
-            for spec in specs:
-                outcome, lock = self._claim(spec, registry)
+            for runs in by_training.values():
+                directory = self.training_directory(runs[0])
+                epochs = sorted({epoch for spec in runs for epoch in spec.train["checkpoints"]})
+                if training_complete(directory, epochs):
+                    ready.append(runs)
+                    continue
+                lock = _acquire(directory)
                 if lock is None:
-                    outcomes[spec.hash] = outcome
+                    outcomes |= {spec.hash: Outcome(spec.hash, RunState.RUNNING) for spec in runs}
+                elif training_complete(directory, epochs):  # finished by another process before our lock
+                    lock.release()
+                    ready.append(runs)
                 else:
-                    claimed.append((spec, lock))
-            mine = [spec for spec, _ in claimed]
-            if len(mine) > 1:
-                try:
-                    results = execute_stacked(mine, [self.directory(s) for s in mine], registry, progress=progress)
-                    outcomes |= {s.hash: self._done(s, r.results) for s, r in zip(mine, results)}
-                    mine = []
-                except Exception as exc:  # find out below which run fails alone
-                    tqdm.write(f"stacked training of {len(mine)} runs failed ({type(exc).__name__}: {exc}); "
-                               "attempting them one at a time", file=sys.stderr)
-            for spec in mine:
-                outcomes[spec.hash] = self._execute(spec, registry, progress)
+                    claims.append(_Claim(runs, epochs, lock))
+            for spec in (spec for claim in claims for spec in claim.runs):
+                registry.hook.asdbench_run_started(run_dir=self.directory(spec), spec=spec.canonical)
+            ready += self._train(claims, registry, progress, raise_errors, outcomes)
         finally:
-            for _, lock in claimed:
-                lock.release()
+            for claim in claims:
+                claim.lock.release()
+        trained_here = {spec.hash for claim in claims for spec in claim.runs}
+        for spec in (spec for runs in ready for spec in runs):
+            outcomes[spec.hash] = self._score(spec, registry, raise_errors, started=spec.hash in trained_here)
         return [outcomes[spec.hash] for spec in specs]
 
-    def _claim(self, spec: RunSpec, registry: Registry) -> tuple[Outcome | None, FileLock | None]:
-        """The run's lock when this process may run it, else the outcome that says why not. A finished run
-        made on other data than its dataset holds now raises DataError (see asdbench.datacheck)."""
+    def systems(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> StoreSystems:
+        """What a feature space of ``spec`` trains other systems with (see hookspecs.TrainedSystems)."""
+        return StoreSystems(self, registry, spec, progress)
+
+    def _prepare(self, claim: _Claim, registry: Registry, progress: bool) -> PreparedTraining:
+        spec = claim.runs[0]
+        return prepare_training(spec, self.training_directory(spec), registry, epochs=claim.epochs,
+                                systems=self.systems(spec, registry, progress=progress), progress=progress)
+
+    def _train(self, claims: list[_Claim], registry: Registry, progress: bool, raise_errors: bool,
+               outcomes: dict[str, Outcome]) -> list[list[RunSpec]]:
+        """Train the claimed trainings; returns the runs of those that finished (failures go to ``outcomes``)."""
+        if len(claims) > 1:
+            try:
+                run_trainings([self._prepare(claim, registry, progress) for claim in claims], progress=progress)
+                for claim in claims:
+                    (self.training_directory(claim.runs[0]) / ERROR).unlink(missing_ok=True)
+                return [claim.runs for claim in claims]
+            except Exception as exc:  # find out below which training fails alone
+                tqdm.write(f"stacked training of {len(claims)} runs failed ({type(exc).__name__}: {exc}); "
+                           "attempting them one at a time", file=sys.stderr)
+        finished = []
+        for claim in claims:
+            directory = self.training_directory(claim.runs[0])
+            try:
+                run_trainings([self._prepare(claim, registry, progress)], progress=progress)
+            except Exception as exc:
+                failure = self._failed(claim.runs[0], directory, exc, raise_errors)
+                outcomes |= {spec.hash: replace(failure, hash=spec.hash) for spec in claim.runs}
+                continue
+            (directory / ERROR).unlink(missing_ok=True)
+            finished.append(claim.runs)
+        return finished
+
+    def _score(self, spec: RunSpec, registry: Registry, raise_errors: bool, *, started: bool) -> Outcome:
         directory = self.directory(spec)
-        if (directory / RESULTS).exists():
-            self._check_data(spec, registry)
-            return Outcome(spec.hash, RunState.DONE, self.results(spec)), None
-        directory.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(directory / LOCK))
+        lock = _acquire(directory)
+        if lock is None:
+            return Outcome(spec.hash, RunState.RUNNING)
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            return Outcome(spec.hash, RunState.RUNNING), None
-        if (directory / RESULTS).exists():  # finished by another process between our check and our lock
+            if (directory / RESULTS).exists():  # scored by another process between our check and our lock
+                return Outcome(spec.hash, RunState.DONE, self.results(spec))
+            if not started:
+                registry.hook.asdbench_run_started(run_dir=directory, spec=spec.canonical)
+            results = score(spec, self.training_directory(spec), directory, registry)
+        except Exception as exc:
+            return self._failed(spec, directory, exc, raise_errors)
+        finally:
             lock.release()
-            return Outcome(spec.hash, RunState.DONE, self.results(spec)), None
-        return None, lock
+        (directory / ERROR).unlink(missing_ok=True)
+        registry.hook.asdbench_run_finished(run_dir=directory, spec=spec.canonical, results=results)
+        return Outcome(spec.hash, RunState.DONE, results)
+
+    def _failed(self, spec: RunSpec, directory: Path, exc: Exception, raise_errors: bool) -> Outcome:
+        """Record ``exc`` in ``directory`` (a training's or a run's); raise it again when asked to."""
+        message = f"{type(exc).__name__}: {exc}"
+        write_json_atomic(directory / ERROR, {"error": message, "traceback": traceback.format_exc()})
+        if raise_errors:
+            raise exc
+        return Outcome(spec.hash, RunState.FAILED, error=message, error_file=directory / ERROR)
 
     def _check_data(self, spec: RunSpec, registry: Registry) -> None:
+        """A finished run made on other data than its dataset holds now raises DataError (asdbench.datacheck)."""
         key = json.dumps(spec.dataset, sort_keys=True)
         if key not in self._fingerprints:
             self._fingerprints[key] = datacheck.current_fingerprint(spec.dataset, registry)
-        datacheck.check(self.directory(spec), self._fingerprints[key])
+        datacheck.check(self.training_directory(spec), self._fingerprints[key])
 
-    def _execute(self, spec: RunSpec, registry: Registry, progress: bool) -> Outcome:
-        directory = self.directory(spec)
-        try:
-            result = execute(spec, directory, registry, progress=progress)
-        except Exception as exc:  # the grid goes on; the store keeps what went wrong
-            write_json_atomic(directory / ERROR, {"error": f"{type(exc).__name__}: {exc}",
-                                                  "traceback": traceback.format_exc()})
-            return Outcome(spec.hash, RunState.FAILED, error=f"{type(exc).__name__}: {exc}")
-        return self._done(spec, result.results)
 
-    def _done(self, spec: RunSpec, results: dict[str, Any]) -> Outcome:
-        (self.directory(spec) / ERROR).unlink(missing_ok=True)
-        return Outcome(spec.hash, RunState.DONE, results)
+@dataclass(frozen=True)
+class StoreSystems:
+    """:class:`asdbench.hookspecs.TrainedSystems` on a store: the systems are trainings in it, claimed with
+    its locks (a training another process holds is waited for, not trained twice)."""
+
+    store: Store
+    registry: Registry
+    spec: RunSpec
+    progress: bool
+
+    def embeddings(self, system: dict[str, Any], epoch: int) -> dict[str, np.ndarray]:
+        spec = validate_spec({"seed": self.spec.seed, "dataset": self.spec.dataset, "system": system,
+                              "train": {**self.spec.train, "checkpoints": sorted({*self.spec.train["checkpoints"],
+                                                                                   epoch})}}, self.registry)
+        directory = self.store.training_directory(spec)
+        while not training_complete(directory, [epoch]):
+            lock = _acquire(directory)
+            if lock is None:
+                time.sleep(POLL_SECONDS)  # another process is training it: wait rather than train it twice
+                continue
+            claim = _Claim([spec], spec.train["checkpoints"], lock)
+            try:
+                if not training_complete(directory, [epoch]):
+                    run_trainings([self.store._prepare(claim, self.registry, self.progress)], progress=self.progress)
+            except Exception as exc:
+                self.store._failed(spec, directory, exc, raise_errors=False)
+                raise AsdbenchError(f"the system trained in {directory} for a feature space failed: "
+                                    f"{type(exc).__name__}: {exc}") from exc
+            finally:
+                lock.release()
+        return trained_embeddings(directory, epoch)
+
+
+def _check_scoring(spec: RunSpec, registry: Registry) -> None:
+    """Build the run's backend from its options, so that a bad option fails before any training."""
+    backend = spec.system.get("backend")
+    if backend is None:
+        raise AsdbenchError("system.backend is required to score a run")
+    registry.create("backends", backend["name"], **{k: v for k, v in backend.items() if k != "name"})
+
+
+def _acquire(directory: Path) -> FileLock | None:
+    """The directory's lock, held by this process, or None when another process holds it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(directory / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return None
+    return lock
+
+
+def _state(directory: Path, finished: str) -> RunState:
+    if (directory / finished).exists():
+        return RunState.DONE
+    if directory.exists() and _locked(directory / LOCK):
+        return RunState.RUNNING
+    if (directory / ERROR).exists():
+        return RunState.FAILED
+    return RunState.PENDING
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def _locked(path: Path) -> bool:

@@ -131,37 +131,82 @@ def train(
     device: torch.device,
     progress: bool = True,
 ) -> list[Path]:
-    """Train ``system`` on ``clips`` (one class index per clip in ``targets``); returns the ensemble checkpoints.
+    """Train ``system`` on ``clips`` (one class index per clip in ``targets``), keeping the checkpoints of
+    ``plan.checkpoints``; returns their paths.
 
     Finished epochs found in ``checkpoint_dir`` are not trained again.
     """
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     place(system, device, plan)
     optimiser = make_optimiser(system, plan)
-    start_epoch = resume(system, optimiser, checkpoint_dir, plan, device)
+    start_epoch = resume(system, optimiser, checkpoint_dir, device)
     one_hot = one_hot_targets(targets, num_classes)
     for epoch in range(start_epoch + 1, plan.epochs + 1):
-        rng = epoch_generators(plan.seed, epoch)
-        system.train()
-        batches = batch_order(len(clips), plan.batch_size, rng)
-        bar = tqdm(batches, total=math.ceil(len(clips) / plan.batch_size), desc=f"epoch {epoch}/{plan.epochs}",
-                   disable=not progress, unit="batch", leave=False)
-        running = 0.0
-        for step, indices in enumerate(bar, start=1):
-            waveforms = torch.from_numpy(clips.batch(indices, plan.num_samples, rng=rng)).to(device)
-            with autocast(device, plan.precision):
-                loss = system.training_loss(waveforms, one_hot[indices].to(device))
-            check_finite(loss, epoch, step, checkpoint_dir)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            running += (loss.item() - running) / step
-            bar.set_postfix(loss=f"{running:.4f}")
+        loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, progress)
         end_epoch({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
-                   "loss": running}, plan, checkpoint_dir)
+                   "loss": loss}, plan, checkpoint_dir)
         if progress:
-            tqdm.write(f"epoch {epoch}/{plan.epochs}: loss {running:.4f}")
+            tqdm.write(f"epoch {epoch}/{plan.epochs}: loss {loss:.4f}")
     return ensemble_checkpoints(plan, checkpoint_dir)
+
+
+def replay(
+    system: System,
+    clips: ClipSource,
+    targets: np.ndarray,
+    num_classes: int,
+    plan: TrainingPlan,
+    checkpoint_dir: Path,
+    epochs: list[int],
+    *,
+    initial_state: dict[str, torch.Tensor],
+    device: torch.device,
+    progress: bool = True,
+) -> None:
+    """Re-create the checkpoints of ``epochs``, which a finished training did not keep, by training again from
+    the last kept epoch before them, or from ``initial_state`` (the weights before the first epoch). Exact,
+    like resuming: a kept checkpoint holds the optimiser state and every epoch's randomness is seeded from
+    (seed, epoch). ``last.pt`` is left as it is."""
+    place(system, device, plan)
+    optimiser = make_optimiser(system, plan)
+    start = max((e for e in kept_epochs(checkpoint_dir) if e < min(epochs)), default=0)
+    if start:
+        state = torch.load(checkpoint_path(checkpoint_dir, start), map_location=device, weights_only=True)
+        system.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+    else:
+        system.load_state_dict(initial_state)
+    if progress:
+        tqdm.write(f"re-creating the checkpoints of epochs {epochs}: training epochs {start + 1}-{max(epochs)} again "
+                   f"from {'epoch ' + str(start) if start else 'the start'}")
+    one_hot = one_hot_targets(targets, num_classes)
+    for epoch in range(start + 1, max(epochs) + 1):
+        loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, progress)
+        if epoch in epochs:
+            _save({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(), "loss": loss},
+                  checkpoint_path(checkpoint_dir, epoch))
+
+
+def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSource, one_hot: torch.Tensor,
+                 plan: TrainingPlan, epoch: int, checkpoint_dir: Path, device: torch.device, progress: bool) -> float:
+    """One epoch of training; returns its mean loss."""
+    rng = epoch_generators(plan.seed, epoch)
+    system.train()
+    batches = batch_order(len(clips), plan.batch_size, rng)
+    bar = tqdm(batches, total=math.ceil(len(clips) / plan.batch_size), desc=f"epoch {epoch}/{plan.epochs}",
+               disable=not progress, unit="batch", leave=False)
+    running = 0.0
+    for step, indices in enumerate(bar, start=1):
+        waveforms = torch.from_numpy(clips.batch(indices, plan.num_samples, rng=rng)).to(device)
+        with autocast(device, plan.precision):
+            loss = system.training_loss(waveforms, one_hot[indices].to(device))
+        check_finite(loss, epoch, step, checkpoint_dir)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        running += (loss.item() - running) / step
+        bar.set_postfix(loss=f"{running:.4f}")
+    return running
 
 
 def batch_order(count: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -176,19 +221,23 @@ def resumable_epoch(directory: Path) -> int:
     return int(torch.load(last, map_location="cpu", weights_only=True)["epoch"]) if last.exists() else 0
 
 
-def resume(system: System, optimiser: torch.optim.Optimizer, directory: Path, plan: TrainingPlan,
-           device: torch.device) -> int:
-    """Load the last finished epoch's model and optimiser state; returns that epoch (0: start afresh)."""
+def kept_epochs(directory: Path) -> list[int]:
+    """The epochs whose checkpoints ``directory`` holds."""
+    return sorted(int(p.stem.removeprefix("epoch_")) for p in directory.glob("epoch_*.pt"))
+
+
+def resume(system: System, optimiser: torch.optim.Optimizer, directory: Path, device: torch.device) -> int:
+    """Load the last finished epoch's model and optimiser state; returns that epoch (0: start afresh).
+
+    Checkpoints that the plan keeps but the interrupted training did not (another plan started it) are not
+    an error: :func:`replay` re-creates them when they are needed.
+    """
     last = directory / LAST_CHECKPOINT
     if not last.exists():
         return 0
     state = torch.load(last, map_location=device, weights_only=True)
     system.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])
-    missing = [e for e in plan.checkpoints if e <= state["epoch"] and not checkpoint_path(directory, e).exists()]
-    if missing:
-        raise TrainingError(f"{last} is at epoch {state['epoch']} but ensemble checkpoints {missing} are missing; "
-                            f"delete {directory} to train again from scratch")
     return int(state["epoch"])
 
 

@@ -23,7 +23,8 @@ from asdbench.clips import ClipSource
 from asdbench.data.audio import AudioCache
 from asdbench.data.dcase import build_manifest
 from asdbench.devices import default_device
-from asdbench.embed import score_checkpoints
+from asdbench.embed import embed_checkpoint
+from asdbench.scoring import ensemble_scores
 from asdbench.labels import build_labels
 from asdbench.plugins import get_registry
 from asdbench.run import machine_clips
@@ -166,10 +167,10 @@ def test_scoring_a_run(benchmark, dev, tmp_path, way):
     registry = get_registry()
 
     def ours():
-        return score_checkpoints(system, checkpoints, dev["machines"],
-                                 lambda: registry.create("backends", backend["name"], clusters=backend["clusters"]),
-                                 tmp_path / "embeddings", num_samples=OURS_SAMPLES, device=device,
-                                 precision="auto", progress=False)
+        embeddings = [embed_checkpoint(system, checkpoint, dev["machines"], num_samples=OURS_SAMPLES, device=device,
+                                       precision="auto", progress=False) for checkpoint in checkpoints]
+        return ensemble_scores(embeddings, dev["machines"],
+                               lambda: registry.create("backends", backend["name"], clusters=backend["clusters"]))
 
     def reference():
         machines = {m.machine: {"train": list(m.train["path"]), "test": list(m.test["path"]),

@@ -29,7 +29,9 @@ def test_spec_command_prints_canonical_form_and_hash(tmp_path, capsys):
     assert main(["spec", str(spec)]) == 0
     out = capsys.readouterr().out
     assert '"k": 2' in out and str(tmp_path / "data") in out
-    assert out.strip().splitlines()[-1].startswith("hash: ")
+    training, scoring, run = out.strip().splitlines()[-3:]
+    assert training.startswith("training: ") and scoring.startswith("scoring: ")
+    assert run == f"run: {training.removeprefix('training: ')}/{scoring.removeprefix('scoring: ')}"
 
 
 def test_console_script_is_installed():

@@ -13,8 +13,7 @@ from asdbench.data.synth import generate
 from asdbench.errors import DataError
 from asdbench.grid import execute_grid, load_grid
 from asdbench.plugins import get_registry
-from asdbench.run import execute
-from asdbench.spec import validate_spec
+from asdbench.spec import RunSpec, validate_spec
 from asdbench.store import Store
 from tests.test_grid import fake_system, grid_file  # noqa: F401 (a fixture)
 
@@ -43,24 +42,28 @@ def test_runs_made_on_data_since_regenerated_are_refused(fake_system, tmp_path):
     grid = load_grid(grid_file(tmp_path, root, seeds=(1,)))
     store = tmp_path / "store"
     execute_grid(grid, store, progress=False)
-    run_dir = Store(store).directory(grid.runs[0].spec)
+    run_dir, training = Store(store).directory(grid.runs[0].spec), Store(store).training_directory(grid.runs[0].spec)
     results = (run_dir / "results.json").read_text()
-    recorded = json.loads((run_dir / "data.json").read_text())["fingerprint"]
+    recorded = json.loads((training / "data.json").read_text())["fingerprint"]
     executions = fake_system.read_text().count("\n")
     execute_grid(grid, store, progress=False)  # same data: read back
     assert fake_system.read_text().count("\n") == executions
 
     shutil.rmtree(root)
     generate(root, "tiny", seed=1, progress=False)  # same preset and path, other clips
-    with pytest.raises(DataError, match=f"{run_dir}.*other data.*{recorded}"):
+    with pytest.raises(DataError, match=f"{training}.*other data.*{recorded}"):
         execute_grid(grid, store, progress=False)
     with pytest.raises(DataError, match="other data"):
-        execute(grid.runs[0].spec, run_dir, get_registry(), progress=False)
+        Store(store).run(grid.runs[0].spec, get_registry(), progress=False)
+    rescored = RunSpec(grid.runs[0].spec.canonical | {"system": {**grid.runs[0].spec.system,
+                                                                 "backend": {"name": "knn", "k": 2}}})
+    with pytest.raises(DataError, match="other data"):  # another scoring of that training is refused too
+        Store(store).run(rescored, get_registry(), progress=False)
     assert (run_dir / "results.json").read_text() == results  # nothing overwritten
     assert fake_system.read_text().count("\n") == executions
 
     execute_grid(grid, tmp_path / "fresh", progress=False)  # a new store computes them on the new data
-    assert json.loads((Store(tmp_path / "fresh").directory(grid.runs[0].spec) / "data.json").read_text()) \
+    assert json.loads((Store(tmp_path / "fresh").training_directory(grid.runs[0].spec) / "data.json").read_text()) \
         != {"fingerprint": recorded}
 
 
@@ -68,12 +71,13 @@ def test_an_interrupted_run_does_not_resume_on_other_data(fake_system, tmp_path)
     root = tmp_path / "data"
     generate(root, "tiny", seed=0, progress=False)
     spec = load_grid(grid_file(tmp_path, root, seeds=(1,))).runs[0].spec
-    run_dir = tmp_path / "store" / spec.hash
-    run_dir.mkdir(parents=True)
-    (run_dir / "data.json").write_text(json.dumps({"fingerprint": "0" * 16}))
+    store = Store(tmp_path / "store")
+    training = store.training_directory(spec)
+    training.mkdir(parents=True)
+    (training / "data.json").write_text(json.dumps({"fingerprint": "0" * 16}))
     with pytest.raises(DataError, match="other data"):
-        execute(spec, run_dir, get_registry(), progress=False)
-    assert not (run_dir / "results.json").exists()
+        store.run(spec, get_registry(), progress=False)
+    assert not (training / "trained.json").exists() and not (store.directory(spec) / "results.json").exists()
 
 
 def test_label_tables_are_keyed_by_the_data(tmp_path):
@@ -96,8 +100,8 @@ def test_runs_from_before_fingerprints_are_reused_with_a_warning(fake_system, tm
     generate(root, "tiny", seed=0, progress=False)
     grid = load_grid(grid_file(tmp_path, root, seeds=(1,)))
     execute_grid(grid, tmp_path / "store", progress=False)
-    run_dir = Store(tmp_path / "store").directory(grid.runs[0].spec)
-    (run_dir / "data.json").unlink()
+    store = Store(tmp_path / "store")
+    (store.training_directory(grid.runs[0].spec) / "data.json").unlink()
     with pytest.warns(UserWarning, match="record no data fingerprint"):
-        again = execute(grid.runs[0].spec, run_dir, get_registry(), progress=False)
-    assert again.results == json.loads((run_dir / "results.json").read_text())
+        again = store.run(grid.runs[0].spec, get_registry(), progress=False)
+    assert again == json.loads((store.directory(grid.runs[0].spec) / "results.json").read_text())

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from asdbench.clips import ClipSource
-from asdbench.embed import MachineClips, embed, score_checkpoints
+from asdbench.embed import MachineClips, embed, embed_checkpoint
+from asdbench.scoring import ensemble_scores
 from asdbench.plugins import Registry, get_registry
 from asdbench.spec import validate_spec
 from asdbench.stacked import StackedMember, stacking_problem, train_stacked
@@ -149,8 +150,10 @@ def test_scoring_all_machines_per_checkpoint_load_equals_one_machine_and_checkpo
     def make_backend():
         return get_registry().create("backends", "kmeans-target", clusters=2)
 
-    fast = score_checkpoints(make(3)[0], checkpoints, machines, make_backend, tmp_path / "embeddings",
-                             num_samples=SAMPLES, device=CPU, precision="auto", progress=False)
+    system = make(3)[0]
+    fast = ensemble_scores([embed_checkpoint(system, checkpoint, machines, num_samples=SAMPLES, device=CPU,
+                                             precision="auto", progress=False) for checkpoint in checkpoints],
+                           machines, make_backend)
     for machine in machines:
         per_checkpoint = []
         for checkpoint in checkpoints:

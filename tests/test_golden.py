@@ -38,7 +38,8 @@ import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from asdbench.embed import MachineClips, score_checkpoints
+from asdbench.embed import MachineClips, embed_checkpoint
+from asdbench.scoring import ensemble_scores
 from asdbench.metrics import machine_metrics
 from asdbench.plugins import get_registry
 from asdbench.system import build_system
@@ -395,7 +396,7 @@ class _Clips:
 
 
 class _StoredEmbeddings(torch.nn.Module):
-    """A system whose checkpoint selects a table of stored embeddings (what score_checkpoints loads and embeds)."""
+    """A system whose checkpoint selects a table of stored embeddings (what embed_checkpoint loads and embeds)."""
 
     def __init__(self, train: list[np.ndarray], test: list[np.ndarray]) -> None:
         super().__init__()
@@ -423,8 +424,9 @@ def test_checkpoint_ensemble_and_machine_metrics_equal_the_reference(scoring_gol
     machine = MachineClips("dev", "golden", pd.DataFrame({"domain": domains(first["train_is_target"])}),
                            pd.DataFrame({"domain": domains(first["test_is_target"])}),
                            _Clips(len(first["train"])), _Clips(len(first["test"]), TEST_OFFSET))
-    scores = score_checkpoints(system, checkpoints, [machine], TargetKMeansBackend, tmp_path / "embeddings",
-                               num_samples=1, device=torch.device("cpu"), precision="fp32", progress=False)
+    scores = ensemble_scores([embed_checkpoint(system, checkpoint, [machine], num_samples=1, device=torch.device("cpu"),
+                                               precision="fp32", progress=False) for checkpoint in checkpoints],
+                             [machine], TargetKMeansBackend)
     train, test = scores[machine.key]
     # ensemble.py sorts rows by path; the generator's paths are split/clip_<index>, so the order is the index
     np.testing.assert_allclose(train, data["ensemble_train"], rtol=0, atol=1e-9)

@@ -14,6 +14,7 @@ from asdbench.hookspecs import FeatureSpaceContext
 from asdbench.labels import build_labels
 from asdbench.plugins import get_registry
 from asdbench.pseudolabel import compute, machines_to_label
+from asdbench.store import Store
 from asdbench.spec import validate_spec
 from asdbench_methods.clustering import GMMBIC
 from asdbench_methods.featurespaces import mix_at_snr, resize, resize_ratio
@@ -49,7 +50,13 @@ def manifests(tiny_dataset):
 
 def context(manifests, tmp_path, spec):
     return FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests, tmp_path / "space",
-                               tmp_path / "runs")
+                               Store(tmp_path / "runs").systems(spec, get_registry(), progress=False))
+
+
+def label(spec, registry, root, manifests):
+    """The label table of ``spec``, computed in (or read back from) the store at ``root``."""
+    return compute(spec, registry, root, manifests, systems=Store(root).systems(spec, registry, progress=False),
+                   progress=False)
 
 
 def machine_rows(manifests, split="dev"):
@@ -109,7 +116,7 @@ def test_bad_clusterer_options_fail_before_the_feature_space_is_built(manifests,
         kind, *args, **kwargs))
     spec = spec_for(tiny_dataset, "triplet", clusterer={"name": "gmm-bic", "selection": "aic"})
     with pytest.raises(AsdbenchError, match="clusterer 'gmm-bic': selection must be one of"):
-        compute(spec, registry, tmp_path, manifests, progress=False)
+        label(spec, registry, tmp_path, manifests)
     assert "clusterers" in created and "feature_spaces" not in created
 
 
@@ -146,13 +153,17 @@ def test_class_space_trains_the_system_on_available_labels(manifests, tiny_datas
     embeddings = space.embed(rows)
     assert embeddings.shape == (len(rows), 128)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1, rtol=1e-5)  # z_cat, normalised
+    unlabelled_row = validate_spec({**{k: spec.canonical[k] for k in ("seed", "dataset", "train")},
+                                    "system": {**spec.system, "labels": "attributes"}}, get_registry())
+    trained = Store(tmp_path / "runs").training_directory(unlabelled_row)
+    assert (trained / "trained.json").exists(), "the model is the training of the system's N/A row, in the store"
 
 
 def test_label_table_is_reproducible_and_prefixed(manifests, tiny_dataset, tmp_path):
     spec = spec_for(tiny_dataset, "triplet", feature_space={"name": "triplet", "epochs": 1, "clip_seconds": 2.5},
                     reducer="none", max_clusters_source=3)
-    first = compute(spec, get_registry(), tmp_path / "a", manifests, progress=False)
-    second = compute(spec, get_registry(), tmp_path / "b", manifests, progress=False)
+    first = label(spec, get_registry(), tmp_path / "a", manifests)
+    second = label(spec, get_registry(), tmp_path / "b", manifests)
     pd.testing.assert_frame_equal(first.table, second.table)
     machines = {machines_to_label(m, "unlabelled")[0] for m in manifests.values()}
     assert set(first.table["machine"]) == machines
@@ -162,13 +173,13 @@ def test_label_table_is_reproducible_and_prefixed(manifests, tiny_dataset, tmp_p
     assert set(first.quality) == {f"{s}.{m}" for s, m in first.table[["split", "machine"]].drop_duplicates()
                                   .itertuples(index=False)}
     stamp = (first.directory / "labels.csv").stat().st_mtime_ns
-    compute(spec, get_registry(), tmp_path / "a", manifests, progress=False)
+    label(spec, get_registry(), tmp_path / "a", manifests)
     assert (first.directory / "labels.csv").stat().st_mtime_ns == stamp, "a finished table is read back"
 
 
 def test_label_table_joins_into_training_classes(manifests, tiny_dataset, tmp_path):
     spec = spec_for(tiny_dataset, "ground-truth")
-    table = compute(spec, get_registry(), tmp_path, manifests, progress=False)
+    table = label(spec, get_registry(), tmp_path, manifests)
     train = pd.concat([m[m["subset"] == "train"] for m in manifests.values()], ignore_index=True)
     labels = build_labels(train, "attributes", table.by_path())
     names = pd.Series(labels.names)[labels.indices].to_numpy()

@@ -66,8 +66,25 @@ def test_hash_is_stable_across_spelling_of_the_same_run(registry):
         "frontends": [{"name": "spectrum"}, {"n_fft": 256, "f_min": 200, "name": "stft"}],
     })
     assert validate_spec(base_spec(), registry).hash == validate_spec(explicit, registry).hash
-    # A frozen value: if this changes, every stored run's identity changes with it.
-    assert validate_spec(base_spec(), registry).hash == "5a2018ea9f95b329"
+    # Frozen values: if these change, every stored run's identity changes with them.
+    assert validate_spec(base_spec(), registry).hash == "620948164e13b066/b91e085b589665f0"
+
+
+def test_scoring_fields_change_the_scoring_only_and_training_fields_the_training_only(registry):
+    reference = validate_spec(base_spec(), registry)
+    rescored = [
+        base_spec(system={**base_spec()["system"], "backend": {"name": "knn", "k": 3}}),
+        base_spec(system={**base_spec()["system"], "decision_quantile": 0.8}),
+        base_spec(train={"checkpoints": [16]}),
+    ]
+    for raw in rescored:
+        spec = validate_spec(raw, registry)
+        assert spec.training_hash == reference.training_hash and spec.scoring_hash != reference.scoring_hash, raw
+    retrained = validate_spec(base_spec(train={"lr": 1e-4}), registry)
+    assert retrained.training_hash != reference.training_hash
+    assert retrained.scoring_hash == reference.scoring_hash
+    with pytest.raises(SpecError, match="system.decision_quantile: expected a number between 0 and 1"):
+        validate_spec(base_spec(system={**base_spec()["system"], "decision_quantile": 1.0}), registry)
 
 
 def test_execution_options_are_recorded_but_not_part_of_the_identity(registry):

@@ -19,12 +19,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile
 
 from asdbench.atomic import atomic_path, write_text_atomic
 from asdbench.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NO_ATTRIBUTE = "noAttribute"
 SAMPLE_RATE = 16_000
@@ -175,3 +179,11 @@ def read_rows(path: Path) -> list[list[str]]:
             return [row for row in csv.reader(handle) if row]
     except FileNotFoundError:
         raise DataError(f"{path} not found") from None
+
+
+def true_attributes(rows: pd.DataFrame) -> pd.Series:
+    """Each clip's real attribute string: its visible attributes, else the released hidden ones, else ''
+    (what a pseudo-labelling is judged against, and the classes of the ground-truth feature space)."""
+    visible = rows["attribute_string"].where(rows["attribute_string"] != NO_ATTRIBUTE, "")
+    hidden = rows["hidden_attributes"].map(lambda a: attribute_string(a) if a else "")
+    return visible.where(visible != "", hidden)

@@ -7,26 +7,19 @@ the available labels and embeds with it; ``triplet`` trains a noise-robust SE-Re
 from __future__ import annotations
 
 import hashlib
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from asdbench.data.audio import AudioCache, ClipArray
+from asdbench.data.audio import SAMPLE_RATE, AudioCache, ClipArray
+from asdbench.data.layout import true_attributes
 from asdbench.devices import default_device
 from asdbench.errors import AsdbenchError
 from asdbench.hookspecs import FeatureSpaceContext
-from asdbench.plugins import get_registry
-from asdbench.pseudolabel import true_labels
-from asdbench.store import RunState, Store
-from asdbench.spec import validate_spec
 from asdbench_methods.frontends import STFT
 from asdbench_methods.networks import SpectrogramNetwork
-
-SAMPLE_RATE = 16_000
 
 
 class GroundTruthSpace:
@@ -36,7 +29,7 @@ class GroundTruthSpace:
         self.context = context
 
     def embed(self, manifest: pd.DataFrame) -> np.ndarray:
-        truth = true_labels(manifest)
+        truth = true_attributes(manifest)
         missing = (truth == "") & (manifest["subset"] == "train")
         if missing.any():
             raise AsdbenchError(
@@ -50,10 +43,9 @@ class GroundTruthSpace:
 class ClassSpace:
     """``class``: z_cat of the run's own system trained on the available labels (machine, domain, attributes).
 
-    That model is an ordinary run in the store (the same run as the system's "N/A" row, so a grid computes it
-    once), made or waited for through the store's lock, and it embeds every machine; ``epoch`` picks its
-    checkpoint (0: the last epoch; it is added to the ensemble checkpoints if missing). The authors use epoch
-    14 of 16.
+    That model is an ordinary training in the run store (the same one as the system's "N/A" row, so a grid
+    computes it once), which ``context.systems`` trains or finds; ``epoch`` picks its checkpoint (0: the last
+    epoch). The authors use epoch 14 of 16.
     """
 
     def __init__(self, context: FeatureSpaceContext, /, *, epoch: int = 0) -> None:
@@ -62,34 +54,17 @@ class ClassSpace:
         if not 1 <= self.epoch <= epochs:
             raise AsdbenchError(f"feature space 'class': epoch {epoch} is outside 1..{epochs} (train.epochs)")
         self.context = context
-        self._run_dir: Path | None = None
-
-    def _trained(self) -> Path:
-        if self._run_dir is None:
-            registry = get_registry()
-            checkpoints = sorted({*self.context.train["checkpoints"], self.epoch})
-            spec = validate_spec({
-                "seed": self.context.seed,
-                "dataset": self.context.dataset,
-                "system": {**self.context.system, "labels": "attributes"},
-                "train": {**self.context.train, "checkpoints": checkpoints},
-            }, registry)
-            store = Store(self.context.runs_root)
-            while (outcome := store.attempt(spec, registry, progress=True)).state is RunState.RUNNING:
-                time.sleep(2.0)  # another process is training it: wait for it rather than train it twice
-            if outcome.state is RunState.FAILED:
-                raise AsdbenchError(f"feature space 'class': its model run {store.directory(spec)} failed: "
-                                    f"{outcome.error}")
-            self._run_dir = store.directory(spec)
-        return self._run_dir
+        self._embeddings: dict[str, np.ndarray] | None = None
 
     def embed(self, manifest: pd.DataFrame) -> np.ndarray:
-        stored = np.load(self._trained() / "embeddings" / f"epoch_{self.epoch:03d}.npz")
+        if self._embeddings is None:
+            self._embeddings = self.context.systems.embeddings({**self.context.system, "labels": "attributes"},
+                                                               self.epoch)
         split, machine = manifest["split"].iloc[0], manifest["machine"].iloc[0]
         out = np.empty((len(manifest), 0))
         for subset in ("train", "test"):
             rows = np.flatnonzero((manifest["subset"] == subset).to_numpy())
-            embeddings = stored[f"{split}.{machine}.{subset}"]
+            embeddings = self._embeddings[f"{split}.{machine}.{subset}"]
             if out.shape[1] == 0:
                 out = np.zeros((len(manifest), embeddings.shape[1]), dtype=np.float32)
             out[rows] = embeddings

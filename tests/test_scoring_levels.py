@@ -1,0 +1,152 @@
+"""Two levels of identity: runs that differ only in how they score share one training.
+
+A backend or ensemble ablation trains once and scores each variant from the stored embeddings, with the
+results of separate full runs; an invalid backend fails before any training; checkpoints a training did not
+keep are re-created exactly; stores of the one-level layout are migrated without recomputing anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+
+import pytest
+
+from asdbench import leaderboard
+from asdbench.grid import execute_grid, grid_status, load_grid
+from asdbench.migrate import legacy_runs
+from asdbench.plugins import get_registry
+from asdbench.spec import RunSpec
+from asdbench.store import RunState, Store
+from tests.test_grid import fake_system  # noqa: F401 (a fixture)
+
+BACKENDS = """
+[[variants.backend]]
+name = "knn k=1"
+"system.backend" = {{name = "knn", k = 1}}
+[[variants.backend]]
+name = "knn k=3"
+"system.backend" = {{name = "knn", k = 3}}
+[[variants.backend]]
+name = "kmeans-target"
+"system.backend" = {{name = "kmeans-target", clusters = 2}}
+[[variants.backend]]
+name = "ensemble of 4"
+"train.checkpoints" = [4]
+"""
+
+
+def backend_grid(tmp_path, root, variants=BACKENDS, name="backends.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(f"""
+        [base]
+        seed = 1
+        [base.dataset]
+        name = "synth"
+        root = "{root}"
+        [base.system]
+        frontends = ["fake-magnitude"]
+        networks = ["fake-dense"]
+        loss = "fake-softmax"
+        backend = {{name = "knn", k = 1}}
+        [base.train]
+        epochs = 4
+        checkpoints = [2, 4]
+        batch_size = 8
+    """) + variants.format() + '\n[table]\nrows = "backend"\ncolumns = "split"\n')
+    return path
+
+
+def trainings(log):
+    """How many systems the fake plugin built: one per training (or checkpoint re-creation)."""
+    return len(log.read_text().split())
+
+
+def test_backend_variants_train_once_and_equal_separate_full_runs(fake_system, tiny_dataset, tmp_path):
+    grid = load_grid(backend_grid(tmp_path, tiny_dataset))
+    assert len({run.spec.training_hash for run in grid.runs}) == 1 and len({r.spec.hash for r in grid.runs}) == 4
+    outcomes = execute_grid(grid, tmp_path / "store", progress=False)
+    assert {o.state for o in outcomes.values()} == {RunState.DONE}
+    assert trainings(fake_system) == 1, "one training for four scorings"
+    training = Store(tmp_path / "store").training_directory(grid.runs[0].spec)
+    assert sorted(p.parent.name for p in training.glob("*/results.json")) == sorted(r.spec.scoring_hash
+                                                                                   for r in grid.runs)
+    status = grid_status(grid, tmp_path / "store")
+    assert {(row["training"], row["trained"]) for row in status} == {(training.name, "done")}
+    assert {row["state"] for row in status} == {"done"}
+
+    for index, run in enumerate(grid.runs):  # each variant alone, in a store of its own, trains again
+        alone = Store(tmp_path / f"alone-{index}").run(run.spec, get_registry(), progress=False)
+        assert alone == Store(tmp_path / "store").results(run.spec), run.coordinates
+    assert trainings(fake_system) == 1 + len(grid.runs)
+    assert "4 runs, scored from 1 trainings" in leaderboard.render(grid, tmp_path / "store")
+
+
+def test_an_invalid_backend_fails_before_any_training(fake_system, tiny_dataset, tmp_path):
+    variants = BACKENDS + '[[variants.backend]]\nname = "k=0"\n"system.backend" = {{name = "knn", k = 0}}\n'
+    grid = load_grid(backend_grid(tmp_path, tiny_dataset, variants))
+    invalid = next(run for run in grid.runs if run.coordinates["backend"] == "k=0")
+    store = Store(tmp_path / "store")
+    outcome = store.attempt(invalid.spec, get_registry())
+    assert outcome.state is RunState.FAILED and "knn" in outcome.error and "k must be at least 1" in outcome.error
+    assert trainings(fake_system) == 0 and not (store.training_directory(invalid.spec) / "checkpoints").exists()
+    with pytest.raises(Exception, match="k must be at least 1"):
+        store.run(invalid.spec, get_registry(), progress=False)
+    outcomes = execute_grid(grid, tmp_path / "store", progress=False)
+    assert [o.state for o in outcomes.values()].count(RunState.FAILED) == 1 and trainings(fake_system) == 1
+
+
+def test_a_checkpoint_the_training_did_not_keep_is_re_created_exactly(fake_system, tiny_dataset, tmp_path):
+    grid = load_grid(backend_grid(tmp_path, tiny_dataset, variants='[[variants.backend]]\nname = "knn k=1"\n'))
+    base = grid.runs[0].spec  # keeps epochs 2 and 4
+    store = Store(tmp_path / "store")
+    store.run(base, get_registry(), progress=False)
+    third = RunSpec(base.canonical | {"train": {**base.train, "checkpoints": [1, 3]}})
+    assert third.training_hash == base.training_hash
+    results = store.run(third, get_registry(), progress=False)
+    checkpoints = store.training_directory(base) / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == [f"epoch_00{e}.pt" for e in (1, 2, 3, 4)] + ["last.pt"]
+    fresh = Store(tmp_path / "fresh").run(third, get_registry(), progress=False)
+    assert results == fresh, "epochs 1 and 3 trained again from the start equal a training that kept them"
+    from_epoch_2 = RunSpec(base.canonical | {"train": {**base.train, "checkpoints": [3]}})
+    other = Store(tmp_path / "other")
+    other.run(base, get_registry(), progress=False)
+    assert other.run(from_epoch_2, get_registry(), progress=False) == \
+        Store(tmp_path / "fresh").run(from_epoch_2, get_registry(), progress=False), "epoch 3 from epoch 2's state"
+
+
+def test_a_one_level_store_is_migrated_without_recomputing(fake_system, tiny_dataset, tmp_path):
+    grid = load_grid(backend_grid(tmp_path, tiny_dataset))
+    execute_grid(grid, tmp_path / "store", progress=False)
+    expected = leaderboard.render(grid, tmp_path / "store")
+    legacy = tmp_path / "legacy"
+    for index, run in enumerate(grid.runs):
+        write_one_level_run(Store(tmp_path / "store"), run.spec, legacy / f"{index:016x}")
+    assert len(legacy_runs(legacy)) == len(grid.runs)
+
+    executions = trainings(fake_system)
+    assert leaderboard.render(grid, legacy) == expected  # opening the store migrates it
+    assert not legacy_runs(legacy) and len(list((legacy / ".migrated").iterdir())) == len(grid.runs) - 1
+    execute_grid(grid, legacy, progress=False)
+    assert trainings(fake_system) == executions, "nothing trained again"
+    assert {row["state"] for row in grid_status(grid, legacy)} == {"done"}
+
+
+def write_one_level_run(store, spec, directory):
+    """``spec``'s run as asdbench wrote it before trainings and scorings had directories of their own."""
+    training, run = store.training_directory(spec), store.directory(spec)
+    shutil.copytree(training / "checkpoints", directory / "checkpoints")
+    os.makedirs(directory / "embeddings")
+    for epoch in spec.train["checkpoints"]:
+        shutil.copy(training / "embeddings" / f"epoch_{epoch:03d}.npz", directory / "embeddings")
+    shutil.copytree(run / "scores", directory / "scores")
+    for name in ("data.json", "provenance.json"):
+        shutil.copy(training / name, directory / name)
+    canonical = json.loads((run / "spec.json").read_text())
+    del canonical["system"]["decision_quantile"]
+    (directory / "spec.json").write_text(json.dumps(canonical))
+    results = json.loads((run / "results.json").read_text())
+    del results["training"], results["scoring"]
+    (directory / "results.json").write_text(json.dumps({**results, "hash": directory.name}))
