@@ -1,0 +1,34 @@
+"""Plugins stand on the core's public API: the built-in distributions import nothing else of the core."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from asdbench import PUBLIC_API
+
+PLUGIN_MODULES = sorted((Path(__file__).resolve().parent.parent / "plugins").glob("*/asdbench_*/*.py"))
+
+
+def core_imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name for name in names if name == "asdbench" or name.startswith("asdbench.")}
+
+
+@pytest.mark.parametrize("path", PLUGIN_MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_plugin_module_imports_only_the_public_api(path):
+    assert core_imports(path) <= set(PUBLIC_API), f"{path} imports {core_imports(path) - set(PUBLIC_API)}"
+
+
+def test_the_check_sees_the_plugins_and_would_catch_an_internal_import(tmp_path):
+    assert len(PLUGIN_MODULES) > 10
+    module = tmp_path / "bad.py"
+    module.write_text("from asdbench.store import Store\nimport asdbench.run\n")
+    assert core_imports(module) - set(PUBLIC_API) == {"asdbench.store", "asdbench.run"}
