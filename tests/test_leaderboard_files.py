@@ -54,3 +54,12 @@ def test_committed_ci_leaderboard_beats_chance_and_attributes_beat_machine_label
     assert all(value > 0.5 for value in cells.values()), cells
     for split in ("dev", "eval"):
         assert cells[("Subspace loss", split)] > cells[("Subspace loss, machine labels only", split)]
+
+
+def test_backend_ablation_scores_the_ci_leaderboards_subspace_trainings():
+    ablation = load_grid(LEADERBOARD / "backends.toml").runs
+    subspace = [run for run in load_grid(LEADERBOARD / "synth.toml").runs
+                if run.coordinates["system"] == "Subspace loss"]
+    assert len(ablation) == 8 * 2
+    assert {run.spec.training_hash for run in ablation} == {run.spec.training_hash for run in subspace}
+    assert {run.spec.hash for run in subspace} <= {run.spec.hash for run in ablation}
