@@ -261,12 +261,18 @@ def test_missing_weights_say_what_to_put_where(space, name, filename, source, em
     assert space(device="cpu").weights == empty_models_dir / filename
 
 
-def test_registered_through_the_entry_point():
+def test_registered_through_the_entry_point(empty_models_dir, monkeypatch):
     registry = Registry()
-    for name, factory in (("panns", PannsSpace), ("openl3", OpenL3Space)):
+    fetched = []
+    monkeypatch.setattr(weights, "fetch", lambda name, dest_dir: fetched.append((name, dest_dir)))
+    for name, space in (("panns", PannsSpace), ("openl3", OpenL3Space)):
         registration = registry.get("feature_spaces", name)
-        assert registration.factory is factory and registration.distribution == "asdbench-pretrained"
+        assert registration.distribution == "asdbench-pretrained"
         assert registration.options() == {"weights": "", "batch_size": 32, "device": "auto", "clip_seconds": 18.0}
+        (empty_models_dir / weights.WEIGHTS[name].filename).write_bytes(b"")
+        assert isinstance(registry.create("feature_spaces", name, None, device="cpu"), space)
+        registration.meta["fetch_weights"]()
+        assert fetched[-1] == (name, empty_models_dir)
 
 
 # --- checked downloads (the network is replaced by bytes in memory) ---------------------------------------

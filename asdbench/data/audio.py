@@ -27,9 +27,9 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 
 from asdbench.atomic import atomic_path, write_json_atomic
+from asdbench.data.layout import SAMPLE_RATE
 from asdbench.errors import DataError
 
-SAMPLE_RATE = 16_000
 CACHE_VERSION = 1
 INT16_SCALE = 1.0 / 32768.0
 

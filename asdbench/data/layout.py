@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 NO_ATTRIBUTE = "noAttribute"
 SAMPLE_RATE = 16_000
+"""The sample rate (Hz) of all DCASE Task 2 audio, defined here once; ``asdbench.data.audio`` re-exports it."""
 LABELLED_NAME = re.compile(
     r"^section_(?P<section>\d{2})_(?P<domain>source|target)_(?P<subset>train|test)_"
     r"(?P<label>normal|anomaly)_(?P<index>\d{4})_(?P<attributes>.+)\.wav$"

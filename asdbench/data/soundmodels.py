@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.fft
 
-SAMPLE_RATE = 16_000
+from asdbench.data.layout import SAMPLE_RATE
+
 NYQUIST_MARGIN = 7_500.0  # harmonics above this are left out
 TWO_PI = 2 * np.pi
 

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from asdbench.data.layout import (
     NO_ATTRIBUTE,
+    SAMPLE_RATE,
     EvalTruth,
     attribute_string,
     clip_file_name,
@@ -35,7 +36,7 @@ from asdbench.data.layout import (
     write_hidden_attributes,
     write_wav,
 )
-from asdbench.data.soundmodels import NOISE_KINDS, SAMPLE_RATE, Anomaly, MachineModel, mix_clip, name_seed, \
+from asdbench.data.soundmodels import NOISE_KINDS, Anomaly, MachineModel, mix_clip, name_seed, \
     render_machine, render_noise
 from asdbench.errors import DataError
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from asdbench.data.audio import SAMPLE_RATE
 from asdbench.errors import AsdbenchError
 
 from asdbench_methods.dtypes import at_least_float32
-
-SAMPLE_RATE = 16_000
 
 
 class Spectrum(nn.Module):

@@ -10,9 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from asdbench.data.audio import SAMPLE_RATE
 from asdbench.errors import AsdbenchError
-
-from asdbench_methods.frontends import SAMPLE_RATE
 
 
 class SqueezeExcitation(nn.Module):

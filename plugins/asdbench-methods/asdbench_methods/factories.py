@@ -1,0 +1,172 @@
+"""The factories that ``plugin.py`` registers: light functions whose signatures are the components' options.
+
+asdbench reads a component's options from its factory's signature (``asdbench spec`` validates and fills them
+in), and ``asdbench plugins`` lists every registration; neither builds anything. So these functions import no
+torch, scikit-learn or UMAP: each declares the options of its product class, with the class's defaults (a test
+holds them equal), and imports that class only when called. Runtime arguments come first, positional-only:
+a network's ``input_shape``, a loss's ``branch_dims`` and ``num_classes``, a feature space's ``context``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from asdbench.hookspecs import Backend, Clusterer, FeatureSpace, FeatureSpaceContext, Frontend, Reducer
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+# --- frontends --------------------------------------------------------------------------------------------
+
+
+def spectrum() -> Frontend:
+    from asdbench_methods.frontends import Spectrum
+
+    return Spectrum()
+
+
+def stft(*, n_fft: int = 1024, f_min: float = 200.0, f_max: float = 8000.0, temporal_norm: bool = False) -> Frontend:
+    from asdbench_methods.frontends import STFT
+
+    return STFT(n_fft=n_fft, f_min=f_min, f_max=f_max, temporal_norm=temporal_norm)
+
+
+# --- networks ---------------------------------------------------------------------------------------------
+
+
+def spectrum_cnn(input_shape: tuple[int, ...], /, *, embedding_dim: int = 128) -> nn.Module:
+    from asdbench_methods.networks import SpectrumNetwork
+
+    return SpectrumNetwork(input_shape, embedding_dim=embedding_dim)
+
+
+def spectrogram_resnet(input_shape: tuple[int, ...], /, *, embedding_dim: int = 128) -> nn.Module:
+    from asdbench_methods.networks import SpectrogramNetwork
+
+    return SpectrogramNetwork(input_shape, embedding_dim=embedding_dim)
+
+
+# --- losses -----------------------------------------------------------------------------------------------
+
+
+def scac(branch_dims: Sequence[int], num_classes: int, /, *, subclusters: int = 16,
+         trainable_centres: bool = False) -> nn.Module:
+    from asdbench_methods.losses import SubClusterAdaCos
+
+    return SubClusterAdaCos(branch_dims, num_classes, subclusters=subclusters, trainable_centres=trainable_centres)
+
+
+def adacos(branch_dims: Sequence[int], num_classes: int, /, *, trainable_centres: bool = False) -> nn.Module:
+    from asdbench_methods.losses import AdaCos
+
+    return AdaCos(branch_dims, num_classes, trainable_centres=trainable_centres)
+
+
+def arcface(branch_dims: Sequence[int], num_classes: int, /, *, margin: float = 0.5, scale: float = 30.0,
+            trainable_centres: bool = True) -> nn.Module:
+    from asdbench_methods.losses import ArcFace
+
+    return ArcFace(branch_dims, num_classes, margin=margin, scale=scale, trainable_centres=trainable_centres)
+
+
+def subspace(branch_dims: Sequence[int], num_classes: int, /, *, subclusters: int = 16,
+             weight: float = 1.0) -> nn.Module:
+    from asdbench_methods.losses import SubspaceLoss
+
+    return SubspaceLoss(branch_dims, num_classes, subclusters=subclusters, weight=weight)
+
+
+def featex(branch_dims: Sequence[int], num_classes: int, /, *, probability: float = 0.5, subclusters: int = 16,
+           weight: float = 1.0) -> nn.Module:
+    from asdbench_methods.losses import FeatEx
+
+    return FeatEx(branch_dims, num_classes, probability=probability, subclusters=subclusters, weight=weight)
+
+
+# --- augmentations ----------------------------------------------------------------------------------------
+
+
+def mixup(*, probability: float = 0.5) -> nn.Module:
+    from asdbench_methods.augmentations import Mixup
+
+    return Mixup(probability=probability)
+
+
+# --- backends ---------------------------------------------------------------------------------------------
+
+
+def knn(*, k: int = 1) -> Backend:
+    from asdbench_methods.backends import KNNBackend
+
+    return KNNBackend(k=k)
+
+
+def kmeans_target(*, clusters: int = 16, seed: int = 0, normalise_centres: bool = False) -> Backend:
+    from asdbench_methods.backends import TargetKMeansBackend
+
+    return TargetKMeansBackend(clusters=clusters, seed=seed, normalise_centres=normalise_centres)
+
+
+# --- feature spaces ---------------------------------------------------------------------------------------
+
+
+def ground_truth(context: FeatureSpaceContext, /) -> FeatureSpace:
+    from asdbench_methods.featurespaces import GroundTruthSpace
+
+    return GroundTruthSpace(context)
+
+
+def class_space(context: FeatureSpaceContext, /, *, epoch: int = 0) -> FeatureSpace:
+    from asdbench_methods.featurespaces import ClassSpace
+
+    return ClassSpace(context, epoch=epoch)
+
+
+def triplet(context: FeatureSpaceContext, /, *, n_fft: int = 1024, epochs: int = 6, batch_size: int = 32,
+            margin: float = 1.0, lr: float = 1e-3, clip_seconds: float = 0.0, snr_low: float = -5.0,
+            snr_high: float = 5.0) -> FeatureSpace:
+    from asdbench_methods.featurespaces import TripletSpace
+
+    return TripletSpace(context, n_fft=n_fft, epochs=epochs, batch_size=batch_size, margin=margin, lr=lr,
+                        clip_seconds=clip_seconds, snr_low=snr_low, snr_high=snr_high)
+
+
+# --- reducers ---------------------------------------------------------------------------------------------
+
+
+def umap(*, n_components: int = 2, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "euclidean",
+         seed: int = 0) -> Reducer:
+    from asdbench_methods.clustering import UMAPReducer
+
+    return UMAPReducer(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
+                       seed=seed)
+
+
+def no_reduction() -> Reducer:
+    from asdbench_methods.clustering import IdentityReducer
+
+    return IdentityReducer()
+
+
+# --- clusterers -------------------------------------------------------------------------------------------
+
+
+def gmm_bic(*, covariance: str = "full", seed: int = 0, reg_covar: float = 1e-6, selection: str = "held-out",
+            folds: int = 5) -> Clusterer:
+    from asdbench_methods.clustering import GMMBIC
+
+    return GMMBIC(covariance=covariance, seed=seed, reg_covar=reg_covar, selection=selection, folds=folds)
+
+
+def hdbscan(*, min_cluster_size: int = 10) -> Clusterer:
+    from asdbench_methods.clustering import HDBSCANClusterer
+
+    return HDBSCANClusterer(min_cluster_size=min_cluster_size)
+
+
+def kmeans(*, seed: int = 0) -> Clusterer:
+    from asdbench_methods.clustering import KMeansClusterer
+
+    return KMeansClusterer(seed=seed)

@@ -1,0 +1,121 @@
+"""Registration is light: listing plugins and validating specs import no heavy library, and the light factories
+of the built-in distributions declare exactly the options and defaults of the classes they build."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from asdbench.plugins import Registry
+from asdbench_methods.augmentations import Mixup
+from asdbench_methods.backends import KNNBackend, TargetKMeansBackend
+from asdbench_methods.clustering import GMMBIC, HDBSCANClusterer, IdentityReducer, KMeansClusterer, UMAPReducer
+from asdbench_methods.featurespaces import ClassSpace, GroundTruthSpace, TripletSpace
+from asdbench_methods.frontends import STFT, Spectrum
+from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
+from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
+from asdbench_pretrained.spaces import OpenL3Space, PannsSpace
+
+BUILT_IN = ("asdbench-methods", "asdbench-pretrained")
+PRODUCTS: dict[tuple[str, str], type] = {
+    ("frontends", "spectrum"): Spectrum,
+    ("frontends", "stft"): STFT,
+    ("networks", "spectrum-cnn"): SpectrumNetwork,
+    ("networks", "spectrogram-resnet"): SpectrogramNetwork,
+    ("losses", "scac"): SubClusterAdaCos,
+    ("losses", "adacos"): AdaCos,
+    ("losses", "arcface"): ArcFace,
+    ("losses", "subspace"): SubspaceLoss,
+    ("losses", "featex"): FeatEx,
+    ("augmentations", "mixup"): Mixup,
+    ("backends", "knn"): KNNBackend,
+    ("backends", "kmeans-target"): TargetKMeansBackend,
+    ("feature_spaces", "ground-truth"): GroundTruthSpace,
+    ("feature_spaces", "class"): ClassSpace,
+    ("feature_spaces", "triplet"): TripletSpace,
+    ("feature_spaces", "panns"): PannsSpace,
+    ("feature_spaces", "openl3"): OpenL3Space,
+    ("reducers", "umap"): UMAPReducer,
+    ("reducers", "none"): IdentityReducer,
+    ("clusterers", "gmm-bic"): GMMBIC,
+    ("clusterers", "hdbscan"): HDBSCANClusterer,
+    ("clusterers", "kmeans"): KMeansClusterer,
+}
+"""What each built-in registration builds."""
+
+HEAVY = ("torch", "sklearn", "umap", "hdbscan", "numba", "scipy", "pandas", "soundfile", "librosa")
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return Registry()
+
+
+def _keyword_options(callable_: object) -> dict[str, object]:
+    """Keyword parameters and defaults, read as :meth:`Registration.options` reads a factory's."""
+    return {p.name: p.default for p in inspect.signature(callable_).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def test_every_built_in_registration_has_its_product_listed(registry):
+    registered = {(r.kind, r.name) for r in registry.all() if r.distribution in BUILT_IN}
+    assert registered == set(PRODUCTS)
+
+
+@pytest.mark.parametrize(("kind", "name"), sorted(PRODUCTS))
+def test_factory_declares_the_options_and_defaults_of_its_class(registry, kind, name):
+    assert registry.get(kind, name).options() == _keyword_options(PRODUCTS[kind, name])
+
+
+@pytest.mark.parametrize(("kind", "name"), sorted(PRODUCTS))
+def test_factory_hands_runtime_arguments_and_options_to_its_class_unchanged(registry, kind, name, monkeypatch):
+    product = PRODUCTS[kind, name]
+    calls = []
+    monkeypatch.setattr(sys.modules[product.__module__], product.__name__,
+                        lambda *args, **kwargs: calls.append((args, kwargs)))
+    registration = registry.get(kind, name)
+    parameters = inspect.signature(registration.factory).parameters.values()
+    runtime = tuple(object() for p in parameters if p.kind is p.POSITIONAL_ONLY)
+    options = {option: object() for option in registration.options()}
+    registration.factory(*runtime, **options)
+    assert calls == [(runtime, options)]
+
+
+LIST_AND_VALIDATE = textwrap.dedent("""
+    import contextlib, io, json, sys
+
+    from asdbench.cli import main
+    from asdbench.plugins import get_registry
+    from asdbench.spec import validate_spec
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["plugins"]) == 0
+    registry = get_registry()
+    assert not registry.failures, registry.failures
+    for registration in registry.all():
+        registration.options()
+    for space in registry.names("feature_spaces"):
+        validate_spec({
+            "seed": 1,
+            "dataset": {"name": "dcase2023", "root": "/data/dcase2023", "splits": ["dev"]},
+            "system": {"labels": f"pseudo:{space}", "frontends": ["spectrum", {"name": "stft", "n_fft": 256}],
+                       "networks": ["spectrum-cnn", "spectrogram-resnet"], "loss": "scac", "aux": "featex",
+                       "augmentations": ["mixup"], "backend": "kmeans-target"},
+        }, registry)
+    print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in sys.argv[1:])))
+""")
+
+
+def test_listing_plugins_and_validating_specs_import_nothing_heavy():
+    """What keeps `asdbench plugins` and `asdbench spec` fast: a fresh process, so nothing is imported already."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ASDBENCH_LOAD_PLUGINS", "ASDBENCH_TRACE_PLUGINS")}
+    done = subprocess.run([sys.executable, "-c", LIST_AND_VALIDATE, *HEAVY], capture_output=True, text=True,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
