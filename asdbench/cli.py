@@ -352,13 +352,14 @@ def _baseline(args: argparse.Namespace) -> int:
 
     registry = get_registry()
     dataset = registry.create("datasets", args.dataset, root=str(args.root))
-    frontend = registry.create("frontends", args.frontend)
-    backend = registry.get("backends", args.backend)
+    for kind, name in (("frontends", args.frontend), ("backends", args.backend)):
+        registry.get(kind, name)  # an unknown name fails before any audio is read
     cache = AudioCache()
     board = {"system": f"{args.frontend} pooled to {args.bands} log bands + {args.backend} (no training)"}
     for split in args.splits:
         manifest = dataset.manifest(split)
-        out_dir = score_split(manifest, frontend, backend.factory, args.out / split, cache=cache, bands=args.bands)
+        out_dir = score_split(manifest, registry, args.frontend, args.backend, args.out / split, cache=cache,
+                              bands=args.bands)
         report = evaluate_directory(out_dir, manifest[manifest["subset"] == "test"])
         print(f"\n## {dataset.name} {split}: {args.frontend} + {args.backend}\n\n{report.to_markdown()}")
         board[split] = report.official_score
