@@ -8,11 +8,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
 from asdbench import __version__
 from asdbench.errors import AsdbenchError, SpecError
+
+if TYPE_CHECKING:
+    from asdbench.plugins import Registry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("plugins", _plugins, "list every registered plugin: kind, name, distribution, version")
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.add_argument("--check", action="store_true",
+                     help="build every component with its defaults, run it on a tiny input and check its contract "
+                          "(exit status 1 if any fails)")
 
     sub = command("synth", _synth, "write a synthetic dataset in the official DCASE layouts")
     sub.add_argument("out", type=Path, help="directory to write (must be empty or absent)")
@@ -141,23 +148,39 @@ def _plugins(args: argparse.Namespace) -> int:
     from asdbench.plugins import get_registry
 
     registry = get_registry()
+    if args.check:
+        return _check_plugins(registry, args.json)
     rows = [
         {"kind": r.kind, "name": r.name, "distribution": r.distribution, "version": r.version,
-         "description": r.meta.get("description", "")}
+         "description": r.meta.get("description", ""), "duplicate": registry.is_duplicate(r)}
         for r in registry.all()
     ]
-    failures = [f.__dict__ for f in registry.failures]
     conflicts = sorted(registry.conflicts.values())
     if args.json:
+        failures = [{**f.__dict__, "message": f.message} for f in registry.failures]
         print(json.dumps({"plugins": rows, "failures": failures, "conflicts": conflicts}, indent=2))
         return 0
-    print(tabulate(rows, headers="keys", tablefmt="simple"))
+    shown = [{**row, "duplicate": "DUPLICATE" if row["duplicate"] else ""} for row in rows]
+    print(tabulate(shown, headers="keys", tablefmt="simple"))
     for failure in registry.failures:
-        print(f"warning: plugin {failure.entry_point} from {failure.distribution} {failure.version} "
-              f"failed to load: {failure.error}", file=sys.stderr)
+        print(f"warning: {failure.message}", file=sys.stderr)
     for conflict in conflicts:
         print(f"warning: {conflict}", file=sys.stderr)
     return 0
+
+
+def _check_plugins(registry: Registry, as_json: bool) -> int:
+    from asdbench.plugincheck import check_plugins
+
+    results = check_plugins(registry)
+    if as_json:
+        print(json.dumps([result.__dict__ for result in results], indent=2))
+    else:
+        rows = [{"kind": r.kind, "name": r.name, "distribution": r.distribution, "result": r.result} for r in results]
+        print(tabulate(rows, headers="keys", tablefmt="simple", maxcolwidths=[None, None, None, 90]))
+        failed = [r.label for r in results if r.failed]
+        print(f"\n{len(results)} checked, {len(failed)} failed" + (": " + ", ".join(failed) if failed else ""))
+    return 1 if any(r.failed for r in results) else 0
 
 
 def _synth(args: argparse.Namespace) -> int:
