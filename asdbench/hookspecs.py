@@ -24,8 +24,8 @@ hook whose name is not below, is refused when the plugin loads, naming it (``asd
 
 ``meta`` is shown by ``asdbench plugins``: ``description=`` is the conventional key; a feature space that needs
 published weights passes ``fetch_weights=callable(dest_dir=None) -> Path`` (``asdbench models fetch NAME``);
-a feature space registered with ``uses_system=True`` is keyed by the run's system and training options too
-(its pseudo-labels are cached per system, not shared across systems).
+``uses_system=True`` on a feature space adds the run's system and training options to the identity of its
+cached pseudo-label table (for a space that trains the run's own system, such as ``class``).
 
 Errors: raise an :class:`asdbench.errors.AsdbenchError` (subclass) for what the user can fix; it is shown as
 it is. Any other exception from a factory or component method is reported in one line naming the kind, name
