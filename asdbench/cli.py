@@ -320,11 +320,14 @@ def _read_reference_cells(path: Path) -> list[dict]:
 def _models(args: argparse.Namespace) -> int:
     from asdbench.plugins import get_registry
 
+    from asdbench.contract import plugin_call
+
     registration = get_registry().get("feature_spaces", args.name)
     fetch = registration.meta.get("fetch_weights")
     if fetch is None:
-        raise AsdbenchError(f"feature space {args.name!r} ({registration.distribution}) has no weights to fetch")
-    print(fetch(args.dir))
+        raise AsdbenchError(f"{registration.label} has no weights to fetch")
+    with plugin_call(registration, "fetch_weights"):
+        print(fetch(args.dir))
     return 0
 
 
