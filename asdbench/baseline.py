@@ -7,7 +7,6 @@ system that does not beat its own frontend's pooled features is not learning any
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +14,25 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from asdbench.contract import check_frontend_output, check_scores, plugin_call
 from asdbench.data.audio import AudioCache, ClipArray
 from asdbench.devices import default_device
-from asdbench.hookspecs import Backend, Frontend
+from asdbench.hookspecs import Frontend
+from asdbench.plugins import Registration, Registry
 from asdbench.scorefiles import write_scores
 
 BATCH_SIZE = 32
 
 
-def pooled_features(frontend: Frontend, clips: np.ndarray, bands: int, device: torch.device) -> np.ndarray:
+def pooled_features(frontend: Frontend, source: Registration, clips: np.ndarray, bands: int,
+                    device: torch.device) -> np.ndarray:
     """Log of the frontend output averaged over time (if any) and over ``bands`` equal frequency bands."""
     with torch.inference_mode():
-        features = frontend(torch.from_numpy(clips).to(device))
+        with plugin_call(source, "forward"):
+            features = frontend(torch.from_numpy(clips).to(device))
+        with plugin_call(source, "output_shape"):
+            shape = tuple(frontend.output_shape(clips.shape[-1]))
+        check_frontend_output(features, len(clips), shape, source)
         if features.ndim == 3:
             features = features.mean(dim=-1)
         pooled = torch.nn.functional.adaptive_avg_pool1d(features.unsqueeze(1), bands).squeeze(1)
@@ -35,17 +41,23 @@ def pooled_features(frontend: Frontend, clips: np.ndarray, bands: int, device: t
 
 def score_split(
     manifest: pd.DataFrame,
-    frontend: Frontend,
-    make_backend: Callable[[], Backend],
+    registry: Registry,
+    frontend: str,
+    backend: str,
     out_dir: Path,
     *,
     cache: AudioCache,
     bands: int = 128,
     progress: bool = True,
 ) -> Path:
-    """Write one official anomaly-score file per machine of ``manifest`` into ``out_dir``; returns ``out_dir``."""
+    """Write one official anomaly-score file per machine of ``manifest`` into ``out_dir``; returns ``out_dir``.
+
+    ``frontend`` and ``backend`` name registered components, built with their default options.
+    """
     device = default_device()
-    frontend = frontend.to(device) if isinstance(frontend, torch.nn.Module) else frontend
+    frontend_source, backend_source = registry.get("frontends", frontend), registry.get("backends", backend)
+    module = registry.create("frontends", frontend)
+    module = module.to(device) if isinstance(module, torch.nn.Module) else module
     out_dir.mkdir(parents=True, exist_ok=True)
     for machine in tqdm(sorted(manifest["machine"].unique()), desc="scoring", disable=not progress, unit="machine"):
         rows = manifest[manifest["machine"] == machine]
@@ -54,16 +66,22 @@ def score_split(
         test_audio = cache.load(list(test["path"]), progress=False)
         # Shorter clips are tiled up to the machine's longest, so every clip gives the same feature size.
         num_samples = int(max(train_audio.lengths.max(), test_audio.lengths.max()))
-        backend = make_backend()
-        backend.fit(_embed(frontend, train_audio, num_samples, bands, device), train["domain"].to_numpy())
-        scores = backend.score(_embed(frontend, test_audio, num_samples, bands, device))
+        scorer = registry.create("backends", backend)
+        train_features = _embed(module, frontend_source, train_audio, num_samples, bands, device)
+        test_features = _embed(module, frontend_source, test_audio, num_samples, bands, device)
+        with plugin_call(backend_source, "fit"):
+            scorer.fit(train_features, train["domain"].to_numpy())
+        with plugin_call(backend_source, "score"):
+            scores = scorer.score(test_features)
+        scores = check_scores(scores, len(test), backend_source)
         write_scores(out_dir, machine, pd.DataFrame({"file": test["file"].to_numpy(), "score": scores}))
     return out_dir
 
 
-def _embed(frontend: Frontend, audio: ClipArray, num_samples: int, bands: int, device: torch.device) -> np.ndarray:
+def _embed(frontend: Frontend, source: Registration, audio: ClipArray, num_samples: int, bands: int,
+           device: torch.device) -> np.ndarray:
     return np.concatenate([
-        pooled_features(frontend, audio.batch(range(start, min(start + BATCH_SIZE, len(audio))), num_samples),
-                        bands, device)
+        pooled_features(frontend, source,
+                        audio.batch(range(start, min(start + BATCH_SIZE, len(audio))), num_samples), bands, device)
         for start in range(0, len(audio), BATCH_SIZE)
     ])

@@ -8,11 +8,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
 from asdbench import __version__
 from asdbench.errors import AsdbenchError, SpecError
+
+if TYPE_CHECKING:
+    from asdbench.plugins import Registry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("plugins", _plugins, "list every registered plugin: kind, name, distribution, version")
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.add_argument("--check", action="store_true",
+                     help="build every component with its defaults, run it on a tiny input and check its contract "
+                          "(exit status 1 if any fails)")
 
     sub = command("synth", _synth, "write a synthetic dataset in the official DCASE layouts")
     sub.add_argument("out", type=Path, help="directory to write (must be empty or absent)")
@@ -141,23 +148,39 @@ def _plugins(args: argparse.Namespace) -> int:
     from asdbench.plugins import get_registry
 
     registry = get_registry()
+    if args.check:
+        return _check_plugins(registry, args.json)
     rows = [
         {"kind": r.kind, "name": r.name, "distribution": r.distribution, "version": r.version,
-         "description": r.meta.get("description", "")}
+         "description": r.meta.get("description", ""), "duplicate": registry.is_duplicate(r)}
         for r in registry.all()
     ]
-    failures = [f.__dict__ for f in registry.failures]
     conflicts = sorted(registry.conflicts.values())
     if args.json:
+        failures = [{**f.__dict__, "message": f.message} for f in registry.failures]
         print(json.dumps({"plugins": rows, "failures": failures, "conflicts": conflicts}, indent=2))
         return 0
-    print(tabulate(rows, headers="keys", tablefmt="simple"))
+    shown = [{**row, "duplicate": "DUPLICATE" if row["duplicate"] else ""} for row in rows]
+    print(tabulate(shown, headers="keys", tablefmt="simple"))
     for failure in registry.failures:
-        print(f"warning: plugin {failure.entry_point} from {failure.distribution} {failure.version} "
-              f"failed to load: {failure.error}", file=sys.stderr)
+        print(f"warning: {failure.message}", file=sys.stderr)
     for conflict in conflicts:
         print(f"warning: {conflict}", file=sys.stderr)
     return 0
+
+
+def _check_plugins(registry: Registry, as_json: bool) -> int:
+    from asdbench.plugincheck import check_plugins
+
+    results = check_plugins(registry)
+    if as_json:
+        print(json.dumps([result.__dict__ for result in results], indent=2))
+    else:
+        rows = [{"kind": r.kind, "name": r.name, "distribution": r.distribution, "result": r.result} for r in results]
+        print(tabulate(rows, headers="keys", tablefmt="simple", maxcolwidths=[None, None, None, 90]))
+        failed = [r.label for r in results if r.failed]
+        print(f"\n{len(results)} checked, {len(failed)} failed" + (": " + ", ".join(failed) if failed else ""))
+    return 1 if any(r.failed for r in results) else 0
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -300,11 +323,14 @@ def _read_reference_cells(path: Path) -> list[dict]:
 def _models(args: argparse.Namespace) -> int:
     from asdbench.plugins import get_registry
 
+    from asdbench.contract import plugin_call
+
     registration = get_registry().get("feature_spaces", args.name)
     fetch = registration.meta.get("fetch_weights")
     if fetch is None:
-        raise AsdbenchError(f"feature space {args.name!r} ({registration.distribution}) has no weights to fetch")
-    print(fetch(args.dir))
+        raise AsdbenchError(f"{registration.label} has no weights to fetch")
+    with plugin_call(registration, "fetch_weights"):
+        print(fetch(args.dir))
     return 0
 
 
@@ -357,13 +383,14 @@ def _baseline(args: argparse.Namespace) -> int:
 
     registry = get_registry()
     dataset = registry.create("datasets", args.dataset, root=str(args.root))
-    frontend = registry.create("frontends", args.frontend)
-    backend = registry.get("backends", args.backend)
+    for kind, name in (("frontends", args.frontend), ("backends", args.backend)):
+        registry.get(kind, name)  # an unknown name fails before any audio is read
     cache = AudioCache()
     board = {"system": f"{args.frontend} pooled to {args.bands} log bands + {args.backend} (no training)"}
     for split in args.splits:
         manifest = dataset.manifest(split)
-        out_dir = score_split(manifest, frontend, backend.factory, args.out / split, cache=cache, bands=args.bands)
+        out_dir = score_split(manifest, registry, args.frontend, args.backend, args.out / split, cache=cache,
+                              bands=args.bands)
         report = evaluate_directory(out_dir, manifest[manifest["subset"] == "test"])
         print(f"\n## {dataset.name} {split}: {args.frontend} + {args.backend}\n\n{report.to_markdown()}")
         board[split] = report.official_score

@@ -18,8 +18,7 @@ DATA_FILE = "data.json"
 
 def open_dataset(dataset: dict[str, Any], registry: Registry) -> Any:
     """The dataset object a spec's canonical ``dataset`` section names."""
-    options = {k: v for k, v in dataset.items() if k not in ("name", "splits")}
-    return registry.create("datasets", dataset["name"], **options)
+    return registry.build("datasets", {k: v for k, v in dataset.items() if k != "splits"})
 
 
 def fingerprint_of(dataset: Any, splits: list[str]) -> str | None:

@@ -13,6 +13,14 @@ class PluginError(AsdbenchError):
     """A plugin is unknown, registered twice, or failed to load."""
 
 
+class PluginCallError(PluginError):
+    """A plugin's factory or component method raised; the original exception is its ``__cause__``."""
+
+
+class ContractError(PluginError):
+    """A plugin's component returned something its kind's contract (asdbench.hookspecs) does not allow."""
+
+
 class SpecError(AsdbenchError):
     """A run or grid spec is malformed or names something that does not exist."""
 

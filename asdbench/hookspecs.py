@@ -1,4 +1,4 @@
-"""The plugin author's reference: every hook asdbench calls, and the protocol of what each kind registers.
+"""The plugin author's reference: every hook asdbench calls, and the contract of each kind of component.
 
 A plugin is a module (or object) with functions marked ``@hookimpl``, published through the entry-point group
 ``asdbench`` of its distribution::
@@ -15,13 +15,23 @@ A plugin is a module (or object) with functions marked ``@hookimpl``, published 
         register("my-backend", MyBackend, description="...")
 
 Registration hooks are called once per process, each with a ``register(name, factory, **meta)`` callable. The
-factory is called with the options a run spec gives for that component (``[system.backend] name = "knn",
-k = 3`` calls ``factory(k=3)``); its keyword parameters and their defaults are the component's options, so
-they are validated and filled in before a run starts. ``meta`` is free-form and shown by ``asdbench plugins``
-(``description=`` is the conventional key; a feature space that needs published weights passes
-``fetch_weights=callable(dest_dir=None) -> Path``, which ``asdbench models fetch NAME`` calls). A name
-registered twice, in one kind, is an error naming both plugins, raised when that name is used (the plugins'
-other names keep working).
+core calls a factory as ``factory(*runtime, **options)``: first the runtime arguments of its kind (see
+:data:`CONTRACTS`: a network gets ``input_shape``), which must be positional-only parameters (``def
+factory(input_shape, /, *, embedding_dim=128)``), then the options a run spec gives, by keyword (``[system.backend]
+name = "knn", k = 3`` calls ``factory(k=3)``). The keyword parameters after the runtime ones and their defaults
+are the component's options, validated and filled in before a run starts. A factory declared otherwise, or a
+hook whose name is not below, is refused when the plugin loads, naming it (``asdbench plugins`` lists these).
+
+``meta`` is shown by ``asdbench plugins``: ``description=`` is the conventional key; a feature space that needs
+published weights passes ``fetch_weights=callable(dest_dir=None) -> Path`` (``asdbench models fetch NAME``);
+``uses_system=True`` on a feature space adds the run's system and training options to the identity of its
+cached pseudo-label table (for a space that trains the run's own system, such as ``class``).
+
+Errors: raise an :class:`asdbench.errors.AsdbenchError` (subclass) for what the user can fix; it is shown as
+it is. Any other exception from a factory or component method is reported in one line naming the kind, name
+and distribution. ``asdbench plugins --check`` builds every component with its defaults, runs it on a tiny
+input and checks the shapes below. A name registered twice in one kind is an error naming both plugins,
+raised when that name is used (the plugins' other names keep working).
 """
 
 from __future__ import annotations
@@ -54,10 +64,10 @@ class Register(Protocol):
 
 @runtime_checkable
 class Frontend(Protocol):
-    """A ``torch.nn.Module`` turning a batch of 16 kHz waveforms ``(B, L)`` into features.
+    """A parameter-free ``nn.Module``: 16 kHz waveforms ``(B, L)`` -> ``(B, *output_shape(L))``.
 
-    ``forward`` returns ``(B, F)`` for a spectrum or ``(B, F, T)`` for a spectrogram; ``output_shape(L)`` gives
-    that shape without the batch dimension, so networks can be built before any audio is seen.
+    ``(B, F)`` for a spectrum, ``(B, F, T)`` for a spectrogram. No parameters: stacked-seed training computes
+    one frontend pass for every seed.
     """
 
     def __call__(self, waveforms: torch.Tensor) -> torch.Tensor: ...
@@ -66,11 +76,38 @@ class Frontend(Protocol):
 
 
 @runtime_checkable
-class Backend(Protocol):
-    """Scores test embeddings of one machine given that machine's training embeddings.
+class Network(Protocol):
+    """An ``nn.Module`` built for ``input_shape`` (its frontend's ``output_shape``, no batch dimension):
+    ``(B, *input_shape)`` -> ``(B, embedding_dim)``, with an ``int`` ``embedding_dim``."""
 
-    ``fit`` receives the training embeddings ``(N, D)`` and their domains (an array of "source"/"target");
-    ``score`` returns one anomaly score per test embedding, higher meaning more anomalous.
+    embedding_dim: int
+
+    def __call__(self, features: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Loss(Protocol):
+    """An ``nn.Module`` (main loss or ``aux``): branch embeddings ``[(B, D_i)]`` (``D_i = branch_dims[i]``) and
+    soft targets ``(B, num_classes)`` -> a scalar; random draws from torch's default generator."""
+
+    def __call__(self, branches: list[torch.Tensor], targets: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Augmentation(Protocol):
+    """An ``nn.Module`` applied in training, before the frontends: ``(waveforms (B, L), soft targets (B, C))`` ->
+    both, same shapes; random draws from torch's default generator (which the core seeds per run)."""
+
+    def __call__(self, waveforms: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """One per machine and checkpoint: ``fit`` on the training embeddings ``(N, D)`` and their domains ("source" /
+    "target"), then ``score(embeddings (M, D))`` -> ``(M,)`` finite scores, higher meaning more anomalous.
+
+    Every embedding is z_cat, L2-normalised. ``score`` is also called on the training embeddings (their scores
+    set the decision threshold).
     """
 
     def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None: ...
@@ -83,8 +120,7 @@ class Dataset(Protocol):
     """A dataset on disk: ``manifest(split)`` returns the clip table of that split (see asdbench.data.dcase).
 
     A dataset may also have ``fingerprint(splits) -> str``, an identity of what its files hold now: runs record
-    it, and the store refuses to reuse a run, a checkpoint or a label table made on other data. Without one,
-    the store cannot tell that data changed under a run.
+    it, and the store refuses to reuse a run, a checkpoint or a label table made on other data.
     """
 
     name: str
@@ -93,20 +129,18 @@ class Dataset(Protocol):
     def manifest(self, split: str) -> pd.DataFrame: ...
 
 
+@runtime_checkable
 class Reducer(Protocol):
-    """Maps embeddings ``(N, D)`` to a lower-dimensional space ``(N, d)``; seeded by its options.
-
-    One instance serves every machine of a labelling: each call is a fresh fit, keeping nothing between calls.
-    """
+    """``fit_transform(embeddings (N, D))`` -> ``(N, d)`` finite; a fresh fit per call (one instance serves every
+    machine of a labelling), seeded by its options."""
 
     def fit_transform(self, embeddings: np.ndarray) -> np.ndarray: ...
 
 
+@runtime_checkable
 class Clusterer(Protocol):
-    """Assigns a cluster index to each point of ``(N, d)``, choosing at most ``max_clusters`` clusters.
-
-    One instance serves every machine and domain of a labelling: each call is a fresh fit, keeping nothing.
-    """
+    """``fit_predict(points (N, d), max_clusters)`` -> ``(N,)`` integer cluster indices, at most ``max_clusters``
+    distinct; a fresh fit per call (one instance serves every machine and domain of a labelling)."""
 
     def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray: ...
 
@@ -143,14 +177,65 @@ class FeatureSpaceContext:
     systems: TrainedSystems
 
 
+@runtime_checkable
 class FeatureSpace(Protocol):
-    """Embeds every clip of one machine (``manifest`` holds its train and test rows) for pseudo-labelling.
-
-    Returns ``(N, D)`` float embeddings, one row per manifest row, which are reduced and clustered; or a 1-D
-    array of N class names, which are used as labels directly (the ``ground-truth`` space does this).
-    """
+    """``embed(manifest)`` of one machine's train and test rows -> ``(N, D)`` finite floats, one row per manifest
+    row, to reduce and cluster; or ``(N,)`` class names, used as labels directly (``ground-truth`` does this)."""
 
     def embed(self, manifest: pd.DataFrame) -> np.ndarray: ...
+
+
+# --- The kinds --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of component: its names, how the core calls its factories, and what they must return."""
+
+    name: str
+    """Plural, as in its hook ``asdbench_register_<name>`` and in ``asdbench plugins``: ``"feature_spaces"``."""
+    singular: str
+    """For messages: ``"feature space"``."""
+    runtime: tuple[str, ...]
+    """The arguments the core passes before the options; the factory's leading positional-only parameters."""
+    protocol: type
+    """What the factory returns."""
+
+    @property
+    def hook(self) -> str:
+        return f"asdbench_register_{self.name}"
+
+    def members(self) -> tuple[str, ...]:
+        """What a product must have: the protocol's attributes and methods (``__call__``: being callable)."""
+        methods = [name for name, value in vars(self.protocol).items()
+                   if callable(value) and (name == "__call__" or not name.startswith("_"))]
+        return (*vars(self.protocol).get("__annotations__", {}), *methods)
+
+    def call_form(self) -> str:
+        """How the core calls a factory of this kind, for messages: ``factory(input_shape, /, **options)``."""
+        return f"factory({''.join(f'{arg}, ' for arg in self.runtime)}{'/, ' if self.runtime else ''}**options)"
+
+
+CONTRACTS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("frontends", "frontend", (), Frontend),
+    Kind("networks", "network", ("input_shape",), Network),
+    Kind("losses", "loss", ("branch_dims", "num_classes"), Loss),
+    Kind("augmentations", "augmentation", (), Augmentation),
+    Kind("backends", "backend", (), Backend),
+    Kind("feature_spaces", "feature space", ("context",), FeatureSpace),
+    Kind("reducers", "reducer", (), Reducer),
+    Kind("clusterers", "clusterer", (), Clusterer),
+    Kind("datasets", "dataset", (), Dataset),
+)}
+"""Every kind, by plural name, in the order ``asdbench plugins`` lists them."""
+
+KINDS: tuple[str, ...] = tuple(CONTRACTS)
+"""The plural names of :data:`CONTRACTS`."""
+
+
+def singular(kind: str) -> str:
+    """``"feature space"`` for ``"feature_spaces"``: the name of one component of ``kind``, for messages."""
+    return CONTRACTS[kind].singular
 
 
 # --- Registration hooks, one per kind ---------------------------------------------------------------------
@@ -158,47 +243,47 @@ class FeatureSpace(Protocol):
 
 @hookspec
 def asdbench_register_frontends(register: Register) -> None:
-    """Register frontends: factories returning a :class:`Frontend` module (e.g. ``stft`` taking ``n_fft``)."""
+    """Register frontends: ``factory(**options)`` -> :class:`Frontend`."""
 
 
 @hookspec
 def asdbench_register_networks(register: Register) -> None:
-    """Register networks: factories returning a ``torch.nn.Module`` mapping one frontend's features to ``(B, D)``."""
+    """Register networks: ``factory(input_shape, /, **options)`` -> :class:`Network`."""
 
 
 @hookspec
 def asdbench_register_losses(register: Register) -> None:
-    """Register losses: factories returning a ``torch.nn.Module`` ``(embeddings, soft targets) -> scalar``."""
+    """Register losses: ``factory(branch_dims, num_classes, /, **options)`` -> :class:`Loss`."""
 
 
 @hookspec
 def asdbench_register_augmentations(register: Register) -> None:
-    """Register augmentations: factories returning ``(waveforms, targets, generator) -> (waveforms, targets)``."""
+    """Register augmentations: ``factory(**options)`` -> :class:`Augmentation`."""
 
 
 @hookspec
 def asdbench_register_backends(register: Register) -> None:
-    """Register backends: factories returning a :class:`Backend`."""
+    """Register backends: ``factory(**options)`` -> :class:`Backend`."""
 
 
 @hookspec
 def asdbench_register_feature_spaces(register: Register) -> None:
-    """Register feature spaces: factories ``(context: FeatureSpaceContext, /, **options)`` -> FeatureSpace."""
+    """Register feature spaces: ``factory(context: FeatureSpaceContext, /, **options)`` -> :class:`FeatureSpace`."""
 
 
 @hookspec
 def asdbench_register_reducers(register: Register) -> None:
-    """Register dimensionality reducers: factories returning a :class:`Reducer`."""
+    """Register dimensionality reducers: ``factory(**options)`` -> :class:`Reducer`."""
 
 
 @hookspec
 def asdbench_register_clusterers(register: Register) -> None:
-    """Register clusterers: factories returning a :class:`Clusterer`."""
+    """Register clusterers: ``factory(**options)`` -> :class:`Clusterer`."""
 
 
 @hookspec
 def asdbench_register_datasets(register: Register) -> None:
-    """Register datasets: factories taking ``root`` (and dataset options) and returning a :class:`Dataset`."""
+    """Register datasets: ``factory(**options)`` (the spec's ``[dataset]`` table, e.g. ``root``) -> :class:`Dataset`."""
 
 
 # --- Lifecycle hooks --------------------------------------------------------------------------------------
@@ -212,17 +297,3 @@ def asdbench_run_started(run_dir: Path, spec: dict[str, Any]) -> None:
 @hookspec
 def asdbench_run_finished(run_dir: Path, spec: dict[str, Any], results: dict[str, Any]) -> None:
     """Called when a run has written its results, with the metrics per split (e.g. to export them)."""
-
-
-KINDS: tuple[str, ...] = (
-    "frontends",
-    "networks",
-    "losses",
-    "augmentations",
-    "backends",
-    "feature_spaces",
-    "reducers",
-    "clusterers",
-    "datasets",
-)
-"""Every plugin kind, in the order ``asdbench plugins`` lists them; ``asdbench_register_<kind>`` is its hook."""

@@ -1,22 +1,26 @@
-"""The plugin manager: loads the ``asdbench`` entry points and answers lookups by kind and name.
+"""The plugin manager: loads the ``asdbench`` entry points, checks what plugins register, answers lookups.
 
 Every registration hook of every plugin is called once, with a ``register`` callable bound to that plugin, so
 that a duplicate name can name both plugins and ``asdbench plugins`` can say which distribution provides what.
-A plugin that fails to import is recorded (with its distribution) and skipped; the others still load.
+A plugin that fails to import, implements a hook that does not exist (a misspelt name), or registers a factory
+the core cannot call as its kind's contract says (asdbench.hookspecs.CONTRACTS) is recorded in
+:attr:`Registry.failures`, with its distribution, and left out; the others still load.
 
 Environment variables, for benchmark hygiene (as datasette does):
 
 - ``ASDBENCH_LOAD_PLUGINS``: comma-separated distribution names; only those entry points are loaded (an empty
-  value loads none). The core's own dataset readers are always loaded.
-- ``ASDBENCH_TRACE_PLUGINS=1``: print every hook call to stderr.
+  value loads none; a name that matches no installed plugin distribution is recorded as a failure). The core's
+  own dataset readers are always loaded.
+- ``ASDBENCH_TRACE_PLUGINS=1``: print every registration and every hook call to stderr.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -25,10 +29,14 @@ from typing import Any
 import pluggy
 
 from asdbench import hookspecs
+from asdbench.contract import check_product, plugin_call
 from asdbench.errors import PluginError
+from asdbench.hookspecs import CONTRACTS, Kind
 
 ENTRY_POINT_GROUP = "asdbench"
 CORE_DISTRIBUTION = "asdbench"
+LOAD_VARIABLE = "ASDBENCH_LOAD_PLUGINS"
+HOOKS = tuple(name for name in vars(hookspecs) if name.startswith("asdbench_"))
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,16 @@ class Registration:
     version: str
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """How messages name the component: ``backend 'knn' (asdbench-methods 0.1.0)``."""
+        return f"{hookspecs.singular(self.kind)} {self.name!r} ({_source_text(self.distribution, self.version)})"
+
     def options(self) -> dict[str, Any]:
-        """The factory's keyword options and their defaults (``inspect.Parameter.empty`` when required)."""
+        """The factory's keyword options and their defaults (``inspect.Parameter.empty`` when required).
+
+        The runtime arguments are positional-only (checked at registration), so they are not among them.
+        """
         return {
             p.name: p.default
             for p in self._parameters()
@@ -55,23 +71,21 @@ class Registration:
         return any(p.kind is p.VAR_KEYWORD for p in self._parameters())
 
     def _parameters(self) -> list[inspect.Parameter]:
-        try:
-            return list(inspect.signature(self.factory).parameters.values())
-        except (TypeError, ValueError):
-            raise PluginError(
-                f"{self.kind[:-1]} {self.name!r} from plugin {self.plugin!r} ({self.distribution}) has a factory "
-                "whose options cannot be inspected; register a function or class with keyword parameters"
-            ) from None
+        return list(factory_signature(self.factory).parameters.values())
 
 
 @dataclass(frozen=True)
 class LoadFailure:
-    """An entry point that could not be imported or registered."""
+    """A plugin that could not be imported or registered, or a registration that was refused."""
 
     entry_point: str
     distribution: str
     version: str
     error: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.entry_point} ({_source_text(self.distribution, self.version)}): {self.error}"
 
 
 @dataclass(frozen=True)
@@ -87,11 +101,14 @@ class Registry:
     def __init__(self, *, entry_points: bool = True, extra_plugins: Iterable[object] = ()) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
-        self.failures: list[LoadFailure] = []
+        self._load_failures: list[LoadFailure] = []
+        self._registration_failures: list[LoadFailure] = []
         self._sources: dict[int, _Source] = {}
-        self._entries: dict[str, dict[str, Registration]] = {kind: {} for kind in hookspecs.KINDS}
+        self._entries: dict[str, dict[str, Registration]] = {kind: {} for kind in CONTRACTS}
         self.conflicts: dict[tuple[str, str], str] = {}
-        if os.environ.get("ASDBENCH_TRACE_PLUGINS"):
+        self._shadowed: list[Registration] = []
+        self._trace = bool(os.environ.get("ASDBENCH_TRACE_PLUGINS"))
+        if self._trace:
             self.pm.trace.root.setwriter(sys.stderr.write)
             self.pm.enable_tracing()
         self._register_core()
@@ -101,6 +118,11 @@ class Registry:
             self.add_plugin(plugin, distribution="(registered in process)", version="")
         self._collect()
 
+    @property
+    def failures(self) -> list[LoadFailure]:
+        """Plugins that failed to load, and registrations that were refused."""
+        return [*self._load_failures, *self._registration_failures]
+
     # --- loading ------------------------------------------------------------------------------------------
 
     def _register_core(self) -> None:
@@ -109,64 +131,95 @@ class Registry:
         self.add_plugin(datasets, distribution=CORE_DISTRIBUTION, version=_version(CORE_DISTRIBUTION))
 
     def add_plugin(self, plugin: object, *, distribution: str, version: str, name: str | None = None) -> None:
-        """Register a plugin object (module or instance) with the hook manager; call :meth:`refresh` after."""
+        """Register a plugin object (module or instance) with the hook manager; call :meth:`refresh` after.
+
+        A plugin that pluggy refuses (a hook implementation whose arguments its hook does not have) or that
+        implements a hook asdbench does not have is recorded as a failure and left out.
+        """
         plugin_name = name or _plugin_name(plugin)
-        self.pm.register(plugin, name=plugin_name)
+        try:
+            self.pm.register(plugin, name=plugin_name)
+        except (pluggy.PluginValidationError, ValueError) as exc:  # ValueError: a plugin name already taken
+            self._load_failures.append(LoadFailure(plugin_name, distribution, version, " ".join(str(exc).split())))
+            return
+        unknown = _unknown_hooks(self.pm, plugin)
+        if unknown:
+            self.pm.unregister(plugin)
+            self._load_failures.append(LoadFailure(plugin_name, distribution, version, "; ".join(unknown)))
+            return
         self._sources[id(plugin)] = _Source(plugin_name, distribution, version)
 
     def _load_entry_points(self) -> None:
         allowed = _allowed_distributions()
+        found: set[str] = set()
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist_name = ep.dist.name if ep.dist else "(unknown distribution)"
             dist_version = ep.dist.version if ep.dist else ""
+            found.add(_normalise(dist_name))
             if allowed is not None and _normalise(dist_name) not in allowed:
                 continue
             try:
                 plugin = ep.load()
-                self.add_plugin(plugin, distribution=dist_name, version=dist_version, name=ep.name)
             except Exception as exc:  # a broken plugin must not take the others down
-                self.failures.append(
+                self._load_failures.append(
                     LoadFailure(f"{ep.name} = {ep.value}", dist_name, dist_version, f"{type(exc).__name__}: {exc}")
                 )
+                continue
+            self.add_plugin(plugin, distribution=dist_name, version=dist_version, name=ep.name)
+        for missing in sorted((allowed or set()) - found - {CORE_DISTRIBUTION}):
+            self._load_failures.append(LoadFailure(LOAD_VARIABLE, missing, "", _not_a_plugin(missing, found)))
 
     def refresh(self) -> None:
         """Re-run every registration hook (after :meth:`add_plugin` or ``unregister``)."""
-        self._entries = {kind: {} for kind in hookspecs.KINDS}
+        self._entries = {kind: {} for kind in CONTRACTS}
         self.conflicts = {}
+        self._shadowed = []
+        self._registration_failures = []
         self._collect()
 
     def _collect(self) -> None:
-        for kind in hookspecs.KINDS:
-            hook = getattr(self.pm.hook, f"asdbench_register_{kind}")
-            for impl in hook.get_hookimpls():
+        # Called directly rather than through pluggy, so that each call gets a ``register`` bound to its plugin.
+        for kind in CONTRACTS.values():
+            for impl in getattr(self.pm.hook, kind.hook).get_hookimpls():
                 source = self._sources.get(id(impl.plugin)) or _Source(impl.plugin_name, "(unknown)", "")
                 try:
                     impl.function(register=self._register_callback(kind, source))
                 except Exception as exc:
-                    self.failures.append(
+                    self._registration_failures.append(
                         LoadFailure(source.plugin, source.distribution, source.version,
-                                    f"asdbench_register_{kind} raised {type(exc).__name__}: {exc}")
+                                    f"{kind.hook} raised {type(exc).__name__}: {exc}")
                     )
 
-    def _register_callback(self, kind: str, source: _Source) -> hookspecs.Register:
+    def _register_callback(self, kind: Kind, source: _Source) -> hookspecs.Register:
         def register(name: str, factory: Callable[..., Any], **meta: Any) -> None:
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"plugin {source.plugin!r} registered a {kind[:-1]} with an invalid name {name!r}")
-            if not callable(factory):
-                raise PluginError(f"plugin {source.plugin!r} registered {kind} {name!r} with a non-callable factory")
-            existing = self._entries[kind].get(name)
+            problem = _registration_problem(kind, name, factory)
+            if problem:
+                self._registration_failures.append(LoadFailure(source.plugin, source.distribution, source.version,
+                                                               f"{kind.singular} {name!r} refused: {problem}"))
+                self._trace_registration(kind, source, name, f"refused: {problem}")
+                return
+            registration = Registration(
+                kind.name, name, factory, source.plugin, source.distribution, source.version, dict(meta)
+            )
+            existing = self._entries[kind.name].get(name)
             if existing is not None:
                 # Recorded, not raised: the other names of both plugins stay usable, this one does not.
-                self.conflicts[(kind, name)] = (
-                    f"{kind} {name!r} is registered twice: by plugin {existing.plugin!r} "
+                self.conflicts[(kind.name, name)] = (
+                    f"{kind.singular} {name!r} is registered twice: by plugin {existing.plugin!r} "
                     f"({existing.distribution}) and by plugin {source.plugin!r} ({source.distribution})"
                 )
+                self._shadowed.append(registration)
+                self._trace_registration(kind, source, name, f"duplicate of {existing.distribution}'s")
                 return
-            self._entries[kind][name] = Registration(
-                kind, name, factory, source.plugin, source.distribution, source.version, dict(meta)
-            )
+            self._entries[kind.name][name] = registration
+            self._trace_registration(kind, source, name, "")
 
         return register
+
+    def _trace_registration(self, kind: Kind, source: _Source, name: str, note: str) -> None:
+        if self._trace:
+            print(f"{kind.hook}: {source.distribution} registered {kind.singular} {name!r}"
+                  + (f" ({note})" if note else ""), file=sys.stderr)
 
     # --- lookups ------------------------------------------------------------------------------------------
 
@@ -179,23 +232,48 @@ class Registry:
             raise PluginError(self.conflicts[(kind, name)] + "; uninstall or rename one of them")
         if name not in entries:
             known = ", ".join(sorted(entries)) or "(none)"
-            message = f"unknown {kind[:-1].replace('_', ' ')} {name!r}; registered {kind}: {known}"
+            message = f"unknown {hookspecs.singular(kind)} {name!r}; registered {kind}: {known}"
             if self.failures:
-                failed = "; ".join(f"{f.distribution} ({f.entry_point}): {f.error}" for f in self.failures)
-                message += f". Plugins that failed to load: {failed}"
+                message += ". Plugins that failed to load or register: " + "; ".join(f.message for f in self.failures)
             raise PluginError(message)
         return entries[name]
 
+    def build(self, kind: str, component: Mapping[str, Any], *runtime: Any) -> Any:
+        """Build a component from its canonical spec ``{"name": ..., **options}`` (see :meth:`create`)."""
+        return self.create(kind, component["name"], *runtime,
+                           **{key: value for key, value in component.items() if key != "name"})
+
     def create(self, kind: str, name: str, *runtime: Any, **options: Any) -> Any:
-        """Build the named component: ``runtime`` arguments (positional-only in the factory), then options."""
-        return self.get(kind, name).factory(*runtime, **options)
+        """Build the named component: ``factory(*runtime, **options)``, the runtime arguments its kind's contract
+        names (hookspecs.CONTRACTS). A failure inside the factory, or a product without the members of its
+        kind's protocol, raises a PluginError naming the component."""
+        registration = self.get(kind, name)
+        expected = CONTRACTS[kind].runtime
+        if len(runtime) != len(expected):
+            raise TypeError(f"a {hookspecs.singular(kind)} factory is called with {len(expected)} runtime "
+                            f"arguments {expected}, not {len(runtime)}")
+        try:
+            factory_signature(registration.factory).bind(*runtime, **options)
+        except TypeError as exc:
+            raise PluginError(f"{registration.label} cannot be built with options {options}: {exc}") from None
+        with plugin_call(registration, "factory"):
+            product = registration.factory(*runtime, **options)
+        check_product(product, registration)
+        return product
 
     def all(self) -> list[Registration]:
-        return [reg for kind in hookspecs.KINDS for reg in sorted(self._entries[kind].values(), key=lambda r: r.name)]
+        """Every registration, by kind and name; both of a name registered twice (see :meth:`is_duplicate`)."""
+        registrations = [*(r for entries in self._entries.values() for r in entries.values()), *self._shadowed]
+        order = {kind: index for index, kind in enumerate(CONTRACTS)}
+        return sorted(registrations, key=lambda r: (order[r.kind], r.name))
+
+    def is_duplicate(self, registration: Registration) -> bool:
+        """Whether another plugin registered the same name of the same kind (which makes that name unusable)."""
+        return (registration.kind, registration.name) in self.conflicts
 
     def _kind(self, kind: str) -> dict[str, Registration]:
         if kind not in self._entries:
-            raise PluginError(f"unknown plugin kind {kind!r}; kinds: {', '.join(hookspecs.KINDS)}")
+            raise PluginError(f"unknown plugin kind {kind!r}; kinds: {', '.join(CONTRACTS)}")
         return self._entries[kind]
 
     @property
@@ -206,6 +284,57 @@ class Registry:
     def distributions(self) -> dict[str, str]:
         """Every distribution that contributed a plugin, with its version: what a run records as provenance."""
         return {s.distribution: s.version for s in self._sources.values()}
+
+
+def factory_signature(factory: Callable[..., Any]) -> inspect.Signature:
+    """``inspect.signature(factory)``, except that a ``torch.nn.Module`` class without an ``__init__`` of its own
+    takes nothing: ``Module.__init__``'s ``*args, **kwargs`` are there only to refuse arguments."""
+    torch = sys.modules.get("torch")  # a module class cannot exist before torch is imported
+    if (torch is not None and isinstance(factory, type) and issubclass(factory, torch.nn.Module)
+            and factory.__init__ is torch.nn.Module.__init__):
+        return inspect.Signature()
+    return inspect.signature(factory)
+
+
+def _registration_problem(kind: Kind, name: Any, factory: Any) -> str | None:
+    """Why ``register(name, factory)`` is refused for ``kind``, or None."""
+    if not isinstance(name, str) or not name:
+        return f"the name must be a non-empty string, got {name!r}"
+    if not callable(factory):
+        return f"the factory {factory!r} is not callable"
+    try:
+        signature = factory_signature(factory)
+        problem = _signature_problem(kind, list(signature.parameters.values()))
+        if problem:
+            problem += f" (it is {signature})"
+    except (TypeError, ValueError):
+        problem = "its signature cannot be inspected (register a function or a class)"
+    if problem:
+        return f"the core calls a {kind.singular} factory as {kind.call_form()}, but {problem}"
+    return None
+
+
+def _signature_problem(kind: Kind, parameters: list[inspect.Parameter]) -> str | None:
+    for position, argument in enumerate(kind.runtime):
+        if position >= len(parameters) or parameters[position].kind is not inspect.Parameter.POSITIONAL_ONLY:
+            return f"its parameter {position + 1} is not a positional-only {argument!r}"
+    for parameter in parameters[len(kind.runtime):]:
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            return f"its parameter {parameter.name!r} is positional-only: options are passed by keyword"
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            return f"it takes *{parameter.name}: options are passed by keyword"
+    return None
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """pluggy's ``check_pending`` for one plugin: its hook implementations that match no asdbench hook."""
+    problems = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.spec is None and any(i.plugin is plugin and not i.optionalhook for i in caller.get_hookimpls()):
+            close = difflib.get_close_matches(caller.name, HOOKS, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"the hooks are {', '.join(HOOKS)}"
+            problems.append(f"implements {caller.name}, which is not an asdbench hook ({hint})")
+    return problems
 
 
 def _plugin_name(plugin: object) -> str:
@@ -219,10 +348,20 @@ def _normalise(distribution: str) -> str:
 
 
 def _allowed_distributions() -> set[str] | None:
-    value = os.environ.get("ASDBENCH_LOAD_PLUGINS")
+    value = os.environ.get(LOAD_VARIABLE)
     if value is None:
         return None
     return {_normalise(part.strip()) for part in value.split(",") if part.strip()}
+
+
+def _not_a_plugin(distribution: str, plugin_distributions: set[str]) -> str:
+    state = "is installed but has no" if _version(distribution) else "is not installed, or has no"
+    found = ", ".join(sorted(plugin_distributions)) or "(none)"
+    return f"{distribution!r} {state} entry point in group {ENTRY_POINT_GROUP!r}; plugin distributions: {found}"
+
+
+def _source_text(distribution: str, version: str) -> str:
+    return f"{distribution} {version}".strip()
 
 
 def _version(distribution: str) -> str:

@@ -8,17 +8,36 @@ embeddings; inference returns z_cat, L2-normalised over all branches together.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from asdbench.contract import (
+    check_augmentation_output,
+    check_frontend_output,
+    check_loss,
+    check_network_output,
+    plugin_call,
+)
 from asdbench.errors import SpecError
-from asdbench.plugins import Registry
+from asdbench.plugins import Registration, Registry
 
 
-def _options(component: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in component.items() if key != "name"}
+@dataclass(frozen=True)
+class Sources:
+    """The registration each component of a :class:`System` was built from, so that a failing call names it.
+
+    The per-batch checks test shapes and dtypes only: testing values would synchronise the device every batch
+    (training reports non-finite losses itself).
+    """
+
+    frontends: tuple[Registration, ...]
+    networks: tuple[Registration, ...]
+    loss: Registration
+    aux: Registration | None
+    augmentations: tuple[Registration, ...]
 
 
 class System(nn.Module):
@@ -29,6 +48,7 @@ class System(nn.Module):
         loss: nn.Module,
         aux: nn.Module | None,
         augmentations: Sequence[nn.Module],
+        sources: Sources,
     ) -> None:
         super().__init__()
         self.frontends = nn.ModuleList(frontends)
@@ -36,25 +56,49 @@ class System(nn.Module):
         self.loss = loss
         self.aux = aux
         self.augmentations = nn.ModuleList(augmentations)
+        self.sources = sources
 
     def branch_embeddings(self, waveforms: torch.Tensor) -> list[torch.Tensor]:
-        return [network(frontend(waveforms)) for frontend, network in zip(self.frontends, self.networks)]
+        branches = []
+        batch, num_samples = len(waveforms), waveforms.shape[-1]
+        for frontend, network, frontend_source, network_source in zip(
+            self.frontends, self.networks, self.sources.frontends, self.sources.networks
+        ):
+            with plugin_call(frontend_source, "forward"):
+                features = frontend(waveforms)
+            with plugin_call(frontend_source, "output_shape"):
+                shape = tuple(frontend.output_shape(num_samples))
+            check_frontend_output(features, batch, shape, frontend_source, finite=False)
+            with plugin_call(network_source, "forward"):
+                embeddings = network(features)
+            branches.append(check_network_output(embeddings, batch, network.embedding_dim, network_source,
+                                                 finite=False))
+        return branches
 
     def training_loss(self, waveforms: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         waveforms, targets = self.augment(waveforms, targets)
         return self.branch_loss(self.branch_embeddings(waveforms), targets)
 
     def augment(self, waveforms: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        for augmentation in self.augmentations:
-            waveforms, targets = augmentation(waveforms, targets)
+        for augmentation, source in zip(self.augmentations, self.sources.augmentations):
+            with plugin_call(source, "forward"):
+                output = augmentation(waveforms, targets)
+            waveforms, targets = check_augmentation_output(output, waveforms, targets, source, finite=False)
         return waveforms, targets
 
     def branch_loss(self, branches: list[torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
         """The main loss plus the auxiliary term, if any, of the branch embeddings of a batch."""
-        loss = self.loss(branches, targets)
+        loss = self._loss(self.loss, self.sources.loss, branches, targets)
         if self.aux is not None:
-            loss = loss + self.aux(branches, targets)
+            loss = loss + self._loss(self.aux, self.sources.aux, branches, targets)
         return loss
+
+    @staticmethod
+    def _loss(loss: nn.Module, source: Registration, branches: list[torch.Tensor],
+              targets: torch.Tensor) -> torch.Tensor:
+        with plugin_call(source, "forward"):
+            value = loss(branches, targets)
+        return check_loss(value, branches, source, finite=False)
 
     def embed(self, waveforms: torch.Tensor) -> torch.Tensor:
         """z_cat of each clip, L2-normalised (what backends score)."""
@@ -67,24 +111,21 @@ def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int
     for required in ("frontends", "networks", "loss"):
         if required not in system:
             raise SpecError(f"system.{required} is required to train a system")
-    frontends = [registry.create("frontends", c["name"], **_options(c)) for c in system["frontends"]]
+    sources = Sources(
+        tuple(registry.get("frontends", c["name"]) for c in system["frontends"]),
+        tuple(registry.get("networks", c["name"]) for c in system["networks"]),
+        registry.get("losses", system["loss"]["name"]),
+        registry.get("losses", system["aux"]["name"]) if "aux" in system else None,
+        tuple(registry.get("augmentations", c["name"]) for c in system.get("augmentations", [])),
+    )
+    frontends = [registry.build("frontends", c) for c in system["frontends"]]
     networks = []
-    for index, (frontend, component) in enumerate(zip(frontends, system["networks"])):
-        factory = registry.get("networks", component["name"]).factory
-        networks.append(factory(tuple(frontend.output_shape(num_samples)), **_options(component)))
-    dims = [_embedding_dim(network, index) for index, network in enumerate(networks)]
-    loss = registry.get("losses", system["loss"]["name"]).factory(dims, num_classes, **_options(system["loss"]))
-    aux = None
-    if "aux" in system:
-        aux = registry.get("losses", system["aux"]["name"]).factory(dims, num_classes, **_options(system["aux"]))
-    augmentations = [
-        registry.create("augmentations", c["name"], **_options(c)) for c in system.get("augmentations", [])
-    ]
-    return System(frontends, networks, loss, aux, augmentations)
-
-
-def _embedding_dim(network: nn.Module, index: int) -> int:
-    dim = getattr(network, "embedding_dim", None)
-    if not isinstance(dim, int):
-        raise SpecError(f"system.networks[{index}]: network {type(network).__name__} has no integer `embedding_dim`")
-    return dim
+    for frontend, source, component in zip(frontends, sources.frontends, system["networks"]):
+        with plugin_call(source, "output_shape"):
+            input_shape = tuple(frontend.output_shape(num_samples))
+        networks.append(registry.build("networks", component, input_shape))
+    dims = [network.embedding_dim for network in networks]  # a positive int: checked when built
+    loss = registry.build("losses", system["loss"], dims, num_classes)
+    aux = registry.build("losses", system["aux"], dims, num_classes) if "aux" in system else None
+    augmentations = [registry.build("augmentations", c) for c in system.get("augmentations", [])]
+    return System(frontends, networks, loss, aux, augmentations, sources)

@@ -10,7 +10,7 @@ import pytest
 
 from asdbench.cli import main
 from asdbench.errors import PluginError
-from asdbench.hookspecs import KINDS, hookimpl
+from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl
 from asdbench.plugins import Registry
 
 
@@ -127,13 +127,20 @@ def test_duplicate_name_names_both_plugins_and_spares_their_other_names():
     assert registry.get("backends", "only-first").plugin.endswith("_FirstPlugin")
 
 
+FACTORIES = {  # by the number of runtime arguments a kind's factory takes first
+    0: lambda **options: options,
+    1: lambda first, /, **options: options,
+    2: lambda first, second, /, **options: options,
+}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_registration_hook_reaches_the_registry(kind):
     class Plugin:
         pass
 
     def hook(self, register):
-        register(f"inline-{kind}", dict, description=kind)
+        register(f"inline-{kind}", FACTORIES[len(CONTRACTS[kind].runtime)], description=kind)
 
     setattr(Plugin, f"asdbench_register_{kind}", hookimpl(hook))
     registry = Registry(entry_points=False, extra_plugins=[Plugin()])
