@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("run", _run, "train and score one run spec, then print its per-machine tables")
     sub.add_argument("spec", type=Path)
-    sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store; the run goes in OUT/<training hash>/<scoring hash>")
+    sub.add_argument("--out", type=Path, default=Path("runs"),
+                     help="the run store; the run goes in OUT/<training hash>/<scoring hash>")
 
     sub = command("grid", _grid, "run every run of a grid file (resumable; finished runs are never recomputed)")
     sub.add_argument("grid", type=Path)

@@ -21,13 +21,13 @@ A grid file (TOML)::
     aggregate = "hmean"                 # per-machine hmean tables: add the hmean over those machines (per split
                                         # when the table shows splits, else over all of them, as Table III's 24w/o)
 
-The runs are the product of every group and axis. Runs that differ only in how they are scored (an axis
-such as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) share one training: the
-grid trains it once and scores it once per variant from the stored embeddings. Executors: ``local`` (in this process, or a process pool
-with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at ``address``). Every executor goes
-through the same store, so interrupted grids resume, finished runs are never recomputed, and several
-processes or workers on one grid never compute a run twice. ``stack_seeds`` trains runs that differ only in
-their seed together (:mod:`asdbench.stacked`).
+The runs are the product of every group and axis. Runs that differ only in how they are scored (an axis such
+as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) share one training: the grid
+trains it once and scores it once per variant from the stored embeddings. Executors: ``local`` (in this
+process, or a process pool with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at
+``address``). Every executor goes through the same store, so interrupted grids resume, finished runs are never
+recomputed, and several processes or workers on one grid never compute a run twice. ``stack_seeds`` trains
+runs that differ only in their seed together (:mod:`asdbench.stacked`).
 """
 
 from __future__ import annotations

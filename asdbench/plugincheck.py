@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -195,7 +196,7 @@ def _feature_space(registry: Registry, registration: Registration) -> str:
 
     with tempfile.TemporaryDirectory(prefix="asdbench-check-") as scratch:
         context = FeatureSpaceContext({}, {}, dict(TRAIN_DEFAULTS), 0, {}, Path(scratch) / "feature-space",
-                                      Path(scratch) / "runs")
+                                      _NoSystems())
         try:
             registry.create("feature_spaces", registration.name, context)
         except (PluginCallError, ContractError):
@@ -205,6 +206,15 @@ def _feature_space(registry: Registry, registration: Registration) -> str:
                 raise
             raise _Skipped(str(missing)) from None
     return "built; embed() not run (needs data)"
+
+
+class _NoSystems:
+    """The check builds feature spaces without data: a space that asks for a trained system at build time
+    fails the check with this message."""
+
+    def embeddings(self, system: dict[str, Any], epoch: int) -> Any:
+        raise AsdbenchError("asdbench plugins --check trains no systems: a feature space must not ask for one "
+                            "before embed() is called")
 
 
 def _dataset(registry: Registry, registration: Registration) -> str:

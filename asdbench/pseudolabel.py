@@ -26,8 +26,9 @@ from tqdm.auto import tqdm
 from asdbench import datacheck
 from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
 from asdbench.errors import AsdbenchError
-from asdbench.hookspecs import Clusterer, FeatureSpaceContext, Reducer, TrainedSystems
-from asdbench.plugins import Registry
+from asdbench.contract import check_clusters, check_feature_space_output, check_reduced, plugin_call
+from asdbench.hookspecs import FeatureSpaceContext, TrainedSystems
+from asdbench.plugins import Registration, Registry
 from asdbench.spec import RunSpec, spec_hash, training_identity
 from asdbench.atomic import write_json_atomic, write_text_atomic
 
@@ -78,10 +79,9 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     context = FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests,
                                   directory / "feature-space", systems)
     # reducer and clusterer first: their options are checked before the feature space does any work
-    reducer = registry.create("reducers", config["reducer"]["name"], **_options(config["reducer"]))
-    clusterer = registry.create("clusterers", config["clusterer"]["name"], **_options(config["clusterer"]))
-    space = registry.create("feature_spaces", config["feature_space"]["name"], context,
-                            **_options(config["feature_space"]))
+    reducer, clusterer = (_Component.build(registry, kind, config[key])
+                          for kind, key in (("reducers", "reducer"), ("clusterers", "clusterer")))
+    space = _Component.build(registry, "feature_spaces", config["feature_space"], context)
     tables, quality = [], {}
     jobs = [(split, machine) for split, manifest in manifests.items()
             for machine in machines_to_label(manifest, config["machines"])]
@@ -110,36 +110,55 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     return _read(directory)
 
 
-def _label_machine(space: Any, reducer: Reducer, clusterer: Clusterer, rows: pd.DataFrame,
+@dataclass(frozen=True)
+class _Component:
+    """A built component and its registration: calls into it are named in errors and their results checked
+    against the contract (asdbench.contract)."""
+
+    product: Any
+    registration: Registration
+
+    @classmethod
+    def build(cls, registry: Registry, kind: str, component: dict[str, Any], *runtime: Any) -> _Component:
+        return cls(registry.build(kind, component, *runtime), registry.get(kind, component["name"]))
+
+    def embed(self, rows: pd.DataFrame) -> np.ndarray:
+        with plugin_call(self.registration, "embed"):
+            output = self.product.embed(rows)
+        return check_feature_space_output(output, len(rows), self.registration)
+
+    def reduce(self, embeddings: np.ndarray) -> np.ndarray:
+        with plugin_call(self.registration, "fit_transform"):
+            reduced = self.product.fit_transform(embeddings)
+        return check_reduced(reduced, len(embeddings), self.registration)
+
+    def cluster(self, points: np.ndarray, max_clusters: int) -> np.ndarray:
+        with plugin_call(self.registration, "fit_predict"):
+            labels = self.product.fit_predict(points, max_clusters)
+        return check_clusters(labels, len(points), max_clusters, self.registration)
+
+
+def _label_machine(space: _Component, reducer: _Component, clusterer: _Component, rows: pd.DataFrame,
                    config: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
     train = (rows["subset"] == "train").to_numpy()
-    output = np.asarray(space.embed(rows))
-    if len(output) != len(rows):
-        raise AsdbenchError(f"feature space {config['feature_space']['name']!r} returned {len(output)} rows for "
-                            f"{len(rows)} clips of {rows['machine'].iloc[0]}")
+    output = space.embed(rows)
     domains = rows.loc[train, "domain"].to_numpy()
     if output.ndim == 1:  # the space names the classes itself
         clusters, coordinates = output[train].astype(str), np.zeros((int(train.sum()), 0))
     else:
         fit_rows = np.ones(len(rows), bool) if config["transductive"] else train
-        reduced = np.asarray(reducer.fit_transform(output[fit_rows].astype(np.float64)))
-        coordinates = reduced[train[fit_rows]]
+        coordinates = reducer.reduce(output[fit_rows].astype(np.float64))[train[fit_rows]]
         clusters = np.empty(len(coordinates), dtype=object)
         for domain, limit in (("source", config["max_clusters_source"]), ("target", config["max_clusters_target"])):
             in_domain = domains == domain
             if in_domain.any():
-                clusters[in_domain] = np.asarray(
-                    clusterer.fit_predict(coordinates[in_domain], min(limit, int(in_domain.sum())))
-                ).astype(str)
+                clusters[in_domain] = clusterer.cluster(coordinates[in_domain],
+                                                        min(limit, int(in_domain.sum()))).astype(str)
     prefix = rows.loc[train, "split"] + "/" + rows.loc[train, "machine"] + "/" + rows.loc[train, "domain"]
     table = rows.loc[train, ["path", "file", "split", "machine", "domain"]].assign(
         label=("pseudo/" + prefix + "/" + pd.Series(clusters, index=prefix.index).astype(str)).to_numpy()
     )
     return table.reset_index(drop=True), coordinates
-
-
-def _options(component: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in component.items() if key != "name"}
 
 
 def _read(directory: Path) -> PseudoLabels:

@@ -41,7 +41,7 @@ from asdbench.embed import MachineClips, embed_checkpoint
 from asdbench.hookspecs import TrainedSystems
 from asdbench.labels import build_labels
 from asdbench.plugins import Registry
-from asdbench.scoring import ensemble_scores, evaluate_split, machines_of, write_split
+from asdbench.scoring import CheckedBackend, ensemble_scores, evaluate_split, machines_of, write_split
 from asdbench.spec import PSEUDO_PREFIX, RunSpec, training_identity
 from asdbench.stacked import StackedMember, stacking_problem, train_stacked
 from asdbench.system import System, build_system
@@ -188,10 +188,8 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     write_json_atomic(run_dir / "provenance.json", provenance(registry, None))
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
     machines = machines_of(manifests)
-    backend = spec.system["backend"]
-    options = {key: value for key, value in backend.items() if key != "name"}
     scores = ensemble_scores([trained_embeddings(training_dir, epoch) for epoch in spec.train["checkpoints"]],
-                             machines, lambda: registry.create("backends", backend["name"], **options))
+                             machines, lambda: CheckedBackend.build(registry, spec.system["backend"]))
     trained = json.loads((training_dir / TRAINED).read_text())
     results: dict[str, Any] = {"training": spec.training_hash, "scoring": spec.scoring_hash, **trained, "splits": {}}
     for split, manifest in manifests.items():

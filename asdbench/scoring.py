@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.stats
-from pathlib import Path
 
+from asdbench.contract import check_scores, plugin_call
 from asdbench.hookspecs import Backend
 from asdbench.metrics import EvaluationReport
+from asdbench.plugins import Registration, Registry
 from asdbench.scorefiles import evaluate_directory, write_decisions, write_scores
 
 
@@ -44,6 +47,28 @@ def machines_of(manifests: Mapping[str, pd.DataFrame]) -> list[Machine]:
             machines.append(Machine(split, str(machine), rows[rows["subset"] == "train"].reset_index(drop=True),
                                     rows[rows["subset"] == "test"].reset_index(drop=True)))
     return machines
+
+
+@dataclass(frozen=True)
+class CheckedBackend:
+    """A registered backend whose calls are named in errors and whose scores are checked against the contract
+    (one score per embedding, finite), so that a misbehaving plugin is one line naming it."""
+
+    backend: Backend
+    registration: Registration
+
+    @classmethod
+    def build(cls, registry: Registry, component: dict[str, Any]) -> CheckedBackend:
+        return cls(registry.build("backends", component), registry.get("backends", component["name"]))
+
+    def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None:
+        with plugin_call(self.registration, "fit"):
+            self.backend.fit(embeddings, domains)
+
+    def score(self, embeddings: np.ndarray) -> np.ndarray:
+        with plugin_call(self.registration, "score"):
+            scores = self.backend.score(embeddings)
+        return check_scores(scores, len(embeddings), self.registration)
 
 
 def ensemble_scores(

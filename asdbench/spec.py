@@ -50,6 +50,7 @@ from typing import Any
 
 from asdbench.datasets import SPLITS
 from asdbench.errors import PluginError, SpecError
+from asdbench.hookspecs import singular
 from asdbench.plugins import Registration, Registry, get_registry
 
 SPEC_VERSION = 1
@@ -364,7 +365,7 @@ def _options(registration: Registration, given: dict[str, Any], field: str) -> d
     if unknown and not registration.accepts_any_option():
         valid = ", ".join(sorted(declared)) or "(none)"
         raise SpecError(
-            f"{field}.{unknown[0]}: {registration.kind[:-1]} {registration.name!r} has no option {unknown[0]!r}; "
+            f"{field}.{unknown[0]}: {singular(registration.kind)} {registration.name!r} has no option {unknown[0]!r}; "
             f"its options: {valid}"
         )
     resolved: dict[str, Any] = {}
@@ -372,7 +373,7 @@ def _options(registration: Registration, given: dict[str, Any], field: str) -> d
         if option in given:
             resolved[option] = _typed(given[option], default, f"{field}.{option}")
         elif default is _EMPTY:
-            raise SpecError(f"{field}.{option} is required by {registration.kind[:-1]} {registration.name!r}")
+            raise SpecError(f"{field}.{option} is required by {singular(registration.kind)} {registration.name!r}")
         else:
             resolved[option] = _json_default(default, f"{field}.{option}", registration)
     resolved.update({k: v for k, v in given.items() if k not in declared})
@@ -402,7 +403,7 @@ def _json_default(default: Any, field: str, registration: Registration) -> Any:
         canonical_json({"value": default})
     except (TypeError, ValueError):
         raise SpecError(
-            f"{field}: the default of {registration.kind[:-1]} {registration.name!r} "
+            f"{field}: the default of {singular(registration.kind)} {registration.name!r} "
             f"({registration.distribution}) is not a plain value ({default!r}); plugin defaults must be TOML-like"
         ) from None
     return default

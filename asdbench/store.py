@@ -285,7 +285,7 @@ def _check_scoring(spec: RunSpec, registry: Registry) -> None:
     backend = spec.system.get("backend")
     if backend is None:
         raise AsdbenchError("system.backend is required to score a run")
-    registry.create("backends", backend["name"], **{k: v for k, v in backend.items() if k != "name"})
+    registry.build("backends", backend)
 
 
 def _acquire(directory: Path) -> FileLock | None:

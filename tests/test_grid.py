@@ -337,7 +337,8 @@ def test_stacked_seeds_give_the_one_at_a_time_results(fake_system, tiny_dataset,
         alone, stacked = (Store(tmp_path / root).results(run.spec) for root in ("alone", "stacked"))
         for split, report in alone["splits"].items():
             assert stacked["splits"][split]["official_score"] == pytest.approx(report["official_score"], abs=0.02)
-        last = [torch.load(Store(tmp_path / root).training_directory(run.spec) / "checkpoints" / "last.pt", weights_only=True)
+        last = [torch.load(Store(tmp_path / root).training_directory(run.spec) / "checkpoints" / "last.pt",
+                           weights_only=True)
                 for root in ("alone", "stacked")]
         assert last[1]["loss"] == pytest.approx(last[0]["loss"], rel=1e-4)
     with pytest.raises(SpecError, match="stack_seeds must be at least 1"):

@@ -150,3 +150,39 @@ def write_one_level_run(store, spec, directory):
     results = json.loads((run / "results.json").read_text())
     del results["training"], results["scoring"]
     (directory / "results.json").write_text(json.dumps({**results, "hash": directory.name}))
+
+
+SHORT_BACKEND = """
+    import numpy as np
+    from asdbench.hookspecs import hookimpl
+
+    class Short:
+        def fit(self, embeddings, domains):
+            pass
+        def score(self, embeddings):
+            return np.zeros(3)
+
+    def short():
+        return Short()
+
+    @hookimpl
+    def asdbench_register_backends(register):
+        register("short", short)
+"""
+
+
+def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny_dataset, tmp_path, monkeypatch,
+                                                                capsys):
+    from asdbench import plugins
+    from asdbench.cli import main
+    from tests.test_plugins import write_distribution
+
+    write_distribution(tmp_path / "site", "asdbench-short", "asdbench_short", SHORT_BACKEND, version="0.3")
+    monkeypatch.setattr(plugins, "_default", None)
+    spec_file = tmp_path / "short.toml"
+    spec_file.write_text(backend_grid(tmp_path, tiny_dataset, "").read_text().split("[table]")[0]
+                         .replace("[base.", "[").replace("[base]\n", "").replace('{name = "knn", k = 1}', '"short"'))
+    assert main(["run", str(spec_file), "--out", str(tmp_path / "store")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0, error
+    assert "backend 'short' (asdbench-short 0.3)" in error and "shape (3,) for" in error
