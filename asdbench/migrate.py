@@ -24,10 +24,10 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from asdbench.atomic import write_json_atomic
+from asdbench.rundir import RESULTS, TRAINED, TRAINING_SPEC
 from asdbench.spec import DECISION_QUANTILE, RunSpec, spec_hash, training_identity
 
 LEGACY_SPEC = "spec.json"
-TRAINING_SPEC = "training.json"  # asdbench.run.TRAINING_SPEC: a two-level training directory has it
 PSEUDOLABELS = "pseudolabels"
 MIGRATED = ".migrated"
 _HASH = re.compile(r"[0-9a-f]{16}")
@@ -79,23 +79,23 @@ def _migrate_run(root: Path, old: Path, renamed: dict[str, str]) -> bool:
         source = old if old.exists() else training
         run = training / spec.scoring_hash
         run.mkdir(exist_ok=True)
-        for name in ("scores", "results.json", "error.json"):
+        for name in ("scores", RESULTS, "error.json"):
             if (source / name).exists() and not (run / name).exists():
                 os.replace(source / name, run / name)
         if (source / "provenance.json").exists():
             shutil.copy2(source / "provenance.json", run / "provenance.json")
         write_json_atomic(run / LEGACY_SPEC, spec.canonical)
-        if (run / "results.json").exists():
-            results = json.loads((run / "results.json").read_text())
+        if (run / RESULTS).exists():
+            results = json.loads((run / RESULTS).read_text())
             trained = {key: results[key] for key in ("num_classes", "pseudolabel") if key in results}
             if "pseudolabel" in trained:
                 directory = trained["pseudolabel"]["directory"]
                 trained["pseudolabel"]["directory"] = renamed.get(directory, directory)
-            write_json_atomic(run / "results.json", {
+            write_json_atomic(run / RESULTS, {
                 **{k: v for k, v in results.items() if k != "hash"}, **trained,
                 "training": spec.training_hash, "scoring": spec.scoring_hash})
-            if not (training / "trained.json").exists():
-                write_json_atomic(training / "trained.json", trained)
+            if not (training / TRAINED).exists():
+                write_json_atomic(training / TRAINED, trained)
         write_json_atomic(training / TRAINING_SPEC, training_identity(spec.canonical))
         if source is training:
             (training / LEGACY_SPEC).unlink()

@@ -41,31 +41,20 @@ from asdbench.embed import MachineClips, embed_checkpoint
 from asdbench.hookspecs import TrainedSystems
 from asdbench.labels import build_labels
 from asdbench.plugins import Registry
+from asdbench.rundir import (
+    RESULTS,
+    SPEC,
+    TRAINED,
+    TRAINING_SPEC,
+    embeddings_path,
+    missing_embeddings,
+    trained_embeddings,
+)
 from asdbench.scoring import CheckedBackend, ensemble_scores, evaluate_split, machines_of, write_split
 from asdbench.spec import PSEUDO_PREFIX, RunSpec, training_identity
 from asdbench.stacked import StackedMember, stacking_problem, train_stacked
 from asdbench.system import System, build_system
 from asdbench.train import TrainingPlan, checkpoint_path, replay, resumable_epoch, train
-
-TRAINING_SPEC = "training.json"
-TRAINED = "trained.json"
-SPEC = "spec.json"
-RESULTS = "results.json"
-EMBEDDINGS = "embeddings"
-
-
-def embeddings_path(training_dir: Path, epoch: int) -> Path:
-    return training_dir / EMBEDDINGS / f"epoch_{epoch:03d}.npz"
-
-
-def missing_embeddings(training_dir: Path, epochs: list[int]) -> list[int]:
-    return [epoch for epoch in epochs if not embeddings_path(training_dir, epoch).exists()]
-
-
-def training_complete(training_dir: Path, epochs: list[int]) -> bool:
-    """Whether the training is finished and has the embeddings of ``epochs``: then scoring needs no model."""
-    return (training_dir / TRAINED).exists() and not missing_embeddings(training_dir, epochs)
-
 
 # --- training -------------------------------------------------------------------------------------------
 
@@ -168,12 +157,6 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
             with open(temporary, "wb") as handle:
                 np.savez(handle, **arrays)
     write_json_atomic(run.directory / TRAINED, run.trained)
-
-
-def trained_embeddings(training_dir: Path, epoch: int) -> dict[str, np.ndarray]:
-    """A finished training's embeddings at ``epoch``, keyed ``<split>.<machine>.<train|test>``."""
-    with np.load(embeddings_path(training_dir, epoch)) as stored:
-        return {key: stored[key] for key in stored.files}
 
 
 # --- scoring --------------------------------------------------------------------------------------------

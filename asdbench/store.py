@@ -22,7 +22,7 @@ import traceback
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -33,17 +33,11 @@ from asdbench.atomic import write_json_atomic
 from asdbench.errors import AsdbenchError
 from asdbench.migrate import migrate_store
 from asdbench.plugins import Registry
-from asdbench.run import (
-    RESULTS,
-    TRAINED,
-    PreparedTraining,
-    prepare_training,
-    run_trainings,
-    score,
-    trained_embeddings,
-    training_complete,
-)
+from asdbench.rundir import RESULTS, TRAINED, trained_embeddings, training_complete
 from asdbench.spec import RunSpec, validate_spec
+
+if TYPE_CHECKING:
+    from asdbench.run import PreparedTraining
 
 ERROR = "error.json"
 LOCK = ".lock"
@@ -183,6 +177,8 @@ class Store:
         return StoreSystems(self, registry, spec, progress)
 
     def _prepare(self, claim: _Claim, registry: Registry, progress: bool) -> PreparedTraining:
+        from asdbench.run import prepare_training  # the run machinery (torch) loads only when there is work
+
         spec = claim.runs[0]
         return prepare_training(spec, self.training_directory(spec), registry, epochs=claim.epochs,
                                 systems=self.systems(spec, registry, progress=progress), progress=progress)
@@ -190,6 +186,8 @@ class Store:
     def _train(self, claims: list[_Claim], registry: Registry, progress: bool, raise_errors: bool,
                outcomes: dict[str, Outcome]) -> list[list[RunSpec]]:
         """Train the claimed trainings; returns the runs of those that finished (failures go to ``outcomes``)."""
+        from asdbench.run import run_trainings
+
         if len(claims) > 1:
             try:
                 run_trainings([self._prepare(claim, registry, progress) for claim in claims], progress=progress)
@@ -213,6 +211,8 @@ class Store:
         return finished
 
     def _score(self, spec: RunSpec, registry: Registry, raise_errors: bool, *, started: bool) -> Outcome:
+        from asdbench.run import score
+
         directory = self.directory(spec)
         lock = _acquire(directory)
         if lock is None:
@@ -258,6 +258,8 @@ class StoreSystems:
     progress: bool
 
     def embeddings(self, system: dict[str, Any], epoch: int) -> dict[str, np.ndarray]:
+        from asdbench.run import run_trainings
+
         spec = validate_spec({"seed": self.spec.seed, "dataset": self.spec.dataset, "system": system,
                               "train": {**self.spec.train, "checkpoints": sorted({*self.spec.train["checkpoints"],
                                                                                    epoch})}}, self.registry)

@@ -119,3 +119,25 @@ def test_listing_plugins_and_validating_specs_import_nothing_heavy():
                           env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+STATUS = textwrap.dedent("""
+    import contextlib, io, json, sys
+
+    from asdbench.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["status", sys.argv[1], "--out", sys.argv[2]]) == 0
+    print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] == "torch")))
+""")
+
+
+def test_grid_status_reads_the_store_without_torch(tmp_path):
+    """`asdbench status`, polled while a grid runs on a cluster, loads the run machinery only to compute."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[base]\n[base.dataset]\nname = "synth"\nroot = "data"\n[base.system]\nbackend = "knn"\n'
+                    '[axes]\nseed = [1, 2]\n')
+    done = subprocess.run([sys.executable, "-c", STATUS, str(grid), str(tmp_path / "runs")], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
