@@ -10,9 +10,15 @@ A plugin is a module (or object) with functions marked ``@hookimpl``, published 
     # my_package/plugin.py
     from asdbench.hookspecs import hookimpl
 
+    def my_backend(*, k: int = 1):          # a light factory: its keyword parameters are the options
+        from my_package.backends import MyBackend   # imported when a run builds it, not when plugins load
+        return MyBackend(k=k)
+
     @hookimpl
     def asdbench_register_backends(register):
-        register("my-backend", MyBackend, description="...")
+        register("my-backend", my_backend, description="...")
+
+``docs/plugins.md`` is the guide, with a complete plugin that the test suite runs.
 
 Registration hooks are called once per process, each with a ``register(name, factory, **meta)`` callable. The
 core calls a factory as ``factory(*runtime, **options)``: first the runtime arguments of its kind (see
@@ -24,8 +30,9 @@ hook whose name is not below, is refused when the plugin loads, naming it (``asd
 
 ``meta`` is shown by ``asdbench plugins``: ``description=`` is the conventional key; a feature space that needs
 published weights passes ``fetch_weights=callable(dest_dir=None) -> Path`` (``asdbench models fetch NAME``);
-``uses_system=True`` on a feature space adds the run's system and training options to the identity of its
-cached pseudo-label table (for a space that trains the run's own system, such as ``class``).
+``uses_system=True`` on a feature space adds the run's system and training options (its training identity,
+not how it is scored) to the identity of its cached pseudo-label table (for a space that trains the run's own
+system through ``context.systems``, such as ``class``).
 
 Errors: raise an :class:`asdbench.errors.AsdbenchError` (subclass) for what the user can fix; it is shown as
 it is. Any other exception from a factory or component method is reported in one line naming the kind, name
