@@ -272,7 +272,7 @@ def _status(args: argparse.Namespace) -> int:
 
     rows = grid_status(load_grid(args.grid), args.out)
     print(tabulate(rows, headers="keys", tablefmt="simple"))
-    states = ("done", "running", "failed", "pending")
+    states = ("done", "running", "failed", "damaged", "pending")
     trainings = {row["training"]: row["trained"] for row in rows}
     runs = ", ".join(f"{sum(r['state'] == state for r in rows)} {state}" for state in states)
     trained = ", ".join(f"{sum(t == state for t in trainings.values())} {state}" for state in states)

@@ -21,7 +21,6 @@ and each of its scorings, ``<training directory>/<scoring hash>/``::
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +47,16 @@ from asdbench.rundir import (
     TRAINING_SPEC,
     embeddings_path,
     missing_embeddings,
+    read_json,
+    readable_json,
+    set_aside,
     trained_embeddings,
 )
 from asdbench.scoring import CheckedBackend, ensemble_scores, evaluate_split, machines_of, write_split
 from asdbench.spec import PSEUDO_PREFIX, RunSpec, training_identity
 from asdbench.stacked import StackedMember, stacking_problem, train_stacked
 from asdbench.system import System, build_system
-from asdbench.train import TrainingPlan, checkpoint_path, replay, resumable_epoch, train
+from asdbench.train import TrainingPlan, checkpoint_path, load_checkpoint, replay, resumable_epoch, train
 
 # --- training -------------------------------------------------------------------------------------------
 
@@ -145,7 +147,7 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
     """Embed every clip at each kept epoch that has no embeddings yet (re-creating checkpoints that an earlier
     plan did not keep), then mark the training finished."""
     missing = missing_embeddings(run.directory, run.plan.checkpoints)
-    absent = [epoch for epoch in missing if not checkpoint_path(run.checkpoint_dir, epoch).exists()]
+    absent = [epoch for epoch in missing if load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch)) is None]
     if absent:
         replay(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir, absent,
                initial_state=run.initial_state, device=run.device, progress=progress)
@@ -156,6 +158,8 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
         with atomic_path(embeddings_path(run.directory, epoch)) as temporary:
             with open(temporary, "wb") as handle:
                 np.savez(handle, **arrays)
+    if (run.directory / TRAINED).exists() and not readable_json(run.directory / TRAINED):
+        set_aside(run.directory / TRAINED, "not readable JSON")
     write_json_atomic(run.directory / TRAINED, run.trained)
 
 
@@ -173,7 +177,7 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     machines = machines_of(manifests)
     scores = ensemble_scores([trained_embeddings(training_dir, epoch) for epoch in spec.train["checkpoints"]],
                              machines, lambda: CheckedBackend.build(registry, spec.system["backend"]))
-    trained = json.loads((training_dir / TRAINED).read_text())
+    trained = read_json(training_dir / TRAINED)
     results: dict[str, Any] = {"training": spec.training_hash, "scoring": spec.scoring_hash, **trained, "splits": {}}
     for split, manifest in manifests.items():
         out_dir = run_dir / "scores" / split

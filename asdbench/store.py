@@ -33,7 +33,16 @@ from asdbench.atomic import write_json_atomic
 from asdbench.errors import AsdbenchError
 from asdbench.migrate import migrate_store
 from asdbench.plugins import Registry
-from asdbench.rundir import RESULTS, TRAINED, trained_embeddings, training_complete
+from asdbench.rundir import (
+    RESULTS,
+    TRAINED,
+    DamagedFile,
+    read_json,
+    readable_json,
+    set_aside,
+    trained_embeddings,
+    training_complete,
+)
 from asdbench.spec import RunSpec, validate_spec
 
 if TYPE_CHECKING:
@@ -48,6 +57,7 @@ class RunState(str, Enum):
     DONE = "done"
     RUNNING = "running"
     FAILED = "failed"
+    DAMAGED = "damaged"
     PENDING = "pending"
 
 
@@ -91,26 +101,38 @@ class Store:
 
     def state(self, spec: RunSpec) -> RunState:
         state = _state(self.directory(spec), RESULTS)
-        if state is RunState.PENDING and self.training_state(spec) in (RunState.RUNNING, RunState.FAILED):
+        if state is RunState.PENDING and self.training_state(spec) in (RunState.RUNNING, RunState.FAILED,
+                                                                       RunState.DAMAGED):
             return self.training_state(spec)
         return state
 
     def results(self, spec: RunSpec) -> dict[str, Any] | None:
-        return _read(self.directory(spec) / RESULTS)
+        """The run's results; None while it has none, or when its ``results.json`` is damaged (its state says
+        so, and the next attempt sets the file aside and scores the run again)."""
+        try:
+            return read_json(self.directory(spec) / RESULTS)
+        except DamagedFile:
+            return None
 
     def error(self, spec: RunSpec) -> dict[str, Any] | None:
         """The last error of the run's scoring, else of its training (None when neither failed)."""
-        return _read(self.directory(spec) / ERROR) or _read(self.training_directory(spec) / ERROR)
+        for directory in (self.directory(spec), self.training_directory(spec)):
+            if readable_json(directory / ERROR):
+                return read_json(directory / ERROR)
+        return None
 
     # --- computing ----------------------------------------------------------------------------------------
 
     def run(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> dict[str, Any]:
         """Bring one run to done in this process and return its results; its error, if any, is raised (and
-        recorded). A run that another process is computing is an error, not a wait."""
-        outcome = self.attempt_group([spec], registry, progress=progress, raise_errors=True)[0]
-        if outcome.state is RunState.RUNNING:
-            raise AsdbenchError(f"run {spec.hash} in {self.root} is being computed by another process; wait for "
-                                "it to finish (`asdbench status` shows it) and run this again to read it back")
+        recorded). A run (or its training) that another process is computing is waited for, then read back."""
+        waiting = False
+        while (outcome := self.attempt_group([spec], registry, progress=progress,
+                                             raise_errors=True)[0]).state is RunState.RUNNING:
+            if progress and not waiting:
+                tqdm.write(f"waiting for another process, which is computing run {spec.hash} in {self.root}")
+            waiting = True
+            time.sleep(POLL_SECONDS)
         assert outcome.results is not None
         return outcome.results
 
@@ -132,7 +154,7 @@ class Store:
         outcomes: dict[str, Outcome] = {}
         valid = []
         for spec in specs:
-            if (self.directory(spec) / RESULTS).exists():
+            if readable_json(self.directory(spec) / RESULTS):
                 self._check_data(spec, registry)
                 outcomes[spec.hash] = Outcome(spec.hash, RunState.DONE, self.results(spec))
                 continue
@@ -218,8 +240,10 @@ class Store:
         if lock is None:
             return Outcome(spec.hash, RunState.RUNNING)
         try:
-            if (directory / RESULTS).exists():  # scored by another process between our check and our lock
+            if readable_json(directory / RESULTS):  # scored by another process between our check and our lock
                 return Outcome(spec.hash, RunState.DONE, self.results(spec))
+            if (directory / RESULTS).exists():
+                set_aside(directory / RESULTS, "not readable JSON")
             if not started:
                 registry.hook.asdbench_run_started(run_dir=directory, spec=spec.canonical)
             results = score(spec, self.training_directory(spec), directory, registry)
@@ -303,16 +327,12 @@ def _acquire(directory: Path) -> FileLock | None:
 
 def _state(directory: Path, finished: str) -> RunState:
     if (directory / finished).exists():
-        return RunState.DONE
+        return RunState.DONE if readable_json(directory / finished) else RunState.DAMAGED
     if directory.exists() and _locked(directory / LOCK):
         return RunState.RUNNING
     if (directory / ERROR).exists():
         return RunState.FAILED
     return RunState.PENDING
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 def _locked(path: Path) -> bool:

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from asdbench.atomic import atomic_path
 from asdbench.clips import ClipSource
 from asdbench.errors import AsdbenchError
+from asdbench.rundir import set_aside
 from asdbench.system import System
 
 LAST_CHECKPOINT = "last.pt"
@@ -169,9 +170,9 @@ def replay(
     (seed, epoch). ``last.pt`` is left as it is."""
     place(system, device, plan)
     optimiser = make_optimiser(system, plan)
-    start = max((e for e in kept_epochs(checkpoint_dir) if e < min(epochs)), default=0)
-    if start:
-        state = torch.load(checkpoint_path(checkpoint_dir, start), map_location=device, weights_only=True)
+    state = latest_state(checkpoint_dir, device, before=min(epochs))
+    start = state["epoch"] if state else 0
+    if state:
         system.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
     else:
@@ -215,10 +216,38 @@ def batch_order(count: int, batch_size: int, rng: np.random.Generator) -> Iterat
         yield order[start : start + batch_size]
 
 
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any] | None:
+    """A checkpoint's state; None when it is absent or damaged (truncated, overwritten), and a damaged one is
+    set aside under another name, never deleted."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(state, dict) or not {"epoch", "model"} <= set(state):
+            raise ValueError("not an asdbench checkpoint (no epoch and model)")
+    except Exception as exc:  # torch raises many kinds for a damaged file: each means it cannot be used
+        set_aside(path, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        return None
+    return state
+
+
+def latest_state(directory: Path, device: torch.device | str = "cpu", *, before: int | None = None
+                 ) -> dict[str, Any] | None:
+    """The most advanced readable training state in ``directory`` (with its optimiser state): ``last.pt``, else
+    the latest kept epoch; with ``before``, the latest kept epoch before that one. None: start afresh."""
+    candidates = [checkpoint_path(directory, e) for e in reversed(kept_epochs(directory))
+                  if before is None or e < before]
+    for path in ([directory / LAST_CHECKPOINT] if before is None else []) + candidates:
+        state = load_checkpoint(path, device)
+        if state is not None and "optimiser" in state:
+            return state
+    return None
+
+
 def resumable_epoch(directory: Path) -> int:
     """The last finished epoch saved in ``directory`` (0 when there is none)."""
-    last = directory / LAST_CHECKPOINT
-    return int(torch.load(last, map_location="cpu", weights_only=True)["epoch"]) if last.exists() else 0
+    state = latest_state(directory)
+    return int(state["epoch"]) if state else 0
 
 
 def kept_epochs(directory: Path) -> list[int]:
@@ -229,15 +258,17 @@ def kept_epochs(directory: Path) -> list[int]:
 def resume(system: System, optimiser: torch.optim.Optimizer, directory: Path, device: torch.device) -> int:
     """Load the last finished epoch's model and optimiser state; returns that epoch (0: start afresh).
 
-    Checkpoints that the plan keeps but the interrupted training did not (another plan started it) are not
-    an error: :func:`replay` re-creates them when they are needed.
+    A damaged ``last.pt`` is set aside and the training resumes from the latest kept epoch before it (exactly,
+    as every epoch is seeded from (seed, epoch)). Checkpoints that the plan keeps but the interrupted training
+    did not (another plan started it) are not an error: :func:`replay` re-creates them when they are needed.
     """
-    last = directory / LAST_CHECKPOINT
-    if not last.exists():
+    state = latest_state(directory, device)
+    if state is None:
         return 0
-    state = torch.load(last, map_location=device, weights_only=True)
     system.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])
+    if state["epoch"] and not (directory / LAST_CHECKPOINT).exists():
+        tqdm.write(f"resuming {directory} from epoch {state['epoch']}, its latest readable checkpoint")
     return int(state["epoch"])
 
 
