@@ -14,6 +14,7 @@ from tabulate import tabulate
 
 from asdbench import __version__
 from asdbench.errors import AsdbenchError, SpecError
+from asdbench.paths import writable_directory
 
 if TYPE_CHECKING:
     from asdbench.plugins import Registry
@@ -189,6 +190,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     from asdbench.data.synth import generate
 
+    writable_directory(args.out, "OUT")
     started = time.perf_counter()
     info = generate(args.out, args.preset, args.seed, workers=args.workers)
     print(f"wrote {info} to {args.out} in {time.perf_counter() - started:.1f} s")
@@ -232,6 +234,7 @@ def _run(args: argparse.Namespace) -> int:
     from asdbench.spec import load_spec
     from asdbench.store import Store
 
+    writable_directory(args.out, "--out")
     registry = get_registry()
     spec = load_spec(args.spec, registry)
     store = Store(args.out)
@@ -257,6 +260,7 @@ def _print_leaderboard(rows: list[dict]) -> None:
 def _grid(args: argparse.Namespace) -> int:
     from asdbench.grid import execute_grid, load_grid
 
+    writable_directory(args.out, "--out")
     grid = load_grid(args.grid)
     outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                             stack_seeds=args.stack_seeds)
@@ -342,6 +346,7 @@ def _pseudolabel(args: argparse.Namespace) -> int:
     from asdbench.spec import load_spec
     from asdbench.store import Store
 
+    writable_directory(args.out, "--out")
     registry = get_registry()
     spec = load_spec(args.spec, registry)
     if "pseudolabel" not in spec.canonical:
@@ -382,6 +387,7 @@ def _baseline(args: argparse.Namespace) -> int:
     from asdbench.plugins import get_registry
     from asdbench.scorefiles import evaluate_directory
 
+    writable_directory(args.out, "--out")
     registry = get_registry()
     dataset = registry.create("datasets", args.dataset, root=str(args.root))
     for kind, name in (("frontends", args.frontend), ("backends", args.backend)):

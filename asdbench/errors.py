@@ -31,3 +31,7 @@ class DataError(AsdbenchError):
 
 class ScoreFileError(AsdbenchError):
     """A score or decision file does not match the test set it claims to score."""
+
+
+class PathError(AsdbenchError):
+    """An output or cache directory cannot be written: not writable, or an existing file in its place."""

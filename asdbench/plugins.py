@@ -161,11 +161,13 @@ class Registry:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must not take the others down
-                self._load_failures.append(
-                    LoadFailure(f"{ep.name} = {ep.value}", dist_name, dist_version, f"{type(exc).__name__}: {exc}")
-                )
+                error = f"{type(exc).__name__}: {exc}"
+            except SystemExit as exc:  # nor end every command silently (KeyboardInterrupt still stops asdbench)
+                error = f"called sys.exit({exc.code!r}) while being imported"
+            else:
+                self.add_plugin(plugin, distribution=dist_name, version=dist_version, name=ep.name)
                 continue
-            self.add_plugin(plugin, distribution=dist_name, version=dist_version, name=ep.name)
+            self._load_failures.append(LoadFailure(f"{ep.name} = {ep.value}", dist_name, dist_version, error))
         for missing in sorted((allowed or set()) - found - {CORE_DISTRIBUTION}):
             self._load_failures.append(LoadFailure(LOAD_VARIABLE, missing, "", _not_a_plugin(missing, found)))
 

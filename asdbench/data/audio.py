@@ -8,8 +8,16 @@ without decoding.
 
 Concurrency: filling a group holds an OS file lock (``filelock``), so one process decodes while the others
 wait and then reuse its result; the lock dies with its holder, so a killed filler blocks nobody. Entries are
-written under temporary names and renamed into place, the index last, so a reader never sees half an entry; an
-entry whose data does not match its index is rebuilt.
+written under temporary names and renamed into place, the index last, so a reader never sees half an entry.
+
+Integrity: the index records a CRC-32 of the array bytes, verified the first time a process opens the entry
+(measured: zlib.crc32 over the memory-mapped file takes 0.3-0.6 s per GB on one core, blake2b 1.4-4 s; a DCASE
+dev set is about 2.7 GB as int16; later opens in the same process cost nothing). An entry whose data does not
+match its index or its checksum, e.g. overwritten by something else, is never used: it is rebuilt from the audio
+files, with a warning naming it.
+
+Bad audio is refused while decoding, naming the file: no samples, NaN or infinite samples, and a group whose
+clips are all silent (a machine cannot be trained or scored on silence).
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +39,9 @@ from tqdm.auto import tqdm
 from asdbench.atomic import atomic_path, write_json_atomic
 from asdbench.data.layout import SAMPLE_RATE
 from asdbench.errors import DataError
+from asdbench.paths import writable_directory
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the index holds a checksum of the data
 INT16_SCALE = 1.0 / 32768.0
 
 
@@ -50,6 +61,7 @@ def _read(path: str | Path, dtype: str) -> np.ndarray:
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise DataError(f"{path}: unreadable audio ({exc})") from None
     _check_format(path, rate, audio.shape[1])
+    _check_samples(path, audio[:, 0])
     return audio[:, 0]
 
 
@@ -58,6 +70,26 @@ def _check_format(path: str | Path, rate: int, channels: int) -> None:
         raise DataError(f"{path}: sample rate {rate} Hz; expected {SAMPLE_RATE} Hz")
     if channels != 1:
         raise DataError(f"{path}: {channels} channels; expected mono")
+
+
+def _check_samples(path: str | Path, samples: np.ndarray) -> None:
+    if not len(samples):
+        raise DataError(f"{path}: no samples (a header without audio); expected a clip of 16 kHz samples")
+    if samples.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(samples))
+        if len(bad):
+            raise DataError(f"{path}: {len(bad)} NaN or infinite samples, the first at sample {bad[0]} "
+                            f"({samples[bad[0]]}); expected finite audio")
+
+
+def _check_not_all_silent(paths: Sequence[str], clips: Sequence[np.ndarray]) -> None:
+    """A group (one machine's train or test clips) in which every sample of every clip is 0."""
+    if any(clip.any() for clip in clips):
+        return
+    folders = sorted({str(Path(p).parent) for p in paths})
+    machine = Path(folders[0]).parent.name if len(folders) == 1 else "?"
+    raise DataError(f"{folders[0]}: all {len(clips)} clips of machine {machine!r} are silent (every sample is 0); "
+                    "expected recorded sound")
 
 
 @dataclass(frozen=True)
@@ -106,6 +138,7 @@ class AudioCache:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
+        self._what = "audio cache directory" + (" ($ASDBENCH_CACHE_DIR)" if root is None else "")
 
     def key(self, paths: Sequence[str | Path]) -> str:
         digest = hashlib.sha256(f"asdbench-audio/{CACHE_VERSION}".encode())
@@ -123,9 +156,10 @@ class AudioCache:
         if not paths:
             raise DataError("no audio files given to the cache")
         key = self.key(paths)
-        entry = self._open(key, paths)
+        entry = self._open(key, paths, warn=True)
         if entry is not None:
             return entry
+        writable_directory(self.root, self._what)
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / f"{key}.lock")):
             entry = self._open(key, paths)  # another process may have filled it while we waited
@@ -136,18 +170,26 @@ class AudioCache:
             raise DataError(f"audio cache entry {self.root / key} could not be read back after writing it")
         return entry
 
-    def _open(self, key: str, paths: Sequence[str | Path]) -> ClipArray | None:
+    def _open(self, key: str, paths: Sequence[str | Path], *, warn: bool = False) -> ClipArray | None:
+        """The entry, or None if it is absent or damaged (``warn``: say so, naming the damaged file)."""
         index_file, data_file = self.root / f"{key}.json", self.root / f"{key}.npy"
         try:
             index = json.loads(index_file.read_text())
+        except (FileNotFoundError, ValueError, OSError):
+            return None  # absent, or being replaced: the data is only trusted once its index is whole
+        resolved = [str(Path(p).resolve()) for p in paths]
+        lengths = np.asarray(index.get("lengths", []), dtype=np.int64)
+        try:
             samples = np.load(data_file, mmap_mode="r")
         except (FileNotFoundError, ValueError, OSError):
+            samples = None
+        if (index.get("paths") != resolved or samples is None or samples.ndim != 1
+                or len(samples) != int(lengths.sum()) or not _intact(data_file, samples, index.get("crc32"))):
+            if warn:
+                warnings.warn(f"{data_file}: audio cache entry does not match its index or checksum (damaged or "
+                              "overwritten); rebuilding it from the audio files", stacklevel=3)
             return None
-        lengths = np.asarray(index["lengths"], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        resolved = [str(Path(p).resolve()) for p in paths]
-        if index.get("paths") != resolved or samples.ndim != 1 or len(samples) != int(lengths.sum()):
-            return None
         return ClipArray(resolved, offsets, lengths, samples)
 
     def _fill(self, key: str, paths: Sequence[str | Path], progress: bool) -> None:
@@ -156,12 +198,31 @@ class AudioCache:
         reader = _decode_int16 if as_int16 else decode
         clips = [reader(p) for p in tqdm(resolved, desc="decoding audio", unit="file", disable=not progress,
                                           leave=False)]
+        _check_not_all_silent(resolved, clips)
+        samples = np.concatenate(clips)
         with atomic_path(self.root / f"{key}.npy") as temporary:
             with open(temporary, "wb") as handle:
-                np.save(handle, np.concatenate(clips))
+                np.save(handle, samples)
         # the index last: its presence (and agreement with the data) marks a whole entry
         write_json_atomic(self.root / f"{key}.json",
-                          {"version": CACHE_VERSION, "paths": resolved, "lengths": [len(c) for c in clips]})
+                          {"version": CACHE_VERSION, "paths": resolved, "lengths": [len(c) for c in clips],
+                           "crc32": zlib.crc32(samples)})
+
+
+_VERIFIED: set[tuple[str, int, int, int]] = set()
+"""Data files whose checksum this process has verified, by path, inode, size and modification time."""
+
+
+def _intact(data_file: Path, samples: np.ndarray, crc32: int | None) -> bool:
+    """Whether the entry's array bytes have the checksum its index recorded; computed once per file per process."""
+    stat = data_file.stat()
+    identity = (str(data_file), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if identity in _VERIFIED:
+        return True
+    if crc32 is None or zlib.crc32(samples) != crc32:
+        return False
+    _VERIFIED.add(identity)
+    return True
 
 
 def _subtype(path: str) -> str:

@@ -7,7 +7,6 @@ without them they are "unknown" (they can still be scored, not evaluated).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +22,7 @@ from asdbench.data.layout import (
     hidden_attributes_file,
     labelled_tail,
     parse_file_name,
+    read_csv_lines,
     read_rows,
 )
 from asdbench.errors import DataError
@@ -76,11 +76,11 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
         if not folder.is_dir():
             raise DataError(f"{folder} not found: each machine needs train/ and test/ folders")
         hidden = _hidden_attributes(hidden_root, split, machine, subset) if hidden_root else {}
-        for path in sorted(folder.glob("*.wav")):
-            parsed = parse_file_name(path.name)
+        for path in _clip_files(folder):
+            parsed = parse_file_name(_clip_name(path))
             if check_audio:
                 check_audio_file(path)
-            row = {"path": str(path), "file": path.name, "dataset": f"dcase{year}", "split": split,
+            row = {"path": str(path), "file": parsed.file, "dataset": f"dcase{year}", "split": split,
                    "machine": machine, "section": parsed.section, "subset": subset}
             if parsed.attribute_string:  # a labelled name
                 if parsed.subset != subset:
@@ -90,8 +90,8 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
                 row.update(_from_ground_truth(parsed, path, truth))
             else:
                 raise DataError(f"{path}: short clip names are only used for eval test clips")
-            if path.name in hidden:
-                row["hidden_attributes"] = attributes_from_string(hidden[path.name])
+            if parsed.file in hidden:
+                row["hidden_attributes"] = attributes_from_string(hidden[parsed.file])
             rows.append(row)
     if truth is not None:
         on_disk = {r["file"] for r in rows if r["subset"] == "test"}
@@ -107,10 +107,10 @@ def _labelled(parsed: ParsedName, path: Path, table: dict[str, dict[str, str]] |
     if parsed.attribute_string != NO_ATTRIBUTE:
         if table is None:
             attributes = parsed.attributes
-        elif path.name in table:
-            attributes = table[path.name]
+        elif parsed.file in table:
+            attributes = table[parsed.file]
         else:
-            raise DataError(f"{path}: no row {path.name!r} in {path.parent.parent / 'attributes_00.csv'}")
+            raise DataError(f"{path}: no row {parsed.file!r} in {path.parent.parent / 'attributes_00.csv'}")
     return {"domain": parsed.domain, "label": parsed.label, "attributes": attributes,
             "attribute_string": parsed.attribute_string}
 
@@ -138,30 +138,46 @@ def _attribute_table(path: Path) -> dict[str, dict[str, str]] | None:
         return None
     table: dict[str, dict[str, str]] = {}
     line_of: dict[str, int] = {}
-    with open(path, newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if not header or header[0] != "file_name":
-            raise DataError(f"{path}: expected a header starting with file_name, got {header!r}")
-        for row in reader:
-            if not row:
-                continue
-            name = _row_file_name(row[0])
-            if name in line_of:
-                raise DataError(f"{path}: lines {line_of[name]} and {reader.line_num} both give the attributes "
-                                f"of {name}")
-            line_of[name] = reader.line_num
-            values = row[1:]
-            pairs = {values[i]: values[i + 1] for i in range(0, len(values) - 1, 2) if values[i]}
-            pairs.pop(NO_ATTRIBUTE, None)
-            table[name] = pairs
+    rows = read_csv_lines(path)
+    header = rows[0][1] if rows else None
+    if not header or header[0] != "file_name":
+        raise DataError(f"{path}: expected a header starting with file_name, got {header!r}")
+    for line, row in rows[1:]:
+        name = _row_file_name(row[0])
+        if name in line_of:
+            raise DataError(f"{path}: lines {line_of[name]} and {line} both give the attributes of {name}")
+        line_of[name] = line
+        table[name] = _attribute_pairs(row[1:], path, line)
     return table
+
+
+def _attribute_pairs(values: list[str], path: Path, line: int) -> dict[str, str]:
+    """Key/value columns of one ``attributes_00.csv`` row; empty trailing pairs pad short rows, and
+    ``noAttribute`` stands alone. A key without a value would silently lose the clip's attributes."""
+    values = values + [""] * (len(values) % 2)
+    pairs = {}
+    for key, value in zip(values[0::2], values[1::2]):
+        if key and not value and key != NO_ATTRIBUTE:
+            raise DataError(f"{path}, line {line}: attribute {key!r} has no value; expected key,value pairs")
+        if key and key != NO_ATTRIBUTE:
+            pairs[key] = value
+    return pairs
 
 
 def _row_file_name(entry: str) -> str:
     """``dev_data/raw/fan/train/x.wav``, ``fan/train/x.wav``, ``x.wav`` and ``x`` all name ``x.wav``."""
     name = entry.strip().rsplit("/", 1)[-1]
-    return name if name.endswith(".wav") else f"{name}.wav"
+    return _clip_name(Path(name))
+
+
+def _clip_files(folder: Path) -> list[Path]:
+    """The ``.wav`` files of a folder, whatever the case of their extension (``.WAV`` from some copies)."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".wav" and p.is_file())
+
+
+def _clip_name(path: Path) -> str:
+    """A clip's name as the organisers' files spell it: ``x.WAV`` and ``x`` are ``x.wav``."""
+    return f"{path.stem}.wav" if path.suffix.lower() == ".wav" else f"{path.name}.wav"
 
 
 def _ground_truth(gt_root: Path, machine: str) -> dict[str, dict]:
@@ -169,9 +185,10 @@ def _ground_truth(gt_root: Path, machine: str) -> dict[str, dict]:
     labels_file = ground_truth_file(gt_root, "data", machine)
     domains_file = ground_truth_file(gt_root, "domain", machine)
     attributes_file = ground_truth_file(gt_root, "attributes", machine)
-    labels = {row[0]: row[1] for row in read_rows(labels_file)}
-    domains = {row[0]: row[1] for row in read_rows(domains_file)}
-    attributes = {row[0]: row[1:] for row in read_rows(attributes_file)} if attributes_file.exists() else {}
+    labels = {row[0]: row[1] for row in read_rows(labels_file, columns=2)}
+    domains = {row[0]: row[1] for row in read_rows(domains_file, columns=2)}
+    attributes = {row[0]: row[1:] for row in read_rows(attributes_file, columns=2)} \
+        if attributes_file.exists() else {}
     if set(labels) != set(domains):
         raise DataError(f"{labels_file} and {domains_file} list different clips")
     truth = {}
@@ -198,10 +215,10 @@ def _hidden_attributes(root: Path, split: str, machine: str, subset: str) -> dic
     path = hidden_attributes_file(root, split, machine, subset)
     if not path.exists():
         return {}
-    rows = read_rows(path)
+    rows = read_rows(path, columns=2)
     if not rows or tuple(rows[0][:2]) != CORRESPONDENCE_HEADER:
         raise DataError(f"{path}: expected the header {','.join(CORRESPONDENCE_HEADER)}")
-    return {Path(on_disk).name: labelled_tail(full, path) for full, on_disk, *_ in rows[1:]}
+    return {_row_file_name(on_disk): labelled_tail(full, path) for full, on_disk, *_ in rows[1:]}
 
 
 def check_audio_file(path: Path) -> None:

@@ -173,13 +173,32 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> 
         soundfile.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
 
 
-def read_rows(path: Path) -> list[list[str]]:
-    """Rows of a headerless CSV; a missing file is a DataError naming it."""
+def read_csv_lines(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, row) of each non-empty row of a CSV file read as UTF-8 (a leading BOM is allowed).
+
+    A missing file, or bytes that are not UTF-8, is a DataError naming the file and the line.
+    """
     try:
-        with open(path, newline="") as handle:
-            return [row for row in csv.reader(handle) if row]
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path} not found") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: byte {data[exc.start]:#04x} is not UTF-8; expected a UTF-8 CSV "
+                        "file") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    return [(reader.line_num, row) for row in reader if row]
+
+
+def read_rows(path: Path, columns: int = 1) -> list[list[str]]:
+    """Rows of a headerless CSV, each of at least ``columns`` columns; else a DataError naming file and line."""
+    rows = read_csv_lines(path)
+    for line, row in rows:
+        if len(row) < columns:
+            raise DataError(f"{path}, line {line}: {len(row)} column(s) {row!r}; expected at least {columns}")
+    return [row for _, row in rows]
 
 
 def true_attributes(rows: pd.DataFrame) -> pd.Series:
