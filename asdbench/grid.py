@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from copy import deepcopy
@@ -46,7 +45,7 @@ from tqdm.auto import tqdm
 
 from asdbench.errors import SpecError
 from asdbench.plugins import Registry, get_registry
-from asdbench.spec import RunSpec, canonical_json, spec_hash, training_identity, validate_spec
+from asdbench.spec import RunSpec, canonical_json, read_toml, spec_hash, training_identity, validate_spec
 from asdbench.store import POLL_SECONDS, Outcome, RunState, Store
 
 RESULT_COORDINATES = ("split", "machine")
@@ -86,12 +85,7 @@ def load_grid(path: Path, registry: Registry | None = None) -> Grid:
     """Read, expand and validate a grid file; errors name the file and the variant or field."""
     registry = registry or get_registry()
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError(f"grid file {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, "grid file")
     unknown = set(raw) - {"base", "variants", "axes", "table"}
     if unknown:
         raise SpecError(f"{path}: unknown grid field {sorted(unknown)[0]!r}; expected base, variants, axes, table")
@@ -119,9 +113,9 @@ def _base(value: Any, path: Path) -> tuple[dict[str, Any], Path]:
     if isinstance(value, str):
         base_file = (path.parent / value).resolve()
         try:
-            return tomllib.loads(base_file.read_text()), base_file.parent
-        except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
-            raise SpecError(f"{path}: base spec {base_file}: {exc}") from None
+            return read_toml(base_file, "base spec"), base_file.parent
+        except SpecError as exc:
+            raise SpecError(f"{path}: base: {exc}") from None
     if isinstance(value, dict):
         return value, path.parent.resolve()
     raise SpecError(f"{path}: 'base' must name a run spec file or be a [base] table")
@@ -129,9 +123,13 @@ def _base(value: Any, path: Path) -> tuple[dict[str, Any], Path]:
 
 def _dimensions(raw: dict[str, Any], path: Path) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
     dimensions: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    for section in ("variants", "axes"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise SpecError(f"{path}: {section} must be a table ([{section}]), got {raw[section]!r}")
     for group, variants in raw.get("variants", {}).items():
-        if not isinstance(variants, list) or not variants:
-            raise SpecError(f"{path}: variants.{group} must be a non-empty list of [[variants.{group}]] tables")
+        if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+            raise SpecError(f"{path}: variants.{group} must be a non-empty list of [[variants.{group}]] tables, "
+                            f"got {variants!r}")
         names = [v.get("name") for v in variants]
         if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
             raise SpecError(f"{path}: every [[variants.{group}]] needs a unique string 'name'; got {names}")
@@ -158,13 +156,18 @@ def _set(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
 def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table:
     def names(key: str, default: list[str]) -> list[str]:
         value = raw.get(key, default)
-        value = [value] if isinstance(value, str) else list(value)
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            raise SpecError(f"{path}: table.{key} must name a group, axis, 'split' or 'machine', or be a list of "
+                            f"such names, got {raw[key]!r}")
         for name in value:
             if name not in dimensions and name not in RESULT_COORDINATES:
                 raise SpecError(f"{path}: table.{key} names {name!r}, which is no variant group, axis, "
                                 f"split or machine (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
         return value
 
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: table must be a table ([table]), got {raw!r}")
     unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate"}
     if unknown:
         raise SpecError(f"{path}: unknown table field {sorted(unknown)[0]!r}; expected rows, columns, value, "
