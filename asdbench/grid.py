@@ -43,12 +43,14 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from asdbench.errors import SpecError
+from asdbench.errors import AsdbenchError, SpecError
 from asdbench.plugins import Registry, get_registry
 from asdbench.spec import RunSpec, canonical_json, read_toml, spec_hash, training_identity, validate_spec
 from asdbench.store import POLL_SECONDS, Outcome, RunState, Store
 
 RESULT_COORDINATES = ("split", "machine")
+SCHEDULER_CONNECT_SECONDS = 5
+"""How long ``--scheduler`` may take to answer (Dask's default is 30 s, a long wait for a mistyped address)."""
 
 
 @dataclass(frozen=True)
@@ -210,22 +212,22 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     store = Store(runs_root)
     unique = {run.spec.hash: run.spec for run in grid.runs}
     outcomes: dict[str, Outcome] = {}
-    bar = tqdm(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress)
     pending = dict(unique)
-    while pending:
-        groups = training_groups(list(pending.values()), stack_seeds)
-        running = {}
-        for group in _attempts(groups, store, runs_root, executor, workers, scheduler):
-            for outcome in group:
-                if outcome.state is RunState.RUNNING:
-                    running[outcome.hash] = pending[outcome.hash]
-                else:
-                    outcomes[outcome.hash] = outcome
-                    bar.update()
-        pending = running
-        if pending:  # held by another process: wait for it to finish (or die), then look again
-            time.sleep(POLL_SECONDS)
-    bar.close()
+    # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed
+    with tqdm(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar:
+        while pending:
+            groups = training_groups(list(pending.values()), stack_seeds)
+            running = {}
+            for group in _attempts(groups, store, runs_root, executor, workers, scheduler):
+                for outcome in group:
+                    if outcome.state is RunState.RUNNING:
+                        running[outcome.hash] = pending[outcome.hash]
+                    else:
+                        outcomes[outcome.hash] = outcome
+                        bar.update()
+            pending = running
+            if pending:  # held by another process: wait for it to finish (or die), then look again
+                time.sleep(POLL_SECONDS)
     return outcomes
 
 
@@ -265,7 +267,12 @@ def _dask_attempts(canonicals: list[list[dict[str, Any]]], runs_root: Path, work
 
     cluster = None if scheduler else LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                                   dashboard_address=None)
-    client = Client(scheduler or cluster)
+    try:
+        client = Client(scheduler or cluster, timeout=SCHEDULER_CONNECT_SECONDS)
+    except (OSError, TimeoutError) as exc:  # dask raises OSError("Timed out trying to connect to ...")
+        raise AsdbenchError(f"--scheduler {scheduler}: no Dask scheduler answered within "
+                            f"{SCHEDULER_CONNECT_SECONDS} s ({type(exc).__name__}); is it running at that address?") \
+            from None
     try:
         futures = [client.submit(_attempt_in_worker, group, str(runs_root),
                                  key=f"asdbench-runs-{'-'.join(spec_hash(c) for c in group)}", pure=False)
