@@ -322,7 +322,8 @@ def _read_reference_cells(path: Path) -> list[dict]:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise SpecError(f"{path}: not a leaderboard JSON file ({error})") from None
     if not isinstance(cells, list):
-        raise SpecError(f"{path}: expected a list of cells as `leaderboard --json` writes, got a {type(cells).__name__}")
+        raise SpecError(f"{path}: expected a list of cells as `leaderboard --json` writes, "
+                        f"got a {type(cells).__name__}")
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict) or not {"row", "column", "mean"} <= set(cell):
             raise SpecError(f"{path}: cell [{index}]: expected an object with row, column and mean, got {cell!r}")

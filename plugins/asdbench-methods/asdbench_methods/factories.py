@@ -5,6 +5,11 @@ in), and ``asdbench plugins`` lists every registration; neither builds anything.
 torch, scikit-learn or UMAP: each declares the options of its product class, with the class's defaults (a test
 holds them equal), and imports that class only when called. Runtime arguments come first, positional-only:
 a network's ``input_shape``, a loss's ``branch_dims`` and ``num_classes``, a feature space's ``context``.
+
+Each option's range is declared in its annotation (``Annotated[int, Range(ge=1)]``, see asdbench.hookspecs), so
+that ``asdbench spec``, ``grid`` and ``run`` refuse a bad value before reading any data. The classes keep their
+own checks for code that builds them directly; rules across options (stft's ``f_min < f_max``) and rules on
+the data (kmeans-target's clusters against a machine's source clips) are checked there only.
 """
 
 from __future__ import annotations
