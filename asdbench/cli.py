@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--splits", nargs="+", default=["dev", "eval"], choices=["dev", "eval"])
     sub.add_argument("--frontend", default="spectrum", help="frontend plugin (default: spectrum)")
     sub.add_argument("--backend", default="knn", help="backend plugin (default: knn)")
-    sub.add_argument("--bands", type=int, default=128, help="log bands the frontend output is pooled to")
+    sub.add_argument("--bands", type=_positive_int, default=128, help="log bands the frontend output is pooled to")
     sub.add_argument("--out", type=Path, required=True, help="directory for the score files, one folder per split")
     return parser
 
@@ -259,9 +259,11 @@ def _print_leaderboard(rows: list[dict]) -> None:
 
 def _grid(args: argparse.Namespace) -> int:
     from asdbench.grid import execute_grid, load_grid
+    from asdbench.leaderboard import check_table
 
     writable_directory(args.out, "--out")
     grid = load_grid(args.grid)
+    check_table(grid)
     outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                             stack_seeds=args.stack_seeds)
     failed = [o for o in outcomes.values() if o.error]
@@ -316,13 +318,22 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _read_reference_cells(path: Path) -> list[dict]:
-    """The committed leaderboard cells that `leaderboard --check` compares against."""
+    """The committed leaderboard cells that `leaderboard --check` compares against: what `--json` wrote."""
     if not path.is_file():
         raise AsdbenchError(f"{path}: no committed leaderboard to check against; write one with `make leaderboard`")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise AsdbenchError(f"{path}: not a leaderboard JSON file ({error})") from None
+        cells = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: not a leaderboard JSON file ({error})") from None
+    if not isinstance(cells, list):
+        raise SpecError(f"{path}: expected a list of cells as `leaderboard --json` writes, "
+                        f"got a {type(cells).__name__}")
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or not {"row", "column", "mean"} <= set(cell):
+            raise SpecError(f"{path}: cell [{index}]: expected an object with row, column and mean, got {cell!r}")
+        if cell["mean"] is not None and (isinstance(cell["mean"], bool) or not isinstance(cell["mean"], int | float)):
+            raise SpecError(f"{path}: cell [{index}].mean: expected a number or null, got {cell['mean']!r}")
+    return cells
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -379,6 +390,17 @@ def _plot_space(args: argparse.Namespace) -> int:
     out = args.out or args.run / "plots" / f"space_{split}_{args.machine}.png"
     print(plot_space(spaces[0], out, f"{args.machine} ({split}): {directory.name}"))
     return 0
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1 (``--bands 0`` would pool every clip to nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _baseline(args: argparse.Namespace) -> int:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from copy import deepcopy
@@ -44,12 +43,14 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from asdbench.errors import SpecError
+from asdbench.errors import AsdbenchError, SpecError
 from asdbench.plugins import Registry, get_registry
-from asdbench.spec import RunSpec, canonical_json, spec_hash, training_identity, validate_spec
+from asdbench.spec import RunSpec, canonical_json, read_toml, spec_hash, training_identity, validate_spec
 from asdbench.store import POLL_SECONDS, Outcome, RunState, Store
 
 RESULT_COORDINATES = ("split", "machine")
+SCHEDULER_CONNECT_SECONDS = 5
+"""How long ``--scheduler`` may take to answer (Dask's default is 30 s, a long wait for a mistyped address)."""
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,7 @@ def load_grid(path: Path, registry: Registry | None = None) -> Grid:
     """Read, expand and validate a grid file; errors name the file and the variant or field."""
     registry = registry or get_registry()
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError(f"grid file {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, "grid file")
     unknown = set(raw) - {"base", "variants", "axes", "table"}
     if unknown:
         raise SpecError(f"{path}: unknown grid field {sorted(unknown)[0]!r}; expected base, variants, axes, table")
@@ -119,9 +115,9 @@ def _base(value: Any, path: Path) -> tuple[dict[str, Any], Path]:
     if isinstance(value, str):
         base_file = (path.parent / value).resolve()
         try:
-            return tomllib.loads(base_file.read_text()), base_file.parent
-        except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
-            raise SpecError(f"{path}: base spec {base_file}: {exc}") from None
+            return read_toml(base_file, "base spec"), base_file.parent
+        except SpecError as exc:
+            raise SpecError(f"{path}: base: {exc}") from None
     if isinstance(value, dict):
         return value, path.parent.resolve()
     raise SpecError(f"{path}: 'base' must name a run spec file or be a [base] table")
@@ -129,9 +125,13 @@ def _base(value: Any, path: Path) -> tuple[dict[str, Any], Path]:
 
 def _dimensions(raw: dict[str, Any], path: Path) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
     dimensions: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    for section in ("variants", "axes"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise SpecError(f"{path}: {section} must be a table ([{section}]), got {raw[section]!r}")
     for group, variants in raw.get("variants", {}).items():
-        if not isinstance(variants, list) or not variants:
-            raise SpecError(f"{path}: variants.{group} must be a non-empty list of [[variants.{group}]] tables")
+        if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+            raise SpecError(f"{path}: variants.{group} must be a non-empty list of [[variants.{group}]] tables, "
+                            f"got {variants!r}")
         names = [v.get("name") for v in variants]
         if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
             raise SpecError(f"{path}: every [[variants.{group}]] needs a unique string 'name'; got {names}")
@@ -158,13 +158,18 @@ def _set(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
 def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table:
     def names(key: str, default: list[str]) -> list[str]:
         value = raw.get(key, default)
-        value = [value] if isinstance(value, str) else list(value)
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            raise SpecError(f"{path}: table.{key} must name a group, axis, 'split' or 'machine', or be a list of "
+                            f"such names, got {raw[key]!r}")
         for name in value:
             if name not in dimensions and name not in RESULT_COORDINATES:
                 raise SpecError(f"{path}: table.{key} names {name!r}, which is no variant group, axis, "
                                 f"split or machine (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
         return value
 
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: table must be a table ([table]), got {raw!r}")
     unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate"}
     if unknown:
         raise SpecError(f"{path}: unknown table field {sorted(unknown)[0]!r}; expected rows, columns, value, "
@@ -207,22 +212,22 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     store = Store(runs_root)
     unique = {run.spec.hash: run.spec for run in grid.runs}
     outcomes: dict[str, Outcome] = {}
-    bar = tqdm(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress)
     pending = dict(unique)
-    while pending:
-        groups = training_groups(list(pending.values()), stack_seeds)
-        running = {}
-        for group in _attempts(groups, store, runs_root, executor, workers, scheduler):
-            for outcome in group:
-                if outcome.state is RunState.RUNNING:
-                    running[outcome.hash] = pending[outcome.hash]
-                else:
-                    outcomes[outcome.hash] = outcome
-                    bar.update()
-        pending = running
-        if pending:  # held by another process: wait for it to finish (or die), then look again
-            time.sleep(POLL_SECONDS)
-    bar.close()
+    # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed
+    with tqdm(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar:
+        while pending:
+            groups = training_groups(list(pending.values()), stack_seeds)
+            running = {}
+            for group in _attempts(groups, store, runs_root, executor, workers, scheduler):
+                for outcome in group:
+                    if outcome.state is RunState.RUNNING:
+                        running[outcome.hash] = pending[outcome.hash]
+                    else:
+                        outcomes[outcome.hash] = outcome
+                        bar.update()
+            pending = running
+            if pending:  # held by another process: wait for it to finish (or die), then look again
+                time.sleep(POLL_SECONDS)
     return outcomes
 
 
@@ -262,7 +267,12 @@ def _dask_attempts(canonicals: list[list[dict[str, Any]]], runs_root: Path, work
 
     cluster = None if scheduler else LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                                   dashboard_address=None)
-    client = Client(scheduler or cluster)
+    try:
+        client = Client(scheduler or cluster, timeout=SCHEDULER_CONNECT_SECONDS)
+    except (OSError, TimeoutError) as exc:  # dask raises OSError("Timed out trying to connect to ...")
+        raise AsdbenchError(f"--scheduler {scheduler}: no Dask scheduler answered within "
+                            f"{SCHEDULER_CONNECT_SECONDS} s ({type(exc).__name__}); is it running at that address?") \
+            from None
     try:
         futures = [client.submit(_attempt_in_worker, group, str(runs_root),
                                  key=f"asdbench-runs-{'-'.join(spec_hash(c) for c in group)}", pure=False)

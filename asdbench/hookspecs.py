@@ -28,6 +28,16 @@ name = "knn", k = 3`` calls ``factory(k=3)``). The keyword parameters after the 
 are the component's options, validated and filled in before a run starts. A factory declared otherwise, or a
 hook whose name is not below, is refused when the plugin loads, naming it (``asdbench plugins`` lists these).
 
+An option may declare constraints, which ``asdbench spec``, ``grid`` and ``run`` check (with the option's type
+and finiteness) before any work, so that a bad value fails with the field named rather than mid-run: annotate
+it as ``typing.Annotated[type, constraint, ...]`` with the classes below (:class:`Range`, :class:`OneOf`,
+:class:`Satisfies`)::
+
+    def my_backend(*, k: Annotated[int, Range(ge=1)] = 1, metric: Annotated[str, OneOf("cosine", "l2")] = "cosine"):
+
+An option's annotation must then be resolvable at run time (import ``Annotated`` and the constraints at the top
+of the module, not under ``TYPE_CHECKING``); a factory the core cannot read this way is refused, naming it.
+
 ``meta`` is shown by ``asdbench plugins``: ``description=`` is the conventional key; a feature space that needs
 published weights passes ``fetch_weights=callable(dest_dir=None) -> Path`` (``asdbench models fetch NAME``);
 ``uses_system=True`` on a feature space adds the run's system and training options (its training identity,
@@ -64,6 +74,65 @@ class Register(Protocol):
     """The callable each registration hook receives."""
 
     def __call__(self, name: str, factory: Callable[..., Any], **meta: Any) -> None: ...
+
+
+# --- Option constraints ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    """A number's bounds: ``Annotated[int, Range(ge=1)]``, ``Annotated[float, Range(ge=0, le=1)]``.
+
+    ``ge``/``le`` include the bound, ``gt``/``lt`` exclude it (as in pydantic's ``Field``).
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    @property
+    def expected(self) -> str:
+        bounds = [f"{symbol} {bound:g}" for symbol, bound in
+                  ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt)) if bound is not None]
+        return "a number " + " and ".join(bounds)
+
+    def allows(self, value: Any) -> bool:
+        return ((self.ge is None or value >= self.ge) and (self.gt is None or value > self.gt)
+                and (self.le is None or value <= self.le) and (self.lt is None or value < self.lt))
+
+
+@dataclass(frozen=True, init=False)
+class OneOf:
+    """The values an option may take: ``Annotated[str, OneOf("full", "diag")]``."""
+
+    choices: tuple[Any, ...]
+
+    def __init__(self, *choices: Any) -> None:
+        object.__setattr__(self, "choices", choices)
+
+    @property
+    def expected(self) -> str:
+        return "one of " + ", ".join(repr(choice) for choice in self.choices)
+
+    def allows(self, value: Any) -> bool:
+        return value in self.choices
+
+
+@dataclass(frozen=True)
+class Satisfies:
+    """Any other rule, with what it expects in words: ``Annotated[int, Satisfies(is_power_of_two, "a power of
+    two")]``. The predicate gets a value of the option's type and must be light (it runs in ``asdbench spec``)."""
+
+    predicate: Callable[[Any], bool]
+    expected: str
+
+    def allows(self, value: Any) -> bool:
+        return bool(self.predicate(value))
+
+
+CONSTRAINTS: tuple[type, ...] = (Range, OneOf, Satisfies)
+"""The constraint classes an option's ``Annotated`` metadata may hold; other metadata is ignored."""
 
 
 # --- What each kind's factory returns ---------------------------------------------------------------------

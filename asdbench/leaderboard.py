@@ -27,6 +27,16 @@ from asdbench.store import Store
 SPLIT_VALUE = "official_score"
 AGGREGATE = "hmean"
 """The machine label of a split's aggregate cell (``table.aggregate = "hmean"``), as the paper's Table III."""
+TABLE_VALUES = (SPLIT_VALUE, *(f.name for f in fields(MachineScores) if f.name not in ("machine", "section")))
+"""What ``table.value`` may name: the split's official score or a per-machine metric."""
+
+
+def check_table(grid: Grid) -> None:
+    """Refuse a table whose value names no metric, before a grid runs (here, not in asdbench.grid, because the
+    metric names come with the metrics module, which `asdbench status` need not import)."""
+    if grid.table.value not in TABLE_VALUES:
+        raise SpecError(f"{grid.path}: table.value must be one of {', '.join(TABLE_VALUES)}, "
+                        f"got {grid.table.value!r}")
 
 
 def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
@@ -59,19 +69,32 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
 def _cell_frame(grid: Grid, frame: pd.DataFrame, *, aggregates: bool = True) -> pd.DataFrame:
     """The records the table shows (its machines, and its aggregate rows unless ``aggregates`` is false),
     each with the row and column label of its cell."""
+    check_table(grid)
     table = grid.table
     per_machine = "machine" in table.rows + table.columns or table.value != SPLIT_VALUE
     chosen = frame[frame["machine"].notna()] if per_machine else frame[frame["machine"].isna()]
     if per_machine and table.machines:
+        _check_machines(grid, frame)
         chosen = chosen[chosen["machine"].isin(table.machines)]
     if chosen.empty:
         return chosen.assign(row="", column="")
-    if table.value not in chosen and chosen["finished"].any():
-        raise SpecError(f"{grid.path}: table.value {table.value!r} is not a stored metric")
     if aggregates and table.aggregate:
         chosen = _with_hmeans(chosen, by_split="split" in table.rows + table.columns)
     return chosen.assign(row=chosen[table.rows].astype(str).agg(" / ".join, axis=1),
                          column=chosen[table.columns].astype(str).agg(" ".join, axis=1))
+
+
+def _check_machines(grid: Grid, frame: pd.DataFrame) -> None:
+    """``table.machines`` must name machines of the finished results (the only place machine names are known
+    without reading the dataset); before any run has finished there is nothing to check against."""
+    finished = frame[frame["finished"] & frame["machine"].notna()] if "machine" in frame else frame.iloc[:0]
+    if finished.empty:
+        return
+    known = list(dict.fromkeys(finished["machine"]))
+    unknown = [machine for machine in grid.table.machines or [] if machine not in known]
+    if unknown:
+        raise SpecError(f"{grid.path}: table.machines names {unknown[0]!r}, which no finished run has; "
+                        f"machines: {', '.join(known)}")
 
 
 def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:
@@ -143,26 +166,38 @@ def _format(cell: pd.Series, best: float | None) -> str:
     return text
 
 
+MISSING_COLOUR, MISSING_TEXT = "#d9d9d9", "#333333"
+"""A heat map's cells without a finished run: light grey, labelled "missing" in dark grey."""
+
+
 def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
-    """Rows x columns of mean values (percent), annotated, missing cells left blank."""
+    """Rows x columns of mean values (percent), annotated; missing cells grey. Refused when no run has finished:
+    an image of nothing but missing cells says less than the error."""
+    cells = table_frame(grid, runs_root)
+    if cells.empty or cells["mean"].isna().all():
+        raise SpecError(f"{grid.path}: no finished run in {runs_root} for this table; nothing to draw a heat map "
+                        "of (run the grid first)")
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cells = table_frame(grid, runs_root)
     rows, columns = list(dict.fromkeys(cells["row"])), list(dict.fromkeys(cells["column"]))
     values = np.full((len(rows), len(columns)), np.nan)
     for _, cell in cells.iterrows():
         values[rows.index(cell["row"]), columns.index(cell["column"])] = 100 * cell["mean"]
     label_width = 0.09 * max(len(r) for r in rows)  # inches for the row labels, so cells keep their width
     figure, axis = plt.subplots(figsize=(2.5 + label_width + 1.2 * len(columns), 1.5 + 0.5 * len(rows)))
-    image = axis.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
+    colours = plt.get_cmap("viridis").with_extremes(bad=MISSING_COLOUR)
+    image = axis.imshow(np.ma.masked_invalid(values), cmap=colours, aspect="auto")
     axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
     axis.set_yticks(range(len(rows)), rows)
     for (i, j), value in np.ndenumerate(values):
-        axis.text(j, i, "missing" if np.isnan(value) else f"{value:.2f}", ha="center", va="center", fontsize=9,
-                  color="white" if np.isnan(value) or value < np.nanmean(values) else "black")
+        if np.isnan(value):
+            axis.text(j, i, "missing", ha="center", va="center", fontsize=9, color=MISSING_TEXT)
+        else:
+            axis.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                      color="white" if value < np.nanmean(values) else "black")
     figure.colorbar(image, ax=axis, label=f"{grid.table.value} (%)")
     axis.set_title(grid.path.stem)
     figure.tight_layout()
@@ -175,6 +210,9 @@ def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
 def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, Any]:
     """Paired comparison of two rows over every (column, other coordinates) pair both have finished."""
     cells = _cell_frame(grid, records(grid, runs_root), aggregates=False)
+    if grid.table.value not in cells:
+        raise SpecError(f"{grid.path}: no finished run in {runs_root} to compare rows {first!r} and {second!r} "
+                        "with (run the grid first)")
     cells = cells[cells["finished"] & cells[grid.table.value].notna()]
     keys = [c for c in cells.columns if c in grid.dimensions and c not in grid.table.rows] + ["column"]
     if "machine" in cells and cells["machine"].notna().any():

@@ -51,6 +51,8 @@ from typing import Any
 from asdbench.datasets import SPLITS
 from asdbench.errors import PluginError, SpecError
 from asdbench.hookspecs import singular
+from asdbench.options import check_constraints, check_finite
+from asdbench.options import constraints as option_constraints
 from asdbench.plugins import Registration, Registry, get_registry
 
 SPEC_VERSION = 1
@@ -159,14 +161,26 @@ class RunSpec:
         return canonical_json(self.canonical)
 
 
-def load_spec(path: Path, registry: Registry | None = None) -> RunSpec:
-    """Read and validate a TOML run spec; errors name the file and the field."""
+def read_toml(path: Path, what: str = "spec file") -> dict[str, Any]:
+    """A TOML file's tables; a missing, unreadable or malformed file is a :class:`SpecError` naming it."""
     try:
-        raw = tomllib.loads(Path(path).read_text())
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SpecError(f"spec file {path} not found") from None
+        raise SpecError(f"{what} {path} not found") from None
+    except IsADirectoryError:
+        raise SpecError(f"{what} {path} is a directory; expected a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start}); TOML files are UTF-8") \
+            from None
+    except OSError as exc:
+        raise SpecError(f"{what} {path} cannot be read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_spec(path: Path, registry: Registry | None = None) -> RunSpec:
+    """Read and validate a TOML run spec; errors name the file and the field."""
+    raw = read_toml(path)
     try:
         return validate_spec(raw, registry, base_dir=Path(path).resolve().parent)
     except SpecError as exc:
@@ -329,8 +343,8 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
         )
     train["checkpoints"] = sorted(set(checkpoints))
     clip = train["clip_seconds"]
-    if clip != "longest" and (isinstance(clip, bool) or not isinstance(clip, int | float) or not clip > 0):
-        raise SpecError(f"train.clip_seconds: expected 'longest' or a positive number of seconds, got {clip!r}")
+    if clip != "longest" and (isinstance(clip, bool) or not isinstance(clip, int | float) or not 0 < clip < math.inf):
+        raise SpecError(f"train.clip_seconds: expected 'longest' or a positive finite number of seconds, got {clip!r}")
     train["clip_seconds"] = clip if clip == "longest" else float(clip)
     if train["precision"] not in PRECISIONS:
         raise SpecError(f"train.precision: expected one of {', '.join(PRECISIONS)}, got {train['precision']!r}")
@@ -368,6 +382,10 @@ def _options(registration: Registration, given: dict[str, Any], field: str) -> d
             f"{field}.{unknown[0]}: {singular(registration.kind)} {registration.name!r} has no option {unknown[0]!r}; "
             f"its options: {valid}"
         )
+    try:
+        constraints = option_constraints(registration)
+    except PluginError as exc:
+        raise SpecError(f"{field}.name: {exc}") from None
     resolved: dict[str, Any] = {}
     for option, default in declared.items():
         if option in given:
@@ -377,6 +395,9 @@ def _options(registration: Registration, given: dict[str, Any], field: str) -> d
         else:
             resolved[option] = _json_default(default, f"{field}.{option}", registration)
     resolved.update({k: v for k, v in given.items() if k not in declared})
+    for option in given:
+        check_finite(resolved[option], f"{field}.{option}")
+        check_constraints(resolved[option], constraints.get(option, ()), f"{field}.{option}")
     return resolved
 
 

@@ -108,16 +108,14 @@ def test_held_out_bic_needs_a_fold_per_clip_and_valid_options():
         GMMBIC(folds=1)
 
 
-def test_bad_clusterer_options_fail_before_the_feature_space_is_built(manifests, tiny_dataset, tmp_path,
-                                                                      monkeypatch):
+def test_bad_clusterer_options_fail_at_validation_before_anything_is_built(tiny_dataset, monkeypatch):
     registry = get_registry()
     created, create = [], registry.create
     monkeypatch.setattr(registry, "create", lambda kind, *args, **kwargs: created.append(kind) or create(
         kind, *args, **kwargs))
-    spec = spec_for(tiny_dataset, "triplet", clusterer={"name": "gmm-bic", "selection": "aic"})
-    with pytest.raises(AsdbenchError, match="clusterer 'gmm-bic': selection must be one of"):
-        label(spec, registry, tmp_path, manifests)
-    assert "clusterers" in created and "feature_spaces" not in created
+    with pytest.raises(SpecError, match="pseudolabel.clusterer.selection: expected one of 'held-out', 'in-sample'"):
+        spec_for(tiny_dataset, "triplet", clusterer={"name": "gmm-bic", "selection": "aic"})  # validation refuses
+    assert created == []
 
 
 def test_ground_truth_space_names_the_hidden_attributes(manifests, tmp_path):

@@ -11,10 +11,12 @@ import json
 import os
 import shutil
 import textwrap
+from dataclasses import replace
 
 import pytest
 
 from asdbench import leaderboard
+from asdbench.errors import SpecError
 from asdbench.grid import execute_grid, grid_status, load_grid
 from asdbench.migrate import legacy_runs
 from asdbench.plugins import get_registry
@@ -86,8 +88,14 @@ def test_backend_variants_train_once_and_equal_separate_full_runs(fake_system, t
 
 def test_an_invalid_backend_fails_before_any_training(fake_system, tiny_dataset, tmp_path):
     variants = BACKENDS + '[[variants.backend]]\nname = "k=0"\n"system.backend" = {{name = "knn", k = 0}}\n'
-    grid = load_grid(backend_grid(tmp_path, tiny_dataset, variants))
+    with pytest.raises(SpecError, match=r"\[backend=k=0\]: system.backend.k: expected a number >= 1, got 0"):
+        load_grid(backend_grid(tmp_path, tiny_dataset, variants))  # validation refuses it before any run
+    # a spec that bypasses validation (one written by hand) still fails its run before training
+    grid = load_grid(backend_grid(tmp_path, tiny_dataset, variants.replace("k = 0", "k = 2")))
     invalid = next(run for run in grid.runs if run.coordinates["backend"] == "k=0")
+    invalid = replace(invalid, spec=RunSpec({**invalid.spec.canonical, "system": {
+        **invalid.spec.system, "backend": {"name": "knn", "k": 0}}}))
+    grid = replace(grid, runs=[invalid if run.coordinates["backend"] == "k=0" else run for run in grid.runs])
     store = Store(tmp_path / "store")
     outcome = store.attempt(invalid.spec, get_registry())
     assert outcome.state is RunState.FAILED and "knn" in outcome.error and "k must be at least 1" in outcome.error

@@ -185,7 +185,9 @@ def test_training_reduces_the_loss(registry, tmp_path):
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_epochs(registry, tmp_path):
     clips, targets = data()
+    system = make_system(registry)
+    system.loss.scale = float("nan")  # set after validation, which refuses a non-finite option
     with pytest.raises(TrainingError, match="loss is nan at epoch 1, step 1"):
-        train(make_system(registry, scale=float("nan")), clips, targets, 3, plan(), tmp_path,
+        train(system, clips, targets, 3, plan(), tmp_path,
               device=torch.device("cpu"), progress=False)
     assert not (tmp_path / "last.pt").exists()

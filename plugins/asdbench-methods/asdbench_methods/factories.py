@@ -5,17 +5,37 @@ in), and ``asdbench plugins`` lists every registration; neither builds anything.
 torch, scikit-learn or UMAP: each declares the options of its product class, with the class's defaults (a test
 holds them equal), and imports that class only when called. Runtime arguments come first, positional-only:
 a network's ``input_shape``, a loss's ``branch_dims`` and ``num_classes``, a feature space's ``context``.
+
+Each option's range is declared in its annotation (``Annotated[int, Range(ge=1)]``, see asdbench.hookspecs), so
+that ``asdbench spec``, ``grid`` and ``run`` refuse a bad value before reading any data. The classes keep their
+own checks for code that builds them directly; rules across options (stft's ``f_min < f_max``) and rules on
+the data (kmeans-target's clusters against a machine's source clips) are checked there only.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from asdbench.hookspecs import Backend, Clusterer, FeatureSpace, FeatureSpaceContext, Frontend, Reducer
+from asdbench.hookspecs import (Backend, Clusterer, FeatureSpace, FeatureSpaceContext, Frontend, OneOf, Range,
+                                Reducer, Satisfies)
 
 if TYPE_CHECKING:
     from torch import nn
+
+NYQUIST = 8000.0
+"""Half of asdbench's 16 kHz sample rate: the highest frequency a frontend can keep."""
+
+
+def _is_power_of_two(n: int) -> bool:
+    return n & (n - 1) == 0
+
+
+Positive = Annotated[int, Range(ge=1)]
+Seed = Annotated[int, Range(ge=0)]
+Probability = Annotated[float, Range(ge=0, le=1)]
+FFTSize = Annotated[int, Range(ge=16), Satisfies(_is_power_of_two, "a power of two")]
 
 
 # --- frontends --------------------------------------------------------------------------------------------
@@ -27,7 +47,8 @@ def spectrum() -> Frontend:
     return Spectrum()
 
 
-def stft(*, n_fft: int = 1024, f_min: float = 200.0, f_max: float = 8000.0, temporal_norm: bool = False) -> Frontend:
+def stft(*, n_fft: FFTSize = 1024, f_min: Annotated[float, Range(ge=0, lt=NYQUIST)] = 200.0,
+         f_max: Annotated[float, Range(gt=0, le=NYQUIST)] = 8000.0, temporal_norm: bool = False) -> Frontend:
     from asdbench_methods.frontends import STFT
 
     return STFT(n_fft=n_fft, f_min=f_min, f_max=f_max, temporal_norm=temporal_norm)
@@ -36,13 +57,13 @@ def stft(*, n_fft: int = 1024, f_min: float = 200.0, f_max: float = 8000.0, temp
 # --- networks ---------------------------------------------------------------------------------------------
 
 
-def spectrum_cnn(input_shape: tuple[int, ...], /, *, embedding_dim: int = 128) -> nn.Module:
+def spectrum_cnn(input_shape: tuple[int, ...], /, *, embedding_dim: Positive = 128) -> nn.Module:
     from asdbench_methods.networks import SpectrumNetwork
 
     return SpectrumNetwork(input_shape, embedding_dim=embedding_dim)
 
 
-def spectrogram_resnet(input_shape: tuple[int, ...], /, *, embedding_dim: int = 128) -> nn.Module:
+def spectrogram_resnet(input_shape: tuple[int, ...], /, *, embedding_dim: Positive = 128) -> nn.Module:
     from asdbench_methods.networks import SpectrogramNetwork
 
     return SpectrogramNetwork(input_shape, embedding_dim=embedding_dim)
@@ -51,7 +72,7 @@ def spectrogram_resnet(input_shape: tuple[int, ...], /, *, embedding_dim: int = 
 # --- losses -----------------------------------------------------------------------------------------------
 
 
-def scac(branch_dims: Sequence[int], num_classes: int, /, *, subclusters: int = 16,
+def scac(branch_dims: Sequence[int], num_classes: int, /, *, subclusters: Positive = 16,
          trainable_centres: bool = False) -> nn.Module:
     from asdbench_methods.losses import SubClusterAdaCos
 
@@ -64,22 +85,23 @@ def adacos(branch_dims: Sequence[int], num_classes: int, /, *, trainable_centres
     return AdaCos(branch_dims, num_classes, trainable_centres=trainable_centres)
 
 
-def arcface(branch_dims: Sequence[int], num_classes: int, /, *, margin: float = 0.5, scale: float = 30.0,
+def arcface(branch_dims: Sequence[int], num_classes: int, /, *,
+            margin: Annotated[float, Range(ge=0, lt=math.pi / 2)] = 0.5, scale: Annotated[float, Range(gt=0)] = 30.0,
             trainable_centres: bool = True) -> nn.Module:
     from asdbench_methods.losses import ArcFace
 
     return ArcFace(branch_dims, num_classes, margin=margin, scale=scale, trainable_centres=trainable_centres)
 
 
-def subspace(branch_dims: Sequence[int], num_classes: int, /, *, subclusters: int = 16,
+def subspace(branch_dims: Sequence[int], num_classes: int, /, *, subclusters: Positive = 16,
              weight: float = 1.0) -> nn.Module:
     from asdbench_methods.losses import SubspaceLoss
 
     return SubspaceLoss(branch_dims, num_classes, subclusters=subclusters, weight=weight)
 
 
-def featex(branch_dims: Sequence[int], num_classes: int, /, *, probability: float = 0.5, subclusters: int = 16,
-           weight: float = 1.0) -> nn.Module:
+def featex(branch_dims: Sequence[int], num_classes: int, /, *, probability: Probability = 0.5,
+           subclusters: Positive = 16, weight: float = 1.0) -> nn.Module:
     from asdbench_methods.losses import FeatEx
 
     return FeatEx(branch_dims, num_classes, probability=probability, subclusters=subclusters, weight=weight)
@@ -88,7 +110,7 @@ def featex(branch_dims: Sequence[int], num_classes: int, /, *, probability: floa
 # --- augmentations ----------------------------------------------------------------------------------------
 
 
-def mixup(*, probability: float = 0.5) -> nn.Module:
+def mixup(*, probability: Probability = 0.5) -> nn.Module:
     from asdbench_methods.augmentations import Mixup
 
     return Mixup(probability=probability)
@@ -97,13 +119,13 @@ def mixup(*, probability: float = 0.5) -> nn.Module:
 # --- backends ---------------------------------------------------------------------------------------------
 
 
-def knn(*, k: int = 1) -> Backend:
+def knn(*, k: Positive = 1) -> Backend:
     from asdbench_methods.backends import KNNBackend
 
     return KNNBackend(k=k)
 
 
-def kmeans_target(*, clusters: int = 16, seed: int = 0, normalise_centres: bool = False) -> Backend:
+def kmeans_target(*, clusters: Positive = 16, seed: Seed = 0, normalise_centres: bool = False) -> Backend:
     from asdbench_methods.backends import TargetKMeansBackend
 
     return TargetKMeansBackend(clusters=clusters, seed=seed, normalise_centres=normalise_centres)
@@ -118,15 +140,16 @@ def ground_truth(context: FeatureSpaceContext, /) -> FeatureSpace:
     return GroundTruthSpace(context)
 
 
-def class_space(context: FeatureSpaceContext, /, *, epoch: int = 0) -> FeatureSpace:
+def class_space(context: FeatureSpaceContext, /, *, epoch: Annotated[int, Range(ge=0)] = 0) -> FeatureSpace:
     from asdbench_methods.featurespaces import ClassSpace
 
     return ClassSpace(context, epoch=epoch)
 
 
-def triplet(context: FeatureSpaceContext, /, *, n_fft: int = 1024, epochs: int = 6, batch_size: int = 32,
-            margin: float = 1.0, lr: float = 1e-3, clip_seconds: float = 0.0, snr_low: float = -5.0,
-            snr_high: float = 5.0) -> FeatureSpace:
+def triplet(context: FeatureSpaceContext, /, *, n_fft: FFTSize = 1024, epochs: Positive = 6,
+            batch_size: Positive = 32, margin: Annotated[float, Range(ge=0)] = 1.0,
+            lr: Annotated[float, Range(gt=0)] = 1e-3, clip_seconds: Annotated[float, Range(ge=0)] = 0.0,
+            snr_low: float = -5.0, snr_high: float = 5.0) -> FeatureSpace:
     from asdbench_methods.featurespaces import TripletSpace
 
     return TripletSpace(context, n_fft=n_fft, epochs=epochs, batch_size=batch_size, margin=margin, lr=lr,
@@ -136,8 +159,8 @@ def triplet(context: FeatureSpaceContext, /, *, n_fft: int = 1024, epochs: int =
 # --- reducers ---------------------------------------------------------------------------------------------
 
 
-def umap(*, n_components: int = 2, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "euclidean",
-         seed: int = 0) -> Reducer:
+def umap(*, n_components: Positive = 2, n_neighbors: Annotated[int, Range(ge=2)] = 15,
+         min_dist: Annotated[float, Range(ge=0)] = 0.1, metric: str = "euclidean", seed: Seed = 0) -> Reducer:
     from asdbench_methods.clustering import UMAPReducer
 
     return UMAPReducer(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
@@ -153,20 +176,22 @@ def no_reduction() -> Reducer:
 # --- clusterers -------------------------------------------------------------------------------------------
 
 
-def gmm_bic(*, covariance: str = "full", seed: int = 0, reg_covar: float = 1e-6, selection: str = "held-out",
-            folds: int = 5) -> Clusterer:
+def gmm_bic(*, covariance: Annotated[str, OneOf("full", "tied", "diag", "spherical")] = "full", seed: Seed = 0,
+            reg_covar: Annotated[float, Range(ge=0)] = 1e-6,
+            selection: Annotated[str, OneOf("held-out", "in-sample")] = "held-out",
+            folds: Annotated[int, Range(ge=2)] = 5) -> Clusterer:
     from asdbench_methods.clustering import GMMBIC
 
     return GMMBIC(covariance=covariance, seed=seed, reg_covar=reg_covar, selection=selection, folds=folds)
 
 
-def hdbscan(*, min_cluster_size: int = 10) -> Clusterer:
+def hdbscan(*, min_cluster_size: Annotated[int, Range(ge=2)] = 10) -> Clusterer:
     from asdbench_methods.clustering import HDBSCANClusterer
 
     return HDBSCANClusterer(min_cluster_size=min_cluster_size)
 
 
-def kmeans(*, seed: int = 0) -> Clusterer:
+def kmeans(*, seed: Seed = 0) -> Clusterer:
     from asdbench_methods.clustering import KMeansClusterer
 
     return KMeansClusterer(seed=seed)

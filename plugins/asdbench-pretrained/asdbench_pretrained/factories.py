@@ -7,18 +7,24 @@ defaults are the space classes' own (a test holds them equal).
 
 from __future__ import annotations
 
-from asdbench.hookspecs import FeatureSpace, FeatureSpaceContext
+from typing import Annotated
+
+from asdbench.hookspecs import FeatureSpace, FeatureSpaceContext, Range
+
+BatchSize = Annotated[int, Range(ge=1)]
+ClipSeconds = Annotated[float, Range(ge=0)]
+"""0: whole clips."""
 
 
-def panns(context: FeatureSpaceContext, /, *, weights: str = "", batch_size: int = 32, device: str = "auto",
-          clip_seconds: float = 18.0) -> FeatureSpace:
+def panns(context: FeatureSpaceContext, /, *, weights: str = "", batch_size: BatchSize = 32, device: str = "auto",
+          clip_seconds: ClipSeconds = 18.0) -> FeatureSpace:
     from asdbench_pretrained.spaces import PannsSpace
 
     return PannsSpace(context, weights=weights, batch_size=batch_size, device=device, clip_seconds=clip_seconds)
 
 
-def openl3(context: FeatureSpaceContext, /, *, weights: str = "", batch_size: int = 32, device: str = "auto",
-           clip_seconds: float = 18.0) -> FeatureSpace:
+def openl3(context: FeatureSpaceContext, /, *, weights: str = "", batch_size: BatchSize = 32, device: str = "auto",
+           clip_seconds: ClipSeconds = 18.0) -> FeatureSpace:
     from asdbench_pretrained.spaces import OpenL3Space
 
     return OpenL3Space(context, weights=weights, batch_size=batch_size, device=device, clip_seconds=clip_seconds)
