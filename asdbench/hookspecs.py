@@ -183,7 +183,9 @@ class Backend(Protocol):
     "target"), then ``score(embeddings (M, D))`` -> ``(M,)`` finite scores, higher meaning more anomalous.
 
     Every embedding is z_cat, L2-normalised. ``score`` is also called on the training embeddings (their scores
-    set the decision threshold).
+    set the decision threshold). A backend that cannot fit some data (too few clips of a domain) may have
+    ``check_data(domains)``: it is called with each machine's training domains before any training, and raises
+    an ``AsdbenchError`` saying what is missing.
     """
 
     def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None: ...

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from asdbench import datacheck
 from asdbench.atomic import write_json_atomic
+from asdbench.contract import plugin_call
 from asdbench.errors import AsdbenchError
 from asdbench.migrate import migrate_store
 from asdbench.plugins import Registry
@@ -85,6 +86,7 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._fingerprints: dict[str, str | None] = {}  # per dataset section: read once per store
+        self._training_domains: dict[str, dict[str, Any]] = {}  # per dataset section: its machines' domains
         migrate_store(self.root)
 
     def training_directory(self, spec: RunSpec) -> Path:
@@ -159,7 +161,7 @@ class Store:
                 outcomes[spec.hash] = Outcome(spec.hash, RunState.DONE, self.results(spec))
                 continue
             try:
-                _check_scoring(spec, registry)
+                self._check_scoring(spec, registry)
             except Exception as exc:
                 outcomes[spec.hash] = self._failed(spec, self.directory(spec), exc, raise_errors)
                 continue
@@ -263,6 +265,26 @@ class Store:
             raise exc
         return Outcome(spec.hash, RunState.FAILED, error=message, error_file=directory / ERROR)
 
+    def _check_scoring(self, spec: RunSpec, registry: Registry) -> None:
+        """Build the run's backend from its options and let it check each machine's training domains (its
+        ``check_data``, if it has one), so that a bad option or too little data fails before any training."""
+        component = spec.system.get("backend")
+        if component is None:
+            raise AsdbenchError("system.backend is required to score a run")
+        backend = registry.build("backends", component)
+        if not hasattr(backend, "check_data"):
+            return
+        key = json.dumps(spec.dataset, sort_keys=True)
+        if key not in self._training_domains:
+            self._training_domains[key] = _training_domains(datacheck.open_dataset(spec.dataset, registry),
+                                                            spec.dataset["splits"])
+        for where, domains in self._training_domains[key].items():
+            try:
+                with plugin_call(registry.get("backends", component["name"]), "check_data"):
+                    backend.check_data(domains)
+            except AsdbenchError as exc:
+                raise AsdbenchError(f"{where}: {exc}") from None
+
     def _check_data(self, spec: RunSpec, registry: Registry) -> None:
         """A finished run made on other data than its dataset holds now raises DataError (asdbench.datacheck)."""
         key = json.dumps(spec.dataset, sort_keys=True)
@@ -306,12 +328,14 @@ class StoreSystems:
         return trained_embeddings(directory, epoch)
 
 
-def _check_scoring(spec: RunSpec, registry: Registry) -> None:
-    """Build the run's backend from its options, so that a bad option fails before any training."""
-    backend = spec.system.get("backend")
-    if backend is None:
-        raise AsdbenchError("system.backend is required to score a run")
-    registry.build("backends", backend)
+def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:
+    """``<split>/<machine>`` -> the domains of that machine's training clips, read from the manifests (no audio)."""
+    domains = {}
+    for split in splits:
+        manifest = dataset.manifest(split)
+        for machine, rows in manifest[manifest["subset"] == "train"].groupby("machine"):
+            domains[f"{split}/{machine}"] = rows["domain"].to_numpy()
+    return domains
 
 
 def _acquire(directory: Path) -> FileLock | None:

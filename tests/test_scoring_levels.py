@@ -194,3 +194,14 @@ def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0, error
     assert "backend 'short' (asdbench-short 0.3)" in error and "shape (3,) for" in error
+
+
+def test_a_backend_that_cannot_fit_the_data_fails_before_any_training(fake_system, tiny_dataset, tmp_path):
+    variants = '[[variants.backend]]\nname = "too many clusters"\n' \
+               '"system.backend" = {{name = "kmeans-target", clusters = 500}}\n'
+    grid = load_grid(backend_grid(tmp_path, tiny_dataset, variants))
+    store = Store(tmp_path / "store")
+    outcome = store.attempt(grid.runs[0].spec, get_registry())
+    assert outcome.state is RunState.FAILED
+    assert "dev/" in outcome.error and "source-domain training clips for 500 clusters" in outcome.error
+    assert trainings(fake_system) == 0

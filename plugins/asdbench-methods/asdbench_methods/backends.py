@@ -56,14 +56,19 @@ class TargetKMeansBackend:
         self.clusters, self.seed, self.normalise_centres = clusters, seed, normalise_centres
         self._centres: np.ndarray | None = None
 
+    def check_data(self, domains: np.ndarray) -> None:
+        """Refuse, before any training, a machine with fewer source-domain clips than clusters."""
+        sources = int((np.asarray(domains) == "source").sum())
+        if sources < self.clusters:
+            raise AsdbenchError(
+                f"backend 'kmeans-target': {sources} source-domain training clips for {self.clusters} clusters; "
+                "lower the backend's `clusters` option for this dataset"
+            )
+
     def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None:
         embeddings, domains = np.asarray(embeddings, dtype=np.float64), np.asarray(domains)
+        self.check_data(domains)
         source, target = embeddings[domains == "source"], embeddings[domains == "target"]
-        if len(source) < self.clusters:
-            raise AsdbenchError(
-                f"backend 'kmeans-target': {len(source)} source-domain training embeddings for {self.clusters} "
-                "clusters; lower the backend's `clusters` option for this dataset"
-            )
         centres = KMeans(n_clusters=self.clusters, n_init=10, random_state=self.seed).fit(source).cluster_centers_
         self._centres = np.concatenate([_unit_rows(centres) if self.normalise_centres else centres, target])
 
