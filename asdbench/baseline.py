@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from asdbench.contract import check_frontend_output, check_scores, plugin_call
 from asdbench.data.audio import AudioCache, ClipArray
 from asdbench.devices import default_device
 from asdbench.hookspecs import Frontend
 from asdbench.plugins import Registration, Registry
+from asdbench.progress import progress_bar
 from asdbench.scorefiles import write_scores
 
 BATCH_SIZE = 32
@@ -59,7 +59,8 @@ def score_split(
     module = registry.create("frontends", frontend)
     module = module.to(device) if isinstance(module, torch.nn.Module) else module
     out_dir.mkdir(parents=True, exist_ok=True)
-    for machine in tqdm(sorted(manifest["machine"].unique()), desc="scoring", disable=not progress, unit="machine"):
+    for machine in progress_bar(sorted(manifest["machine"].unique()), desc="scoring", disable=not progress,
+                                unit="machine"):
         rows = manifest[manifest["machine"] == machine]
         train, test = rows[rows["subset"] == "train"], rows[rows["subset"] == "test"]
         train_audio = cache.load(list(train["path"]), progress=False)

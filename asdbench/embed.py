@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from asdbench.clips import ClipSource
+from asdbench.progress import progress_bar
 from asdbench.scoring import Machine
 from asdbench.system import System
 from asdbench.train import autocast
@@ -50,8 +50,8 @@ def embed_checkpoint(system: System, checkpoint: Path, machines: Sequence[Machin
     system.to(device)
     system.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True)["model"])
     arrays: dict[str, np.ndarray] = {}
-    for machine in tqdm(machines, desc=f"embedding {checkpoint.stem}", disable=not progress, unit="machine",
-                        leave=False):
+    for machine in progress_bar(machines, desc=f"embedding {checkpoint.stem}", disable=not progress,
+                                unit="machine", leave=False):
         arrays[f"{machine.key}.train"] = embed(system, machine.train_clips, num_samples, device, precision=precision)
         arrays[f"{machine.key}.test"] = embed(system, machine.test_clips, num_samples, device, precision=precision)
     return arrays

@@ -41,10 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.plugins import Registry, get_registry
+from asdbench.progress import progress_bar
 from asdbench.spec import RunSpec, canonical_json, read_toml, spec_hash, training_identity, validate_spec
 from asdbench.store import POLL_SECONDS, Outcome, RunState, Store
 
@@ -214,7 +213,7 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     outcomes: dict[str, Outcome] = {}
     pending = dict(unique)
     # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed
-    with tqdm(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar:
+    with progress_bar(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar:
         while pending:
             groups = training_groups(list(pending.values()), stack_seeds)
             running = {}

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from tqdm.auto import tqdm
 
 from asdbench import datacheck
 from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
@@ -29,6 +28,7 @@ from asdbench.errors import AsdbenchError
 from asdbench.contract import check_clusters, check_feature_space_output, check_reduced, plugin_call
 from asdbench.hookspecs import FeatureSpaceContext, TrainedSystems
 from asdbench.plugins import Registration, Registry
+from asdbench.progress import progress_bar
 from asdbench.spec import RunSpec, spec_hash, training_identity
 from asdbench.atomic import write_json_atomic, write_text_atomic
 
@@ -85,7 +85,7 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     tables, quality = [], {}
     jobs = [(split, machine) for split, manifest in manifests.items()
             for machine in machines_to_label(manifest, config["machines"])]
-    for split, machine in tqdm(jobs, desc="pseudo-labelling", unit="machine", disable=not progress):
+    for split, machine in progress_bar(jobs, desc="pseudo-labelling", unit="machine", disable=not progress):
         rows = manifests[split][manifests[split]["machine"] == machine].reset_index(drop=True)
         table, coordinates = _label_machine(space, reducer, clusterer, rows, config)
         tables.append(table)

@@ -30,6 +30,7 @@ from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
 from asdbench.clips import ClipSource
+from asdbench.progress import progress_bar
 from asdbench.system import System
 from asdbench.train import (
     TrainingError,
@@ -153,8 +154,8 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
         for member in members:
             member.system.train()
         running = np.zeros(len(members))
-        bar = tqdm(range(1, steps + 1), desc=f"epoch {epoch}/{plan.epochs} ({len(members)} seeds)",
-                   disable=not progress, unit="batch", leave=False)
+        bar = progress_bar(range(1, steps + 1), desc=f"epoch {epoch}/{plan.epochs} ({len(members)} seeds)",
+                           disable=not progress, unit="batch", leave=False)
         for step in bar:
             batch = []
             for index, (member, order, rng) in enumerate(zip(members, orders, rngs)):
@@ -176,7 +177,7 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
             for optimiser in optimisers:
                 optimiser.step()
             running += (np.array([loss.item() for loss in losses]) - running) / step
-            bar.set_postfix(loss=" ".join(f"{value:.4f}" for value in running))
+            bar.set_postfix(loss=" ".join(f"{value:.4f}" for value in running), refresh=False)
         for member, optimiser, loss in zip(members, optimisers, running):
             end_epoch({"epoch": epoch, "model": member.system.state_dict(), "optimiser": optimiser.state_dict(),
                        "loss": float(loss)}, member.plan, member.checkpoint_dir)

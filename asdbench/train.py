@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from asdbench.atomic import atomic_path
 from asdbench.clips import ClipSource
 from asdbench.errors import AsdbenchError
+from asdbench.progress import progress_bar
 from asdbench.rundir import set_aside
 from asdbench.system import System
 
@@ -141,6 +142,8 @@ def train(
     place(system, device, plan)
     optimiser = make_optimiser(system, plan)
     start_epoch = resume(system, optimiser, checkpoint_dir, device)
+    if progress and 0 < start_epoch < plan.epochs:
+        tqdm.write(f"resuming from epoch {start_epoch} of {plan.epochs}")
     one_hot = one_hot_targets(targets, num_classes)
     for epoch in range(start_epoch + 1, plan.epochs + 1):
         loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, progress)
@@ -194,8 +197,8 @@ def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSo
     rng = epoch_generators(plan.seed, epoch)
     system.train()
     batches = batch_order(len(clips), plan.batch_size, rng)
-    bar = tqdm(batches, total=math.ceil(len(clips) / plan.batch_size), desc=f"epoch {epoch}/{plan.epochs}",
-               disable=not progress, unit="batch", leave=False)
+    bar = progress_bar(batches, total=math.ceil(len(clips) / plan.batch_size), desc=f"epoch {epoch}/{plan.epochs}",
+                       disable=not progress, unit="batch", leave=False)
     running = 0.0
     for step, indices in enumerate(bar, start=1):
         waveforms = torch.from_numpy(clips.batch(indices, plan.num_samples, rng=rng)).to(device)
@@ -206,7 +209,7 @@ def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSo
         loss.backward()
         optimiser.step()
         running += (loss.item() - running) / step
-        bar.set_postfix(loss=f"{running:.4f}")
+        bar.set_postfix(loss=f"{running:.4f}", refresh=False)
     return running
 
 

@@ -155,6 +155,15 @@ def test_resume_after_interruption_gives_identical_checkpoints(registry, tmp_pat
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 4
 
 
+def test_resumed_training_says_from_which_epoch_unless_silenced(registry, tmp_path, capsys):
+    clips, targets = data()
+    short = plan(epochs=2, checkpoints=(1, 2))
+    train(make_system(registry), clips, targets, 3, short, tmp_path, device=torch.device("cpu"), progress=False)
+    assert capsys.readouterr() == ("", "")
+    train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=True)
+    assert "resuming from epoch 2 of 4" in capsys.readouterr().out
+
+
 def test_finished_training_is_not_repeated(registry, tmp_path):
     clips, targets = data()
     train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=False)

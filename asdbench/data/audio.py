@@ -34,12 +34,12 @@ from pathlib import Path
 import numpy as np
 import soundfile
 from filelock import FileLock
-from tqdm.auto import tqdm
 
 from asdbench.atomic import atomic_path, write_json_atomic
 from asdbench.data.layout import SAMPLE_RATE
 from asdbench.errors import DataError
 from asdbench.paths import writable_directory
+from asdbench.progress import progress_bar
 
 CACHE_VERSION = 2  # 2: the index holds a checksum of the data
 INT16_SCALE = 1.0 / 32768.0
@@ -196,8 +196,8 @@ class AudioCache:
         resolved = [str(Path(p).resolve()) for p in paths]
         as_int16 = all(_subtype(p) == "PCM_16" for p in resolved)
         reader = _decode_int16 if as_int16 else decode
-        clips = [reader(p) for p in tqdm(resolved, desc="decoding audio", unit="file", disable=not progress,
-                                          leave=False)]
+        clips = [reader(p) for p in progress_bar(resolved, desc="decoding audio", unit="file", disable=not progress,
+                                                 leave=False)]
         _check_not_all_silent(resolved, clips)
         samples = np.concatenate(clips)
         with atomic_path(self.root / f"{key}.npy") as temporary:

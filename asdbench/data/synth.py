@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from asdbench.data.layout import (
     NO_ATTRIBUTE,
@@ -39,6 +38,7 @@ from asdbench.data.layout import (
 from asdbench.data.soundmodels import NOISE_KINDS, Anomaly, MachineModel, mix_clip, name_seed, \
     render_machine, render_noise
 from asdbench.errors import DataError
+from asdbench.progress import progress_bar
 
 GENERATOR_VERSION = 4  # 3: hidden attributes in the organisers' layout; 4: two keys, one target combination per target value
 INFO_FILE = "synth.json"
@@ -286,8 +286,8 @@ def _render_all(jobs: list[tuple[ClipPlan, float, Path]], total: int, workers: i
     if workers is None:
         audio_seconds = sum(seconds for _, seconds, _ in jobs)
         workers = min(_usable_cores(), 8) if audio_seconds >= POOL_MIN_AUDIO_SECONDS else 1
-    with tqdm(total=total, initial=total - len(jobs), desc=f"synth {preset}", unit="clip",
-              disable=not progress) as bar:
+    with progress_bar(total=total, initial=total - len(jobs), desc=f"synth {preset}", unit="clip",
+                      disable=not progress) as bar:
         if workers == 1:
             for job in jobs:
                 _render_to(job)
