@@ -200,6 +200,7 @@ def _synth(args: argparse.Namespace) -> int:
 def _manifest(args: argparse.Namespace) -> int:
     manifest = _read_manifest(args)
     summary = manifest.groupby(["machine", "subset", "domain", "label"]).size().unstack(["subset", "domain", "label"])
+    summary.columns = [" ".join(map(str, column)) for column in summary.columns]  # "train source normal", not a tuple
     print(tabulate(summary.fillna(0).astype(int), headers="keys", tablefmt="simple"))
     if args.csv:
         manifest.to_csv(args.csv, index=False)
@@ -305,7 +306,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
         write_text_atomic(args.json, leaderboard.render(grid, args.out, "json") + "\n")
     if args.compare:
         result = leaderboard.compare(grid, args.out, *args.compare)
-        print(f"\n{args.compare[1]} - {args.compare[0]}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+        print(f"\n{args.compare[1]} - {args.compare[0]}: {leaderboard.describe_comparison(result)}")
     if args.check:
         reference = _read_reference_cells(args.check)
         failures = leaderboard.regressions(grid, args.out, reference, args.tolerance / 100)
@@ -388,7 +389,7 @@ def _plot_space(args: argparse.Namespace) -> int:
         raise AsdbenchError(f"no space for machine {args.machine!r} in {directory}; machines: {', '.join(known)}")
     split = spaces[0].name.split(".")[0]
     out = args.out or args.run / "plots" / f"space_{split}_{args.machine}.png"
-    print(plot_space(spaces[0], out, f"{args.machine} ({split}): {directory.name}"))
+    print(plot_space(spaces[0], out))
     return 0
 
 

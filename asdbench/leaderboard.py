@@ -2,9 +2,11 @@
 
 Values are official scores (or per-machine metrics) in percent, as the paper prints them; a per-machine table
 may show some machines only and add their harmonic mean (Table III's "hmean"); the best mean of each column is
-bold; a cell with no finished run says "missing", and a cell with only some of its runs says
-how many it has (``[3/5]``), never a zero. A heat-map PNG shows the same table, and ``compare`` tells a real
-gain from noise with a paired Wilcoxon signed-rank test over the runs two rows share.
+bold (unless every cell holds one run, where it may be a seed's luck); a cell with no finished run says
+"missing", and a cell with only some of its runs says how many it has (``[3/5]``), never a zero.
+Tables print percent; the CSV and JSON cells keep fractions and say so (``unit``). A heat-map PNG shows the same
+table, and ``compare`` tells a real gain from noise with a paired Wilcoxon signed-rank test over the runs two
+rows share.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from asdbench.spec import canonical_json
 from asdbench.metrics import MachineScores, clamped_hmean
 from asdbench.store import Store
 
+CELL_UNIT = "fraction"
+"""The unit of the CSV and JSON cells' mean and std, written in their ``unit`` field: 0.75, not 75 (%)."""
 SPLIT_VALUE = "official_score"
 AGGREGATE = "hmean"
 """The machine label of a split's aggregate cell (``table.aggregate = "hmean"``), as the paper's Table III."""
@@ -128,16 +132,20 @@ def table_frame(grid: Grid, runs_root: Path) -> pd.DataFrame:
 
 
 def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
+    """The table as markdown (percent), or its cells as CSV or JSON (fractions, which their ``unit`` says)."""
     cells = table_frame(grid, runs_root)
     if fmt == "csv":
-        return cells.to_csv(index=False)
+        return cells.assign(unit=CELL_UNIT).to_csv(index=False)
     if fmt == "json":
-        return cells.to_json(orient="records", indent=2)
+        return cells.assign(unit=CELL_UNIT).to_json(orient="records", indent=2)
     if fmt != "md":
         raise SpecError(f"unknown leaderboard format {fmt!r}; formats: md, csv, json")
     rows = list(dict.fromkeys(cells["row"]))
     columns = list(dict.fromkeys(cells["column"]))
-    best = cells.groupby("column")["mean"].max()
+    # with one run per cell there is no spread to show, and the best mean may be the luckiest seed
+    over = ", ".join(d for d in grid.dimensions if d not in grid.table.rows + grid.table.columns)
+    single = not over or bool((cells["expected"] <= 1).all())
+    best = {} if single else cells.groupby("column")["mean"].max()
     body = []
     for row in rows:
         line = [row]
@@ -146,8 +154,8 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
             line.append(_format(cell.iloc[0], best.get(column)) if len(cell) else "")
         body.append(line)
     headers = [" / ".join(grid.table.rows)] + columns
-    title = f"{grid.path.stem}: {grid.table.value} (%), mean (std) over " + \
-        (", ".join(d for d in grid.dimensions if d not in grid.table.rows + grid.table.columns) or "one run")
+    spread = "one run per cell" if single else f"mean (std) over {over}"
+    title = f"{grid.path.stem}: {grid.table.value} (%), {spread}"
     runs = {run.spec.hash for run in grid.runs}
     trainings = {run.spec.training_hash for run in grid.runs}
     levels = f"\n{len(runs)} runs, scored from {len(trainings)} trainings (`asdbench status` lists both levels)\n"
@@ -163,6 +171,16 @@ def _format(cell: pd.Series, best: float | None) -> str:
         text = f"**{text}**"
     if cell["count"] < cell["expected"]:
         text += f" [{int(cell['count'])}/{int(cell['expected'])}]"
+    return text
+
+
+def describe_comparison(result: dict[str, Any]) -> str:
+    """:func:`compare`'s result in words, its mean difference in points of percent like the tables."""
+    if result["mean_difference"] is None:
+        return "no pairs of finished runs"
+    text = f"{result['pairs']} pairs, mean difference {100 * result['mean_difference']:+.2f} points of percent"
+    if "p_value" in result:
+        text += f", Wilcoxon signed-rank statistic {result['wilcoxon_statistic']:g}, p = {result['p_value']:.3g}"
     return text
 
 

@@ -179,7 +179,9 @@ def test_manifest_command(tiny_dataset, tmp_path, capsys):
     out = tmp_path / "manifest.csv"
     assert main(["manifest", "--dataset-root", str(tiny_dataset), "--year", "2024", "--split", "dev",
                  "--csv", str(out)]) == 0
-    assert "fan" in capsys.readouterr().out and out.exists()
+    printed = capsys.readouterr().out
+    assert "fan" in printed and out.exists()
+    assert "train source normal" in printed and "(" not in printed, "headers are words, not Python tuples"
 
 
 def test_released_names_without_test_are_read_as_the_organisers_wrote_them(copy):

@@ -274,8 +274,21 @@ def test_table_errors_name_the_field(fake_system, tiny_dataset, tmp_path, table,
         load_grid(path)
 
 
-def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp_path):
-    grid = load_grid(grid_file(tmp_path, tiny_dataset, seeds=(1, 2, 3)))
+def test_one_run_per_cell_shows_no_spread_and_no_best_and_files_name_their_unit(fake_system, tiny_dataset,
+                                                                                tmp_path):
+    grid = load_grid(grid_file(tmp_path, tiny_dataset, seeds=(1,)))
+    execute_grid(grid, tmp_path / "store", progress=False)
+    text = leaderboard.render(grid, tmp_path / "store")
+    assert text.splitlines()[0].endswith("official_score (%), one run per cell")
+    assert "**" not in text and "(" not in text.split("| small")[1].splitlines()[0]
+    cells = json.loads(leaderboard.render(grid, tmp_path / "store", "json"))
+    assert {cell["unit"] for cell in cells} == {"fraction"} and all(0 <= cell["mean"] <= 1 for cell in cells)
+    assert "unit" in leaderboard.render(grid, tmp_path / "store", "csv").splitlines()[0].split(",")
+
+
+def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp_path, capsys):
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2, 3))
+    grid = load_grid(path)
     execute_grid(grid, tmp_path / "store", progress=False)
     result = leaderboard.compare(grid, tmp_path / "store", "small", "wide")
     records = leaderboard.records(grid, tmp_path / "store")
@@ -284,6 +297,13 @@ def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp
     assert result["pairs"] == len(scores) == 3 * len(scores.index.unique("split"))
     assert result["mean_difference"] == pytest.approx((scores["wide"] - scores["small"]).mean())
     assert 0 <= result["p_value"] <= 1
+    from asdbench.cli import main
+
+    capsys.readouterr()
+    assert main(["leaderboard", str(path), "--out", str(tmp_path / "store"), "--compare", "small", "wide"]) == 0
+    printed = capsys.readouterr().out
+    assert f"mean difference {100 * result['mean_difference']:+.2f} points of percent" in printed
+    assert "mean (std) over seed" in printed and "**" in printed
     with pytest.raises(SpecError, match="no finished runs in row 'tall'; rows: small, wide"):
         leaderboard.compare(grid, tmp_path / "store", "small", "tall")
 
