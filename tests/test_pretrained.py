@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import re
+import shlex
 
 import librosa
 import numpy as np
@@ -320,3 +322,15 @@ def test_models_fetch_command_reports_a_failed_download_clearly(tmp_path, capsys
     assert "could not download" in error and "Cnn14_mAP=0.431.pth" in error
     assert not list(destination.iterdir()), "nothing half-written is left behind"
     assert main(["models", "fetch", "class"]) == 2
+
+
+def test_missing_weights_suggest_a_fetch_command_that_the_cli_accepts(empty_models_dir, monkeypatch):
+    from asdbench.cli import main
+
+    with pytest.raises(AsdbenchError) as error:
+        PannsSpace()
+    suggested = re.search(r"`asdbench (models fetch [^`]*)`", str(error.value)).group(1)
+    fetched = []
+    monkeypatch.setattr(weights, "fetch", lambda name, dest_dir: fetched.append((name, dest_dir)) or dest_dir)
+    assert main(shlex.split(suggested)) == 0  # argparse would exit with status 2 on what it cannot parse
+    assert fetched == [("panns", empty_models_dir)]

@@ -78,7 +78,7 @@ def instructions(entry: WeightFile, expected: Path) -> str:
         f"Download {entry.url} ({entry.source}; {entry.checksum_text}, {sha256}) and save it "
         f"as {expected}, or set ASDBENCH_MODELS_DIR to the folder that holds {entry.filename}, or give its path as "
         f"the feature space's `weights` option. Where there is internet, `asdbench models fetch "
-        f"{entry.name} {expected.parent}` downloads and checks it."
+        f"{entry.name} --dir {expected.parent}` downloads and checks it."
     )
 
 
