@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from asdbench.errors import AsdbenchError
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def plot_space(space_file: Path, out: Path, title: str) -> Path:
-    """Two panels of the 2-D feature space of one machine's training clips: true labels and pseudo-labels."""
+MARKERS = {"source": "o", "target": "^"}
+"""Each domain's marker, so that source and target clusters stay apart where their colours repeat."""
+AXIS_NAMES = {"umap": "UMAP"}
+"""The axes' name per reducer; any other reducer's axes are the space's first two dimensions."""
+LEGEND_ENTRIES = 16
+"""At most this many labels in a panel's legend; the rest are counted in its title."""
+
+
+def space_figure(space_file: Path) -> Figure:
+    """Two panels of the 2-D space of one machine's training clips (``<directory>/spaces/<split>.<machine>.npz``,
+    as :mod:`asdbench.pseudolabel` writes it): coloured by true attributes and by pseudo-labels, with each
+    domain's marker; the title names the feature space and the axes the reducer, read from ``spec.json``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,20 +35,54 @@ def plot_space(space_file: Path, out: Path, title: str) -> Path:
     coordinates = data["coordinates"]
     if coordinates.ndim != 2 or coordinates.shape[1] < 2:
         raise AsdbenchError(f"{space_file}: this feature space names classes directly; it has no 2-D space to plot")
-    figure, axes = plt.subplots(1, 2, figsize=(11, 5), sharex=True, sharey=True)
-    truth = np.where(data["truth"] == "", "(unknown)", data["truth"])
-    panels = (("true attributes", data["domains"] + " " + truth), ("pseudo-labels", data["labels"]))
-    for axis, (name, labels) in zip(axes, panels):
-        for value in sorted(set(labels)):
-            chosen = labels == value
-            marker = "^" if str(value).startswith("target") or "/target/" in str(value) else "o"
-            axis.scatter(coordinates[chosen, 0], coordinates[chosen, 1], s=12, marker=marker,
-                         label=str(value).rsplit("/", 1)[-1] if name == "pseudo-labels" else str(value))
+    feature_space, reducer = _names(space_file.parent.parent / "spec.json")
+    split, machine = space_file.name.split(".")[:2]
+    axis_name = AXIS_NAMES.get(reducer, "dimension")
+    domains = data["domains"].astype(str)
+    truth = np.where(data["truth"] == "", "(unknown)", data["truth"]).astype(str)
+    pseudo = np.array([str(label).rsplit("/", 1)[-1] for label in data["labels"]])
+    figure, axes = plt.subplots(1, 2, figsize=(12, 6), sharex=True, sharey=True)
+    for axis, (name, labels) in zip(axes, (("true attributes", truth), ("pseudo-labels", pseudo))):
+        groups = sorted({(domain, label) for domain, label in zip(domains, labels)})
+        colours = plt.get_cmap("tab20" if len(groups) > 10 else "tab10")
+        for index, (domain, label) in enumerate(groups):
+            chosen = (domains == domain) & (labels == label)
+            axis.scatter(coordinates[chosen, 0], coordinates[chosen, 1], s=12, marker=MARKERS.get(domain, "s"),
+                         color=colours(index % colours.N), label=f"{domain} {label}")
         axis.set_title(name)
-        axis.legend(fontsize=6, markerscale=0.8, loc="best", ncol=2)
-    figure.suptitle(title)
-    figure.tight_layout()
+        axis.set_xlabel(f"{axis_name} 1")
+        axis.set_ylabel(f"{axis_name} 2")
+        _legend(axis, len(groups))
+    figure.suptitle(f"{machine} ({split}): pseudo-labelling space of feature space {feature_space!r}, "
+                    f"reduced by {reducer!r}")
+    return figure
+
+
+def plot_space(space_file: Path, out: Path) -> Path:
+    """:func:`space_figure` saved as a PNG at ``out``."""
+    import matplotlib.pyplot as plt
+
+    figure = space_figure(space_file)
     out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=120)
+    figure.savefig(out, dpi=120, bbox_inches="tight")  # "tight" keeps the legends below the panels
     plt.close(figure)
     return out
+
+
+def _names(spec_file: Path) -> tuple[str, str]:
+    """The feature space's and the reducer's names, from a pseudo-label directory's ``spec.json``."""
+    try:
+        config = json.loads(spec_file.read_text(encoding="utf-8"))["pseudolabel"]
+        return config["feature_space"]["name"], config["reducer"]["name"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise AsdbenchError(f"{spec_file}: cannot read the pseudo-labelling's feature space and reducer "
+                            f"({type(error).__name__}: {error})") from None
+
+
+def _legend(axis: Axes, count: int) -> None:
+    """A legend below the panel, of at most :data:`LEGEND_ENTRIES` labels."""
+    handles, labels = axis.get_legend_handles_labels()
+    shown = min(count, LEGEND_ENTRIES)
+    title = f"{shown} of {count} labels" if count > shown else None
+    axis.legend(handles[:shown], labels[:shown], title=title, fontsize=7, title_fontsize=7, markerscale=1.2,
+                loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)

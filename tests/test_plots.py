@@ -1,0 +1,50 @@
+"""The pseudo-labelling space's figure: named feature space, named axes, domains told apart, a bounded legend."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from asdbench.errors import AsdbenchError
+from asdbench.plots import LEGEND_ENTRIES, MARKERS, space_figure
+
+
+def space_file(directory, reducer="umap", clusters=3):
+    (directory / "spaces").mkdir(parents=True)
+    (directory / "spec.json").write_text(json.dumps({"pseudolabel": {
+        "feature_space": {"name": "triplet", "epochs": 1}, "reducer": {"name": reducer}}}))
+    count = 40
+    domains = np.array(["source"] * 30 + ["target"] * 10, dtype=object)
+    labels = np.array([f"pseudo/dev/fan/{d}/{i % clusters}" for i, d in enumerate(domains)], dtype=object)
+    path = directory / "spaces" / "dev.fan.npz"
+    np.savez(path, coordinates=np.random.default_rng(0).normal(size=(count, 2)), files=np.arange(count),
+             domains=domains, truth=np.array([""] * count, dtype=object), labels=labels)
+    return path
+
+
+@pytest.mark.parametrize(("reducer", "axis_name"), [("umap", "UMAP"), ("none", "dimension")])
+def test_title_names_the_feature_space_and_axes_the_reducer(tmp_path, reducer, axis_name):
+    figure = space_figure(space_file(tmp_path, reducer))
+    assert "fan (dev)" in figure._suptitle.get_text() and "'triplet'" in figure._suptitle.get_text()
+    for axis in figure.axes:
+        assert (axis.get_xlabel(), axis.get_ylabel()) == (f"{axis_name} 1", f"{axis_name} 2")
+
+
+def test_source_and_target_have_their_own_markers_and_the_legend_is_bounded(tmp_path):
+    figure = space_figure(space_file(tmp_path, clusters=30))
+    pseudo = figure.axes[1]
+    markers = {collection.get_label().split()[0]: collection.get_paths()[0] for collection in pseudo.collections}
+    assert set(markers) == set(MARKERS)
+    assert len(markers["source"].vertices) != len(markers["target"].vertices), "a circle and a triangle"
+    legend = pseudo.get_legend()
+    assert len(legend.get_texts()) == LEGEND_ENTRIES and legend.get_title().get_text() == "16 of 40 labels"
+    assert legend.get_bbox_to_anchor().y1 < pseudo.get_window_extent().y0 + 1, "below the panel, not over it"
+
+
+def test_unreadable_spec_is_named(tmp_path):
+    path = space_file(tmp_path)
+    (tmp_path / "spec.json").write_text("{")
+    with pytest.raises(AsdbenchError, match="spec.json: cannot read"):
+        space_figure(path)
