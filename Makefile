@@ -13,11 +13,14 @@ LEADERBOARD_DATA := leaderboard-data/ci
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml plugins/asdbench-methods/pyproject.toml plugins/asdbench-pretrained/pyproject.toml
+# The tested versions: torch 2.13.0 and constraints.txt. PYTHONWARNINGS hides setuptools' "Editable installation"
+# notice, which the build backend prints once per editable distribution even with --quiet.
+$(STAMP): pyproject.toml plugins/asdbench-methods/pyproject.toml plugins/asdbench-pretrained/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/asdbench-methods -e plugins/asdbench-pretrained
+	$(BIN)/python -m pip install --quiet torch==2.13.0 -c constraints.txt
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -c constraints.txt \
+		-e '.[test]' -e plugins/asdbench-methods -e plugins/asdbench-pretrained
 	touch $(STAMP)
 
 test: $(STAMP)
