@@ -49,5 +49,5 @@ def progress_bar(iterable: Any = None, **options: Any) -> tqdm:
     stream = sys.stderr
     if options.get("disable") or notebook_tqdm is not tqdm or stream.isatty():
         return notebook_tqdm(iterable, **options)
-    return tqdm(iterable, file=_Lines(stream), mininterval=LOG_INTERVAL_SECONDS,
-                         delay=LOG_INTERVAL_SECONDS, ncols=LOG_COLUMNS, ascii=True, **options)
+    return tqdm(iterable, file=_Lines(stream), mininterval=LOG_INTERVAL_SECONDS, delay=LOG_INTERVAL_SECONDS,
+                ncols=LOG_COLUMNS, ascii=True, **options)
