@@ -82,9 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--executor", choices=["local", "dask"], default="local")
     sub.add_argument("--workers", type=int, default=1, help="processes (local) or LocalCluster workers (dask)")
     sub.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a LocalCluster)")
-    sub.add_argument("--stack-seeds", type=int, default=1, metavar="N",
-                     help="train up to N runs that differ only in their seed together, their networks stacked "
-                          "(fills a GPU that one small model leaves idle; same results)")
+    sub.add_argument("--stack-seeds", type=int, metavar="N", help=argparse.SUPPRESS)  # now train.stack_seeds
 
     sub = command("status", _status, "show each run of a grid: done, running, failed or pending")
     sub.add_argument("grid", type=Path)
@@ -262,11 +260,14 @@ def _grid(args: argparse.Namespace) -> int:
     from asdbench.grid import execute_grid, load_grid
     from asdbench.leaderboard import check_table
 
+    if args.stack_seeds is not None:
+        raise SpecError(f"--stack-seeds is now the spec field train.stack_seeds: stacked trainings differ from "
+                        f"trainings alone by amplified float noise, so they are other runs. Set "
+                        f"\"train.stack_seeds\" = {args.stack_seeds} in {args.grid}'s base spec (or as an axis)")
     writable_directory(args.out, "--out")
     grid = load_grid(args.grid)
     check_table(grid)
-    outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
-                            stack_seeds=args.stack_seeds)
+    outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler)
     failed = [o for o in outcomes.values() if o.error]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} runs done in {args.out}")
     for outcome in failed:

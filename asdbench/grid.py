@@ -26,8 +26,9 @@ as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) shar
 trains it once and scores it once per variant from the stored embeddings. Executors: ``local`` (in this
 process, or a process pool with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at
 ``address``). Every executor goes through the same store, so interrupted grids resume, finished runs are never
-recomputed, and several processes or workers on one grid never compute a run twice. ``stack_seeds`` trains
-runs that differ only in their seed together (:mod:`asdbench.stacked`).
+recomputed, and several processes or workers on one grid never compute a run twice. ``train.stack_seeds`` = N
+trains up to N runs that differ only in their seed together (:mod:`asdbench.stacked`); it is a spec field, part
+of the training's identity, so ``status`` and ``leaderboard`` find the stacked runs from the grid file alone.
 """
 
 from __future__ import annotations
@@ -200,14 +201,12 @@ def _attempt_in_worker(spec_canonicals: list[dict[str, Any]], runs_root: str) ->
 
 
 def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", workers: int = 1,
-                 scheduler: str | None = None, stack_seeds: int = 1, progress: bool = True) -> dict[str, Outcome]:
+                 scheduler: str | None = None, progress: bool = True) -> dict[str, Outcome]:
     """Bring every run of the grid to done or failed; returns each run's outcome by hash.
 
-    ``stack_seeds`` > 1 trains up to that many runs that differ only in their seed together in one process
+    Runs whose spec sets ``train.stack_seeds`` = N > 1 are trained up to N together in one process
     (:mod:`asdbench.stacked`), which fills a GPU that one small model leaves idle.
     """
-    if stack_seeds < 1:
-        raise SpecError(f"stack_seeds must be at least 1, got {stack_seeds}")
     store = Store(runs_root)
     unique = {run.spec.hash: run.spec for run in grid.runs}
     outcomes: dict[str, Outcome] = {}
@@ -215,7 +214,7 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed
     with progress_bar(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar:
         while pending:
-            groups = training_groups(list(pending.values()), stack_seeds)
+            groups = training_groups(list(pending.values()))
             running = {}
             for group in _attempts(groups, store, runs_root, executor, workers, scheduler):
                 for outcome in group:
@@ -230,16 +229,19 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     return outcomes
 
 
-def training_groups(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
+def training_groups(specs: list[RunSpec]) -> list[list[RunSpec]]:
     """Specs grouped so that one attempt trains each training once: every run of a training goes with it, and
-    up to ``size`` trainings that differ only in their seed go together (in order of first appearance)."""
+    up to ``train.stack_seeds`` trainings that differ only in their seed go together (in order of first
+    appearance)."""
     by_rest: dict[str, dict[str, list[RunSpec]]] = {}
     for spec in specs:
         rest = {key: value for key, value in training_identity(spec.canonical).items() if key != "seed"}
+        rest["stack_seeds"] = spec.train["stack_seeds"]
         by_rest.setdefault(canonical_json(rest), {}).setdefault(spec.training_hash, []).append(spec)
     groups = []
     for trainings in by_rest.values():
         runs = list(trainings.values())
+        size = runs[0][0].train["stack_seeds"]
         groups += [[spec for training in runs[i : i + size] for spec in training] for i in range(0, len(runs), size)]
     return groups
 

@@ -123,22 +123,29 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
 
 
 def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> None:
-    """Train (or resume) each run, its networks stacked with the others' when they differ only in their seed
-    (see :mod:`asdbench.stacked`), then embed each at its kept epochs. Runs that cannot be stacked (other
-    plans, compiled networks, or resume points at different epochs after an interruption) are trained one
-    after the other instead, which gives the same results; the reason is printed."""
-    members = [run.member() for run in runs]
-    problem = stacking_problem(members) if len(members) > 1 else "only one run is left to train"
-    if problem is None and len({resumable_epoch(m.checkpoint_dir) for m in members}) > 1:
-        problem = "they were interrupted at different epochs"
-    if problem is None:
-        train_stacked(members, device=runs[0].device, progress=progress)
-    else:
-        if len(members) > 1 and progress:
-            tqdm.write(f"training {len(members)} runs one at a time: {problem}")
+    """Train (or resume) each run, then embed each at its kept epochs. Runs whose spec sets
+    ``train.stack_seeds`` > 1 are trained stacked (:mod:`asdbench.stacked`), all together when they differ only
+    in their seed and resume from one epoch, else each in a stack of its own, so that a stacked training is
+    always computed the stacked way; the others are trained one after the other."""
+    stacked = [run.spec.train["stack_seeds"] > 1 for run in runs]
+    if any(stacked) and not all(stacked):
+        raise ValueError("run_trainings: stacked and unstacked trainings cannot be trained together")
+    if not any(stacked):
         for run in runs:
             train(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir,
                   device=run.device, progress=progress)
+    else:
+        members = [run.member() for run in runs]
+        problem = stacking_problem(members) if len(members) > 1 else None
+        if problem is None and len({resumable_epoch(m.checkpoint_dir) for m in members}) > 1:
+            problem = "they were interrupted at different epochs"
+        if problem is None:
+            train_stacked(members, device=runs[0].device, progress=progress)
+        else:
+            if progress:
+                tqdm.write(f"training {len(members)} stacked runs in stacks of one: {problem}")
+            for member, run in zip(members, runs):
+                train_stacked([member], device=run.device, progress=progress)
     for run in runs:
         complete_training(run, progress=progress)
 

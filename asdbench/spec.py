@@ -102,6 +102,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "precision": "auto",
     "compile": False,
     "memory_format": "auto",
+    "stack_seeds": 1,
 }
 """The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16).
 
@@ -110,6 +111,10 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 ``compile``: run the networks through ``torch.compile`` (the first steps pay the compilation).
 ``memory_format``: "auto" (channels-last convolutions on CUDA, contiguous on the CPU), "channels_last" or
 "contiguous".
+``stack_seeds``: 1 trains each run alone; N > 1 trains up to N runs that differ only in their seed together,
+their networks vmapped (:mod:`asdbench.stacked`). Stacked training computes what training alone computes only
+up to float32 noise, which training amplifies chaotically (a cell of the eval table moved by 7 points), so a
+stacked training is another training: its identity gets ``"stacked": true`` (see :func:`training_identity`).
 """
 PRECISIONS = ("auto", "fp32", "bf16")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
@@ -218,11 +223,18 @@ def spec_hash(identity: Mapping[str, Any]) -> str:
 
 def training_identity(canonical: Mapping[str, Any]) -> dict[str, Any]:
     """What shapes the trained weights: the canonical spec without its scoring fields and without the
-    execution options (:data:`EXECUTION_KEYS`), which change how fast a run goes, not what it computes."""
+    execution options (:data:`EXECUTION_KEYS`), which change how fast a run goes, not what it computes.
+
+    A training with ``train.stack_seeds`` > 1 is marked ``"stacked": true``: its weights differ from those of
+    the same seed trained alone by amplified float noise, so it must not pass for that training. The number of
+    seeds stacked together is left out (which seeds share a stack depends on what is left to train)."""
     identity = dict(canonical)
     for section, key in SCORING_FIELDS:
         identity[section] = {k: v for k, v in identity[section].items() if k != key}
-    identity["train"] = {k: v for k, v in identity["train"].items() if k not in EXECUTION_KEYS}
+    train = {k: v for k, v in identity["train"].items() if k not in EXECUTION_KEYS and k != "stack_seeds"}
+    if identity["train"].get("stack_seeds", 1) > 1:
+        train["stacked"] = True  # only then, so that trainings made alone keep the hashes they always had
+    identity["train"] = train
     return identity
 
 
@@ -323,7 +335,7 @@ def _pseudolabel(table: dict[str, Any], feature_space: str, registry: Registry) 
 def _train(table: dict[str, Any]) -> dict[str, Any]:
     _reject_unknown(table, tuple(TRAIN_DEFAULTS), "train.")
     train = {**TRAIN_DEFAULTS, **table}
-    for key in ("epochs", "batch_size"):
+    for key in ("epochs", "batch_size", "stack_seeds"):
         if isinstance(train[key], bool) or not isinstance(train[key], int) or train[key] < 1:
             raise SpecError(f"train.{key}: expected a positive integer, got {train[key]!r}")
     for key in ("lr", "weight_decay"):
@@ -353,6 +365,9 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
     if train["memory_format"] not in MEMORY_FORMATS:
         raise SpecError(f"train.memory_format: expected one of {', '.join(MEMORY_FORMATS)}, "
                         f"got {train['memory_format']!r}")
+    if train["compile"] and train["stack_seeds"] > 1:
+        raise SpecError("train.compile compiles each run's own networks, but train.stack_seeds > 1 calls them "
+                        "through vmap: set one of them back (compile = false or stack_seeds = 1)")
     return train
 
 

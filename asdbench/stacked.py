@@ -10,8 +10,10 @@ optimiser, data order, crops and random streams, and writes the same checkpoints
 - every random draw of augmentations and losses is made per seed, outside ``vmap``, from that seed's own
   generator state, in the same order as in a run trained alone.
 
-Results therefore equal separate training up to floating-point noise (a vmapped convolution is a grouped
-convolution that may sum in another order). Frontends are computed once for all seeds' clips in one batched
+A stacked step therefore equals the step alone up to floating-point noise (a vmapped convolution is a grouped
+convolution that may sum in another order; in float64 they agree to 1e-9), but training amplifies float32 noise
+chaotically, so a stacked training is a run of its own (``"stacked": true`` in its training identity, see
+asdbench.spec.training_identity), never passed off as the training alone. Frontends are computed once for all seeds' clips in one batched
 pass: the contract makes them parameter-free (asdbench.hookspecs.Frontend, checked when they are built).
 """
 
