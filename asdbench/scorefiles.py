@@ -59,7 +59,7 @@ def labelled_aliases(ground_truth: Path, machine: str, section: str = "00") -> d
     path = ground_truth_file(Path(ground_truth), "attributes", machine, section)
     if not path.exists():
         return {}
-    return {f"{row[1]}.wav": row[0] for row in read_rows(path) if len(row) >= 2}
+    return {f"{row[1]}.wav": row[0] for row in read_rows(path, columns=2)}
 
 
 def _read_file(path: Path, rows: pd.DataFrame, value: str, aliases: dict[str, str]) -> pd.DataFrame:

@@ -314,3 +314,14 @@ def test_keyboard_interrupt_while_importing_a_plugin_still_stops(site):  # noqa:
     write_distribution(site, "asdbench-interrupts", "asdbench_interrupts_plugin", "raise KeyboardInterrupt\n")
     with pytest.raises(KeyboardInterrupt):
         Registry()
+
+
+def test_ground_truth_attributes_row_with_one_column_names_file_and_line(dataset):
+    from asdbench.scorefiles import labelled_aliases
+
+    path = next((dataset / "ground_truth" / "ground_truth_attributes").rglob("*.csv"))
+    path.write_text(path.read_text() + "section_00_0999.wav\n")
+    machine = path.name.removeprefix("ground_truth_").split("_section_")[0]
+    line = len(path.read_text().splitlines())
+    with pytest.raises(DataError, match=rf"{path}, line {line}: 1 column\(s\)"):
+        labelled_aliases(dataset / "ground_truth", machine)
