@@ -162,6 +162,16 @@ def test_attributes_row_with_a_key_and_no_value_names_file_and_line(dataset):
         build_manifest(dataset, 2024, "dev")
 
 
+def test_attributes_row_with_a_value_and_no_key_names_file_and_line(dataset):
+    path = dataset / "dev_data/raw/fan/attributes_00.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[2].split(",")
+    lines[2] = ",".join([cells[0], "", cells[2], *cells[3:]])  # ...,,24,...
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=rf"{path}, line 3: value '{cells[2]}' has no attribute name"):
+        build_manifest(dataset, 2024, "dev")
+
+
 def test_attributes_file_with_a_byte_order_mark_is_read(dataset):
     path = dataset / "dev_data/raw/fan/attributes_00.csv"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())

@@ -153,12 +153,15 @@ def _attribute_table(path: Path) -> dict[str, dict[str, str]] | None:
 
 def _attribute_pairs(values: list[str], path: Path, line: int) -> dict[str, str]:
     """Key/value columns of one ``attributes_00.csv`` row; empty trailing pairs pad short rows, and
-    ``noAttribute`` stands alone. A key without a value would silently lose the clip's attributes."""
+    ``noAttribute`` stands alone. A key without a value, or a value without a key, would silently lose the
+    clip's attributes."""
     values = values + [""] * (len(values) % 2)
     pairs = {}
     for key, value in zip(values[0::2], values[1::2]):
         if key and not value and key != NO_ATTRIBUTE:
             raise DataError(f"{path}, line {line}: attribute {key!r} has no value; expected key,value pairs")
+        if value and not key:
+            raise DataError(f"{path}, line {line}: value {value!r} has no attribute name; expected key,value pairs")
         if key and key != NO_ATTRIBUTE:
             pairs[key] = value
     return pairs
