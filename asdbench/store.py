@@ -5,10 +5,11 @@ quantile; see :data:`asdbench.spec.SCORING_FIELDS`) share one training: it is tr
 checkpoints and embeddings every scoring needs, and each scoring reuses the stored embeddings. The layout of
 both levels is described in :mod:`asdbench.run`.
 
-State is read from files. A run (one scoring of one training) is done when its ``results.json`` exists;
-running while a process holds its ``.lock`` or its training's; failed when its last attempt or its
-training's left an ``error.json`` (with the error and traceback); pending otherwise (possibly interrupted,
-and then resumed from its training's last checkpoint). Locks are OS file locks (``filelock``), released by
+State is read from files. A run (one scoring of one training) is done when its ``results.json`` is there
+and readable (damaged when it is not: the next attempt sets it aside and scores again); running while a
+process holds its ``.lock`` or its training's; failed when its last attempt or its training's left an
+``error.json`` (with the error and traceback); pending otherwise (possibly interrupted, and then resumed
+from its training's last readable checkpoint). Locks are OS file locks (``filelock``), released by
 the kernel when their holder dies, so a killed worker never blocks a run. Stores written before the two
 levels existed are migrated when they are opened (:mod:`asdbench.migrate`).
 """
