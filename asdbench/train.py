@@ -270,8 +270,6 @@ def resume(system: System, optimiser: torch.optim.Optimizer, directory: Path, de
         return 0
     system.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])
-    if state["epoch"] and not (directory / LAST_CHECKPOINT).exists():
-        tqdm.write(f"resuming {directory} from epoch {state['epoch']}, its latest readable checkpoint")
     return int(state["epoch"])
 
 
