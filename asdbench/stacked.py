@@ -32,7 +32,6 @@ from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
 from asdbench.clips import ClipSource
-from asdbench.progress import progress_bar
 from asdbench.system import System
 from asdbench.train import (
     TrainingError,
@@ -47,6 +46,7 @@ from asdbench.train import (
     one_hot_targets,
     place,
     resume,
+    training_bar,
 )
 
 
@@ -150,39 +150,52 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
     one_hot = [one_hot_targets(m.targets, m.num_classes) for m in members]
     streams = _RandomStreams(device, len(members))
     steps = math.ceil(len(members[0].clips) / plan.batch_size)
-    for epoch in range(starts[0] + 1, plan.epochs + 1):
-        rngs = [streams.seed_epoch(i, m.plan.seed, epoch) for i, m in enumerate(members)]
-        orders = [batch_order(len(m.clips), plan.batch_size, rng) for m, rng in zip(members, rngs)]
-        for member in members:
-            member.system.train()
-        running = np.zeros(len(members))
-        bar = progress_bar(range(1, steps + 1), desc=f"epoch {epoch}/{plan.epochs} ({len(members)} seeds)",
-                           disable=not progress, unit="batch", leave=False)
-        for step in bar:
-            batch = []
-            for index, (member, order, rng) in enumerate(zip(members, orders, rngs)):
-                indices = next(order)
-                waveforms = torch.from_numpy(member.clips.batch(indices, plan.num_samples, rng=rng)).to(device)
-                batch.append((waveforms, one_hot[index][indices].to(device)))
-            with autocast(device, plan.precision):
-                augmented = [streams.run(i, m.system.augment, *batch[i]) for i, m in enumerate(members)]
-                waveforms = torch.stack([w for w, _ in augmented])
-                embeddings = [branch(frontend(waveforms.flatten(0, 1)).unflatten(0, waveforms.shape[:2]))
-                              for frontend, branch in zip(frontends, branches)]
-                losses = [streams.run(i, m.system.branch_loss, [e[i] for e in embeddings], augmented[i][1])
-                          for i, m in enumerate(members)]
-            for member, loss in zip(members, losses):
-                check_finite(loss, epoch, step, member.checkpoint_dir)
-            for optimiser in optimisers:
-                optimiser.zero_grad(set_to_none=True)
-            torch.stack(losses).sum().backward()
-            for optimiser in optimisers:
-                optimiser.step()
-            running += (np.array([loss.item() for loss in losses]) - running) / step
-            bar.set_postfix(loss=" ".join(f"{value:.4f}" for value in running), refresh=False)
-        for member, optimiser, loss in zip(members, optimisers, running):
-            end_epoch({"epoch": epoch, "model": member.system.state_dict(), "optimiser": optimiser.state_dict(),
-                       "loss": float(loss)}, member.plan, member.checkpoint_dir)
-        if progress:
-            tqdm.write(f"epoch {epoch}/{plan.epochs}: losses " + " ".join(f"{value:.4f}" for value in running))
+    with training_bar(plan, len(members[0].clips), starts[0], plan.epochs, progress,
+                      desc=f"training {len(members)} stacked seeds") as bar:
+        for epoch in range(starts[0] + 1, plan.epochs + 1):
+            running = _stacked_epoch(members, optimisers, frontends, branches, one_hot, streams, epoch, steps,
+                                     device, bar)
+            for member, optimiser, loss in zip(members, optimisers, running):
+                end_epoch({"epoch": epoch, "model": member.system.state_dict(),
+                           "optimiser": optimiser.state_dict(), "loss": float(loss)},
+                          member.plan, member.checkpoint_dir)
+            if progress:
+                tqdm.write(f"epoch {epoch}/{plan.epochs}: losses " + " ".join(f"{value:.4f}" for value in running))
     return [ensemble_checkpoints(m.plan, m.checkpoint_dir) for m in members]
+
+
+def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.optim.Optimizer], frontends: Sequence,
+                   branches: list[_StackedNetwork], one_hot: list[torch.Tensor], streams: _RandomStreams, epoch: int,
+                   steps: int, device: torch.device, bar: tqdm) -> np.ndarray:
+    """One epoch of every member, counted on ``bar``; returns each member's mean loss."""
+    plan = members[0].plan
+    rngs = [streams.seed_epoch(i, m.plan.seed, epoch) for i, m in enumerate(members)]
+    orders = [batch_order(len(m.clips), plan.batch_size, rng) for m, rng in zip(members, rngs)]
+    for member in members:
+        member.system.train()
+    running = np.zeros(len(members))
+    for step in range(1, steps + 1):
+        batch = []
+        for index, (member, order, rng) in enumerate(zip(members, orders, rngs)):
+            indices = next(order)
+            waveforms = torch.from_numpy(member.clips.batch(indices, plan.num_samples, rng=rng)).to(device)
+            batch.append((waveforms, one_hot[index][indices].to(device)))
+        with autocast(device, plan.precision):
+            augmented = [streams.run(i, m.system.augment, *batch[i]) for i, m in enumerate(members)]
+            waveforms = torch.stack([w for w, _ in augmented])
+            embeddings = [branch(frontend(waveforms.flatten(0, 1)).unflatten(0, waveforms.shape[:2]))
+                          for frontend, branch in zip(frontends, branches)]
+            losses = [streams.run(i, m.system.branch_loss, [e[i] for e in embeddings], augmented[i][1])
+                      for i, m in enumerate(members)]
+        for member, loss in zip(members, losses):
+            check_finite(loss, epoch, step, member.checkpoint_dir)
+        for optimiser in optimisers:
+            optimiser.zero_grad(set_to_none=True)
+        torch.stack(losses).sum().backward()
+        for optimiser in optimisers:
+            optimiser.step()
+        running += (np.array([loss.item() for loss in losses]) - running) / step
+        bar.set_postfix_str(f"epoch {epoch}/{plan.epochs}, losses " + " ".join(f"{value:.4f}" for value in running),
+                            refresh=False)
+        bar.update()
+    return running

@@ -145,12 +145,13 @@ def train(
     if progress and 0 < start_epoch < plan.epochs:
         tqdm.write(f"resuming from epoch {start_epoch} of {plan.epochs}")
     one_hot = one_hot_targets(targets, num_classes)
-    for epoch in range(start_epoch + 1, plan.epochs + 1):
-        loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, progress)
-        end_epoch({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
-                   "loss": loss}, plan, checkpoint_dir)
-        if progress:
-            tqdm.write(f"epoch {epoch}/{plan.epochs}: loss {loss:.4f}")
+    with training_bar(plan, len(clips), start_epoch, plan.epochs, progress) as bar:
+        for epoch in range(start_epoch + 1, plan.epochs + 1):
+            loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar)
+            end_epoch({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
+                       "loss": loss}, plan, checkpoint_dir)
+            if progress:
+                tqdm.write(f"epoch {epoch}/{plan.epochs}: loss {loss:.4f}")
     return ensemble_checkpoints(plan, checkpoint_dir)
 
 
@@ -184,23 +185,30 @@ def replay(
         tqdm.write(f"re-creating the checkpoints of epochs {epochs}: training epochs {start + 1}-{max(epochs)} again "
                    f"from {'epoch ' + str(start) if start else 'the start'}")
     one_hot = one_hot_targets(targets, num_classes)
-    for epoch in range(start + 1, max(epochs) + 1):
-        loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, progress)
-        if epoch in epochs:
-            _save({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(), "loss": loss},
-                  checkpoint_path(checkpoint_dir, epoch))
+    with training_bar(plan, len(clips), start, max(epochs), progress) as bar:
+        for epoch in range(start + 1, max(epochs) + 1):
+            loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar)
+            if epoch in epochs:
+                _save({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
+                       "loss": loss}, checkpoint_path(checkpoint_dir, epoch))
+
+
+def training_bar(plan: TrainingPlan, clips: int, start_epoch: int, end_epoch: int, progress: bool,
+                 desc: str = "training") -> tqdm:
+    """One bar for the whole of a training, so that its ETA is the training's, not an epoch's: it counts the
+    batches of epochs ``start_epoch + 1`` to ``end_epoch`` and starts at the batches already trained."""
+    steps = math.ceil(clips / plan.batch_size)
+    return progress_bar(total=end_epoch * steps, initial=start_epoch * steps, desc=desc, unit="batch",
+                        disable=not progress, leave=False)
 
 
 def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSource, one_hot: torch.Tensor,
-                 plan: TrainingPlan, epoch: int, checkpoint_dir: Path, device: torch.device, progress: bool) -> float:
-    """One epoch of training; returns its mean loss."""
+                 plan: TrainingPlan, epoch: int, checkpoint_dir: Path, device: torch.device, bar: tqdm) -> float:
+    """One epoch of training, counted on ``bar``; returns its mean loss."""
     rng = epoch_generators(plan.seed, epoch)
     system.train()
-    batches = batch_order(len(clips), plan.batch_size, rng)
-    bar = progress_bar(batches, total=math.ceil(len(clips) / plan.batch_size), desc=f"epoch {epoch}/{plan.epochs}",
-                       disable=not progress, unit="batch", leave=False)
     running = 0.0
-    for step, indices in enumerate(bar, start=1):
+    for step, indices in enumerate(batch_order(len(clips), plan.batch_size, rng), start=1):
         waveforms = torch.from_numpy(clips.batch(indices, plan.num_samples, rng=rng)).to(device)
         with autocast(device, plan.precision):
             loss = system.training_loss(waveforms, one_hot[indices].to(device))
@@ -209,7 +217,8 @@ def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSo
         loss.backward()
         optimiser.step()
         running += (loss.item() - running) / step
-        bar.set_postfix(loss=f"{running:.4f}", refresh=False)
+        bar.set_postfix_str(f"epoch {epoch}/{plan.epochs}, loss {running:.4f}", refresh=False)
+        bar.update()
     return running
 
 

@@ -164,6 +164,41 @@ def test_resumed_training_says_from_which_epoch_unless_silenced(registry, tmp_pa
     assert "resuming from epoch 2 of 4" in capsys.readouterr().out
 
 
+def test_one_bar_counts_the_whole_training_from_where_it_resumes(registry, tmp_path, monkeypatch):
+    """The training bar's ETA is the training's: it spans every epoch and a resumed training starts it at the
+    batches already trained."""
+    from asdbench import train as train_module
+
+    class RecordingBar:
+        def __init__(self, **options):
+            self.options, self.n, self.postfix = options, options["initial"], ""
+            bars.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n=1):
+            self.n += n
+
+        def set_postfix_str(self, text, refresh=True):
+            self.postfix = text
+
+    bars = []
+    clips, targets = data()
+    steps = -(-len(clips) // plan().batch_size)
+    train(make_system(registry), clips, targets, 3, plan(epochs=2, checkpoints=(1, 2)), tmp_path,
+          device=torch.device("cpu"), progress=False)
+    monkeypatch.setattr(train_module, "progress_bar", RecordingBar)
+    train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=True)
+    (bar,) = bars
+    assert (bar.options["desc"], bar.options["total"], bar.options["initial"]) == ("training", 4 * steps, 2 * steps)
+    assert bar.n == 4 * steps
+    assert bar.postfix.startswith("epoch 4/4, loss ")
+
+
 def test_finished_training_is_not_repeated(registry, tmp_path):
     clips, targets = data()
     train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=False)
