@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args) or 0
+        with warnings.catch_warnings():
+            if not args.debug:
+                warnings.showwarning = _one_line_warning
+            return args.handler(args) or 0
     except AsdbenchError as exc:
         if args.debug:
             traceback.print_exc()
@@ -33,6 +38,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("asdbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `asdbench ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit would fail too
+        return 141
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """A warning as one line, like the errors: what it says, not where in asdbench's code it was raised."""
+    print(f"asdbench: warning: {message}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("spec", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"),
                      help="the run store; the run goes in OUT/<training hash>/<scoring hash>")
+    sub.add_argument("--baseline", type=Path, metavar="DIR",
+                     help="the --out directory of `asdbench baseline`: its scores are shown next to the run's")
+    sub.add_argument("--plot", type=Path, metavar="PNG", help="also draw every machine's hmean as a bar chart")
 
     sub = command("grid", _grid, "run every run of a grid file (resumable; finished runs are never recomputed)")
     sub.add_argument("grid", type=Path)
@@ -228,32 +244,36 @@ def _spec(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from asdbench import summary
+    from asdbench.data.audio import default_cache_dir
     from asdbench.metrics import EvaluationReport
     from asdbench.plugins import get_registry
     from asdbench.spec import load_spec
     from asdbench.store import Store
 
     writable_directory(args.out, "--out")
+    baseline = summary.read_results(args.baseline) if args.baseline else None  # a wrong folder fails before training
     registry = get_registry()
     spec = load_spec(args.spec, registry)
     store = Store(args.out)
     results = store.run(spec, registry)
-    board = {}
     for split, report in results["splits"].items():
         print(f"\n## {spec.dataset['name']} {split}\n")
         print(EvaluationReport.from_dict(report).to_markdown() if report else "no ground truth: scores written only")
-        board[split] = report["official_score"] if report else None
-    _print_leaderboard([{"system": f"{args.spec.stem} ({spec.hash})", **board}])
-    print(f"\nrun directory: {store.directory(spec)} (its training: {store.training_directory(spec)})")
+    systems = {"baseline": baseline[1]} if baseline else {}
+    name = args.spec.stem if args.spec.stem != "baseline" else "run"
+    systems[name] = summary.reports_of(results)
+    print(f"\n## Official score (%)\n\n{summary.official_table(systems)}\n\n{name}: run {spec.hash}")
+    if baseline:
+        print(f"baseline: {baseline[0]}, in {args.baseline}")
+        print(f"\n## hmean per machine (%)\n\n{summary.machine_table(systems)}")
+    plots = {"plot": summary.machine_figure(systems, args.plot)} if args.plot else {}
+    print("\nfiles written:")
+    print(summary.files_written(store.directory(spec), store.training_directory(spec), list(results["splits"]),
+                                plots))
+    print("space used:")
+    print(summary.space_used({"run store": args.out, "audio cache": default_cache_dir()}))
     return 0
-
-
-def _print_leaderboard(rows: list[dict]) -> None:
-    """Official scores in percent, as the paper prints them; a split without ground truth shows as missing."""
-    shown = [{k: (f"{100 * v:.2f}" if isinstance(v, float) else ("-" if v is None else v)) for k, v in r.items()}
-             for r in rows]
-    print("\n## Leaderboard (official score, %)\n")
-    print(tabulate(shown, headers="keys", tablefmt="github", disable_numparse=True))
 
 
 def _grid(args: argparse.Namespace) -> int:
@@ -406,6 +426,7 @@ def _positive_int(text: str) -> int:
 
 
 def _baseline(args: argparse.Namespace) -> int:
+    from asdbench import summary
     from asdbench.baseline import score_split
     from asdbench.data.audio import AudioCache
     from asdbench.plugins import get_registry
@@ -417,13 +438,14 @@ def _baseline(args: argparse.Namespace) -> int:
     for kind, name in (("frontends", args.frontend), ("backends", args.backend)):
         registry.get(kind, name)  # an unknown name fails before any audio is read
     cache = AudioCache()
-    board = {"system": f"{args.frontend} pooled to {args.bands} log bands + {args.backend} (no training)"}
+    system = f"{args.frontend} pooled to {args.bands} log bands + {args.backend} (no training)"
+    reports = {}
     for split in args.splits:
         manifest = dataset.manifest(split)
         out_dir = score_split(manifest, registry, args.frontend, args.backend, args.out / split, cache=cache,
                               bands=args.bands)
-        report = evaluate_directory(out_dir, manifest[manifest["subset"] == "test"])
-        print(f"\n## {dataset.name} {split}: {args.frontend} + {args.backend}\n\n{report.to_markdown()}")
-        board[split] = report.official_score
-    _print_leaderboard([board])
+        reports[split] = evaluate_directory(out_dir, manifest[manifest["subset"] == "test"])
+        print(f"\n## {dataset.name} {split}: {args.frontend} + {args.backend}\n\n{reports[split].to_markdown()}")
+    print(f"\n## Official score (%)\n\n{summary.official_table({system: reports})}")
+    print(f"\nscore files and results.json: {summary.write_baseline_results(args.out, system, reports).parent}")
     return 0

@@ -214,6 +214,21 @@ def test_cache_dir_that_is_a_file_is_named(dataset, tmp_path, monkeypatch, capsy
     assert cache.read_text() == "not a directory"
 
 
+def test_a_damaged_cache_entry_is_one_warning_line_and_rebuilt(dataset, tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ASDBENCH_CACHE_DIR", str(cache))
+    args = ["baseline", str(dataset), "--splits", "dev", "--out", str(tmp_path / "scores")]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    entry = sorted(cache.glob("*.npy"))[0]
+    entry.write_bytes(b"\0" * entry.stat().st_size)  # same size, other bytes: only the checksum tells
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert out == first
+    [line] = err.splitlines()
+    assert line.startswith("asdbench: warning: ") and f"{entry}: audio cache entry does not match" in line
+
+
 def without_root_privilege() -> None:
     """In the child, before exec: drop the capabilities that let root ignore file permissions.
 

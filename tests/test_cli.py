@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -37,3 +38,15 @@ def test_spec_command_prints_canonical_form_and_hash(tmp_path, capsys):
 def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "asdbench", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("asdbench ")
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`asdbench plugins | head -1`: once the reader has gone, no traceback, the shell's SIGPIPE status."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run([sys.executable, "-m", "asdbench", "plugins"], stdout=write, stderr=subprocess.PIPE,
+                                text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (141, "")

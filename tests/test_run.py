@@ -77,12 +77,52 @@ def test_finished_run_is_read_back_not_recomputed(finished_run):
 
 def test_run_command_prints_tables_and_leaderboard(finished_run, tmp_path, capsys):
     spec, store, _ = finished_run
-    spec_file = tmp_path / "tiny.toml"
-    spec_file.write_text(f"""
+    spec_file = write_tiny_spec(tmp_path / "tiny.toml", spec.dataset["root"])
+    assert main(["run", str(spec_file), "--out", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "## synth eval" in out and "## Official score (%)" in out and f"tiny: run {spec.hash}" in out
+    assert f"score files: {store.directory(spec) / 'scores'}/{{dev,eval}}" in out
+    assert "run store:" in out and "audio cache:" in out
+
+
+def test_run_shows_a_baseline_beside_it_and_plots_both(finished_run, tiny_dataset, tmp_path, capsys):
+    """What `make demo` ends with: the baseline's stored results next to the run's, per split and per machine."""
+    spec, store, results = finished_run
+    spec_file = write_tiny_spec(tmp_path / "main.toml", spec.dataset["root"])
+    assert main(["run", str(spec_file), "--out", str(store.root), "--baseline", str(tmp_path / "nothing")]) == 2
+    assert "nothing/results.json: no results here" in capsys.readouterr().err
+
+    assert main(["baseline", str(tiny_dataset), "--out", str(tmp_path / "baseline")]) == 0
+    baseline = json.loads((tmp_path / "baseline" / "results.json").read_text())
+    capsys.readouterr()
+    plot = tmp_path / "plots" / "demo.png"
+    assert main(["run", str(spec_file), "--out", str(store.root), "--baseline", str(tmp_path / "baseline"),
+                 "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    official = table_rows(out[out.index("## Official score (%)"):out.index("## hmean per machine")])
+    assert official == [[name] + [f"{100 * scores[split]['official_score']:.2f}" for split in ("dev", "eval")]
+                        for name, scores in (("baseline", baseline["splits"]), ("main", results["splits"]))]
+    machines = table_rows(out[out.index("## hmean per machine"):out.index("files written")])
+    hmean = {m["machine"]: f"{100 * m['hmean']:.2f}" for m in results["splits"]["eval"]["machines"]}
+    assert [row for row in machines if row[0] == "eval"] == [
+        ["eval", machine, f"{100 * m['hmean']:.2f}", hmean[machine]]
+        for m in baseline["splits"]["eval"]["machines"] for machine in [m["machine"]]]
+    assert f"plot:        {plot}" in out and plot.stat().st_size > 10_000
+
+
+def table_rows(text):
+    """The body cells of the markdown table in ``text``."""
+    lines = [line for line in text.splitlines() if line.startswith("|")][2:]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def write_tiny_spec(path, root):
+    """``tiny_spec`` as a TOML file, for the command line."""
+    path.write_text(f"""
         seed = 1
         [dataset]
         name = "synth"
-        root = "{spec.dataset["root"]}"
+        root = "{root}"
         [system]
         labels = "attributes"
         frontends = [{{name = "spectrum"}}, {{name = "stft", n_fft = 256}}, {{name = "stft", n_fft = 4096}}]
@@ -97,9 +137,7 @@ def test_run_command_prints_tables_and_leaderboard(finished_run, tmp_path, capsy
         batch_size = 16
         clip_seconds = 4.5
     """.replace("\n        ", "\n"))
-    assert main(["run", str(spec_file), "--out", str(store.root)]) == 0
-    out = capsys.readouterr().out
-    assert "## synth eval" in out and "Leaderboard" in out and spec.hash in out
+    return path
 
 
 def test_decision_threshold_is_the_gamma_90th_percentile():
