@@ -202,12 +202,16 @@ def _check_plugins(registry: Registry, as_json: bool) -> int:
 def _synth(args: argparse.Namespace) -> int:
     import time
 
-    from asdbench.data.synth import generate
+    from asdbench.data.synth import INFO_FILE, generate
 
     writable_directory(args.out, "OUT")
+    finished = (args.out / INFO_FILE).exists()
     started = time.perf_counter()
     info = generate(args.out, args.preset, args.seed, workers=args.workers)
-    print(f"wrote {info} to {args.out} in {time.perf_counter() - started:.1f} s")
+    if finished:
+        print(f"{args.out} already holds the {info}: nothing written")
+    else:
+        print(f"wrote {info} to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
