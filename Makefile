@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # leaderboard/demo.toml reads its data from DEMO_DIR, leaderboard/synth.toml from LEADERBOARD_DATA
 DEMO_DIR := demo-output
 # measured from a fresh clone on an idle 2-core machine (README, "make demo")
-DEMO_MINUTES := 10
+DEMO_MINUTES := 8
 
 LEADERBOARD := leaderboard/synth
 LEADERBOARD_DATA := leaderboard-data/ci
