@@ -54,7 +54,7 @@ from asdbench.rundir import (
 )
 from asdbench.scoring import CheckedBackend, ensemble_scores, evaluate_split, machines_of, write_split
 from asdbench.spec import PSEUDO_PREFIX, RunSpec, training_identity
-from asdbench.stacked import StackedMember, stacking_problem, train_stacked
+from asdbench.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.system import System, build_system
 from asdbench.train import TrainingPlan, checkpoint_path, load_checkpoint, replay, resumable_epoch, train
 
@@ -156,8 +156,10 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
     missing = missing_embeddings(run.directory, run.plan.checkpoints)
     absent = [epoch for epoch in missing if load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch)) is None]
     if absent:
+        stacked = run.spec.train["stack_seeds"] > 1
         replay(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir, absent,
-               initial_state=run.initial_state, device=run.device, progress=progress)
+               initial_state=run.initial_state, device=run.device, progress=progress,
+               run_epoch=stacked_epoch_runner(run.member(), run.device) if stacked else None)
     for epoch in missing:
         arrays = embed_checkpoint(run.system, checkpoint_path(run.checkpoint_dir, epoch), run.machines,
                                   num_samples=run.num_samples, device=run.device, precision=run.plan.precision,

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from asdbench.clips import ClipSource
 from asdbench.system import System
 from asdbench.train import (
+    EpochRunner,
     TrainingError,
     TrainingPlan,
     autocast,
@@ -162,6 +163,22 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
             if progress:
                 tqdm.write(f"epoch {epoch}/{plan.epochs}: losses " + " ".join(f"{value:.4f}" for value in running))
     return [ensemble_checkpoints(m.plan, m.checkpoint_dir) for m in members]
+
+
+def stacked_epoch_runner(member: StackedMember, device: torch.device) -> EpochRunner:
+    """An epoch of ``member`` trained the stacked way, in a stack of one: what :func:`asdbench.train.replay`
+    needs to re-create a stacked training's checkpoints as that training computed them."""
+    branches = [_StackedNetwork([network]) for network in member.system.networks]
+    one_hot = [one_hot_targets(member.targets, member.num_classes)]
+    streams = _RandomStreams(device, 1)
+    steps = math.ceil(len(member.clips) / member.plan.batch_size)
+
+    def run_epoch(optimiser: torch.optim.Optimizer, epoch: int, bar: tqdm) -> float:
+        (loss,) = _stacked_epoch([member], [optimiser], member.system.frontends, branches, one_hot, streams, epoch,
+                                 steps, device, bar)
+        return float(loss)
+
+    return run_epoch
 
 
 def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.optim.Optimizer], frontends: Sequence,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,10 @@ def train(
     return ensemble_checkpoints(plan, checkpoint_dir)
 
 
+EpochRunner = Callable[[torch.optim.Optimizer, int, tqdm], float]
+"""Trains one epoch with the given optimiser, counting its batches on the bar; returns the epoch's mean loss."""
+
+
 def replay(
     system: System,
     clips: ClipSource,
@@ -167,11 +171,13 @@ def replay(
     initial_state: dict[str, torch.Tensor],
     device: torch.device,
     progress: bool = True,
+    run_epoch: EpochRunner | None = None,
 ) -> None:
     """Re-create the checkpoints of ``epochs``, which a finished training did not keep, by training again from
     the last kept epoch before them, or from ``initial_state`` (the weights before the first epoch). Exact,
     like resuming: a kept checkpoint holds the optimiser state and every epoch's randomness is seeded from
-    (seed, epoch). ``last.pt`` is left as it is."""
+    (seed, epoch). ``run_epoch`` trains an epoch the way the training was made (the stacked way for a
+    stacked training); by default, as :func:`train` does. ``last.pt`` is left as it is."""
     place(system, device, plan)
     optimiser = make_optimiser(system, plan)
     state = latest_state(checkpoint_dir, device, before=min(epochs))
@@ -184,10 +190,15 @@ def replay(
     if progress:
         tqdm.write(f"re-creating the checkpoints of epochs {epochs}: training epochs {start + 1}-{max(epochs)} again "
                    f"from {'epoch ' + str(start) if start else 'the start'}")
-    one_hot = one_hot_targets(targets, num_classes)
+    if run_epoch is None:
+        one_hot = one_hot_targets(targets, num_classes)
+
+        def run_epoch(optimiser: torch.optim.Optimizer, epoch: int, bar: tqdm) -> float:
+            return _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar)
+
     with training_bar(plan, len(clips), start, max(epochs), progress) as bar:
         for epoch in range(start + 1, max(epochs) + 1):
-            loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar)
+            loss = run_epoch(optimiser, epoch, bar)
             if epoch in epochs:
                 _save({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
                        "loss": loss}, checkpoint_path(checkpoint_dir, epoch))

@@ -15,9 +15,9 @@ from asdbench.embed import MachineClips, embed, embed_checkpoint
 from asdbench.scoring import ensemble_scores
 from asdbench.plugins import Registry, get_registry
 from asdbench.spec import validate_spec
-from asdbench.stacked import StackedMember, stacking_problem, train_stacked
+from asdbench.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.system import build_system
-from asdbench.train import TrainingError, TrainingPlan, place, train
+from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, place, replay, train
 from tests.test_train import ArrayClips, Fakes, data, make_system, plan
 
 CPU = torch.device("cpu")
@@ -120,6 +120,26 @@ def test_one_stacked_step_of_the_paper_system_is_the_step_alone_in_float64(tmp_p
     for key, value in theirs["model"].items():
         if value.is_floating_point():
             torch.testing.assert_close(mine["model"][key], value, rtol=1e-9, atol=1e-9, msg=key)
+
+
+def test_a_stacked_training_re_creates_an_unkept_checkpoint_the_stacked_way(clips, tmp_path):
+    """A scoring that needs an epoch a stacked training did not keep gets that epoch trained again as the
+    stacked training computed it, bit for bit; the plain loop would give another checkpoint (float noise)."""
+    source, targets = clips
+    kept = {}
+    for name, epochs in (("kept", [1, 2]), ("replayed", [2]), ("plain", [2])):
+        system, plan = make(1, epochs=2, checkpoints=epochs)
+        initial = {key: value.clone() for key, value in system.state_dict().items()}
+        member = StackedMember(system, source, targets, 3, plan, tmp_path / name)
+        train_stacked([member], device=CPU, progress=False)
+        if name != "kept":
+            replay(system, source, targets, 3, plan, member.checkpoint_dir, [1], initial_state=initial, device=CPU,
+                   progress=False, run_epoch=stacked_epoch_runner(member, CPU) if name == "replayed" else None)
+        kept[name] = torch.load(checkpoint_path(member.checkpoint_dir, 1), weights_only=True)
+    for key, value in kept["kept"]["model"].items():
+        assert torch.equal(kept["replayed"]["model"][key], value), key
+    assert kept["replayed"]["loss"] == kept["kept"]["loss"]
+    assert any(not torch.equal(kept["plain"]["model"][key], value) for key, value in kept["kept"]["model"].items())
 
 
 def test_runs_that_differ_in_more_than_the_seed_are_not_stacked(clips, tmp_path):
