@@ -11,7 +11,7 @@ DEMO_MINUTES := 8
 LEADERBOARD := leaderboard/synth
 LEADERBOARD_DATA := leaderboard-data/ci
 
-.PHONY: setup test demo demo-notice bench leaderboard leaderboard-check clean
+.PHONY: setup test test-pythons demo demo-notice bench leaderboard leaderboard-check clean
 
 setup: $(STAMP)
 
@@ -56,6 +56,24 @@ leaderboard-check: $(STAMP)
 	$(BIN)/asdbench grid $(LEADERBOARD).toml --out runs/leaderboard-check
 	$(BIN)/asdbench leaderboard $(LEADERBOARD).toml --out runs/leaderboard-check --check $(LEADERBOARD).json \
 		--tolerance 5
+
+# The distributions' ranges on Python 3.12 and 3.13: each in its own .venv-3.x, with the newest versions the
+# ranges allow (torch from the package index: a large download), then the fast tests. Not part of `make test`.
+PYTHONS ?= python3.12 python3.13
+FAST_TESTS := tests/test_metrics.py tests/test_spec.py tests/test_validation.py tests/test_scorefiles.py \
+	tests/test_dcase.py tests/test_labels.py tests/test_real_format.py tests/test_plugins.py \
+	tests/test_light_registration.py tests/test_public_api.py tests/test_cli.py tests/test_progress.py \
+	tests/test_audio.py tests/test_train.py tests/test_methods_losses.py tests/test_methods_frontends.py \
+	tests/test_methods_networks.py tests/test_synth.py
+
+test-pythons:
+	set -e; for python in $(PYTHONS); do \
+		venv=.venv-$$($$python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		test -x $$venv/bin/python || $$python -m venv $$venv; \
+		PYTHONWARNINGS="ignore:Editable installation" $$venv/bin/python -m pip install --quiet \
+			-e '.[test]' -e plugins/asdbench-methods -e plugins/asdbench-pretrained; \
+		$$venv/bin/python -m pytest -q -p no:cacheprovider $(FAST_TESTS); \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-columns=mean,stddev,rounds

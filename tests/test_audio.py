@@ -98,11 +98,17 @@ def test_corrupt_entry_is_rebuilt(tmp_path, wavs):
     np.testing.assert_array_equal(clips.clip(2), decode(wavs[2]))
 
 
+# The fillers are forked so that they inherit the monkeypatched (slow or hanging) decoder; they only decode
+# and exit, so Python 3.12+'s warning about forking a multi-threaded process does not apply to them.
+FORK_WITH_THREADS = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+
+
 def _fill(cache_dir, paths, queue):
     clips = AudioCache(cache_dir).load(paths, progress=False)
     queue.put(float(np.abs(np.asarray(clips.samples, dtype=np.float64)).sum()))
 
 
+@FORK_WITH_THREADS
 def test_concurrent_fillers_end_with_one_valid_entry(tmp_path, wavs, monkeypatch):
     slow = audio._decode_int16
     monkeypatch.setattr(audio, "_decode_int16", lambda path: time.sleep(0.2) or slow(path))
@@ -120,6 +126,7 @@ def test_concurrent_fillers_end_with_one_valid_entry(tmp_path, wavs, monkeypatch
     assert not list((tmp_path / "cache").glob(".*tmp*"))
 
 
+@FORK_WITH_THREADS
 def test_killed_filler_blocks_nobody(tmp_path, wavs, monkeypatch):
     monkeypatch.setattr(audio, "_decode_int16", lambda path: time.sleep(60))
     context = multiprocessing.get_context("fork")
