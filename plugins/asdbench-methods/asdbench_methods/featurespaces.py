@@ -31,6 +31,14 @@ class GroundTruthSpace:
     def embed(self, manifest: pd.DataFrame) -> np.ndarray:
         truth = true_attributes(manifest)
         missing = (truth == "") & (manifest["subset"] == "train")
+        supplemental = missing & (manifest["content"] != "mixture") if "content" in manifest else missing & False
+        if supplemental.any():
+            raise AsdbenchError(
+                f"feature space 'ground-truth': {int(supplemental.sum())} training clips of "
+                f"{manifest['machine'].iloc[0]} are supplemental recordings (e.g. "
+                f"{manifest.loc[supplemental, 'path'].iloc[0]}), which have no attributes, released or not; "
+                "use dataset option supplemental = \"none\" with this feature space"
+            )
         if missing.any():
             raise AsdbenchError(
                 f"feature space 'ground-truth': no true attributes for {int(missing.sum())} training clips of "
