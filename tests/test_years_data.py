@@ -146,6 +146,16 @@ def test_a_damaged_two_channel_entry_is_rebuilt(ci2026_dataset, tmp_path):
     np.testing.assert_array_equal(rebuilt.clip(0), expected)
 
 
+def test_presets_made_before_the_new_styles_describe_themselves_as_before(tiny_dataset, ci2026_dataset):
+    """synth.json of a 2024-style preset has exactly the fields it always had: its data fingerprint, and so every
+    run made on it, stays valid; the new fields appear where they apply."""
+    assert set(json.loads((tiny_dataset / "synth.json").read_text())) == {
+        "preset", "seed", "year", "machines", "families", "hidden", "clips", "seconds", "sample_rate",
+        "generator_version"}
+    info = json.loads((ci2026_dataset / "synth.json").read_text())
+    assert info["channels"] == 2 and "supplemental" not in info
+
+
 def test_the_near_channel_is_the_clip_a_mono_preset_writes():
     plan = next(p for p in plan_clips(PRESETS["ci2026"], seed=0) if p.label == "anomaly")
     stereo, mono = render(plan, 1.0, channels=2), render(plan, 1.0)
