@@ -1,13 +1,14 @@
 """Decode once: a cache of decoded clips, one memory-mapped array per group of files.
 
 A group (the caller passes one machine + split + subset) is keyed by the identity of its files: absolute path,
-size and modification time of each, so editing or replacing a file invalidates its group. Of two-channel files
-(DCASE 2026: near and far microphone) only the channel a run reads is decoded and stored, and the channel is part
-of the key: a run on the near microphone and one on the far microphone each decode once, and a mono group keeps
-the key it always had. The samples are
+size and modification time of each, so editing or replacing a file invalidates its group. The samples are
 stored concatenated, as int16 when every file is 16-bit PCM (exact, half the size of float32) and float32
 otherwise, beside a JSON index of offsets and lengths. Any later epoch, run or process opens the memmap
 without decoding.
+
+Of two-channel files (DCASE 2026: near and far microphone) only the channel a run reads is decoded and stored,
+and the channel is part of the key: a run on the near microphone and one on the far microphone each decode once,
+and a mono group keeps the key (and the entry) it had before two-channel data existed.
 
 Concurrency: filling a group holds an OS file lock (``filelock``), so one process decodes while the others
 wait and then reuse its result; the lock dies with its holder, so a killed filler blocks nobody. Entries are
