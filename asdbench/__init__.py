@@ -1,4 +1,4 @@
-"""asdbench: a plugin-based benchmark harness for anomalous sound detection (DCASE 2023/2024 Task 2)."""
+"""asdbench: a plugin-based benchmark harness for anomalous sound detection (DCASE 2023-2026 Task 2)."""
 
 __version__ = "0.1.0"
 

@@ -63,8 +63,8 @@ def score_split(
                                 unit="machine"):
         rows = manifest[manifest["machine"] == machine]
         train, test = rows[rows["subset"] == "train"], rows[rows["subset"] == "test"]
-        train_audio = cache.load(list(train["path"]), progress=False)
-        test_audio = cache.load(list(test["path"]), progress=False)
+        train_audio = cache.load_rows(train, progress=False)
+        test_audio = cache.load_rows(test, progress=False)
         # Shorter clips are tiled up to the machine's longest, so every clip gives the same feature size.
         num_samples = int(max(train_audio.lengths.max(), test_audio.lengths.max()))
         scorer = registry.create("backends", backend)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from asdbench import __version__
+from asdbench.data.presets import PRESET_NAMES
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.paths import writable_directory
 
@@ -67,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("synth", _synth, "write a synthetic dataset in the official DCASE layouts")
     sub.add_argument("out", type=Path, help="directory to write (must be empty or absent)")
-    sub.add_argument("--preset", default="tiny", help="tiny, ci, demo, dcase2023 or dcase2024 (default: tiny)")
+    sub.add_argument("--preset", default="tiny", help=f"one of {', '.join(PRESET_NAMES)} (default: tiny)")
     sub.add_argument("--seed", type=int, default=0)
     sub.add_argument("--workers", type=int, help="rendering processes (default: every core for large presets)")
 
@@ -142,10 +143,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _dataset_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--dataset-root", type=Path, required=True, help="folder holding dev_data/ and eval_data/")
-    sub.add_argument("--year", type=int, required=True, choices=[2023, 2024])
+    sub.add_argument("--year", type=int, required=True, choices=[2023, 2024, 2025, 2026])
     sub.add_argument("--split", required=True, choices=["dev", "eval"])
     sub.add_argument("--ground-truth", type=Path, help="the official evaluator's ground-truth folder (eval split)")
-    sub.add_argument("--hidden-attributes", type=Path, help="released hidden attributes (2024), if any")
+    sub.add_argument("--hidden-attributes", type=Path, help="released hidden attributes (2024, 2025), if any")
 
 
 def _read_manifest(args: argparse.Namespace):
@@ -217,7 +218,9 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _manifest(args: argparse.Namespace) -> int:
     manifest = _read_manifest(args)
-    summary = manifest.groupby(["machine", "subset", "domain", "label"]).size().unstack(["subset", "domain", "label"])
+    # supplemental clips are counted by what they hold ("machine" or "noise") instead of a label they do not have
+    shown = manifest.assign(label=manifest["label"].where(manifest["content"] == "mixture", manifest["content"]))
+    summary = shown.groupby(["machine", "subset", "domain", "label"]).size().unstack(["subset", "domain", "label"])
     summary.columns = [" ".join(map(str, column)) for column in summary.columns]  # "train source normal", not a tuple
     print(tabulate(summary.fillna(0).astype(int), headers="keys", tablefmt="simple"))
     if args.csv:

@@ -43,6 +43,10 @@ published weights passes ``fetch_weights=callable(dest_dir=None) -> Path`` (``as
 ``uses_system=True`` on a feature space adds the run's system and training options (its training identity,
 not how it is scored) to the identity of its cached pseudo-label table (for a space that trains the run's own
 system through ``context.systems``, such as ``class``).
+``omit_defaults=("option", ...)`` on any component leaves those options out of a run's canonical form, and so
+out of its identity, while they hold their default: give it the options you add to a component that runs were
+already made with, and those runs keep their identity (the core's ``synth`` dataset does so for ``supplemental``
+and ``channel``).
 
 Errors: raise an :class:`asdbench.errors.AsdbenchError` (subclass) for what the user can fix; it is shown as
 it is. Any other exception from a factory or component method is reported in one line naming the kind, name
@@ -196,6 +200,10 @@ class Backend(Protocol):
 @runtime_checkable
 class Dataset(Protocol):
     """A dataset on disk: ``manifest(split)`` returns the clip table of that split (see asdbench.data.dcase).
+
+    Training reads the rows of subset "train" and scoring those of subset "test"; rows of any other subset
+    (asdbench's own readers: "supplemental") are read by nothing unless a component asks for them. Columns
+    ``channels`` and ``channel`` say which channel of a file is read; a manifest without them is of mono files.
 
     A dataset may also have ``fingerprint(splits) -> str``, an identity of what its files hold now: runs record
     it, and the store refuses to reuse a run, a checkpoint or a label table made on other data.

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from asdbench import datacheck
+from asdbench.data.dcase import SUBSETS
 from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
 from asdbench.errors import AsdbenchError
 from asdbench.contract import check_clusters, check_feature_space_output, check_reduced, plugin_call
@@ -86,7 +87,9 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     jobs = [(split, machine) for split, manifest in manifests.items()
             for machine in machines_to_label(manifest, config["machines"])]
     for split, machine in progress_bar(jobs, desc="pseudo-labelling", unit="machine", disable=not progress):
-        rows = manifests[split][manifests[split]["machine"] == machine].reset_index(drop=True)
+        manifest = manifests[split]
+        # train and test clips only: supplemental clips are not the machine's (a "train" option makes them train)
+        rows = manifest[(manifest["machine"] == machine) & manifest["subset"].isin(SUBSETS)].reset_index(drop=True)
         table, coordinates = _label_machine(space, reducer, clusterer, rows, config)
         tables.append(table)
         truth = true_attributes(rows[rows["subset"] == "train"]).to_numpy()

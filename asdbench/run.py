@@ -205,8 +205,8 @@ def machine_clips(manifests: dict[str, pd.DataFrame], cache: AudioCache, *,
                   progress: bool = True) -> list[MachineClips]:
     """Every machine of every split, its train and test clips loaded through the audio cache."""
     return [MachineClips(m.split, m.machine, m.train, m.test,
-                         ClipSource([cache.load(list(m.train["path"]), progress=progress)]),
-                         ClipSource([cache.load(list(m.test["path"]), progress=progress)]))
+                         ClipSource([cache.load_rows(m.train, progress=progress)]),
+                         ClipSource([cache.load_rows(m.test, progress=progress)]))
             for m in machines_of(manifests)]
 
 

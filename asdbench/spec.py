@@ -25,7 +25,8 @@ each ``{name = ..., option = value}`` or just ``"name"``), training options and 
 Validation happens against the registered plugins: an unknown name, an unknown option or an option of the
 wrong type is a :class:`SpecError` naming the field (``system.frontends[1].nfft``). The canonical form fills
 in every default (the factories' keyword defaults and :data:`TRAIN_DEFAULTS`), so a spec that spells out a
-default and one that omits it are the same run.
+default and one that omits it are the same run; the options a registration lists in ``omit_defaults`` are left
+out instead while they hold their default (options added after runs were made: those runs keep their identity).
 
 A run has two levels of identity, each the SHA-256 of part of the canonical form. Its *training* covers what
 changes the trained weights (data, seed, labels, frontends, networks, losses, augmentations, training
@@ -48,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asdbench.datasets import SPLITS
+from asdbench.datasets import SPLITS, refuse_two_channel_input
 from asdbench.errors import PluginError, SpecError
 from asdbench.hookspecs import singular
 from asdbench.options import check_constraints, check_finite
@@ -196,6 +197,7 @@ def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, b
     """Validate a parsed spec against the registered plugins and return its canonical form."""
     registry = registry or get_registry()
     _reject_unknown(raw, TOP_LEVEL_KEYS, "")
+    refuse_two_channel_input(_table(raw, "dataset", required=True), raw.get("system"))
     canonical = {
         "spec_version": SPEC_VERSION,
         "seed": _seed(raw.get("seed", 0)),
@@ -385,7 +387,15 @@ def _component(value: Any, kind: str, field: str, registry: Registry) -> dict[st
     except PluginError as exc:
         raise SpecError(f"{field}.name: {exc}") from None
     given = {k: v for k, v in value.items() if k != "name"}
-    return {"name": registration.name, **_options(registration, given, field)}
+    options = _options(registration, given, field)
+    declared = registration.options()
+    for option in registration.meta.get("omit_defaults", ()):
+        if option not in declared:
+            raise SpecError(f"{field}.name: {singular(registration.kind)} {registration.name!r} "
+                            f"({registration.distribution}) lists {option!r} in omit_defaults, but has no such option")
+        if options[option] == declared[option]:
+            del options[option]  # a default added later: the runs made before it keep their identity
+    return {"name": registration.name, **options}
 
 
 def _options(registration: Registration, given: dict[str, Any], field: str) -> dict[str, Any]:

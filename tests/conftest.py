@@ -29,3 +29,20 @@ def tiny_dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tiny") / "data"
     generate(root, "tiny", seed=0, progress=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def ci2025_dataset(tmp_path_factory) -> Path:
+    """The `ci2025` preset: supplemental/ folders (clean machine sound for slider and AutoTrash, noise for fan and
+    HomeCamera), slider and AutoTrash concealing their attributes. Treat as read-only."""
+    root = tmp_path_factory.mktemp("ci2025") / "data"
+    generate(root, "ci2025", seed=0, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def ci2026_dataset(tmp_path_factory) -> Path:
+    """The `ci2026` preset: two-channel files (near microphone in channel 0, far in channel 1). Treat as read-only."""
+    root = tmp_path_factory.mktemp("ci2026") / "data"
+    generate(root, "ci2026", seed=0, progress=False)
+    return root

@@ -6,6 +6,10 @@ stored concatenated, as int16 when every file is 16-bit PCM (exact, half the siz
 otherwise, beside a JSON index of offsets and lengths. Any later epoch, run or process opens the memmap
 without decoding.
 
+Of two-channel files (DCASE 2026: near and far microphone) only the channel a run reads is decoded and stored,
+and the channel is part of the key: a run on the near microphone and one on the far microphone each decode once,
+and a mono group keeps the key (and the entry) it had before two-channel data existed.
+
 Concurrency: filling a group holds an OS file lock (``filelock``), so one process decodes while the others
 wait and then reuse its result; the lock dies with its holder, so a killed filler blocks nobody. Entries are
 written under temporary names and renamed into place, the index last, so a reader never sees half an entry.
@@ -30,46 +34,52 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile
 from filelock import FileLock
 
 from asdbench.atomic import atomic_path, write_json_atomic
-from asdbench.data.layout import SAMPLE_RATE
+from asdbench.data.layout import SAMPLE_RATE, channel_count
 from asdbench.errors import DataError
 from asdbench.paths import writable_directory
 from asdbench.progress import progress_bar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CACHE_VERSION = 2  # 2: the index holds a checksum of the data
 INT16_SCALE = 1.0 / 32768.0
 
 
-def decode(path: str | Path) -> np.ndarray:
-    """Samples of one 16 kHz mono file as float32 in [-1, 1); a DataError names the file otherwise."""
-    return _read(path, "float32")
+def decode(path: str | Path, *, channels: int = 1, channel: int = 0) -> np.ndarray:
+    """Samples of channel ``channel`` of one 16 kHz file of ``channels`` channels (default: a mono file) as
+    float32 in [-1, 1); a DataError names the file otherwise."""
+    return _read(path, "float32", channels, channel)
 
 
-def _decode_int16(path: str | Path) -> np.ndarray:
-    """The exact 16-bit samples of a PCM_16 file."""
-    return _read(path, "int16")
+def _decode_int16(path: str | Path, *, channels: int = 1, channel: int = 0) -> np.ndarray:
+    """The exact 16-bit samples of one channel of a PCM_16 file."""
+    return _read(path, "int16", channels, channel)
 
 
-def _read(path: str | Path, dtype: str) -> np.ndarray:
+def _read(path: str | Path, dtype: str, channels: int, channel: int) -> np.ndarray:
     try:
         audio, rate = soundfile.read(str(path), dtype=dtype, always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise DataError(f"{path}: unreadable audio ({exc})") from None
-    _check_format(path, rate, audio.shape[1])
-    _check_samples(path, audio[:, 0])
-    return audio[:, 0]
+    _check_format(path, rate, audio.shape[1], channels)
+    samples = np.ascontiguousarray(audio[:, channel])
+    _check_samples(path, samples)
+    return samples
 
 
-def _check_format(path: str | Path, rate: int, channels: int) -> None:
+def _check_format(path: str | Path, rate: int, found: int, channels: int) -> None:
     if rate != SAMPLE_RATE:
         raise DataError(f"{path}: sample rate {rate} Hz; expected {SAMPLE_RATE} Hz")
-    if channels != 1:
-        raise DataError(f"{path}: {channels} channels; expected mono")
+    if found != channels:
+        raise DataError(f"{path}: {channel_count(found)}; expected {channel_count(channels)}")
 
 
 def _check_samples(path: str | Path, samples: np.ndarray) -> None:
@@ -140,8 +150,10 @@ class AudioCache:
         self.root = Path(root) if root is not None else default_cache_dir()
         self._what = "audio cache directory" + (" ($ASDBENCH_CACHE_DIR)" if root is None else "")
 
-    def key(self, paths: Sequence[str | Path]) -> str:
+    def key(self, paths: Sequence[str | Path], channels: int = 1, channel: int = 0) -> str:
         digest = hashlib.sha256(f"asdbench-audio/{CACHE_VERSION}".encode())
+        if channels != 1:  # mono groups keep the keys they had before two-channel data existed
+            digest.update(f"\0channel {channel} of {channels}".encode())
         for path in paths:
             resolved = Path(path).resolve()
             try:
@@ -151,26 +163,43 @@ class AudioCache:
             digest.update(f"\0{resolved}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
         return digest.hexdigest()[:32]
 
-    def load(self, paths: Sequence[str | Path], *, progress: bool = True) -> ClipArray:
-        """The group's clips, decoding them first if no valid entry exists."""
+    def load(self, paths: Sequence[str | Path], *, channels: int = 1, channel: int = 0,
+             progress: bool = True) -> ClipArray:
+        """The group's clips, decoding them first if no valid entry exists: channel ``channel`` of files that
+        must each have ``channels`` channels (default: mono files)."""
         if not paths:
             raise DataError("no audio files given to the cache")
-        key = self.key(paths)
-        entry = self._open(key, paths, warn=True)
+        if not 0 <= channel < channels:
+            raise DataError(f"channel {channel} of {channel_count(channels)} audio does not exist")
+        key = self.key(paths, channels, channel)
+        entry = self._open(key, paths, channels, channel, warn=True)
         if entry is not None:
             return entry
         writable_directory(self.root, self._what)
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / f"{key}.lock")):
-            entry = self._open(key, paths)  # another process may have filled it while we waited
+            entry = self._open(key, paths, channels, channel)  # another process may have filled it while we waited
             if entry is None:
-                self._fill(key, paths, progress)
-                entry = self._open(key, paths)
+                self._fill(key, paths, channels, channel, progress)
+                entry = self._open(key, paths, channels, channel)
         if entry is None:
             raise DataError(f"audio cache entry {self.root / key} could not be read back after writing it")
         return entry
 
-    def _open(self, key: str, paths: Sequence[str | Path], *, warn: bool = False) -> ClipArray | None:
+    def load_rows(self, rows: pd.DataFrame, *, progress: bool = True) -> ClipArray:
+        """The clips of manifest rows, each read at the channel its row names (columns ``channels`` and
+        ``channel``; a manifest without them describes mono files, as every manifest did before DCASE 2026)."""
+        if not {"channels", "channel"} <= set(rows.columns):
+            return self.load(list(rows["path"]), progress=progress)
+        layouts = rows[["channels", "channel"]].drop_duplicates()
+        if len(layouts) > 1:
+            raise DataError(f"{rows['path'].iloc[0]} and the other clips of one group are to be read at different "
+                            f"channels ({layouts.to_dict('records')}); a group is read at one channel")
+        channels, channel = (int(value) for value in layouts.iloc[0]) if len(layouts) else (1, 0)
+        return self.load(list(rows["path"]), channels=channels, channel=channel, progress=progress)
+
+    def _open(self, key: str, paths: Sequence[str | Path], channels: int, channel: int, *,
+              warn: bool = False) -> ClipArray | None:
         """The entry, or None if it is absent or damaged (``warn``: say so, naming the damaged file)."""
         index_file, data_file = self.root / f"{key}.json", self.root / f"{key}.npy"
         try:
@@ -183,7 +212,8 @@ class AudioCache:
             samples = np.load(data_file, mmap_mode="r")
         except (FileNotFoundError, ValueError, OSError):
             samples = None
-        if (index.get("paths") != resolved or samples is None or samples.ndim != 1
+        if (index.get("paths") != resolved or (index.get("channels", 1), index.get("channel", 0)) != (channels, channel)
+                or samples is None or samples.ndim != 1
                 or len(samples) != int(lengths.sum()) or not _intact(data_file, samples, index.get("crc32"))):
             if warn:
                 warnings.warn(f"{data_file}: audio cache entry does not match its index or checksum (damaged or "
@@ -192,12 +222,13 @@ class AudioCache:
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         return ClipArray(resolved, offsets, lengths, samples)
 
-    def _fill(self, key: str, paths: Sequence[str | Path], progress: bool) -> None:
+    def _fill(self, key: str, paths: Sequence[str | Path], channels: int, channel: int, progress: bool) -> None:
         resolved = [str(Path(p).resolve()) for p in paths]
         as_int16 = all(_subtype(p) == "PCM_16" for p in resolved)
         reader = _decode_int16 if as_int16 else decode
-        clips = [reader(p) for p in progress_bar(resolved, desc="decoding audio", unit="file", disable=not progress,
-                                                 leave=False)]
+        layout = {"channels": channels, "channel": channel} if channels != 1 else {}
+        clips = [reader(p, **layout) for p in progress_bar(resolved, desc="decoding audio", unit="file",
+                                                           disable=not progress, leave=False)]
         _check_not_all_silent(resolved, clips)
         samples = np.concatenate(clips)
         with atomic_path(self.root / f"{key}.npy") as temporary:
@@ -206,7 +237,7 @@ class AudioCache:
         # the index last: its presence (and agreement with the data) marks a whole entry
         write_json_atomic(self.root / f"{key}.json",
                           {"version": CACHE_VERSION, "paths": resolved, "lengths": [len(c) for c in clips],
-                           "crc32": zlib.crc32(samples)})
+                           "crc32": zlib.crc32(samples), **layout})
 
 
 _VERIFIED: set[tuple[str, int, int, int]] = set()

@@ -1,27 +1,37 @@
-"""Read the DCASE 2023/2024 Task 2 layouts in place into one manifest (a DataFrame, one row per clip).
+"""Read the DCASE 2023-2026 Task 2 layouts in place into one manifest (a DataFrame, one row per clip).
 
 Nothing under the dataset root is ever written, renamed or moved. Eval test clips, named
 ``section_00_<id>.wav``, get their labels and domains from the official evaluator's ground-truth CSVs;
 without them they are "unknown" (they can still be scored, not evaluated).
+
+Clips of a machine's ``supplemental/`` folder (DCASE 2025) are rows of their own subset, ``supplemental``, with
+``content`` saying what they hold ("machine": clean machine sound, "noise": noise only; the clips of train/ and
+test/ are "mixture"s of both); no training or scoring reads them unless the dataset option ``supplemental =
+"train"`` makes the clean ones training clips (:func:`use_supplemental`). Every row names the channel a run reads
+(``channel``) of its file's ``channels``: DCASE 2026 files are two-channel.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import soundfile
 
 from asdbench.data.layout import (
+    AUDIO_CHANNELS,
+    CORRESPONDENCE_HEADER,
     NO_ATTRIBUTE,
     SAMPLE_RATE,
     ParsedName,
     attributes_from_string,
+    channel_count,
     ground_truth_file,
-    CORRESPONDENCE_HEADER,
     hidden_attributes_file,
     labelled_tail,
     parse_file_name,
+    parse_supplemental_name,
     read_csv_lines,
     read_rows,
 )
@@ -29,8 +39,12 @@ from asdbench.errors import DataError
 
 SPLITS = ("dev", "eval")
 SUBSETS = ("train", "test")
+SUPPLEMENTAL = "supplemental"
+SUPPLEMENTAL_USES = ("none", "train")
+"""Values of the dataset option ``supplemental``: leave the supplemental clips out, or train on the clean ones."""
 COLUMNS = ["path", "file", "dataset", "split", "machine", "section", "subset", "domain", "label", "attributes",
-           "attribute_string", "hidden_attributes"]
+           "attribute_string", "hidden_attributes", "content", "channels", "channel"]
+GROUND_TRUTH_NAME = re.compile(r"^ground_truth_(?P<machine>.+)_section_\d{2}_test\.csv$")
 
 
 def split_dir(root: Path, split: str) -> Path:
@@ -52,17 +66,58 @@ def list_machines(root: Path, split: str) -> list[str]:
 
 
 def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | None = None,
-                   hidden_attributes: Path | None = None, check_audio: bool = True) -> pd.DataFrame:
-    """The manifest of one split (columns :data:`COLUMNS`); see the module docstring."""
-    if year not in (2023, 2024):
-        raise DataError(f"unsupported DCASE year {year}; asdbench reads the 2023 and 2024 Task 2 layouts")
+                   hidden_attributes: Path | None = None, check_audio: bool = True, supplemental: str = "none",
+                   channel: int = 0) -> pd.DataFrame:
+    """The manifest of one split (columns :data:`COLUMNS`), read at ``channel`` of each file, with the clean
+    supplemental clips as training clips where ``supplemental = "train"``; see the module docstring."""
+    if year not in AUDIO_CHANNELS:
+        raise DataError(f"unsupported DCASE year {year}; asdbench reads the Task 2 layouts of "
+                        f"{', '.join(map(str, AUDIO_CHANNELS))}")
+    channels = AUDIO_CHANNELS[year]
+    if isinstance(channel, bool) or channel not in range(channels):
+        raise DataError(f"channel {channel!r}: DCASE {year} audio is {channel_count(channels)}, so channel is one of "
+                        f"{', '.join(map(str, range(channels)))}")
     root = Path(root).expanduser().resolve()
     ground_truth = Path(ground_truth) if ground_truth is not None else None
     hidden_attributes = Path(hidden_attributes) if hidden_attributes is not None else None
+    machines = list_machines(root, split)
+    if ground_truth is not None and split == "eval":
+        _check_ground_truth_machines(ground_truth, machines, split_dir(root, split))
     rows: list[dict] = []
-    for machine in list_machines(root, split):
+    for machine in machines:
         rows.extend(_machine_rows(root, year, split, machine, ground_truth, hidden_attributes, check_audio))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    manifest = pd.DataFrame(rows, columns=COLUMNS).assign(channels=channels, channel=channel)
+    return use_supplemental(manifest, supplemental, split_dir(root, split))
+
+
+def use_supplemental(manifest: pd.DataFrame, use: str, where: Path) -> pd.DataFrame:
+    """The manifest with its clean supplemental clips made source-domain normal training clips whose attributes
+    are unknown (``noAttribute``) where ``use`` is "train"; noise-only clips stay supplemental. ``where`` (the
+    split's folder) is named when it has no clean supplemental clip to use."""
+    if use not in SUPPLEMENTAL_USES:
+        raise DataError(f"supplemental {use!r}: expected one of {', '.join(map(repr, SUPPLEMENTAL_USES))}")
+    if use == "none":
+        return manifest
+    clean = ((manifest["subset"] == SUPPLEMENTAL) & (manifest["content"] == "machine")).to_numpy()
+    if not clean.any():
+        raise DataError(f"{where}: no machine has clean machine sound in a supplemental/ folder "
+                        "(section_00_machine_<id>_.wav) to train on; use supplemental = \"none\"")
+    manifest = manifest.copy()
+    manifest.loc[clean, ["subset", "domain", "label", "attribute_string"]] = ["train", "source", "normal", NO_ATTRIBUTE]
+    return manifest
+
+
+def _check_ground_truth_machines(gt_root: Path, machines: list[str], raw: Path) -> None:
+    """Every machine the evaluator's ground truth lists must be on disk: a score over fewer machines than the
+    evaluator's would pass for the official one."""
+    folder = gt_root / "ground_truth_data"
+    if not folder.is_dir():
+        return  # reading the first machine's file names what is missing
+    for path in sorted(folder.iterdir()):
+        match = GROUND_TRUTH_NAME.match(path.name)
+        if match and match["machine"] not in machines:
+            raise DataError(f"{path}: ground truth of machine {match['machine']!r}, which is not in {raw} "
+                            f"(machines there: {', '.join(machines)})")
 
 
 def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth: Path | None,
@@ -79,9 +134,9 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
         for path in _clip_files(folder):
             parsed = parse_file_name(_clip_name(path))
             if check_audio:
-                check_audio_file(path)
+                check_audio_file(path, year)
             row = {"path": str(path), "file": parsed.file, "dataset": f"dcase{year}", "split": split,
-                   "machine": machine, "section": parsed.section, "subset": subset}
+                   "machine": machine, "section": parsed.section, "subset": subset, "content": "mixture"}
             if parsed.attribute_string:  # a labelled name
                 if parsed.subset != subset:
                     raise DataError(f"{path}: a {parsed.subset} clip in the {subset}/ folder")
@@ -99,6 +154,22 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
         if stray:
             raise DataError(f"{truth[stray[0]]['source']}: ground truth lists {len(stray)} clips not found in "
                             f"{machine_dir / 'test'}, e.g. {stray[0]}")
+    return rows + _supplemental_rows(machine_dir / SUPPLEMENTAL, year, split, machine, check_audio)
+
+
+def _supplemental_rows(folder: Path, year: int, split: str, machine: str, check_audio: bool) -> list[dict]:
+    """The clips of a machine's ``supplemental/`` folder (none where it has none), unlabelled and in no domain."""
+    if not folder.is_dir():
+        return []
+    rows = []
+    for path in _clip_files(folder):
+        parsed = parse_supplemental_name(_clip_name(path), path)
+        if check_audio:
+            check_audio_file(path, year)
+        rows.append({"path": str(path), "file": parsed.file, "dataset": f"dcase{year}", "split": split,
+                     "machine": machine, "section": parsed.section, "subset": SUPPLEMENTAL, "domain": "unknown",
+                     "label": "unknown", "attributes": {}, "attribute_string": "", "hidden_attributes": {},
+                     "content": parsed.kind})
     return rows
 
 
@@ -224,13 +295,14 @@ def _hidden_attributes(root: Path, split: str, machine: str, subset: str) -> dic
     return {_row_file_name(on_disk): labelled_tail(full, path) for full, on_disk, *_ in rows[1:]}
 
 
-def check_audio_file(path: Path) -> None:
-    """16 kHz mono, readable: checked from the header alone."""
+def check_audio_file(path: Path, year: int) -> None:
+    """16 kHz with the channels of ``year``'s data (:data:`AUDIO_CHANNELS`), readable: checked from the header."""
     try:
         info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise DataError(f"{path}: unreadable audio ({exc})") from None
     if info.samplerate != SAMPLE_RATE:
         raise DataError(f"{path}: sample rate {info.samplerate} Hz; DCASE Task 2 audio is {SAMPLE_RATE} Hz")
-    if info.channels != 1:
-        raise DataError(f"{path}: {info.channels} channels; DCASE Task 2 audio is mono")
+    if info.channels != AUDIO_CHANNELS[year]:
+        raise DataError(f"{path}: {channel_count(info.channels)}; DCASE {year} Task 2 audio is "
+                        f"{channel_count(AUDIO_CHANNELS[year])}")

@@ -9,6 +9,11 @@ followed by key/value pairs), and the released 2024 hidden attributes
 attributes_00_{train,test}_correspondence.csv``: header ``source_file_name,target_file_name``, the full name with
 the real attributes first, the ``noAttribute`` name on disk second). Some released labelled names leave out
 ``_test_`` (RoboticArm), so ground-truth names are read with :func:`labelled_tail`, which tolerates that.
+
+DCASE 2025 adds a ``supplemental/`` folder per machine (``section_00_machine_0001_.wav`` ...: clean machine
+sound; noise-only recordings named ``section_00_noise_<id>_...wav``, by analogy, not confirmed) and DCASE 2026
+two-channel files (near microphone in channel 0, far in channel 1). docs/datasets.md gives every year's layout
+and where each fact comes from.
 """
 
 from __future__ import annotations
@@ -38,6 +43,13 @@ LABELLED_NAME = re.compile(
     r"(?P<label>normal|anomaly)_(?P<index>\d{4})_(?P<attributes>.+)\.wav$"
 )
 SHORT_NAME = re.compile(r"^section_(?P<section>\d{2})_(?P<index>\d{4})\.wav$")
+SUPPLEMENTAL_KINDS = {"machine": "clean machine sound", "noise": "noise only"}
+"""What a supplemental clip holds, by the word its name carries."""
+SUPPLEMENTAL_NAME = re.compile(
+    r"^section_(?P<section>\d{2})_(?P<kind>machine|noise)_(?P<index>\d{4})_(?P<attributes>[^/]*)\.wav$"
+)
+AUDIO_CHANNELS = {2023: 1, 2024: 1, 2025: 1, 2026: 2}
+"""Channels of every file of a year's data: DCASE 2026 records a near (channel 0) and a far (channel 1) microphone."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,35 @@ def parse_file_name(name: str) -> ParsedName:
         f"{name}: not a DCASE Task 2 clip name; expected "
         "section_00_<source|target>_<train|test>_<normal|anomaly>_<id>_<attributes>.wav or section_00_<id>.wav"
     )
+
+
+def channel_count(channels: int) -> str:
+    """``"mono"``, ``"2 channels"``: how messages name a file's channels."""
+    return "mono" if channels == 1 else f"{channels} channels"
+
+
+@dataclass(frozen=True)
+class SupplementalName:
+    """The fields of a supplemental clip's name: ``section_00_<machine|noise>_<id>_<attributes>.wav``."""
+
+    file: str
+    section: str
+    kind: str  # a key of SUPPLEMENTAL_KINDS
+    index: int
+
+
+def parse_supplemental_name(name: str, path: Path) -> SupplementalName:
+    """Parse ``name``, the name of the clip ``path`` in a ``supplemental/`` folder; anything else is an error
+    naming the file."""
+    match = SUPPLEMENTAL_NAME.match(name)
+    if not match:
+        raise DataError(f"{path}: not a supplemental clip name; expected section_00_machine_<id>_.wav (clean machine "
+                        "sound) or section_00_noise_<id>_.wav (noise only)")
+    return SupplementalName(name, match["section"], match["kind"], int(match["index"]))
+
+
+def supplemental_file_name(kind: str, index: int, section: str = "00") -> str:
+    return f"section_{section}_{kind}_{index:04d}_.wav"
 
 
 LENIENT_LABELLED_NAME = re.compile(

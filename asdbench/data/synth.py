@@ -4,7 +4,10 @@ Every clip = a machine sound (asdbench.data.soundmodels) whose attributes set it
 noise whose kind and SNR are drawn independently of the attributes, at a random overall gain. The target
 domain uses values of one attribute that the source domain never has, with few target training clips.
 2024-style presets hide some machines' attributes (``noAttribute`` in names and attribute tables); their truth
-is written apart, as the organisers released it, for the ground-truth upper-bound row.
+is written apart, as the organisers released it, for the ground-truth upper-bound row. 2025-style presets add a
+``supplemental/`` folder per machine, of clean machine sound or of noise alone; 2026-style files have two channels,
+the near microphone (channel 0, the clip a mono preset would write) and a far one (more noise, a little later).
+Which style each preset follows, and its machines, are in asdbench.data.presets.
 
 Each clip is drawn from its own seed, derived with ``np.random.SeedSequence`` from (dataset seed, split,
 machine, subset, domain, label, index): clips can be rendered in any order, by any number of processes, and
@@ -30,56 +33,32 @@ from asdbench.data.layout import (
     attribute_string,
     clip_file_name,
     eval_test_file_name,
+    supplemental_file_name,
     write_attributes_csv,
     write_ground_truth,
     write_hidden_attributes,
     write_wav,
 )
+from asdbench.data.presets import PRESETS, Preset, is_hidden, machines_of, supplemental_kind
 from asdbench.data.soundmodels import NOISE_KINDS, Anomaly, MachineModel, mix_clip, name_seed, \
     render_machine, render_noise
 from asdbench.errors import DataError
 from asdbench.progress import progress_bar
 
 GENERATOR_VERSION = 4  # 3: hidden attributes in the organisers' layout; 4: two keys, one target combination per target value
+# (the 2025 and 2026 styles came later without changing a byte of the presets before them: still version 4)
 INFO_FILE = "synth.json"
 PARTIAL_FILE = ".synth-partial.json"
-# (name, sound family). The small presets take the first machines of each list; every second one is hidden.
-DEV_MACHINES = (("fan", "rotor"), ("gearbox", "gear"), ("valve", "impact"), ("slider", "motor"),
-                ("bearing", "rotor"), ("ToyCar", "motor"), ("ToyTrain", "impact"))
-EVAL_MACHINES = (("ToyTank", "gear"), ("HoveringDrone", "rotor"), ("grinder", "motor"), ("AirCompressor", "flow"),
-                 ("bandsaw", "gear"), ("ToothBrush", "motor"), ("shaker", "impact"))
-# 2024 style: 3 of 7 dev and 4 of 7 eval machines carry noAttribute, as in DCASE 2024.
-HIDDEN_2024 = frozenset({"gearbox", "slider", "ToyTrain", "HoveringDrone", "AirCompressor", "ToothBrush", "shaker"})
 SPLITS, SUBSETS, DOMAINS, LABELS = ("dev", "eval"), ("train", "test"), ("source", "target"), ("normal", "anomaly")
+SUPPLEMENTAL = "supplemental"  # a clip plan's subset, and the folder its clips go in
+CONTENTS = ("mixture", "machine", "noise")  # what a clip holds: both, clean machine sound, noise alone
+FAR_SNR_DROP_DB = 10.0  # the far microphone hears the machine this much weaker against the noise
+FAR_GAIN_DROP_DB = 6.0
+FAR_DELAY_SAMPLES = (8, 48)  # 0.5-3 ms later than the near microphone
 SNR_DB = (0.0, 15.0)
 GAIN_DB = (-38.0, -28.0)  # clip RMS in dBFS; low enough that impacts never clip
 SEVERITY = (0.5, 1.5)
 POOL_MIN_AUDIO_SECONDS = 1000.0  # below this much audio, starting worker processes costs more than it saves
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Clip length, machines per split, and clips per machine of a synthetic dataset."""
-
-    seconds: float
-    machines_per_split: int
-    train_source: int
-    train_target: int
-    test: int  # balanced: a quarter each of source/target x normal/anomaly
-    year: int  # 2023: every machine attributed; 2024: some machines' attributes hidden
-
-    @property
-    def clips_per_machine(self) -> int:
-        return self.train_source + self.train_target + self.test
-
-
-PRESETS: dict[str, Preset] = {
-    "tiny": Preset(1.0, 2, 10, 2, 8, 2024),
-    "ci": Preset(2.0, 4, 90, 6, 40, 2024),
-    "demo": Preset(4.0, 4, 190, 10, 60, 2024),
-    "dcase2023": Preset(10.0, 7, 990, 10, 200, 2023),
-    "dcase2024": Preset(10.0, 7, 990, 10, 200, 2024),
-}
 
 
 @dataclass(frozen=True)
@@ -96,10 +75,21 @@ class SynthInfo:
     seconds: float
     sample_rate: int = SAMPLE_RATE
     generator_version: int = GENERATOR_VERSION
+    channels: int = 1
+    supplemental: dict[str, str] = field(default_factory=dict)  # machine -> "machine" or "noise"
 
     def __str__(self) -> str:
         return (f"synthetic {self.year}-style dataset '{self.preset}' (seed {self.seed}): "
                 f"{sum(map(len, self.machines.values()))} machines, {self.clips} clips of {self.seconds:g} s")
+
+    def to_json(self) -> dict:
+        """What ``synth.json`` holds; the fields of later styles only where they apply, so that the presets made
+        before them keep their exact bytes (and the runs made on them their data fingerprint)."""
+        fields = asdict(self)
+        for name, unset in (("channels", 1), ("supplemental", {})):
+            if fields[name] == unset:
+                del fields[name]
+        return fields
 
 
 @dataclass(frozen=True)
@@ -119,15 +109,7 @@ class ClipPlan:
     snr_db: float
     gain_db: float
     entropy: tuple[int, ...] = field(repr=False)
-
-
-def machines_of(preset: Preset) -> dict[str, tuple[tuple[str, str], ...]]:
-    """(name, family) of the machines of each split."""
-    return {"dev": DEV_MACHINES[: preset.machines_per_split], "eval": EVAL_MACHINES[: preset.machines_per_split]}
-
-
-def is_hidden(preset: Preset, machine: str) -> bool:
-    return preset.year == 2024 and machine in HIDDEN_2024
+    content: str = "mixture"  # one of CONTENTS; only supplemental clips hold one source alone
 
 
 def _clip_rng(entropy: tuple[int, ...], stream: int) -> np.random.Generator:
@@ -136,9 +118,10 @@ def _clip_rng(entropy: tuple[int, ...], stream: int) -> np.random.Generator:
 
 
 def _plan_clip(model: MachineModel, split: str, subset: str, domain: str, label: str, index: int,
-               seed: int) -> ClipPlan:
-    entropy = (seed, SPLITS.index(split), name_seed(model.name), SUBSETS.index(subset), DOMAINS.index(domain),
-               LABELS.index(label), index)
+               seed: int, content: str = "mixture") -> ClipPlan:
+    # A supplemental clip's stream is keyed apart from every train and test clip (subset 2, then what it holds).
+    where = (SUBSETS.index(subset), DOMAINS.index(domain)) if subset != SUPPLEMENTAL else (2, CONTENTS.index(content))
+    entropy = (seed, SPLITS.index(split), name_seed(model.name), *where, LABELS.index(label), index)
     rng = _clip_rng(entropy, 0)
     values = model.attribute_values(domain)
     shifted = model.keys[0]  # cycled through, so even 2 target clips cover both target values
@@ -150,37 +133,58 @@ def _plan_clip(model: MachineModel, split: str, subset: str, domain: str, label:
     # Drawn from the clip's own generator after the attributes and whatever they are: independent of them.
     return ClipPlan(split, model.name, model.family, subset, domain, label, index, attributes, anomaly,
                     str(rng.choice(NOISE_KINDS)), float(rng.uniform(*SNR_DB)), float(rng.uniform(*GAIN_DB)),
-                    entropy)
+                    entropy, content)
 
 
 def plan_clips(preset: Preset, seed: int) -> list[ClipPlan]:
-    """Every clip of the dataset, machine by machine: train source, train target, then the balanced test set."""
+    """Every clip of the dataset, machine by machine: train source, train target, the balanced test set, then
+    the supplemental clips (normal source-domain sound, of which the machine's kind keeps one source alone)."""
     quarter = preset.test // 4
     counts = [("train", "source", "normal", preset.train_source), ("train", "target", "normal", preset.train_target)]
     counts += [("test", domain, label, quarter) for domain in DOMAINS for label in LABELS]
     models = {(split, name): MachineModel.for_name(name, family)
               for split, machines in machines_of(preset).items() for name, family in machines}
-    return [
-        _plan_clip(model, split, subset, domain, label, index, seed)
-        for (split, _), model in models.items()
-        for subset, domain, label, count in counts
-        for index in range(count)
-    ]
+    plans = []
+    for (split, name), model in models.items():
+        plans += [_plan_clip(model, split, subset, domain, label, index, seed)
+                  for subset, domain, label, count in counts for index in range(count)]
+        kind = supplemental_kind(preset, name)
+        plans += [_plan_clip(model, split, SUPPLEMENTAL, "source", "normal", index, seed, kind)
+                  for index in range(preset.supplemental if kind else 0)]
+    return plans
 
 
-def render(plan: ClipPlan, seconds: float) -> np.ndarray:
-    """The waveform of one clip (float32, 16 kHz), from the clip's own seed."""
+def render(plan: ClipPlan, seconds: float, channels: int = 1) -> np.ndarray:
+    """The waveform of one clip (float32, 16 kHz; ``(samples, 2)`` for two channels), from the clip's own seed.
+
+    Channel 0 is what a mono preset writes; the far channel is drawn after it, so it changes nothing there."""
     rng = _clip_rng(plan.entropy, 1)
     samples = int(round(seconds * SAMPLE_RATE))
     machine = render_machine(MachineModel.for_name(plan.machine, plan.family), plan.attributes, plan.anomaly, rng,
                              samples)
     noise = render_noise(plan.noise, rng, samples)
-    return mix_clip(machine, noise, plan.snr_db, plan.gain_db)
+    near = _mix(plan.content, machine, noise, plan.snr_db, plan.gain_db)
+    if channels == 1:
+        return near
+    delay = int(rng.integers(*FAR_DELAY_SAMPLES))
+    late = np.concatenate([np.zeros(delay, dtype=machine.dtype), machine[:-delay]])
+    far = _mix(plan.content, late, render_noise(plan.noise, rng, samples), plan.snr_db - FAR_SNR_DROP_DB,
+               plan.gain_db - FAR_GAIN_DROP_DB)
+    return np.stack([near, far], axis=1)
 
 
-def _render_to(job: tuple[ClipPlan, float, Path]) -> None:
-    plan, seconds, path = job
-    write_wav(path, render(plan, seconds))
+def _mix(content: str, machine: np.ndarray, noise: np.ndarray, snr_db: float, gain_db: float) -> np.ndarray:
+    """The clip a microphone records: both sources, or one alone for a supplemental clip, at ``gain_db``."""
+    if content == "machine":
+        noise = np.zeros_like(noise)
+    elif content == "noise":
+        machine = np.zeros_like(machine)
+    return mix_clip(machine, noise, snr_db, gain_db)
+
+
+def _render_to(job: tuple[ClipPlan, float, int, Path]) -> None:
+    plan, seconds, channels, path = job
+    write_wav(path, render(plan, seconds, channels))
 
 
 def generate(out: Path, preset: str, seed: int = 0, *, progress: bool = True, workers: int | None = None) -> SynthInfo:
@@ -205,23 +209,26 @@ def generate(out: Path, preset: str, seed: int = 0, *, progress: bool = True, wo
         return finished
     plans = plan_clips(config, seed)
     names = _file_names(plans, config, seed)
-    jobs = [(plan, config.seconds, out / f"{plan.split}_data" / "raw" / plan.machine / plan.subset / name)
+    channels = config.style.channels
+    jobs = [(plan, config.seconds, channels, out / f"{plan.split}_data" / "raw" / plan.machine / plan.subset / name)
             for plan, (name, _) in zip(plans, names)]
-    _render_all([job for job in jobs if not job[2].exists()], len(jobs), workers, preset, progress)
-    _write_tables(out, plans, names, config)
-    _write_json(out / INFO_FILE, asdict(info))  # last: its presence marks a finished dataset
+    _render_all([job for job in jobs if not job[3].exists()], len(jobs), workers, preset, progress)
+    _write_tables(out, [(plan, name) for plan, name in zip(plans, names) if plan.subset != SUPPLEMENTAL], config)
+    _write_json(out / INFO_FILE, info.to_json())  # last: its presence marks a finished dataset
     (out / PARTIAL_FILE).unlink()
     return info
 
 
 def _describe(preset: str, seed: int, config: Preset) -> SynthInfo:
     machines = machines_of(config)
+    names = [name for pairs in machines.values() for name, _ in pairs]
     return SynthInfo(
         preset=preset, seed=seed, year=config.year,
         machines={split: [name for name, _ in pairs] for split, pairs in machines.items()},
         families={name: family for pairs in machines.values() for name, family in pairs},
-        hidden=sorted(name for pairs in machines.values() for name, _ in pairs if is_hidden(config, name)),
-        clips=2 * config.machines_per_split * config.clips_per_machine, seconds=config.seconds,
+        hidden=sorted(name for name in names if is_hidden(config, name)),
+        clips=len(names) * config.clips_per_machine, seconds=config.seconds, channels=config.style.channels,
+        supplemental={name: kind for name in names if (kind := supplemental_kind(config, name))},
     )
 
 
@@ -270,7 +277,7 @@ def _claim(out: Path, info: SynthInfo) -> SynthInfo | None:
         raise DataError(f"{out} is not empty and holds no synthetic dataset (no {INFO_FILE}); "
                         "choose an empty directory")
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / PARTIAL_FILE, asdict(info))
+    _write_json(out / PARTIAL_FILE, info.to_json())
     return None
 
 
@@ -281,10 +288,10 @@ def _remove_temporaries(out: Path) -> None:
             path.unlink()
 
 
-def _render_all(jobs: list[tuple[ClipPlan, float, Path]], total: int, workers: int | None, preset: str,
+def _render_all(jobs: list[tuple[ClipPlan, float, int, Path]], total: int, workers: int | None, preset: str,
                 progress: bool) -> None:
     if workers is None:
-        audio_seconds = sum(seconds for _, seconds, _ in jobs)
+        audio_seconds = sum(seconds * channels for _, seconds, channels, _ in jobs)
         workers = min(_usable_cores(), 8) if audio_seconds >= POOL_MIN_AUDIO_SECONDS else 1
     with progress_bar(total=total, initial=total - len(jobs), desc=f"synth {preset}", unit="clip",
                       disable=not progress) as bar:
@@ -313,6 +320,7 @@ def _file_names(plans: list[ClipPlan], preset: Preset, seed: int) -> list[tuple[
         short.update(zip(tests, order.permutation(len(tests)).tolist()))
     return [
         (eval_test_file_name(short[position]), short[position]) if position in short
+        else (supplemental_file_name(plan.content, plan.index + 1), plan.index + 1) if plan.subset == SUPPLEMENTAL
         else (_labelled_name(plan, plan.index, hidden=is_hidden(preset, plan.machine)), plan.index)
         for position, plan in enumerate(plans)
     ]
@@ -323,11 +331,12 @@ def _labelled_name(plan: ClipPlan, index: int, *, hidden: bool) -> str:
     return clip_file_name(plan.subset, plan.domain, plan.label, index, tail)
 
 
-def _write_tables(out: Path, plans: list[ClipPlan], names: list[tuple[str, int]], preset: Preset) -> None:
+def _write_tables(out: Path, clips: list[tuple[ClipPlan, tuple[str, int]]], preset: Preset) -> None:
     """attributes_00.csv per machine; for eval test clips the evaluator's ground truth; for hidden machines
-    the released correspondence of file names to full names with the true attributes."""
+    the released correspondence of file names to full names with the true attributes. ``clips``: (plan, (file
+    name, index in it)) of every train and test clip."""
     by_machine: dict[tuple[str, str], list[tuple[ClipPlan, str, int]]] = {}
-    for plan, (name, index) in zip(plans, names):
+    for plan, (name, index) in clips:
         by_machine.setdefault((plan.split, plan.machine), []).append((plan, name, index))
     for (split, machine), clips in by_machine.items():
         hidden = is_hidden(preset, machine)

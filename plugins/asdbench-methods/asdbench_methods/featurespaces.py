@@ -31,6 +31,14 @@ class GroundTruthSpace:
     def embed(self, manifest: pd.DataFrame) -> np.ndarray:
         truth = true_attributes(manifest)
         missing = (truth == "") & (manifest["subset"] == "train")
+        supplemental = missing & (manifest["content"] != "mixture") if "content" in manifest else missing & False
+        if supplemental.any():
+            raise AsdbenchError(
+                f"feature space 'ground-truth': {int(supplemental.sum())} training clips of "
+                f"{manifest['machine'].iloc[0]} are supplemental recordings (e.g. "
+                f"{manifest.loc[supplemental, 'path'].iloc[0]}), which have no attributes, released or not; "
+                "use dataset option supplemental = \"none\" with this feature space"
+            )
         if missing.any():
             raise AsdbenchError(
                 f"feature space 'ground-truth': no true attributes for {int(missing.sum())} training clips of "
@@ -124,7 +132,7 @@ class TripletSpace:
 
     def embed(self, manifest: pd.DataFrame) -> np.ndarray:
         split, machine = manifest["split"].iloc[0], manifest["machine"].iloc[0]
-        clips = self.cache.load(list(manifest["path"]), progress=False)
+        clips = self.cache.load_rows(manifest, progress=False)
         num_samples = int(self.clip_seconds * SAMPLE_RATE) if self.clip_seconds else int(clips.lengths.max())
         device = default_device()
         network = self._train(manifest, clips, num_samples, device, _seed(self.context.seed, split, machine))
@@ -147,7 +155,7 @@ class TripletSpace:
         others = others[(others["machine"] != machine) & (others["subset"] == "train")]
         if others.empty:
             raise AsdbenchError("feature space 'triplet': Noise() needs other machine types, but the run has one")
-        return self.cache.load(list(others["path"]), progress=False), len(others)
+        return self.cache.load_rows(others, progress=False), len(others)
 
     def _train(self, manifest: pd.DataFrame, clips, num_samples: int, device: torch.device,
                seed: int) -> SpectrogramNetwork:

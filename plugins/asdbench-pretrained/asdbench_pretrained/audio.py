@@ -42,7 +42,7 @@ def batches(manifest: pd.DataFrame, clip_seconds: float, batch_size: int) -> tup
     """
     if "path" not in manifest.columns:
         raise AsdbenchError("the manifest given to a pretrained feature space has no 'path' column")
-    clips = AudioCache().load(list(manifest["path"]), progress=False)
+    clips = AudioCache().load_rows(manifest, progress=False)
     return len(clips), _iterate(clips, clip_seconds, batch_size)
 
 

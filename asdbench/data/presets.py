@@ -1,0 +1,112 @@
+"""The synthetic presets and the year styles they follow: machines, which hide their attributes, which have a
+``supplemental/`` folder of clean machine sound or of noise, and how many channels a file has.
+
+Plain data, so that the command line lists the presets without importing NumPy. The machine names of each year
+style are the organisers' (docs/datasets.md); the sounds are asdbench's synthetic families. Where the real data
+leaves a choice open (which 2025 machine types have clean and which noise-only supplemental clips, which 2026
+machines conceal their attributes), the synthetic style makes one, alternating down its list, so that even the
+two machines per split of the small presets cover both kinds; these choices are not claims about the real data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Machines = tuple[tuple[str, str], ...]
+"""(name, sound family) of each machine of a split, in the order the small presets take them."""
+
+DEV_MACHINES: Machines = (("fan", "rotor"), ("gearbox", "gear"), ("valve", "impact"), ("slider", "motor"),
+                          ("bearing", "rotor"), ("ToyCar", "motor"), ("ToyTrain", "impact"))
+EVAL_MACHINES: Machines = (("ToyTank", "gear"), ("HoveringDrone", "rotor"), ("grinder", "motor"),
+                           ("AirCompressor", "flow"), ("bandsaw", "gear"), ("ToothBrush", "motor"), ("shaker", "impact"))
+# 2024 style: 3 of 7 dev and 4 of 7 eval machines carry noAttribute, as in DCASE 2024.
+HIDDEN_2024 = frozenset({"gearbox", "slider", "ToyTrain", "HoveringDrone", "AirCompressor", "ToothBrush", "shaker"})
+
+# DCASE 2025: the organisers' machine types; hidden ones as their released correspondence files say.
+DEV_2025: Machines = (("slider", "motor"), ("fan", "rotor"), ("bearing", "rotor"), ("gearbox", "gear"),
+                      ("ToyTrain", "impact"), ("valve", "impact"), ("ToyCar", "motor"))
+EVAL_2025: Machines = (("AutoTrash", "impact"), ("HomeCamera", "motor"), ("Polisher", "rotor"), ("ToyRCCar", "motor"),
+                       ("ScrewFeeder", "gear"), ("BandSealer", "flow"), ("ToyPet", "motor"), ("CoffeeGrinder", "gear"))
+HIDDEN_2025 = frozenset({"slider", "bearing", "ToyTrain", "AutoTrash", "Polisher", "ScrewFeeder", "ToyPet"})
+
+# DCASE 2026: the organisers' machine types (two-channel audio); which hide their attributes is a synthetic choice.
+DEV_2026: Machines = (("ToyCar", "motor"), ("ToyCarEmu", "motor"), ("bearingEmu", "rotor"), ("fan", "rotor"),
+                      ("gearboxEmu", "gear"), ("sliderEmu", "motor"), ("valveEmu", "impact"))
+EVAL_2026: Machines = (("ToyDrone", "rotor"), ("ToothBrush", "motor"), ("SewingMachine", "motor"),
+                       ("BlowerDustCollector", "flow"), ("Sander", "motor"))
+
+
+def _every_second(*lists: Machines) -> frozenset[str]:
+    """The machines at odd positions of each list."""
+    return frozenset(name for machines in lists for name, _ in machines[1::2])
+
+
+@dataclass(frozen=True)
+class YearStyle:
+    """What a year's data looks like, as far as the generator needs it."""
+
+    dev: Machines
+    eval: Machines
+    hidden: frozenset[str]  # machines whose names and tables carry noAttribute
+    noise_only: frozenset[str] = field(default_factory=frozenset)  # supplemental clips of noise, not machine sound
+    channels: int = 1
+
+
+STYLES: dict[int, YearStyle] = {
+    2023: YearStyle(DEV_MACHINES, EVAL_MACHINES, frozenset()),
+    2024: YearStyle(DEV_MACHINES, EVAL_MACHINES, HIDDEN_2024),
+    2025: YearStyle(DEV_2025, EVAL_2025, HIDDEN_2025, noise_only=_every_second(DEV_2025, EVAL_2025)),
+    2026: YearStyle(DEV_2026, EVAL_2026, _every_second(DEV_2026, EVAL_2026), channels=2),
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Clip length, machines per split, and clips per machine of a synthetic dataset."""
+
+    seconds: float
+    machines_per_split: int  # at most: a split of a year style may have fewer
+    train_source: int
+    train_target: int
+    test: int  # balanced: a quarter each of source/target x normal/anomaly
+    year: int  # the year style (STYLES): which machines, hidden attributes, supplemental clips, channels
+    supplemental: int = 0  # clips per machine in a supplemental/ folder
+
+    @property
+    def clips_per_machine(self) -> int:
+        return self.train_source + self.train_target + self.test + self.supplemental
+
+    @property
+    def style(self) -> YearStyle:
+        return STYLES[self.year]
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(1.0, 2, 10, 2, 8, 2024),
+    "ci": Preset(2.0, 4, 90, 6, 40, 2024),
+    "demo": Preset(4.0, 4, 190, 10, 60, 2024),
+    "dcase2023": Preset(10.0, 7, 990, 10, 200, 2023),
+    "dcase2024": Preset(10.0, 7, 990, 10, 200, 2024),
+    "dcase2025": Preset(10.0, 8, 990, 10, 200, 2025, supplemental=100),
+    "dcase2026": Preset(10.0, 7, 990, 10, 200, 2026),
+    "ci2025": Preset(1.0, 2, 10, 2, 8, 2025, supplemental=4),
+    "ci2026": Preset(1.0, 2, 10, 2, 8, 2026),
+}
+PRESET_NAMES = tuple(PRESETS)
+
+
+def machines_of(preset: Preset) -> dict[str, Machines]:
+    """(name, family) of the machines of each split."""
+    style = preset.style
+    return {"dev": style.dev[: preset.machines_per_split], "eval": style.eval[: preset.machines_per_split]}
+
+
+def is_hidden(preset: Preset, machine: str) -> bool:
+    return machine in preset.style.hidden
+
+
+def supplemental_kind(preset: Preset, machine: str) -> str | None:
+    """What a machine's supplemental clips hold ("machine" or "noise"), or None where it has none."""
+    if not preset.supplemental:
+        return None
+    return "noise" if machine in preset.style.noise_only else "machine"
