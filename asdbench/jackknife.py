@@ -35,7 +35,7 @@ def official_ci95(is_anomaly: np.ndarray, scores: np.ndarray, max_fpr: float) ->
     is_anomaly = np.asarray(is_anomaly, dtype=bool)
     scores = np.asarray(scores, dtype=float)
     if min(is_anomaly.sum(), (~is_anomaly).sum()) < 2:
-        return None
+        return None  # (the evaluators fail there)
     auc = half_width(leave_one_out_roc_areas(is_anomaly, scores, None))
     pauc = half_width(leave_one_out_roc_areas(is_anomaly, scores, max_fpr))
     return float(np.mean([auc, pauc]))
@@ -55,9 +55,11 @@ def leave_one_out_roc_areas(is_anomaly: np.ndarray, scores: np.ndarray, max_fpr:
     The ROC curve has a point per distinct score (every clip scoring at least that value counted as detected).
     Leaving clip i out lowers the true- (or false-) positive count of the points at or below its score by one
     and the class size by one; clips with the same score and label leave the same curve, so each such group is
-    computed once.
+    computed once. Fewer than two clips of a class is a ValueError.
     """
     is_anomaly = np.asarray(is_anomaly, dtype=bool)
+    if min(is_anomaly.sum(), (~is_anomaly).sum()) < 2:
+        raise ValueError("leave-one-out ROC areas need at least two anomalous and two normal clips")
     # rank 0 is the highest score: the curve's points in the order roc_curve draws them
     _, rank = np.unique(-np.asarray(scores, dtype=float), return_inverse=True)
     points = int(rank.max()) + 1

@@ -50,3 +50,5 @@ def test_ci95_is_the_mean_of_the_auc_and_pauc_half_widths_and_undefined_for_a_lo
     lone = np.r_[True, np.zeros(9, bool)]
     assert jackknife.official_ci95(lone, np.arange(10.0), 0.1) is None
     assert jackknife.official_ci95(~lone, np.arange(10.0), 0.1) is None
+    with pytest.raises(ValueError, match="at least two anomalous and two normal clips"):
+        jackknife.leave_one_out_roc_areas(lone, np.arange(10.0), None)
