@@ -16,7 +16,9 @@ A grid file (TOML)::
     [table]                             # what `asdbench leaderboard` renders
     rows = "system"                     # a variant group or an axis
     columns = ["dataset", "split"]      # groups/axes, plus "split" and "machine" from the results
-    value = "official_score"            # or a per-machine metric: hmean, auc_source, auc_target, pauc
+    value = "official_score"            # or another value of the split (official_score_ci95, a mean such as
+                                        # f1_hmean) or of each machine (hmean, auc_all, auc_source, pauc,
+                                        # f1_target, ...): `asdbench leaderboard` lists them on a typo
     machines = ["gearbox", "slider"]    # per-machine tables: only these machines (default: all)
     aggregate = "hmean"                 # per-machine hmean tables: add the hmean over those machines (per split
                                         # when the table shows splits, else over all of them, as Table III's 24w/o)

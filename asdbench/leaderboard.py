@@ -23,24 +23,33 @@ from tabulate import tabulate
 from asdbench.errors import SpecError
 from asdbench.grid import Grid
 from asdbench.spec import canonical_json
-from asdbench.metrics import MachineScores, clamped_hmean
+from asdbench.means import MEAN_NAMES
+from asdbench.metrics import EvaluationReport, MachineScores, clamped_hmean
+from asdbench.rundir import RESULTS
 from asdbench.store import Store
 
 CELL_UNIT = "fraction"
 """The unit of the CSV and JSON cells' mean and std, written in their ``unit`` field: 0.75, not 75 (%)."""
-SPLIT_VALUE = "official_score"
 AGGREGATE = "hmean"
 """The machine label of a split's aggregate cell (``table.aggregate = "hmean"``), as the paper's Table III."""
-TABLE_VALUES = (SPLIT_VALUE, *(f.name for f in fields(MachineScores) if f.name not in ("machine", "section")))
-"""What ``table.value`` may name: the split's official score or a per-machine metric."""
+SPLIT_VALUES = ("official_score", "official_score_ci95", *MEAN_NAMES)
+"""The values a split has once (:meth:`EvaluationReport.split_values`): official score, ci95, means."""
+MACHINE_VALUES = tuple(f.name for f in fields(MachineScores) if f.name not in ("machine", "section"))
+"""The values each machine has."""
+TABLE_VALUES = (*SPLIT_VALUES, *MACHINE_VALUES)
+"""What ``table.value`` may name."""
 
 
 def check_table(grid: Grid) -> None:
-    """Refuse a table whose value names no metric, before a grid runs (here, not in asdbench.grid, because the
-    metric names come with the metrics module, which `asdbench status` need not import)."""
-    if grid.table.value not in TABLE_VALUES:
-        raise SpecError(f"{grid.path}: table.value must be one of {', '.join(TABLE_VALUES)}, "
-                        f"got {grid.table.value!r}")
+    """Refuse a table whose value names no metric, or a split's value in a table per machine, before a grid runs
+    (here, not in asdbench.grid, because the metric names come with the metrics module, which `asdbench status`
+    need not import)."""
+    value, coordinates = grid.table.value, grid.table.rows + grid.table.columns
+    if value not in TABLE_VALUES:
+        raise SpecError(f"{grid.path}: table.value must be one of {', '.join(TABLE_VALUES)}, got {value!r}")
+    if value in SPLIT_VALUES and "machine" in coordinates:
+        raise SpecError(f"{grid.path}: table.value {value!r} is a split's value, not a machine's: a table per "
+                        f"machine shows one of {', '.join(MACHINE_VALUES)}")
 
 
 def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
@@ -55,14 +64,16 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
         results = store.results(run.spec)
         dataset = canonical_json(run.spec.dataset)
         for split in run.spec.dataset["splits"]:
-            base = {**run.coordinates, "split": split, "hash": run.spec.hash, "training": run.spec.training_hash}
+            base = {**run.coordinates, "split": split, "hash": run.spec.hash, "training": run.spec.training_hash,
+                    "results": str(store.directory(run.spec) / RESULTS)}
             report = results["splits"].get(split) if results else None
             if report is None:
                 rows.append({**base, "machine": None, "finished": results is not None})
                 if results is None:
                     unfinished.append((base, f"{dataset}/{split}"))
                 continue
-            rows.append({**base, "machine": None, "finished": True, SPLIT_VALUE: report["official_score"]})
+            rows.append({**base, "machine": None, "finished": True,
+                         **EvaluationReport.from_dict(report).split_values()})
             rows.extend({**base, **machine, "finished": True} for machine in report["machines"])
             machines.setdefault(f"{dataset}/{split}", [m["machine"] for m in report["machines"]])
     rows.extend({**base, "machine": name, "finished": False}
@@ -75,11 +86,12 @@ def _cell_frame(grid: Grid, frame: pd.DataFrame, *, aggregates: bool = True) -> 
     each with the row and column label of its cell."""
     check_table(grid)
     table = grid.table
-    per_machine = "machine" in table.rows + table.columns or table.value != SPLIT_VALUE
+    per_machine = table.value in MACHINE_VALUES
     chosen = frame[frame["machine"].notna()] if per_machine else frame[frame["machine"].isna()]
     if per_machine and table.machines:
         _check_machines(grid, frame)
         chosen = chosen[chosen["machine"].isin(table.machines)]
+    _check_stored(grid, chosen)
     if chosen.empty:
         return chosen.assign(row="", column="")
     if aggregates and table.aggregate:
@@ -99,6 +111,23 @@ def _check_machines(grid: Grid, frame: pd.DataFrame) -> None:
     if unknown:
         raise SpecError(f"{grid.path}: table.machines names {unknown[0]!r}, which no finished run has; "
                         f"machines: {', '.join(known)}")
+
+
+def _check_stored(grid: Grid, records: pd.DataFrame) -> None:
+    """Every finished record must hold the table's value: a run scored before asdbench reported it (AUC (all),
+    the ci95) has none, and would otherwise look unfinished. Rescoring it from its stored embeddings takes
+    seconds."""
+    value = grid.table.value
+    finished = records[records["finished"]] if "finished" in records else records
+    if finished.empty:
+        return
+    lacking = finished[finished[value].isna()] if value in finished else finished
+    if len(lacking):
+        first = lacking.iloc[0]
+        where = f"split {first['split']}" + (f", machine {first['machine']}" if pd.notna(first["machine"]) else "")
+        raise SpecError(f"{first['results']}: no {value!r} ({where}): the run was scored before asdbench reported "
+                        "it, or it is undefined there; delete that results.json and run `asdbench grid` to rescore "
+                        f"the run from its stored embeddings ({len(lacking)} such records in this table)")
 
 
 def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:

@@ -229,7 +229,8 @@ def test_leaderboard_check_with_a_misshapen_file_names_it(tmp_path, capsys, cont
 
 def test_table_machines_must_name_machines_of_the_finished_results(fake_system, tiny_dataset, tmp_path, capsys):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
-    path.write_text(path.read_text().replace('columns = "split"', 'columns = "machine"\nmachines = ["fann"]'))
+    path.write_text(path.read_text().replace('columns = "split"', 'columns = "machine"\nvalue = "hmean"\n'
+                                             'machines = ["fann"]'))
     grid = load_grid(path)
     small = next(r for r in grid.runs if r.coordinates["system"] == "small")
     out = ["--out", str(tmp_path / "store")]
@@ -239,7 +240,8 @@ def test_table_machines_must_name_machines_of_the_finished_results(fake_system, 
     refused(capsys, ["leaderboard", str(path), *out], str(path), "table.machines names 'fann'",
             "machines: fan, gearbox")
 
-    path.write_text(path.read_text().replace('columns = "machine"\nmachines = ["fann"]', 'columns = "split"'))
+    path.write_text(path.read_text().replace('columns = "machine"\nvalue = "hmean"\nmachines = ["fann"]',
+                                             'columns = "split"'))
     heatmap = tmp_path / "map.png"
     assert main(["leaderboard", str(path), *out, "--heatmap", str(heatmap)]) == 0
     import matplotlib.image

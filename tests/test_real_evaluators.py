@@ -1,0 +1,92 @@
+"""`asdbench evaluate` against the official evaluators themselves, where their repositories are checked out in
+tests/data/evaluators/dcase<year>/ (or $ASDBENCH_EVALUATORS): their licence forbids committing them, so these
+tests skip without them (tests/data/evaluators/README.md says how to fetch them).
+
+- On the real eval ground truth, with scores and decisions drawn here for every clip, the evaluator's own script
+  (run by tests/golden/evaluators/run_official.py in this Python) and `asdbench evaluate` report the same figures
+  (tests/evaluator_figures.py: 1e-12, the ci95 1e-9 relative). Slow: the evaluator's jackknife calls
+  scikit-learn twice per clip (3600 times for 2024).
+- The example results in each README (the baselines' official_score_paper.csv rows, whose score files are not
+  published) are recomputed by asdbench from their own per-machine AUCs: h-mean, a-mean and TOTAL score. This is
+  the only check of the 2025 evaluator that needs no score files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asdbench.metrics import EvaluationReport, MachineScores, clamped_hmean, official_score
+from tests.evaluator_figures import PAPER, TOLERANCE, assert_equal, evaluate_json
+from tests.realdata import eval_layout
+
+EVALUATORS = Path(os.environ.get("ASDBENCH_EVALUATORS", Path(__file__).parent / "data" / "evaluators"))
+RUNNER = Path(__file__).parent / "golden" / "evaluators" / "run_official.py"
+YEARS = [2023, 2024, 2025]
+
+
+def checkout(year: int, *needed: str) -> Path:
+    folder = EVALUATORS / f"dcase{year}"
+    missing = [name for name in needed if not (folder / name).exists()]
+    if missing:
+        pytest.skip(f"{folder} has no {missing[0]} (see tests/data/evaluators/README.md)")
+    return folder
+
+
+def write_system(folder: Path, layout) -> None:
+    """Scores with ties (two decimals) and decisions for every test clip; every third row by its labelled name."""
+    rng = np.random.default_rng(layout.year)
+    folder.mkdir(parents=True)
+    for machine, rows in layout.truth.items():
+        scores = np.round(rng.random(len(rows)) + 0.3 * np.array([row.anomaly for row in rows]), 2)
+        decisions = (scores > np.quantile(scores, 0.6)).astype(int)
+        names = [row.labelled_name if index % 3 == 0 else row.short_name for index, row in enumerate(rows)]
+        for kind, values in (("anomaly_score", scores.tolist()), ("decision_result", decisions.tolist())):
+            with open(folder / f"{kind}_{machine}_section_00_test.csv", "w", newline="") as handle:
+                csv.writer(handle).writerows(zip(names, values))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("year", YEARS)
+def test_evaluate_equals_the_official_evaluator_on_the_real_ground_truth(year, tmp_path, capsys):
+    folder = checkout(year, f"dcase{year}_task2_evaluator.py", "ground_truth_data")
+    layout = eval_layout(folder, year, tmp_path / "data", train_limit=1)
+    write_system(tmp_path / "systems" / "drawn", layout)
+    report = evaluate_json(tmp_path / "systems" / "drawn", layout.root, year, folder, capsys)
+    subprocess.run([sys.executable, str(RUNNER), str(folder), str(folder), str(tmp_path / "systems"),
+                    str(tmp_path / "official.json")], check=True)
+    assert_equal(report, json.loads((tmp_path / "official.json").read_text())["systems"]["drawn"])
+
+
+def readme_paper_rows(readme: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """The README's official_score_paper.csv block: system -> metric -> column -> value."""
+    block = re.search(r"```_seed\d+_official_score_paper\.csv\n(.*?)```", readme.read_text(), re.S)
+    assert block, f"{readme}: no official_score_paper.csv example"
+    header, *rows = list(csv.reader(line for line in block.group(1).splitlines() if line.strip()))
+    paper: dict = {}
+    for system, metric, *values in rows:
+        paper.setdefault(system, {})[metric] = {c: float(v) for c, v in zip(header[2:], values) if v}
+    return paper
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_the_readme_examples_means_and_total_score_are_asdbenchs(year):
+    paper = readme_paper_rows(checkout(year, "README.md") / "README.md")
+    assert len(paper) == 2, "the MSE and MAHALA baselines"
+    for system, metrics in paper.items():
+        auc_source, auc_target, pauc = (metrics[metric] for metric in list(PAPER)[:3])
+        machines = [name for name in auc_source if name not in ("h-mean", "a-mean")]
+        scores = [MachineScores(name, "00", auc_source[name], auc_target[name], pauc[name],
+                                clamped_hmean([auc_source[name], auc_target[name], pauc[name]])) for name in machines]
+        report = EvaluationReport(scores, official_score(scores)).split_values()
+        for metric, (_, hmean, amean) in PAPER.items():
+            assert report[hmean] == pytest.approx(metrics[metric]["h-mean"], **TOLERANCE), (system, metric)
+            assert report[amean] == pytest.approx(metrics[metric]["a-mean"], **TOLERANCE), (system, metric)

@@ -1,0 +1,119 @@
+"""Every value of the evaluators' report can be a leaderboard's value, read from what runs store.
+
+The runs' results are written straight into a store (no training): each run's report is computed by
+asdbench.metrics from scores drawn for it, so the expected cells are the reports' own values.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asdbench import leaderboard
+from asdbench.errors import SpecError
+from asdbench.grid import load_grid
+from asdbench.metrics import EvaluationReport, evaluate_frame
+from asdbench.rundir import RESULTS
+from asdbench.store import Store
+from tests.test_grid import fake_system, grid_file  # noqa: F401 - fake_system is a fixture
+
+MACHINES = ("fan", "valve")
+
+
+def report(seed: int) -> EvaluationReport:
+    """A split of two machines, 24 clips each, both domains and labels, scores and decisions drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    test = pd.DataFrame([{"file": f"section_00_{i:04d}.wav", "machine": machine, "section": "00", "path": "x",
+                          "label": "anomaly" if i % 3 == 0 else "normal", "domain": "target" if i % 2 else "source"}
+                         for machine in MACHINES for i in range(24)])
+    scores = test[["machine", "file"]].assign(score=rng.random(len(test)) + 0.4 * test["label"].eq("anomaly"))
+    decisions = scores[["machine", "file"]].assign(decision=(scores["score"] > 0.8).astype(int))
+    return evaluate_frame(test, scores, decisions)
+
+
+@pytest.fixture
+def stored(fake_system, tiny_dataset, tmp_path):
+    """A grid of 2 systems x 2 seeds whose runs' results.json hold computed reports; (grid file, store, reports)."""
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
+    grid = load_grid(path)
+    store = Store(tmp_path / "store")
+    reports = {}
+    for index, run in enumerate(grid.runs):
+        splits = {split: report(10 * index + number) for number, split in enumerate(run.spec.dataset["splits"])}
+        reports[run.spec.hash] = splits
+        directory = store.directory(run.spec)
+        directory.mkdir(parents=True)
+        (directory / RESULTS).write_text(json.dumps({"splits": {s: r.to_dict() for s, r in splits.items()}}))
+    return path, store, reports
+
+
+def with_value(path, value, columns='"split"'):
+    path.write_text(path.read_text().split("[table]")[0]
+                    + f'[table]\nrows = "system"\ncolumns = {columns}\nvalue = "{value}"\n')
+    return load_grid(path)
+
+
+def expected_cells(grid, reports, value) -> dict[tuple[str, str], float]:
+    """Mean over seeds of each (system, split[ machine]) value of the stored reports."""
+    values: dict[tuple[str, str], list[float]] = {}
+    for run in grid.runs:
+        for split, split_report in reports[run.spec.hash].items():
+            if value in leaderboard.SPLIT_VALUES:
+                found = {split: split_report.split_values()[value]}
+            else:
+                found = {f"{split} {m.machine}": getattr(m, value) for m in split_report.machines}
+            for column, number in found.items():
+                values.setdefault((run.coordinates["system"], column), []).append(number)
+    return {key: float(np.mean(numbers)) for key, numbers in values.items()}
+
+
+@pytest.mark.parametrize("value", ["official_score_ci95", "f1_hmean", "auc_target_amean", "official_score_amean"])
+def test_a_splits_report_value_is_a_table_value(stored, value):
+    path, store, reports = stored
+    grid = with_value(path, value)
+    cells = leaderboard.table_frame(grid, store.root).set_index(["row", "column"])["mean"]
+    expected = expected_cells(grid, reports, value)
+    assert cells.to_dict() == pytest.approx(expected, rel=1e-12)
+    assert all(number is not None and 0 < number < 1 for number in expected.values())
+
+
+@pytest.mark.parametrize("value", ["auc_all", "precision_target", "recall_source"])
+def test_a_machines_report_value_is_a_per_machine_table_value(stored, value):
+    path, store, reports = stored
+    grid = with_value(path, value, columns='["split", "machine"]')
+    cells = leaderboard.table_frame(grid, store.root).set_index(["row", "column"])["mean"]
+    assert cells.to_dict() == pytest.approx(expected_cells(grid, reports, value), rel=1e-12)
+    assert len(cells) == 2 * 2 * len(MACHINES)
+
+
+def test_a_typo_lists_every_value_and_a_splits_value_is_refused_per_machine(stored):
+    path, store, _ = stored
+    with pytest.raises(SpecError, match=r"table.value must be one of official_score, official_score_ci95, "
+                                        r"auc_amean, .*f1_target_hmean, .*auc_all, got 'f1_hmaen'"):
+        leaderboard.table_frame(with_value(path, "f1_hmaen"), store.root)
+    with pytest.raises(SpecError, match="'f1_hmean' is a split's value, not a machine's: a table per machine "
+                                        "shows one of auc_source"):
+        leaderboard.table_frame(with_value(path, "f1_hmean", columns='["split", "machine"]'), store.root)
+
+
+def test_results_stored_before_the_report_have_its_means_and_name_the_file_for_the_rest(stored):
+    path, store, reports = stored
+    grid = with_value(path, "auc_all", columns='["split", "machine"]')
+    old = store.directory(grid.runs[1].spec) / RESULTS
+    results = json.loads(old.read_text())
+    for split in results["splits"].values():  # as asdbench wrote them before: no ci95, means or AUC (all)
+        del split["official_score_ci95"], split["means"]
+        for machine in split["machines"]:
+            del machine["auc_all"]
+    old.write_text(json.dumps(results))
+    with pytest.raises(SpecError, match=f"{old}: no 'auc_all' \\(split dev, machine fan\\).*delete that "
+                                        "results.json and run `asdbench grid` to rescore"):
+        leaderboard.table_frame(grid, store.root)
+    with pytest.raises(SpecError, match=f"{old}: no 'official_score_ci95' \\(split dev\\)"):
+        leaderboard.table_frame(with_value(path, "official_score_ci95"), store.root)
+    grid = with_value(path, "precision_hmean")  # means come from the stored machines
+    cells = leaderboard.table_frame(grid, store.root).set_index(["row", "column"])["mean"]
+    assert cells.to_dict() == pytest.approx(expected_cells(grid, reports, "precision_hmean"), rel=1e-12)
