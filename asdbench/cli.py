@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from asdbench import __version__
+from asdbench.claims import CLAIMS
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.paths import writable_directory
 
@@ -98,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--executor", choices=["local", "dask"], default="local")
     sub.add_argument("--workers", type=int, default=1, help="processes (local) or LocalCluster workers (dask)")
     sub.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a LocalCluster)")
+    sub.add_argument("--claims", choices=CLAIMS, default="files",
+                     help="how a worker claims a training or run: OS file locks in the store (default), or locks on "
+                          "the Dask scheduler (with --executor dask, for a store whose file system's locks stay on "
+                          "each node; see README)")
     sub.add_argument("--stack-seeds", type=int, metavar="N", help=argparse.SUPPRESS)  # now train.stack_seeds
 
     sub = command("status", _status, "show each run of a grid: done, running, failed or pending")
@@ -291,7 +296,8 @@ def _grid(args: argparse.Namespace) -> int:
     writable_directory(args.out, "--out")
     grid = load_grid(args.grid)
     check_table(grid)
-    outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler)
+    outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                            claims=args.claims)
     failed = [o for o in outcomes.values() if o.error]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} runs done in {args.out}")
     for outcome in failed:
