@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from asdbench import __version__
+from asdbench.claims import CLAIMS
 from asdbench.data.presets import PRESET_NAMES
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.paths import writable_directory
@@ -25,7 +26,10 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "worker":  # only `asdbench worker` passes options on (to `dask worker`)
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.dask_options = unknown
     try:
         with warnings.catch_warnings():
             if not args.debug:
@@ -55,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler, help: str) -> argparse.ArgumentParser:  # noqa: A002
-        sub = commands.add_parser(name, help=help, description=help)
+    def command(name: str, handler, help: str, **options) -> argparse.ArgumentParser:  # noqa: A002
+        sub = commands.add_parser(name, help=help, description=help, **options)
         sub.set_defaults(handler=handler)
         return sub
 
@@ -99,7 +103,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--executor", choices=["local", "dask"], default="local")
     sub.add_argument("--workers", type=int, default=1, help="processes (local) or LocalCluster workers (dask)")
     sub.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a LocalCluster)")
+    sub.add_argument("--claims", choices=CLAIMS, default="files",
+                     help="how a worker claims a training or run: OS file locks in the store (default), or locks on "
+                          "the Dask scheduler (with --executor dask, for a store whose file system's locks stay on "
+                          "each node; see README)")
     sub.add_argument("--stack-seeds", type=int, metavar="N", help=argparse.SUPPRESS)  # now train.stack_seeds
+
+    sub = command("worker", _worker, "start one Dask worker per GPU of this machine, each seeing only its GPU "
+                  "(CUDA_VISIBLE_DEVICES) and declaring it (--resources GPU=1); other options go to every "
+                  "`dask worker`", allow_abbrev=False)
+    sub.add_argument("scheduler", help="address of the Dask scheduler, e.g. tcp://node1:8786")
+    sub.add_argument("--gpus", help="comma-separated GPU indices or UUIDs (default: $CUDA_VISIBLE_DEVICES)")
+    sub.add_argument("--name", help="worker name; with several GPUs, NAME-0, NAME-1, ... (default: HOST-gpu-GPU)")
+    sub.add_argument("--nthreads", type=int, default=1, help="threads per worker (default 1)")
 
     sub = command("status", _status, "show each run of a grid: done, running, failed or pending")
     sub.add_argument("grid", type=Path)
@@ -294,12 +310,22 @@ def _grid(args: argparse.Namespace) -> int:
     writable_directory(args.out, "--out")
     grid = load_grid(args.grid)
     check_table(grid)
-    outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler)
+    outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                            claims=args.claims)
     failed = [o for o in outcomes.values() if o.error]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} runs done in {args.out}")
     for outcome in failed:
         print(f"failed: {outcome.hash}: {outcome.error} (traceback in {outcome.error_file})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from asdbench.workers import gpu_list, run_workers, worker_commands
+
+    if args.nthreads < 1:
+        raise AsdbenchError(f"--nthreads: expected a positive number of threads, got {args.nthreads}")
+    return run_workers(worker_commands(args.scheduler, gpu_list(args.gpus), name=args.name, nthreads=args.nthreads,
+                                       dask_options=args.dask_options))
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -36,23 +36,27 @@ of the training's identity, so ``status`` and ``leaderboard`` find the stacked r
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asdbench.errors import AsdbenchError, SpecError
+from tqdm.auto import tqdm
+
+from asdbench.claims import CLAIMS
+from asdbench.cluster import Attempts, dask_executor
+from asdbench.errors import SpecError
 from asdbench.plugins import Registry, get_registry
 from asdbench.progress import progress_bar
-from asdbench.spec import RunSpec, canonical_json, read_toml, spec_hash, training_identity, validate_spec
-from asdbench.store import POLL_SECONDS, Outcome, RunState, Store
+from asdbench.spec import RunSpec, canonical_json, read_toml, training_identity, validate_spec
+from asdbench.store import POLL_SECONDS, Outcome, RunState, Store, attempt_in_process
 
 RESULT_COORDINATES = ("split", "machine")
-SCHEDULER_CONNECT_SECONDS = 5
-"""How long ``--scheduler`` may take to answer (Dask's default is 30 s, a long wait for a mistyped address)."""
 
 
 @dataclass(frozen=True)
@@ -193,32 +197,33 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
     return Table(rows, columns, value, machines, aggregate)
 
 
-# --- execution --------------------------------------------------------------------------------------------
-
-
-def _attempt_in_worker(spec_canonicals: list[dict[str, Any]], runs_root: str) -> list[Outcome]:
-    """Runs in a pool or Dask worker: rebuild the registry there and attempt one group through the store."""
-    registry = get_registry()
-    return Store(Path(runs_root)).attempt_group([RunSpec(c) for c in spec_canonicals], registry)
+# --- execution ---------------------------------------------------------------------------------------------
 
 
 def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", workers: int = 1,
-                 scheduler: str | None = None, progress: bool = True) -> dict[str, Outcome]:
+                 scheduler: str | None = None, claims: str = "files", progress: bool = True) -> dict[str, Outcome]:
     """Bring every run of the grid to done or failed; returns each run's outcome by hash.
 
     Runs whose spec sets ``train.stack_seeds`` = N > 1 are trained up to N together in one process
-    (:mod:`asdbench.stacked`), which fills a GPU that one small model leaves idle.
+    (:mod:`asdbench.stacked`), which fills a GPU that one small model leaves idle. ``claims`` says how a process
+    claims a training or run (:mod:`asdbench.claims`): "scheduler" needs the ``dask`` executor.
     """
-    store = Store(runs_root)
+    if claims not in CLAIMS:
+        raise SpecError(f"unknown claims {claims!r}; claims: {', '.join(CLAIMS)}")
+    if claims == "scheduler" and executor != "dask":
+        raise SpecError("--claims scheduler holds claims on a Dask scheduler: it needs --executor dask")
+    runs_root = Path(runs_root).resolve()  # the path every worker is given, whatever its working directory
+    store = Store(runs_root)  # opened (and migrated, if it is an old store) here, before any worker opens it
     unique = {run.spec.hash: run.spec for run in grid.runs}
     outcomes: dict[str, Outcome] = {}
     pending = dict(unique)
     # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed
-    with progress_bar(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar:
+    with progress_bar(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar, \
+            _executor(executor, store, workers, scheduler, claims, progress) as attempts:
         while pending:
             groups = training_groups(list(pending.values()))
             running = {}
-            for group in _attempts(groups, store, runs_root, executor, workers, scheduler):
+            for group in attempts([[spec.canonical for spec in group] for group in groups]):
                 for outcome in group:
                     if outcome.state is RunState.RUNNING:
                         running[outcome.hash] = pending[outcome.hash]
@@ -248,44 +253,25 @@ def training_groups(specs: list[RunSpec]) -> list[list[RunSpec]]:
     return groups
 
 
-def _attempts(groups: list[list[RunSpec]], store: Store, runs_root: Path, executor: str, workers: int,
-              scheduler: str | None) -> Iterator[list[Outcome]]:
-    canonicals = [[spec.canonical for spec in group] for group in groups]
+@contextmanager
+def _executor(executor: str, store: Store, workers: int, scheduler: str | None, claims: str,
+              progress: bool) -> Iterator[Attempts]:
+    """A function from groups of canonical specs to their outcomes, open for the whole grid."""
     if executor == "dask":
-        yield from _dask_attempts(canonicals, runs_root, workers, scheduler)
+        def report(line: str) -> None:
+            if progress:
+                tqdm.write(line, file=sys.stderr)
+
+        with dask_executor(store.root, workers=workers, scheduler=scheduler, claims=claims, report=report) as attempts:
+            yield attempts
     elif executor == "local" and workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            yield from pool.map(_attempt_in_worker, canonicals, [str(runs_root)] * len(groups))
+            yield lambda groups: pool.map(attempt_in_process, groups, [str(store.root)] * len(groups))
     elif executor == "local":
         registry = get_registry()
-        for group in groups:
-            yield store.attempt_group(group, registry)
+        yield lambda groups: (store.attempt_group([RunSpec(c) for c in group], registry) for group in groups)
     else:
         raise SpecError(f"unknown executor {executor!r}; executors: local, dask")
-
-
-def _dask_attempts(canonicals: list[list[dict[str, Any]]], runs_root: Path, workers: int,
-                   scheduler: str | None) -> Iterator[list[Outcome]]:
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    cluster = None if scheduler else LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                                                  dashboard_address=None)
-    try:
-        client = Client(scheduler or cluster, timeout=SCHEDULER_CONNECT_SECONDS)
-    except (OSError, TimeoutError) as exc:  # dask raises OSError("Timed out trying to connect to ...")
-        raise AsdbenchError(f"--scheduler {scheduler}: no Dask scheduler answered within "
-                            f"{SCHEDULER_CONNECT_SECONDS} s ({type(exc).__name__}); is it running at that address?") \
-            from None
-    try:
-        futures = [client.submit(_attempt_in_worker, group, str(runs_root),
-                                 key=f"asdbench-runs-{'-'.join(spec_hash(c) for c in group)}", pure=False)
-                   for group in canonicals]
-        for future in as_completed(futures):
-            yield future.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def grid_status(grid: Grid, runs_root: Path) -> list[dict[str, Any]]:

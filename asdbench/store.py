@@ -9,9 +9,10 @@ State is read from files. A run (one scoring of one training) is done when its `
 and readable (damaged when it is not: the next attempt sets it aside and scores again); running while a
 process holds its ``.lock`` or its training's; failed when its last attempt or its training's left an
 ``error.json`` (with the error and traceback); pending otherwise (possibly interrupted, and then resumed
-from its training's last readable checkpoint). Locks are OS file locks (``filelock``), released by
-the kernel when their holder dies, so a killed worker never blocks a run. Stores written before the two
-levels existed are migrated when they are opened (:mod:`asdbench.migrate`).
+from its training's last readable checkpoint). A process computes a training or a run only while it holds its
+claim (:mod:`asdbench.claims`: an OS file lock, released by the kernel when its holder dies, so a killed worker
+never blocks a run; or a lock on the Dask scheduler). Stores written before the two levels existed are migrated
+when they are opened (:mod:`asdbench.migrate`).
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
 from asdbench import datacheck
 from asdbench.atomic import write_json_atomic
+from asdbench.claims import Claim, claimer, held
 from asdbench.contract import plugin_call
 from asdbench.errors import AsdbenchError
 from asdbench.migrate import migrate_store
-from asdbench.plugins import Registry
+from asdbench.plugins import Registry, get_registry
 from asdbench.rundir import (
     RESULTS,
     TRAINED,
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from asdbench.run import PreparedTraining
 
 ERROR = "error.json"
-LOCK = ".lock"
 POLL_SECONDS = 2.0
 
 
@@ -76,16 +76,18 @@ class Outcome:
 
 @dataclass(frozen=True)
 class _Claim:
-    """A training this process holds the lock of, and the runs that wait for it."""
+    """A training this process holds the claim of, and the runs that wait for it."""
 
     runs: list[RunSpec]
     epochs: list[int]
-    lock: FileLock
+    lock: Claim
 
 
 class Store:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, claims: str = "files") -> None:
+        """``claims``: how trainings and runs are claimed, "files" or "scheduler" (see :mod:`asdbench.claims`)."""
         self.root = Path(root)
+        self._claimer = claimer(claims)
         self._fingerprints: dict[str, str | None] = {}  # per dataset section: read once per store
         self._training_domains: dict[str, dict[str, Any]] = {}  # per dataset section: its machines' domains
         migrate_store(self.root)
@@ -96,6 +98,10 @@ class Store:
     def directory(self, spec: RunSpec) -> Path:
         """The run's own directory: its scoring, under its training's directory."""
         return self.training_directory(spec) / spec.scoring_hash
+
+    def claim(self, directory: Path) -> Claim | None:
+        """Claim a training's or run's directory for this process; None when another process holds it."""
+        return self._claimer(directory)
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -178,7 +184,7 @@ class Store:
                 if training_complete(directory, epochs):
                     ready.append(runs)
                     continue
-                lock = _acquire(directory)
+                lock = self.claim(directory)
                 if lock is None:
                     outcomes |= {spec.hash: Outcome(spec.hash, RunState.RUNNING) for spec in runs}
                 elif training_complete(directory, epochs):  # finished by another process before our lock
@@ -239,7 +245,7 @@ class Store:
         from asdbench.run import score
 
         directory = self.directory(spec)
-        lock = _acquire(directory)
+        lock = self.claim(directory)
         if lock is None:
             return Outcome(spec.hash, RunState.RUNNING)
         try:
@@ -294,10 +300,16 @@ class Store:
         datacheck.check(self.training_directory(spec), self._fingerprints[key])
 
 
+def attempt_in_process(spec_canonicals: list[dict[str, Any]], runs_root: str, claims: str = "files") -> list[Outcome]:
+    """What a pool process or a Dask worker runs for one group: rebuild the registry there and attempt the group
+    through the store (a module-level function, so that it is sent by reference)."""
+    return Store(Path(runs_root), claims).attempt_group([RunSpec(c) for c in spec_canonicals], get_registry())
+
+
 @dataclass(frozen=True)
 class StoreSystems:
     """:class:`asdbench.hookspecs.TrainedSystems` on a store: the systems are trainings in it, claimed with
-    its locks (a training another process holds is waited for, not trained twice)."""
+    its claims (a training another process holds is waited for, not trained twice)."""
 
     store: Store
     registry: Registry
@@ -312,7 +324,7 @@ class StoreSystems:
                                                                                    epoch})}}, self.registry)
         directory = self.store.training_directory(spec)
         while not training_complete(directory, [epoch]):
-            lock = _acquire(directory)
+            lock = self.store.claim(directory)
             if lock is None:
                 time.sleep(POLL_SECONDS)  # another process is training it: wait rather than train it twice
                 continue
@@ -339,34 +351,11 @@ def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:
     return domains
 
 
-def _acquire(directory: Path) -> FileLock | None:
-    """The directory's lock, held by this process, or None when another process holds it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(directory / LOCK))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return None
-    return lock
-
-
 def _state(directory: Path, finished: str) -> RunState:
     if (directory / finished).exists():
         return RunState.DONE if readable_json(directory / finished) else RunState.DAMAGED
-    if directory.exists() and _locked(directory / LOCK):
+    if directory.exists() and held(directory):
         return RunState.RUNNING
     if (directory / ERROR).exists():
         return RunState.FAILED
     return RunState.PENDING
-
-
-def _locked(path: Path) -> bool:
-    if not path.exists():
-        return False
-    lock = FileLock(str(path))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return True
-    lock.release()
-    return False

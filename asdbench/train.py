@@ -256,15 +256,20 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
 
 def latest_state(directory: Path, device: torch.device | str = "cpu", *, before: int | None = None
                  ) -> dict[str, Any] | None:
-    """The most advanced readable training state in ``directory`` (with its optimiser state): ``last.pt``, else
-    the latest kept epoch; with ``before``, the latest kept epoch before that one. None: start afresh."""
-    candidates = [checkpoint_path(directory, e) for e in reversed(kept_epochs(directory))
-                  if before is None or e < before]
-    for path in ([directory / LAST_CHECKPOINT] if before is None else []) + candidates:
-        state = load_checkpoint(path, device)
+    """The most advanced readable training state in ``directory`` (with its optimiser state): ``last.pt`` or the
+    latest kept epoch, whichever is further (a process killed between saving a kept epoch and ``last.pt`` leaves
+    ``last.pt`` an epoch behind); with ``before``, the latest kept epoch before that one. None: start afresh."""
+    last = load_checkpoint(directory / LAST_CHECKPOINT, device) if before is None else None
+    last = last if last is not None and "optimiser" in last else None
+    for epoch in reversed(kept_epochs(directory)):
+        if before is not None and epoch >= before:
+            continue
+        if last is not None and last["epoch"] >= epoch:
+            return last
+        state = load_checkpoint(checkpoint_path(directory, epoch), device)
         if state is not None and "optimiser" in state:
             return state
-    return None
+    return last
 
 
 def resumable_epoch(directory: Path) -> int:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,19 +102,25 @@ def grid_file(tmp_path, root, seeds=(1, 2, 3), slow=0.0, name="grid.toml"):
     return path
 
 
-@pytest.fixture
-def fake_system(tmp_path, monkeypatch):
-    """A cheap system plugin, installed as a distribution visible to this process and its children."""
-    site = tmp_path / "site"
+def install_fake_system(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Install the fake system as a distribution in ``directory``/site, visible to this process and to every
+    process it starts afterwards (through PYTHONPATH); returns the log its loss writes a line to per run."""
+    site = directory / "site"
     site.mkdir()
     write_distribution(site, "asdbench-fake-system", "asdbench_fake_system", FAKE_SYSTEM)
-    log = tmp_path / "executions.log"
+    log = directory / "executions.log"
     log.touch()
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("FAKE_SYSTEM_LOG", str(log))
     monkeypatch.setattr(plugins, "_default", None)
     return log
+
+
+@pytest.fixture
+def fake_system(tmp_path, monkeypatch):
+    """A cheap system plugin, installed as a distribution visible to this process and its children."""
+    return install_fake_system(tmp_path, monkeypatch)
 
 
 def test_expansion_is_the_product_and_hashes_are_stable(fake_system, tiny_dataset, tmp_path):

@@ -155,6 +155,36 @@ def test_resume_after_interruption_gives_identical_checkpoints(registry, tmp_pat
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 4
 
 
+def test_a_kill_between_a_kept_epoch_and_last_resumes_after_the_kept_epoch(registry, tmp_path, monkeypatch):
+    """end_epoch saves the kept checkpoint, then last.pt: a kill between the two leaves last.pt an epoch behind,
+    and the resumed training starts from the kept epoch, neither training it again nor rewriting its file."""
+    clips, targets = data()
+    reference = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "a",
+                      device=torch.device("cpu"), progress=False)
+
+    import asdbench.train as train_module
+
+    real_save = train_module._save
+
+    def save_then_die(state, path):
+        real_save(state, path)
+        if path.name == "epoch_002.pt":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(make_system(registry), clips, targets, 3, plan(), tmp_path / "b", device=torch.device("cpu"),
+              progress=False)
+    monkeypatch.setattr(train_module, "_save", real_save)
+    kept = (tmp_path / "b" / "epoch_002.pt").stat()
+    assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 1
+    resumed = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "b",
+                    device=torch.device("cpu"), progress=False)
+    again = (tmp_path / "b" / "epoch_002.pt").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns), "epoch 2 was not trained again"
+    assert_same_states(states(reference), states(resumed))
+
+
 def test_resumed_training_says_from_which_epoch_unless_silenced(registry, tmp_path, capsys):
     clips, targets = data()
     short = plan(epochs=2, checkpoints=(1, 2))
