@@ -25,9 +25,11 @@ class ArrayClips:
     def __len__(self) -> int:
         return len(self.clips)
 
-    def batch(self, indices, num_samples, starts=None):
+    def batch(self, indices, num_samples, starts=None, out=None):
         starts = np.zeros(len(indices), int) if starts is None else starts
-        return np.stack([self.clips[i, s : s + num_samples] for i, s in zip(indices, starts)]).astype(np.float32)
+        out = np.empty((len(indices), num_samples), np.float32) if out is None else out
+        out[:] = np.stack([self.clips[i, s : s + num_samples] for i, s in zip(indices, starts)])
+        return out
 
 
 class Magnitude(nn.Module):
