@@ -29,12 +29,12 @@ READ_EVERY_SECONDS = 5.0
 class EpochLoss:
     """The running mean loss of one epoch of each of ``len(checkpoint_dirs)`` trainings (several when stacked)."""
 
-    def __init__(self, epoch: int, checkpoint_dirs: Sequence[Path], *, every_steps: int = READ_EVERY_STEPS,
-                 every_seconds: float = READ_EVERY_SECONDS) -> None:
+    def __init__(self, epoch: int, checkpoint_dirs: Sequence[Path], *, every_steps: int | None = None,
+                 every_seconds: float | None = None) -> None:
         self.epoch = epoch
         self.checkpoint_dirs = list(checkpoint_dirs)
-        self.every_steps = every_steps
-        self.every_seconds = every_seconds
+        self.every_steps = every_steps or READ_EVERY_STEPS
+        self.every_seconds = READ_EVERY_SECONDS if every_seconds is None else every_seconds
         self.mean = np.zeros(len(self.checkpoint_dirs))
         self.steps_read = 0
         self._pending: list[torch.Tensor] = []

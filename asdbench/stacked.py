@@ -191,7 +191,8 @@ def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.opti
     feed = DeviceFeed(device)
     losses = EpochLoss(epoch, [member.checkpoint_dir for member in members])
     # each member's batches from its own generator: its batch order first, then each batch's crops, as alone
-    per_member = [training_batches(m.clips, targets, plan, rng, feed) for m, targets, rng in zip(members, one_hot, rngs)]
+    per_member = [training_batches(member.clips, targets, plan, rng, feed)
+                  for member, targets, rng in zip(members, one_hot, rngs)]
     with prefetched(zip(*per_member), prefetch) as steps:
         for sent in steps:
             batch = [feed.receive(item) for item in sent]
