@@ -20,7 +20,8 @@ pass: the contract makes them parameter-free (asdbench.hookspecs.Frontend, check
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -107,6 +108,9 @@ class _StackedNetwork:
     def __init__(self, networks: Sequence[nn.Module]) -> None:
         self.networks = list(networks)
         self.template = copy.deepcopy(networks[0]).to("meta")
+        for layer in self.template.modules():
+            if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                layer.forward = functools.partial(_batch_norm_on_the_cpu, type(layer).forward, layer)
         self.call = vmap(self._forward)
 
     def _forward(self, parameters: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
@@ -124,6 +128,17 @@ class _StackedNetwork:
                 for name, buffer in network.named_buffers():
                     buffer.copy_(buffers[name][index])
         return embeddings
+
+
+def _batch_norm_on_the_cpu(forward: Callable, layer: nn.Module, features: torch.Tensor) -> torch.Tensor:
+    """A BatchNorm layer's ``forward`` under vmap. In bf16 on the CPU it normalises float32 copies of the features
+    and returns bf16: vmap's batch-norm rule calls the CPU kernel without the affine weights, and that kernel then
+    refuses bf16 features with float32 running statistics (torch 2.13). It is what the kernel computes for such
+    features outside vmap (float32 statistics, bf16 output: equal outputs, float noise in the running variance
+    and the weights' gradients). Elsewhere, the layer's own ``forward``."""
+    if features.device.type == "cpu" and features.dtype in (torch.bfloat16, torch.float16):
+        return forward(layer, features.float()).to(features.dtype)
+    return forward(layer, features)
 
 
 def _stacked(named: Sequence) -> dict[str, torch.Tensor]:
