@@ -186,7 +186,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small", action="store_true", help="tiny data and a step or two: a smoke test for the CPU")
     parser.add_argument("--out", type=Path, default=Path("runs/gpu-check"), help="where the figures go")
     parser.add_argument("--data", type=Path, help="the synthetic dataset (default OUT/data-PRESET; kept and reused)")
-    parser.add_argument("--steps", type=int, help=f"timed steps per configuration (default {FULL.steps}; --small: {SMALL.steps})")
+    parser.add_argument("--steps", type=int,
+                        help=f"timed steps per configuration (default {FULL.steps}; --small: {SMALL.steps})")
     args = parser.parse_args(argv)
     if args.steps is not None and args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}")
@@ -250,6 +251,7 @@ def time_training(configuration: Configuration, prepared: PreparedTraining, regi
         "batch_size": sizes.batch_size, "warmup_seconds": round(warmup, 2), "seconds": round(seconds, 3),
         "clips_per_second": round(clips / seconds, 1), "step_ms": round(1000 * seconds / sizes.steps, 1),
         "peak_gpu_mib": round(torch.cuda.max_memory_allocated(device) / MIB) if device.type == "cuda" else None,
+        "peak_gpu_reserved_mib": round(torch.cuda.max_memory_reserved(device) / MIB) if device.type == "cuda" else None,
         "peak_rss_mib": round(memory.peak / MIB), "gpu_utilisation_percent": utilisation.mean,
         "gpu_utilisation_note": utilisation.note,
         "projected_run_minutes": round(PAPER_EPOCHS * FULL_TRAINING_CLIPS * configuration.seeds
@@ -325,11 +327,13 @@ def describe(device: torch.device) -> str:
 
 class Utilisation:
     """The GPU's utilisation (% of time a kernel ran), sampled by ``nvidia-smi`` while the ``with`` block runs.
-    :attr:`mean` is None where it cannot be measured, and :attr:`note` says why."""
+    nvidia-smi lists every GPU by its UUID, which names torch's device whatever ``CUDA_VISIBLE_DEVICES`` says.
+    :attr:`mean` is None where nothing could be sampled, and :attr:`note` says why."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
         self.samples: list[int] = []
+        self.listed: set[str] = set()
         self.note = ""
         self._process: subprocess.Popen | None = None
 
@@ -340,9 +344,9 @@ class Utilisation:
         elif executable is None:
             self.note = "nvidia-smi not found"
         else:
-            gpu = f"GPU-{torch.cuda.get_device_properties(self.device).uuid}"
+            self._uuid = str(torch.cuda.get_device_properties(self.device).uuid).lower().removeprefix("gpu-")
             self._process = subprocess.Popen(
-                [executable, "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits", f"--id={gpu}",
+                [executable, "--query-gpu=uuid,utilization.gpu", "--format=csv,noheader,nounits",
                  f"--loop-ms={UTILISATION_INTERVAL_MS}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             self._reader = threading.Thread(target=self._read, daemon=True)
             self._reader.start()
@@ -350,8 +354,10 @@ class Utilisation:
 
     def _read(self) -> None:
         for line in self._process.stdout:
-            if line.strip().isdigit():
-                self.samples.append(int(line))
+            uuid, _, value = (field.strip() for field in line.partition(","))
+            self.listed.add(uuid)
+            if uuid.lower().removeprefix("gpu-") == self._uuid and value.isdigit():
+                self.samples.append(int(value))
 
     def __exit__(self, *exc: Any) -> None:
         if self._process is None:
@@ -359,8 +365,12 @@ class Utilisation:
         self._process.terminate()
         _, errors = self._process.communicate()
         self._reader.join()
-        first_error = errors.strip().splitlines()[0] if errors.strip() else "no output"
-        self.note = f"{len(self.samples)} samples" if self.samples else f"nvidia-smi gave no samples ({first_error})"
+        if self.samples:
+            self.note = f"{len(self.samples)} samples"
+        elif self.listed:
+            self.note = f"nvidia-smi listed {sorted(self.listed)}, not torch's GPU-{self._uuid}"
+        else:
+            self.note = f"nvidia-smi gave no samples ({errors.strip().splitlines()[0] if errors.strip() else 'none'})"
 
     @property
     def mean(self) -> float | None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,28 @@ def test_the_gpu_check_runs_small_on_the_cpu_and_reports_every_figure(tmp_path):
     assert "skipped: fp32, compiled: torch.compile is skipped on the CPU" in table
     assert "bf16 against fp32: official score of the dev split after 1 epoch(s)" in table
     assert f"figures written to {tmp_path / 'gpu_check.json'}" in table
+
+
+def test_gpu_utilisation_is_read_for_torch_s_gpu_from_nvidia_smi(tmp_path, monkeypatch):
+    """nvidia-smi lists every GPU by UUID; the samples of torch's device (found by its UUID) are kept."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import gpu_check
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\nwhile true; do echo 'GPU-aaaa-1, 12'; echo 'GPU-BBBB-2, 87'; sleep 0.05; done\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(gpu_check.torch.cuda, "get_device_properties",
+                        lambda device: type("Properties", (), {"uuid": "bbbb-2"})())
+    with gpu_check.Utilisation(gpu_check.torch.device("cuda")) as utilisation:
+        threading.Event().wait(0.3)
+    assert utilisation.samples and set(utilisation.samples) == {87} and utilisation.mean == 87
+    assert utilisation.note == f"{len(utilisation.samples)} samples"
+    monkeypatch.setattr(gpu_check.torch.cuda, "get_device_properties",
+                        lambda device: type("Properties", (), {"uuid": "cccc-3"})())
+    with gpu_check.Utilisation(gpu_check.torch.device("cuda")) as utilisation:
+        threading.Event().wait(0.2)
+    assert utilisation.mean is None
+    assert utilisation.note == "nvidia-smi listed ['GPU-BBBB-2', 'GPU-aaaa-1'], not torch's GPU-cccc-3"
