@@ -4,6 +4,10 @@ Reproducibility and resume: every source of randomness in an epoch (batch order,
 FeatEx permutations) is seeded from (run seed, epoch) at the start of that epoch, and the model and optimiser
 state are saved atomically after every epoch. Resuming after a kill therefore continues from the last
 finished epoch exactly as the uninterrupted run would have (bit-identical on the CPU).
+
+Speed without another result: batches are made ahead in a background thread that draws from the epoch's numpy
+generator in the loop's order (asdbench.prefetch), and the losses are read back from the device in batches of steps
+(asdbench.epochloss), so that the host keeps queuing work while the device runs.
 """
 
 from __future__ import annotations
