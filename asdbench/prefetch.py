@@ -14,10 +14,10 @@ when it uses the batch. On the CPU the host tensors are the batch.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -27,10 +27,10 @@ PREFETCH_BATCHES = 2
 """How many batches the producer thread keeps ready: one to cover a slow batch, one for the step in flight."""
 
 T = TypeVar("T")
-_POLL_SECONDS = 0.05  # how soon a producer blocked on a full queue notices that the loop has stopped
+_JOIN_SECONDS = 0.05  # while stopping: how often the queue is emptied again for a producer that put one more item
 
 
-@contextmanager
+@contextlib.contextmanager
 def prefetched(items: Iterable[T], depth: int = PREFETCH_BATCHES) -> Iterator[Iterator[T]]:
     """``items``, made up to ``depth`` ahead in a background thread (``depth`` 0: made in this thread, when asked
     for). An exception raised while making an item is raised again here, when the loop reaches that item; the
@@ -56,7 +56,11 @@ _END = object()
 
 
 class _Producer:
-    """A daemon thread that puts the items of an iterable into a bounded queue, then an end mark or its error."""
+    """A daemon thread that puts the items of an iterable into a bounded queue, then an end mark or its error.
+
+    It blocks on a full queue without polling (a thread that woke up every few milliseconds would take a core from
+    torch's threads on a small machine); :meth:`stop` empties the queue until the thread has seen that it must stop.
+    """
 
     def __init__(self, items: Iterable[T], depth: int) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
@@ -67,22 +71,13 @@ class _Producer:
     def _run(self, items: Iterable[T]) -> None:
         try:
             for item in items:
-                if not self._put(item):
+                if self._stopped.is_set():
                     return
+                self._queue.put(item)
         except BaseException as error:  # re-raised in the consuming thread, whatever it is
-            self._put(_Failure(error))
+            self._queue.put(_Failure(error))
             return
-        self._put(_END)
-
-    def _put(self, item: object) -> bool:
-        """Queue ``item`` unless the consumer has stopped; False when it has."""
-        while not self._stopped.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
+        self._queue.put(_END)
 
     def __iter__(self) -> Iterator[T]:
         while True:
@@ -96,7 +91,11 @@ class _Producer:
     def stop(self) -> None:
         """Stop the thread (it finishes the item it is making, then exits) and wait for it."""
         self._stopped.set()
-        self._thread.join()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                while True:  # unblock a put, so that the thread sees the stop
+                    self._queue.get_nowait()
+            self._thread.join(timeout=_JOIN_SECONDS)
 
 
 class DeviceFeed:

@@ -205,6 +205,11 @@ def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.opti
         member.system.train()
     feed = DeviceFeed(device)
     losses = EpochLoss(epoch, [member.checkpoint_dir for member in members])
+
+    def show_losses() -> None:
+        bar.set_postfix_str(f"epoch {epoch}/{plan.epochs}, losses " + " ".join(f"{v:.4f}" for v in losses.mean),
+                            refresh=False)
+
     # each member's batches from its own generator: its batch order first, then each batch's crops, as alone
     per_member = [training_batches(member.clips, targets, plan, rng, feed)
                   for member, targets, rng in zip(members, one_hot, rngs)]
@@ -225,12 +230,8 @@ def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.opti
             for optimiser in optimisers:
                 optimiser.step()
             if losses.add(member_losses):
-                bar.set_postfix_str(_describe(epoch, plan, losses.mean), refresh=False)
+                show_losses()
             bar.update()
-    mean = losses.read()
-    bar.set_postfix_str(_describe(epoch, plan, mean), refresh=False)
-    return mean
-
-
-def _describe(epoch: int, plan: TrainingPlan, losses: np.ndarray) -> str:
-    return f"epoch {epoch}/{plan.epochs}, losses " + " ".join(f"{value:.4f}" for value in losses)
+    losses.read()
+    show_losses()
+    return losses.mean

@@ -28,7 +28,7 @@ from asdbench.atomic import atomic_path
 from asdbench.clips import ClipSource
 from asdbench.epochloss import EpochLoss
 from asdbench.errors import TrainingError
-from asdbench.prefetch import PREFETCH_BATCHES, DeviceFeed, prefetched
+from asdbench.prefetch import PREFETCH_BATCHES, DeviceFeed, Sent, prefetched
 from asdbench.progress import progress_bar
 from asdbench.rundir import set_aside
 from asdbench.system import System
@@ -230,6 +230,10 @@ def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSo
     system.train()
     feed = DeviceFeed(device)
     losses = EpochLoss(epoch, [checkpoint_dir])
+
+    def show_loss() -> None:
+        bar.set_postfix_str(f"epoch {epoch}/{plan.epochs}, loss {losses.mean[0]:.4f}", refresh=False)
+
     with prefetched(training_batches(clips, one_hot, plan, rng, feed), prefetch) as batches:
         for sent in batches:
             waveforms, targets = feed.receive(sent)
@@ -239,15 +243,15 @@ def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSo
             loss.backward()
             optimiser.step()
             if losses.add(loss):
-                bar.set_postfix_str(f"epoch {epoch}/{plan.epochs}, loss {losses.mean[0]:.4f}", refresh=False)
+                show_loss()
             bar.update()
-    (mean,) = losses.read()
-    bar.set_postfix_str(f"epoch {epoch}/{plan.epochs}, loss {mean:.4f}", refresh=False)
-    return float(mean)
+    losses.read()
+    show_loss()
+    return float(losses.mean[0])
 
 
 def training_batches(clips: ClipSource, one_hot: torch.Tensor, plan: TrainingPlan, rng: np.random.Generator,
-                     feed: DeviceFeed) -> Iterator[Any]:
+                     feed: DeviceFeed) -> Iterator[Sent]:
     """An epoch's batches (waveforms, one-hot targets), sent to the device by ``feed``. ``rng`` draws the batch
     order first, then each batch's crop starts in turn: the order that makes an epoch reproducible, kept
     whichever thread runs this (asdbench.prefetch)."""
