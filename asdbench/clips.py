@@ -30,10 +30,11 @@ class ClipSource:
         return np.concatenate([np.asarray(group.lengths) for group in self.groups])
 
     def batch(self, indices: Sequence[int] | np.ndarray, num_samples: int,
-              rng: np.random.Generator | None = None) -> np.ndarray:
-        """float32 ``(len(indices), num_samples)``; random crop offsets from ``rng`` when given."""
+              rng: np.random.Generator | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """float32 ``(len(indices), num_samples)``, written into ``out`` when given (a pinned buffer, say); random
+        crop offsets from ``rng`` when given, drawn group by group in group order."""
         indices = np.asarray(indices, dtype=np.int64)
-        out = np.empty((len(indices), num_samples), dtype=np.float32)
+        out = np.empty((len(indices), num_samples), dtype=np.float32) if out is None else out
         group_of = np.searchsorted(self._offsets, indices, side="right") - 1
         for group_index in np.unique(group_of):
             rows = np.flatnonzero(group_of == group_index)
@@ -43,5 +44,7 @@ class ClipSource:
             if rng is not None:
                 spare = np.maximum(np.asarray(group.lengths)[local] - num_samples, 0)
                 starts = rng.integers(0, spare + 1)
-            out[rows] = group.batch(local, num_samples, starts=starts)
+            for i, row in enumerate(rows):  # row by row, straight into ``out``: no copy of the whole batch
+                group.batch(local[i : i + 1], num_samples, starts=None if starts is None else starts[i : i + 1],
+                            out=out[row : row + 1])
         return out

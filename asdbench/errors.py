@@ -35,3 +35,7 @@ class ScoreFileError(AsdbenchError):
 
 class PathError(AsdbenchError):
     """An output or cache directory cannot be written: not writable, or an existing file in its place."""
+
+
+class TrainingError(AsdbenchError):
+    """Training cannot go on (e.g. a NaN loss); the message says where it happened."""

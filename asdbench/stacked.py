@@ -20,8 +20,8 @@ pass: the contract makes them parameter-free (asdbench.hookspecs.Frontend, check
 from __future__ import annotations
 
 import copy
-import math
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,14 +32,14 @@ from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
 from asdbench.clips import ClipSource
+from asdbench.epochloss import EpochLoss
+from asdbench.errors import TrainingError
+from asdbench.prefetch import PREFETCH_BATCHES, DeviceFeed, prefetched
 from asdbench.system import System
 from asdbench.train import (
     EpochRunner,
-    TrainingError,
     TrainingPlan,
     autocast,
-    batch_order,
-    check_finite,
     end_epoch,
     ensemble_checkpoints,
     epoch_generators,
@@ -47,6 +47,7 @@ from asdbench.train import (
     one_hot_targets,
     place,
     resume,
+    training_batches,
     training_bar,
 )
 
@@ -107,6 +108,9 @@ class _StackedNetwork:
     def __init__(self, networks: Sequence[nn.Module]) -> None:
         self.networks = list(networks)
         self.template = copy.deepcopy(networks[0]).to("meta")
+        for layer in self.template.modules():
+            if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                layer.forward = functools.partial(_batch_norm_on_the_cpu, type(layer).forward, layer)
         self.call = vmap(self._forward)
 
     def _forward(self, parameters: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
@@ -126,14 +130,26 @@ class _StackedNetwork:
         return embeddings
 
 
+def _batch_norm_on_the_cpu(forward: Callable, layer: nn.Module, features: torch.Tensor) -> torch.Tensor:
+    """A BatchNorm layer's ``forward`` under vmap. In bf16 on the CPU it normalises float32 copies of the features
+    and returns bf16: vmap's batch-norm rule calls the CPU kernel without the affine weights, and that kernel then
+    refuses bf16 features with float32 running statistics (torch 2.13). It is what the kernel computes for such
+    features outside vmap (float32 statistics, bf16 output: equal outputs, float noise in the running variance
+    and the weights' gradients). Elsewhere, the layer's own ``forward``."""
+    if features.device.type == "cpu" and features.dtype in (torch.bfloat16, torch.float16):
+        return forward(layer, features.float()).to(features.dtype)
+    return forward(layer, features)
+
+
 def _stacked(named: Sequence) -> dict[str, torch.Tensor]:
     tables = [dict(items) for items in named]
     return {name: torch.stack([table[name] for table in tables]) for name in tables[0]}
 
 
-def train_stacked(members: Sequence[StackedMember], *, device: torch.device, progress: bool = True) -> list[list[Path]]:
+def train_stacked(members: Sequence[StackedMember], *, device: torch.device, progress: bool = True,
+                  prefetch: int = PREFETCH_BATCHES) -> list[list[Path]]:
     """Train every member as :func:`asdbench.train.train` would train it alone; returns each one's ensemble
-    checkpoints. All members must resume from the same epoch."""
+    checkpoints. All members must resume from the same epoch. ``prefetch``: as for :func:`asdbench.train.train`."""
     problem = stacking_problem(members)
     if problem:
         raise TrainingError(f"these runs cannot be trained stacked: {problem}")
@@ -150,12 +166,11 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
     branches = [_StackedNetwork([m.system.networks[i] for m in members]) for i in range(len(frontends))]
     one_hot = [one_hot_targets(m.targets, m.num_classes) for m in members]
     streams = _RandomStreams(device, len(members))
-    steps = math.ceil(len(members[0].clips) / plan.batch_size)
     with training_bar(plan, len(members[0].clips), starts[0], plan.epochs, progress,
                       desc=f"training {len(members)} stacked seeds") as bar:
         for epoch in range(starts[0] + 1, plan.epochs + 1):
-            running = _stacked_epoch(members, optimisers, frontends, branches, one_hot, streams, epoch, steps,
-                                     device, bar)
+            running = _stacked_epoch(members, optimisers, frontends, branches, one_hot, streams, epoch, device, bar,
+                                     prefetch)
             for member, optimiser, loss in zip(members, optimisers, running):
                 end_epoch({"epoch": epoch, "model": member.system.state_dict(),
                            "optimiser": optimiser.state_dict(), "loss": float(loss)},
@@ -171,11 +186,10 @@ def stacked_epoch_runner(member: StackedMember, device: torch.device) -> EpochRu
     branches = [_StackedNetwork([network]) for network in member.system.networks]
     one_hot = [one_hot_targets(member.targets, member.num_classes)]
     streams = _RandomStreams(device, 1)
-    steps = math.ceil(len(member.clips) / member.plan.batch_size)
 
     def run_epoch(optimiser: torch.optim.Optimizer, epoch: int, bar: tqdm) -> float:
         (loss,) = _stacked_epoch([member], [optimiser], member.system.frontends, branches, one_hot, streams, epoch,
-                                 steps, device, bar)
+                                 device, bar, PREFETCH_BATCHES)
         return float(loss)
 
     return run_epoch
@@ -183,36 +197,41 @@ def stacked_epoch_runner(member: StackedMember, device: torch.device) -> EpochRu
 
 def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.optim.Optimizer], frontends: Sequence,
                    branches: list[_StackedNetwork], one_hot: list[torch.Tensor], streams: _RandomStreams, epoch: int,
-                   steps: int, device: torch.device, bar: tqdm) -> np.ndarray:
+                   device: torch.device, bar: tqdm, prefetch: int) -> np.ndarray:
     """One epoch of every member, counted on ``bar``; returns each member's mean loss."""
     plan = members[0].plan
     rngs = [streams.seed_epoch(i, m.plan.seed, epoch) for i, m in enumerate(members)]
-    orders = [batch_order(len(m.clips), plan.batch_size, rng) for m, rng in zip(members, rngs)]
     for member in members:
         member.system.train()
-    running = np.zeros(len(members))
-    for step in range(1, steps + 1):
-        batch = []
-        for index, (member, order, rng) in enumerate(zip(members, orders, rngs)):
-            indices = next(order)
-            waveforms = torch.from_numpy(member.clips.batch(indices, plan.num_samples, rng=rng)).to(device)
-            batch.append((waveforms, one_hot[index][indices].to(device)))
-        with autocast(device, plan.precision):
-            augmented = [streams.run(i, m.system.augment, *batch[i]) for i, m in enumerate(members)]
-            waveforms = torch.stack([w for w, _ in augmented])
-            embeddings = [branch(frontend(waveforms.flatten(0, 1)).unflatten(0, waveforms.shape[:2]))
-                          for frontend, branch in zip(frontends, branches)]
-            losses = [streams.run(i, m.system.branch_loss, [e[i] for e in embeddings], augmented[i][1])
-                      for i, m in enumerate(members)]
-        for member, loss in zip(members, losses):
-            check_finite(loss, epoch, step, member.checkpoint_dir)
-        for optimiser in optimisers:
-            optimiser.zero_grad(set_to_none=True)
-        torch.stack(losses).sum().backward()
-        for optimiser in optimisers:
-            optimiser.step()
-        running += (np.array([loss.item() for loss in losses]) - running) / step
-        bar.set_postfix_str(f"epoch {epoch}/{plan.epochs}, losses " + " ".join(f"{value:.4f}" for value in running),
+    feed = DeviceFeed(device)
+    losses = EpochLoss(epoch, [member.checkpoint_dir for member in members])
+
+    def show_losses() -> None:
+        bar.set_postfix_str(f"epoch {epoch}/{plan.epochs}, losses " + " ".join(f"{v:.4f}" for v in losses.mean),
                             refresh=False)
-        bar.update()
-    return running
+
+    # each member's batches from its own generator: its batch order first, then each batch's crops, as alone
+    per_member = [training_batches(member.clips, targets, plan, rng, feed)
+                  for member, targets, rng in zip(members, one_hot, rngs)]
+    with prefetched(zip(*per_member), prefetch) as steps:
+        for sent in steps:
+            batch = [feed.receive(item) for item in sent]
+            with autocast(device, plan.precision):
+                augmented = [streams.run(i, m.system.augment, *batch[i]) for i, m in enumerate(members)]
+                waveforms = torch.stack([w for w, _ in augmented])
+                embeddings = [branch(frontend(waveforms.flatten(0, 1)).unflatten(0, waveforms.shape[:2]))
+                              for frontend, branch in zip(frontends, branches)]
+                member_losses = [streams.run(i, m.system.branch_loss, [e[i] for e in embeddings], augmented[i][1])
+                                 for i, m in enumerate(members)]
+            member_losses = torch.stack(member_losses)
+            for optimiser in optimisers:
+                optimiser.zero_grad(set_to_none=True)
+            member_losses.sum().backward()
+            for optimiser in optimisers:
+                optimiser.step()
+            if losses.add(member_losses):
+                show_losses()
+            bar.update()
+    losses.read()
+    show_losses()
+    return losses.mean

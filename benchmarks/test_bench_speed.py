@@ -27,6 +27,7 @@ from asdbench.embed import embed_checkpoint
 from asdbench.scoring import ensemble_scores
 from asdbench.labels import build_labels
 from asdbench.plugins import get_registry
+from asdbench.prefetch import PREFETCH_BATCHES
 from asdbench.run import machine_clips
 from asdbench.spec import validate_spec
 from asdbench.system import build_system
@@ -35,6 +36,7 @@ from measure import SAME_TILES, measure
 from reference_style import REFERENCE_SAMPLES, decoding_loader, score_like_the_reference
 
 OURS_SAMPLES = int(4.5 * 16_000)
+NO_PREFETCH = "asdbench, no prefetch"
 BATCH = 64
 SAMPLES = {"asdbench": OURS_SAMPLES, "asdbench+compile": OURS_SAMPLES, SAME_TILES: REFERENCE_SAMPLES,
            "reference": REFERENCE_SAMPLES}
@@ -152,6 +154,24 @@ def test_training_epoch(benchmark, dev, tmp_path, way):
 
     measure(benchmark, reference if way == "reference" else ours, clips=len(dev["train_rows"]),
             work="training, 1 epoch", way=way, rounds=1)
+
+
+@pytest.mark.parametrize("way", ["asdbench", NO_PREFETCH])
+def test_training_loop_prefetch(benchmark, dev, tmp_path, way):
+    """Training clips/s over one epoch with batches made ahead in a background thread (asdbench.prefetch) and
+    without: the thread's gain where assembling a batch from the cache is a large part of a step, or its cost
+    where the host has few cores for torch's threads and the producer's. Same checkpoints either way."""
+    device = default_device()
+    labels = dev["labels"]
+    fresh = (tmp_path / f"round{i}" for i in itertools.count())
+
+    def one_epoch():
+        train(system_for("asdbench", labels.num_classes), dev["clips"], labels.indices, labels.num_classes,
+              plan_for("asdbench"), next(fresh), device=device, progress=False,
+              prefetch=0 if way == NO_PREFETCH else PREFETCH_BATCHES)
+
+    measure(benchmark, one_epoch, clips=len(dev["train_rows"]), work="training loop, 1 epoch, prefetch", way=way,
+            rounds=2)
 
 
 @pytest.mark.parametrize("way", ["asdbench", "reference"])

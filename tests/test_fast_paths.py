@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from asdbench.clips import ClipSource
-from asdbench.embed import MachineClips, embed, embed_checkpoint
+from asdbench.embed import EMBED_BATCH_CLIPS, MachineClips, embed, embed_batch_size, embed_checkpoint
 from asdbench.scoring import ensemble_scores
 from asdbench.plugins import Registry, get_registry
 from asdbench.spec import validate_spec
@@ -88,8 +88,8 @@ def test_one_stacked_step_of_the_paper_system_is_the_step_alone_in_float64(tmp_p
         samples, rng = 72000, np.random.default_rng(1)
         waves = rng.normal(size=(4, samples)) * np.linspace(0.1, 1, 4)[:, None]
         source, targets = ClipSource([ArrayClips(waves)]), np.arange(4) % 2
-        monkeypatch.setattr(ArrayClips, "batch", lambda self, indices, num_samples, starts=None:
-                            self.clips[np.asarray(indices), :num_samples])
+        monkeypatch.setattr(ArrayClips, "batch", lambda self, indices, num_samples, starts=None, out=None:
+                            np.copyto(out, self.clips[np.asarray(indices), :num_samples], casting="unsafe") or out)
         spec = validate_spec({
             "dataset": {"name": "synth", "root": "unused"},
             "system": {"frontends": ["spectrum", {"name": "stft", "n_fft": 256}],
@@ -232,3 +232,45 @@ def test_scoring_all_machines_per_checkpoint_load_equals_one_machine_and_checkpo
         plain_train, plain_test = np.mean(per_checkpoint, axis=0)
         np.testing.assert_allclose(fast[machine.key][0], plain_train, atol=1e-6)
         np.testing.assert_allclose(fast[machine.key][1], plain_test, atol=1e-6)
+
+
+def test_embeddings_in_large_batches_are_the_small_batch_ones_within_float_noise():
+    """CUDA embeds 512 clips of 18 s a batch (asdbench.embed.EMBED_BATCH_SECONDS_CUDA), the CPU 64 clips as
+    before. The batch size changes only how the convolutions block their sums: float32 rounding, up to 1.2e-7
+    measured on these unit-length embeddings. 1e-5 allows for that and is far below any distance a backend
+    tells apart. Batches are made in a background thread and embedded in order."""
+    rng = np.random.default_rng(5)
+    source = ClipSource([ArrayClips((rng.normal(size=(70, SAMPLES)) * np.linspace(0.1, 1, 70)[:, None])
+                                    .astype(np.float32))])
+    system, _ = make(1)
+    default = embed(system, source, SAMPLES, CPU, precision="fp32")  # 64 + 6
+    assert default.shape == (70, 256) and default.dtype == np.float32
+    for batch_size in (70, 9):  # one batch, as on CUDA; eight
+        np.testing.assert_allclose(embed(system, source, SAMPLES, CPU, precision="fp32", batch_size=batch_size),
+                                   default, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(default, axis=1), 1, rtol=1e-6)
+
+
+def test_embedding_batches_are_sized_for_the_device():
+    assert embed_batch_size(CPU, 18 * 16000) == embed_batch_size(CPU, 16000) == EMBED_BATCH_CLIPS == 64
+    cuda = torch.device("cuda")
+    assert embed_batch_size(cuda, 18 * 16000) == 512
+    assert embed_batch_size(cuda, int(4.5 * 16000)) == 2048
+    assert embed_batch_size(cuda, 10_000 * 16000) == 1
+
+
+def test_stacked_seeds_train_in_bf16_on_the_cpu(clips, tmp_path):
+    """vmap's batch-norm rule makes the CPU kernel refuse bf16 features with float32 running statistics (torch
+    2.13); the stacked networks normalise float32 copies there, as the kernel does for them outside vmap. A
+    stacked bf16 epoch then gives the epoch alone's loss within bf16 rounding (8 bits of mantissa: 1e-2)."""
+    source, targets = clips
+    losses = {}
+    for way in ("alone", "stacked"):
+        system, plan = make(1, precision="bf16")
+        if way == "alone":
+            (checkpoint,) = train(system, source, targets, 3, plan, tmp_path / way, device=CPU, progress=False)
+        else:
+            [(checkpoint,)] = train_stacked([StackedMember(system, source, targets, 3, plan, tmp_path / way)],
+                                            device=CPU, progress=False)
+        losses[way] = torch.load(checkpoint, weights_only=True)["loss"]
+    assert losses["stacked"] == pytest.approx(losses["alone"], rel=1e-2)

@@ -391,8 +391,10 @@ class _Clips:
     def __len__(self) -> int:
         return self.count
 
-    def batch(self, indices, num_samples, rng=None):
-        return (np.asarray(indices, np.float32) + self.offset)[:, None]
+    def batch(self, indices, num_samples, rng=None, out=None):
+        out = np.empty((len(indices), 1), np.float32) if out is None else out
+        out[:] = (np.asarray(indices, np.float32) + self.offset)[:, None]
+        return out
 
 
 class _StoredEmbeddings(torch.nn.Module):

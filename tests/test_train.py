@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from asdbench.clips import ClipSource
+from asdbench.epochloss import EpochLoss
 from asdbench.hookspecs import hookimpl
 from asdbench.plugins import Registry
 from asdbench.spec import validate_spec
@@ -25,9 +29,11 @@ class ArrayClips:
     def __len__(self) -> int:
         return len(self.clips)
 
-    def batch(self, indices, num_samples, starts=None):
+    def batch(self, indices, num_samples, starts=None, out=None):
         starts = np.zeros(len(indices), int) if starts is None else starts
-        return np.stack([self.clips[i, s : s + num_samples] for i, s in zip(indices, starts)]).astype(np.float32)
+        out = np.empty((len(indices), num_samples), np.float32) if out is None else out
+        out[:] = np.stack([self.clips[i, s : s + num_samples] for i, s in zip(indices, starts)])
+        return out
 
 
 class Magnitude(nn.Module):
@@ -265,3 +271,78 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_epochs(registry, t
         train(system, clips, targets, 3, plan(), tmp_path,
               device=torch.device("cpu"), progress=False)
     assert not (tmp_path / "last.pt").exists()
+
+
+def test_the_running_loss_is_read_back_every_few_steps_and_is_the_mean_read_step_by_step():
+    """Losses stay on the device until every_steps of them are pending; the mean is then the one a read after
+    every step gave (Python floats, step by step), to the last bit."""
+    values = torch.from_numpy(np.random.default_rng(0).normal(2, 1, size=(10, 2)).astype(np.float32))
+    losses = EpochLoss(1, [Path("a"), Path("b")], every_steps=4, every_seconds=math.inf)
+    assert [losses.add(step) for step in values] == [False, False, False, True] * 2 + [False, False]
+    assert losses.steps_read == 8
+    expected = [0.0, 0.0]
+    for step, row in enumerate(values.tolist(), start=1):
+        expected = [mean + (value - mean) / step for mean, value in zip(expected, row)]
+    assert losses.read().tolist() == expected
+    assert losses.steps_read == 10
+
+
+def test_a_non_finite_loss_read_back_later_names_its_own_step_and_training():
+    losses = EpochLoss(3, [Path("seed1"), Path("seed2")], every_steps=4, every_seconds=math.inf)
+    for step in range(1, 6):
+        losses.add(torch.tensor([1.0, 1.0]))
+    losses.add(torch.tensor([1.0, float("inf")]))  # step 6, read back with step 8
+    losses.add(torch.tensor([float("nan"), float("nan")]))
+    with pytest.raises(TrainingError, match=r"loss is inf at epoch 3, step 6; .* kept in seed2\."):
+        losses.add(torch.tensor([1.0, 1.0]))
+
+
+def test_a_nan_loss_found_at_the_epoch_end_names_its_step_and_its_epoch_is_not_saved(registry, tmp_path,
+                                                                                       monkeypatch):
+    """Training reads its losses back every READ_EVERY_STEPS steps or READ_EVERY_SECONDS seconds only (here:
+    once an epoch, at its end); a NaN loss at epoch 2, step 3 of 4 is found then, named as it happened, and the
+    NaN weights of the steps after it are never saved: last.pt stays epoch 1's."""
+    import asdbench.epochloss as epochloss
+
+    monkeypatch.setattr(epochloss, "READ_EVERY_STEPS", 1000)
+    monkeypatch.setattr(epochloss, "READ_EVERY_SECONDS", math.inf)
+    reads = []
+    real_read = EpochLoss.read
+    monkeypatch.setattr(EpochLoss, "read", lambda self: reads.append(self.epoch) or real_read(self))
+    clips, targets = data()
+    system = make_system(registry)
+    real_loss, calls = system.training_loss, []
+
+    def nan_at_epoch_2_step_3(waveforms, targets):
+        calls.append(None)
+        loss = real_loss(waveforms, targets)
+        return loss * float("nan") if len(calls) == 4 + 3 else loss
+
+    monkeypatch.setattr(system, "training_loss", nan_at_epoch_2_step_3)
+    with pytest.raises(TrainingError, match="loss is nan at epoch 2, step 3; training stopped"):
+        train(system, clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=False)
+    assert len(calls) == 8, "the steps after the NaN one ran: the check comes at the read"
+    assert reads == [1, 2], "one read back per epoch"
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["epoch"] == 1
+    assert not checkpoint_path(tmp_path, 2).exists()
+
+
+def test_weights_that_are_not_finite_are_never_saved(registry, tmp_path, monkeypatch):
+    """A finite loss whose update makes a weight infinite (the last step of epoch 1 here) leaves no checkpoint."""
+    clips, targets = data()
+    real_step, steps = torch.optim.AdamW.step, []
+
+    def poisoned_at_step_4(self, *args, **kwargs):
+        result = real_step(self, *args, **kwargs)
+        steps.append(None)
+        if len(steps) == 4:
+            with torch.no_grad():
+                self.param_groups[0]["params"][1][0] = float("inf")
+        return result
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", poisoned_at_step_4)
+    with pytest.raises(TrainingError, match=r"weights are not finite after epoch 1 \(the first: networks\.0\.layer"
+                                            r"\.0\.bias\); training stopped before saving them"):
+        train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"),
+              progress=False)
+    assert not list(tmp_path.glob("*.pt"))

@@ -116,27 +116,43 @@ class ClipArray:
 
     def clip(self, index: int) -> np.ndarray:
         start = int(self.offsets[index])
-        return self._as_float(self.samples[start : start + int(self.lengths[index])])
+        samples = self.samples[start : start + int(self.lengths[index])]
+        return self._to_float(samples, np.empty(len(samples), dtype=np.float32))
 
     def batch(self, indices: Sequence[int] | np.ndarray, num_samples: int,
-              starts: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
-        """float32 ``(len(indices), num_samples)``: each clip from ``starts[i]`` (default 0), tiled if short."""
-        out = np.empty((len(indices), num_samples), dtype=np.float32)
+              starts: Sequence[int] | np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """float32 ``(len(indices), num_samples)``, written into ``out`` when given: each clip from ``starts[i]``
+        (default 0), tiled from its start if short."""
+        out = np.empty((len(indices), num_samples), dtype=np.float32) if out is None else out
         for row, index in enumerate(indices):
-            length = int(self.lengths[index])
-            start = int(self.offsets[index]) + (int(starts[row]) if starts is not None else 0)
-            available = int(self.offsets[index]) + length - start
-            if available >= num_samples:
-                out[row] = self._as_float(self.samples[start : start + num_samples])
+            offset, length = int(self.offsets[index]), int(self.lengths[index])
+            start = offset + (int(starts[row]) if starts is not None else 0)
+            if offset + length - start >= num_samples:
+                self._to_float(self.samples[start : start + num_samples], out[row])
             else:  # tile the whole clip from its start, as the reference does for short clips
-                clip = self._as_float(self.samples[int(self.offsets[index]) : int(self.offsets[index]) + length])
-                out[row] = np.resize(clip, num_samples)
+                head = min(length, num_samples)
+                self._to_float(self.samples[offset : offset + head], out[row, :head])
+                _tile(out[row], head)
         return out
 
-    def _as_float(self, samples: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _to_float(samples: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``samples`` as float32 in ``out``; int16 scaled to [-1, 1) exactly (the scale is a power of 2)."""
         if samples.dtype == np.int16:
-            return samples.astype(np.float32) * np.float32(INT16_SCALE)
-        return np.asarray(samples, dtype=np.float32)
+            return np.multiply(samples, np.float32(INT16_SCALE), out=out, dtype=np.float32)
+        out[...] = samples
+        return out
+
+
+def _tile(row: np.ndarray, filled: int) -> None:
+    """Repeat ``row[:filled]`` over the whole of ``row``, as ``np.resize`` does, by doubling the filled part."""
+    if filled == 0:  # an empty clip (the cache refuses them): zeros, as np.resize gives, not an endless loop
+        row[:] = 0
+        return
+    while filled < len(row):
+        count = min(filled, len(row) - filled)
+        row[filled : filled + count] = row[:count]
+        filled += count
 
 
 def default_cache_dir() -> Path:
