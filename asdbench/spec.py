@@ -117,6 +117,12 @@ their networks vmapped (:mod:`asdbench.stacked`). Stacked training computes what
 up to float32 noise, which training amplifies chaotically (a cell of the eval table moved by 7 points), so a
 stacked training is another training: its identity gets ``"stacked": true`` (see :func:`training_identity`).
 """
+LATER_TRAIN_DEFAULTS: dict[str, Any] = {"warmup_steps": 0}
+"""``train`` options added after runs were made: left out of the canonical form while they hold their default, so
+that those runs keep their identity (as a component's ``omit_defaults``).
+
+``warmup_steps``: the learning rate rises linearly from 0 to ``lr`` over this many optimiser steps, counted over the
+whole run (ASDKit's BEATs and EAT recipes: 5000; asdbench.train.TrainingPlan.learning_rate says exactly how)."""
 PRECISIONS = ("auto", "fp32", "bf16")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 EXECUTION_KEYS = ("compile", "memory_format")
@@ -335,8 +341,8 @@ def _pseudolabel(table: dict[str, Any], feature_space: str, registry: Registry) 
 
 
 def _train(table: dict[str, Any]) -> dict[str, Any]:
-    _reject_unknown(table, tuple(TRAIN_DEFAULTS), "train.")
-    train = {**TRAIN_DEFAULTS, **table}
+    _reject_unknown(table, (*TRAIN_DEFAULTS, *LATER_TRAIN_DEFAULTS), "train.")
+    train = {**TRAIN_DEFAULTS, **LATER_TRAIN_DEFAULTS, **table}
     for key in ("epochs", "batch_size", "stack_seeds"):
         if isinstance(train[key], bool) or not isinstance(train[key], int) or train[key] < 1:
             raise SpecError(f"train.{key}: expected a positive integer, got {train[key]!r}")
@@ -367,6 +373,12 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
     if train["memory_format"] not in MEMORY_FORMATS:
         raise SpecError(f"train.memory_format: expected one of {', '.join(MEMORY_FORMATS)}, "
                         f"got {train['memory_format']!r}")
+    warmup = train["warmup_steps"]
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise SpecError(f"train.warmup_steps: expected a whole number of steps >= 0, got {warmup!r}")
+    for key, default in LATER_TRAIN_DEFAULTS.items():
+        if train[key] == default:
+            del train[key]
     if train["compile"] and train["stack_seeds"] > 1:
         raise SpecError("train.compile compiles each run's own networks, but train.stack_seeds > 1 calls them "
                         "through vmap: set one of them back (compile = false or stack_seeds = 1)")

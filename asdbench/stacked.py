@@ -213,8 +213,9 @@ def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.opti
     # each member's batches from its own generator: its batch order first, then each batch's crops, as alone
     per_member = [training_batches(member.clips, targets, plan, rng, feed)
                   for member, targets, rng in zip(members, one_hot, rngs)]
+    steps_per_epoch = plan.steps_per_epoch(len(members[0].clips))
     with prefetched(zip(*per_member), prefetch) as steps:
-        for sent in steps:
+        for step, sent in enumerate(steps, start=1):
             batch = [feed.receive(item) for item in sent]
             with autocast(device, plan.precision):
                 augmented = [streams.run(i, m.system.augment, *batch[i]) for i, m in enumerate(members)]
@@ -227,6 +228,7 @@ def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.opti
             for optimiser in optimisers:
                 optimiser.zero_grad(set_to_none=True)
             member_losses.sum().backward()
+            plan.set_learning_rate(optimisers, epoch, step, steps_per_epoch)
             for optimiser in optimisers:
                 optimiser.step()
             if losses.add(member_losses):
