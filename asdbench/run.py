@@ -7,8 +7,9 @@ A training directory, ``<store>/<training hash>/``, holds::
     training.json      the training part of the canonical spec (asdbench.spec.training_identity)
     provenance.json    plugin distributions and versions, torch version, device
     data.json          the fingerprint of the data it was made on (asdbench.datacheck)
-    checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume
-    embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch
+    checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume (none for train.epochs = 0)
+    embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
+                       the system as built, for train.epochs = 0)
     trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on
 
 and each of its scorings, ``<training directory>/<scoring hash>/``::

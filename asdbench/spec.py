@@ -75,6 +75,12 @@ DECISION_QUANTILE = 0.9
 """``system.decision_quantile``: a clip is decided anomalous above this quantile of a gamma distribution
 fitted to its machine's training scores (the DCASE baseline's rule)."""
 
+EMBEDDINGS = ("normalised", "raw")
+"""``system.embeddings``: what the system gives its backend, z_cat L2-normalised (the default, left out of the
+canonical form so that earlier runs keep their identity) or "raw", z_cat as the networks output it, which only a
+backend registered with ``raw_embeddings=True`` takes, and such a backend needs (GenRep's distances on raw
+pretrained features)."""
+
 LABEL_MODES = ("attributes", "machine")
 """``system.labels``: the classes a system trains on (see asdbench.labels), or ``pseudo:<feature space>``."""
 PSEUDO_PREFIX = "pseudo:"
@@ -119,8 +125,9 @@ stacked training is another training: its identity gets ``"stacked": true`` (see
 
 ``epochs = 0``: a training-free system (frozen pretrained features with a backend such as ``genrep``): it is used
 as built (its weights seeded, or loaded by its networks), its only checkpoint is 0 (the default then) and it has
-no loss, auxiliary term, augmentation or pseudo-labels to give. ``batch_size``, ``lr``, ``weight_decay`` and
-``stack_seeds`` change nothing then, and are left out of its identity (:func:`training_identity`).
+no loss, auxiliary term, augmentation or pseudo-labels to give. ``batch_size``, ``lr``, ``weight_decay``,
+``stack_seeds`` and ``system.labels`` change nothing then, and are left out of its identity
+(:func:`training_identity`).
 """
 UNTRAINED_CHECKPOINTS = [0]
 """``train.checkpoints`` of a system with ``train.epochs = 0``: the system as built."""
@@ -243,11 +250,14 @@ def training_identity(canonical: Mapping[str, Any]) -> dict[str, Any]:
     A training with ``train.stack_seeds`` > 1 is marked ``"stacked": true``: its weights differ from those of
     the same seed trained alone by amplified float noise, so it must not pass for that training. The number of
     seeds stacked together is left out (which seeds share a stack depends on what is left to train). A system that
-    is never trained (``epochs = 0``) leaves out what only training uses (:data:`UNTRAINED_IGNORED`, stacking)."""
+    is never trained (``epochs = 0``) leaves out what only training uses (:data:`UNTRAINED_IGNORED`, stacking,
+    ``system.labels``)."""
     identity = dict(canonical)
     for section, key in SCORING_FIELDS:
         identity[section] = {k: v for k, v in identity[section].items() if k != key}
     untrained = identity["train"].get("epochs") == 0
+    if untrained:  # the classes to learn: nothing is learnt
+        identity["system"] = {k: v for k, v in identity["system"].items() if k != "labels"}
     ignored = (*EXECUTION_KEYS, "stack_seeds", *(UNTRAINED_IGNORED if untrained else ()))
     train = {k: v for k, v in identity["train"].items() if k not in ignored}
     if identity["train"].get("stack_seeds", 1) > 1 and not untrained:
@@ -287,7 +297,7 @@ def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[
 
 
 def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    _reject_unknown(table, [*SYSTEM_COMPONENTS, "labels", "decision_quantile"], "system.")
+    _reject_unknown(table, [*SYSTEM_COMPONENTS, "labels", "decision_quantile", "embeddings"], "system.")
     system: dict[str, Any] = {"labels": LABEL_MODES[0], "decision_quantile": DECISION_QUANTILE}
     for key, value in table.items():
         field = f"system.{key}"
@@ -296,6 +306,12 @@ def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
             continue
         if key == "decision_quantile":
             system[key] = _decision_quantile(value)
+            continue
+        if key == "embeddings":
+            if value not in EMBEDDINGS:
+                raise SpecError(f"system.embeddings: expected one of {', '.join(EMBEDDINGS)}, got {value!r}")
+            if value != EMBEDDINGS[0]:
+                system[key] = value
             continue
         kind, many = SYSTEM_COMPONENTS[key]
         if not many:
@@ -309,7 +325,22 @@ def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
             f"system.networks: {len(system['networks'])} networks for {len(system.get('frontends', []))} frontends; "
             "each frontend needs its own network (its branch), in the same order"
         )
+    if "backend" in system:
+        _check_embeddings(system, registry.get("backends", system["backend"]["name"]))
     return system
+
+
+def _check_embeddings(system: dict[str, Any], backend: Registration) -> None:
+    """A backend registered with ``raw_embeddings=True`` needs ``system.embeddings = "raw"``, and only such a
+    backend takes it: either mismatch would score other features than the backend was written for."""
+    raw = system.get("embeddings") == "raw"
+    named = f"{singular(backend.kind)} {backend.name!r} ({backend.distribution})"
+    if backend.meta.get("raw_embeddings", False) and not raw:
+        raise SpecError(f"system.embeddings: {named} scores z_cat as the networks output it; set "
+                        "system.embeddings = \"raw\"")
+    if raw and not backend.meta.get("raw_embeddings", False):
+        raise SpecError(f"system.embeddings: \"raw\" gives the backend z_cat unnormalised, but {named} expects "
+                        "it L2-normalised (it is not registered with raw_embeddings=True); remove system.embeddings")
 
 
 def _refuse_training_components(system: dict[str, Any]) -> None:

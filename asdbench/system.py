@@ -2,7 +2,8 @@
 
 The core knows only the plugin protocols (hookspecs): it never names a method. Training adds the
 augmentations before the frontends and sums the main loss and the optional auxiliary term over the branch
-embeddings; inference returns z_cat, L2-normalised over all branches together. A system that is never trained
+embeddings; inference returns z_cat, L2-normalised over all branches together (or as the networks output it, for
+``system.embeddings = "raw"``). A system that is never trained
 (``train.epochs = 0``) is built without a loss, auxiliary term or augmentations.
 """
 
@@ -50,6 +51,7 @@ class System(nn.Module):
         aux: nn.Module | None,
         augmentations: Sequence[nn.Module],
         sources: Sources,
+        normalise: bool = True,
     ) -> None:
         super().__init__()
         self.frontends = nn.ModuleList(frontends)
@@ -58,6 +60,7 @@ class System(nn.Module):
         self.aux = aux
         self.augmentations = nn.ModuleList(augmentations)
         self.sources = sources
+        self.normalise = normalise
 
     def branch_embeddings(self, waveforms: torch.Tensor) -> list[torch.Tensor]:
         branches = []
@@ -104,9 +107,11 @@ class System(nn.Module):
         return check_loss(value, branches, source, finite=False)
 
     def embed(self, waveforms: torch.Tensor) -> torch.Tensor:
-        """z_cat of each clip, L2-normalised (what backends score)."""
+        """z_cat of each clip, L2-normalised unless the system was built with ``normalise=False`` (what backends
+        score), in at least float32."""
         z_cat = torch.cat(self.branch_embeddings(waveforms), dim=1)
-        return nn.functional.normalize(z_cat.to(torch.promote_types(z_cat.dtype, torch.float32)), dim=1)
+        z_cat = z_cat.to(torch.promote_types(z_cat.dtype, torch.float32))
+        return nn.functional.normalize(z_cat, dim=1) if self.normalise else z_cat
 
 
 def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int, num_samples: int,
@@ -132,10 +137,11 @@ def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int
         with plugin_call(source, "output_shape"):
             input_shape = tuple(frontend.output_shape(num_samples))
         networks.append(registry.build("networks", component, input_shape))
+    normalise = system.get("embeddings", "normalised") == "normalised"
     if not trained:
-        return System(frontends, networks, None, None, [], sources)
+        return System(frontends, networks, None, None, [], sources, normalise)
     dims = [network.embedding_dim for network in networks]  # a positive int: checked when built
     loss = registry.build("losses", system["loss"], dims, num_classes)
     aux = registry.build("losses", system["aux"], dims, num_classes) if "aux" in system else None
     augmentations = [registry.build("augmentations", c) for c in system.get("augmentations", [])]
-    return System(frontends, networks, loss, aux, augmentations, sources)
+    return System(frontends, networks, loss, aux, augmentations, sources, normalise)

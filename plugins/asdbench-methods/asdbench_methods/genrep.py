@@ -16,9 +16,9 @@ published setting, ``--n_mix_support 990 --alpha 0.9`` with the default ``--top_
   transductive (it needs the test set's distance distribution, not one clip at a time).
   ``domain_normalisation = false`` takes the smaller raw distance (the paper's ablation without it).
 
-Distances are on the embeddings as the backend receives them: asdbench gives every backend z_cat L2-normalised
-(hookspecs.Backend), whereas GenRep's distances are on the raw pooled BEATs features; see docs/plugins.md
-("Training-free systems") for what this changes.
+Distances are Euclidean on z_cat as the networks output it, not L2-normalised (the backend is registered with
+``raw_embeddings=True``, so a spec using it sets ``system.embeddings = "raw"``), as GenRep's are on the raw pooled
+BEATs features.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def asdbench_register_backends(register: Register) -> None:
              description="min 1 - e.c over raw source k-means centres and every target clip (as published)")
     register("knn-smote", factories.knn_smote,
              description="kNN per domain, target embeddings oversampled by SMOTE first (ASDKit)")
-    register("genrep", factories.genrep,
+    register("genrep", factories.genrep, raw_embeddings=True,
              description="GenRep: kNN on source/target banks, MemMixup targets, per-domain score standardisation")
 
 
