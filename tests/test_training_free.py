@@ -112,6 +112,11 @@ def test_run_embeds_the_system_as_built_and_records_results_like_any_run(tiny_da
     embeddings = (training / "embeddings" / "epoch_000.npz").stat().st_mtime_ns
     assert main(["run", str(spec_file), "--out", str(out)]) == 0  # read back, not recomputed
     assert (training / "embeddings" / "epoch_000.npz").stat().st_mtime_ns == embeddings
+    (training / "trained.json").unlink()  # killed after embedding: resumes without embedding again
+    (training / spec.scoring_hash / "results.json").unlink()
+    assert main(["run", str(spec_file), "--out", str(out)]) == 0
+    assert (training / "embeddings" / "epoch_000.npz").stat().st_mtime_ns == embeddings
+    assert json.loads((training / spec.scoring_hash / "results.json").read_text()) == results
 
 
 def test_genrep_scores_z_cat_as_the_networks_output_it(tiny_dataset, tmp_path):
