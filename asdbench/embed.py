@@ -82,8 +82,8 @@ def embed_checkpoint(system: System, checkpoint: Path, machines: Sequence[Machin
 
 def embed_machines(system: System, machines: Sequence[MachineClips], *, num_samples: int, device: torch.device,
                    precision: str, desc: str = "embedding", progress: bool = True) -> dict[str, np.ndarray]:
-    """The embeddings of every machine by ``system`` as it is (on ``device``), keyed as by
-    :func:`embed_checkpoint`: a system that is never trained (``train.epochs = 0``) is embedded with so."""
+    """The embeddings of every machine by ``system`` with the weights it has (on ``device``), keyed as by
+    :func:`embed_checkpoint`; a system that is never trained (``train.epochs = 0``) is embedded this way."""
     system.to(device)
     arrays: dict[str, np.ndarray] = {}
     for machine in progress_bar(machines, desc=desc, disable=not progress, unit="machine", leave=False):

@@ -113,8 +113,7 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
         plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
         return PreparedTraining(spec, directory, device, machines, num_samples, system, plan,
                                 ClipSource([group for m in machines for group in m.train_clips.groups]),
-                                np.zeros(len(train_rows), dtype=np.int64), 0, trained,
-                                {key: value.clone() for key, value in system.state_dict().items()})
+                                np.zeros(len(train_rows), dtype=np.int64), 0, trained, {})  # nothing to replay
     if spec.system["labels"].startswith(PSEUDO_PREFIX):
         pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, progress=progress)
         labels = build_labels(train_rows, "attributes", pseudo.by_path())
@@ -167,7 +166,6 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
     missing = missing_embeddings(run.directory, run.plan.checkpoints)
     if run.plan.epochs == 0:  # the system as built, seeded or loaded by its networks: no checkpoint file
         for epoch in missing:
-            run.system.load_state_dict(run.initial_state)
             write_embeddings(run, epoch, embed_machines(run.system, run.machines, num_samples=run.num_samples,
                                                         device=run.device, precision=run.plan.precision,
                                                         desc="embedding (untrained)", progress=progress))
