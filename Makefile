@@ -64,7 +64,8 @@ FAST_TESTS := tests/test_metrics.py tests/test_spec.py tests/test_validation.py 
 	tests/test_dcase.py tests/test_labels.py tests/test_real_format.py tests/test_plugins.py \
 	tests/test_light_registration.py tests/test_public_api.py tests/test_cli.py tests/test_progress.py \
 	tests/test_audio.py tests/test_train.py tests/test_methods_losses.py tests/test_methods_frontends.py \
-	tests/test_methods_networks.py tests/test_synth.py tests/test_years_data.py
+	tests/test_methods_networks.py tests/test_methods_adaproj.py tests/test_methods_genrep.py \
+	tests/test_methods_knn_smote.py tests/test_synth.py tests/test_years_data.py
 
 test-pythons:
 	set -e; for python in $(PYTHONS); do \

@@ -76,9 +76,17 @@ def embed_checkpoint(system: System, checkpoint: Path, machines: Sequence[Machin
     :meth:`Machine.key`)."""
     system.to(device)
     system.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True)["model"])
+    return embed_machines(system, machines, num_samples=num_samples, device=device, precision=precision,
+                          desc=f"embedding {checkpoint.stem}", progress=progress)
+
+
+def embed_machines(system: System, machines: Sequence[MachineClips], *, num_samples: int, device: torch.device,
+                   precision: str, desc: str = "embedding", progress: bool = True) -> dict[str, np.ndarray]:
+    """The embeddings of every machine by ``system`` with the weights it has (on ``device``), keyed as by
+    :func:`embed_checkpoint`; a system that is never trained (``train.epochs = 0``) is embedded this way."""
+    system.to(device)
     arrays: dict[str, np.ndarray] = {}
-    for machine in progress_bar(machines, desc=f"embedding {checkpoint.stem}", disable=not progress,
-                                unit="machine", leave=False):
+    for machine in progress_bar(machines, desc=desc, disable=not progress, unit="machine", leave=False):
         arrays[f"{machine.key}.train"] = embed(system, machine.train_clips, num_samples, device, precision=precision)
         arrays[f"{machine.key}.test"] = embed(system, machine.test_clips, num_samples, device, precision=precision)
     return arrays

@@ -40,6 +40,8 @@ of the module, not under ``TYPE_CHECKING``); a factory the core cannot read this
 
 ``meta`` is shown by ``asdbench plugins``: ``description=`` is the conventional key; a feature space that needs
 published weights passes ``fetch_weights=callable(dest_dir=None) -> Path`` (``asdbench models fetch NAME``);
+``raw_embeddings=True`` on a backend: it scores z_cat as the networks output it (``system.embeddings = "raw"``,
+see :class:`Backend`).
 ``uses_system=True`` on a feature space adds the run's system and training options (its training identity,
 not how it is scored) to the identity of its cached pseudo-label table (for a space that trains the run's own
 system through ``context.systems``, such as ``class``).
@@ -186,7 +188,10 @@ class Backend(Protocol):
     """One per machine and checkpoint: ``fit`` on the training embeddings ``(N, D)`` and their domains ("source" /
     "target"), then ``score(embeddings (M, D))`` -> ``(M,)`` finite scores, higher meaning more anomalous.
 
-    Every embedding is z_cat, L2-normalised. ``score`` is also called on the training embeddings (their scores
+    Every embedding is z_cat, L2-normalised, unless the run's spec sets ``system.embeddings = "raw"``: then it is
+    z_cat as the networks output it. Only a backend registered with ``raw_embeddings=True`` takes raw ones, and
+    such a backend needs them (spec validation holds both; for distances on unnormalised features, as GenRep's
+    on pretrained ones). ``score`` is also called on the training embeddings (their scores
     set the decision threshold). A backend that cannot fit some data (too few clips of a domain) may have
     ``check_data(domains)``: it is called with each machine's training domains before any training, and raises
     an ``AsdbenchError`` saying what is missing.

@@ -7,8 +7,9 @@ A training directory, ``<store>/<training hash>/``, holds::
     training.json      the training part of the canonical spec (asdbench.spec.training_identity)
     provenance.json    plugin distributions and versions, torch version, device
     data.json          the fingerprint of the data it was made on (asdbench.datacheck)
-    checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume
-    embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch
+    checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume (none for train.epochs = 0)
+    embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
+                       the system as built, for train.epochs = 0)
     trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on
 
 and each of its scorings, ``<training directory>/<scoring hash>/``::
@@ -36,7 +37,7 @@ from asdbench.atomic import atomic_path, write_json_atomic
 from asdbench.clips import ClipSource
 from asdbench.data.audio import SAMPLE_RATE, AudioCache
 from asdbench.devices import default_device
-from asdbench.embed import MachineClips, embed_checkpoint
+from asdbench.embed import MachineClips, embed_checkpoint, embed_machines
 from asdbench.hookspecs import TrainedSystems
 from asdbench.labels import build_labels
 from asdbench.plugins import Registry
@@ -106,6 +107,13 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
 
     train_rows = pd.concat([m.train for m in machines], ignore_index=True)
     trained: dict[str, Any] = {}
+    if spec.train["epochs"] == 0:  # used as built: no labels to learn (spec validation refuses pseudo-labels)
+        torch.manual_seed(spec.seed)  # the weights' initial values, for networks that are not loaded
+        system = build_system(spec.system, registry, num_classes=0, num_samples=num_samples, trained=False)
+        plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
+        return PreparedTraining(spec, directory, device, machines, num_samples, system, plan,
+                                ClipSource([group for m in machines for group in m.train_clips.groups]),
+                                np.zeros(len(train_rows), dtype=np.int64), 0, trained, {})  # nothing to replay
     if spec.system["labels"].startswith(PSEUDO_PREFIX):
         pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, progress=progress)
         labels = build_labels(train_rows, "attributes", pseudo.by_path())
@@ -126,7 +134,9 @@ def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> Non
     """Train (or resume) each run, then embed each at its kept epochs. Runs whose spec sets
     ``train.stack_seeds`` > 1 are trained stacked (:mod:`asdbench.stacked`), all together when they differ only
     in their seed and resume from one epoch, else each in a stack of its own, so that a stacked training is
-    always computed the stacked way; the others are trained one after the other."""
+    always computed the stacked way; the others are trained one after the other. Runs with ``train.epochs = 0``
+    are not trained: their system is embedded as built."""
+    everything, runs = runs, [run for run in runs if run.plan.epochs > 0]
     stacked = [run.spec.train["stack_seeds"] > 1 for run in runs]
     if any(stacked) and not all(stacked):
         raise ValueError("run_trainings: stacked and unstacked trainings cannot be trained together")
@@ -146,7 +156,7 @@ def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> Non
                 tqdm.write(f"training {len(members)} stacked runs in stacks of one: {problem}")
             for member, run in zip(members, runs):
                 train_stacked([member], device=run.device, progress=progress)
-    for run in runs:
+    for run in everything:
         complete_training(run, progress=progress)
 
 
@@ -154,6 +164,13 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
     """Embed every clip at each kept epoch that has no embeddings yet (re-creating checkpoints that an earlier
     plan did not keep), then mark the training finished."""
     missing = missing_embeddings(run.directory, run.plan.checkpoints)
+    if run.plan.epochs == 0:  # the system as built, seeded or loaded by its networks: no checkpoint file
+        for epoch in missing:
+            write_embeddings(run, epoch, embed_machines(run.system, run.machines, num_samples=run.num_samples,
+                                                        device=run.device, precision=run.plan.precision,
+                                                        desc="embedding (untrained)", progress=progress))
+        write_trained(run)
+        return
     absent = [epoch for epoch in missing if load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch)) is None]
     if absent:
         stacked = run.spec.train["stack_seeds"] > 1
@@ -161,12 +178,20 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
                initial_state=run.initial_state, device=run.device, progress=progress,
                run_epoch=stacked_epoch_runner(run.member(), run.device) if stacked else None)
     for epoch in missing:
-        arrays = embed_checkpoint(run.system, checkpoint_path(run.checkpoint_dir, epoch), run.machines,
-                                  num_samples=run.num_samples, device=run.device, precision=run.plan.precision,
-                                  progress=progress)
-        with atomic_path(embeddings_path(run.directory, epoch)) as temporary:
-            with open(temporary, "wb") as handle:
-                np.savez(handle, **arrays)
+        write_embeddings(run, epoch, embed_checkpoint(
+            run.system, checkpoint_path(run.checkpoint_dir, epoch), run.machines, num_samples=run.num_samples,
+            device=run.device, precision=run.plan.precision, progress=progress))
+    write_trained(run)
+
+
+def write_embeddings(run: PreparedTraining, epoch: int, arrays: dict[str, np.ndarray]) -> None:
+    with atomic_path(embeddings_path(run.directory, epoch)) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def write_trained(run: PreparedTraining) -> None:
+    """Mark the training finished (``trained.json``), setting aside a damaged earlier mark."""
     if (run.directory / TRAINED).exists() and not readable_json(run.directory / TRAINED):
         set_aside(run.directory / TRAINED, "not readable JSON")
     write_json_atomic(run.directory / TRAINED, run.trained)

@@ -75,6 +75,12 @@ DECISION_QUANTILE = 0.9
 """``system.decision_quantile``: a clip is decided anomalous above this quantile of a gamma distribution
 fitted to its machine's training scores (the DCASE baseline's rule)."""
 
+EMBEDDINGS = ("normalised", "raw")
+"""``system.embeddings``: what the system gives its backend, z_cat L2-normalised (the default, left out of the
+canonical form so that earlier runs keep their identity) or "raw", z_cat as the networks output it, which only a
+backend registered with ``raw_embeddings=True`` takes, and such a backend needs (GenRep's distances on raw
+pretrained features)."""
+
 LABEL_MODES = ("attributes", "machine")
 """``system.labels``: the classes a system trains on (see asdbench.labels), or ``pseudo:<feature space>``."""
 PSEUDO_PREFIX = "pseudo:"
@@ -116,6 +122,12 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 their networks vmapped (:mod:`asdbench.stacked`). Stacked training computes what training alone computes only
 up to float32 noise, which training amplifies chaotically (a cell of the eval table moved by 7 points), so a
 stacked training is another training: its identity gets ``"stacked": true`` (see :func:`training_identity`).
+
+``epochs = 0``: a training-free system (frozen pretrained features with a backend such as ``genrep``): it is used
+as built (its weights seeded, or loaded by its networks), its only checkpoint is 0 (the default then) and it has
+no loss, auxiliary term, augmentation or pseudo-labels to give. ``batch_size``, ``lr``, ``weight_decay``,
+``stack_seeds`` and ``system.labels`` change nothing then, and are left out of its identity
+(:func:`training_identity`).
 """
 LATER_TRAIN_DEFAULTS: dict[str, Any] = {"warmup_steps": 0}
 """``train`` options added after runs were made: left out of the canonical form while they hold their default, so
@@ -123,6 +135,12 @@ that those runs keep their identity (as a component's ``omit_defaults``).
 
 ``warmup_steps``: the learning rate rises linearly from 0 to ``lr`` over this many optimiser steps, counted over the
 whole run (ASDKit's BEATs and EAT recipes: 5000; asdbench.train.TrainingPlan.learning_rate says exactly how)."""
+UNTRAINED_CHECKPOINTS = [0]
+"""``train.checkpoints`` of a system with ``train.epochs = 0``: the system as built."""
+UNTRAINED_IGNORED = ("batch_size", "lr", "weight_decay", "warmup_steps")
+"""``train`` keys that change nothing in a system that is never trained: left out of its training identity."""
+TRAINING_ONLY_COMPONENTS = ("loss", "aux", "augmentations")
+"""``[system]`` keys that only training uses: refused in a system with ``train.epochs = 0``."""
 PRECISIONS = ("auto", "fp32", "bf16")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 EXECUTION_KEYS = ("compile", "memory_format")
@@ -211,6 +229,8 @@ def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, b
         "system": _system(_table(raw, "system", required=True), registry),
         "train": _train(_table(raw, "train", required=False)),
     }
+    if canonical["train"]["epochs"] == 0:
+        _refuse_training_components(canonical["system"])
     pseudolabel = _table(raw, "pseudolabel", required=False)
     labels = canonical["system"]["labels"]
     if labels.startswith(PSEUDO_PREFIX):
@@ -235,12 +255,18 @@ def training_identity(canonical: Mapping[str, Any]) -> dict[str, Any]:
 
     A training with ``train.stack_seeds`` > 1 is marked ``"stacked": true``: its weights differ from those of
     the same seed trained alone by amplified float noise, so it must not pass for that training. The number of
-    seeds stacked together is left out (which seeds share a stack depends on what is left to train)."""
+    seeds stacked together is left out (which seeds share a stack depends on what is left to train). A system that
+    is never trained (``epochs = 0``) leaves out what only training uses (:data:`UNTRAINED_IGNORED`, stacking,
+    ``system.labels``)."""
     identity = dict(canonical)
     for section, key in SCORING_FIELDS:
         identity[section] = {k: v for k, v in identity[section].items() if k != key}
-    train = {k: v for k, v in identity["train"].items() if k not in EXECUTION_KEYS and k != "stack_seeds"}
-    if identity["train"].get("stack_seeds", 1) > 1:
+    untrained = identity["train"].get("epochs") == 0
+    if untrained:  # the classes to learn: nothing is learnt
+        identity["system"] = {k: v for k, v in identity["system"].items() if k != "labels"}
+    ignored = (*EXECUTION_KEYS, "stack_seeds", *(UNTRAINED_IGNORED if untrained else ()))
+    train = {k: v for k, v in identity["train"].items() if k not in ignored}
+    if identity["train"].get("stack_seeds", 1) > 1 and not untrained:
         train["stacked"] = True  # only then, so that trainings made alone keep the hashes they always had
     identity["train"] = train
     return identity
@@ -277,7 +303,7 @@ def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[
 
 
 def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    _reject_unknown(table, [*SYSTEM_COMPONENTS, "labels", "decision_quantile"], "system.")
+    _reject_unknown(table, [*SYSTEM_COMPONENTS, "labels", "decision_quantile", "embeddings"], "system.")
     system: dict[str, Any] = {"labels": LABEL_MODES[0], "decision_quantile": DECISION_QUANTILE}
     for key, value in table.items():
         field = f"system.{key}"
@@ -286,6 +312,12 @@ def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
             continue
         if key == "decision_quantile":
             system[key] = _decision_quantile(value)
+            continue
+        if key == "embeddings":
+            if value not in EMBEDDINGS:
+                raise SpecError(f"system.embeddings: expected one of {', '.join(EMBEDDINGS)}, got {value!r}")
+            if value != EMBEDDINGS[0]:
+                system[key] = value
             continue
         kind, many = SYSTEM_COMPONENTS[key]
         if not many:
@@ -299,7 +331,33 @@ def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
             f"system.networks: {len(system['networks'])} networks for {len(system.get('frontends', []))} frontends; "
             "each frontend needs its own network (its branch), in the same order"
         )
+    if "backend" in system:
+        _check_embeddings(system, registry.get("backends", system["backend"]["name"]))
     return system
+
+
+def _check_embeddings(system: dict[str, Any], backend: Registration) -> None:
+    """A backend registered with ``raw_embeddings=True`` needs ``system.embeddings = "raw"``, and only such a
+    backend takes it: either mismatch would score other features than the backend was written for."""
+    raw = system.get("embeddings") == "raw"
+    named = f"{singular(backend.kind)} {backend.name!r} ({backend.distribution})"
+    if backend.meta.get("raw_embeddings", False) and not raw:
+        raise SpecError(f"system.embeddings: {named} scores z_cat as the networks output it; set "
+                        "system.embeddings = \"raw\"")
+    if raw and not backend.meta.get("raw_embeddings", False):
+        raise SpecError(f"system.embeddings: \"raw\" gives the backend z_cat unnormalised, but {named} expects "
+                        "it L2-normalised (it is not registered with raw_embeddings=True); remove system.embeddings")
+
+
+def _refuse_training_components(system: dict[str, Any]) -> None:
+    """A system with ``train.epochs = 0`` is never trained: what only training uses would be silently ignored."""
+    for key in TRAINING_ONLY_COMPONENTS:
+        if key in system:
+            raise SpecError(f"system.{key}: train.epochs = 0 uses the system as built, without training; remove "
+                            f"system.{key} (or train the system: train.epochs >= 1)")
+    if system["labels"].startswith(PSEUDO_PREFIX):
+        raise SpecError(f"system.labels: train.epochs = 0 trains nothing, so there is nothing for "
+                        f"{system['labels']!r} to pseudo-label; remove system.labels")
 
 
 def _labels(value: Any) -> str:
@@ -343,7 +401,13 @@ def _pseudolabel(table: dict[str, Any], feature_space: str, registry: Registry) 
 def _train(table: dict[str, Any]) -> dict[str, Any]:
     _reject_unknown(table, (*TRAIN_DEFAULTS, *LATER_TRAIN_DEFAULTS), "train.")
     train = {**TRAIN_DEFAULTS, **LATER_TRAIN_DEFAULTS, **table}
-    for key in ("epochs", "batch_size", "stack_seeds"):
+    epochs = train["epochs"]
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise SpecError(f"train.epochs: expected a non-negative integer (0: the system is used as built, never "
+                        f"trained), got {epochs!r}")
+    if epochs == 0 and "checkpoints" not in table:
+        train["checkpoints"] = list(UNTRAINED_CHECKPOINTS)
+    for key in ("batch_size", "stack_seeds"):
         if isinstance(train[key], bool) or not isinstance(train[key], int) or train[key] < 1:
             raise SpecError(f"train.{key}: expected a positive integer, got {train[key]!r}")
     for key in ("lr", "weight_decay"):
@@ -352,7 +416,10 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
             raise SpecError(f"train.{key}: expected a non-negative number, got {value!r}")
         train[key] = float(value)
     checkpoints = train["checkpoints"]
-    if (
+    if epochs == 0 and checkpoints != UNTRAINED_CHECKPOINTS:
+        raise SpecError(f"train.checkpoints: train.epochs = 0 keeps only the system as built, checkpoint 0; expected "
+                        f"[0] (or no train.checkpoints), got {checkpoints!r}")
+    if epochs > 0 and (
         not isinstance(checkpoints, list)
         or not checkpoints
         or any(isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= train["epochs"] for c in checkpoints)

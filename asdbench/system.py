@@ -2,7 +2,9 @@
 
 The core knows only the plugin protocols (hookspecs): it never names a method. Training adds the
 augmentations before the frontends and sums the main loss and the optional auxiliary term over the branch
-embeddings; inference returns z_cat, L2-normalised over all branches together.
+embeddings; inference returns z_cat, L2-normalised over all branches together (or as the networks output it, for
+``system.embeddings = "raw"``). A system that is never trained
+(``train.epochs = 0``) is built without a loss, auxiliary term or augmentations.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Sources:
 
     frontends: tuple[Registration, ...]
     networks: tuple[Registration, ...]
-    loss: Registration
+    loss: Registration | None
     aux: Registration | None
     augmentations: tuple[Registration, ...]
 
@@ -45,10 +47,11 @@ class System(nn.Module):
         self,
         frontends: Sequence[nn.Module],
         networks: Sequence[nn.Module],
-        loss: nn.Module,
+        loss: nn.Module | None,
         aux: nn.Module | None,
         augmentations: Sequence[nn.Module],
         sources: Sources,
+        normalise: bool = True,
     ) -> None:
         super().__init__()
         self.frontends = nn.ModuleList(frontends)
@@ -57,6 +60,7 @@ class System(nn.Module):
         self.aux = aux
         self.augmentations = nn.ModuleList(augmentations)
         self.sources = sources
+        self.normalise = normalise
 
     def branch_embeddings(self, waveforms: torch.Tensor) -> list[torch.Tensor]:
         branches = []
@@ -88,6 +92,8 @@ class System(nn.Module):
 
     def branch_loss(self, branches: list[torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
         """The main loss plus the auxiliary term, if any, of the branch embeddings of a batch."""
+        if self.loss is None or self.sources.loss is None:
+            raise SpecError("this system was built without a loss (for train.epochs = 0): it cannot be trained")
         loss = self._loss(self.loss, self.sources.loss, branches, targets)
         if self.aux is not None:
             loss = loss + self._loss(self.aux, self.sources.aux, branches, targets)
@@ -101,22 +107,29 @@ class System(nn.Module):
         return check_loss(value, branches, source, finite=False)
 
     def embed(self, waveforms: torch.Tensor) -> torch.Tensor:
-        """z_cat of each clip, L2-normalised (what backends score)."""
+        """z_cat of each clip, L2-normalised unless the system was built with ``normalise=False`` (what backends
+        score), in at least float32."""
         z_cat = torch.cat(self.branch_embeddings(waveforms), dim=1)
-        return nn.functional.normalize(z_cat.to(torch.promote_types(z_cat.dtype, torch.float32)), dim=1)
+        z_cat = z_cat.to(torch.promote_types(z_cat.dtype, torch.float32))
+        return nn.functional.normalize(z_cat, dim=1) if self.normalise else z_cat
 
 
-def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int, num_samples: int) -> System:
-    """Instantiate the components of a canonical ``[system]`` table for clips of ``num_samples`` samples."""
-    for required in ("frontends", "networks", "loss"):
+def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int, num_samples: int,
+                 trained: bool = True) -> System:
+    """Instantiate the components of a canonical ``[system]`` table for clips of ``num_samples`` samples.
+
+    ``trained=False`` builds a system that is only embedded with (``train.epochs = 0``): no loss, auxiliary
+    term or augmentations, which spec validation refuses for such a system, and ``num_classes`` is unused.
+    """
+    for required in ("frontends", "networks", "loss") if trained else ("frontends", "networks"):
         if required not in system:
-            raise SpecError(f"system.{required} is required to train a system")
+            raise SpecError(f"system.{required} is required to {'train' if trained else 'build'} a system")
     sources = Sources(
         tuple(registry.get("frontends", c["name"]) for c in system["frontends"]),
         tuple(registry.get("networks", c["name"]) for c in system["networks"]),
-        registry.get("losses", system["loss"]["name"]),
-        registry.get("losses", system["aux"]["name"]) if "aux" in system else None,
-        tuple(registry.get("augmentations", c["name"]) for c in system.get("augmentations", [])),
+        registry.get("losses", system["loss"]["name"]) if trained else None,
+        registry.get("losses", system["aux"]["name"]) if trained and "aux" in system else None,
+        tuple(registry.get("augmentations", c["name"]) for c in system.get("augmentations", [])) if trained else (),
     )
     frontends = [registry.build("frontends", c) for c in system["frontends"]]
     networks = []
@@ -124,8 +137,11 @@ def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int
         with plugin_call(source, "output_shape"):
             input_shape = tuple(frontend.output_shape(num_samples))
         networks.append(registry.build("networks", component, input_shape))
+    normalise = system.get("embeddings", "normalised") == "normalised"
+    if not trained:
+        return System(frontends, networks, None, None, [], sources, normalise)
     dims = [network.embedding_dim for network in networks]  # a positive int: checked when built
     loss = registry.build("losses", system["loss"], dims, num_classes)
     aux = registry.build("losses", system["aux"], dims, num_classes) if "aux" in system else None
     augmentations = [registry.build("augmentations", c) for c in system.get("augmentations", [])]
-    return System(frontends, networks, loss, aux, augmentations, sources)
+    return System(frontends, networks, loss, aux, augmentations, sources, normalise)

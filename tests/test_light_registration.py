@@ -13,11 +13,14 @@ import textwrap
 import pytest
 
 from asdbench.plugins import Registry
+from asdbench_methods.adaproj import AdaProj
 from asdbench_methods.augmentations import Mixup
 from asdbench_methods.backends import KNNBackend, TargetKMeansBackend
 from asdbench_methods.clustering import GMMBIC, HDBSCANClusterer, IdentityReducer, KMeansClusterer, UMAPReducer
 from asdbench_methods.featurespaces import ClassSpace, GroundTruthSpace, TripletSpace
 from asdbench_methods.frontends import STFT, Spectrum
+from asdbench_methods.genrep import GenRepBackend
+from asdbench_methods.knnsmote import SMOTEKNNBackend
 from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
 from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
 from asdbench_pretrained.spaces import OpenL3Space, PannsSpace
@@ -33,9 +36,12 @@ PRODUCTS: dict[tuple[str, str], type] = {
     ("losses", "arcface"): ArcFace,
     ("losses", "subspace"): SubspaceLoss,
     ("losses", "featex"): FeatEx,
+    ("losses", "adaproj"): AdaProj,
     ("augmentations", "mixup"): Mixup,
     ("backends", "knn"): KNNBackend,
     ("backends", "kmeans-target"): TargetKMeansBackend,
+    ("backends", "knn-smote"): SMOTEKNNBackend,
+    ("backends", "genrep"): GenRepBackend,
     ("feature_spaces", "ground-truth"): GroundTruthSpace,
     ("feature_spaces", "class"): ClassSpace,
     ("feature_spaces", "triplet"): TripletSpace,
@@ -49,7 +55,7 @@ PRODUCTS: dict[tuple[str, str], type] = {
 }
 """What each built-in registration builds."""
 
-HEAVY = ("torch", "sklearn", "umap", "hdbscan", "numba", "scipy", "pandas", "soundfile", "librosa")
+HEAVY = ("torch", "sklearn", "umap", "hdbscan", "numba", "scipy", "pandas", "soundfile", "librosa", "imblearn")
 
 
 @pytest.fixture(scope="module")

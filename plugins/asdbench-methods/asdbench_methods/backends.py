@@ -7,11 +7,7 @@ from sklearn.cluster import KMeans
 
 from asdbench.errors import AsdbenchError
 
-
-def _unit_rows(embeddings: np.ndarray) -> np.ndarray:
-    embeddings = np.asarray(embeddings, dtype=np.float64)
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    return embeddings / np.maximum(norms, np.finfo(np.float64).tiny)
+from asdbench_methods.neighbours import unit_rows
 
 
 class KNNBackend:
@@ -26,12 +22,12 @@ class KNNBackend:
     def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None:
         if len(embeddings) < self.k:
             raise AsdbenchError(f"backend 'knn': k={self.k} but only {len(embeddings)} training embeddings")
-        self._train = _unit_rows(embeddings)
+        self._train = unit_rows(embeddings)
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:
         if self._train is None:
             raise AsdbenchError("backend 'knn': score() called before fit()")
-        distances = 1.0 - _unit_rows(embeddings) @ self._train.T
+        distances = 1.0 - unit_rows(embeddings) @ self._train.T
         nearest = np.partition(distances, self.k - 1, axis=1)[:, : self.k]
         return nearest.mean(axis=1)
 
@@ -70,7 +66,7 @@ class TargetKMeansBackend:
         self.check_data(domains)
         source, target = embeddings[domains == "source"], embeddings[domains == "target"]
         centres = KMeans(n_clusters=self.clusters, n_init=10, random_state=self.seed).fit(source).cluster_centers_
-        self._centres = np.concatenate([_unit_rows(centres) if self.normalise_centres else centres, target])
+        self._centres = np.concatenate([unit_rows(centres) if self.normalise_centres else centres, target])
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:
         if self._centres is None:

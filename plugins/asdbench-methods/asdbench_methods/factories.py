@@ -107,6 +107,14 @@ def featex(branch_dims: Sequence[int], num_classes: int, /, *, probability: Prob
     return FeatEx(branch_dims, num_classes, probability=probability, subclusters=subclusters, weight=weight)
 
 
+def adaproj(branch_dims: Sequence[int], num_classes: int, /, *, subspace_dim: Positive = 32,
+            trainable_subspaces: bool = False, adaptive_scale: bool = True) -> nn.Module:
+    from asdbench_methods.adaproj import AdaProj
+
+    return AdaProj(branch_dims, num_classes, subspace_dim=subspace_dim, trainable_subspaces=trainable_subspaces,
+                   adaptive_scale=adaptive_scale)
+
+
 # --- augmentations ----------------------------------------------------------------------------------------
 
 
@@ -129,6 +137,21 @@ def kmeans_target(*, clusters: Positive = 16, seed: Seed = 0, normalise_centres:
     from asdbench_methods.backends import TargetKMeansBackend
 
     return TargetKMeansBackend(clusters=clusters, seed=seed, normalise_centres=normalise_centres)
+
+
+def knn_smote(*, k_source: Positive = 1, k_target: Positive = 1, smote_ratio: Probability = 0.2,
+              smote_neighbors: Positive = 2, seed: Seed = 0) -> Backend:
+    from asdbench_methods.knnsmote import SMOTEKNNBackend
+
+    return SMOTEKNNBackend(k_source=k_source, k_target=k_target, smote_ratio=smote_ratio,
+                           smote_neighbors=smote_neighbors, seed=seed)
+
+
+def genrep(*, k: Positive = 1, mix_support: Annotated[int, Range(ge=0)] = 990, alpha: Probability = 0.9,
+           domain_normalisation: bool = True) -> Backend:
+    from asdbench_methods.genrep import GenRepBackend
+
+    return GenRepBackend(k=k, mix_support=mix_support, alpha=alpha, domain_normalisation=domain_normalisation)
 
 
 # --- feature spaces ---------------------------------------------------------------------------------------

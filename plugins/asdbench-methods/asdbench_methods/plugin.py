@@ -30,6 +30,8 @@ def asdbench_register_losses(register: Register) -> None:
     register("scac", factories.scac, description="sub-cluster AdaCos on z_cat, fixed scale (main loss)")
     register("adacos", factories.adacos, description="AdaCos with its adaptive scale on z_cat (main loss)")
     register("arcface", factories.arcface, description="additive angular margin on z_cat (main loss)")
+    register("adaproj", factories.adaproj,
+             description="AdaProj: cosine to each class's subspace projection, adaptive scale, on z_cat (main loss)")
     register("subspace", factories.subspace, description="one trainable-centre head per branch (aux, eq. 5)")
     register("featex", factories.featex, description="feature exchange between branches (aux, eq. 2-4)")
 
@@ -44,6 +46,10 @@ def asdbench_register_backends(register: Register) -> None:
     register("knn", factories.knn, description="mean cosine distance to the k nearest training embeddings")
     register("kmeans-target", factories.kmeans_target,
              description="min 1 - e.c over raw source k-means centres and every target clip (as published)")
+    register("knn-smote", factories.knn_smote,
+             description="kNN per domain, target embeddings oversampled by SMOTE first (ASDKit)")
+    register("genrep", factories.genrep, raw_embeddings=True,
+             description="GenRep: kNN on source/target banks, MemMixup targets, per-domain score standardisation")
 
 
 @hookimpl
