@@ -20,14 +20,19 @@ from asdbench_methods.featurespaces import ClassSpace, GroundTruthSpace, Triplet
 from asdbench_methods.frontends import STFT, Spectrum
 from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
 from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
+from asdbench_pretrained.beatsnet import BEATsNetwork
+from asdbench_pretrained.fbank import BEATsFbank, EATFbank
 from asdbench_pretrained.spaces import OpenL3Space, PannsSpace
 
 BUILT_IN = ("asdbench-methods", "asdbench-pretrained")
 PRODUCTS: dict[tuple[str, str], type] = {
     ("frontends", "spectrum"): Spectrum,
     ("frontends", "stft"): STFT,
+    ("frontends", "beats-fbank"): BEATsFbank,
+    ("frontends", "eat-fbank"): EATFbank,
     ("networks", "spectrum-cnn"): SpectrumNetwork,
     ("networks", "spectrogram-resnet"): SpectrogramNetwork,
+    ("networks", "beats"): BEATsNetwork,
     ("losses", "scac"): SubClusterAdaCos,
     ("losses", "adacos"): AdaCos,
     ("losses", "arcface"): ArcFace,
