@@ -291,3 +291,18 @@ def test_a_run_mixes_beats_with_the_papers_branches(tiny_dataset, tiny_weights, 
     kept = [key for key in checkpoint["model"] if key.startswith("networks.1.")]
     assert kept and all("lora_" in key or "projection" in key or "weights_sha256" in key for key in kept)
     assert all(0 < results["splits"][split]["official_score"] <= 1 for split in ("dev", "eval"))
+
+
+def test_plugin_check_runs_the_network_when_its_weights_are_in_place(tiny_weights, empty_models_dir):
+    from asdbench.plugincheck import check_component
+
+    registry = Registry()
+    registration = registry.get("networks", "beats")
+    skipped = check_component(registry, registration)
+    assert not skipped.failed and skipped.result.startswith("skipped: input (128, 313): 'beats' needs")
+    (empty_models_dir / "BEATs_iter3.pt").write_bytes(tiny_weights.read_bytes())
+    checked = check_component(registry, registration)
+    assert not checked.failed and checked.result == "ok: (2, 128, 313) -> (2, 128)"
+    for name in ("beats-fbank", "eat-fbank"):
+        result = check_component(registry, registry.get("frontends", name))
+        assert result.result == "ok: (2, 16000) -> (2, 128, 98)"
