@@ -71,6 +71,9 @@ def test_fbank_normalisation_and_frame_count():
     eat = EATFbank()
     torch.testing.assert_close(eat(audio), (eat.log_mel(audio) + 4.268) / (2 * 4.569))
     assert [num_frames(n) for n in (399, 400, 559, 560, 16_000)] == [0, 1, 1, 2, 98]
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # training's bf16 autocast leaves the features in float32
+        autocast = beats(audio)
+    assert autocast.dtype == torch.float32 and torch.equal(autocast, beats(audio))
     with pytest.raises(ValueError, match="unknown fbank preset"):
         KaldiFbank("wav2vec")
 
@@ -118,6 +121,9 @@ def test_network_pools_and_projects(tiny_weights, golden):
     features = BEATsFbank()(golden["waveforms"])
     projected = network(tiny_weights, embedding_dim=16).eval()
     assert projected(features).shape == (2, 16) and projected.embedding_dim == 16
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # as training runs it on CUDA
+        half = projected(features)
+    torch.testing.assert_close(half.float(), projected(features), atol=0.1, rtol=0.1)
     raw = network(tiny_weights, embedding_dim=0, finetune="frozen").eval()
     assert raw.embedding_dim == 32
     torch.testing.assert_close(raw(features), golden["features"].mean(dim=1), atol=2e-3, rtol=0)

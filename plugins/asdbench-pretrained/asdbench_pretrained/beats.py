@@ -160,11 +160,12 @@ class Attention(nn.Module):
         v = self.v_proj(x).view(split).transpose(1, 2)
         bias = None
         if position_bias is not None:
-            bias = position_bias.unsqueeze(0).to(q.dtype)
+            bias = position_bias.unsqueeze(0)
             if self.gated:
                 gate_a, gate_b = torch.sigmoid(
                     self.grep_linear(q).view(batch, self.heads, length, 2, 4).sum(-1)).chunk(2, dim=-1)
                 bias = (gate_a * (gate_b * self.grep_a - 1.0) + 2.0) * bias
+            bias = bias.to(q.dtype)  # under bf16 autocast the gate is float32, the queries bf16
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
                                              dropout_p=self.dropout if self.training else 0.0)
         return self.out_proj(out.transpose(1, 2).reshape(batch, length, dim))

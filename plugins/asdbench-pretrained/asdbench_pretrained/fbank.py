@@ -123,7 +123,8 @@ class KaldiFbank(nn.Module):
         previous = torch.cat([frames[..., :1], frames[..., :-1]], dim=-1)
         frames = (frames - PREEMPHASIS * previous) * self.window.to(dtype)
         power = torch.fft.rfft(frames, n=FFT_SIZE).abs().pow(2)  # (B, T, 257)
-        energies = power @ self.banks.to(dtype).T
+        with torch.autocast(device_type=power.device.type, enabled=False):  # bf16 would round the energies
+            energies = power @ self.banks.to(dtype).T
         return torch.clamp(energies, min=torch.finfo(torch.float32).eps).log().transpose(1, 2)
 
 
