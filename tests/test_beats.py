@@ -130,7 +130,9 @@ def test_network_pools_and_projects(tiny_weights, golden):
 
 
 def _step(model: BEATsNetwork, features: torch.Tensor) -> dict[str, torch.Tensor]:
-    """One AdamW step (weight decay on) as asdbench's trainer makes it; the state before the step."""
+    """One AdamW step (weight decay on) as asdbench's trainer makes it; the state before the step. No layer is
+    dropped (the golden cfg's encoder_layerdrop), so that every layer's weights get a gradient."""
+    model.backbone.encoder.layerdrop = 0.0
     before = {k: v.clone() for k, v in model.state_dict().items() if torch.is_tensor(v)}
     before.update({f"backbone.{k}": v.clone() for k, v in model.backbone.state_dict().items()})
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2, weight_decay=0.1)
