@@ -19,6 +19,7 @@ from asdbench_pretrained.beats import BEATs, BEATsConfig, relative_buckets
 from asdbench_pretrained.beatsnet import BEATsNetwork, load_beats
 from asdbench_pretrained.fbank import BEATsFbank, EATFbank, KaldiFbank, num_frames
 from asdbench_pretrained.lora import LoRALinear
+from asdbench_pretrained.pooling import AttentiveStatsPooling
 
 GOLDEN = Path(__file__).parent / "golden" / "beats_reference.pt"
 
@@ -127,6 +128,27 @@ def test_network_pools_and_projects(tiny_weights, golden):
     raw = network(tiny_weights, embedding_dim=0, finetune="frozen").eval()
     assert raw.embedding_dim == 32
     torch.testing.assert_close(raw(features), golden["features"].mean(dim=1), atol=2e-3, rtol=0)
+
+
+def test_attentive_stats_pooling_with_uniform_attention_is_mean_and_std():
+    torch.manual_seed(0)
+    pooling = AttentiveStatsPooling(32).eval()
+    last = pooling.attention[4]
+    torch.nn.init.zeros_(last.weight), torch.nn.init.zeros_(last.bias)  # equal logits: uniform weights
+    pooling.output = torch.nn.Identity()
+    features = torch.randn(3, 20, 32)
+    pooled = pooling(features)
+    torch.testing.assert_close(pooled[:, :32], features.mean(dim=1))
+    torch.testing.assert_close(pooled[:, 32:], features.std(dim=1, unbiased=False), atol=1e-5, rtol=1e-5)
+
+
+def test_attentive_pooling_trains_with_a_frozen_backbone(tiny_weights, golden):
+    model = network(tiny_weights, finetune="frozen", pooling="attentive-stats", embedding_dim=0)
+    assert model.embedding_dim == 32 and model(BEATsFbank()(golden["waveforms"])).shape == (2, 32)
+    before = _step(model, BEATsFbank()(golden["waveforms"]))
+    changed = {k for k, v in model.state_dict().items() if k in before and not torch.equal(v, before[k])}
+    assert changed and all(k.startswith("pooling.") for k in changed)
+    assert all(torch.equal(v, before[f"backbone.{k}"]) for k, v in model.backbone.state_dict().items())
 
 
 def _step(model: BEATsNetwork, features: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -276,6 +298,7 @@ def _spec(root: Path, weights_path: Path, **train) -> dict:
     ("lora_rank", 0, "expected a number >= 1"), ("finetune", "partial", "expected one of 'lora'"),
     ("lora_targets", ["k_proj", "mlp"], "expected a non-empty list of q_proj"),
     ("lora_dropout", 1.0, "expected a number >= 0 and < 1"), ("embedding_dim", -1, "expected a number >= 0"),
+    ("pooling", "max", "expected one of 'mean', 'attentive-stats'"),
 ])
 def test_spec_checks_the_options(tmp_path, option, value, expected):
     spec = _spec(tmp_path, tmp_path / "w.pt")

@@ -1,5 +1,5 @@
-"""The ``beats`` network: a published BEATs checkpoint, frozen, LoRA-adapted or fully fine-tuned, mean-pooled over
-its patches and projected to the branch embedding.
+"""The ``beats`` network: a published BEATs checkpoint, frozen, LoRA-adapted or fully fine-tuned, pooled over its
+patches (mean, or attentive statistics) and projected to the branch embedding.
 
 Defaults follow ASDKit's BEATs + LoRA system (``TakuyaFujimura/dcase-asd-toolkit``: ``config/train/frontend/
 dis_beats.yaml`` and ``asdit/models/pretrained_models/beats/lora.py``): the ``BEATs_iter3.pt`` checkpoint; LoRA of
@@ -7,7 +7,8 @@ rank 64 on ``q_proj`` and ``v_proj`` through ``peft.LoraConfig(r=64, target_modu
 defaults ``lora_alpha = 8`` and ``lora_dropout = 0``, and freezes every other backbone weight; the backbone in
 training mode with its checkpoint's dropout rates. ASDKit's ``projection_type = "linear"`` projects every patch
 feature and averages over patches, which equals averaging then projecting (what is done here); its published
-recipe uses ``embed_size = 256`` with an attentive statistics pooling instead, which is not implemented here.
+recipe uses ``embed_size = 256`` with an attentive statistics pooling instead (``pooling = "attentive-stats"``,
+``embedding_dim = 256``).
 
 Checkpoints of asdbench runs stay small: the state dict leaves out the frozen published weights (they are read
 from the weight file when the network is built) and records the weight file's SHA-256 (buffer ``weights_sha256``),
@@ -30,9 +31,11 @@ from asdbench_pretrained.beats import BEATs, BEATsConfig
 from asdbench_pretrained.factories import LORA_TARGETS
 from asdbench_pretrained.fbank import NUM_MEL_BINS
 from asdbench_pretrained.lora import add_lora
+from asdbench_pretrained.pooling import AttentiveStatsPooling
 from asdbench_pretrained.weights import resolve
 
 FINETUNE = ("lora", "frozen", "full")
+POOLING = ("mean", "attentive-stats")
 
 
 def sha256(path: Path) -> str:
@@ -63,19 +66,22 @@ class BEATsNetwork(nn.Module):
     Options: ``weights`` (the checkpoint; default ``BEATs_iter3.pt`` in the models folder), ``finetune``
     ("lora": adapters only; "frozen": nothing of the backbone trains, and it stays in inference mode, no dropout;
     "full": every weight trains), ``lora_rank``, ``lora_alpha``, ``lora_dropout``, ``lora_targets`` (attribute names
-    of the layers to adapt, used with "lora" only), ``embedding_dim`` (a trainable linear projection of the
+    of the layers to adapt, used with "lora" only), ``pooling`` ("mean" over the patches, or "attentive-stats":
+    ASDKit's trainable attentive statistics pooling), ``embedding_dim`` (a trainable linear projection of the
     pooled feature; 0: none, the pooled 768-d feature itself).
     """
 
     def __init__(self, input_shape: Sequence[int], /, *, weights: str = "", finetune: str = "lora",
                  lora_rank: int = 64, lora_alpha: float = 8.0, lora_dropout: float = 0.0,
                  lora_targets: Sequence[str] = ["q_proj", "v_proj"],  # noqa: B006 - the factory's default, not mutated
-                 embedding_dim: int = 128) -> None:
+                 pooling: str = "mean", embedding_dim: int = 128) -> None:
         super().__init__()
         shape = tuple(input_shape)
         if len(shape) != 2 or shape[0] != NUM_MEL_BINS:
             raise AsdbenchError(f"network 'beats' reads (128, T) log-mel filter banks (the 'beats-fbank' frontend), "
                                 f"but its frontend gives {shape}")
+        if pooling not in POOLING:
+            raise AsdbenchError(f"network 'beats': pooling must be one of {', '.join(POOLING)}, got {pooling!r}")
         if finetune not in FINETUNE:
             raise AsdbenchError(f"network 'beats': finetune must be one of {', '.join(FINETUNE)}, got {finetune!r}")
         unknown = sorted(set(lora_targets) - set(LORA_TARGETS))
@@ -94,6 +100,7 @@ class BEATsNetwork(nn.Module):
         self._published = {name for name, p in self.backbone.state_dict(keep_vars=True).items()
                            if not p.requires_grad}
         dim = self.backbone.feature_dim
+        self.pooling = AttentiveStatsPooling(dim) if pooling == "attentive-stats" else None
         self.projection = nn.Linear(dim, embedding_dim) if embedding_dim else None
         self.embedding_dim = embedding_dim or dim
         self.register_buffer("weights_sha256", torch.tensor(list(bytes.fromhex(sha256(self.weights))),
@@ -108,7 +115,8 @@ class BEATsNetwork(nn.Module):
         return self
 
     def forward(self, fbank: torch.Tensor) -> torch.Tensor:
-        pooled = self.backbone(fbank).mean(dim=1)
+        features = self.backbone(fbank)
+        pooled = self.pooling(features) if self.pooling is not None else features.mean(dim=1)
         return self.projection(pooled) if self.projection is not None else pooled
 
     # --- checkpoints without the published weights ------------------------------------------------------------

@@ -51,5 +51,5 @@ def asdbench_register_networks(register: Register) -> None:
              not_stackable="it holds a 90 M-parameter pretrained transformer (stacking would copy it per seed "
                            "every step) whose dropout draws are not made per seed under vmap",
              description="BEATs transformer (microsoft/unilm, needs BEATs_iter3.pt) on 'beats-fbank', LoRA-adapted "
-                         "(rank 64 on q/v, alpha 8: ASDKit's), frozen or fully fine-tuned; patch mean, linear "
-                         "projection (embedding_dim 0: the 768-d mean)")
+                         "(rank 64 on q/v, alpha 8: ASDKit's), frozen or fully fine-tuned; patch mean or attentive "
+                         "statistics pooling, linear projection (embedding_dim 0: the 768-d pooled feature)")
