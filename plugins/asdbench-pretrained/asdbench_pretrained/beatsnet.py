@@ -17,7 +17,6 @@ which loading checks.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,18 +31,10 @@ from asdbench_pretrained.factories import LORA_TARGETS
 from asdbench_pretrained.fbank import NUM_MEL_BINS
 from asdbench_pretrained.lora import add_lora
 from asdbench_pretrained.pooling import AttentiveStatsPooling
-from asdbench_pretrained.weights import resolve
+from asdbench_pretrained.weights import digest, resolve
 
 FINETUNE = ("lora", "frozen", "full")
 POOLING = ("mean", "attentive-stats")
-
-
-def sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def load_beats(path: Path) -> BEATs:
@@ -103,7 +94,7 @@ class BEATsNetwork(nn.Module):
         self.pooling = AttentiveStatsPooling(dim) if pooling == "attentive-stats" else None
         self.projection = nn.Linear(dim, embedding_dim) if embedding_dim else None
         self.embedding_dim = embedding_dim or dim
-        self.register_buffer("weights_sha256", torch.tensor(list(bytes.fromhex(sha256(self.weights))),
+        self.register_buffer("weights_sha256", torch.tensor(list(bytes.fromhex(digest(self.weights, "sha256"))),
                                                             dtype=torch.uint8))
         self.register_state_dict_post_hook(BEATsNetwork._leave_out_published)
         self.register_load_state_dict_pre_hook(BEATsNetwork._put_back_published)

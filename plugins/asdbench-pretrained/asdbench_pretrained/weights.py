@@ -62,8 +62,9 @@ WEIGHTS: dict[str, WeightFile] = {
     "beats": WeightFile(
         name="beats",
         filename="BEATs_iter3.pt",
-        url="https://msranlcmtteamdrive.blob.core.windows.net/share/BEATs/BEATs_iter3.pt?sv=2020-08-04&st=2022-12-18T10"
-            "%3A38%3A57Z&se=3022-12-19T10%3A38%3A00Z&sr=b&sp=r&sig=Zo2EeinTCJsm4sH%2FjR03eYPdfT%2BLd0LBn%2FYIhj7ZQ7E%3D",
+        url="https://msranlcmtteamdrive.blob.core.windows.net/share/BEATs/BEATs_iter3.pt?sv=2020-08-04"
+            "&st=2022-12-18T10%3A38%3A57Z&se=3022-12-19T10%3A38%3A00Z&sr=b&sp=r"
+            "&sig=Zo2EeinTCJsm4sH%2FjR03eYPdfT%2BLd0LBn%2FYIhj7ZQ7E%3D",
         algorithm="none",
         checksum="",
         source="BEATs iter3 (Chen et al. 2023), the Azure link of microsoft/unilm's beats/README.md until commit "
