@@ -62,14 +62,15 @@ WEIGHTS: dict[str, WeightFile] = {
     "beats": WeightFile(
         name="beats",
         filename="BEATs_iter3.pt",
-        url="https://msranlcmtteamdrive.blob.core.windows.net/share/BEATs/BEATs_iter3.pt?sv=2020-08-04"
-            "&st=2022-12-18T10%3A38%3A57Z&se=3022-12-19T10%3A38%3A00Z&sr=b&sp=r"
-            "&sig=Zo2EeinTCJsm4sH%2FjR03eYPdfT%2BLd0LBn%2FYIhj7ZQ7E%3D",
+        url="https://valle.blob.core.windows.net/share/BEATs/BEATs_iter3.pt?sv=2020-08-04"
+            "&st=2023-03-01T07%3A51%3A05Z&se=2033-03-02T07%3A51%3A00Z&sr=c&sp=rl"
+            "&sig=QJXmSJG9DbMKf48UDIU1MfzIro8HQOf3sqlNXiflY1I%3D",
         algorithm="none",
         checksum="",
-        source="BEATs iter3 (Chen et al. 2023), the Azure link of microsoft/unilm's beats/README.md until commit "
-               "6ae30d5 (it now links the same file on OneDrive, https://1drv.ms/u/s!AqeByhGUtINrgcpxJUNDxg4eU0r-vA"
-               "?e=qezPJ5); the checkpoint ASDKit's BEATs + LoRA recipe reads",
+        source="BEATs iter3 (Chen et al. 2023), the Azure link of microsoft/unilm's beats/README.md at commit "
+               "6ae30d5 (March 2023, signed until 2033; since 7bd2f87 the README links the same file on OneDrive, "
+               "https://1drv.ms/u/s!AqeByhGUtINrgcpxJUNDxg4eU0r-vA?e=qezPJ5); the checkpoint ASDKit's BEATs + LoRA "
+               "recipe reads",
     ),
 }
 
