@@ -21,6 +21,7 @@ from asdbench_methods.frontends import STFT, Spectrum
 from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
 from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
 from asdbench_pretrained.beatsnet import BEATsNetwork
+from asdbench_pretrained.eatnet import EATNetwork
 from asdbench_pretrained.fbank import BEATsFbank, EATFbank
 from asdbench_pretrained.spaces import OpenL3Space, PannsSpace
 
@@ -33,6 +34,7 @@ PRODUCTS: dict[tuple[str, str], type] = {
     ("networks", "spectrum-cnn"): SpectrumNetwork,
     ("networks", "spectrogram-resnet"): SpectrogramNetwork,
     ("networks", "beats"): BEATsNetwork,
+    ("networks", "eat"): EATNetwork,
     ("losses", "scac"): SubClusterAdaCos,
     ("losses", "adacos"): AdaCos,
     ("losses", "arcface"): ArcFace,

@@ -53,3 +53,10 @@ def asdbench_register_networks(register: Register) -> None:
              description="BEATs transformer (microsoft/unilm, needs BEATs_iter3.pt) on 'beats-fbank', LoRA-adapted "
                          "(rank 64 on q/v, alpha 8: ASDKit's), frozen or fully fine-tuned; patch mean or attentive "
                          "statistics pooling, linear projection (embedding_dim 0: the 768-d pooled feature)")
+    register("eat", factories.eat, fetch_weights=_fetcher("eat"),
+             not_stackable="it holds an 85 M-parameter pretrained transformer (stacking would copy it per seed "
+                           "every step) whose stochastic depth draws are not made per seed under vmap",
+             description="EAT transformer (cwx-worst-one/EAT, needs EAT-base_epoch10_pt.pt) on 'eat-fbank' padded "
+                         "to 32-frame multiples, LoRA-adapted (rank 64 on qkv, alpha 8: ASDKit's), frozen or fully "
+                         "fine-tuned; CLS token, patch mean or attentive statistics pooling, linear projection "
+                         "(embedding_dim 0: the 768-d feature)")

@@ -72,6 +72,19 @@ WEIGHTS: dict[str, WeightFile] = {
                "https://1drv.ms/u/s!AqeByhGUtINrgcpxJUNDxg4eU0r-vA?e=qezPJ5); the checkpoint ASDKit's BEATs + LoRA "
                "recipe reads",
     ),
+    "eat": WeightFile(
+        name="eat",
+        filename="EAT-base_epoch10_pt.pt",
+        url="https://drive.usercontent.google.com/download?id=10pklbY_fKraQUIBizSg1kv4lJXNWxpxl&export=download"
+            "&confirm=t",
+        algorithm="none",
+        checksum="",
+        source="EAT-base pre-trained for 10 epochs on AudioSet-2M (Chen et al. 2024), the fairseq checkpoint on "
+               "Google Drive that cwx-worst-one/EAT's README.md (commit 06c1c34) links as "
+               "https://drive.google.com/file/d/10pklbY_fKraQUIBizSg1kv4lJXNWxpxl/view, and the checkpoint "
+               "ASDKit's EAT + LoRA recipe reads (pretrained_models/eat/checkpoints.txt names it "
+               "EAT-base_epoch10_pt)",
+    ),
 }
 
 
