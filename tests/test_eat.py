@@ -253,6 +253,9 @@ def test_a_truncated_or_wrong_checkpoint_is_a_clear_error_naming_the_file(tiny_w
     pre_ln = save("pre_ln.pt", {**model_cfg, "layer_norm_first": True}, state["model"])
     with pytest.raises(AsdbenchError, match=r"pre_ln\.pt: cfg\.model\.layer_norm_first is True; .* it is False"):
         network(pre_ln)
+    unresolved = save("unresolved.pt", {**model_cfg, "depth": "${model.layers}"}, state["model"])
+    with pytest.raises(AsdbenchError, match=r"unresolved\.pt: cfg field depth is '\$\{model\.layers\}', not a"):
+        network(unresolved)
     bare = tmp_path / "bare.pt"
     torch.save(state["model"], bare)
     with pytest.raises(AsdbenchError, match=r"bare\.pt: not an EAT checkpoint: expected a fairseq checkpoint"):

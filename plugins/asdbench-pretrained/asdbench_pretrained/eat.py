@@ -92,7 +92,10 @@ class EATConfig:
         if model.get("_name") != "data2vec_multi":
             raise AsdbenchError(f"{path}: cfg.model._name is {model.get('_name')!r}, not 'data2vec_multi': not a "
                                 "pre-trained EAT checkpoint (EAT's fine-tuned classifiers are not read)")
-        image = model.get("modalities", {}).get("image", {}) if isinstance(model.get("modalities"), dict) else {}
+        image = model.get("modalities", {}).get("image") if isinstance(model.get("modalities"), dict) else None
+        if not isinstance(image, dict):
+            raise AsdbenchError(f"{path}: cfg.model.modalities.image is not the dict of D2vImageConfig fields that "
+                                "an EAT checkpoint holds")
         settings = {"in_chans": 3, "embed_dim": model.get("embed_dim", 768), "prenet_depth": 4,
                     "use_alibi_encoder": False, "fixed_positions": True, **image}
         refused = {"cfg.model.layer_norm_first": (model.get("layer_norm_first", False), False),
@@ -110,6 +113,11 @@ class EATConfig:
                      embed_dim=model.get("embed_dim", 768), mlp_ratio=model.get("mlp_ratio", 4.0),
                      norm_eps=model.get("norm_eps", 1e-6), norm_affine=model.get("norm_affine", True),
                      patch_size=image.get("patch_size", 16), max_length=image.get("max_length", 768))
+        for name in ("depth", "num_heads", "embed_dim", "patch_size", "max_length", "mlp_ratio", "norm_eps"):
+            value = getattr(config, name)
+            kinds = (int,) if name not in ("mlp_ratio", "norm_eps") else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+                raise AsdbenchError(f"{path}: cfg field {name} is {value!r}, not a positive number")
         if config.embed_dim % config.num_heads:
             raise AsdbenchError(f"{path}: cfg.model.embed_dim {config.embed_dim} is not a multiple of num_heads "
                                 f"{config.num_heads}")
