@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
 import torch
 
@@ -119,7 +120,8 @@ def test_a_checkpoint_pickling_foreign_classes_is_read_without_running_them(gold
 
     cfg = {"model": {**golden["cfg"]["model"], "supported_modality": eat_user_code.Modality.IMAGE}}
     path = tmp_path / "fairseq.pt"
-    torch.save({"cfg": cfg, "model": golden["model"], "extra_state": {"metrics": eat_user_code.Meter()}}, path)
+    extra = {"metrics": eat_user_code.Meter(), "previous_training_time": numpy.float64(3.5)}  # as fairseq's meters
+    torch.save({"cfg": cfg, "model": golden["model"], "extra_state": extra}, path)
     monkeypatch.delitem(sys.modules, "eat_user_code")
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
     with pytest.raises(ModuleNotFoundError):
@@ -128,6 +130,7 @@ def test_a_checkpoint_pickling_foreign_classes_is_read_without_running_them(gold
     modality, meter = state["cfg"]["model"]["supported_modality"], state["extra_state"]["metrics"]
     assert isinstance(modality, checkpoints.Foreign) and modality.args == (2,)
     assert isinstance(meter, checkpoints.Foreign) and meter.state == {"sum": 3.0}
+    assert isinstance(state["extra_state"]["previous_training_time"], checkpoints.Foreign)  # numpy's, inert
     assert set(load_eat(path).state_dict()) == {k for k in golden["model"] if not pretraining_only(k)}
 
 

@@ -81,12 +81,13 @@ def read_fairseq(path: Path, name: str) -> Any:
     """A fairseq checkpoint (``{"cfg": ..., "model": ..., "extra_state": ...}``) at ``path``, on the CPU, without
     running code from it.
 
-    Plain tensors and containers are read as ``torch.load(weights_only=True)`` reads them. Beyond those, a fairseq
-    checkpoint may pickle objects of classes that exist only with fairseq and the model's own code installed (the
-    config's ``Modality`` enums, omegaconf containers, training meters), which ``weights_only`` refuses and a full
-    load could not even import. Such a file is read again with an unpickler that resolves exactly the globals
-    ``weights_only`` allows and turns every other class into an inert :class:`Foreign` stand-in (its name and
-    arguments kept, nothing of it run), whatever the file's checksum: nothing the network reads comes from them.
+    First as ``torch.load(weights_only=True)`` reads it. fairseq's trainer saves ``cfg`` as plain containers, but
+    ``extra_state`` holds training meters whose values may be numpy scalars, and a checkpoint saved another way may
+    pickle classes of fairseq's or the model's own code (config enums, omegaconf containers), which
+    ``weights_only`` refuses and a full load would have to import and run. Such a file is read again with an
+    unpickler that resolves exactly the globals ``weights_only`` allows and turns every other class into an inert
+    :class:`Foreign` stand-in (its name, arguments and state kept, nothing of it run), whatever the file's checksum
+    (none is published): nothing the network reads comes from them.
     """
     entry = weight_file(name)
     try:
