@@ -132,9 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--check", type=Path, help="a committed --json file: fail if any cell fell below it")
     sub.add_argument("--tolerance", type=float, default=3.0, help="for --check, in points of percent (default 3)")
 
-    sub = command("models", _models, "download the published weights of a pretrained feature space")
+    sub = command("models", _models, "download the published weights of a pretrained component")
     sub.add_argument("action", choices=["fetch"])
-    sub.add_argument("name", help="feature space, e.g. panns or openl3")
+    sub.add_argument("name", help="a component that registers fetch_weights, e.g. panns, openl3 or beats")
     sub.add_argument("--dir", type=Path, help="destination folder (default: the plugin's models folder)")
 
     sub = command("pseudolabel", _pseudolabel, "compute (or read back) the pseudo-label table of a run spec")
@@ -396,10 +396,17 @@ def _models(args: argparse.Namespace) -> int:
 
     from asdbench.contract import plugin_call
 
-    registration = get_registry().get("feature_spaces", args.name)
-    fetch = registration.meta.get("fetch_weights")
-    if fetch is None:
-        raise AsdbenchError(f"{registration.label} has no weights to fetch")
+    registry = get_registry()
+    fetchable = [r for r in registry.all() if "fetch_weights" in r.meta and not registry.is_duplicate(r)]
+    matches = [r for r in fetchable if r.name == args.name]
+    if not matches:
+        known = ", ".join(sorted({r.name for r in fetchable})) or "none"
+        raise AsdbenchError(f"no registered component named {args.name!r} has weights to fetch; those that do: {known}")
+    if len({id(r.meta["fetch_weights"]) for r in matches}) > 1:
+        raise AsdbenchError(f"{args.name!r} names weights of several components: "
+                            f"{', '.join(r.label for r in matches)}")
+    registration = matches[0]
+    fetch = registration.meta["fetch_weights"]
     with plugin_call(registration, "fetch_weights"):
         print(fetch(args.dir))
     return 0

@@ -39,12 +39,15 @@ An option's annotation must then be resolvable at run time (import ``Annotated``
 of the module, not under ``TYPE_CHECKING``); a factory the core cannot read this way is refused, naming it.
 
 ``meta`` is shown by ``asdbench plugins``: ``description=`` is the conventional key; a feature space that needs
-published weights passes ``fetch_weights=callable(dest_dir=None) -> Path`` (``asdbench models fetch NAME``);
+published weights (or any component that does) passes ``fetch_weights=callable(dest_dir=None) -> Path``
+(``asdbench models fetch NAME``);
 ``raw_embeddings=True`` on a backend: it scores z_cat as the networks output it (``system.embeddings = "raw"``,
 see :class:`Backend`).
 ``uses_system=True`` on a feature space adds the run's system and training options (its training identity,
 not how it is scored) to the identity of its cached pseudo-label table (for a space that trains the run's own
 system through ``context.systems``, such as ``class``).
+``not_stackable="why"`` on a frontend or network makes ``train.stack_seeds`` > 1 a spec error that gives the reason
+(for a component that ``torch.func.vmap`` cannot run per seed, see asdbench.stacked).
 ``omit_defaults=("option", ...)`` on any component leaves those options out of a run's canonical form, and so
 out of its identity, while they hold their default: give it the options you add to a component that runs were
 already made with, and those runs keep their identity (the core's ``synth`` dataset does so for ``supplemental``

@@ -16,6 +16,8 @@ kind's contract (asdbench.hookspecs): shapes, dtypes, finite values, a loss with
   empty temporary work directory); nothing is embedded, as that needs a dataset. One that
   declares downloadable weights (``fetch_weights``) and refuses to build with an AsdbenchError (its weights are
   not in place) is skipped with its own message;
+- a network that declares ``fetch_weights`` and refuses every input with an AsdbenchError (its weights are not in
+  place) is skipped with its messages, as such a feature space is;
 - datasets: not built (they need data on disk); their factory's signature was checked at registration.
 
 A component whose options have no defaults is skipped; a name registered twice, and every plugin that failed
@@ -126,6 +128,8 @@ def _network(registry: Registry, registration: Registration) -> str:
             embeddings = network(torch.rand(2, *shape))
         check_network_output(embeddings, 2, network.embedding_dim, registration)
         return f"ok: (2, {', '.join(map(str, shape))}) -> {tuple(embeddings.shape)}"
+    if "fetch_weights" in registration.meta:  # its published weights are not in place: nothing to run
+        raise _Skipped("; ".join(problems))
     raise PluginError(f"{registration.label} accepts none of the check's inputs: {'; '.join(problems)}")
 
 

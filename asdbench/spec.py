@@ -231,6 +231,7 @@ def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, b
     }
     if canonical["train"]["epochs"] == 0:
         _refuse_training_components(canonical["system"])
+    _refuse_unstackable(canonical, registry)
     pseudolabel = _table(raw, "pseudolabel", required=False)
     labels = canonical["system"]["labels"]
     if labels.startswith(PSEUDO_PREFIX):
@@ -238,6 +239,21 @@ def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, b
     elif pseudolabel:
         raise SpecError(f"[pseudolabel] is given but system.labels is {labels!r}; use labels = 'pseudo:<feature space>'")
     return RunSpec(canonical)
+
+
+def _refuse_unstackable(canonical: Mapping[str, Any], registry: Registry) -> None:
+    """``train.stack_seeds`` > 1 with a component whose registration says ``not_stackable="why"`` (a system that is
+    never trained is not stacked: nothing to refuse)."""
+    if canonical["train"]["stack_seeds"] == 1 or canonical["train"]["epochs"] == 0:
+        return
+    system = canonical["system"]
+    for kind, field in (("frontends", "frontends"), ("networks", "networks")):
+        for index, component in enumerate(system.get(field, [])):
+            registration = registry.get(kind, component["name"])
+            reason = registration.meta.get("not_stackable")
+            if reason:
+                raise SpecError(f"system.{field}[{index}]: {registration.label} cannot be trained with "
+                                f"train.stack_seeds > 1: {reason}; set stack_seeds = 1")
 
 
 def canonical_json(canonical: Mapping[str, Any]) -> str:

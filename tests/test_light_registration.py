@@ -23,14 +23,21 @@ from asdbench_methods.genrep import GenRepBackend
 from asdbench_methods.knnsmote import SMOTEKNNBackend
 from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
 from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
+from asdbench_pretrained.beatsnet import BEATsNetwork
+from asdbench_pretrained.eatnet import EATNetwork
+from asdbench_pretrained.fbank import BEATsFbank, EATFbank
 from asdbench_pretrained.spaces import OpenL3Space, PannsSpace
 
 BUILT_IN = ("asdbench-methods", "asdbench-pretrained")
 PRODUCTS: dict[tuple[str, str], type] = {
     ("frontends", "spectrum"): Spectrum,
     ("frontends", "stft"): STFT,
+    ("frontends", "beats-fbank"): BEATsFbank,
+    ("frontends", "eat-fbank"): EATFbank,
     ("networks", "spectrum-cnn"): SpectrumNetwork,
     ("networks", "spectrogram-resnet"): SpectrogramNetwork,
+    ("networks", "beats"): BEATsNetwork,
+    ("networks", "eat"): EATNetwork,
     ("losses", "scac"): SubClusterAdaCos,
     ("losses", "adacos"): AdaCos,
     ("losses", "arcface"): ArcFace,

@@ -1,1 +1,2 @@
-"""Feature spaces from pretrained audio models (PANNs CNN14, OpenL3) for asdbench's pseudo-labelling."""
+"""Components from pretrained audio models for asdbench: PANNs CNN14 and OpenL3 feature spaces (pseudo-labelling),
+the BEATs network (a branch of a trained system, frozen or LoRA-adapted) and the Kaldi fbank frontends it reads."""

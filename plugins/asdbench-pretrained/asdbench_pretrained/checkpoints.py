@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import types
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +75,63 @@ def load_state(model: nn.Module, state: dict[str, Any], path: Path) -> None:
         raise AsdbenchError(f"{path}: does not fit the {type(model).__name__} architecture at this width: "
                             f"{'; '.join(details)}")
     model.load_state_dict(state, strict=True, assign=True)
+
+
+def read_fairseq(path: Path, name: str) -> Any:
+    """A fairseq checkpoint (``{"cfg": ..., "model": ..., "extra_state": ...}``) at ``path``, on the CPU, without
+    running code from it.
+
+    First as ``torch.load(weights_only=True)`` reads it. fairseq's trainer saves ``cfg`` as plain containers, but
+    ``extra_state`` holds training meters whose values may be numpy scalars, and a checkpoint saved another way may
+    pickle classes of fairseq's or the model's own code (config enums, omegaconf containers), which
+    ``weights_only`` refuses and a full load would have to import and run. Such a file is read again with an
+    unpickler that resolves exactly the globals ``weights_only`` allows and turns every other class into an inert
+    :class:`Foreign` stand-in (its name, arguments and state kept, nothing of it run), whatever the file's checksum
+    (none is published): nothing the network reads comes from them.
+    """
+    entry = weight_file(name)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        pass
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise AsdbenchError(f"{path}: not a readable PyTorch file ({exc}); is it a complete download of "
+                            f"{entry.filename}? Download it again from {entry.url}") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_inert_pickle)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError) as exc:
+        raise AsdbenchError(f"{path}: not a readable fairseq checkpoint ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); is it a complete download "
+                            f"of {entry.filename}? Download it again from {entry.url}") from None
+
+
+class Foreign:
+    """What a pickled object of a class outside ``weights_only``'s allow-list becomes: inert data."""
+
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = {}  # noqa: RUF012 - never mutated
+    state: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs, self.state = args, kwargs, None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"Foreign({type(self).__module__}.{type(self).__qualname__}, args={self.args!r})"
+
+
+class _InertUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        from torch._weights_only_unpickler import _get_allowed_globals
+
+        allowed = _get_allowed_globals().get(f"{module}.{name}")
+        if allowed is not None:
+            return allowed
+        return type(name, (Foreign,), {"__module__": module, "__qualname__": name})
+
+
+_inert_pickle = types.ModuleType("asdbench_inert_pickle")
+_inert_pickle.Unpickler = _InertUnpickler  # type: ignore[attr-defined]
+_inert_pickle.load = lambda file, **kwargs: _InertUnpickler(file, **kwargs).load()  # type: ignore[attr-defined]

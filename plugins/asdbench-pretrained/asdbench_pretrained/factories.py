@@ -7,9 +7,10 @@ defaults are the space classes' own (a test holds them equal).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
-from asdbench.hookspecs import FeatureSpace, FeatureSpaceContext, Range
+from asdbench.hookspecs import FeatureSpace, FeatureSpaceContext, Frontend, Network, OneOf, Range, Satisfies
 
 BatchSize = Annotated[int, Range(ge=1)]
 ClipSeconds = Annotated[float, Range(ge=0)]
@@ -28,3 +29,62 @@ def openl3(context: FeatureSpaceContext, /, *, weights: str = "", batch_size: Ba
     from asdbench_pretrained.spaces import OpenL3Space
 
     return OpenL3Space(context, weights=weights, batch_size=batch_size, device=device, clip_seconds=clip_seconds)
+
+
+def beats_fbank() -> Frontend:
+    from asdbench_pretrained.fbank import BEATsFbank
+
+    return BEATsFbank()
+
+
+def eat_fbank() -> Frontend:
+    from asdbench_pretrained.fbank import EATFbank
+
+    return EATFbank()
+
+
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
+"""The layers of a BEATs transformer block that ``lora_targets`` may name (asdbench_pretrained.beatsnet checks it
+too, when built)."""
+
+
+def _targets_known(targets: Sequence[str]) -> bool:
+    return bool(targets) and all(target in LORA_TARGETS for target in targets)
+
+
+def beats(input_shape: tuple[int, ...], /, *, weights: str = "",
+          finetune: Annotated[str, OneOf("lora", "frozen", "full")] = "lora",
+          lora_rank: Annotated[int, Range(ge=1)] = 64, lora_alpha: Annotated[float, Range(gt=0)] = 8.0,
+          lora_dropout: Annotated[float, Range(ge=0, lt=1)] = 0.0,
+          lora_targets: Annotated[list[str], Satisfies(_targets_known, "a non-empty list of " + ", ".join(
+              LORA_TARGETS))] = ["q_proj", "v_proj"],  # noqa: B006 - options are read from the signature
+          pooling: Annotated[str, OneOf("mean", "attentive-stats")] = "mean",
+          embedding_dim: Annotated[int, Range(ge=0)] = 128) -> Network:
+    from asdbench_pretrained.beatsnet import BEATsNetwork
+
+    return BEATsNetwork(input_shape, weights=weights, finetune=finetune, lora_rank=lora_rank, lora_alpha=lora_alpha,
+                        lora_dropout=lora_dropout, lora_targets=lora_targets, pooling=pooling,
+                        embedding_dim=embedding_dim)
+
+
+EAT_LORA_TARGETS = ("qkv", "proj", "fc1", "fc2")
+"""The layers of an EAT transformer block that ``lora_targets`` may name (asdbench_pretrained.eatnet checks it too)."""
+
+
+def _eat_targets_known(targets: Sequence[str]) -> bool:
+    return bool(targets) and all(target in EAT_LORA_TARGETS for target in targets)
+
+
+def eat(input_shape: tuple[int, ...], /, *, weights: str = "",
+        finetune: Annotated[str, OneOf("lora", "frozen", "full")] = "lora",
+        lora_rank: Annotated[int, Range(ge=1)] = 64, lora_alpha: Annotated[float, Range(gt=0)] = 8.0,
+        lora_dropout: Annotated[float, Range(ge=0, lt=1)] = 0.0,
+        lora_targets: Annotated[list[str], Satisfies(_eat_targets_known, "a non-empty list of " + ", ".join(
+            EAT_LORA_TARGETS))] = ["qkv"],  # noqa: B006 - options are read from the signature
+        pooling: Annotated[str, OneOf("cls", "mean", "attentive-stats")] = "cls",
+        embedding_dim: Annotated[int, Range(ge=0)] = 128) -> Network:
+    from asdbench_pretrained.eatnet import EATNetwork
+
+    return EATNetwork(input_shape, weights=weights, finetune=finetune, lora_rank=lora_rank, lora_alpha=lora_alpha,
+                      lora_dropout=lora_dropout, lora_targets=lora_targets, pooling=pooling,
+                      embedding_dim=embedding_dim)

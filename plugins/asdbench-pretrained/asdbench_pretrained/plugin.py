@@ -33,3 +33,30 @@ def asdbench_register_feature_spaces(register: Register) -> None:
     register("openl3", factories.openl3, fetch_weights=_fetcher("openl3"),
              description="OpenL3 env/mel128 512-d embedding at 48 kHz, averaged over 1 s windows "
                          "(needs torchopenl3_mel128_env_512.pth.tar)")
+
+
+@hookimpl
+def asdbench_register_frontends(register: Register) -> None:
+    register("beats-fbank", factories.beats_fbank,
+             description="Kaldi log-mel fbank (128 bins, 25/10 ms) as BEATs reads it: waveform x 2^15, povey "
+                         "window, normalised by BEATs' mean 15.41663 / 2 x std 6.55582 (for the 'beats' network)")
+    register("eat-fbank", factories.eat_fbank,
+             description="Kaldi log-mel fbank (128 bins, 25/10 ms) as EAT reads it: clip mean removed, Hann "
+                         "window, normalised by EAT's mean -4.268 / 2 x std 4.569")
+
+
+@hookimpl
+def asdbench_register_networks(register: Register) -> None:
+    register("beats", factories.beats, fetch_weights=_fetcher("beats"),
+             not_stackable="it holds a 90 M-parameter pretrained transformer (stacking would copy it per seed "
+                           "every step) whose dropout draws are not made per seed under vmap",
+             description="BEATs transformer (microsoft/unilm, needs BEATs_iter3.pt) on 'beats-fbank', LoRA-adapted "
+                         "(rank 64 on q/v, alpha 8: ASDKit's), frozen or fully fine-tuned; patch mean or attentive "
+                         "statistics pooling, linear projection (embedding_dim 0: the 768-d pooled feature)")
+    register("eat", factories.eat, fetch_weights=_fetcher("eat"),
+             not_stackable="it holds an 85 M-parameter pretrained transformer (stacking would copy it per seed "
+                           "every step) whose stochastic depth draws are not made per seed under vmap",
+             description="EAT transformer (cwx-worst-one/EAT, needs EAT-base_epoch10_pt.pt) on 'eat-fbank' padded "
+                         "to 32-frame multiples, LoRA-adapted (rank 64 on qkv, alpha 8: ASDKit's), frozen or fully "
+                         "fine-tuned; CLS token, patch mean or attentive statistics pooling, linear projection "
+                         "(embedding_dim 0: the 768-d feature)")

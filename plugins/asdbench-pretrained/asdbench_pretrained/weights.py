@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from asdbench.atomic import atomic_path
 from asdbench.errors import AsdbenchError
 
 CHUNK = 1 << 20
-LABELS = {"md5": "MD5", "sha256": "SHA-256", "git-blob-sha1": "Git blob SHA-1"}
+LABELS = {"md5": "MD5", "sha256": "SHA-256", "git-blob-sha1": "Git blob SHA-1", "none": "no published checksum"}
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,15 @@ class WeightFile:
     name: str  # the feature space that reads it
     filename: str
     url: str
-    algorithm: str  # "md5", "sha256" or "git-blob-sha1"
+    algorithm: str  # "md5", "sha256", "git-blob-sha1", or "none" where the publisher gives no checksum
     checksum: str
     source: str  # what publishes the file and its checksum, for messages and the README
     sha256: str = ""  # empty where no SHA-256 is published
 
     @property
     def checksum_text(self) -> str:
+        if self.algorithm == "none":
+            return "its publisher gives no checksum"
         return f"{LABELS[self.algorithm]} {self.checksum}"
 
 
@@ -55,6 +58,32 @@ WEIGHTS: dict[str, WeightFile] = {
         checksum="0bd0f509b478fd015f5ff44fc260b3248d03307d",
         source="OpenL3 env/mel128/512 (Cramer et al. 2019) as ported to PyTorch by torchopenl3, GitHub repository "
                "torchopenl3/torchopenl3-models (the checksum is the file's Git blob id in that repository)",
+    ),
+    "beats": WeightFile(
+        name="beats",
+        filename="BEATs_iter3.pt",
+        url="https://valle.blob.core.windows.net/share/BEATs/BEATs_iter3.pt?sv=2020-08-04"
+            "&st=2023-03-01T07%3A51%3A05Z&se=2033-03-02T07%3A51%3A00Z&sr=c&sp=rl"
+            "&sig=QJXmSJG9DbMKf48UDIU1MfzIro8HQOf3sqlNXiflY1I%3D",
+        algorithm="none",
+        checksum="",
+        source="BEATs iter3 (Chen et al. 2023), the Azure link of microsoft/unilm's beats/README.md at commit "
+               "6ae30d5 (March 2023, signed until 2033; since 7bd2f87 the README links the same file on OneDrive, "
+               "https://1drv.ms/u/s!AqeByhGUtINrgcpxJUNDxg4eU0r-vA?e=qezPJ5); the checkpoint ASDKit's BEATs + LoRA "
+               "recipe reads",
+    ),
+    "eat": WeightFile(
+        name="eat",
+        filename="EAT-base_epoch10_pt.pt",
+        url="https://drive.usercontent.google.com/download?id=10pklbY_fKraQUIBizSg1kv4lJXNWxpxl&export=download"
+            "&confirm=t",
+        algorithm="none",
+        checksum="",
+        source="EAT-base pre-trained for 10 epochs on AudioSet-2M (Chen et al. 2024), the fairseq checkpoint on "
+               "Google Drive that cwx-worst-one/EAT's README.md (commit 06c1c34) links as "
+               "https://drive.google.com/file/d/10pklbY_fKraQUIBizSg1kv4lJXNWxpxl/view, and the checkpoint "
+               "ASDKit's EAT + LoRA recipe reads (pretrained_models/eat/checkpoints.txt names it "
+               "EAT-base_epoch10_pt)",
     ),
 }
 
@@ -77,13 +106,13 @@ def instructions(entry: WeightFile, expected: Path) -> str:
     return (
         f"Download {entry.url} ({entry.source}; {entry.checksum_text}, {sha256}) and save it "
         f"as {expected}, or set ASDBENCH_MODELS_DIR to the folder that holds {entry.filename}, or give its path as "
-        f"the feature space's `weights` option. Where there is internet, `asdbench models fetch "
+        f"its `weights` option. Where there is internet, `asdbench models fetch "
         f"{entry.name} --dir {expected.parent}` downloads and checks it."
     )
 
 
 def resolve(name: str, weights: str | os.PathLike[str] = "") -> Path:
-    """The weight file a feature space should read: ``weights`` if given, else the default location.
+    """The weight file a component should read: ``weights`` if given, else the default location.
 
     Raises an AsdbenchError saying which file to put where, and where to download it, when it is missing.
     """
@@ -91,12 +120,12 @@ def resolve(name: str, weights: str | os.PathLike[str] = "") -> Path:
     if weights:
         path = Path(weights).expanduser()
         if not path.is_file():
-            raise AsdbenchError(f"feature space {name!r}: weights file {path} (the `weights` option) does not "
+            raise AsdbenchError(f"{name!r}: weights file {path} (the `weights` option) does not "
                                 f"exist. {instructions(entry, path)}")
         return path
     path = models_dir() / entry.filename
     if not path.is_file():
-        raise AsdbenchError(f"feature space {name!r} needs the pretrained weights file {entry.filename}, which is "
+        raise AsdbenchError(f"{name!r} needs the pretrained weights file {entry.filename}, which is "
                             f"not at {path}. {instructions(entry, path)}")
     return path
 
@@ -116,9 +145,9 @@ def digest(path: Path, algorithm: str) -> str:
 
 
 def is_published(path: Path, name: str) -> bool:
-    """Whether ``path`` holds exactly the published bytes of weight file ``name``."""
+    """Whether ``path`` holds exactly the published bytes of weight file ``name`` (never, without a checksum)."""
     entry = weight_file(name)
-    return digest(path, entry.algorithm) == entry.checksum
+    return entry.algorithm != "none" and digest(path, entry.algorithm) == entry.checksum
 
 
 def fetch(name: str, dest_dir: str | os.PathLike[str], *, timeout: float = 60.0) -> Path:
@@ -129,7 +158,7 @@ def fetch(name: str, dest_dir: str | os.PathLike[str], *, timeout: float = 60.0)
     """
     entry = weight_file(name)
     target = Path(dest_dir).expanduser() / entry.filename
-    if target.is_file() and is_published(target, name):
+    if target.is_file() and (entry.algorithm == "none" or is_published(target, name)):
         return target
     with atomic_path(target) as temporary:
         try:
@@ -138,6 +167,10 @@ def fetch(name: str, dest_dir: str | os.PathLike[str], *, timeout: float = 60.0)
                     out.write(chunk)
         except OSError as exc:  # URLError, HTTPError and socket errors are all OSErrors
             raise AsdbenchError(f"could not download {entry.url}: {exc}. {instructions(entry, target)}") from None
+        if entry.algorithm == "none":
+            warnings.warn(f"{entry.filename}: {entry.checksum_text}, so the download of {entry.url} is unchecked; "
+                          f"its SHA-256 is {digest(temporary, 'sha256')}", stacklevel=2)
+            return target
         found = digest(temporary, entry.algorithm)
         if found != entry.checksum:
             raise AsdbenchError(f"the download of {entry.url} has {LABELS[entry.algorithm]} {found}, but the "

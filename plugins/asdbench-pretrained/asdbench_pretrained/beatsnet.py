@@ -1,0 +1,90 @@
+"""The ``beats`` network: a published BEATs checkpoint, frozen, LoRA-adapted or fully fine-tuned, pooled over its
+patches (mean, or attentive statistics) and projected to the branch embedding.
+
+Defaults follow ASDKit's BEATs + LoRA system (``TakuyaFujimura/dcase-asd-toolkit``: ``config/train/frontend/
+dis_beats.yaml`` and ``asdit/models/pretrained_models/beats/lora.py``): the ``BEATs_iter3.pt`` checkpoint; LoRA of
+rank 64 on ``q_proj`` and ``v_proj`` through ``peft.LoraConfig(r=64, target_modules=[...])``, which leaves peft's
+defaults ``lora_alpha = 8`` and ``lora_dropout = 0``, and freezes every other backbone weight; the backbone in
+training mode with its checkpoint's dropout rates. ASDKit's ``projection_type = "linear"`` projects every patch
+feature and averages over patches, which equals averaging then projecting (what is done here); its published
+recipe uses ``embed_size = 256`` with an attentive statistics pooling instead (``pooling = "attentive-stats"``,
+``embedding_dim = 256``).
+
+Frozen, LoRA or full fine-tuning and run checkpoints without the published weights: :mod:`asdbench_pretrained.adapted`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from asdbench.errors import AsdbenchError
+from asdbench_pretrained import checkpoints
+from asdbench_pretrained.adapted import FINETUNE, AdaptedBackbone, check_choice, check_targets
+from asdbench_pretrained.beats import BEATs, BEATsConfig
+from asdbench_pretrained.factories import LORA_TARGETS
+from asdbench_pretrained.fbank import NUM_MEL_BINS
+from asdbench_pretrained.pooling import AttentiveStatsPooling
+from asdbench_pretrained.weights import resolve
+
+POOLING = ("mean", "attentive-stats")
+
+
+def load_beats(path: Path) -> BEATs:
+    """The BEATs model of a published checkpoint (``{"cfg": ..., "model": state_dict}``), loaded strictly."""
+    state = checkpoints.read(path, "beats")
+    if not isinstance(state, dict) or "cfg" not in state or "model" not in state:
+        found = ", ".join(map(str, state)) if isinstance(state, dict) else type(state).__name__
+        raise AsdbenchError(f"{path}: not a BEATs checkpoint: expected a dict with 'cfg' and 'model' (as "
+                            f"microsoft/unilm publishes them), found {found}")
+    config = BEATsConfig.from_checkpoint(state["cfg"], path)
+    with torch.device("meta"):
+        model = BEATs(config)
+    checkpoints.load_state(model, state["model"], path)
+    return model
+
+
+class BEATsNetwork(AdaptedBackbone):
+    """``(B, 128, T)`` (the ``beats-fbank`` frontend) -> ``(B, embedding_dim)``.
+
+    Options: ``weights`` (the checkpoint; default ``BEATs_iter3.pt`` in the models folder), ``finetune``
+    ("lora": adapters only; "frozen": nothing of the backbone trains, and it stays in inference mode, no dropout;
+    "full": every weight trains), ``lora_rank``, ``lora_alpha``, ``lora_dropout``, ``lora_targets`` (attribute names
+    of the layers to adapt, used with "lora" only), ``pooling`` ("mean" over the patches, or "attentive-stats":
+    ASDKit's trainable attentive statistics pooling), ``embedding_dim`` (a trainable linear projection of the
+    pooled feature; 0: none, the pooled 768-d feature itself).
+    """
+
+    network_name = "beats"
+
+    def __init__(self, input_shape: Sequence[int], /, *, weights: str = "", finetune: str = "lora",
+                 lora_rank: int = 64, lora_alpha: float = 8.0, lora_dropout: float = 0.0,
+                 lora_targets: Sequence[str] = ["q_proj", "v_proj"],  # noqa: B006 - the factory's default, not mutated
+                 pooling: str = "mean", embedding_dim: int = 128) -> None:
+        super().__init__()
+        shape = tuple(input_shape)
+        if len(shape) != 2 or shape[0] != NUM_MEL_BINS:
+            raise AsdbenchError(f"network 'beats' reads (128, T) log-mel filter banks (the 'beats-fbank' frontend), "
+                                f"but its frontend gives {shape}")
+        check_choice("beats", "pooling", pooling, POOLING)
+        check_choice("beats", "finetune", finetune, FINETUNE)
+        check_targets("beats", lora_targets, LORA_TARGETS)
+        path = resolve("beats", weights)
+        backbone = load_beats(path)
+        if shape[1] < backbone.config.input_patch_size:
+            raise AsdbenchError(f"network 'beats': clips give {shape[1]} fbank frames, fewer than one "
+                                f"{backbone.config.input_patch_size}-frame patch; use longer clips")
+        self.adapt(backbone, path, finetune=finetune, lora_rank=lora_rank, lora_alpha=lora_alpha,
+                   lora_dropout=lora_dropout, lora_targets=lora_targets)
+        dim = self.backbone.feature_dim
+        self.pooling = AttentiveStatsPooling(dim) if pooling == "attentive-stats" else None
+        self.projection = nn.Linear(dim, embedding_dim) if embedding_dim else None
+        self.embedding_dim = embedding_dim or dim
+
+    def forward(self, fbank: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(fbank)
+        pooled = self.pooling(features) if self.pooling is not None else features.mean(dim=1)
+        return self.projection(pooled) if self.projection is not None else pooled
