@@ -52,4 +52,5 @@ def asdbench_register_networks(register: Register) -> None:
                            "every step) whose dropout draws are not made per seed under vmap",
              description="BEATs transformer (microsoft/unilm, needs BEATs_iter3.pt) on 'beats-fbank', LoRA-adapted "
                          "(rank 64 on q/v, alpha 8: ASDKit's), frozen or fully fine-tuned; patch mean or attentive "
-                         "statistics pooling, linear projection (embedding_dim 0: the 768-d pooled feature)")
+                         "statistics pooling or GenRep's mean over time per frequency patch, any layer's output, linear "
+                         "projection (embedding_dim 0: the pooled feature itself)")
