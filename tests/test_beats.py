@@ -130,6 +130,44 @@ def test_network_pools_and_projects(tiny_weights, golden):
     torch.testing.assert_close(raw(features), golden["features"].mean(dim=1), atol=2e-3, rtol=0)
 
 
+def test_time_pooling_averages_each_frequency_patch_over_time_as_genrep(tiny_weights, golden):
+    """GenRep's --temporal_pooling: reshape(B, T/16, 8, D).mean(1), on the public code's time-major patches."""
+    features = BEATsFbank()(golden["waveforms"])
+    pooled = network(tiny_weights, pooling="time", embedding_dim=0, finetune="frozen").eval()
+    assert pooled.embedding_dim == 8 * 32
+    expected = golden["features"].reshape(2, 4, 8, 32).mean(dim=1).flatten(1)
+    torch.testing.assert_close(pooled(features), expected, atol=2e-3, rtol=0)
+    assert network(tiny_weights, pooling="time", embedding_dim=16)(features).shape == (2, 16)
+
+
+def test_layer_k_is_the_output_of_the_first_k_layers(tiny_weights, golden):
+    """``layer = k``: what the same model with its layers after the k-th removed computes (GenRep reads the 4th; a
+    config of k layers would not do: DeepNorm scales every residual by the model's layer count)."""
+    features = BEATsFbank()(golden["waveforms"])
+    last = network(tiny_weights, embedding_dim=0, finetune="frozen").eval()
+    torch.testing.assert_close(network(tiny_weights, embedding_dim=0, finetune="frozen", layer=2).eval()(features),
+                               last(features), atol=0, rtol=0)
+    first = network(tiny_weights, embedding_dim=0, finetune="frozen", layer=1).eval()
+    cut = load_beats(tiny_weights)
+    cut.encoder.layers = cut.encoder.layers[:1]
+    with torch.no_grad():
+        expected = cut.eval()(features).mean(dim=1)
+    torch.testing.assert_close(first(features), expected, atol=1e-6, rtol=0)
+    assert not torch.allclose(first(features), last(features), atol=1e-3)
+    with pytest.raises(AsdbenchError, match="layer = 3, but .* has 2 layers"):
+        network(tiny_weights, layer=3)
+
+
+def test_the_genrep_release_is_read_from_its_own_file(empty_models_dir, tiny_weights):
+    with pytest.raises(AsdbenchError) as error:
+        BEATsNetwork((128, 70), release="iter3-as2m-cpt1")
+    message = str(error.value)
+    assert str(empty_models_dir / "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt") in message
+    assert weights.WEIGHTS["beats-as2m-cpt1"].url in message and "models fetch" not in message
+    (empty_models_dir / "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt").write_bytes(tiny_weights.read_bytes())
+    assert BEATsNetwork((128, 70), release="iter3-as2m-cpt1", embedding_dim=0).embedding_dim == 32
+
+
 def test_attentive_stats_pooling_with_uniform_attention_is_mean_and_std():
     torch.manual_seed(0)
     pooling = AttentiveStatsPooling(32).eval()

@@ -214,8 +214,10 @@ class Encoder(nn.Module):
         self.pre_norm = config.layer_norm_first
         self.dropout, self.layerdrop = nn.Dropout(config.dropout), config.encoder_layerdrop
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, N, D)`` -> ``(B, N, D)``."""
+    def forward(self, x: torch.Tensor, layers: int = 0) -> torch.Tensor:
+        """``(B, N, D)`` -> ``(B, N, D)``: the last layer's output, or with ``layers`` = k > 0 the k-th layer's (the
+        reference's ``layer_results[k]``; the layers after it are not run, and a pre-LN model's final
+        ``layer_norm``, which follows the last layer only, is not applied)."""
         positional = self.pos_conv(x.transpose(1, 2))
         if self.remove:
             positional = positional[..., : -self.remove]
@@ -227,11 +229,11 @@ class Encoder(nn.Module):
         if hasattr(self.layers[0].self_attn, "relative_attention_bias"):
             buckets = relative_buckets(x.shape[1], self.num_buckets, self.max_distance, x.device)
             bias = self.layers[0].self_attn.relative_attention_bias(buckets).permute(2, 0, 1)  # (heads, N, N)
-        for layer in self.layers:
+        for layer in self.layers[: layers or None]:
             if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
                 continue
             x = layer(x, bias)
-        return self.layer_norm(x) if self.pre_norm else x
+        return self.layer_norm(x) if self.pre_norm and not layers else x
 
 
 class BEATs(nn.Module):
@@ -262,9 +264,10 @@ class BEATs(nn.Module):
         patch = self.config.input_patch_size
         return (frames // patch) * (PATCH_FREQUENCY_BINS // patch)
 
-    def forward(self, fbank: torch.Tensor) -> torch.Tensor:
+    def forward(self, fbank: torch.Tensor, layers: int = 0) -> torch.Tensor:
+        """``layers``: see :meth:`Encoder.forward` (0: every layer)."""
         patches = self.patch_embedding(fbank.transpose(1, 2).unsqueeze(1))  # (B, C, T/16, 8)
         features = self.layer_norm(patches.flatten(2).transpose(1, 2))
         if self.post_extract_proj is not None:
             features = self.post_extract_proj(features)
-        return self.encoder(self.dropout_input(features))
+        return self.encoder(self.dropout_input(features), layers)

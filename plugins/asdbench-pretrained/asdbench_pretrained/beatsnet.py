@@ -24,13 +24,15 @@ from torch import nn
 from asdbench.errors import AsdbenchError
 from asdbench_pretrained import checkpoints
 from asdbench_pretrained.adapted import FINETUNE, AdaptedBackbone, check_choice, check_targets
-from asdbench_pretrained.beats import BEATs, BEATsConfig
+from asdbench_pretrained.beats import PATCH_FREQUENCY_BINS, BEATs, BEATsConfig
 from asdbench_pretrained.factories import LORA_TARGETS
 from asdbench_pretrained.fbank import NUM_MEL_BINS
 from asdbench_pretrained.pooling import AttentiveStatsPooling
 from asdbench_pretrained.weights import resolve
 
-POOLING = ("mean", "attentive-stats")
+POOLING = ("mean", "attentive-stats", "time")
+RELEASES = {"iter3": "beats", "iter3-as2m-cpt1": "beats-as2m-cpt1"}
+"""``release`` option -> the published weight file (asdbench_pretrained.weights) read when ``weights`` is empty."""
 
 
 def load_beats(path: Path) -> BEATs:
@@ -54,8 +56,12 @@ class BEATsNetwork(AdaptedBackbone):
     ("lora": adapters only; "frozen": nothing of the backbone trains, and it stays in inference mode, no dropout;
     "full": every weight trains), ``lora_rank``, ``lora_alpha``, ``lora_dropout``, ``lora_targets`` (attribute names
     of the layers to adapt, used with "lora" only), ``pooling`` ("mean" over the patches, or "attentive-stats":
-    ASDKit's trainable attentive statistics pooling), ``embedding_dim`` (a trainable linear projection of the
-    pooled feature; 0: none, the pooled 768-d feature itself).
+    ASDKit's trainable attentive statistics pooling, or "time": the mean over time of each of the 8 frequency
+    patches, concatenated (8 x 768; GenRep's ``--temporal_pooling``), ``embedding_dim`` (a trainable linear
+    projection of the pooled feature; 0: none, the pooled feature itself), ``layer`` (0: the last layer's output;
+    k: the k-th layer's, as GenRep reads the 4th; the layers after it are not run), ``release`` (the published
+    checkpoint read when ``weights`` is empty: "iter3", ASDKit's, or "iter3-as2m-cpt1", GenRep's
+    ``BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt``).
     """
 
     network_name = "beats"
@@ -63,7 +69,7 @@ class BEATsNetwork(AdaptedBackbone):
     def __init__(self, input_shape: Sequence[int], /, *, weights: str = "", finetune: str = "lora",
                  lora_rank: int = 64, lora_alpha: float = 8.0, lora_dropout: float = 0.0,
                  lora_targets: Sequence[str] = ["q_proj", "v_proj"],  # noqa: B006 - the factory's default, not mutated
-                 pooling: str = "mean", embedding_dim: int = 128) -> None:
+                 pooling: str = "mean", embedding_dim: int = 128, layer: int = 0, release: str = "iter3") -> None:
         super().__init__()
         shape = tuple(input_shape)
         if len(shape) != 2 or shape[0] != NUM_MEL_BINS:
@@ -72,19 +78,32 @@ class BEATsNetwork(AdaptedBackbone):
         check_choice("beats", "pooling", pooling, POOLING)
         check_choice("beats", "finetune", finetune, FINETUNE)
         check_targets("beats", lora_targets, LORA_TARGETS)
-        path = resolve("beats", weights)
+        check_choice("beats", "release", release, tuple(RELEASES))
+        path = resolve(RELEASES[release], weights)
         backbone = load_beats(path)
+        if not 0 <= layer <= backbone.config.encoder_layers:
+            raise AsdbenchError(f"network 'beats': layer = {layer}, but {path} has {backbone.config.encoder_layers} "
+                                "layers (0: the last)")
+        self.layer = layer
         if shape[1] < backbone.config.input_patch_size:
             raise AsdbenchError(f"network 'beats': clips give {shape[1]} fbank frames, fewer than one "
                                 f"{backbone.config.input_patch_size}-frame patch; use longer clips")
         self.adapt(backbone, path, finetune=finetune, lora_rank=lora_rank, lora_alpha=lora_alpha,
                    lora_dropout=lora_dropout, lora_targets=lora_targets)
         dim = self.backbone.feature_dim
+        self.time_pooling = pooling == "time"
+        self.frequency_patches = PATCH_FREQUENCY_BINS // backbone.config.input_patch_size
+        pooled_dim = dim * self.frequency_patches if self.time_pooling else dim
         self.pooling = AttentiveStatsPooling(dim) if pooling == "attentive-stats" else None
-        self.projection = nn.Linear(dim, embedding_dim) if embedding_dim else None
-        self.embedding_dim = embedding_dim or dim
+        self.projection = nn.Linear(pooled_dim, embedding_dim) if embedding_dim else None
+        self.embedding_dim = embedding_dim or pooled_dim
 
     def forward(self, fbank: torch.Tensor) -> torch.Tensor:
-        features = self.backbone(fbank)
-        pooled = self.pooling(features) if self.pooling is not None else features.mean(dim=1)
+        features = self.backbone(fbank, self.layer)
+        if self.time_pooling:  # patches are time-major: (B, T/16 * 8, D) -> (B, T/16, 8, D) -> mean over time
+            pooled = features.unflatten(1, (-1, self.frequency_patches)).mean(dim=1).flatten(1)
+        elif self.pooling is not None:
+            pooled = self.pooling(features)
+        else:
+            pooled = features.mean(dim=1)
         return self.projection(pooled) if self.projection is not None else pooled

@@ -58,13 +58,14 @@ def beats(input_shape: tuple[int, ...], /, *, weights: str = "",
           lora_dropout: Annotated[float, Range(ge=0, lt=1)] = 0.0,
           lora_targets: Annotated[list[str], Satisfies(_targets_known, "a non-empty list of " + ", ".join(
               LORA_TARGETS))] = ["q_proj", "v_proj"],  # noqa: B006 - options are read from the signature
-          pooling: Annotated[str, OneOf("mean", "attentive-stats")] = "mean",
-          embedding_dim: Annotated[int, Range(ge=0)] = 128) -> Network:
+          pooling: Annotated[str, OneOf("mean", "attentive-stats", "time")] = "mean",
+          embedding_dim: Annotated[int, Range(ge=0)] = 128, layer: Annotated[int, Range(ge=0)] = 0,
+          release: Annotated[str, OneOf("iter3", "iter3-as2m-cpt1")] = "iter3") -> Network:
     from asdbench_pretrained.beatsnet import BEATsNetwork
 
     return BEATsNetwork(input_shape, weights=weights, finetune=finetune, lora_rank=lora_rank, lora_alpha=lora_alpha,
                         lora_dropout=lora_dropout, lora_targets=lora_targets, pooling=pooling,
-                        embedding_dim=embedding_dim)
+                        embedding_dim=embedding_dim, layer=layer, release=release)
 
 
 EAT_LORA_TARGETS = ("qkv", "proj", "fc1", "fc2")

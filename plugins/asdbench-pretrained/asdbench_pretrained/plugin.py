@@ -51,8 +51,9 @@ def asdbench_register_networks(register: Register) -> None:
              not_stackable="it holds a 90 M-parameter pretrained transformer (stacking would copy it per seed "
                            "every step) whose dropout draws are not made per seed under vmap",
              description="BEATs transformer (microsoft/unilm, needs BEATs_iter3.pt) on 'beats-fbank', LoRA-adapted "
-                         "(rank 64 on q/v, alpha 8: ASDKit's), frozen or fully fine-tuned; patch mean or attentive "
-                         "statistics pooling, linear projection (embedding_dim 0: the 768-d pooled feature)")
+                         "(rank 64 on q/v, alpha 8: ASDKit's), frozen or fully fine-tuned; any layer's output; patch "
+                         "mean, attentive statistics or GenRep's mean over time per frequency patch; linear "
+                         "projection (embedding_dim 0: the pooled feature itself)")
     register("eat", factories.eat, fetch_weights=_fetcher("eat"),
              not_stackable="it holds an 85 M-parameter pretrained transformer (stacking would copy it per seed "
                            "every step) whose stochastic depth draws are not made per seed under vmap",

@@ -26,13 +26,14 @@ LABELS = {"md5": "MD5", "sha256": "SHA-256", "git-blob-sha1": "Git blob SHA-1", 
 class WeightFile:
     """One published weight file."""
 
-    name: str  # the feature space that reads it
+    name: str  # the component that reads it, or for another release of its weights a name of its own
     filename: str
     url: str
     algorithm: str  # "md5", "sha256", "git-blob-sha1", or "none" where the publisher gives no checksum
     checksum: str
     source: str  # what publishes the file and its checksum, for messages and the README
     sha256: str = ""  # empty where no SHA-256 is published
+    fetched_by: str = ""  # the component whose `asdbench models fetch` downloads it; "" for its `name`, "-" for none
 
     @property
     def checksum_text(self) -> str:
@@ -72,6 +73,19 @@ WEIGHTS: dict[str, WeightFile] = {
                "https://1drv.ms/u/s!AqeByhGUtINrgcpxJUNDxg4eU0r-vA?e=qezPJ5); the checkpoint ASDKit's BEATs + LoRA "
                "recipe reads",
     ),
+    "beats-as2m-cpt1": WeightFile(
+        name="beats-as2m-cpt1",
+        filename="BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt",
+        url="https://valle.blob.core.windows.net/share/BEATs/BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt"
+            "?sv=2020-08-04&st=2023-03-01T07%3A51%3A05Z&se=2033-03-02T07%3A51%3A00Z&sr=c&sp=rl"
+            "&sig=QJXmSJG9DbMKf48UDIU1MfzIro8HQOf3sqlNXiflY1I%3D",
+        algorithm="none",
+        checksum="",
+        source="BEATs iter3+ (AS2M) fine-tuned on AS2M, cpt1 (Chen et al. 2023), the Azure link of microsoft/unilm's "
+               "beats/README.md at commit 6ae30d5; the checkpoint GenRep reads (Phuriches/GenRepASD, model "
+               "beats_ft1)",
+        fetched_by="-",  # `asdbench models fetch beats` fetches iter3; this release is downloaded by hand
+    ),
     "eat": WeightFile(
         name="eat",
         filename="EAT-base_epoch10_pt.pt",
@@ -103,12 +117,13 @@ def models_dir() -> Path:
 def instructions(entry: WeightFile, expected: Path) -> str:
     """How to obtain ``entry`` and where to put it: the tail of every missing-weights message."""
     sha256 = f"SHA-256 {entry.sha256}" if entry.sha256 else "no SHA-256 is published"
-    return (
-        f"Download {entry.url} ({entry.source}; {entry.checksum_text}, {sha256}) and save it "
-        f"as {expected}, or set ASDBENCH_MODELS_DIR to the folder that holds {entry.filename}, or give its path as "
-        f"its `weights` option. Where there is internet, `asdbench models fetch "
-        f"{entry.name} --dir {expected.parent}` downloads and checks it."
-    )
+    text = (f"Download {entry.url} ({entry.source}; {entry.checksum_text}, {sha256}) and save it "
+            f"as {expected}, or set ASDBENCH_MODELS_DIR to the folder that holds {entry.filename}, or give its path as "
+            "its `weights` option.")
+    if entry.fetched_by == "-":
+        return text
+    return (f"{text} Where there is internet, `asdbench models fetch {entry.fetched_by or entry.name} "
+            f"--dir {expected.parent}` downloads and checks it.")
 
 
 def resolve(name: str, weights: str | os.PathLike[str] = "") -> Path:
