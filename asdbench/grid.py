@@ -22,6 +22,7 @@ A grid file (TOML)::
     machines = ["gearbox", "slider"]    # per-machine tables: only these machines (default: all)
     aggregate = "hmean"                 # per-machine hmean tables: add the hmean over those machines (per split
                                         # when the table shows splits, else over all of them, as Table III's 24w/o)
+    note = "..."                        # printed under the title (e.g. what the numbers do not mean)
 
 The runs are the product of every group and axis. Runs that differ only in how they are scored (an axis such
 as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) share one training: the grid
@@ -79,6 +80,7 @@ class Table:
     value: str = "official_score"
     machines: list[str] | None = None
     aggregate: str | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,10 +178,13 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
 
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: table must be a table ([table]), got {raw!r}")
-    unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate"}
+    unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate", "note"}
     if unknown:
         raise SpecError(f"{path}: unknown table field {sorted(unknown)[0]!r}; expected rows, columns, value, "
-                        "machines, aggregate")
+                        "machines, aggregate, note")
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        raise SpecError(f"{path}: table.note must be a string (printed under the table's title), got {note!r}")
     first = next(iter(dimensions), "split")
     rows, columns = names("rows", [first]), names("columns", ["split"])
     value = raw.get("value", "official_score")
@@ -194,7 +199,7 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
         if "machine" not in rows + columns or value != "hmean":
             raise SpecError(f"{path}: table.aggregate = {aggregate!r} summarises per-machine hmean tables: it "
                             "needs 'machine' in table.rows or table.columns and value = 'hmean'")
-    return Table(rows, columns, value, machines, aggregate)
+    return Table(rows, columns, value, machines, aggregate, note)
 
 
 # --- execution ---------------------------------------------------------------------------------------------

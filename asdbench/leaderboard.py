@@ -188,7 +188,8 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
     runs = {run.spec.hash for run in grid.runs}
     trainings = {run.spec.training_hash for run in grid.runs}
     levels = f"\n{len(runs)} runs, scored from {len(trainings)} trainings (`asdbench status` lists both levels)\n"
-    return f"### {title}\n\n" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n" \
+    note = f"{grid.table.note}\n\n" if grid.table.note else ""
+    return f"### {title}\n\n{note}" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n" \
         + levels
 
 
