@@ -162,6 +162,7 @@ def test_the_genrep_release_is_read_from_its_own_file(empty_models_dir, tiny_wei
     with pytest.raises(AsdbenchError) as error:
         BEATsNetwork((128, 70), release="iter3-as2m-cpt1")
     message = str(error.value)
+    assert message.startswith("network 'beats' (release 'iter3-as2m-cpt1') needs the pretrained weights file")
     assert str(empty_models_dir / "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt") in message
     assert weights.WEIGHTS["beats-as2m-cpt1"].url in message and "models fetch" not in message
     (empty_models_dir / "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt").write_bytes(tiny_weights.read_bytes())

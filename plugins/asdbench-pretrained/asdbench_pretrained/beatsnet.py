@@ -79,7 +79,8 @@ class BEATsNetwork(AdaptedBackbone):
         check_choice("beats", "finetune", finetune, FINETUNE)
         check_targets("beats", lora_targets, LORA_TARGETS)
         check_choice("beats", "release", release, tuple(RELEASES))
-        path = resolve(RELEASES[release], weights)
+        path = resolve(RELEASES[release], weights, component=f"network 'beats' (release {release!r})"
+                       if release != "iter3" else "")
         backbone = load_beats(path)
         if not 0 <= layer <= backbone.config.encoder_layers:
             raise AsdbenchError(f"network 'beats': layer = {layer}, but {path} has {backbone.config.encoder_layers} "

@@ -126,21 +126,23 @@ def instructions(entry: WeightFile, expected: Path) -> str:
             f"--dir {expected.parent}` downloads and checks it.")
 
 
-def resolve(name: str, weights: str | os.PathLike[str] = "") -> Path:
+def resolve(name: str, weights: str | os.PathLike[str] = "", *, component: str = "") -> Path:
     """The weight file a component should read: ``weights`` if given, else the default location.
 
-    Raises an AsdbenchError saying which file to put where, and where to download it, when it is missing.
+    Raises an AsdbenchError saying which file to put where, and where to download it, when it is missing;
+    ``component`` names who needs it there (default: ``name``, for a component named as its weight file).
     """
     entry = weight_file(name)
+    who = component or repr(name)
     if weights:
         path = Path(weights).expanduser()
         if not path.is_file():
-            raise AsdbenchError(f"{name!r}: weights file {path} (the `weights` option) does not "
+            raise AsdbenchError(f"{who}: weights file {path} (the `weights` option) does not "
                                 f"exist. {instructions(entry, path)}")
         return path
     path = models_dir() / entry.filename
     if not path.is_file():
-        raise AsdbenchError(f"{name!r} needs the pretrained weights file {entry.filename}, which is "
+        raise AsdbenchError(f"{who} needs the pretrained weights file {entry.filename}, which is "
                             f"not at {path}. {instructions(entry, path)}")
     return path
 
