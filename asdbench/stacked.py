@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from asdbench.clips import ClipSource
 from asdbench.epochloss import EpochLoss
 from asdbench.errors import TrainingError
-from asdbench.prefetch import PREFETCH_BATCHES, DeviceFeed, prefetched
+from asdbench.prefetch import DeviceFeed, default_prefetch, prefetched
 from asdbench.system import System
 from asdbench.train import (
     EpochRunner,
@@ -147,9 +147,10 @@ def _stacked(named: Sequence) -> dict[str, torch.Tensor]:
 
 
 def train_stacked(members: Sequence[StackedMember], *, device: torch.device, progress: bool = True,
-                  prefetch: int = PREFETCH_BATCHES) -> list[list[Path]]:
+                  prefetch: int | None = None) -> list[list[Path]]:
     """Train every member as :func:`asdbench.train.train` would train it alone; returns each one's ensemble
     checkpoints. All members must resume from the same epoch. ``prefetch``: as for :func:`asdbench.train.train`."""
+    prefetch = default_prefetch(device) if prefetch is None else prefetch
     problem = stacking_problem(members)
     if problem:
         raise TrainingError(f"these runs cannot be trained stacked: {problem}")
@@ -189,7 +190,7 @@ def stacked_epoch_runner(member: StackedMember, device: torch.device) -> EpochRu
 
     def run_epoch(optimiser: torch.optim.Optimizer, epoch: int, bar: tqdm) -> float:
         (loss,) = _stacked_epoch([member], [optimiser], member.system.frontends, branches, one_hot, streams, epoch,
-                                 device, bar, PREFETCH_BATCHES)
+                                 device, bar, default_prefetch(device))
         return float(loss)
 
     return run_epoch

@@ -28,7 +28,7 @@ from asdbench.atomic import atomic_path
 from asdbench.clips import ClipSource
 from asdbench.epochloss import EpochLoss
 from asdbench.errors import TrainingError
-from asdbench.prefetch import PREFETCH_BATCHES, DeviceFeed, Sent, prefetched
+from asdbench.prefetch import DeviceFeed, Sent, default_prefetch, prefetched
 from asdbench.progress import progress_bar
 from asdbench.rundir import set_aside
 from asdbench.system import System
@@ -161,14 +161,15 @@ def train(
     *,
     device: torch.device,
     progress: bool = True,
-    prefetch: int = PREFETCH_BATCHES,
+    prefetch: int | None = None,
 ) -> list[Path]:
     """Train ``system`` on ``clips`` (one class index per clip in ``targets``), keeping the checkpoints of
     ``plan.checkpoints``; returns their paths.
 
     Finished epochs found in ``checkpoint_dir`` are not trained again. ``prefetch`` batches are made ahead in a
-    background thread (0: none), which changes nothing but speed (asdbench.prefetch).
+    background thread (0: none; None: :func:`asdbench.prefetch.default_prefetch`), which changes nothing but speed.
     """
+    prefetch = default_prefetch(device) if prefetch is None else prefetch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     place(system, device, plan)
     optimiser = make_optimiser(system, plan)
@@ -227,7 +228,7 @@ def replay(
 
         def run_epoch(optimiser: torch.optim.Optimizer, epoch: int, bar: tqdm) -> float:
             return _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar,
-                                PREFETCH_BATCHES)
+                                default_prefetch(device))
 
     with training_bar(plan, len(clips), start, max(epochs), progress) as bar:
         for epoch in range(start + 1, max(epochs) + 1):

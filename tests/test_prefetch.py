@@ -12,7 +12,7 @@ import torch
 from asdbench.clips import ClipSource
 from asdbench.data.audio import ClipArray
 from asdbench.errors import DataError
-from asdbench.prefetch import DeviceFeed, prefetched
+from asdbench.prefetch import PREFETCH_BATCHES, DeviceFeed, prefetched
 from asdbench.stacked import StackedMember, train_stacked
 from asdbench.train import TrainingError, train
 from tests.test_fast_paths import SAMPLES, make
@@ -101,7 +101,7 @@ def test_a_failure_while_making_a_batch_stops_training_with_its_message_and_the_
     clips, targets = cached_clips(fail_at=3)
     system, plan = make(1)
     with pytest.raises(DataError, match="cache entry fan/train: 12 bytes where 64 were expected"):
-        train(system, clips, targets, 3, plan, tmp_path, device=CPU, progress=False)
+        train(system, clips, targets, 3, plan, tmp_path, device=CPU, progress=False, prefetch=PREFETCH_BATCHES)
     assert set(clips.groups[1].threads) == {PRODUCER}
     assert not producer_threads()
     assert not list(tmp_path.glob("*.pt"))
@@ -124,7 +124,7 @@ def test_the_thread_stops_when_training_stops(tmp_path, monkeypatch, interruptio
     real = system.training_loss
     monkeypatch.setattr(system, "training_loss", interrupted)
     with pytest.raises(interruption, match="stopped at step 2"):
-        train(system, clips, targets, 3, plan, tmp_path, device=CPU, progress=False)
+        train(system, clips, targets, 3, plan, tmp_path, device=CPU, progress=False, prefetch=PREFETCH_BATCHES)
     assert not producer_threads()
 
 
@@ -175,3 +175,11 @@ def test_a_batch_is_written_into_the_buffer_given_with_the_values_it_would_have_
     written = clips.batch(order, SAMPLES, rng=np.random.default_rng(4), out=buffer)
     assert written is buffer
     np.testing.assert_array_equal(buffer, expected)
+
+
+def test_batches_are_made_ahead_on_a_gpu_and_in_the_loop_on_the_cpu():
+    """On the CPU a producer thread takes a core from torch's threads (slower on 2 cores, the same results)."""
+    from asdbench.prefetch import default_prefetch
+
+    assert default_prefetch(torch.device("cpu")) == 0
+    assert default_prefetch(torch.device("cuda")) == PREFETCH_BATCHES > 0
