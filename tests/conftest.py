@@ -46,3 +46,13 @@ def ci2026_dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ci2026") / "data"
     generate(root, "ci2026", seed=0, progress=False)
     return root
+
+
+@pytest.fixture
+def empty_models_dir(tmp_path, monkeypatch) -> Path:
+    """An empty models folder as ``ASDBENCH_MODELS_DIR``: no test sees the user's pretrained weights (the pretrained
+    tests use it for every test, through ``pytestmark``)."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setenv("ASDBENCH_MODELS_DIR", str(folder))
+    return folder

@@ -24,17 +24,12 @@ from asdbench_pretrained.pooling import AttentiveStatsPooling
 GOLDEN = Path(__file__).parent / "golden" / "beats_reference.pt"
 
 
+pytestmark = pytest.mark.usefixtures("empty_models_dir")  # no test sees the user's models folder
+
+
 @pytest.fixture(scope="module")
 def golden() -> dict:
     return torch.load(GOLDEN, weights_only=True)
-
-
-@pytest.fixture(autouse=True)
-def empty_models_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("ASDBENCH_MODELS_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture

@@ -26,19 +26,14 @@ GOLDEN = Path(__file__).parent / "golden" / "eat_reference.pt"
 BEATS_GOLDEN = Path(__file__).parent / "golden" / "beats_reference.pt"  # its waveforms and torchaudio's EAT fbank
 
 
+pytestmark = pytest.mark.usefixtures("empty_models_dir")  # no test sees the user's models folder
+
+
 @pytest.fixture(scope="module")
 def golden() -> dict:
     reference = torch.load(GOLDEN, weights_only=True)
     inputs = torch.load(BEATS_GOLDEN, weights_only=True)
     return {**reference, "waveforms": inputs["waveforms"], "fbank_eat": inputs["fbank_eat"]}
-
-
-@pytest.fixture(autouse=True)
-def empty_models_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("ASDBENCH_MODELS_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture

@@ -28,13 +28,7 @@ from asdbench_pretrained.spaces import OpenL3Space, PannsSpace
 RATE = 16_000
 
 
-@pytest.fixture(autouse=True)
-def empty_models_dir(tmp_path, monkeypatch):
-    """No test sees the user's models folder."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("ASDBENCH_MODELS_DIR", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("empty_models_dir")  # no test sees the user's models folder
 
 
 @pytest.fixture

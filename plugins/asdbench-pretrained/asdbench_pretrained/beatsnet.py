@@ -23,10 +23,9 @@ from torch import nn
 
 from asdbench.errors import AsdbenchError
 from asdbench_pretrained import checkpoints
-from asdbench_pretrained.adapted import FINETUNE, AdaptedBackbone, check_choice, check_targets
+from asdbench_pretrained.adapted import AdaptedBackbone, check_choice, check_options
 from asdbench_pretrained.beats import PATCH_FREQUENCY_BINS, BEATs, BEATsConfig
 from asdbench_pretrained.factories import LORA_TARGETS
-from asdbench_pretrained.fbank import NUM_MEL_BINS
 from asdbench_pretrained.pooling import AttentiveStatsPooling
 from asdbench_pretrained.weights import resolve
 
@@ -71,13 +70,8 @@ class BEATsNetwork(AdaptedBackbone):
                  lora_targets: Sequence[str] = ["q_proj", "v_proj"],  # noqa: B006 - the factory's default, not mutated
                  pooling: str = "mean", embedding_dim: int = 128, layer: int = 0, release: str = "iter3") -> None:
         super().__init__()
-        shape = tuple(input_shape)
-        if len(shape) != 2 or shape[0] != NUM_MEL_BINS:
-            raise AsdbenchError(f"network 'beats' reads (128, T) log-mel filter banks (the 'beats-fbank' frontend), "
-                                f"but its frontend gives {shape}")
-        check_choice("beats", "pooling", pooling, POOLING)
-        check_choice("beats", "finetune", finetune, FINETUNE)
-        check_targets("beats", lora_targets, LORA_TARGETS)
+        shape = check_options("beats", "beats-fbank", input_shape, pooling=pooling, poolings=POOLING,
+                              finetune=finetune, lora_targets=lora_targets, known_targets=LORA_TARGETS)
         check_choice("beats", "release", release, tuple(RELEASES))
         path = resolve(RELEASES[release], weights, component=f"network 'beats' (release {release!r})"
                        if release != "iter3" else "")

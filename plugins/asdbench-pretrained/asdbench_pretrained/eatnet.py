@@ -25,10 +25,9 @@ from torch import nn
 
 from asdbench.errors import AsdbenchError
 from asdbench_pretrained import checkpoints
-from asdbench_pretrained.adapted import FINETUNE, AdaptedBackbone, check_choice, check_targets
+from asdbench_pretrained.adapted import AdaptedBackbone, check_options
 from asdbench_pretrained.eat import EAT, EATConfig, pretraining_only
 from asdbench_pretrained.factories import EAT_LORA_TARGETS
-from asdbench_pretrained.fbank import NUM_MEL_BINS
 from asdbench_pretrained.pooling import AttentiveStatsPooling
 from asdbench_pretrained.weights import resolve
 
@@ -74,13 +73,8 @@ class EATNetwork(AdaptedBackbone):
                  lora_targets: Sequence[str] = ["qkv"],  # noqa: B006 - the factory's default, not mutated
                  pooling: str = "cls", embedding_dim: int = 128) -> None:
         super().__init__()
-        shape = tuple(input_shape)
-        if len(shape) != 2 or shape[0] != NUM_MEL_BINS:
-            raise AsdbenchError(f"network 'eat' reads (128, T) log-mel filter banks (the 'eat-fbank' frontend), "
-                                f"but its frontend gives {shape}")
-        check_choice("eat", "pooling", pooling, POOLING)
-        check_choice("eat", "finetune", finetune, FINETUNE)
-        check_targets("eat", lora_targets, EAT_LORA_TARGETS)
+        shape = check_options("eat", "eat-fbank", input_shape, pooling=pooling, poolings=POOLING,
+                              finetune=finetune, lora_targets=lora_targets, known_targets=EAT_LORA_TARGETS)
         if shape[1] < 1:
             raise AsdbenchError("network 'eat': clips give no fbank frame; use clips of at least 25 ms")
         path = resolve("eat", weights)
