@@ -326,11 +326,8 @@ def test_plugin_that_exits_while_imported_is_reported_by_the_cli(site, capsys): 
     import asdbench.plugins as plugins
 
     write_distribution(site, "asdbench-exits", "asdbench_exits_plugin", "import sys\nsys.exit(3)\n")
-    previous, plugins._default = plugins._default, None
-    try:
+    with plugins.use_registry(None):
         assert main(["plugins"]) == 0
-    finally:
-        plugins._default = previous
     err = capsys.readouterr().err
     assert "asdbench-exits" in err and "called sys.exit(3) while being imported" in err
 

@@ -30,6 +30,7 @@ from asdbench.cli import main
 from asdbench.cluster import task_resources
 from asdbench.errors import AsdbenchError
 from asdbench.grid import execute_grid, load_grid, training_groups
+from asdbench.plugins import use_registry
 from asdbench.store import RunState, Store, attempt_in_process
 from asdbench.workers import gpu_list, worker_commands
 from tests.test_grid import finished_stamps, grid_file, install_fake_system
@@ -112,7 +113,7 @@ def start_cluster(processes: Processes, directory: Path, workers: int = 2) -> Cl
 @pytest.fixture(scope="module")
 def fake_log(tmp_path_factory):
     """The cheap system of tests/test_grid.py, installed for this module and for the processes it starts."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
+    with pytest.MonkeyPatch.context() as monkeypatch, use_registry(None):
         yield install_fake_system(tmp_path_factory.mktemp("fake-system"), monkeypatch)
 
 

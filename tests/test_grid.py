@@ -103,8 +103,9 @@ def grid_file(tmp_path, root, seeds=(1, 2, 3), slow=0.0, name="grid.toml"):
 
 
 def install_fake_system(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Install the fake system as a distribution in ``directory``/site, visible to this process and to every
-    process it starts afterwards (through PYTHONPATH); returns the log its loss writes a line to per run."""
+    """Install the fake system as a distribution in ``directory``/site, visible to the registries this process loads
+    afterwards (``plugins.use_registry(None)``) and to every process it starts (through PYTHONPATH); returns the log
+    its loss writes a line to per run."""
     site = directory / "site"
     site.mkdir()
     write_distribution(site, "asdbench-fake-system", "asdbench_fake_system", FAKE_SYSTEM)
@@ -113,14 +114,15 @@ def install_fake_system(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("FAKE_SYSTEM_LOG", str(log))
-    monkeypatch.setattr(plugins, "_default", None)
     return log
 
 
 @pytest.fixture
 def fake_system(tmp_path, monkeypatch):
     """A cheap system plugin, installed as a distribution visible to this process and its children."""
-    return install_fake_system(tmp_path, monkeypatch)
+    log = install_fake_system(tmp_path, monkeypatch)
+    with plugins.use_registry(None):
+        yield log
 
 
 def test_expansion_is_the_product_and_hashes_are_stable(fake_system, tiny_dataset, tmp_path):

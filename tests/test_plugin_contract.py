@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 
 import numpy as np
 import pytest
@@ -38,13 +39,14 @@ def site(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def use_registry(monkeypatch):
-    """Make the CLI use the given registry instead of the process-wide one."""
-    def use(registry: Registry) -> Registry:
-        monkeypatch.setattr(plugins, "_default", registry)
-        return registry
+def use_registry():
+    """Make the CLI use the given registry instead of the process-wide one, until the test ends."""
+    with ExitStack() as stack:
+        def use(registry: Registry) -> Registry:
+            stack.enter_context(plugins.use_registry(registry))
+            return registry
 
-    return use
+        yield use
 
 
 # --- the contract table -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from asdbench.cli import main
 from asdbench.errors import PluginError
 from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl
-from asdbench.plugins import Registry
+from asdbench.plugins import Registry, get_registry, use_registry
 
 
 def write_distribution(site: Path, dist: str, module: str, source: str, version: str = "1.2.3") -> None:
@@ -103,6 +103,24 @@ def test_unknown_name_lists_the_registered_names_of_that_kind():
     assert "'nope'" in str(error.value) and "knn" in str(error.value)
     with pytest.raises(PluginError, match="unknown plugin kind 'widgets'"):
         registry.get("widgets", "x")
+
+
+def test_use_registry_swaps_the_process_wide_registry_and_puts_it_back_however_the_block_ends():
+    process_wide, mine = get_registry(), Registry(entry_points=False)
+    with pytest.raises(RuntimeError), use_registry(mine):
+        assert get_registry() is mine
+        raise RuntimeError
+    assert get_registry() is process_wide
+
+
+def test_use_registry_none_loads_a_fresh_registry_that_sees_a_distribution_installed_since(site):
+    process_wide = get_registry()
+    write_distribution(site, "asdbench-echo", "asdbench_echo_plugin", GOOD_PLUGIN)
+    with use_registry(None):
+        fresh = get_registry()
+        assert fresh is not process_wide and fresh is get_registry()
+        assert fresh.get("backends", "echo").distribution == "asdbench-echo"
+    assert get_registry() is process_wide
 
 
 class _FirstPlugin:

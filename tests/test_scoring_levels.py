@@ -179,18 +179,17 @@ SHORT_BACKEND = """
 """
 
 
-def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny_dataset, tmp_path, monkeypatch,
-                                                                capsys):
+def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny_dataset, tmp_path, capsys):
     from asdbench import plugins
     from asdbench.cli import main
     from tests.test_plugins import write_distribution
 
     write_distribution(tmp_path / "site", "asdbench-short", "asdbench_short", SHORT_BACKEND, version="0.3")
-    monkeypatch.setattr(plugins, "_default", None)
     spec_file = tmp_path / "short.toml"
     spec_file.write_text(backend_grid(tmp_path, tiny_dataset, "").read_text().split("[table]")[0]
                          .replace("[base.", "[").replace("[base]\n", "").replace('{name = "knn", k = 1}', '"short"'))
-    assert main(["run", str(spec_file), "--out", str(tmp_path / "store")]) == 2
+    with plugins.use_registry(None):
+        assert main(["run", str(spec_file), "--out", str(tmp_path / "store")]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0, error
     assert "backend 'short' (asdbench-short 0.3)" in error and "shape (3,) for" in error
