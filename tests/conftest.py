@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny synthetic dataset generated once per session, and a private audio cache."""
+"""Shared fixtures: a private audio cache, small synthetic datasets generated once per session, a folder to install
+plugin distributions in. Test modules take shared fixtures from here, and shared helpers from tests/helpers."""
 
 from __future__ import annotations
 
@@ -56,3 +57,13 @@ def empty_models_dir(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("ASDBENCH_MODELS_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch) -> Path:
+    """``tmp_path`` on ``sys.path``, for distributions written there (tests.helpers.distributions), with the
+    variables that restrict or trace plugin loading unset."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("ASDBENCH_TRACE_PLUGINS", raising=False)
+    return tmp_path

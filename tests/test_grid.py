@@ -20,7 +20,7 @@ from asdbench.errors import SpecError
 from asdbench.grid import execute_grid, grid_status, load_grid
 from asdbench.metrics import clamped_hmean
 from asdbench.store import RunState, Store
-from tests.test_plugins import write_distribution
+from tests.helpers.distributions import write_distribution
 
 FAKE_SYSTEM = """
     import os

@@ -27,15 +27,7 @@ from asdbench.errors import ContractError, PluginCallError, PluginError
 from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl, singular
 from asdbench.plugins import Registry
 from asdbench.system import build_system
-from tests.test_plugins import write_distribution
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS", raising=False)
-    monkeypatch.delenv("ASDBENCH_TRACE_PLUGINS", raising=False)
-    return tmp_path
+from tests.helpers.distributions import write_distribution
 
 
 @pytest.fixture

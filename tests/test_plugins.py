@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,7 @@ from asdbench.cli import main
 from asdbench.errors import PluginError
 from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl
 from asdbench.plugins import Registry, get_registry, use_registry
-
-
-def write_distribution(site: Path, dist: str, module: str, source: str, version: str = "1.2.3") -> None:
-    """Install a distribution the way pip would, as far as importlib.metadata can tell: dist-info + module."""
-    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[asdbench]\n{module} = {module}\n")
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-
+from tests.helpers.distributions import write_distribution
 
 GOOD_PLUGIN = """
     from asdbench.hookspecs import hookimpl
@@ -38,13 +28,6 @@ GOOD_PLUGIN = """
     def asdbench_register_backends(register):
         register("echo", EchoBackend, description="test backend")
 """
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS", raising=False)
-    return tmp_path
 
 
 def test_entry_point_plugin_is_discovered_with_its_distribution(site):

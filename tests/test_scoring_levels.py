@@ -182,7 +182,7 @@ SHORT_BACKEND = """
 def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny_dataset, tmp_path, capsys):
     from asdbench import plugins
     from asdbench.cli import main
-    from tests.test_plugins import write_distribution
+    from tests.helpers.distributions import write_distribution
 
     write_distribution(tmp_path / "site", "asdbench-short", "asdbench_short", SHORT_BACKEND, version="0.3")
     spec_file = tmp_path / "short.toml"
