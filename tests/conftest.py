@@ -1,14 +1,18 @@
 """Shared fixtures: a private audio cache, small synthetic datasets generated once per session, a folder to install
-plugin distributions in. Test modules take shared fixtures from here, and shared helpers from tests/helpers."""
+plugin distributions in, the fake system. Test modules take shared fixtures from here, and shared helpers from
+tests/helpers."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from asdbench.data.synth import generate
+from asdbench.plugins import use_registry
+from tests.helpers.fake_system import install_fake_system
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -67,3 +71,12 @@ def site(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS", raising=False)
     monkeypatch.delenv("ASDBENCH_TRACE_PLUGINS", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def fake_system(tmp_path, monkeypatch) -> Iterator[Path]:
+    """A cheap system plugin (tests.helpers.fake_system), installed as a distribution visible to this process and
+    its children; the log its loss writes a line to per system built."""
+    log = install_fake_system(tmp_path, monkeypatch)
+    with use_registry(None):
+        yield log

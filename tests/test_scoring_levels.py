@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import textwrap
 from dataclasses import replace
 
 import pytest
@@ -22,48 +21,8 @@ from asdbench.migrate import legacy_runs
 from asdbench.plugins import get_registry
 from asdbench.spec import RunSpec
 from asdbench.store import RunState, Store
-from tests.test_grid import fake_system  # noqa: F401 (a fixture)
-
-BACKENDS = """
-[[variants.backend]]
-name = "knn k=1"
-"system.backend" = {{name = "knn", k = 1}}
-[[variants.backend]]
-name = "knn k=3"
-"system.backend" = {{name = "knn", k = 3}}
-[[variants.backend]]
-name = "kmeans-target"
-"system.backend" = {{name = "kmeans-target", clusters = 2}}
-[[variants.backend]]
-name = "ensemble of 4"
-"train.checkpoints" = [4]
-"""
-
-
-def backend_grid(tmp_path, root, variants=BACKENDS, name="backends.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(f"""
-        [base]
-        seed = 1
-        [base.dataset]
-        name = "synth"
-        root = "{root}"
-        [base.system]
-        frontends = ["fake-magnitude"]
-        networks = ["fake-dense"]
-        loss = "fake-softmax"
-        backend = {{name = "knn", k = 1}}
-        [base.train]
-        epochs = 4
-        checkpoints = [2, 4]
-        batch_size = 8
-    """) + variants.format() + '\n[table]\nrows = "backend"\ncolumns = "split"\n')
-    return path
-
-
-def trainings(log):
-    """How many systems the fake plugin built: one per training (or checkpoint re-creation)."""
-    return len(log.read_text().split())
+from tests.helpers.fake_system import trainings
+from tests.helpers.grids import BACKENDS, backend_grid
 
 
 def test_backend_variants_train_once_and_equal_separate_full_runs(fake_system, tiny_dataset, tmp_path):

@@ -18,7 +18,7 @@ from asdbench.hookspecs import OneOf, Range, Satisfies, hookimpl
 from asdbench.plugins import Registry, get_registry
 from asdbench.spec import validate_spec
 from asdbench.store import Store
-from tests.test_grid import fake_system, grid_file  # noqa: F401 - fake_system is a fixture
+from tests.helpers.grids import grid_file
 
 SPEC = """\
 seed = 1
