@@ -1,6 +1,6 @@
 """Shared fixtures: a private audio cache, small synthetic datasets generated once per session, a folder to install
-plugin distributions in, the fake system. Test modules take shared fixtures from here, and shared helpers from
-tests/helpers."""
+plugin distributions in, the fake system, a registry of fake training components. Test modules take shared
+fixtures from here, and shared helpers from tests/helpers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from asdbench.data.synth import generate
-from asdbench.plugins import use_registry
+from asdbench.plugins import Registry, use_registry
 from tests.helpers.fake_system import install_fake_system
+from tests.helpers.training import Fakes
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -80,3 +81,9 @@ def fake_system(tmp_path, monkeypatch) -> Iterator[Path]:
     log = install_fake_system(tmp_path, monkeypatch)
     with use_registry(None):
         yield log
+
+
+@pytest.fixture
+def training_registry() -> Registry:
+    """The fake training components of tests.helpers.training, and no plugin."""
+    return Registry(entry_points=False, extra_plugins=[Fakes()])
