@@ -242,7 +242,7 @@ def time_training(configuration: Configuration, prepared: PreparedTraining, regi
         synchronize(device)
         seconds = time.perf_counter() - clock
     clips = sizes.steps * sizes.batch_size * configuration.seeds
-    del members
+    members.clear()  # the members' systems go before empty_cache
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return {
