@@ -54,10 +54,9 @@ class Processes:
 
     def start(self, argv: list[str], *, cwd: Path, env: dict[str, str] | None = None,
               log: Path | None = None) -> subprocess.Popen:
-        out = open(log or os.devnull, "ab")  # noqa: SIM115 (the child keeps it)
-        process = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **CLUSTER_ENV, **(env or {})},
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        out.close()
+        with open(log or os.devnull, "ab") as out:  # the child has its own copy of the descriptor
+            process = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **CLUSTER_ENV, **(env or {})},
+                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.started.append(process)
         return process
 

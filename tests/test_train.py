@@ -174,7 +174,7 @@ def test_the_running_loss_is_read_back_every_few_steps_and_is_the_mean_read_step
 
 def test_a_non_finite_loss_read_back_later_names_its_own_step_and_training():
     losses = EpochLoss(3, [Path("seed1"), Path("seed2")], every_steps=4, every_seconds=math.inf)
-    for step in range(1, 6):
+    for _step in range(1, 6):
         losses.add(torch.tensor([1.0, 1.0]))
     losses.add(torch.tensor([1.0, float("inf")]))  # step 6, read back with step 8
     losses.add(torch.tensor([float("nan"), float("nan")]))
