@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler, help: str, **options) -> argparse.ArgumentParser:  # noqa: A002
+    def command(name: str, handler, help: str, **options) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help, **options)
         sub.set_defaults(handler=handler)
         return sub

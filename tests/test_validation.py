@@ -158,7 +158,7 @@ def test_declared_constraints_are_checked(tmp_path, options, message):
 
 def test_postponed_annotations_are_read_and_an_unreadable_one_names_the_plugin(tmp_path):
     module = type(textwrap)("asdbench_postponed_example")
-    exec(compile(POSTPONED, "asdbench_postponed_example.py", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(POSTPONED, "asdbench_postponed_example.py", "exec"), module.__dict__)  # noqa: S102 - our own example
     registry = Registry(entry_points=True, extra_plugins=[module])
     with pytest.raises(SpecError, match=r"system\.backend\.k: expected a number > 0, got 0"):
         validate_spec(spec_with_backend({"name": "postponed", "k": 0}), registry, base_dir=tmp_path)
