@@ -392,9 +392,8 @@ def _read_reference_cells(path: Path) -> list[dict]:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from asdbench.plugins import get_registry
-
     from asdbench.contract import plugin_call
+    from asdbench.plugins import get_registry
 
     registry = get_registry()
     fetchable = [r for r in registry.all() if "fetch_weights" in r.meta and not registry.is_duplicate(r)]

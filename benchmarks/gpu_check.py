@@ -49,6 +49,7 @@ from asdbench.stacked import StackedMember, train_stacked
 from asdbench.store import RunState, Store
 from asdbench.system import build_system
 from asdbench.train import TrainingPlan, train
+
 from measure import MIB, PeakMemory
 
 REPOSITORY = Path(__file__).resolve().parent.parent

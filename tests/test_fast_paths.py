@@ -12,8 +12,8 @@ import torch
 
 from asdbench.clips import ClipSource
 from asdbench.embed import EMBED_BATCH_CLIPS, MachineClips, embed, embed_batch_size, embed_checkpoint
-from asdbench.scoring import ensemble_scores
 from asdbench.plugins import Registry, get_registry
+from asdbench.scoring import ensemble_scores
 from asdbench.spec import validate_spec
 from asdbench.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.system import build_system
