@@ -25,7 +25,9 @@ $(STAMP): pyproject.toml plugins/asdbench-methods/pyproject.toml plugins/asdbenc
 		-e '.[test]' -e plugins/asdbench-methods -e plugins/asdbench-pretrained
 	touch $(STAMP)
 
+# ruff first: a lint finding fails in seconds, before the tests (rules in pyproject.toml, [tool.ruff])
 test: $(STAMP)
+	$(BIN)/ruff check
 	$(BIN)/python -m pytest -q
 
 # demo-notice comes first, so that the estimate prints before the set-up starts.

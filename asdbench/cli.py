@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler, help: str, **options) -> argparse.ArgumentParser:  # noqa: A002
+    def command(name: str, handler, help: str, **options) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help, **options)
         sub.set_defaults(handler=handler)
         return sub
@@ -392,9 +392,8 @@ def _read_reference_cells(path: Path) -> list[dict]:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from asdbench.plugins import get_registry
-
     from asdbench.contract import plugin_call
+    from asdbench.plugins import get_registry
 
     registry = get_registry()
     fetchable = [r for r in registry.all() if "fetch_weights" in r.meta and not registry.is_duplicate(r)]

@@ -110,8 +110,8 @@ def synth(root: str, supplemental: SUPPLEMENTAL_OPTION = "none", channel: CHANNE
     try:
         info = json.loads(info_file.read_text())
         year = int(info["year"])
-    except FileNotFoundError:
-        raise DataError(f"{info_file} not found: {path} is not a complete dataset written by `asdbench synth`")
+    except FileNotFoundError as exc:
+        raise DataError(f"{info_file} not found: {path} is not a complete dataset written by `asdbench synth`") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{info_file} is not a valid synth description ({exc})") from exc
     hidden = path / "hidden_attributes"

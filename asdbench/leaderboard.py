@@ -22,10 +22,10 @@ from tabulate import tabulate
 
 from asdbench.errors import SpecError
 from asdbench.grid import Grid
-from asdbench.spec import canonical_json
 from asdbench.means import MEAN_NAMES
 from asdbench.metrics import EvaluationReport, MachineScores, clamped_hmean
 from asdbench.rundir import RESULTS
+from asdbench.spec import canonical_json
 from asdbench.store import Store
 
 CELL_UNIT = "fraction"

@@ -34,7 +34,7 @@ from tabulate import tabulate
 
 from asdbench.errors import ScoreFileError
 from asdbench.jackknife import official_ci95
-from asdbench.means import COLUMNS, EPSILON, ROWS, clamped_hmean, mean_name, report_means  # noqa: F401 (EPSILON)
+from asdbench.means import COLUMNS, EPSILON, ROWS, clamped_hmean, mean_name, report_means
 
 MAX_FPR = 0.1
 

@@ -26,7 +26,7 @@ def constraints(registration: Registration) -> dict[str, tuple[Any, ...]]:
         if isinstance(annotation, str):  # postponed (``from __future__ import annotations``): evaluate it
             try:
                 annotation = eval(annotation, namespace)  # noqa: S307 - the plugin's own annotation, in its module
-            except Exception as exc:  # noqa: BLE001 - any failure means the plugin's declaration is unreadable
+            except Exception as exc:  # any failure means the plugin's declaration is unreadable
                 raise PluginError(f"{registration.label}: the annotation of option {parameter.name!r} "
                                   f"({parameter.annotation}) cannot be evaluated ({exc}); an option's annotation "
                                   "must be importable at run time, not only under TYPE_CHECKING") from None

@@ -20,7 +20,8 @@ import difflib
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -382,3 +383,19 @@ def get_registry() -> Registry:
     if _default is None:
         _default = Registry()
     return _default
+
+
+@contextmanager
+def use_registry(registry: Registry | None) -> Iterator[None]:
+    """Make :func:`get_registry` return ``registry`` inside the ``with`` block, and the process-wide registry again
+    after it, however the block ends.
+
+    ``None`` stands for a registry loaded afresh from the entry points on first use inside the block: what code
+    that installs a plugin distribution while running (a test, mostly) needs for the CLI and the grid to see it.
+    """
+    global _default
+    previous, _default = _default, registry
+    try:
+        yield
+    finally:
+        _default = previous

@@ -23,15 +23,15 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from asdbench import datacheck
+from asdbench.atomic import write_json_atomic, write_text_atomic
+from asdbench.contract import check_clusters, check_feature_space_output, check_reduced, plugin_call
 from asdbench.data.dcase import SUBSETS
 from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
 from asdbench.errors import AsdbenchError
-from asdbench.contract import check_clusters, check_feature_space_output, check_reduced, plugin_call
 from asdbench.hookspecs import FeatureSpaceContext, TrainedSystems
 from asdbench.plugins import Registration, Registry
 from asdbench.progress import progress_bar
 from asdbench.spec import RunSpec, spec_hash, training_identity
-from asdbench.atomic import write_json_atomic, write_text_atomic
 
 LABELS = "labels.csv"
 

@@ -47,8 +47,8 @@ from asdbench.train import (
     one_hot_targets,
     place,
     resume,
-    training_batches,
     training_bar,
+    training_batches,
 )
 
 

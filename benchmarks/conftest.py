@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from asdbench.data.synth import generate
 
-from measure import COMPARISONS, SAME_TILES  # noqa: E402  (benchmarks/ is on sys.path: rootdir-relative import)
+from measure import COMPARISONS, SAME_TILES  # benchmarks/ is on sys.path (rootdir-relative import)
 
 
 @pytest.fixture(scope="session", autouse=True)

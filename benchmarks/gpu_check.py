@@ -49,6 +49,7 @@ from asdbench.stacked import StackedMember, train_stacked
 from asdbench.store import RunState, Store
 from asdbench.system import build_system
 from asdbench.train import TrainingPlan, train
+
 from measure import MIB, PeakMemory
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -242,7 +243,7 @@ def time_training(configuration: Configuration, prepared: PreparedTraining, regi
         synchronize(device)
         seconds = time.perf_counter() - clock
     clips = sizes.steps * sizes.batch_size * configuration.seeds
-    del members
+    members.clear()  # the members' systems go before empty_cache
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return {

@@ -12,6 +12,7 @@ import torch
 from asdbench.plugins import get_registry
 from asdbench.spec import validate_spec
 from asdbench.system import build_system
+
 from reference_style import REFERENCE_SAMPLES, decoding_loader
 
 

@@ -28,6 +28,7 @@ from asdbench.system import build_system
 from asdbench.train import TrainingPlan, autocast, place
 from asdbench_pretrained.beats import BEATs, BEATsConfig
 from asdbench_pretrained.eat import EAT, EATConfig
+
 from measure import measure
 
 ITER3 = BEATsConfig(deep_norm=True, relative_position_embedding=True, num_buckets=320, max_distance=800,

@@ -9,6 +9,7 @@ import pytest
 
 from asdbench.data.synth import generate
 from asdbench.grid import execute_grid, load_grid
+
 from measure import measure
 
 GRID = """

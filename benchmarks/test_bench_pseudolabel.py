@@ -13,6 +13,7 @@ from asdbench import pseudolabel
 from asdbench.data.dcase import build_manifest
 from asdbench.plugins import get_registry
 from asdbench.spec import validate_spec
+
 from measure import measure
 
 

@@ -24,14 +24,15 @@ from asdbench.data.audio import AudioCache
 from asdbench.data.dcase import build_manifest
 from asdbench.devices import default_device
 from asdbench.embed import embed_checkpoint
-from asdbench.scoring import ensemble_scores
 from asdbench.labels import build_labels
 from asdbench.plugins import get_registry
 from asdbench.prefetch import PREFETCH_BATCHES
 from asdbench.run import machine_clips
+from asdbench.scoring import ensemble_scores
 from asdbench.spec import validate_spec
 from asdbench.system import build_system
 from asdbench.train import TrainingPlan, autocast, checkpoint_path, place, train
+
 from measure import SAME_TILES, measure
 from reference_style import REFERENCE_SAMPLES, decoding_loader, score_like_the_reference
 

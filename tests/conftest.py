@@ -1,13 +1,19 @@
-"""Shared fixtures: a tiny synthetic dataset generated once per session, and a private audio cache."""
+"""Shared fixtures: a private audio cache, small synthetic datasets generated once per session, a folder to install
+plugin distributions in, the fake system, a registry of fake training components. Test modules take shared
+fixtures from here, and shared helpers from tests/helpers."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from asdbench.data.synth import generate
+from asdbench.plugins import Registry, use_registry
+from tests.helpers.fake_system import install_fake_system
+from tests.helpers.training import Fakes
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -56,3 +62,28 @@ def empty_models_dir(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("ASDBENCH_MODELS_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch) -> Path:
+    """``tmp_path`` on ``sys.path``, for distributions written there (tests.helpers.distributions), with the
+    variables that restrict or trace plugin loading unset."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("ASDBENCH_TRACE_PLUGINS", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def fake_system(tmp_path, monkeypatch) -> Iterator[Path]:
+    """A cheap system plugin (tests.helpers.fake_system), installed as a distribution visible to this process and
+    its children; the log its loss writes a line to per system built."""
+    log = install_fake_system(tmp_path, monkeypatch)
+    with use_registry(None):
+        yield log
+
+
+@pytest.fixture
+def training_registry() -> Registry:
+    """The fake training components of tests.helpers.training, and no plugin."""
+    return Registry(entry_points=False, extra_plugins=[Fakes()])

@@ -22,7 +22,7 @@ from asdbench.data.audio import AudioCache, decode
 from asdbench.data.dcase import build_manifest
 from asdbench.errors import DataError, PathError
 from asdbench.plugins import Registry
-from tests.test_plugins import site, write_distribution  # noqa: F401 (site is a fixture)
+from tests.helpers.distributions import write_distribution
 
 FAN_TRAIN = Path("dev_data/raw/fan/train")
 
@@ -313,7 +313,7 @@ def test_writable_directory_accepts_what_can_be_created(tmp_path):
 
 @pytest.mark.parametrize(("call", "shown"), [("sys.exit(3)", "sys.exit(3)"), ("sys.exit()", "sys.exit(None)"),
                                              ("raise SystemExit('bye')", "sys.exit('bye')")])
-def test_plugin_that_exits_while_imported_is_a_named_load_failure(site, call, shown):  # noqa: F811
+def test_plugin_that_exits_while_imported_is_a_named_load_failure(site, call, shown):
     write_distribution(site, "asdbench-exits", "asdbench_exits_plugin", f"import sys\n{call}\n", "0.3")
     registry = Registry()
     [failure] = [f for f in registry.failures if f.distribution == "asdbench-exits"]
@@ -322,20 +322,17 @@ def test_plugin_that_exits_while_imported_is_a_named_load_failure(site, call, sh
     assert registry.get("backends", "knn"), "the other plugins still load"
 
 
-def test_plugin_that_exits_while_imported_is_reported_by_the_cli(site, capsys):  # noqa: F811
+def test_plugin_that_exits_while_imported_is_reported_by_the_cli(site, capsys):
     import asdbench.plugins as plugins
 
     write_distribution(site, "asdbench-exits", "asdbench_exits_plugin", "import sys\nsys.exit(3)\n")
-    previous, plugins._default = plugins._default, None
-    try:
+    with plugins.use_registry(None):
         assert main(["plugins"]) == 0
-    finally:
-        plugins._default = previous
     err = capsys.readouterr().err
     assert "asdbench-exits" in err and "called sys.exit(3) while being imported" in err
 
 
-def test_keyboard_interrupt_while_importing_a_plugin_still_stops(site):  # noqa: F811
+def test_keyboard_interrupt_while_importing_a_plugin_still_stops(site):
     write_distribution(site, "asdbench-interrupts", "asdbench_interrupts_plugin", "raise KeyboardInterrupt\n")
     with pytest.raises(KeyboardInterrupt):
         Registry()

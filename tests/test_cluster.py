@@ -30,9 +30,11 @@ from asdbench.cli import main
 from asdbench.cluster import task_resources
 from asdbench.errors import AsdbenchError
 from asdbench.grid import execute_grid, load_grid, training_groups
+from asdbench.plugins import use_registry
 from asdbench.store import RunState, Store, attempt_in_process
 from asdbench.workers import gpu_list, worker_commands
-from tests.test_grid import finished_stamps, grid_file, install_fake_system
+from tests.helpers.fake_system import install_fake_system
+from tests.helpers.grids import finished_stamps, grid_file
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "cluster.md"
 CLUSTER_ENV = {  # a dead worker's claims on the scheduler lapse within seconds, not the default 30 s
@@ -52,10 +54,9 @@ class Processes:
 
     def start(self, argv: list[str], *, cwd: Path, env: dict[str, str] | None = None,
               log: Path | None = None) -> subprocess.Popen:
-        out = open(log or os.devnull, "ab")  # noqa: SIM115 (the child keeps it)
-        process = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **CLUSTER_ENV, **(env or {})},
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        out.close()
+        with open(log or os.devnull, "ab") as out:  # the child has its own copy of the descriptor
+            process = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **CLUSTER_ENV, **(env or {})},
+                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.started.append(process)
         return process
 
@@ -111,8 +112,8 @@ def start_cluster(processes: Processes, directory: Path, workers: int = 2) -> Cl
 
 @pytest.fixture(scope="module")
 def fake_log(tmp_path_factory):
-    """The cheap system of tests/test_grid.py, installed for this module and for the processes it starts."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
+    """The cheap system of tests/helpers/fake_system.py, installed for this module and for the processes it starts."""
+    with pytest.MonkeyPatch.context() as monkeypatch, use_registry(None):
         yield install_fake_system(tmp_path_factory.mktemp("fake-system"), monkeypatch)
 
 

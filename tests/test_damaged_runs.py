@@ -11,8 +11,8 @@ from asdbench import leaderboard
 from asdbench.grid import execute_grid, grid_status, load_grid
 from asdbench.plugins import get_registry
 from asdbench.store import Store
-from tests.test_grid import fake_system  # noqa: F401 (a fixture)
-from tests.test_scoring_levels import backend_grid, trainings
+from tests.helpers.fake_system import trainings
+from tests.helpers.grids import backend_grid
 
 ONE_RUN = '[[variants.backend]]\nname = "knn k=1"\n'
 

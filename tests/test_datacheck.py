@@ -15,7 +15,7 @@ from asdbench.grid import execute_grid, load_grid
 from asdbench.plugins import get_registry
 from asdbench.spec import RunSpec, validate_spec
 from asdbench.store import Store
-from tests.test_grid import fake_system, grid_file  # noqa: F401 (a fixture)
+from tests.helpers.grids import grid_file
 
 
 def test_fingerprint_follows_names_sizes_and_small_files(tmp_path):

@@ -111,7 +111,7 @@ def test_a_checkpoint_pickling_foreign_classes_is_read_without_running_them(gold
     (package / "__init__.py").write_text("import enum\n\nclass Modality(enum.Enum):\n    AUDIO = 1\n    IMAGE = 2\n\n"
                                          "class Meter:\n    def __init__(self):\n        self.sum = 3.0\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    import eat_user_code  # noqa: PLC0415 - the stand-in for EAT's own code, importable only while saving
+    import eat_user_code  # the stand-in for EAT's own code, importable only while saving
 
     cfg = {"model": {**golden["cfg"]["model"], "supported_modality": eat_user_code.Modality.IMAGE}}
     path = tmp_path / "fairseq.pt"

@@ -4,7 +4,7 @@ tests/golden/evaluators/ holds a ground truth in the evaluators' format and thre
 files, all drawn by its make_inputs.py, and the figures that each evaluator's own script reported on them
 (expected_dcase2023.json, expected_dcase2024.json; regenerate.sh reruns both, not part of `make test`). Every
 per-machine figure, mean row, official score and official-score-paper row must equal asdbench's to 1e-12, and the
-"official score ci95" to 1e-9 relative (tests/evaluator_figures.py).
+"official score ci95" to 1e-9 relative (tests/helpers/evaluator_figures.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from asdbench.cli import main
-from tests.evaluator_figures import assert_equal, evaluate_json
-from tests.realdata import Layout, eval_layout, read_csv
+from tests.helpers.evaluator_figures import assert_equal, evaluate_json
+from tests.helpers.realdata import Layout, eval_layout, read_csv
 
 GOLDEN = Path(__file__).parent / "golden" / "evaluators"
 SYSTEMS = ("ties", "continuous", "inverted")

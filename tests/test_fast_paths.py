@@ -12,42 +12,20 @@ import torch
 
 from asdbench.clips import ClipSource
 from asdbench.embed import EMBED_BATCH_CLIPS, MachineClips, embed, embed_batch_size, embed_checkpoint
-from asdbench.scoring import ensemble_scores
 from asdbench.plugins import Registry, get_registry
+from asdbench.scoring import ensemble_scores
 from asdbench.spec import validate_spec
 from asdbench.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.system import build_system
 from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, place, replay, train
-from tests.test_train import ArrayClips, Fakes, data, make_system, plan
+from tests.helpers.training import CPU, SAMPLES, ArrayClips, Fakes, data, make, make_system, noise_clips, plan
 
-CPU = torch.device("cpu")
-SAMPLES = 16000
 SEEDS = (1, 2)
-
-
-def system_spec(**train):
-    """The paper's system with two small STFT branches (both kinds of randomness: mixup and FeatEx)."""
-    return validate_spec({
-        "dataset": {"name": "synth", "root": "unused"},
-        "system": {"frontends": [{"name": "stft", "n_fft": 256}, {"name": "stft", "n_fft": 512}],
-                   "networks": ["spectrogram-resnet", "spectrogram-resnet"],
-                   "loss": "scac", "aux": "featex", "augmentations": ["mixup"], "backend": "knn"},
-        "train": {"epochs": 1, "checkpoints": [1], "batch_size": 6, **train},
-    }, get_registry())
 
 
 @pytest.fixture(scope="module")
 def clips():
-    rng = np.random.default_rng(0)
-    waves = rng.normal(size=(12, SAMPLES)) * np.linspace(0.1, 1, 12)[:, None]
-    return ClipSource([ArrayClips(waves.astype(np.float32))]), np.arange(12) % 3
-
-
-def make(seed, **train):
-    spec = system_spec(**train)
-    torch.manual_seed(seed)
-    system = build_system(spec.system, get_registry(), num_classes=3, num_samples=SAMPLES)
-    return system, TrainingPlan.from_spec(spec.train, seed, SAMPLES)
+    return noise_clips()
 
 
 def test_stacked_seeds_train_as_each_seed_alone(clips, tmp_path):

@@ -39,9 +39,9 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from asdbench.embed import MachineClips, embed_checkpoint
-from asdbench.scoring import ensemble_scores
 from asdbench.metrics import machine_metrics
 from asdbench.plugins import get_registry
+from asdbench.scoring import ensemble_scores
 from asdbench.system import build_system
 from asdbench_methods.augmentations import Mixup
 from asdbench_methods.backends import TargetKMeansBackend

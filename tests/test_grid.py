@@ -3,124 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
 import sys
-import textwrap
 import time
-from pathlib import Path
 
 import pytest
-import torch
 
-from asdbench import leaderboard, plugins
+from asdbench import leaderboard
 from asdbench.errors import SpecError
 from asdbench.grid import execute_grid, grid_status, load_grid
 from asdbench.metrics import clamped_hmean
 from asdbench.store import RunState, Store
-from tests.test_plugins import write_distribution
-
-FAKE_SYSTEM = """
-    import os
-    import torch
-    from torch import nn
-    from asdbench.hookspecs import hookimpl
-
-    class Magnitude(nn.Module):
-        def forward(self, x):
-            return torch.fft.rfft(x).abs()[:, :64]
-        def output_shape(self, num_samples):
-            return (64,)
-
-    class Dense(nn.Module):
-        def __init__(self, input_shape, /, *, embedding_dim: int = 8):
-            super().__init__()
-            self.embedding_dim = embedding_dim
-            self.layer = nn.Linear(input_shape[0], embedding_dim)
-        def forward(self, x):
-            return self.layer(torch.log1p(x))
-
-    class Softmax(nn.Module):
-        def __init__(self, branch_dims, num_classes, /, *, slow: float = 0.0):
-            super().__init__()
-            self.head = nn.Linear(sum(branch_dims), num_classes)
-            self.slow = slow
-            with open(os.environ["FAKE_SYSTEM_LOG"], "a") as log:  # one line per run executed (or resumed)
-                log.write(f"{os.getpid()}\\n")
-        def forward(self, branches, targets):
-            import time
-            time.sleep(self.slow)
-            logits = self.head(torch.cat(branches, 1))
-            return -(targets * torch.log_softmax(logits, 1)).sum(1).mean()
-
-    @hookimpl
-    def asdbench_register_frontends(register):
-        register("fake-magnitude", Magnitude)
-
-    @hookimpl
-    def asdbench_register_networks(register):
-        register("fake-dense", Dense)
-
-    @hookimpl
-    def asdbench_register_losses(register):
-        register("fake-softmax", Softmax)
-"""
-
-
-def grid_file(tmp_path, root, seeds=(1, 2, 3), slow=0.0, name="grid.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(f"""
-        [base]
-        [base.dataset]
-        name = "synth"
-        root = "{root}"
-        [base.system]
-        frontends = ["fake-magnitude"]
-        networks = ["fake-dense"]
-        loss = {{name = "fake-softmax", slow = {slow}}}
-        backend = {{name = "knn", k = 1}}
-        [base.train]
-        epochs = 4
-        checkpoints = [2, 4]
-        batch_size = 8
-
-        [[variants.system]]
-        name = "small"
-        [[variants.system]]
-        name = "wide"
-        "system.networks" = [{{name = "fake-dense", embedding_dim = 16}}]
-
-        [axes]
-        seed = {list(seeds)}
-
-        [table]
-        rows = "system"
-        columns = "split"
-    """))
-    return path
-
-
-def install_fake_system(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Install the fake system as a distribution in ``directory``/site, visible to this process and to every
-    process it starts afterwards (through PYTHONPATH); returns the log its loss writes a line to per run."""
-    site = directory / "site"
-    site.mkdir()
-    write_distribution(site, "asdbench-fake-system", "asdbench_fake_system", FAKE_SYSTEM)
-    log = directory / "executions.log"
-    log.touch()
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setenv("FAKE_SYSTEM_LOG", str(log))
-    monkeypatch.setattr(plugins, "_default", None)
-    return log
-
-
-@pytest.fixture
-def fake_system(tmp_path, monkeypatch):
-    """A cheap system plugin, installed as a distribution visible to this process and its children."""
-    return install_fake_system(tmp_path, monkeypatch)
+from tests.helpers.grids import finished_stamps, grid_file
 
 
 def test_expansion_is_the_product_and_hashes_are_stable(fake_system, tiny_dataset, tmp_path):
@@ -145,10 +41,6 @@ def test_grid_errors_name_the_file_and_variant(fake_system, tiny_dataset, tmp_pa
 def asdbench(*args):
     return subprocess.Popen([sys.executable, "-m", "asdbench", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-
-
-def finished_stamps(store_root):
-    return {p.parent: p.stat().st_mtime_ns for p in store_root.glob("*/*/results.json")}
 
 
 def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny_dataset, tmp_path):

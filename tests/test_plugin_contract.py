@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 
 import numpy as np
 import pytest
@@ -26,25 +27,18 @@ from asdbench.errors import ContractError, PluginCallError, PluginError
 from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl, singular
 from asdbench.plugins import Registry
 from asdbench.system import build_system
-from tests.test_plugins import write_distribution
+from tests.helpers.distributions import write_distribution
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS", raising=False)
-    monkeypatch.delenv("ASDBENCH_TRACE_PLUGINS", raising=False)
-    return tmp_path
+def use_registry():
+    """Make the CLI use the given registry instead of the process-wide one, until the test ends."""
+    with ExitStack() as stack:
+        def use(registry: Registry) -> Registry:
+            stack.enter_context(plugins.use_registry(registry))
+            return registry
 
-
-@pytest.fixture
-def use_registry(monkeypatch):
-    """Make the CLI use the given registry instead of the process-wide one."""
-    def use(registry: Registry) -> Registry:
-        monkeypatch.setattr(plugins, "_default", registry)
-        return registry
-
-    return use
+        yield use
 
 
 # --- the contract table -----------------------------------------------------------------------------------

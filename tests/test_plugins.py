@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,8 @@ import pytest
 from asdbench.cli import main
 from asdbench.errors import PluginError
 from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl
-from asdbench.plugins import Registry
-
-
-def write_distribution(site: Path, dist: str, module: str, source: str, version: str = "1.2.3") -> None:
-    """Install a distribution the way pip would, as far as importlib.metadata can tell: dist-info + module."""
-    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[asdbench]\n{module} = {module}\n")
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-
+from asdbench.plugins import Registry, get_registry, use_registry
+from tests.helpers.distributions import write_distribution
 
 GOOD_PLUGIN = """
     from asdbench.hookspecs import hookimpl
@@ -38,13 +28,6 @@ GOOD_PLUGIN = """
     def asdbench_register_backends(register):
         register("echo", EchoBackend, description="test backend")
 """
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS", raising=False)
-    return tmp_path
 
 
 def test_entry_point_plugin_is_discovered_with_its_distribution(site):
@@ -103,6 +86,24 @@ def test_unknown_name_lists_the_registered_names_of_that_kind():
     assert "'nope'" in str(error.value) and "knn" in str(error.value)
     with pytest.raises(PluginError, match="unknown plugin kind 'widgets'"):
         registry.get("widgets", "x")
+
+
+def test_use_registry_swaps_the_process_wide_registry_and_puts_it_back_however_the_block_ends():
+    process_wide, mine = get_registry(), Registry(entry_points=False)
+    with pytest.raises(RuntimeError), use_registry(mine):
+        assert get_registry() is mine
+        raise RuntimeError
+    assert get_registry() is process_wide
+
+
+def test_use_registry_none_loads_a_fresh_registry_that_sees_a_distribution_installed_since(site):
+    process_wide = get_registry()
+    write_distribution(site, "asdbench-echo", "asdbench_echo_plugin", GOOD_PLUGIN)
+    with use_registry(None):
+        fresh = get_registry()
+        assert fresh is not process_wide and fresh is get_registry()
+        assert fresh.get("backends", "echo").distribution == "asdbench-echo"
+    assert get_registry() is process_wide
 
 
 class _FirstPlugin:

@@ -15,9 +15,8 @@ from asdbench.errors import DataError
 from asdbench.prefetch import PREFETCH_BATCHES, DeviceFeed, prefetched
 from asdbench.stacked import StackedMember, train_stacked
 from asdbench.train import TrainingError, train
-from tests.test_fast_paths import SAMPLES, make
+from tests.helpers.training import CPU, SAMPLES, make
 
-CPU = torch.device("cpu")
 PRODUCER = "asdbench-prefetch"
 
 

@@ -14,8 +14,8 @@ from asdbench.hookspecs import FeatureSpaceContext
 from asdbench.labels import build_labels
 from asdbench.plugins import get_registry
 from asdbench.pseudolabel import compute, machines_to_label
-from asdbench.store import Store
 from asdbench.spec import validate_spec
+from asdbench.store import Store
 from asdbench_methods.clustering import GMMBIC
 from asdbench_methods.featurespaces import mix_at_snr, resize, resize_ratio
 

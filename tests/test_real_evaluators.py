@@ -4,7 +4,7 @@ tests skip without them (tests/data/evaluators/README.md says how to fetch them)
 
 - On the real eval ground truth, with scores and decisions drawn here for every clip, the evaluator's own script
   (run by tests/golden/evaluators/run_official.py in this Python) and `asdbench evaluate` report the same figures
-  (tests/evaluator_figures.py: 1e-12, the ci95 1e-9 relative). Slow: the evaluator's jackknife calls
+  (tests/helpers/evaluator_figures.py: 1e-12, the ci95 1e-9 relative). Slow: the evaluator's jackknife calls
   scikit-learn twice per clip (3600 times for 2024).
 - The example results in each README (the baselines' official_score_paper.csv rows, whose score files are not
   published) are recomputed by asdbench from their own per-machine AUCs: h-mean, a-mean and TOTAL score. This is
@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 
 from asdbench.metrics import EvaluationReport, MachineScores, clamped_hmean, official_score
-from tests.evaluator_figures import PAPER, TOLERANCE, assert_equal, evaluate_json
-from tests.realdata import eval_layout
+from tests.helpers.evaluator_figures import PAPER, TOLERANCE, assert_equal, evaluate_json
+from tests.helpers.realdata import eval_layout
 
 EVALUATORS = Path(os.environ.get("ASDBENCH_EVALUATORS", Path(__file__).parent / "data" / "evaluators"))
 RUNNER = Path(__file__).parent / "golden" / "evaluators" / "run_official.py"

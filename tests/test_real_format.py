@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.realdata import (
+from tests.helpers.realdata import (
     Layout,
     check_evaluate,
     check_labelled_eval_test_hidden,

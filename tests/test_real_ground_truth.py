@@ -2,8 +2,9 @@
 
 Each year's eval layout is built in a temporary folder from the CSVs: every test clip under its short name and
 a few labelled train clips per machine, all 0.1 s of placeholder audio. What asdbench reads and scores there is
-compared with values taken from the CSVs by tests/realdata.py itself. The CSVs cannot be committed (their licence
-forbids redistribution): tests/data/evaluators/README.md says how to fetch them, and the tests skip without them.
+compared with values taken from the CSVs by tests/helpers/realdata.py itself. The CSVs cannot be committed (their
+licence forbids redistribution): tests/data/evaluators/README.md says how to fetch them, and the tests skip without
+them.
 tests/test_real_format.py runs the same checks on committed, invented rows in the same formats.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.realdata import Layout, check_evaluate, check_labelled_eval_test_hidden, check_manifest, eval_layout
+from tests.helpers.realdata import Layout, check_evaluate, check_labelled_eval_test_hidden, check_manifest, eval_layout
 
 EVALUATORS = Path(os.environ.get("ASDBENCH_EVALUATORS", Path(__file__).parent / "data" / "evaluators"))
 HIDDEN_2024 = {"AirCompressor", "HoveringDrone", "ToothBrush"}  # the full names are in ground_truth_attributes

@@ -18,7 +18,7 @@ from asdbench.grid import load_grid
 from asdbench.metrics import EvaluationReport, evaluate_frame
 from asdbench.rundir import RESULTS
 from asdbench.store import Store
-from tests.test_grid import fake_system, grid_file  # noqa: F401 - fake_system is a fixture
+from tests.helpers.grids import grid_file
 
 MACHINES = ("fan", "valve")
 

@@ -14,8 +14,14 @@ from asdbench.cli import main
 from asdbench.data.dcase import build_manifest
 from asdbench.errors import ScoreFileError
 from asdbench.metrics import evaluate_frame
-from asdbench.scorefiles import decision_file, evaluate_directory, read_scores, score_file, write_decisions, \
-    write_scores
+from asdbench.scorefiles import (
+    decision_file,
+    evaluate_directory,
+    read_scores,
+    score_file,
+    write_decisions,
+    write_scores,
+)
 
 
 @pytest.fixture(scope="module")

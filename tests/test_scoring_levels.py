@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import textwrap
 from dataclasses import replace
 
 import pytest
@@ -22,48 +21,8 @@ from asdbench.migrate import legacy_runs
 from asdbench.plugins import get_registry
 from asdbench.spec import RunSpec
 from asdbench.store import RunState, Store
-from tests.test_grid import fake_system  # noqa: F401 (a fixture)
-
-BACKENDS = """
-[[variants.backend]]
-name = "knn k=1"
-"system.backend" = {{name = "knn", k = 1}}
-[[variants.backend]]
-name = "knn k=3"
-"system.backend" = {{name = "knn", k = 3}}
-[[variants.backend]]
-name = "kmeans-target"
-"system.backend" = {{name = "kmeans-target", clusters = 2}}
-[[variants.backend]]
-name = "ensemble of 4"
-"train.checkpoints" = [4]
-"""
-
-
-def backend_grid(tmp_path, root, variants=BACKENDS, name="backends.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(f"""
-        [base]
-        seed = 1
-        [base.dataset]
-        name = "synth"
-        root = "{root}"
-        [base.system]
-        frontends = ["fake-magnitude"]
-        networks = ["fake-dense"]
-        loss = "fake-softmax"
-        backend = {{name = "knn", k = 1}}
-        [base.train]
-        epochs = 4
-        checkpoints = [2, 4]
-        batch_size = 8
-    """) + variants.format() + '\n[table]\nrows = "backend"\ncolumns = "split"\n')
-    return path
-
-
-def trainings(log):
-    """How many systems the fake plugin built: one per training (or checkpoint re-creation)."""
-    return len(log.read_text().split())
+from tests.helpers.fake_system import trainings
+from tests.helpers.grids import BACKENDS, backend_grid
 
 
 def test_backend_variants_train_once_and_equal_separate_full_runs(fake_system, tiny_dataset, tmp_path):
@@ -179,18 +138,17 @@ SHORT_BACKEND = """
 """
 
 
-def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny_dataset, tmp_path, monkeypatch,
-                                                                capsys):
+def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny_dataset, tmp_path, capsys):
     from asdbench import plugins
     from asdbench.cli import main
-    from tests.test_plugins import write_distribution
+    from tests.helpers.distributions import write_distribution
 
     write_distribution(tmp_path / "site", "asdbench-short", "asdbench_short", SHORT_BACKEND, version="0.3")
-    monkeypatch.setattr(plugins, "_default", None)
     spec_file = tmp_path / "short.toml"
     spec_file.write_text(backend_grid(tmp_path, tiny_dataset, "").read_text().split("[table]")[0]
                          .replace("[base.", "[").replace("[base]\n", "").replace('{name = "knn", k = 1}', '"short"'))
-    assert main(["run", str(spec_file), "--out", str(tmp_path / "store")]) == 2
+    with plugins.use_registry(None):
+        assert main(["run", str(spec_file), "--out", str(tmp_path / "store")]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0, error
     assert "backend 'short' (asdbench-short 0.3)" in error and "shape (3,) for" in error

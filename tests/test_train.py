@@ -8,135 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
-from asdbench.clips import ClipSource
 from asdbench.epochloss import EpochLoss
-from asdbench.hookspecs import hookimpl
-from asdbench.plugins import Registry
-from asdbench.spec import validate_spec
-from asdbench.system import build_system
 from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, train
+from tests.helpers.training import assert_same_states, data, make_system, plan, states
 
 
-class ArrayClips:
-    """A stand-in for a cached clip group: the trainer only needs lengths and batch()."""
-
-    def __init__(self, clips: np.ndarray) -> None:
-        self.clips = clips
-        self.lengths = np.full(len(clips), clips.shape[1])
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-    def batch(self, indices, num_samples, starts=None, out=None):
-        starts = np.zeros(len(indices), int) if starts is None else starts
-        out = np.empty((len(indices), num_samples), np.float32) if out is None else out
-        out[:] = np.stack([self.clips[i, s : s + num_samples] for i, s in zip(indices, starts)])
-        return out
-
-
-class Magnitude(nn.Module):
-    def forward(self, x):
-        return torch.fft.rfft(x).abs()[:, :32]
-
-    def output_shape(self, num_samples):
-        return (32,)
-
-
-class Dense(nn.Module):
-    def __init__(self, input_shape, /, *, embedding_dim: int = 8):
-        super().__init__()
-        self.embedding_dim = embedding_dim
-        self.layer = nn.Sequential(nn.Linear(input_shape[0], 16), nn.ReLU(), nn.Linear(16, embedding_dim))
-
-    def forward(self, x):
-        return self.layer(torch.log1p(x))
-
-
-class SoftmaxLoss(nn.Module):
-    def __init__(self, branch_dims, num_classes, /, *, scale: float = 1.0):
-        super().__init__()
-        self.scale = scale
-        self.head = nn.Linear(sum(branch_dims), num_classes)
-
-    def forward(self, branches, targets):
-        logits = self.head(torch.cat(branches, dim=1)) * self.scale
-        return -(targets * torch.log_softmax(logits, dim=1)).sum(1).mean()
-
-
-class Jitter(nn.Module):
-    """Random gain: proves augmentation randomness is part of the seeded, resumable state."""
-
-    def forward(self, x, targets):
-        if not self.training:
-            return x, targets
-        return x * (1 + 0.1 * torch.rand(len(x), 1, device=x.device)), targets
-
-
-class Fakes:
-    @hookimpl
-    def asdbench_register_frontends(self, register):
-        register("magnitude", Magnitude)
-
-    @hookimpl
-    def asdbench_register_networks(self, register):
-        register("dense", Dense)
-
-    @hookimpl
-    def asdbench_register_losses(self, register):
-        register("softmax", SoftmaxLoss)
-
-    @hookimpl
-    def asdbench_register_augmentations(self, register):
-        register("jitter", Jitter)
-
-    @hookimpl
-    def asdbench_register_backends(self, register):
-        register("none", lambda: None)
-
-
-@pytest.fixture
-def registry():
-    return Registry(entry_points=False, extra_plugins=[Fakes()])
-
-
-def make_system(registry, scale=1.0, num_classes=3):
-    spec = validate_spec({
-        "dataset": {"name": "synth", "root": "unused"},
-        "system": {"frontends": ["magnitude", "magnitude"], "networks": ["dense", "dense"],
-                   "loss": {"name": "softmax", "scale": scale}, "augmentations": ["jitter"], "backend": "none"},
-    }, registry)
-    torch.manual_seed(0)
-    return build_system(spec.system, registry, num_classes=num_classes, num_samples=256)
-
-
-def data():
-    rng = np.random.default_rng(0)
-    targets = np.repeat(np.arange(3), 10)
-    clips = rng.normal(size=(30, 300)) * (1 + targets[:, None])
-    return ClipSource([ArrayClips(clips[:12]), ArrayClips(clips[12:])]), targets
-
-
-def plan(epochs=4, checkpoints=(2, 4)):
-    return TrainingPlan(epochs=epochs, batch_size=8, lr=1e-2, weight_decay=0.01, checkpoints=list(checkpoints),
-                        seed=3, precision="auto", num_samples=256)
-
-
-def states(paths):
-    return [torch.load(p, weights_only=True)["model"] for p in paths]
-
-
-def assert_same_states(a, b):
-    for left, right in zip(a, b):
-        assert left.keys() == right.keys()
-        for key in left:
-            assert torch.equal(left[key], right[key]), key
-
-
-def test_resume_after_interruption_gives_identical_checkpoints(registry, tmp_path, monkeypatch):
+def test_resume_after_interruption_gives_identical_checkpoints(training_registry, tmp_path, monkeypatch):
     clips, targets = data()
-    reference = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "a",
+    reference = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "a",
                       device=torch.device("cpu"), progress=False)
 
     import asdbench.train as train_module
@@ -151,21 +31,21 @@ def test_resume_after_interruption_gives_identical_checkpoints(registry, tmp_pat
 
     monkeypatch.setattr(train_module, "_save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        train(make_system(registry), clips, targets, 3, plan(), tmp_path / "b", device=torch.device("cpu"),
+        train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "b", device=torch.device("cpu"),
               progress=False)
     monkeypatch.setattr(train_module, "_save", real_save)
-    resumed = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "b",
+    resumed = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "b",
                     device=torch.device("cpu"), progress=False)
     assert [p.name for p in resumed] == ["epoch_002.pt", "epoch_004.pt"]
     assert_same_states(states(reference), states(resumed))
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 4
 
 
-def test_a_kill_between_a_kept_epoch_and_last_resumes_after_the_kept_epoch(registry, tmp_path, monkeypatch):
+def test_a_kill_between_a_kept_epoch_and_last_resumes_after_the_kept_epoch(training_registry, tmp_path, monkeypatch):
     """end_epoch saves the kept checkpoint, then last.pt: a kill between the two leaves last.pt an epoch behind,
     and the resumed training starts from the kept epoch, neither training it again nor rewriting its file."""
     clips, targets = data()
-    reference = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "a",
+    reference = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "a",
                       device=torch.device("cpu"), progress=False)
 
     import asdbench.train as train_module
@@ -179,28 +59,30 @@ def test_a_kill_between_a_kept_epoch_and_last_resumes_after_the_kept_epoch(regis
 
     monkeypatch.setattr(train_module, "_save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        train(make_system(registry), clips, targets, 3, plan(), tmp_path / "b", device=torch.device("cpu"),
+        train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "b", device=torch.device("cpu"),
               progress=False)
     monkeypatch.setattr(train_module, "_save", real_save)
     kept = (tmp_path / "b" / "epoch_002.pt").stat()
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 1
-    resumed = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "b",
+    resumed = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "b",
                     device=torch.device("cpu"), progress=False)
     again = (tmp_path / "b" / "epoch_002.pt").stat()
     assert (again.st_ino, again.st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns), "epoch 2 was not trained again"
     assert_same_states(states(reference), states(resumed))
 
 
-def test_resumed_training_says_from_which_epoch_unless_silenced(registry, tmp_path, capsys):
+def test_resumed_training_says_from_which_epoch_unless_silenced(training_registry, tmp_path, capsys):
     clips, targets = data()
     short = plan(epochs=2, checkpoints=(1, 2))
-    train(make_system(registry), clips, targets, 3, short, tmp_path, device=torch.device("cpu"), progress=False)
+    train(make_system(training_registry), clips, targets, 3, short, tmp_path, device=torch.device("cpu"),
+          progress=False)
     assert capsys.readouterr() == ("", "")
-    train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=True)
+    train(make_system(training_registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"),
+          progress=True)
     assert "resuming from epoch 2 of 4" in capsys.readouterr().out
 
 
-def test_one_bar_counts_the_whole_training_from_where_it_resumes(registry, tmp_path, monkeypatch):
+def test_one_bar_counts_the_whole_training_from_where_it_resumes(training_registry, tmp_path, monkeypatch):
     """The training bar's ETA is the training's: it spans every epoch and a resumed training starts it at the
     batches already trained."""
     from asdbench import train as train_module
@@ -225,47 +107,50 @@ def test_one_bar_counts_the_whole_training_from_where_it_resumes(registry, tmp_p
     bars = []
     clips, targets = data()
     steps = -(-len(clips) // plan().batch_size)
-    train(make_system(registry), clips, targets, 3, plan(epochs=2, checkpoints=(1, 2)), tmp_path,
+    train(make_system(training_registry), clips, targets, 3, plan(epochs=2, checkpoints=(1, 2)), tmp_path,
           device=torch.device("cpu"), progress=False)
     monkeypatch.setattr(train_module, "progress_bar", RecordingBar)
-    train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=True)
+    train(make_system(training_registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"),
+          progress=True)
     (bar,) = bars
     assert (bar.options["desc"], bar.options["total"], bar.options["initial"]) == ("training", 4 * steps, 2 * steps)
     assert bar.n == 4 * steps
     assert bar.postfix.startswith("epoch 4/4, loss ")
 
 
-def test_finished_training_is_not_repeated(registry, tmp_path):
+def test_finished_training_is_not_repeated(training_registry, tmp_path):
     clips, targets = data()
-    train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=False)
+    train(make_system(training_registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"),
+          progress=False)
     before = checkpoint_path(tmp_path, 4).stat().st_mtime_ns
-    train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"), progress=False)
+    train(make_system(training_registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"),
+          progress=False)
     assert checkpoint_path(tmp_path, 4).stat().st_mtime_ns == before
 
 
-def test_other_seed_gives_other_weights(registry, tmp_path):
+def test_other_seed_gives_other_weights(training_registry, tmp_path):
     clips, targets = data()
-    a = train(make_system(registry), clips, targets, 3, plan(), tmp_path / "a", device=torch.device("cpu"),
+    a = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "a", device=torch.device("cpu"),
               progress=False)
     other = TrainingPlan(**{**plan().__dict__, "seed": 4})
-    b = train(make_system(registry), clips, targets, 3, other, tmp_path / "b", device=torch.device("cpu"),
+    b = train(make_system(training_registry), clips, targets, 3, other, tmp_path / "b", device=torch.device("cpu"),
               progress=False)
     left, right = states(a)[-1], states(b)[-1]
     assert any(not torch.equal(left[k], right[k]) for k in left)
 
 
-def test_training_reduces_the_loss(registry, tmp_path):
+def test_training_reduces_the_loss(training_registry, tmp_path):
     clips, targets = data()
-    train(make_system(registry), clips, targets, 3, plan(epochs=8, checkpoints=(1, 8)), tmp_path,
+    train(make_system(training_registry), clips, targets, 3, plan(epochs=8, checkpoints=(1, 8)), tmp_path,
           device=torch.device("cpu"), progress=False)
     first = torch.load(checkpoint_path(tmp_path, 1), weights_only=True)["loss"]
     last = torch.load(checkpoint_path(tmp_path, 8), weights_only=True)["loss"]
     assert last < first
 
 
-def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_epochs(registry, tmp_path):
+def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_epochs(training_registry, tmp_path):
     clips, targets = data()
-    system = make_system(registry)
+    system = make_system(training_registry)
     system.loss.scale = float("nan")  # set after validation, which refuses a non-finite option
     with pytest.raises(TrainingError, match="loss is nan at epoch 1, step 1"):
         train(system, clips, targets, 3, plan(), tmp_path,
@@ -289,7 +174,7 @@ def test_the_running_loss_is_read_back_every_few_steps_and_is_the_mean_read_step
 
 def test_a_non_finite_loss_read_back_later_names_its_own_step_and_training():
     losses = EpochLoss(3, [Path("seed1"), Path("seed2")], every_steps=4, every_seconds=math.inf)
-    for step in range(1, 6):
+    for _step in range(1, 6):
         losses.add(torch.tensor([1.0, 1.0]))
     losses.add(torch.tensor([1.0, float("inf")]))  # step 6, read back with step 8
     losses.add(torch.tensor([float("nan"), float("nan")]))
@@ -297,7 +182,7 @@ def test_a_non_finite_loss_read_back_later_names_its_own_step_and_training():
         losses.add(torch.tensor([1.0, 1.0]))
 
 
-def test_a_nan_loss_found_at_the_epoch_end_names_its_step_and_its_epoch_is_not_saved(registry, tmp_path,
+def test_a_nan_loss_found_at_the_epoch_end_names_its_step_and_its_epoch_is_not_saved(training_registry, tmp_path,
                                                                                        monkeypatch):
     """Training reads its losses back every READ_EVERY_STEPS steps or READ_EVERY_SECONDS seconds only (here:
     once an epoch, at its end); a NaN loss at epoch 2, step 3 of 4 is found then, named as it happened, and the
@@ -310,7 +195,7 @@ def test_a_nan_loss_found_at_the_epoch_end_names_its_step_and_its_epoch_is_not_s
     real_read = EpochLoss.read
     monkeypatch.setattr(EpochLoss, "read", lambda self: reads.append(self.epoch) or real_read(self))
     clips, targets = data()
-    system = make_system(registry)
+    system = make_system(training_registry)
     real_loss, calls = system.training_loss, []
 
     def nan_at_epoch_2_step_3(waveforms, targets):
@@ -327,7 +212,7 @@ def test_a_nan_loss_found_at_the_epoch_end_names_its_step_and_its_epoch_is_not_s
     assert not checkpoint_path(tmp_path, 2).exists()
 
 
-def test_weights_that_are_not_finite_are_never_saved(registry, tmp_path, monkeypatch):
+def test_weights_that_are_not_finite_are_never_saved(training_registry, tmp_path, monkeypatch):
     """A finite loss whose update makes a weight infinite (the last step of epoch 1 here) leaves no checkpoint."""
     clips, targets = data()
     real_step, steps = torch.optim.AdamW.step, []
@@ -343,6 +228,6 @@ def test_weights_that_are_not_finite_are_never_saved(registry, tmp_path, monkeyp
     monkeypatch.setattr(torch.optim.AdamW, "step", poisoned_at_step_4)
     with pytest.raises(TrainingError, match=r"weights are not finite after epoch 1 \(the first: networks\.0\.layer"
                                             r"\.0\.bias\); training stopped before saving them"):
-        train(make_system(registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"),
+        train(make_system(training_registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"),
               progress=False)
     assert not list(tmp_path.glob("*.pt"))

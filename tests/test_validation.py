@@ -18,7 +18,7 @@ from asdbench.hookspecs import OneOf, Range, Satisfies, hookimpl
 from asdbench.plugins import Registry, get_registry
 from asdbench.spec import validate_spec
 from asdbench.store import Store
-from tests.test_grid import fake_system, grid_file  # noqa: F401 - fake_system is a fixture
+from tests.helpers.grids import grid_file
 
 SPEC = """\
 seed = 1
@@ -158,7 +158,7 @@ def test_declared_constraints_are_checked(tmp_path, options, message):
 
 def test_postponed_annotations_are_read_and_an_unreadable_one_names_the_plugin(tmp_path):
     module = type(textwrap)("asdbench_postponed_example")
-    exec(compile(POSTPONED, "asdbench_postponed_example.py", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(POSTPONED, "asdbench_postponed_example.py", "exec"), module.__dict__)  # noqa: S102 - our own example
     registry = Registry(entry_points=True, extra_plugins=[module])
     with pytest.raises(SpecError, match=r"system\.backend\.k: expected a number > 0, got 0"):
         validate_spec(spec_with_backend({"name": "postponed", "k": 0}), registry, base_dir=tmp_path)

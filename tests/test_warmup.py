@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from asdbench.errors import SpecError
@@ -14,10 +13,7 @@ from asdbench.plugins import get_registry
 from asdbench.spec import validate_spec
 from asdbench.stacked import StackedMember, train_stacked
 from asdbench.train import train
-from tests.test_fast_paths import CPU, make
-from tests.test_fast_paths import clips as clips  # noqa: F401  (the fixture)
-from tests.test_train import assert_same_states, data, make_system, plan, registry, states  # noqa: F401
-
+from tests.helpers.training import CPU, assert_same_states, data, make, make_system, noise_clips, plan, states
 
 
 def timm_warmup(lr: float, warmup: int, step: int) -> float:
@@ -41,29 +37,29 @@ def test_the_rate_of_every_step_is_timms_warmup_to_the_bit():
     assert [plan().learning_rate(k) for k in (1, 2, 100)] == [plan().lr] * 3
 
 
-def test_training_steps_run_at_the_warmup_rates_across_epochs(registry, tmp_path, rates):  # noqa: F811
+def test_training_steps_run_at_the_warmup_rates_across_epochs(training_registry, tmp_path, rates):
     clips, targets = data()  # 30 clips in batches of 8: 4 steps an epoch
     warm = replace(plan(epochs=3, checkpoints=(3,)), warmup_steps=6)
-    train(make_system(registry), clips, targets, 3, warm, tmp_path, device=CPU, progress=False)
+    train(make_system(training_registry), clips, targets, 3, warm, tmp_path, device=CPU, progress=False)
     assert rates == [timm_warmup(warm.lr, 6, k) for k in range(1, 13)]
 
 
-def test_a_resumed_warmup_continues_where_it_stopped(registry, tmp_path, rates):  # noqa: F811
+def test_a_resumed_warmup_continues_where_it_stopped(training_registry, tmp_path, rates):
     clips, targets = data()
     warm = replace(plan(epochs=3, checkpoints=(3,)), warmup_steps=6)
-    straight = train(make_system(registry), clips, targets, 3, warm, tmp_path / "straight", device=CPU,
+    straight = train(make_system(training_registry), clips, targets, 3, warm, tmp_path / "straight", device=CPU,
                      progress=False)
     first = replace(warm, epochs=1, checkpoints=[1])
-    train(make_system(registry), clips, targets, 3, first, tmp_path / "resumed", device=CPU, progress=False)
+    train(make_system(training_registry), clips, targets, 3, first, tmp_path / "resumed", device=CPU, progress=False)
     rates.clear()
-    resumed = train(make_system(registry), clips, targets, 3, warm, tmp_path / "resumed", device=CPU,
+    resumed = train(make_system(training_registry), clips, targets, 3, warm, tmp_path / "resumed", device=CPU,
                     progress=False)
     assert rates == [timm_warmup(warm.lr, 6, k) for k in range(5, 13)]
     assert_same_states(states(resumed), states(straight))
 
 
-def test_stacked_seeds_warm_up_alike(clips, tmp_path, rates):  # noqa: F811
-    source, targets = clips  # 12 clips in batches of 6: 2 steps
+def test_stacked_seeds_warm_up_alike(tmp_path, rates):
+    source, targets = noise_clips()  # 12 clips in batches of 6: 2 steps
     members = []
     for seed in (1, 2):
         system, warm = make(seed, warmup_steps=3)

@@ -40,8 +40,15 @@ from asdbench.data.layout import (
     write_wav,
 )
 from asdbench.data.presets import PRESETS, Preset, is_hidden, machines_of, supplemental_kind
-from asdbench.data.soundmodels import NOISE_KINDS, Anomaly, MachineModel, mix_clip, name_seed, \
-    render_machine, render_noise
+from asdbench.data.soundmodels import (
+    NOISE_KINDS,
+    Anomaly,
+    MachineModel,
+    mix_clip,
+    name_seed,
+    render_machine,
+    render_noise,
+)
 from asdbench.errors import DataError
 from asdbench.progress import progress_bar
 

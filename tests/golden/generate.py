@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 from sklearn.cluster import KMeans
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import inputs  # noqa: E402  (numpy only, shared with the tests)
+import inputs  # numpy only, shared with the tests
 
 LABEL_KEY = "onehot_y"
 

@@ -168,7 +168,7 @@ def main(eat_dir: str, beats_reference: str, out: str) -> None:
     model = build(eat)
     published = model.state_dict()  # what fairseq's trainer saves as "model", the EMA teacher under "_ema"
     with torch.no_grad():  # every tensor away from its initial value, so that one left unloaded would show
-        for key, tensor in published.items():
+        for tensor in published.values():
             if torch.is_tensor(tensor):
                 tensor.add_(0.05 * torch.randn_like(tensor))
     model = build(eat)

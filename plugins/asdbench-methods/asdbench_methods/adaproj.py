@@ -30,7 +30,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from asdbench.errors import AsdbenchError
-
 from asdbench_methods.dtypes import at_least_float32
 from asdbench_methods.losses import soft_cross_entropy
 

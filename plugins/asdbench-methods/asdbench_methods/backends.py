@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from asdbench.errors import AsdbenchError
-
 from asdbench_methods.neighbours import unit_rows
 
 

@@ -18,8 +18,17 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
-from asdbench.hookspecs import (Backend, Clusterer, FeatureSpace, FeatureSpaceContext, Frontend, OneOf, Range,
-                                Reducer, Satisfies)
+from asdbench.hookspecs import (
+    Backend,
+    Clusterer,
+    FeatureSpace,
+    FeatureSpaceContext,
+    Frontend,
+    OneOf,
+    Range,
+    Reducer,
+    Satisfies,
+)
 
 if TYPE_CHECKING:
     from torch import nn

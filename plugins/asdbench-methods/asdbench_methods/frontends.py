@@ -7,7 +7,6 @@ from torch import nn
 
 from asdbench.data.audio import SAMPLE_RATE
 from asdbench.errors import AsdbenchError
-
 from asdbench_methods.dtypes import at_least_float32
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import numpy as np
 
 from asdbench.errors import AsdbenchError
-
 from asdbench_methods.neighbours import mean_nearest_distances
 
 

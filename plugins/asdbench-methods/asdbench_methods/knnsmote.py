@@ -18,7 +18,6 @@ import numpy as np
 from imblearn.over_sampling import SMOTE
 
 from asdbench.errors import AsdbenchError
-
 from asdbench_methods.neighbours import mean_nearest_distances, unit_rows
 
 

@@ -15,7 +15,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from asdbench.errors import AsdbenchError
-
 from asdbench_methods.dtypes import at_least_float32
 
 

@@ -67,7 +67,7 @@ class BEATsNetwork(AdaptedBackbone):
 
     def __init__(self, input_shape: Sequence[int], /, *, weights: str = "", finetune: str = "lora",
                  lora_rank: int = 64, lora_alpha: float = 8.0, lora_dropout: float = 0.0,
-                 lora_targets: Sequence[str] = ["q_proj", "v_proj"],  # noqa: B006 - the factory's default, not mutated
+                 lora_targets: Sequence[str] = ["q_proj", "v_proj"],
                  pooling: str = "mean", embedding_dim: int = 128, layer: int = 0, release: str = "iter3") -> None:
         super().__init__()
         shape = check_options("beats", "beats-fbank", input_shape, pooling=pooling, poolings=POOLING,

@@ -109,7 +109,7 @@ class Foreign:
     """What a pickled object of a class outside ``weights_only``'s allow-list becomes: inert data."""
 
     args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = {}  # noqa: RUF012 - never mutated
+    kwargs: dict[str, Any] = {}  # noqa: RUF012 - read by objects unpickled without __init__, never mutated
     state: Any = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

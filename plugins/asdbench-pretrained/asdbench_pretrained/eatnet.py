@@ -70,7 +70,7 @@ class EATNetwork(AdaptedBackbone):
 
     def __init__(self, input_shape: Sequence[int], /, *, weights: str = "", finetune: str = "lora",
                  lora_rank: int = 64, lora_alpha: float = 8.0, lora_dropout: float = 0.0,
-                 lora_targets: Sequence[str] = ["qkv"],  # noqa: B006 - the factory's default, not mutated
+                 lora_targets: Sequence[str] = ["qkv"],
                  pooling: str = "cls", embedding_dim: int = 128) -> None:
         super().__init__()
         shape = check_options("eat", "eat-fbank", input_shape, pooling=pooling, poolings=POOLING,

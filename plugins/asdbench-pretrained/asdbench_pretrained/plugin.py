@@ -11,7 +11,6 @@ from os import PathLike
 from pathlib import Path
 
 from asdbench.hookspecs import Register, hookimpl
-
 from asdbench_pretrained import factories
 
 

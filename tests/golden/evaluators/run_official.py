@@ -57,7 +57,7 @@ def _stand_ins() -> None:
     tools.plot_anm_score = plots
     sys.modules |= {"tools": tools, "tools.plot_anm_score": plots}
     try:
-        import distutils.util  # noqa: F401  (Python <= 3.11)
+        import distutils.util  # Python <= 3.11
     except ImportError:
         distutils, util = types.ModuleType("distutils"), types.ModuleType("distutils.util")
         util.strtobool = lambda text: {"y": 1, "yes": 1, "t": 1, "true": 1, "on": 1, "1": 1,

@@ -1,0 +1,39 @@
+"""No module of the suite imports a test module: what test modules share lives in tests/helpers/ and
+tests/conftest.py.
+
+A fixture imported from a test module works only through the name the importer holds, unused as far as any linter
+can tell (hence the noqa F401/F811 such imports needed), and a test module's helpers change with its tests."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")])
+
+
+def imported_test_modules(path: Path) -> set[str]:
+    """What ``path`` imports whose dotted name has a part starting ``test_``: a test module, or a name from one."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            prefix = "." * node.level + (f"{node.module}." if node.module else "")
+            names.update(prefix + alias.name for alias in node.names)
+    return {name for name in names if any(part.startswith("test_") for part in name.split("."))}
+
+
+def test_no_module_of_the_suite_imports_a_test_module():
+    assert len(MODULES) > 60
+    offenders = {str(path.relative_to(ROOT)): imported_test_modules(path) for path in MODULES}
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_the_check_sees_absolute_relative_and_from_imports_of_test_modules(tmp_path):
+    module = tmp_path / "test_bad.py"
+    module.write_text("import tests.test_grid\nfrom tests.test_train import plan\nfrom . import test_plugins\n"
+                      "from .test_fast_paths import make\nimport test_bench_cli\nfrom tests.helpers.grids import grid_file\n")
+    assert imported_test_modules(module) == {"tests.test_grid", "tests.test_train.plan", ".test_plugins",
+                                             ".test_fast_paths.make", "test_bench_cli"}
