@@ -11,11 +11,11 @@ DEMO_MINUTES := 8
 LEADERBOARD := leaderboard/synth
 LEADERBOARD_DATA := leaderboard-data/ci
 # The regression gate (leaderboard/gate.toml): a cell more than GATE_TOLERANCE points below gate.json fails CI.
-# Measured (README, "The regression gate"): honest cells move by up to ... points over seeds and thread counts,
-# and every deliberate break (make gate-breaks) takes a trained cell ... points down.
+# Measured (README, "The regression gate"): honest cells fell up to 11 points below gate.json over seeds 1-3 and
+# thread counts 1 and 2, and each deliberate break (make gate-breaks) takes a trained cell 20-60 points down.
 GATE := leaderboard/gate
 GATE_DATA := leaderboard-data/gate
-GATE_TOLERANCE := 8
+GATE_TOLERANCE := 15
 
 .PHONY: setup test test-pythons demo demo-notice bench leaderboard leaderboard-check leaderboard-sota gate gate-data \
 	gate-breaks clean

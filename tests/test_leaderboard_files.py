@@ -71,8 +71,9 @@ def test_committed_ci_leaderboard_beats_chance_and_attributes_beat_machine_label
 
 
 def test_the_gates_trained_cells_stand_so_far_above_an_untrained_network_that_a_break_cannot_pass():
-    """Every deliberate break (leaderboard/gate_breaks.py) takes a trained row down to about the untrained one;
-    a gap of more than twice the tolerance leaves room for the seed and thread noise the tolerance stands."""
+    """Every deliberate break (leaderboard/gate_breaks.py) takes a trained row down to about the untrained one,
+    which itself moves by up to 6 points with the seed: a trained cell must stand more than the tolerance and that
+    above it, or a break could pass."""
     tolerance = float(re.search(r"^GATE_TOLERANCE := (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)) / 100
     cells = committed_cells("gate.json")
     assert {row for row, _ in cells} == {"Untrained network", "Main loss (scac)", "Subspace loss alone"}
@@ -80,7 +81,7 @@ def test_the_gates_trained_cells_stand_so_far_above_an_untrained_network_that_a_
         untrained = cells[("Untrained network", split)]
         assert 0.4 < untrained < 0.6, (split, untrained)  # near chance: the preset hides its anomalies from it
         for row in ("Main loss (scac)", "Subspace loss alone"):
-            assert cells[(row, split)] - untrained > 2 * tolerance, (row, split, cells[(row, split)], untrained)
+            assert cells[(row, split)] - untrained > tolerance + 0.06, (row, split, cells[(row, split)], untrained)
 
 
 def test_backend_ablation_scores_the_ci_leaderboards_subspace_trainings():
