@@ -11,11 +11,11 @@ DEMO_MINUTES := 8
 LEADERBOARD := leaderboard/synth
 LEADERBOARD_DATA := leaderboard-data/ci
 # The regression gate (leaderboard/gate.toml): a cell more than GATE_TOLERANCE points below gate.json fails CI.
-# Measured (README, "The regression gate"): honest cells fell up to 11 points below gate.json over seeds 1-3 and
-# thread counts 1 and 2, and each deliberate break (make gate-breaks) takes a trained cell 20-60 points down.
+# Measured (README, "The regression gate"): the cells, means of three seeds, moved up to 4 points between thread
+# counts 1 and 2, and each deliberate break (make gate-breaks) takes a trained cell 17 points down or more.
 GATE := leaderboard/gate
 GATE_DATA := leaderboard-data/gate
-GATE_TOLERANCE := 15
+GATE_TOLERANCE := 10
 
 .PHONY: setup test test-pythons demo demo-notice bench leaderboard leaderboard-check leaderboard-sota gate gate-data \
 	gate-breaks clean
