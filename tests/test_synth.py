@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from operator import itemgetter
 from pathlib import Path
 
@@ -173,7 +174,8 @@ def test_preset_plans_keep_the_ratios_and_the_domain_shift(name):
                                     "dcase2026": ({"dev": 7, "eval": 5}, {"dev": 3, "eval": 2})}[name]
     else:
         assert counts == {"dev": preset.machines_per_split, "eval": preset.machines_per_split}
-        assert hidden == {"dev": preset.machines_per_split // 2, "eval": preset.machines_per_split // 2}
+        hiding = 0 if name == "gate" else preset.machines_per_split // 2  # the gate's ventilators hide nothing
+        assert hidden == {"dev": hiding, "eval": hiding}
     assert 2 <= preset.train_target <= preset.train_source / 5
     by_machine: dict[str, list] = {}
     for plan in plans:
@@ -254,6 +256,8 @@ def test_anomalies_change_the_spectrum_but_not_the_level(family):
         return np.log(power[: len(power) // 64 * 64].reshape(64, -1).mean(1) + 1e-9)
 
     normal = log_spectrum(None)
+    if family == "ventilator":
+        return  # its anomalies change the pulsing alone: test_the_ventilators_anomalies_... listens to that
     for kind in FAMILY_ANOMALIES[family]:
         if (family, kind) == ("impact", "jitter"):
             continue  # irregular impacts have the regular ones' spectrum: the next test listens to the rhythm
@@ -277,6 +281,50 @@ def test_impact_jitter_breaks_the_rhythm(seed):
 
     assert regularity(None) > 0.25
     assert regularity(Anomaly("jitter", 1.0)) < 0.6 * regularity(None)
+
+
+def _pulsing(audio: np.ndarray) -> tuple[float, float]:
+    """The strongest rate (Hz) in the 10 ms RMS envelope, and the envelope's relative spread (pulse depth)."""
+    envelope = np.sqrt((audio[: len(audio) // 160 * 160].reshape(-1, 160).astype(np.float64) ** 2).mean(1))
+    spectrum = np.abs(np.fft.rfft(envelope - envelope.mean()))
+    return float(np.fft.rfftfreq(len(envelope), 0.01)[np.argmax(spectrum)]), float(envelope.std() / envelope.mean())
+
+
+def _ventilator_clip(model, speed_level, anomaly=None, seed=7):
+    attributes = {"spd": ATTRIBUTE_KEYS["spd"].values[speed_level], "pos": ATTRIBUTE_KEYS["pos"].values[2]}
+    return render_machine(model, attributes, anomaly, np.random.default_rng(seed), 4 * SAMPLE_RATE)
+
+
+def test_the_ventilators_pulse_rate_goes_with_its_speed_to_the_power_2_3():
+    model = MachineModel.for_name("test-ventilator", "ventilator")
+    slow, fast = (_pulsing(_ventilator_clip(model, level))[0] for level in (0, 4))
+    assert slow == pytest.approx(model.base_f0 * 0.76 ** 2.3, rel=0.06)
+    assert fast / slow == pytest.approx((1.24 / 0.76) ** 2.3, rel=0.06)
+
+
+@pytest.mark.parametrize("speed_level", [0, 4])
+@pytest.mark.parametrize("kind", FAMILY_ANOMALIES["ventilator"])
+def test_the_ventilators_anomalies_change_its_pulsing_not_its_spectrum_or_level(kind, speed_level):
+    model = MachineModel.for_name("test-ventilator", "ventilator")
+    slowest, fastest = (model.base_f0 * (1 + 0.12 * step) ** 2.3 for step in (-2, 2))
+
+    def log_spectrum(audio):
+        power = np.abs(np.fft.rfft(audio)) ** 2
+        return np.log(power[: len(power) // 64 * 64].reshape(64, -1).mean(1))
+
+    for seed in (7, 8, 9):
+        normal = _ventilator_clip(model, speed_level, seed=seed)
+        for severity in (0.5, 1.5):
+            anomalous = _ventilator_clip(model, speed_level, Anomaly(kind, severity), seed)
+            assert np.sqrt(np.mean(anomalous.astype(np.float64) ** 2)) == pytest.approx(1, 1e-3)
+            heard = log_spectrum(normal) > log_spectrum(normal).max() - np.log(100)  # bands within 20 dB of the top
+            assert np.abs(log_spectrum(anomalous) - log_spectrum(normal))[heard].max() < 0.4, (seed, severity)
+            (normal_rate, normal_depth), (rate, depth) = _pulsing(normal), _pulsing(anomalous)
+            assert 0.95 * slowest < normal_rate < 1.05 * fastest and normal_depth > 0.6
+            if kind == "pulse_rate":
+                assert not 0.9 * slowest < rate < 1.1 * fastest, (seed, severity, rate)
+            else:
+                assert depth < 0.25 * normal_depth, (seed, severity, depth)
 
 
 def test_noise_kinds_sound_different():
@@ -414,3 +462,32 @@ def test_the_domains_sound_different(ci_set):
         classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
         auc = cross_val_score(classifier, features, rows["domain"] == "target", cv=3, scoring="roc_auc").mean()
         assert auc > 0.8, (machine, auc)
+
+
+# --- the regression gate's preset ---------------------------------------------------------------------------
+
+
+def test_the_gate_presets_anomalies_hide_in_the_noise_from_features_that_ignore_the_attributes():
+    """kNN distance on the log-spectrum and the modulation spectrum finds the ventilators' anomalies in their
+    clean sound (measured: mean AUC 0.75 and 0.80), and next to nothing of them under the gate's noise (0.50 and
+    0.45): which is why an untrained network scores near chance there and a system that learnt speed does not."""
+    preset = PRESETS["gate"]
+    plans = plan_clips(preset, seed=0)
+
+    def knn_aucs(content):
+        waveforms = np.stack([synth.render(replace(plan, content=content), preset.seconds) for plan in plans])
+        aucs = {}
+        for name, features in zip(("spectrum", "modulation"), _features(waveforms), strict=True):
+            per_machine = []
+            for machine in {plan.machine for plan in plans}:
+                train = [i for i, p in enumerate(plans) if (p.machine, p.subset) == (machine, "train")]
+                test = [i for i, p in enumerate(plans) if (p.machine, p.subset) == (machine, "test")]
+                distance = np.sort(((features[test][:, None] - features[train][None]) ** 2).sum(-1), axis=1)[:, :3]
+                per_machine.append(roc_auc_score([plans[i].label == "anomaly" for i in test], distance.mean(1)))
+            aucs[name] = per_machine
+        return aucs
+
+    for name, per_machine in knn_aucs("mixture").items():
+        assert 0.25 < min(per_machine) and max(per_machine) < 0.7 and 0.35 < np.mean(per_machine) < 0.6, name
+    for name, per_machine in knn_aucs("machine").items():
+        assert np.mean(per_machine) > 0.7, name

@@ -35,6 +35,11 @@ DEV_2026: Machines = (("ToyCar", "motor"), ("ToyCarEmu", "motor"), ("bearingEmu"
 EVAL_2026: Machines = (("ToyDrone", "rotor"), ("ToothBrush", "motor"), ("SewingMachine", "motor"),
                        ("BlowerDustCollector", "flow"), ("Sander", "motor"))
 
+# The regression gate's machines (leaderboard/gate.toml): ventilators only, whose sound a system must learn to
+# separate from chance, so that a system that no longer trains fails CI.
+GATE_DEV: Machines = (("ventilator-a", "ventilator"), ("ventilator-b", "ventilator"))
+GATE_EVAL: Machines = (("ventilator-c", "ventilator"), ("ventilator-d", "ventilator"))
+
 
 def _every_second(*lists: Machines) -> frozenset[str]:
     """The machines at odd positions of each list."""
@@ -71,6 +76,8 @@ class Preset:
     test: int  # balanced: a quarter each of source/target x normal/anomaly
     year: int  # the year style (STYLES): which machines, hidden attributes, supplemental clips, channels
     supplemental: int = 0  # clips per machine in a supplemental/ folder
+    own_machines: YearStyle | None = None  # machines of the preset's own, in place of its year's
+    snr_db: tuple[float, float] = (0.0, 15.0)  # range the machine-to-noise ratio of each clip is drawn from
 
     @property
     def clips_per_machine(self) -> int:
@@ -78,7 +85,7 @@ class Preset:
 
     @property
     def style(self) -> YearStyle:
-        return STYLES[self.year]
+        return self.own_machines or STYLES[self.year]
 
 
 PRESETS: dict[str, Preset] = {
@@ -91,6 +98,10 @@ PRESETS: dict[str, Preset] = {
     "dcase2026": Preset(10.0, 7, 990, 10, 200, 2026),
     "ci2025": Preset(1.0, 2, 10, 2, 8, 2025, supplemental=4),
     "ci2026": Preset(1.0, 2, 10, 2, 8, 2026),
+    # The regression gate: four ventilators in noise louder than they are (-10 to 0 dB), on which an untrained
+    # network scores near chance and a trained one far above it (leaderboard/gate.toml).
+    "gate": Preset(4.5, 2, 100, 6, 80, 2023, own_machines=YearStyle(GATE_DEV, GATE_EVAL, frozenset()),
+                   snr_db=(-10.0, 0.0)),
 }
 PRESET_NAMES = tuple(PRESETS)
 

@@ -1,4 +1,4 @@
-"""Synthetic machine sounds: five families of sound models whose operating attributes change the sound.
+"""Synthetic machine sounds: six families of sound models whose operating attributes change the sound.
 
 A machine type is a family plus constants drawn from a generator seeded by its name, so "fan" always sounds
 like the same fan:
@@ -10,7 +10,12 @@ like the same fan:
 - ``impact`` (valves, shakers, rattling toys): impacts at a rate, each ringing a damped resonance, over a weak
   drive hum;
 - ``flow`` (compressors, pumps): broadband noise through two resonances, pulsating, with a weak harmonic series;
-- ``motor`` (toy cars, brushes, grinders): a high electric whine with rich harmonics and a commutator buzz.
+- ``motor`` (toy cars, brushes, grinders): a high electric whine with rich harmonics and a commutator buzz;
+- ``ventilator`` (the regression gate's machine, ``gate`` preset): air noise through a resonance, pulsing at the
+  blade rate, which grows with speed to the power 2.3. Its speed is heard in the pulsing alone, not in the
+  spectrum, and its anomalies (a pulse rate beyond the range of its speeds, pulses that lose their depth) change
+  the pulsing only: features that ignore the attributes barely see them under the gate's loud noise, while a
+  network that has learnt speed from pulsing does. A system that no longer trains therefore falls to chance.
 
 Operating attributes (two keys with five values each, shown in file names as DCASE does, e.g. ``spd_28_lod_10``)
 move physical parameters: speed (fundamental), load (harmonic tilt, roughness, damping), resonance position,
@@ -57,6 +62,7 @@ FAMILY_KEYS: dict[str, tuple[str, str]] = {
     "impact": ("vel", "pos"),
     "flow": ("pos", "mod"),
     "motor": ("spd", "lod"),
+    "ventilator": ("spd", "pos"),
 }
 FAMILIES = tuple(FAMILY_KEYS)
 FAMILY_ANOMALIES: dict[str, tuple[str, ...]] = {
@@ -65,9 +71,10 @@ FAMILY_ANOMALIES: dict[str, tuple[str, ...]] = {
     "impact": ("extra_impacts", "resonance_shift", "fault_tone", "jitter"),
     "flow": ("resonance_shift", "fault_tone", "rubbing", "extra_impacts"),
     "motor": ("fault_tone", "harmonic_change", "jitter", "rubbing"),
+    "ventilator": ("pulse_rate", "pulse_loss"),
 }
 ANOMALIES = tuple(sorted({kind for kinds in FAMILY_ANOMALIES.values() for kind in kinds}))
-ANOMALIES_PER_MACHINE = 3
+ANOMALIES_PER_MACHINE = 3  # at most: a family with fewer kinds gives each machine all of them
 # (source levels, target levels) of the domain-shifted key: extrapolation above, below, or to both ends.
 DOMAIN_SHIFTS = (((0, 1, 2), (3, 4)), ((2, 3, 4), (0, 1)), ((1, 2, 3), (0, 4)))
 # The source domain takes three of the five levels of the other key. Two levels (tried, 2026-11) made the
@@ -76,8 +83,13 @@ DOMAIN_SHIFTS = (((0, 1, 2), (3, 4)), ((2, 3, 4), (0, 1)), ((1, 2, 3), (0, 4)))
 # combination, so the few target training clips cover every combination its test clips have.
 OTHER_KEY_LEVELS = 3
 NOISE_KINDS = ("pink", "ventilation", "factory", "babble")
-F0_RANGE = {"rotor": (80, 160), "gear": (20, 45), "impact": (50, 120), "flow": (60, 120), "motor": (280, 450)}
-HARMONICS = {"rotor": 12, "gear": 6, "impact": 6, "flow": 8, "motor": 14}
+# The ventilator's "fundamental" is its blade rate at the middle speed, of which it has no harmonics.
+F0_RANGE = {"rotor": (80, 160), "gear": (20, 45), "impact": (50, 120), "flow": (60, 120), "motor": (280, 450),
+            "ventilator": (12, 16)}
+HARMONICS = {"rotor": 12, "gear": 6, "impact": 6, "flow": 8, "motor": 14, "ventilator": 1}
+SPEED_STEP = 0.12  # relative change of the fundamental per level of a speed attribute
+PULSE_SPEED_EXPONENT = 2.3  # the ventilator's pulse rate goes as speed**2.3: about 30% a level, levels far apart
+PULSE_RANGE_STEPS = 2  # speed levels run from -2 to +2 steps around the middle one
 
 
 def name_seed(name: str) -> int:
@@ -117,7 +129,7 @@ class MachineModel:
         source_shift, target_shift = DOMAIN_SHIFTS[int(rng.integers(len(DOMAIN_SHIFTS)))]
         other = tuple(sorted(int(v) for v in rng.choice(5, OTHER_KEY_LEVELS, replace=False)))
         candidates = FAMILY_ANOMALIES[family]
-        chosen = set(rng.choice(len(candidates), ANOMALIES_PER_MACHINE, replace=False).tolist())
+        chosen = set(rng.choice(len(candidates), min(ANOMALIES_PER_MACHINE, len(candidates)), replace=False).tolist())
         return cls(
             name=name, family=family, keys=keys,
             source_levels={keys[0]: source_shift, keys[1]: other},
@@ -160,7 +172,7 @@ def clip_physics(model: MachineModel, attributes: dict[str, str], rng: np.random
         return 1 + spread * rng.uniform(-1, 1)
 
     return Physics(
-        f0=model.base_f0 * (1 + 0.12 * speed) * wobble(0.015),
+        f0=model.base_f0 * (1 + SPEED_STEP * speed) * wobble(0.015),
         tilt_db=-4.0 + 0.9 * load + rng.uniform(-0.3, 0.3),
         roughness=0.25 * (1 + 0.3 * load) * wobble(0.05),
         resonance=model.resonance * (1 + 0.12 * step.get("resonance", 0)) * wobble(0.02),
@@ -305,11 +317,33 @@ def _rubbing(n: int, phase: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _band(n, 5500.0, 700.0, rng) * ((0.5 + 0.5 * np.sin(phase)) ** 4).astype(np.float32)
 
 
+def _ventilator(model: MachineModel, physics: Physics, anomaly: Anomaly | None, rng: np.random.Generator,
+                n: int) -> np.ndarray:
+    """Air noise through the housing resonance, gated by blade pulses ``(0.5 + 0.5 sin)**2`` at the pulse rate.
+
+    A ``pulse_rate`` anomaly runs the pulses at a speed 0.75-1.25 steps beyond the machine's fastest or slowest
+    level (by severity), a ``pulse_loss`` one keeps 7-23% of their depth; neither changes the spectrum."""
+    speed_ratio = physics.f0 / model.base_f0
+    depth = 1.0
+    direction = float(rng.choice([-1.0, 1.0]))  # drawn for every clip, so an anomaly changes no other draw
+    if anomaly and anomaly.kind == "pulse_rate":
+        speed_ratio = 1 + SPEED_STEP * direction * (PULSE_RANGE_STEPS + 0.5 + 0.5 * anomaly.severity)
+    elif anomaly and anomaly.kind == "pulse_loss":
+        depth = 0.15 * anomaly.severity
+    rate = model.base_f0 * speed_ratio ** PULSE_SPEED_EXPONENT
+    t = np.arange(n, dtype=np.float32) / SAMPLE_RATE
+    pulses = (0.5 + 0.5 * np.sin(TWO_PI * rate * t + rng.uniform(0, TWO_PI))) ** 2
+    air = _band(n, physics.resonance, 0.3 * physics.resonance, rng)
+    return (air * (1 - depth + depth * pulses)).astype(np.float32)
+
+
 def render_machine(model: MachineModel, attributes: dict[str, str], anomaly: Anomaly | None,
                    rng: np.random.Generator, num_samples: int) -> np.ndarray:
     """The machine's own sound for one clip (float32), normalised to unit RMS with or without an anomaly."""
     kind, severity = (anomaly.kind, anomaly.severity) if anomaly else (None, 0.0)
     physics = clip_physics(model, attributes, rng)
+    if model.family == "ventilator":
+        return _unit(_ventilator(model, physics, anomaly, rng, num_samples))
     if kind == "resonance_shift":
         physics = replace(physics, resonance=physics.resonance * (1 + 0.05 * severity))
     jittery = kind == "jitter"

@@ -62,7 +62,6 @@ CONTENTS = ("mixture", "machine", "noise")  # what a clip holds: both, clean mac
 FAR_SNR_DROP_DB = 10.0  # the far microphone hears the machine this much weaker against the noise
 FAR_GAIN_DROP_DB = 6.0
 FAR_DELAY_SAMPLES = (8, 48)  # 0.5-3 ms later than the near microphone
-SNR_DB = (0.0, 15.0)
 GAIN_DB = (-38.0, -28.0)  # clip RMS in dBFS; low enough that impacts never clip
 SEVERITY = (0.5, 1.5)
 POOL_MIN_AUDIO_SECONDS = 1000.0  # below this much audio, starting worker processes costs more than it saves
@@ -125,7 +124,7 @@ def _clip_rng(entropy: tuple[int, ...], stream: int) -> np.random.Generator:
 
 
 def _plan_clip(model: MachineModel, split: str, subset: str, domain: str, label: str, index: int,
-               seed: int, content: str = "mixture") -> ClipPlan:
+               seed: int, snr_db: tuple[float, float], content: str = "mixture") -> ClipPlan:
     # A supplemental clip's stream is keyed apart from every train and test clip (subset 2, then what it holds).
     where = (SUBSETS.index(subset), DOMAINS.index(domain)) if subset != SUPPLEMENTAL else (2, CONTENTS.index(content))
     entropy = (seed, SPLITS.index(split), name_seed(model.name), *where, LABELS.index(label), index)
@@ -139,7 +138,7 @@ def _plan_clip(model: MachineModel, split: str, subset: str, domain: str, label:
         anomaly = Anomaly(model.anomalies[index % len(model.anomalies)], float(rng.uniform(*SEVERITY)))
     # Drawn from the clip's own generator after the attributes and whatever they are: independent of them.
     return ClipPlan(split, model.name, model.family, subset, domain, label, index, attributes, anomaly,
-                    str(rng.choice(NOISE_KINDS)), float(rng.uniform(*SNR_DB)), float(rng.uniform(*GAIN_DB)),
+                    str(rng.choice(NOISE_KINDS)), float(rng.uniform(*snr_db)), float(rng.uniform(*GAIN_DB)),
                     entropy, content)
 
 
@@ -153,10 +152,10 @@ def plan_clips(preset: Preset, seed: int) -> list[ClipPlan]:
               for split, machines in machines_of(preset).items() for name, family in machines}
     plans = []
     for (split, name), model in models.items():
-        plans += [_plan_clip(model, split, subset, domain, label, index, seed)
+        plans += [_plan_clip(model, split, subset, domain, label, index, seed, preset.snr_db)
                   for subset, domain, label, count in counts for index in range(count)]
         kind = supplemental_kind(preset, name)
-        plans += [_plan_clip(model, split, SUPPLEMENTAL, "source", "normal", index, seed, kind)
+        plans += [_plan_clip(model, split, SUPPLEMENTAL, "source", "normal", index, seed, preset.snr_db, kind)
                   for index in range(preset.supplemental if kind else 0)]
     return plans
 
