@@ -1,9 +1,13 @@
 """Shared fixtures: a private audio cache, small synthetic datasets generated once per session, a folder to install
 plugin distributions in, the fake system, a registry of fake training components. Test modules take shared
-fixtures from here, and shared helpers from tests/helpers."""
+fixtures from here, and shared helpers from tests/helpers.
+
+Every test that starts a process or trains a network must be marked ``slow`` (tests/helpers/slow_work.py): the
+hooks below fail one that is not."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +16,39 @@ import pytest
 
 from asdbench.data.synth import generate
 from asdbench.plugins import Registry, use_registry
+from tests.helpers import slow_work
 from tests.helpers.fake_system import install_fake_system
 from tests.helpers.training import Fakes
+
+pytest_plugins = ["pytester"]  # tests/test_suite_layout.py runs the hooks below on tests of its own
+
+SLOW_WORK = pytest.StashKey[list[str]]()
+"""What a test's set-up did of slow work (tests/helpers/slow_work.py)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Without a font cache, matplotlib's first import runs fc-list to build one: here, not in the first test that
+    # plots, which would then count as starting a process.
+    importlib.import_module("matplotlib.font_manager")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    with slow_work.watching() as seen:
+        item.stash[SLOW_WORK] = seen
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A test that started a process or trained (in its fixtures' set-up or itself) fails unless marked slow."""
+    with slow_work.watching() as seen:
+        result = yield
+    done = [*item.stash[SLOW_WORK], *(work for work in seen if work not in item.stash[SLOW_WORK])]
+    if done and item.get_closest_marker("slow") is None:
+        pytest.fail(f"{item.nodeid} {', '.join(done)}, but is not marked slow: mark it @pytest.mark.slow (what is "
+                    "slow: tests/helpers/slow_work.py)", pytrace=False)
+    return result
 
 
 @pytest.fixture(scope="session", autouse=True)
