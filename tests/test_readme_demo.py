@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from asdbench.data.synth import generate
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -37,6 +39,7 @@ def for_tiny(spec: str) -> str:
     return short
 
 
+@pytest.mark.slow
 def test_every_readme_command_runs_on_the_demo_output(tmp_path):
     (tmp_path / "leaderboard").mkdir()
     (tmp_path / "leaderboard" / "demo.toml").write_text(for_tiny((REPOSITORY / "leaderboard" / "demo.toml").read_text()))

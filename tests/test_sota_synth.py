@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from asdbench.cli import main
 from asdbench.data.synth import generate
 from asdbench.grid import load_grid
@@ -44,6 +46,7 @@ def test_sota_places_the_papers_system_beside_beats_eat_and_genrep():
     assert clips[("DCASE2024", "Subspace loss (the paper)")] == 18.0
 
 
+@pytest.mark.slow
 def test_the_synthetic_sota_grid_runs_every_system_and_matches_its_committed_cells(tmp_path, monkeypatch, capsys):
     (tmp_path / "leaderboard").mkdir()
     grid = tmp_path / "leaderboard" / "sota-synth.toml"
