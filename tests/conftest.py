@@ -7,7 +7,6 @@ hooks below fail one that is not."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,12 +23,6 @@ pytest_plugins = ["pytester"]  # tests/test_suite_layout.py runs the hooks below
 
 SLOW_WORK = pytest.StashKey[list[str]]()
 """What a test's set-up did of slow work (tests/helpers/slow_work.py)."""
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Without a font cache, matplotlib's first import runs fc-list to build one: here, not in the first test that
-    # plots, which would then count as starting a process.
-    importlib.import_module("matplotlib.font_manager")
 
 
 @pytest.hookimpl(wrapper=True)

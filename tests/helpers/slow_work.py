@@ -21,6 +21,9 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system",
                             "os.exec"})
 """The audit events (https://docs.python.org/3/library/audit_events.html) of a process being started."""
+MACHINE_PROBES = frozenset({"fc-list", "lscpu"})
+"""Programs that libraries run once per process to learn about the machine, in whichever test first needs it
+(matplotlib building its font cache, loky counting physical cores for scikit-learn): not that test's work."""
 
 _watches: list[list[str]] = []
 """What each active :func:`watching` block has seen so far, innermost last: only the innermost one records."""
@@ -33,8 +36,9 @@ def _record(what: str) -> None:
 
 def _audit(event: str, args: tuple) -> None:
     if event in PROCESS_EVENTS:
-        program = f" {os.path.basename(os.fsdecode(args[0]))}" if args and isinstance(args[0], (str, bytes)) else ""
-        _record(f"started a process ({event}{program})")
+        program = os.path.basename(os.fsdecode(args[0])) if args and isinstance(args[0], (str, bytes)) else ""
+        if program not in MACHINE_PROBES:
+            _record(f"started a process ({event}{' ' + program if program else ''})")
 
 
 def _optimiser_step(optimiser: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
