@@ -11,6 +11,11 @@ import ast
 import textwrap
 from pathlib import Path
 
+import pytest
+import torch
+
+from tests.helpers import slow_work
+
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")])
 
@@ -87,6 +92,16 @@ SLOW_WORK_TESTS = """
 """
 
 
+@pytest.fixture(scope="module")
+def optimisers_imported():
+    """torch imports its compiler stack (some 800 modules) at the first optimiser step and cannot import it twice,
+    while pytester forgets every module first imported after it was set up: that step is taken before, in a watch
+    of its own (it is not the test's training)."""
+    with slow_work.watching():
+        torch.optim.SGD([torch.nn.Parameter(torch.ones(1))]).step()
+
+
+@pytest.mark.usefixtures("optimisers_imported")
 def test_a_test_that_starts_a_process_or_trains_unmarked_fails(pytester):
     """The suite's hooks (tests/conftest.py) fail such a test, and only such a test."""
     pytester.makeini("[pytest]\nmarkers = slow\n")
