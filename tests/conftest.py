@@ -15,6 +15,7 @@ import pytest
 
 from asdbench.data.synth import generate
 from asdbench.plugins import Registry, use_registry
+from asdbench_methods.networks import SpectrogramNetwork
 from tests.helpers import slow_work
 from tests.helpers.fake_system import install_fake_system
 from tests.helpers.training import Fakes
@@ -115,3 +116,11 @@ def fake_system(tmp_path, monkeypatch) -> Iterator[Path]:
 def training_registry() -> Registry:
     """The fake training components of tests.helpers.training, and no plugin."""
     return Registry(entry_points=False, extra_plugins=[Fakes()])
+
+
+@pytest.fixture
+def one_block_resnets(monkeypatch) -> None:
+    """spectrogram-resnet with one residual block, a downsampling one, instead of eight: every kind of its layers
+    (stem, batch norms, squeeze-excitation, pooled skip) at a fraction of the cost, for the tests of what does not
+    depend on the network's depth (data order, random draws, stacking, compiling, memory formats)."""
+    monkeypatch.setattr(SpectrogramNetwork, "STAGES", ((32, 2),))

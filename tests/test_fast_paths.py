@@ -1,5 +1,6 @@
 """The fast paths compute what the plain path computes: stacked seeds, channels-last, torch.compile, and scoring
-every machine with one load per checkpoint (CPU)."""
+every machine with one load per checkpoint (CPU). The spectrogram-resnets have one residual block (conftest's
+``one_block_resnets``): what is compared does not depend on the depth."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from asdbench.spec import validate_spec
 from asdbench.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.system import build_system
 from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, place, replay, train
-from asdbench_methods.networks import SpectrogramNetwork
 from tests.helpers.training import CPU, SAMPLES, ArrayClips, Fakes, data, make, make_system, noise_clips, plan
 
 SEEDS = (1, 2)
+pytestmark = pytest.mark.usefixtures("one_block_resnets")
 
 
 @pytest.fixture(scope="module")
@@ -161,14 +162,11 @@ def test_compiled_small_networks_train_to_the_plain_checkpoints_within_float_noi
 
 
 @pytest.mark.slow
-def test_compiled_networks_train_to_the_plain_checkpoints(clips, tmp_path, monkeypatch):
+def test_compiled_networks_train_to_the_plain_checkpoints(clips, tmp_path):
     """The paper's system has two spectrogram-resnet branches of different input sizes, which share one
     ``forward``: compiling both must work in training (dynamo's automatic dynamic shapes made inductor fail
     on the second branch's batch-norm graph), keep the state-dict keys, and change the checkpoint by float
-    noise only (up to AdamW's amplification of it, see the stacked test above). Each network has one residual
-    block instead of eight, a downsampling one: every kind of layer is compiled (stem, batch norms,
-    squeeze-excitation, the pooled skip), in a fraction of the time."""
-    monkeypatch.setattr(SpectrogramNetwork, "STAGES", ((32, 2),))
+    noise only (up to AdamW's amplification of it, see the stacked test above)."""
     source, targets = clips
     states = {}
     for compiled in (False, True):

@@ -1,5 +1,6 @@
 """Batches made ahead in a background thread change nothing but speed: the same checkpoints bit for bit, alone and
-stacked; a failure while making a batch surfaces in the training's thread; the thread stops with the training."""
+stacked; a failure while making a batch surfaces in the training's thread; the thread stops with the training.
+The spectrogram-resnets have one residual block (conftest's ``one_block_resnets``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from asdbench.train import TrainingError, train
 from tests.helpers.training import CPU, SAMPLES, make
 
 PRODUCER = "asdbench-prefetch"
+pytestmark = pytest.mark.usefixtures("one_block_resnets")
 
 
 class RecordingClips(ClipArray):

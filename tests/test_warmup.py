@@ -61,6 +61,7 @@ def test_a_resumed_warmup_continues_where_it_stopped(training_registry, tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_block_resnets")
 def test_stacked_seeds_warm_up_alike(tmp_path, rates):
     source, targets = noise_clips()  # 12 clips in batches of 6: 2 steps
     members = []
