@@ -22,6 +22,17 @@ from tests.helpers.training import Fakes
 
 pytest_plugins = ["pytester"]  # tests/test_suite_layout.py runs the hooks below on tests of its own
 
+THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+"""What sets the thread count of torch, of the BLAS libraries numpy and scikit-learn call, and of numba."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's controller, before it starts its workers (`make test`: two, on two cores): each worker, and
+    # every process a test starts in it, computes in one thread, as two threads each would oversubscribe the cores
+    if config.getoption("numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ.update(dict.fromkeys(THREADS, "1"))
+
+
 SLOW_WORK = pytest.StashKey[list[str]]()
 """What a test's set-up did of slow work (tests/helpers/slow_work.py)."""
 
