@@ -26,11 +26,11 @@ $(STAMP): pyproject.toml plugins/asdbench-methods/pyproject.toml plugins/asdbenc
 	touch $(STAMP)
 
 # ruff first: a lint finding fails in seconds, before the tests (rules in pyproject.toml, [tool.ruff]). Then every
-# test, on two pytest-xdist workers of one thread each (tests/conftest.py); the tests of one xdist_group share a
-# worker, and so the module fixture they read (a training, a Dask cluster).
+# test, on two pytest-xdist workers of one thread each (tests/conftest.py), a module's tests on one worker
+# (loadscope), so that a module fixture (a training, a Dask cluster) is made once.
 test: $(STAMP)
 	$(BIN)/ruff check
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope
 
 # The tests not marked slow: none trains, starts a process or runs a shell block (tests/helpers/slow_work.py).
 test-fast: $(STAMP)

@@ -41,7 +41,6 @@ CLUSTER_ENV = {  # a dead worker's claims on the scheduler lapse within seconds,
     "DASK_DISTRIBUTED__SCHEDULER__LOCKS__LEASE_TIMEOUT": "2s",
     "DASK_DISTRIBUTED__SCHEDULER__LOCKS__LEASE_VALIDATION_INTERVAL": "0.5s",
 }
-pytestmark = pytest.mark.xdist_group("test_cluster")  # one pytest-xdist worker starts the module's cluster, once
 START_SECONDS = 60
 LOOPBACK = ("--no-dashboard", "--dashboard-address", "127.0.0.1:0")
 """Without a dashboard, Dask still serves its HTTP routes, by default on every interface."""

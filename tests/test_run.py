@@ -14,8 +14,6 @@ from asdbench.scorefiles import evaluate_directory
 from asdbench.spec import validate_spec
 from asdbench.store import Store
 
-pytestmark = pytest.mark.xdist_group("test_run")  # one pytest-xdist worker trains finished_run, once
-
 MAIN_SYSTEM = {
     "labels": "attributes",
     "frontends": [{"name": "spectrum"}, {"name": "stft", "n_fft": 256}, {"name": "stft", "n_fft": 4096}],

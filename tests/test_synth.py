@@ -372,7 +372,6 @@ def ci_set(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("ci_set")  # one pytest-xdist worker makes the ci set, once
 def test_level_alone_does_not_reveal_anomalies(ci_set):
     manifest = ci_set[0]
     test = manifest[manifest["subset"] == "test"]
@@ -381,7 +380,6 @@ def test_level_alone_does_not_reveal_anomalies(ci_set):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("ci_set")  # one pytest-xdist worker makes the ci set, once
 @pytest.mark.filterwarnings("ignore:The least populated class")
 def test_every_attribute_changes_the_sound(ci_set):
     """Every key of every machine, hidden ones included, is learnt from the spectrum (speed, load, resonance)
@@ -399,7 +397,6 @@ def test_every_attribute_changes_the_sound(ci_set):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("ci_set")  # one pytest-xdist worker makes the ci set, once
 def test_anomalies_are_detectable_from_the_spectrum_in_the_source_domain(ci_set):
     """Mean distance of a test clip's log-spectrum to its 3 nearest training clips, source normals against
     source anomalies: clearly above chance."""
@@ -414,7 +411,6 @@ def test_anomalies_are_detectable_from_the_spectrum_in_the_source_domain(ci_set)
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("ci_set")  # one pytest-xdist worker makes the ci set, once
 def test_the_domains_sound_different(ci_set):
     """A classifier tells target from source normal clips of every machine (cross-validated AUC)."""
     manifest, bands, modulation = ci_set
