@@ -17,8 +17,8 @@ GATE := leaderboard/gate
 GATE_DATA := leaderboard-data/gate
 GATE_TOLERANCE := 10
 
-.PHONY: setup test test-pythons demo demo-notice bench leaderboard leaderboard-check leaderboard-sota gate gate-data \
-	gate-breaks clean
+.PHONY: setup test test-fast test-pythons demo demo-notice bench leaderboard leaderboard-check leaderboard-sota gate \
+	gate-data gate-breaks clean
 
 setup: $(STAMP)
 
@@ -32,10 +32,16 @@ $(STAMP): pyproject.toml plugins/asdbench-methods/pyproject.toml plugins/asdbenc
 		-e '.[test]' -e plugins/asdbench-methods -e plugins/asdbench-pretrained
 	touch $(STAMP)
 
-# ruff first: a lint finding fails in seconds, before the tests (rules in pyproject.toml, [tool.ruff])
+# ruff first: a lint finding fails in seconds, before the tests (rules in pyproject.toml, [tool.ruff]). Then every
+# test, on two pytest-xdist workers of one thread each (tests/conftest.py), a module's tests on one worker
+# (loadscope), so that a module fixture (a training, a Dask cluster) is made once.
 test: $(STAMP)
 	$(BIN)/ruff check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope
+
+# The tests not marked slow: none trains, starts a process or runs a shell block (tests/helpers/slow_work.py).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # demo-notice comes first, so that the estimate prints before the set-up starts.
 demo: demo-notice $(STAMP)
@@ -89,14 +95,9 @@ gate-breaks: gate-data
 	$(BIN)/python leaderboard/gate_breaks.py --tolerance $(GATE_TOLERANCE)
 
 # The distributions' ranges on Python 3.12 and 3.13: each in its own .venv-3.x, with the newest versions the
-# ranges allow (torch from the package index: a large download), then the fast tests. Not part of `make test`.
+# ranges allow (torch from the package index: a large download), then the fast tests (those of `make test-fast`).
+# Not part of `make test`.
 PYTHONS ?= python3.12 python3.13
-FAST_TESTS := tests/test_metrics.py tests/test_spec.py tests/test_validation.py tests/test_scorefiles.py \
-	tests/test_dcase.py tests/test_labels.py tests/test_real_format.py tests/test_plugins.py \
-	tests/test_light_registration.py tests/test_public_api.py tests/test_cli.py tests/test_progress.py \
-	tests/test_audio.py tests/test_train.py tests/test_methods_losses.py tests/test_methods_frontends.py \
-	tests/test_methods_networks.py tests/test_methods_adaproj.py tests/test_methods_genrep.py \
-	tests/test_methods_knn_smote.py tests/test_synth.py tests/test_years_data.py
 
 test-pythons:
 	set -e; for python in $(PYTHONS); do \
@@ -104,7 +105,7 @@ test-pythons:
 		test -x $$venv/bin/python || $$python -m venv $$venv; \
 		PYTHONWARNINGS="ignore:Editable installation" $$venv/bin/python -m pip install --quiet \
 			-e '.[test]' -e plugins/asdbench-methods -e plugins/asdbench-pretrained; \
-		$$venv/bin/python -m pytest -q -p no:cacheprovider $(FAST_TESTS); \
+		$$venv/bin/python -m pytest -q -p no:cacheprovider -m "not slow"; \
 	done
 
 bench: $(STAMP)

@@ -1,6 +1,9 @@
 """Shared fixtures: a private audio cache, small synthetic datasets generated once per session, a folder to install
 plugin distributions in, the fake system, a registry of fake training components. Test modules take shared
-fixtures from here, and shared helpers from tests/helpers."""
+fixtures from here, and shared helpers from tests/helpers.
+
+Every test that starts a process or trains a network must be marked ``slow`` (tests/helpers/slow_work.py): the
+hooks below fail one that is not."""
 
 from __future__ import annotations
 
@@ -12,8 +15,45 @@ import pytest
 
 from asdbench.data.synth import generate
 from asdbench.plugins import Registry, use_registry
+from asdbench_methods.networks import SpectrogramNetwork
+from tests.helpers import slow_work
 from tests.helpers.fake_system import install_fake_system
 from tests.helpers.training import Fakes
+
+pytest_plugins = ["pytester"]  # tests/test_suite_layout.py runs the hooks below on tests of its own
+
+THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+"""What sets the thread count of torch, of the BLAS libraries numpy and scikit-learn call, and of numba."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's controller, before it starts its workers (`make test`: two, on two cores): each worker, and
+    # every process a test starts in it, computes in one thread, as two threads each would oversubscribe the cores
+    if config.getoption("numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ.update(dict.fromkeys(THREADS, "1"))
+
+
+SLOW_WORK = pytest.StashKey[list[str]]()
+"""What a test's set-up did of slow work (tests/helpers/slow_work.py)."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    with slow_work.watching() as seen:
+        item.stash[SLOW_WORK] = seen
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A test that started a process or trained (in its fixtures' set-up or itself) fails unless marked slow."""
+    with slow_work.watching() as seen:
+        result = yield
+    done = [*item.stash[SLOW_WORK], *(work for work in seen if work not in item.stash[SLOW_WORK])]
+    if done and item.get_closest_marker("slow") is None:
+        pytest.fail(f"{item.nodeid} {', '.join(done)}, but is not marked slow: mark it @pytest.mark.slow (what is "
+                    "slow: tests/helpers/slow_work.py)", pytrace=False)
+    return result
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -87,3 +127,11 @@ def fake_system(tmp_path, monkeypatch) -> Iterator[Path]:
 def training_registry() -> Registry:
     """The fake training components of tests.helpers.training, and no plugin."""
     return Registry(entry_points=False, extra_plugins=[Fakes()])
+
+
+@pytest.fixture
+def one_block_resnets(monkeypatch) -> None:
+    """spectrogram-resnet with one residual block, a downsampling one, instead of eight: every kind of its layers
+    (stem, batch norms, squeeze-excitation, pooled skip) at a fraction of the cost, for the tests of what does not
+    depend on the network's depth (data order, random draws, stacking, compiling, memory formats)."""
+    monkeypatch.setattr(SpectrogramNetwork, "STAGES", ((32, 2),))

@@ -70,6 +70,7 @@ print(float(np.abs(clips.clip(0)).sum()))
 """
 
 
+@pytest.mark.slow
 def test_other_processes_reuse_the_cache(tmp_path, wavs):
     first = AudioCache(tmp_path / "cache").load(wavs, progress=False)
     result = subprocess.run([sys.executable, "-c", LOAD_IN_CHILD, str(tmp_path / "cache"), *map(str, wavs)],
@@ -108,6 +109,7 @@ def _fill(cache_dir, paths, queue):
     queue.put(float(np.abs(np.asarray(clips.samples, dtype=np.float64)).sum()))
 
 
+@pytest.mark.slow
 @FORK_WITH_THREADS
 def test_concurrent_fillers_end_with_one_valid_entry(tmp_path, wavs, monkeypatch):
     slow = audio._decode_int16
@@ -126,6 +128,7 @@ def test_concurrent_fillers_end_with_one_valid_entry(tmp_path, wavs, monkeypatch
     assert not list((tmp_path / "cache").glob(".*tmp*"))
 
 
+@pytest.mark.slow
 @FORK_WITH_THREADS
 def test_killed_filler_blocks_nobody(tmp_path, wavs, monkeypatch):
     monkeypatch.setattr(audio, "_decode_int16", lambda path: time.sleep(60))

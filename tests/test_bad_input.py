@@ -264,6 +264,7 @@ def read_only_folder(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["synth", "run"])
 def test_out_that_is_not_writable_is_refused(command, tmp_path):
     readonly = read_only_folder(tmp_path / "readonly")
@@ -289,6 +290,7 @@ except AsdbenchError as exc:
 """
 
 
+@pytest.mark.slow
 def test_cache_dir_that_is_not_writable_is_named(tmp_path):
     cache = read_only_folder(tmp_path / "cache")
     clip = tmp_path / "clip.wav"

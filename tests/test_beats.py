@@ -176,6 +176,7 @@ def test_attentive_stats_pooling_with_uniform_attention_is_mean_and_std():
     torch.testing.assert_close(pooled[:, 32:], features.std(dim=1, unbiased=False), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_attentive_pooling_trains_with_a_frozen_backbone(tiny_weights, golden):
     model = network(tiny_weights, finetune="frozen", pooling="attentive-stats", embedding_dim=0)
     assert model.embedding_dim == 32 and model(BEATsFbank()(golden["waveforms"])).shape == (2, 32)
@@ -198,6 +199,7 @@ def _step(model: BEATsNetwork, features: torch.Tensor) -> dict[str, torch.Tensor
     return before
 
 
+@pytest.mark.slow
 def test_lora_trains_only_the_adapters_and_the_projection(tiny_weights, golden):
     model = network(tiny_weights, lora_rank=4, lora_alpha=8.0, embedding_dim=8)
     adapted = [name for name, module in model.named_modules() if isinstance(module, LoRALinear)]
@@ -212,6 +214,7 @@ def test_lora_trains_only_the_adapters_and_the_projection(tiny_weights, golden):
     assert model.backbone.encoder.layers[0].self_attn.q_proj.scaling == 2.0
 
 
+@pytest.mark.slow
 def test_full_fine_tuning_trains_everything(tiny_weights, golden):
     model = network(tiny_weights, finetune="full", embedding_dim=8)
     assert not [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]
@@ -220,6 +223,7 @@ def test_full_fine_tuning_trains_everything(tiny_weights, golden):
     assert unchanged == set()
 
 
+@pytest.mark.slow
 def test_frozen_backbone_stays_in_inference_mode(tiny_weights, golden):
     model = network(tiny_weights, finetune="frozen", embedding_dim=8).train()
     assert model.training and not model.backbone.training
@@ -229,6 +233,7 @@ def test_frozen_backbone_stays_in_inference_mode(tiny_weights, golden):
     assert all(torch.equal(v, before[f"backbone.{k}"]) for k, v in model.backbone.state_dict().items())
 
 
+@pytest.mark.slow
 def test_checkpoints_leave_out_the_published_weights_and_check_them(tiny_weights, golden, tmp_path):
     model = network(tiny_weights, lora_rank=4, embedding_dim=8)
     _step(model, BEATsFbank()(golden["waveforms"]))
@@ -347,6 +352,7 @@ def test_stacked_seeds_are_refused_at_validation(tmp_path):
         validate_spec(_spec(tmp_path, tmp_path / "w.pt", stack_seeds=2), Registry())
 
 
+@pytest.mark.slow
 def test_a_run_mixes_beats_with_the_papers_branches(tiny_dataset, tiny_weights, tmp_path):
     spec = validate_spec(_spec(tiny_dataset, tiny_weights), get_registry())
     assert spec.canonical["system"]["networks"][1]["lora_alpha"] == 8.0  # defaults filled in

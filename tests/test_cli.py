@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from asdbench.cli import main
 
 
@@ -35,11 +37,13 @@ def test_spec_command_prints_canonical_form_and_hash(tmp_path, capsys):
     assert run == f"run: {training.removeprefix('training: ')}/{scoring.removeprefix('scoring: ')}"
 
 
+@pytest.mark.slow
 def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "asdbench", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("asdbench ")
 
 
+@pytest.mark.slow
 def test_output_into_a_closed_pipe_ends_quietly():
     """`asdbench plugins | head -1`: once the reader has gone, no traceback, the shell's SIGPIPE status."""
     read, write = os.pipe()

@@ -185,6 +185,7 @@ def worker_pids(address: str) -> dict[str, int]:
         return client.run(os.getpid)
 
 
+@pytest.mark.slow
 def test_grid_on_a_cluster_computes_each_training_once_and_equals_local(cluster, grids, fake_log, tmp_path,
                                                                         monkeypatch, capsys):
     grid = grids["fast"]
@@ -211,6 +212,7 @@ def training_holder(store: Path, pids: dict[str, int]) -> tuple[Path, int] | Non
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("claims", ["files", "scheduler"])
 def test_a_worker_killed_mid_run_is_retried_elsewhere_and_resumes(cluster, grids, fake_log, tmp_path, claims):
     grid = grids["slow"]
@@ -230,6 +232,7 @@ def test_a_worker_killed_mid_run_is_retried_elsewhere_and_resumes(cluster, grids
     assert trained_by.count(str(pid)) == 1, "retried in another worker process"
 
 
+@pytest.mark.slow
 def test_a_killed_scheduler_is_one_line_and_a_rerun_with_a_new_one_finishes(cluster, grids, fake_log, tmp_path,
                                                                            processes, capfd):
     grid = grids["slow"]
@@ -259,6 +262,7 @@ def test_a_killed_scheduler_is_one_line_and_a_rerun_with_a_new_one_finishes(clus
     assert len(executions(fake_log)[before:]) == len(grid.runs)
 
 
+@pytest.mark.slow
 def test_scheduler_claims_are_honoured_by_the_workers(cluster, grids, tmp_path):
     """A claim held on the scheduler keeps every worker off the training, though no file lock is held."""
     grid = grids["fast"]
@@ -278,8 +282,9 @@ def test_scheduler_claims_are_honoured_by_the_workers(cluster, grids, tmp_path):
     assert not (training / "error.json").exists()
 
 
-def test_scheduler_claims_need_the_dask_executor(grids, capsys):
-    assert main(["grid", str(grids["fast"].path), "--claims", "scheduler", "--out", "unused"]) == 2
+def test_scheduler_claims_need_the_dask_executor(fake_log, tiny_dataset, tmp_path, capsys):
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
+    assert main(["grid", str(path), "--claims", "scheduler", "--out", str(tmp_path / "unused")]) == 2
     assert "--claims scheduler holds claims on a Dask scheduler: it needs --executor dask" in capsys.readouterr().err
 
 
@@ -317,6 +322,7 @@ def slurm_example() -> str:
     return code
 
 
+@pytest.mark.slow
 def test_the_slurm_example_starts_one_gpu_worker_per_gpu_and_runs_a_grid(grids, fake_log, tmp_path, processes,
                                                                          capsys, monkeypatch):
     """docs/cluster.md's SLURMCluster is built as written (its scheduler on loopback) and its job script run as

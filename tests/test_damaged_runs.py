@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from asdbench import leaderboard
 from asdbench.grid import execute_grid, grid_status, load_grid
 from asdbench.plugins import get_registry
@@ -32,6 +34,7 @@ def set_aside(path):
     return sorted(p.name for p in path.parent.glob(f"{path.name}.damaged-*"))
 
 
+@pytest.mark.slow
 def test_a_damaged_last_checkpoint_resumes_from_the_last_good_epoch(fake_system, tiny_dataset, tmp_path, capsys):
     _, _, expected = finished(tmp_path, tiny_dataset, "reference")
     store, spec, _ = finished(tmp_path, tiny_dataset, "store")
@@ -44,6 +47,7 @@ def test_a_damaged_last_checkpoint_resumes_from_the_last_good_epoch(fake_system,
     assert "last.pt is damaged" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_damaged_ensemble_checkpoint_is_re_created(fake_system, tiny_dataset, tmp_path):
     _, _, expected = finished(tmp_path, tiny_dataset, "reference")
     store, spec, _ = finished(tmp_path, tiny_dataset, "store")
@@ -55,6 +59,7 @@ def test_a_damaged_ensemble_checkpoint_is_re_created(fake_system, tiny_dataset, 
     assert len(set_aside(training / "checkpoints" / "epoch_004.pt")) == 1
 
 
+@pytest.mark.slow
 def test_damaged_results_show_in_status_and_are_scored_again(fake_system, tiny_dataset, tmp_path):
     path = backend_grid(tmp_path, tiny_dataset, ONE_RUN)
     grid = load_grid(path)
@@ -70,6 +75,7 @@ def test_damaged_results_show_in_status_and_are_scored_again(fake_system, tiny_d
     assert len(set_aside(results)) == 1
 
 
+@pytest.mark.slow
 def test_damaged_embeddings_are_named_set_aside_and_computed_again(fake_system, tiny_dataset, tmp_path):
     _, _, expected = finished(tmp_path, tiny_dataset, "reference")
     store, spec, _ = finished(tmp_path, tiny_dataset, "store")
@@ -82,6 +88,7 @@ def test_damaged_embeddings_are_named_set_aside_and_computed_again(fake_system, 
     assert len(set_aside(embeddings)) == 1
 
 
+@pytest.mark.slow
 def test_two_run_processes_on_one_spec_train_it_once(fake_system, tiny_dataset, tmp_path):
     grid = backend_grid(tmp_path, tiny_dataset, ONE_RUN).read_text()
     spec_file = tmp_path / "one.toml"

@@ -36,6 +36,7 @@ def test_fingerprint_follows_names_sizes_and_small_files(tmp_path):
     assert len({changed_table, fingerprint([data]), fingerprint([data, tmp_path / "absent"])}) == 3
 
 
+@pytest.mark.slow
 def test_runs_made_on_data_since_regenerated_are_refused(fake_system, tmp_path):
     root = tmp_path / "data"
     generate(root, "tiny", seed=0, progress=False)
@@ -95,6 +96,7 @@ def test_label_tables_are_keyed_by_the_data(tmp_path):
     assert {**identities[0], "data": None} == {**identities[1], "data": None}
 
 
+@pytest.mark.slow
 def test_runs_from_before_fingerprints_are_reused_with_a_warning(fake_system, tmp_path):
     root = tmp_path / "data"
     generate(root, "tiny", seed=0, progress=False)

@@ -162,6 +162,7 @@ def _step(model: EATNetwork, fbank: torch.Tensor) -> dict[str, torch.Tensor]:
     return before
 
 
+@pytest.mark.slow
 def test_lora_trains_only_the_adapters_and_the_projection(tiny_weights, golden):
     model = network(tiny_weights, lora_rank=4, lora_alpha=8.0, embedding_dim=8)
     adapted = [name for name, module in model.named_modules() if isinstance(module, LoRALinear)]
@@ -175,6 +176,7 @@ def test_lora_trains_only_the_adapters_and_the_projection(tiny_weights, golden):
     assert model.backbone.blocks[0].attn.qkv.scaling == 2.0
 
 
+@pytest.mark.slow
 def test_full_fine_tuning_trains_everything_but_the_fixed_positions(tiny_weights, golden):
     model = network(tiny_weights, finetune="full", embedding_dim=8)
     assert not [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]
@@ -183,6 +185,7 @@ def test_full_fine_tuning_trains_everything_but_the_fixed_positions(tiny_weights
     assert unchanged == {"modality_encoders.IMAGE.fixed_positional_encoder.positions"}
 
 
+@pytest.mark.slow
 def test_frozen_backbone_stays_in_inference_mode(tiny_weights, golden):
     model = network(tiny_weights, finetune="frozen", embedding_dim=8).train()
     assert model.training and not model.backbone.training
@@ -192,6 +195,7 @@ def test_frozen_backbone_stays_in_inference_mode(tiny_weights, golden):
     assert all(torch.equal(v, before[f"backbone.{k}"]) for k, v in model.backbone.state_dict().items())
 
 
+@pytest.mark.slow
 def test_checkpoints_leave_out_the_published_weights_and_check_them(tiny_weights, golden, tmp_path):
     model = network(tiny_weights, lora_rank=4, embedding_dim=8)
     _step(model, features(golden))
@@ -320,6 +324,7 @@ def test_stacked_seeds_are_refused_at_validation(tmp_path):
         validate_spec(_spec(tmp_path, tmp_path / "w.pt", stack_seeds=2), Registry())
 
 
+@pytest.mark.slow
 def test_a_run_mixes_eat_with_the_papers_branches(tiny_dataset, tiny_weights, tmp_path):
     wide = widened(tiny_weights, tmp_path / "EAT_wide.pt", 28)  # 4.5 s clips: 448 frames, 28 time patches
     spec = validate_spec(_spec(tiny_dataset, wide), get_registry())

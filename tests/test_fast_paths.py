@@ -1,5 +1,6 @@
 """The fast paths compute what the plain path computes: stacked seeds, channels-last, torch.compile, and scoring
-every machine with one load per checkpoint (CPU)."""
+every machine with one load per checkpoint (CPU). The spectrogram-resnets have one residual block (conftest's
+``one_block_resnets``): what is compared does not depend on the depth."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, place, 
 from tests.helpers.training import CPU, SAMPLES, ArrayClips, Fakes, data, make, make_system, noise_clips, plan
 
 SEEDS = (1, 2)
+pytestmark = pytest.mark.usefixtures("one_block_resnets")
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,7 @@ def clips():
     return noise_clips()
 
 
+@pytest.mark.slow
 def test_stacked_seeds_train_as_each_seed_alone(clips, tmp_path):
     """Same data order, crops, mixup and FeatEx draws per seed: the epoch's mean loss agrees to float noise
     (another random draw would move it by percents). Weights agree within AdamW's amplification of that noise:
@@ -55,6 +58,7 @@ def test_stacked_seeds_train_as_each_seed_alone(clips, tmp_path):
     assert one != pytest.approx(two, rel=1e-3), "each seed trains its own model"
 
 
+@pytest.mark.slow
 def test_one_stacked_step_of_the_paper_system_is_the_step_alone_in_float64(tmp_path, monkeypatch):
     """The paper's two-branch system (spectrum-cnn + spectrogram-resnet, SCAC, subspace aux, mixup), one AdamW
     step per epoch for two epochs, in float64: stacked and alone agree to 1e-9 in loss, gradients and weights.
@@ -100,6 +104,7 @@ def test_one_stacked_step_of_the_paper_system_is_the_step_alone_in_float64(tmp_p
             torch.testing.assert_close(mine["model"][key], value, rtol=1e-9, atol=1e-9, msg=key)
 
 
+@pytest.mark.slow
 def test_a_stacked_training_re_creates_an_unkept_checkpoint_the_stacked_way(clips, tmp_path):
     """A scoring that needs an epoch a stacked training did not keep gets that epoch trained again as the
     stacked training computed it, bit for bit; the plain loop would give another checkpoint (float noise)."""
@@ -140,6 +145,7 @@ def test_channels_last_gives_the_contiguous_embeddings(clips):
     np.testing.assert_allclose(embeddings["channels_last"], embeddings["contiguous"], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_compiled_small_networks_train_to_the_plain_checkpoints_within_float_noise(tmp_path):
     """On a small dense system, whose updates AdamW does not amplify as much, compiled and plain training agree
     to float noise weight for weight."""
@@ -155,6 +161,7 @@ def test_compiled_small_networks_train_to_the_plain_checkpoints_within_float_noi
         torch.testing.assert_close(compiled[key], plain[key], rtol=1e-4, atol=1e-5, msg=key)
 
 
+@pytest.mark.slow
 def test_compiled_networks_train_to_the_plain_checkpoints(clips, tmp_path):
     """The paper's system has two spectrogram-resnet branches of different input sizes, which share one
     ``forward``: compiling both must work in training (dynamo's automatic dynamic shapes made inductor fail
@@ -237,6 +244,7 @@ def test_embedding_batches_are_sized_for_the_device():
     assert embed_batch_size(cuda, 10_000 * 16000) == 1
 
 
+@pytest.mark.slow
 def test_stacked_seeds_train_in_bf16_on_the_cpu(clips, tmp_path):
     """vmap's batch-norm rule makes the CPU kernel refuse bf16 features with float32 running statistics (torch
     2.13); the stacked networks normalise float32 copies there, as the kernel does for them outside vmap. A

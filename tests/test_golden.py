@@ -291,6 +291,7 @@ PRECISIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", list(PRECISIONS))
 @pytest.mark.parametrize("aux", list(SYSTEMS))
 def test_one_training_step_equals_the_reference(aux, precision, monkeypatch):

@@ -15,6 +15,7 @@ import pytest
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.sh"
 
 
+@pytest.mark.slow
 def test_the_gpu_check_runs_small_on_the_cpu_and_reports_every_figure(tmp_path):
     result = subprocess.run([str(SCRIPT), "--small", "--out", str(tmp_path)], capture_output=True, text=True,
                             env={**os.environ, "PYTHON": sys.executable, "ASDBENCH_DEVICE": "cpu"}, timeout=600)
@@ -26,8 +27,9 @@ def test_the_gpu_check_runs_small_on_the_cpu_and_reports_every_figure(tmp_path):
     assert list(training) == ["fp32", "bf16", "fp32, 2 stacked seeds", "bf16, 2 stacked seeds"]
     for row in training.values():
         assert row["clips_per_second"] > 0 and row["projected_run_minutes"] > 0 and row["peak_rss_mib"] > 0
-        assert row["clips_per_second"] == pytest.approx(row["steps"] * row["batch_size"] * row["seeds"]
-                                                        / row["seconds"], rel=0.01, abs=0.05)  # to 0.1
+        # clips/s is rounded to 0.1 from the seconds as measured, which the report rounds to 0.001
+        clips, seconds = row["steps"] * row["batch_size"] * row["seeds"], row["seconds"]
+        assert round(clips / (seconds + 5e-4), 1) <= row["clips_per_second"] <= round(clips / (seconds - 5e-4), 1)
         assert (row["peak_gpu_mib"], row["gpu_utilisation_percent"]) == (None, None)
         assert row["gpu_utilisation_note"] == "not a GPU (cpu)"
     assert [row["configuration"] for row in report["skipped"]] == ["fp32, compiled", "bf16, compiled"]
@@ -46,6 +48,7 @@ def test_the_gpu_check_runs_small_on_the_cpu_and_reports_every_figure(tmp_path):
     assert f"figures written to {tmp_path / 'gpu_check.json'}" in table
 
 
+@pytest.mark.slow
 def test_gpu_utilisation_is_read_for_torch_s_gpu_from_nvidia_smi(tmp_path, monkeypatch):
     """nvidia-smi lists every GPU by UUID; the samples of torch's device (found by its UUID) are kept."""
     sys.path.insert(0, str(SCRIPT.parent))

@@ -43,6 +43,7 @@ def asdbench(*args):
                             stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, slow=0.05)
     grid = load_grid(path)
@@ -71,6 +72,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny
     assert {row["state"] for row in grid_status(grid, store)} == {"done"}
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_grid_compute_each_run_once(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, slow=0.05)  # the grid outlasts the second process's start-up
     first, second = (asdbench("grid", str(path), "--out", str(tmp_path / "store")) for _ in range(2))
@@ -91,6 +93,7 @@ def test_failed_run_keeps_its_error_and_the_grid_goes_on(fake_system, tiny_datas
     assert "missing" in leaderboard.render(grid, tmp_path / "store")
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_local_results(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
     grid = load_grid(path)
@@ -100,6 +103,7 @@ def test_dask_local_cluster_gives_the_local_results(fake_system, tiny_dataset, t
         assert Store(tmp_path / "dask").results(run.spec) == Store(tmp_path / "local").results(run.spec)
 
 
+@pytest.mark.slow
 def test_leaderboard_marks_best_partial_and_missing_cells(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
     grid = load_grid(path)
@@ -115,6 +119,7 @@ def test_leaderboard_marks_best_partial_and_missing_cells(fake_system, tiny_data
     assert wide_row.replace(" ", "") == "|wide|missing|missing|", "no run is shown as missing, never as a number"
 
 
+@pytest.mark.slow
 def test_per_machine_table_marks_unfinished_runs_missing_in_every_machine_and_hmean(fake_system, tiny_dataset,
                                                                                     tmp_path):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
@@ -132,6 +137,7 @@ def test_per_machine_table_marks_unfinished_runs_missing_in_every_machine_and_hm
     assert wide_row.replace(" ", "") == "|wide" + "|missing" * 6 + "|"
 
 
+@pytest.mark.slow
 def test_per_machine_table_shows_its_machines_and_each_splits_hmean_over_them(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
     path.write_text(path.read_text().replace('columns = "split"', 'columns = ["split", "machine"]\n'
@@ -173,6 +179,7 @@ def test_table_errors_name_the_field(fake_system, tiny_dataset, tmp_path, table,
         load_grid(path)
 
 
+@pytest.mark.slow
 def test_one_run_per_cell_shows_no_spread_and_no_best_and_files_name_their_unit(fake_system, tiny_dataset,
                                                                                 tmp_path):
     grid = load_grid(grid_file(tmp_path, tiny_dataset, seeds=(1,)))
@@ -185,6 +192,7 @@ def test_one_run_per_cell_shows_no_spread_and_no_best_and_files_name_their_unit(
     assert "unit" in leaderboard.render(grid, tmp_path / "store", "csv").splitlines()[0].split(",")
 
 
+@pytest.mark.slow
 def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp_path, capsys):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2, 3))
     grid = load_grid(path)
@@ -207,6 +215,7 @@ def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp
         leaderboard.compare(grid, tmp_path / "store", "small", "tall")
 
 
+@pytest.mark.slow
 def test_regression_gate_flags_cells_below_tolerance_and_missing_cells(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
     grid = load_grid(path)
@@ -241,6 +250,7 @@ def test_regression_gate_without_a_committed_table_names_the_file(fake_system, t
     assert "nowhere.json: no committed leaderboard to check against" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_stacked_trainings_are_other_runs_than_trainings_alone(fake_system, tiny_dataset, tmp_path, monkeypatch):
     """Stacked training equals training alone only up to float noise, which training amplifies, so a grid with
     train.stack_seeds = 2 trains into directories of its own (the unstacked ones keep their hashes), stacks seeds

@@ -125,6 +125,7 @@ LIST_AND_VALIDATE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_listing_plugins_and_validating_specs_import_nothing_heavy():
     """What keeps `asdbench plugins` and `asdbench spec` fast: a fresh process, so nothing is imported already."""
     env = {k: v for k, v in os.environ.items() if k not in ("ASDBENCH_LOAD_PLUGINS", "ASDBENCH_TRACE_PLUGINS")}
@@ -145,6 +146,7 @@ STATUS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_grid_status_reads_the_store_without_torch(tmp_path):
     """`asdbench status`, polled while a grid runs on a cluster, loads the run machinery only to compute."""
     grid = tmp_path / "grid.toml"

@@ -42,6 +42,7 @@ def test_scac_loss_equals_a_direct_computation():
     assert loss(branches, targets).item() == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_fixed_centres_stay_and_trainable_centres_move():
     torch.manual_seed(0)
     fixed, trainable = SubClusterHead(4, 3, 2, trainable=False), SubClusterHead(4, 3, 2, trainable=True)

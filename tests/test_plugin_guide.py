@@ -10,6 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
@@ -31,6 +33,7 @@ def install(project: Path) -> None:
         for group, points in groups.items()))
 
 
+@pytest.mark.slow
 def test_the_plugin_guide_runs_as_written(tmp_path):
     project = tmp_path / "asdbench-example"
     files = [(info.removeprefix("file="), body) for _, info, body in blocks() if info.startswith("file=")]

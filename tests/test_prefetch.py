@@ -1,5 +1,6 @@
 """Batches made ahead in a background thread change nothing but speed: the same checkpoints bit for bit, alone and
-stacked; a failure while making a batch surfaces in the training's thread; the thread stops with the training."""
+stacked; a failure while making a batch surfaces in the training's thread; the thread stops with the training.
+The spectrogram-resnets have one residual block (conftest's ``one_block_resnets``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from asdbench.train import TrainingError, train
 from tests.helpers.training import CPU, SAMPLES, make
 
 PRODUCER = "asdbench-prefetch"
+pytestmark = pytest.mark.usefixtures("one_block_resnets")
 
 
 class RecordingClips(ClipArray):
@@ -63,6 +65,7 @@ def assert_identical(left: dict, right: dict) -> None:
             assert torch.equal(value, right["optimiser"]["state"][index][name]), (index, name)
 
 
+@pytest.mark.slow
 def test_prefetched_training_gives_the_checkpoints_of_the_unprefetched_one_bit_for_bit(tmp_path):
     """Mixup and FeatEx draw from torch in the training's thread, crops from numpy in the producer's: two
     epochs with a partial last batch give the same weights, optimiser state and losses as without a thread."""
@@ -80,6 +83,7 @@ def test_prefetched_training_gives_the_checkpoints_of_the_unprefetched_one_bit_f
     assert not producer_threads()
 
 
+@pytest.mark.slow
 def test_prefetched_stacked_training_gives_the_checkpoints_of_the_unprefetched_one_bit_for_bit(tmp_path):
     """Each member draws its own batch order and crops from its own generator in the producer thread."""
     checkpoints = {}
@@ -106,6 +110,7 @@ def test_a_failure_while_making_a_batch_stops_training_with_its_message_and_the_
     assert not list(tmp_path.glob("*.pt"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, TrainingError])
 def test_the_thread_stops_when_training_stops(tmp_path, monkeypatch, interruption):
     """A KeyboardInterrupt, or a NaN loss's TrainingError, raised in the training's thread while the producer

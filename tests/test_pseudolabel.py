@@ -135,6 +135,7 @@ def test_ground_truth_without_truth_is_a_clear_error(manifests, tmp_path):
         get_registry().create("feature_spaces", "ground-truth", context(manifests, tmp_path, spec)).embed(rows)
 
 
+@pytest.mark.slow
 def test_triplet_space_embeds_every_clip_in_128_dimensions(manifests, tmp_path):
     spec = spec_for(tmp_path, "triplet")
     space = get_registry().create("feature_spaces", "triplet", context(manifests, tmp_path, spec),
@@ -144,6 +145,7 @@ def test_triplet_space_embeds_every_clip_in_128_dimensions(manifests, tmp_path):
     assert embeddings.shape == (len(rows), 128) and np.isfinite(embeddings).all()
 
 
+@pytest.mark.slow
 def test_class_space_trains_the_system_on_available_labels(manifests, tiny_dataset, tmp_path):
     spec = spec_for(tiny_dataset, "class")
     space = get_registry().create("feature_spaces", "class", context(manifests, tmp_path, spec))
@@ -157,6 +159,7 @@ def test_class_space_trains_the_system_on_available_labels(manifests, tiny_datas
     assert (trained / "trained.json").exists(), "the model is the training of the system's N/A row, in the store"
 
 
+@pytest.mark.slow
 def test_label_table_is_reproducible_and_prefixed(manifests, tiny_dataset, tmp_path):
     spec = spec_for(tiny_dataset, "triplet", feature_space={"name": "triplet", "epochs": 1, "clip_seconds": 2.5},
                     reducer="none", max_clusters_source=3)
@@ -198,6 +201,7 @@ def test_all_machines_mode_and_spec_errors(manifests, tiny_dataset, tmp_path):
                        "pseudolabel": {"reducer": "none"}}, get_registry())
 
 
+@pytest.mark.slow
 def test_pseudolabel_and_plot_space_commands(tiny_dataset, tmp_path, capsys):
     spec_file = tmp_path / "pl.toml"
     spec_file.write_text(f"""

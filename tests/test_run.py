@@ -41,6 +41,7 @@ def finished_run(tiny_dataset, tmp_path_factory):
     return spec, store, store.run(spec, get_registry(), progress=False)
 
 
+@pytest.mark.slow
 def test_training_and_run_directories_hold_every_output(finished_run):
     spec, store, results = finished_run
     training, run_dir = store.training_directory(spec), store.directory(spec)
@@ -60,6 +61,7 @@ def test_training_and_run_directories_hold_every_output(finished_run):
         assert 0 < results["splits"][split]["official_score"] <= 1
 
 
+@pytest.mark.slow
 def test_stored_metrics_equal_a_fresh_evaluation_of_the_score_files(finished_run, tiny_dataset):
     spec, store, results = finished_run
     manifest = build_manifest(tiny_dataset, 2024, "eval", ground_truth=tiny_dataset / "ground_truth")
@@ -67,6 +69,7 @@ def test_stored_metrics_equal_a_fresh_evaluation_of_the_score_files(finished_run
     assert report.to_dict() == results["splits"]["eval"]
 
 
+@pytest.mark.slow
 def test_finished_run_is_read_back_not_recomputed(finished_run):
     spec, store, results = finished_run
     training = store.training_directory(spec)
@@ -75,6 +78,7 @@ def test_finished_run_is_read_back_not_recomputed(finished_run):
     assert {p: p.stat().st_mtime_ns for p in training.rglob("*") if p.is_file()} == stamps
 
 
+@pytest.mark.slow
 def test_run_command_prints_tables_and_leaderboard(finished_run, tmp_path, capsys):
     spec, store, _ = finished_run
     spec_file = write_tiny_spec(tmp_path / "tiny.toml", spec.dataset["root"])
@@ -85,6 +89,7 @@ def test_run_command_prints_tables_and_leaderboard(finished_run, tmp_path, capsy
     assert "run store:" in out and "audio cache:" in out
 
 
+@pytest.mark.slow
 def test_run_shows_a_baseline_beside_it_and_plots_both(finished_run, tiny_dataset, tmp_path, capsys):
     """What `make demo` ends with: the baseline's stored results next to the run's, per split and per machine."""
     spec, store, results = finished_run

@@ -25,6 +25,7 @@ from tests.helpers.fake_system import trainings
 from tests.helpers.grids import BACKENDS, backend_grid
 
 
+@pytest.mark.slow
 def test_backend_variants_train_once_and_equal_separate_full_runs(fake_system, tiny_dataset, tmp_path):
     grid = load_grid(backend_grid(tmp_path, tiny_dataset))
     assert len({run.spec.training_hash for run in grid.runs}) == 1 and len({r.spec.hash for r in grid.runs}) == 4
@@ -45,6 +46,7 @@ def test_backend_variants_train_once_and_equal_separate_full_runs(fake_system, t
     assert "4 runs, scored from 1 trainings" in leaderboard.render(grid, tmp_path / "store")
 
 
+@pytest.mark.slow
 def test_an_invalid_backend_fails_before_any_training(fake_system, tiny_dataset, tmp_path):
     variants = BACKENDS + '[[variants.backend]]\nname = "k=0"\n"system.backend" = {{name = "knn", k = 0}}\n'
     with pytest.raises(SpecError, match=r"\[backend=k=0\]: system.backend.k: expected a number >= 1, got 0"):
@@ -65,6 +67,7 @@ def test_an_invalid_backend_fails_before_any_training(fake_system, tiny_dataset,
     assert [o.state for o in outcomes.values()].count(RunState.FAILED) == 1 and trainings(fake_system) == 1
 
 
+@pytest.mark.slow
 def test_a_checkpoint_the_training_did_not_keep_is_re_created_exactly(fake_system, tiny_dataset, tmp_path):
     grid = load_grid(backend_grid(tmp_path, tiny_dataset, variants='[[variants.backend]]\nname = "knn k=1"\n'))
     base = grid.runs[0].spec  # keeps epochs 2 and 4
@@ -84,6 +87,7 @@ def test_a_checkpoint_the_training_did_not_keep_is_re_created_exactly(fake_syste
         Store(tmp_path / "fresh").run(from_epoch_2, get_registry(), progress=False), "epoch 3 from epoch 2's state"
 
 
+@pytest.mark.slow
 def test_a_one_level_store_is_migrated_without_recomputing(fake_system, tiny_dataset, tmp_path):
     grid = load_grid(backend_grid(tmp_path, tiny_dataset))
     execute_grid(grid, tmp_path / "store", progress=False)
@@ -138,6 +142,7 @@ SHORT_BACKEND = """
 """
 
 
+@pytest.mark.slow
 def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny_dataset, tmp_path, capsys):
     from asdbench import plugins
     from asdbench.cli import main

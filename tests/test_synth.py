@@ -71,6 +71,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tiny_dataset, tmp_path):
     assert digest(tmp_path / "other") != digest(tiny_dataset)
 
 
+@pytest.mark.slow
 def test_worker_processes_write_the_same_bytes(tiny_dataset, tmp_path):
     generate(tmp_path / "pooled", "tiny", seed=0, progress=False, workers=2)
     assert digest(tmp_path / "pooled") == digest(tiny_dataset)
@@ -418,6 +419,7 @@ def ci_set(tmp_path_factory):
     return manifest.assign(rms=np.sqrt((waveforms.astype(np.float64) ** 2).mean(1)), truth=truth), bands, modulation
 
 
+@pytest.mark.slow
 def test_level_alone_does_not_reveal_anomalies(ci_set):
     manifest = ci_set[0]
     test = manifest[manifest["subset"] == "test"]
@@ -425,6 +427,7 @@ def test_level_alone_does_not_reveal_anomalies(ci_set):
         assert 0.35 <= roc_auc_score(rows["label"] == "anomaly", rows["rms"]) <= 0.65, split
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:The least populated class")
 def test_every_attribute_changes_the_sound(ci_set):
     """Every key of every machine, hidden ones included, is learnt from the spectrum (speed, load, resonance)
@@ -441,6 +444,7 @@ def test_every_attribute_changes_the_sound(ci_set):
             assert accuracy > chance + 0.15, (machine, key, accuracy, chance)
 
 
+@pytest.mark.slow
 def test_anomalies_are_detectable_from_the_spectrum_in_the_source_domain(ci_set):
     """Mean distance of a test clip's log-spectrum to its 3 nearest training clips, source normals against
     source anomalies: clearly above chance."""
@@ -454,6 +458,7 @@ def test_anomalies_are_detectable_from_the_spectrum_in_the_source_domain(ci_set)
     assert np.mean(list(aucs.values())) > 0.6, aucs
 
 
+@pytest.mark.slow
 def test_the_domains_sound_different(ci_set):
     """A classifier tells target from source normal clips of every machine (cross-validated AUC)."""
     manifest, bands, modulation = ci_set

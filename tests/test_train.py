@@ -14,6 +14,7 @@ from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, train
 from tests.helpers.training import assert_same_states, data, make_system, plan, states
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_gives_identical_checkpoints(training_registry, tmp_path, monkeypatch):
     clips, targets = data()
     reference = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "a",
@@ -41,6 +42,7 @@ def test_resume_after_interruption_gives_identical_checkpoints(training_registry
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 4
 
 
+@pytest.mark.slow
 def test_a_kill_between_a_kept_epoch_and_last_resumes_after_the_kept_epoch(training_registry, tmp_path, monkeypatch):
     """end_epoch saves the kept checkpoint, then last.pt: a kill between the two leaves last.pt an epoch behind,
     and the resumed training starts from the kept epoch, neither training it again nor rewriting its file."""
@@ -71,6 +73,7 @@ def test_a_kill_between_a_kept_epoch_and_last_resumes_after_the_kept_epoch(train
     assert_same_states(states(reference), states(resumed))
 
 
+@pytest.mark.slow
 def test_resumed_training_says_from_which_epoch_unless_silenced(training_registry, tmp_path, capsys):
     clips, targets = data()
     short = plan(epochs=2, checkpoints=(1, 2))
@@ -82,6 +85,7 @@ def test_resumed_training_says_from_which_epoch_unless_silenced(training_registr
     assert "resuming from epoch 2 of 4" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_one_bar_counts_the_whole_training_from_where_it_resumes(training_registry, tmp_path, monkeypatch):
     """The training bar's ETA is the training's: it spans every epoch and a resumed training starts it at the
     batches already trained."""
@@ -118,6 +122,7 @@ def test_one_bar_counts_the_whole_training_from_where_it_resumes(training_regist
     assert bar.postfix.startswith("epoch 4/4, loss ")
 
 
+@pytest.mark.slow
 def test_finished_training_is_not_repeated(training_registry, tmp_path):
     clips, targets = data()
     train(make_system(training_registry), clips, targets, 3, plan(), tmp_path, device=torch.device("cpu"),
@@ -128,6 +133,7 @@ def test_finished_training_is_not_repeated(training_registry, tmp_path):
     assert checkpoint_path(tmp_path, 4).stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_other_seed_gives_other_weights(training_registry, tmp_path):
     clips, targets = data()
     a = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "a", device=torch.device("cpu"),
@@ -139,6 +145,7 @@ def test_other_seed_gives_other_weights(training_registry, tmp_path):
     assert any(not torch.equal(left[k], right[k]) for k in left)
 
 
+@pytest.mark.slow
 def test_training_reduces_the_loss(training_registry, tmp_path):
     clips, targets = data()
     train(make_system(training_registry), clips, targets, 3, plan(epochs=8, checkpoints=(1, 8)), tmp_path,
@@ -148,6 +155,7 @@ def test_training_reduces_the_loss(training_registry, tmp_path):
     assert last < first
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_epochs(training_registry, tmp_path):
     clips, targets = data()
     system = make_system(training_registry)
@@ -182,6 +190,7 @@ def test_a_non_finite_loss_read_back_later_names_its_own_step_and_training():
         losses.add(torch.tensor([1.0, 1.0]))
 
 
+@pytest.mark.slow
 def test_a_nan_loss_found_at_the_epoch_end_names_its_step_and_its_epoch_is_not_saved(training_registry, tmp_path,
                                                                                        monkeypatch):
     """Training reads its losses back every READ_EVERY_STEPS steps or READ_EVERY_SECONDS seconds only (here:
@@ -212,6 +221,7 @@ def test_a_nan_loss_found_at_the_epoch_end_names_its_step_and_its_epoch_is_not_s
     assert not checkpoint_path(tmp_path, 2).exists()
 
 
+@pytest.mark.slow
 def test_weights_that_are_not_finite_are_never_saved(training_registry, tmp_path, monkeypatch):
     """A finite loss whose update makes a weight infinite (the last step of epoch 1 here) leaves no checkpoint."""
     clips, targets = data()

@@ -227,6 +227,7 @@ def test_leaderboard_check_with_a_misshapen_file_names_it(tmp_path, capsys, cont
             str(reference), expected)
 
 
+@pytest.mark.slow
 def test_table_machines_must_name_machines_of_the_finished_results(fake_system, tiny_dataset, tmp_path, capsys):
     path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
     path.write_text(path.read_text().replace('columns = "split"', 'columns = "machine"\nvalue = "hmean"\n'

@@ -37,6 +37,7 @@ def test_the_rate_of_every_step_is_timms_warmup_to_the_bit():
     assert [plan().learning_rate(k) for k in (1, 2, 100)] == [plan().lr] * 3
 
 
+@pytest.mark.slow
 def test_training_steps_run_at_the_warmup_rates_across_epochs(training_registry, tmp_path, rates):
     clips, targets = data()  # 30 clips in batches of 8: 4 steps an epoch
     warm = replace(plan(epochs=3, checkpoints=(3,)), warmup_steps=6)
@@ -44,6 +45,7 @@ def test_training_steps_run_at_the_warmup_rates_across_epochs(training_registry,
     assert rates == [timm_warmup(warm.lr, 6, k) for k in range(1, 13)]
 
 
+@pytest.mark.slow
 def test_a_resumed_warmup_continues_where_it_stopped(training_registry, tmp_path, rates):
     clips, targets = data()
     warm = replace(plan(epochs=3, checkpoints=(3,)), warmup_steps=6)
@@ -58,6 +60,8 @@ def test_a_resumed_warmup_continues_where_it_stopped(training_registry, tmp_path
     assert_same_states(states(resumed), states(straight))
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_block_resnets")
 def test_stacked_seeds_warm_up_alike(tmp_path, rates):
     source, targets = noise_clips()  # 12 clips in batches of 6: 2 steps
     members = []

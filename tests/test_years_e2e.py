@@ -51,6 +51,7 @@ def test_manifest_command_counts_supplemental_clips_by_what_they_hold(ci2025_dat
     assert "ToyCarEmu" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_run_on_two_channel_audio_then_evaluate_its_score_files(ci2026_dataset, tmp_path, capsys):
     spec = light_spec(tmp_path / "run.toml", ci2026_dataset)
     assert main(["run", str(spec), "--out", str(tmp_path / "runs")]) == 0
@@ -62,6 +63,7 @@ def test_run_on_two_channel_audio_then_evaluate_its_score_files(ci2026_dataset, 
                  "--year", "2026", "--split", "eval", "--ground-truth", str(ci2026_dataset / "ground_truth")]) == 0
 
 
+@pytest.mark.slow
 def test_grid_trains_on_supplemental_clips_and_on_the_far_microphone(ci2025_dataset, ci2026_dataset, tmp_path,
                                                                      capsys):
     light_spec(tmp_path / "base.toml", ci2025_dataset)
@@ -96,6 +98,7 @@ value = "official_score"
     assert np.isfinite(embeddings["eval.AutoTrash.train"]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("dataset", "options"), [("ci2025", 'supplemental = "train"'), ("ci2026", "channel = 1")])
 def test_pseudolabel_command(dataset, options, request, tmp_path, capsys):
     root = request.getfixturevalue(f"{dataset}_dataset")
