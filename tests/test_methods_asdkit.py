@@ -100,3 +100,18 @@ def test_asdkit_backends_name_themselves_in_their_errors():
         registry.create("backends", "asdkit-knn", k_target=3).check_data(np.array(["source"] * 20 + ["target"] * 2))
     with pytest.raises(AsdbenchError, match="backend 'asdkit-knn': score\\(\\) called before fit\\(\\)"):
         registry.create("backends", "asdkit-knn").score(np.ones((1, 4)))
+
+
+def test_the_sota_grids_asdkit_rows_score_with_asdkits_backends():
+    """The k-means rows use ASDKit's Kmeans (16 clusters), the kNN + SMOTE rows its Knn with default.yaml's SMOTE
+    setting; each pair shares one training."""
+    from asdbench.grid import load_grid
+
+    runs = load_grid(Path(__file__).resolve().parent.parent / "leaderboard" / "sota.toml").runs
+    systems = {run.coordinates["system"]: run.spec for run in runs}
+    for network in ("BEATs", "EAT"):
+        kmeans, smote = systems[f"{network} + LoRA + SCAC (k-means)"], systems[f"{network} + LoRA + SCAC (kNN + SMOTE)"]
+        assert kmeans.system["backend"] == {"name": "asdkit-kmeans", "clusters": 16, "seed": 0}
+        assert smote.system["backend"] == {"name": "knn-smote", "k_source": 1, "k_target": 1, "smote_ratio": 0.2,
+                                           "smote_neighbors": 2, "seed": 0}
+        assert kmeans.training_hash == smote.training_hash
