@@ -77,10 +77,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkout", type=Path, help="a checkout of TakuyaFujimura/dcase-asd-toolkit")
     parser.add_argument("out", type=Path, help="the folder of asdkit.npz and asdkit_provenance.json (tests/golden)")
-    args = parser.parse_args()
-    checkout = args.checkout.resolve()
+    write_golden(**vars(parser.parse_args()))
+
+
+def write_golden(checkout: Path, out: Path) -> None:
+    checkout = checkout.resolve()
     scores = reference_scores(import_backends(checkout))
-    np.savez_compressed(args.out / "asdkit.npz", **scores)
+    np.savez_compressed(out / "asdkit.npz", **scores)
     provenance = {
         "reference": "https://github.com/TakuyaFujimura/dcase-asd-toolkit",
         "reference_commit": git_commit(checkout),
@@ -90,8 +93,8 @@ def main() -> None:
         "imbalanced-learn": __import__("imblearn").__version__,
         "command": "tests/golden/regenerate_asdkit.sh ASDKIT_CHECKOUT",
     }
-    (args.out / "asdkit_provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
-    print(f"{args.out / 'asdkit.npz'}: {len(scores)} arrays")
+    (out / "asdkit_provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    print(f"{out / 'asdkit.npz'}: {len(scores)} arrays")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,11 @@ from asdbench_methods.neighbours import unit_rows
 
 
 class KNNBackend:
-    """Mean cosine distance to the ``k`` nearest training embeddings (both domains)."""
+    """``knn``: mean cosine distance ``1 - cos`` to the ``k`` nearest training embeddings, both domains in one bank.
+
+    Not ASDKit's kNN (``asdkit-knn``: Euclidean distances / 2, separate source and target banks), which ranks clips
+    alike for k = 1 only.
+    """
 
     def __init__(self, k: int = 1) -> None:
         if k < 1:
