@@ -175,13 +175,6 @@ def test_manifest_csv_that_is_a_directory_is_refused_before_reading(tiny_dataset
                      "--csv", str(tmp_path)], f"--csv {tmp_path} is a directory")
 
 
-def test_manifest_csv_is_written_through_a_symlink(tiny_dataset, tmp_path):
-    (tmp_path / "m.csv").symlink_to(tmp_path / "manifest.csv")
-    assert main(["manifest", "--dataset-root", str(tiny_dataset), "--year", "2024", "--split", "dev",
-                 "--csv", str(tmp_path / "m.csv")]) == 0
-    assert (tmp_path / "m.csv").is_symlink() and (tmp_path / "manifest.csv").read_text().startswith("path,file,")
-
-
 def test_run_plot_that_is_a_directory_is_refused_before_any_work(tmp_path, capsys):
     refused(capsys, ["run", str(tmp_path / "never-read.toml"), "--out", str(tmp_path / "runs"),
                      "--plot", str(tmp_path)], f"--plot {tmp_path} is a directory")
