@@ -395,6 +395,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     reference = _read_reference_cells(args.check) if args.check else None
     _existing_store(args.out, args.grid)
     text = leaderboard.render(grid, args.out, args.format)
+    comparison = leaderboard.compare(grid, args.out, *args.compare) if args.compare else None  # fails before writing
     print(text)
     if args.write:
         write_text_atomic(args.write, text)
@@ -402,9 +403,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
         print(f"heat map: {leaderboard.heatmap(grid, args.out, args.heatmap)}")
     if args.json:
         write_text_atomic(args.json, leaderboard.render(grid, args.out, "json") + "\n")
-    if args.compare:
-        result = leaderboard.compare(grid, args.out, *args.compare)
-        print(f"\n{args.compare[1]} - {args.compare[0]}: {leaderboard.describe_comparison(result)}")
+    if comparison is not None:
+        print(f"\n{args.compare[1]} - {args.compare[0]}: {leaderboard.describe_comparison(comparison)}")
     if reference is not None:
         failures = leaderboard.regressions(grid, args.out, reference, args.tolerance / 100)
         if failures:

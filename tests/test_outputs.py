@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -93,12 +94,23 @@ def test_a_name_that_is_not_a_regular_file_is_refused_and_left_alone(tmp_path, m
     assert path.exists() and not path.is_file(), "still what it was"
 
 
+def private_null(folder: Path) -> Path:
+    """A character device like /dev/null, in ``folder``: a test that the device is left alone must not risk the
+    system's own (the code before this fix, run as root, replaced it with a regular file)."""
+    path = folder / "null"
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs root (CAP_MKNOD)")
+    return path
+
+
 def test_a_device_behind_a_symlink_is_refused_and_left_alone(tmp_path):
-    link = tmp_path / "out.json"
-    link.symlink_to(os.devnull)
-    with pytest.raises(PathError, match=f"a symlink to {os.devnull}.* is a character device, not a regular file"):
+    device, link = private_null(tmp_path), tmp_path / "out.json"
+    link.symlink_to(device)
+    with pytest.raises(PathError, match=f"a symlink to {device}.* is a character device, not a regular file"):
         write_text_atomic(link, "[]\n")
-    assert link.is_symlink() and Path(os.devnull).is_char_device()
+    assert link.is_symlink() and device.is_char_device()
 
 
 def test_a_symlink_loop_is_refused(tmp_path):
@@ -145,8 +157,9 @@ def test_leaderboard_outputs_that_are_no_regular_file_are_refused_first(grid, ca
 
 
 def test_leaderboard_json_onto_a_device_leaves_the_device(grid, capsys):
-    refused(capsys, leaderboard(grid, "--json", os.devnull), f"--json {os.devnull} is a character device")
-    assert Path(os.devnull).is_char_device()
+    device = private_null(grid.parent)
+    refused(capsys, leaderboard(grid, "--json", str(device)), f"--json {device} is a character device")
+    assert device.is_char_device()
 
 
 def test_leaderboard_write_through_a_symlink_keeps_the_link(grid, capsys):
@@ -306,5 +319,7 @@ def test_check_against_cells_that_check_nothing_is_refused(grid, capsys, cells, 
     refused(capsys, leaderboard(grid, "--check", str(reference)), str(reference), expected)
 
 
-def test_compare_of_a_row_with_itself_is_refused(grid, capsys):
-    refused(capsys, leaderboard(grid, "--compare", "A", "A"), "--compare names row 'A' twice")
+def test_compare_of_a_row_with_itself_is_refused_before_any_file_is_written(grid, capsys):
+    table = grid.parent / "table.md"
+    refused(capsys, leaderboard(grid, "--compare", "A", "A", "--write", str(table)), "--compare names row 'A' twice")
+    assert not table.exists()
