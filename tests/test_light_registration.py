@@ -154,6 +154,7 @@ def test_grid_status_reads_the_store_without_torch(tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text('[base]\n[base.dataset]\nname = "synth"\nroot = "data"\n[base.system]\nbackend = "knn"\n'
                     '[axes]\nseed = [1, 2]\n')
+    (tmp_path / "runs").mkdir()
     done = subprocess.run([sys.executable, "-c", STATUS, str(grid), str(tmp_path / "runs")], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stderr
