@@ -13,9 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asdbench.cli import main
+from asdbench.data.audio import AudioCache, decode
 from asdbench.data.dcase import COLUMNS, build_manifest, list_machines
 from asdbench.data.layout import clip_file_name, eval_test_file_name, parse_file_name
 from asdbench.errors import DataError
+from asdbench.plugins import get_registry
+from tests.test_bad_input import cli_error
 
 token = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.", min_size=1,
                 max_size=6).filter(lambda t: t not in (".",) and not t.endswith(".wav"))
@@ -199,3 +202,83 @@ def test_correspondence_file_without_its_header_is_an_error(copy):
     with pytest.raises(DataError, match="source_file_name,target_file_name"):
         build_manifest(copy, 2024, path.parent.parent.name.removesuffix("_data"),
                        hidden_attributes=copy / "hidden_attributes")
+
+
+# --- every clip named in a machine's folders is read or refused, naming it (issue 22, section 6) ------------
+
+
+def first(folder):
+    return sorted(folder.glob("*.wav"))[0]
+
+
+def renamed(path, old, new):
+    """``path`` renamed by replacing ``old`` with ``new`` in its name."""
+    return path.rename(path.with_name(path.name.replace(old, new)))
+
+
+def test_an_anomalous_clip_among_the_training_clips_is_named(copy):
+    path = renamed(first(copy / "dev_data/raw/fan/train"), "_normal_", "_anomaly_")
+    with pytest.raises(DataError, match=f"{re.escape(str(path))}: a clip labelled anomaly in the train/ folder"):
+        build_manifest(copy, 2024, "dev")
+
+
+@pytest.mark.parametrize("subset", ["train", "test"])
+def test_a_clip_of_another_section_is_named(copy, subset):
+    path = renamed(first(copy / f"dev_data/raw/fan/{subset}"), "section_00_", "section_01_")
+    with pytest.raises(DataError, match=f"{re.escape(str(path))}: section 01; DCASE 2024 Task 2 has one section per "
+                                        "machine type, section 00"):
+        build_manifest(copy, 2024, "dev")
+
+
+def test_a_wav_file_cut_short_is_named(copy, tmp_path):
+    path = first(copy / "dev_data/raw/fan/test")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    message = f"{re.escape(str(path))}: truncated WAV file: its header gives 16000 samples, the file holds 7989"
+    with pytest.raises(DataError, match=message):
+        build_manifest(copy, 2024, "dev")
+    with pytest.raises(DataError, match=message):  # also where no manifest checked it first
+        AudioCache(tmp_path / "cache").load([path], progress=False)
+
+
+def test_a_wav_file_with_a_chunk_after_its_data_is_whole(tmp_path):
+    """A ``LIST`` chunk after ``data`` (as some editors write): the file holds more than its audio, which is fine."""
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, np.full(160, 0.25), 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes() + b"LIST" + (4).to_bytes(4, "little") + b"INFO")
+    assert len(decode(path)) == 160
+
+
+@pytest.mark.parametrize("link", ["dangling", "loop"])
+def test_a_broken_link_named_like_a_clip_is_named_not_left_out(copy, link, capsys):
+    path = copy / "dev_data/raw/fan/train/section_00_source_train_normal_9999_a_1.wav"
+    path.symlink_to(copy / "nowhere.wav" if link == "dangling" else path.name)
+    expected = f"a symbolic link to {copy / 'nowhere.wav'}, which does not exist" if link == "dangling" \
+        else "a symbolic link that leads back to itself (a loop)"
+    line = cli_error(["manifest", "--dataset-root", str(copy), "--year", "2024", "--split", "dev"], capsys)
+    assert f"{path}: named like a clip, but {expected}; expected a WAV file" in line
+
+
+def test_a_machine_without_test_clips_is_named_before_any_work(copy, tmp_path, capsys):
+    folder = copy / "dev_data/raw/fan/test"
+    for path in folder.glob("*.wav"):
+        path.unlink()
+    line = cli_error(["baseline", str(copy), "--splits", "dev", "--out", str(tmp_path / "scores")], capsys)
+    assert f"{folder}: no clips (*.wav); every machine needs test clips" in line
+    assert not (tmp_path / "scores").exists()
+
+
+def test_a_missing_hidden_attributes_folder_is_named(copy, capsys):
+    missing = copy / "no-such-folder"
+    line = cli_error(["manifest", "--dataset-root", str(copy), "--year", "2024", "--split", "dev",
+                      "--hidden-attributes", str(missing)], capsys)
+    assert f"hidden attributes {missing} not found: expected the folder of the released" in line
+    with pytest.raises(DataError, match="is not a folder"):
+        build_manifest(copy, 2024, "dev", hidden_attributes=copy / "synth.json")
+
+
+def test_a_file_as_dataset_root_is_named_as_such(tiny_dataset):
+    file = tiny_dataset / "synth.json"
+    for name in ("synth", "dcase2024"):
+        with pytest.raises(DataError, match=f"dataset.root: {re.escape(str(file))} is a file, not a folder"):
+            get_registry().build("datasets", {"name": name, "root": str(file)})

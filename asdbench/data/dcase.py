@@ -160,8 +160,8 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
                 if parsed.subset != subset:
                     raise DataError(f"{path}: a {parsed.subset} clip in the {subset}/ folder")
                 if subset == "train" and parsed.label != "normal":
-                    raise DataError(f"{path}: an {parsed.label} clip in the train/ folder; DCASE Task 2 trains on "
-                                    "normal clips only")
+                    raise DataError(f"{path}: a clip labelled {parsed.label} in the train/ folder; DCASE Task 2 "
+                                    "trains on normal clips only")
                 row.update(_labelled(parsed, path, attribute_table), hidden_attributes={})
             elif split == "eval" and subset == "test":
                 row.update(_from_ground_truth(parsed, path, truth))
