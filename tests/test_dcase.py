@@ -16,9 +16,12 @@ from asdbench.cli import main
 from asdbench.data.audio import AudioCache, decode
 from asdbench.data.dcase import COLUMNS, build_manifest, list_machines
 from asdbench.data.layout import clip_file_name, eval_test_file_name, parse_file_name
+from asdbench.data.machines import KNOWN_MACHINES
+from asdbench.data.presets import STYLES
 from asdbench.errors import DataError
 from asdbench.plugins import get_registry
 from tests.test_bad_input import cli_error
+from tests.test_scorefiles import write_all
 
 token = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.", min_size=1,
                 max_size=6).filter(lambda t: t not in (".",) and not t.endswith(".wav"))
@@ -233,20 +236,14 @@ def test_a_clip_of_another_section_is_named(copy, subset):
 def test_a_wav_file_cut_short_is_named(copy, tmp_path):
     path = first(copy / "dev_data/raw/fan/test")
     data = path.read_bytes()
+    path.write_bytes(data + b"LIST" + (4).to_bytes(4, "little") + b"INFO")  # a chunk after the audio: still whole
+    assert len(build_manifest(copy, 2024, "dev")) and len(decode(path)) == 16000
     path.write_bytes(data[: len(data) // 2])
     message = f"{re.escape(str(path))}: truncated WAV file: its header gives 16000 samples, the file holds 7989"
     with pytest.raises(DataError, match=message):
         build_manifest(copy, 2024, "dev")
     with pytest.raises(DataError, match=message):  # also where no manifest checked it first
         AudioCache(tmp_path / "cache").load([path], progress=False)
-
-
-def test_a_wav_file_with_a_chunk_after_its_data_is_whole(tmp_path):
-    """A ``LIST`` chunk after ``data`` (as some editors write): the file holds more than its audio, which is fine."""
-    path = tmp_path / "clip.wav"
-    soundfile.write(path, np.full(160, 0.25), 16000, subtype="PCM_16")
-    path.write_bytes(path.read_bytes() + b"LIST" + (4).to_bytes(4, "little") + b"INFO")
-    assert len(decode(path)) == 160
 
 
 @pytest.mark.parametrize("link", ["dangling", "loop"])
@@ -282,3 +279,52 @@ def test_a_file_as_dataset_root_is_named_as_such(tiny_dataset):
     for name in ("synth", "dcase2024"):
         with pytest.raises(DataError, match=f"dataset.root: {re.escape(str(file))} is a file, not a folder"):
             get_registry().build("datasets", {"name": name, "root": str(file)})
+
+
+# --- machines of another year: a warning naming them (asdbench.data.machines) ------------------------------
+
+
+@pytest.fixture
+def official(copy):
+    """The tiny dataset as if it were the organisers' (no synth.json): eval machines ToyTank (a DCASE 2023 eval
+    machine) and HoveringDrone (2024)."""
+    (copy / "synth.json").unlink()
+    return copy
+
+
+@pytest.mark.parametrize(("year", "machine", "years"), [(2024, "ToyTank", "2023"), (2023, "HoveringDrone", "2024")])
+def test_machines_of_another_year_are_warned_about_naming_the_year(official, year, machine, years):
+    with pytest.warns(UserWarning, match=f"{machine} is not a DCASE {year} Task 2 eval machine .*; they are DCASE "
+                                         f"{years} eval machines: is the year right"):
+        build_manifest(official, year, "eval")
+
+
+def test_dataset_name_of_another_year_warns(official):
+    dataset = get_registry().build("datasets", {"name": "dcase2023", "root": str(official)})
+    with pytest.warns(UserWarning, match="HoveringDrone is not a DCASE 2023 Task 2 eval machine"):
+        dataset.manifest("eval")
+
+
+def test_evaluate_with_another_year_warns_in_one_line(official, tmp_path, capsys):
+    with pytest.warns(UserWarning, match="ToyTank is not a DCASE 2024"):
+        test = build_manifest(official, 2024, "eval", ground_truth=official / "ground_truth").query("subset == 'test'")
+    write_all(tmp_path, test)
+    assert main(["evaluate", str(tmp_path), "--dataset-root", str(official), "--year", "2023", "--split", "eval",
+                 "--ground-truth", str(official / "ground_truth")]) == 0
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"asdbench: warning: {official / 'eval_data/raw'}: HoveringDrone is not a DCASE 2023")
+
+
+def test_machines_of_no_year_are_warned_about_and_read(official):
+    (official / "eval_data/raw/HoveringDrone").rename(official / "eval_data/raw/kettle")
+    with pytest.warns(UserWarning, match="kettle, ToyTank are not DCASE 2024 Task 2 eval machines .*; read as "
+                                         "DCASE 2024 data all the same"):
+        assert "kettle" in set(build_manifest(official, 2024, "eval")["machine"])
+
+
+def test_the_official_machine_names_of_the_synthetic_styles_are_the_known_lists():
+    """The 2025 and 2026 styles use the organisers' machine names (asdbench.data.presets): both lists agree."""
+    for year in (2025, 2026):
+        style = STYLES[year]
+        for split, machines in (("dev", style.dev), ("eval", style.eval)):
+            assert {name for name, _ in machines} == KNOWN_MACHINES[year][split], (year, split)
