@@ -18,6 +18,7 @@ another year's machine types is warned about (asdbench.data.machines).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -286,8 +287,10 @@ def _what_is(path: Path) -> str:
             path.stat()
         except FileNotFoundError:
             return f"a symbolic link to {os.readlink(path)}, which does not exist"
-        except OSError:
-            return "a symbolic link that leads back to itself (a loop)"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "a symbolic link that leads back to itself (a loop)"
+            return f"a symbolic link that cannot be followed ({exc.strerror})"
     return "a folder" if path.is_dir() else "not a regular file"
 
 
