@@ -256,6 +256,14 @@ def test_a_broken_link_named_like_a_clip_is_named_not_left_out(copy, link, capsy
     assert f"{path}: named like a clip, but {expected}; expected a WAV file" in line
 
 
+def test_a_broken_link_in_place_of_a_machine_folder_is_named(copy):
+    link = copy / "dev_data/raw/valve"
+    link.symlink_to(copy / "elsewhere/valve")
+    with pytest.raises(DataError, match=f"{re.escape(str(link))}: in place of a machine folder, a symbolic link to "
+                                        f"{re.escape(str(copy / 'elsewhere/valve'))}, which does not exist"):
+        build_manifest(copy, 2024, "dev")
+
+
 def test_a_machine_without_test_clips_is_named_before_any_work(copy, tmp_path, capsys):
     folder = copy / "dev_data/raw/fan/test"
     for path in folder.glob("*.wav"):

@@ -69,7 +69,11 @@ def list_machines(root: Path, split: str) -> list[str]:
         raise DataError(
             f"{raw} not found: expected the official layout ROOT/{split}_data/raw/<machine>/{{train,test}}/*.wav"
         )
-    machines = sorted(p.name for p in raw.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = [p for p in raw.iterdir() if not p.name.startswith(".")]
+    broken = next((p for p in entries if p.is_symlink() and not p.exists()), None)
+    if broken is not None:  # a machine left out would leave its figures out of every mean, without a word
+        raise DataError(f"{broken}: in place of a machine folder, {_what_is(broken)}")
+    machines = sorted(p.name for p in entries if p.is_dir())
     if not machines:
         raise DataError(f"{raw} holds no machine folders")
     return machines
