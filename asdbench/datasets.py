@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+from asdbench.data.presets import INFO_FILE
 from asdbench.errors import DataError, SpecError
 from asdbench.hookspecs import OneOf, Register, hookimpl
 
@@ -80,7 +81,13 @@ def _optional_path(value: str | None) -> Path | None:
 
 
 def _root(value: str) -> Path:
-    return Path(value).expanduser().resolve()
+    """``dataset.root`` resolved; a file there is an error (a missing folder is not: a store may be read on a
+    machine without its data)."""
+    root = Path(value).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise DataError(f"dataset.root: {root} is a file, not a folder; expected the folder holding dev_data/ and "
+                        "eval_data/")
+    return root
 
 
 def dcase2023(root: str, ground_truth: str | None = None) -> DcaseDataset:
@@ -106,7 +113,7 @@ def dcase2026(root: str, ground_truth: str | None = None, hidden_attributes: str
 def synth(root: str, supplemental: SUPPLEMENTAL_OPTION = "none", channel: CHANNEL_OPTION = 0) -> DcaseDataset:
     """A dataset written by ``asdbench synth``; its year style comes from its ``synth.json``."""
     path = _root(root)
-    info_file = path / "synth.json"
+    info_file = path / INFO_FILE
     try:
         info = json.loads(info_file.read_text())
         year = int(info["year"])

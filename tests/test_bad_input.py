@@ -214,6 +214,15 @@ def test_cache_dir_that_is_a_file_is_named(dataset, tmp_path, monkeypatch, capsy
     assert cache.read_text() == "not a directory"
 
 
+def test_an_empty_cache_dir_variable_means_unset_not_the_working_directory(dataset, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("ASDBENCH_CACHE_DIR", "")
+    monkeypatch.chdir(tmp_path)
+    AudioCache().load([first_clip(dataset / FAN_TRAIN)], progress=False)
+    assert list((home / ".cache/asdbench/audio").glob("*.npy")) and not list(tmp_path.glob("*.npy"))
+
+
 def test_a_damaged_cache_entry_is_one_warning_line_and_rebuilt(dataset, tmp_path, monkeypatch, capsys):
     cache = tmp_path / "cache"
     monkeypatch.setenv("ASDBENCH_CACHE_DIR", str(cache))

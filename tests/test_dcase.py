@@ -13,9 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asdbench.cli import main
+from asdbench.data.audio import AudioCache, decode
 from asdbench.data.dcase import COLUMNS, build_manifest, list_machines
 from asdbench.data.layout import clip_file_name, eval_test_file_name, parse_file_name
+from asdbench.data.machines import KNOWN_MACHINES
+from asdbench.data.presets import STYLES
 from asdbench.errors import DataError
+from asdbench.plugins import get_registry
+from tests.test_bad_input import cli_error
+from tests.test_scorefiles import write_all
 
 token = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.", min_size=1,
                 max_size=6).filter(lambda t: t not in (".",) and not t.endswith(".wav"))
@@ -199,3 +205,134 @@ def test_correspondence_file_without_its_header_is_an_error(copy):
     with pytest.raises(DataError, match="source_file_name,target_file_name"):
         build_manifest(copy, 2024, path.parent.parent.name.removesuffix("_data"),
                        hidden_attributes=copy / "hidden_attributes")
+
+
+# --- every clip named in a machine's folders is read or refused, naming it (issue 22, section 6) ------------
+
+
+def first(folder):
+    return sorted(folder.glob("*.wav"))[0]
+
+
+def renamed(path, old, new):
+    """``path`` renamed by replacing ``old`` with ``new`` in its name."""
+    return path.rename(path.with_name(path.name.replace(old, new)))
+
+
+def test_an_anomalous_clip_among_the_training_clips_is_named(copy):
+    path = renamed(first(copy / "dev_data/raw/fan/train"), "_normal_", "_anomaly_")
+    with pytest.raises(DataError, match=f"{re.escape(str(path))}: a clip labelled anomaly in the train/ folder"):
+        build_manifest(copy, 2024, "dev")
+
+
+@pytest.mark.parametrize("subset", ["train", "test"])
+def test_a_clip_of_another_section_is_named(copy, subset):
+    path = renamed(first(copy / f"dev_data/raw/fan/{subset}"), "section_00_", "section_01_")
+    with pytest.raises(DataError, match=f"{re.escape(str(path))}: section 01; DCASE 2024 Task 2 has one section per "
+                                        "machine type, section 00"):
+        build_manifest(copy, 2024, "dev")
+
+
+def test_a_wav_file_cut_short_is_named(copy, tmp_path):
+    path = first(copy / "dev_data/raw/fan/test")
+    data = path.read_bytes()
+    path.write_bytes(data + b"LIST" + (4).to_bytes(4, "little") + b"INFO")  # a chunk after the audio: still whole
+    assert len(build_manifest(copy, 2024, "dev")) and len(decode(path)) == 16000
+    path.write_bytes(data[: len(data) // 2])
+    message = f"{re.escape(str(path))}: truncated WAV file: its header gives 16000 samples, the file holds 7989"
+    with pytest.raises(DataError, match=message):
+        build_manifest(copy, 2024, "dev")
+    with pytest.raises(DataError, match=message):  # also where no manifest checked it first
+        AudioCache(tmp_path / "cache").load([path], progress=False)
+
+
+@pytest.mark.parametrize("link", ["dangling", "loop"])
+def test_a_broken_link_named_like_a_clip_is_named_not_left_out(copy, link, capsys):
+    path = copy / "dev_data/raw/fan/train/section_00_source_train_normal_9999_a_1.wav"
+    path.symlink_to(copy / "nowhere.wav" if link == "dangling" else path.name)
+    expected = f"a symbolic link to {copy / 'nowhere.wav'}, which does not exist" if link == "dangling" \
+        else "a symbolic link that leads back to itself (a loop)"
+    line = cli_error(["manifest", "--dataset-root", str(copy), "--year", "2024", "--split", "dev"], capsys)
+    assert f"{path}: named like a clip, but {expected}; expected a WAV file" in line
+
+
+def test_a_broken_link_in_place_of_a_machine_folder_is_named(copy):
+    link = copy / "dev_data/raw/valve"
+    link.symlink_to(copy / "elsewhere/valve")
+    with pytest.raises(DataError, match=f"{re.escape(str(link))}: in place of a machine folder, a symbolic link to "
+                                        f"{re.escape(str(copy / 'elsewhere/valve'))}, which does not exist"):
+        build_manifest(copy, 2024, "dev")
+
+
+def test_a_machine_without_test_clips_is_named_before_any_work(copy, tmp_path, capsys):
+    folder = copy / "dev_data/raw/fan/test"
+    for path in folder.glob("*.wav"):
+        path.unlink()
+    line = cli_error(["baseline", str(copy), "--splits", "dev", "--out", str(tmp_path / "scores")], capsys)
+    assert f"{folder}: no clips (*.wav); every machine needs test clips" in line
+    assert not (tmp_path / "scores").exists()
+
+
+def test_a_missing_hidden_attributes_folder_is_named(copy, capsys):
+    missing = copy / "no-such-folder"
+    line = cli_error(["manifest", "--dataset-root", str(copy), "--year", "2024", "--split", "dev",
+                      "--hidden-attributes", str(missing)], capsys)
+    assert f"hidden attributes {missing} not found: expected the folder of the released" in line
+    with pytest.raises(DataError, match="is not a folder"):
+        build_manifest(copy, 2024, "dev", hidden_attributes=copy / "synth.json")
+
+
+def test_a_file_as_dataset_root_is_named_as_such(tiny_dataset):
+    file = tiny_dataset / "synth.json"
+    for name in ("synth", "dcase2024"):
+        with pytest.raises(DataError, match=f"dataset.root: {re.escape(str(file))} is a file, not a folder"):
+            get_registry().build("datasets", {"name": name, "root": str(file)})
+
+
+# --- machines of another year: a warning naming them (asdbench.data.machines) ------------------------------
+
+
+@pytest.fixture
+def official(copy):
+    """The tiny dataset as if it were the organisers' (no synth.json): eval machines ToyTank (a DCASE 2023 eval
+    machine) and HoveringDrone (2024)."""
+    (copy / "synth.json").unlink()
+    return copy
+
+
+@pytest.mark.parametrize(("year", "machine", "years"), [(2024, "ToyTank", "2023"), (2023, "HoveringDrone", "2024")])
+def test_machines_of_another_year_are_warned_about_naming_the_year(official, year, machine, years):
+    with pytest.warns(UserWarning, match=f"{machine} is not a DCASE {year} Task 2 eval machine .*; they are DCASE "
+                                         f"{years} eval machines: is the year right"):
+        build_manifest(official, year, "eval")
+
+
+def test_dataset_name_of_another_year_warns(official):
+    dataset = get_registry().build("datasets", {"name": "dcase2023", "root": str(official)})
+    with pytest.warns(UserWarning, match="HoveringDrone is not a DCASE 2023 Task 2 eval machine"):
+        dataset.manifest("eval")
+
+
+def test_evaluate_with_another_year_warns_in_one_line(official, tmp_path, capsys):
+    with pytest.warns(UserWarning, match="ToyTank is not a DCASE 2024"):
+        test = build_manifest(official, 2024, "eval", ground_truth=official / "ground_truth").query("subset == 'test'")
+    write_all(tmp_path, test)
+    assert main(["evaluate", str(tmp_path), "--dataset-root", str(official), "--year", "2023", "--split", "eval",
+                 "--ground-truth", str(official / "ground_truth")]) == 0
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"asdbench: warning: {official / 'eval_data/raw'}: HoveringDrone is not a DCASE 2023")
+
+
+def test_machines_of_no_year_are_warned_about_and_read(official):
+    (official / "eval_data/raw/HoveringDrone").rename(official / "eval_data/raw/kettle")
+    with pytest.warns(UserWarning, match="kettle, ToyTank are not DCASE 2024 Task 2 eval machines .*; read as "
+                                         "DCASE 2024 data all the same"):
+        assert "kettle" in set(build_manifest(official, 2024, "eval")["machine"])
+
+
+def test_the_official_machine_names_of_the_synthetic_styles_are_the_known_lists():
+    """The 2025 and 2026 styles use the organisers' machine names (asdbench.data.presets): both lists agree."""
+    for year in (2025, 2026):
+        style = STYLES[year]
+        for split, machines in (("dev", style.dev), ("eval", style.eval)):
+            assert {name for name, _ in machines} == KNOWN_MACHINES[year][split], (year, split)

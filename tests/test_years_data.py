@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile
 
@@ -84,6 +85,48 @@ def test_supplemental_train_adds_the_clean_clips_as_source_training_clips_only(c
     unchanged = used["subset"] == plain["subset"]
     assert used[unchanged].drop(columns=["attributes", "hidden_attributes"]).equals(
         plain[unchanged].drop(columns=["attributes", "hidden_attributes"]))
+
+
+def rename_supplemental(folder: Path, name_of) -> list[str]:
+    """Rename the clips of a supplemental/ folder, the i-th (from 0) to ``name_of(i)``; their new names."""
+    names = [name_of(i) for i in range(len(list(folder.glob("*.wav"))))]
+    for path, name in zip(sorted(folder.glob("*.wav")), names):
+        path.rename(folder / name)
+    return names
+
+
+def test_both_real_supplemental_name_forms_are_read(copy_2025):
+    """The dev form of the listing of Zenodo record 15097779 (``dev_bearing.zip``, which the baseline unzips in
+    dev_data/raw: ``bearing/supplemental/section_00_machine_source_0000_noAttribute.wav``) and the eval form of
+    the baseline's README (``section_00_machine_0001_.wav``, as the synthetic 2025 style writes it)."""
+    dev_names = rename_supplemental(copy_2025 / "dev_data/raw/slider/supplemental",
+                                    lambda i: f"section_00_machine_source_{i:04d}_noAttribute.wav")
+    dev = manifest_2025(copy_2025, "dev")
+    rows = dev[(dev["subset"] == "supplemental") & (dev["machine"] == "slider")]
+    assert sorted(rows["file"]) == dev_names and set(rows["content"]) == {"machine"}
+    assert set(rows["domain"]) == {"source"} and set(rows["attribute_string"]) == {"noAttribute"}
+    assert set(rows["assumed"]) == {""}, "a real form: nothing taken on trust"
+    evaluation = manifest_2025(copy_2025, "eval")
+    rows = evaluation[(evaluation["subset"] == "supplemental") & (evaluation["machine"] == "AutoTrash")]
+    assert rows["file"].str.fullmatch(r"section_00_machine_\d{4}_\.wav").all() and len(rows)
+    assert set(rows["content"]) == {"machine"} and set(rows["assumed"]) == {""}
+    trained = manifest_2025(copy_2025, "dev", supplemental="train")
+    assert set(dev_names) <= set(trained.query("subset == 'train' and machine == 'slider'")["file"])
+
+
+def test_a_supplemental_name_of_another_form_is_read_saying_what_was_assumed(copy_2025, tmp_path):
+    rename_supplemental(copy_2025 / "dev_data/raw/slider/supplemental", lambda i: f"section_00_machine_take{i}.wav")
+    out = tmp_path / "manifest.csv"
+    assert main(["manifest", "--dataset-root", str(copy_2025), "--year", "2025", "--split", "dev",
+                 "--csv", str(out)]) == 0
+    manifest = pd.read_csv(out, keep_default_na=False)
+    take = manifest[manifest["file"] == "section_00_machine_take1.wav"].iloc[0]
+    assert (take["subset"], take["content"], take["domain"]) == ("supplemental", "machine", "unknown")
+    assert take["assumed"] == ("name form not confirmed: read as clean machine sound from the word 'machine' after "
+                               "the section; the rest of the name ('take1') is not interpreted")
+    noise = manifest[manifest["content"] == "noise"]
+    assert len(noise) and noise["assumed"].str.startswith("noise-only clip names are not confirmed").all()
+    assert set(manifest.query("subset != 'supplemental'")["assumed"]) == {""}
 
 
 def test_supplemental_train_without_clean_clips_names_the_folder(tiny_dataset):

@@ -20,8 +20,9 @@ dev set is about 2.7 GB as int16; later opens in the same process cost nothing).
 match its index or its checksum, e.g. overwritten by something else, is never used: it is rebuilt from the audio
 files, with a warning naming it.
 
-Bad audio is refused while decoding, naming the file: no samples, NaN or infinite samples, and a group whose
-clips are all silent (a machine cannot be trained or scored on silence).
+Bad audio is refused while decoding, naming the file: a WAV file cut short (asdbench.data.wavheader), no
+samples, NaN or infinite samples, and a group whose clips are all silent (a machine cannot be trained or scored
+on silence).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from filelock import FileLock
 
 from asdbench.atomic import atomic_path, write_json_atomic
 from asdbench.data.layout import SAMPLE_RATE, channel_count
+from asdbench.data.wavheader import check_whole_wav
 from asdbench.errors import DataError
 from asdbench.paths import writable_directory
 from asdbench.progress import progress_bar
@@ -65,6 +67,7 @@ def _decode_int16(path: str | Path, *, channels: int = 1, channel: int = 0) -> n
 
 
 def _read(path: str | Path, dtype: str, channels: int, channel: int) -> np.ndarray:
+    check_whole_wav(path)
     try:
         audio, rate = soundfile.read(str(path), dtype=dtype, always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
@@ -156,7 +159,9 @@ def _tile(row: np.ndarray, filled: int) -> None:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("ASDBENCH_CACHE_DIR", Path.home() / ".cache" / "asdbench" / "audio"))
+    """``$ASDBENCH_CACHE_DIR``, or ``~/.cache/asdbench/audio`` where it is unset or empty: an empty value means
+    unset, as an empty ``$XDG_CACHE_HOME`` does, not the working directory."""
+    return Path(os.environ.get("ASDBENCH_CACHE_DIR") or Path.home() / ".cache" / "asdbench" / "audio")
 
 
 class AudioCache:

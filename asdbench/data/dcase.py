@@ -8,11 +8,18 @@ Clips of a machine's ``supplemental/`` folder (DCASE 2025) are rows of their own
 ``content`` saying what they hold ("machine": clean machine sound, "noise": noise only; the clips of train/ and
 test/ are "mixture"s of both); no training or scoring reads them unless the dataset option ``supplemental =
 "train"`` makes the clean ones training clips (:func:`use_supplemental`). Every row names the channel a run reads
-(``channel``) of its file's ``channels``: DCASE 2026 files are two-channel.
+(``channel``) of its file's ``channels``: DCASE 2026 files are two-channel, and says in ``assumed`` what was taken
+on trust in reading it ("" where nothing was: so far only supplemental clip names leave something unconfirmed).
+
+Every clip named in a machine's folders is read or refused, naming the file: a link that leads nowhere, a clip of
+another section than ``00``, an anomalous clip among the training clips, a WAV file cut short. A machine folder of
+another year's machine types is warned about (asdbench.data.machines).
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from pathlib import Path
 
@@ -23,6 +30,7 @@ from asdbench.data.layout import (
     AUDIO_CHANNELS,
     CORRESPONDENCE_HEADER,
     NO_ATTRIBUTE,
+    ONE_SECTION,
     SAMPLE_RATE,
     ParsedName,
     attributes_from_string,
@@ -35,6 +43,8 @@ from asdbench.data.layout import (
     read_csv_lines,
     read_rows,
 )
+from asdbench.data.machines import warn_unknown_machines
+from asdbench.data.wavheader import check_whole_wav
 from asdbench.errors import DataError
 
 SPLITS = ("dev", "eval")
@@ -43,7 +53,7 @@ SUPPLEMENTAL = "supplemental"
 SUPPLEMENTAL_USES = ("none", "train")
 """Values of the dataset option ``supplemental``: leave the supplemental clips out, or train on the clean ones."""
 COLUMNS = ["path", "file", "dataset", "split", "machine", "section", "subset", "domain", "label", "attributes",
-           "attribute_string", "hidden_attributes", "content", "channels", "channel"]
+           "attribute_string", "hidden_attributes", "content", "channels", "channel", "assumed"]
 GROUND_TRUTH_NAME = re.compile(r"^ground_truth_(?P<machine>.+)_section_\d{2}_test\.csv$")
 
 
@@ -59,7 +69,11 @@ def list_machines(root: Path, split: str) -> list[str]:
         raise DataError(
             f"{raw} not found: expected the official layout ROOT/{split}_data/raw/<machine>/{{train,test}}/*.wav"
         )
-    machines = sorted(p.name for p in raw.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = [p for p in raw.iterdir() if not p.name.startswith(".")]
+    broken = next((p for p in entries if p.is_symlink() and not p.exists()), None)
+    if broken is not None:  # a machine left out would leave its figures out of every mean, without a word
+        raise DataError(f"{broken}: in place of a machine folder, {_what_is(broken)}")
+    machines = sorted(p.name for p in entries if p.is_dir())
     if not machines:
         raise DataError(f"{raw} holds no machine folders")
     return machines
@@ -80,7 +94,12 @@ def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | No
     root = Path(root).expanduser().resolve()
     ground_truth = Path(ground_truth) if ground_truth is not None else None
     hidden_attributes = Path(hidden_attributes) if hidden_attributes is not None else None
+    if hidden_attributes is not None and not hidden_attributes.is_dir():
+        problem = "is not a folder" if hidden_attributes.exists() else "not found"
+        raise DataError(f"hidden attributes {hidden_attributes} {problem}: expected the folder of the released "
+                        "<dev_data|eval_data>/<machine>/attributes_00_<train|test>_correspondence.csv files")
     machines = list_machines(root, split)
+    warn_unknown_machines(root, machines, year, split, split_dir(root, split))
     if ground_truth is not None and split == "eval":
         _check_ground_truth_machines(ground_truth, machines, split_dir(root, split))
     rows: list[dict] = []
@@ -131,15 +150,23 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
         if not folder.is_dir():
             raise DataError(f"{folder} not found: each machine needs train/ and test/ folders")
         hidden = _hidden_attributes(hidden_root, split, machine, subset) if hidden_root else {}
-        for path in _clip_files(folder):
+        clips = _clip_files(folder)
+        if not clips:
+            raise DataError(f"{folder}: no clips (*.wav); every machine needs {subset} clips")
+        for path in clips:
             parsed = parse_file_name(_clip_name(path))
+            _check_section(parsed.section, path, year)
             if check_audio:
                 check_audio_file(path, year)
             row = {"path": str(path), "file": parsed.file, "dataset": f"dcase{year}", "split": split,
-                   "machine": machine, "section": parsed.section, "subset": subset, "content": "mixture"}
+                   "machine": machine, "section": parsed.section, "subset": subset, "content": "mixture",
+                   "assumed": ""}
             if parsed.attribute_string:  # a labelled name
                 if parsed.subset != subset:
                     raise DataError(f"{path}: a {parsed.subset} clip in the {subset}/ folder")
+                if subset == "train" and parsed.label != "normal":
+                    raise DataError(f"{path}: a clip labelled {parsed.label} in the train/ folder; DCASE Task 2 "
+                                    "trains on normal clips only")
                 row.update(_labelled(parsed, path, attribute_table), hidden_attributes={})
             elif split == "eval" and subset == "test":
                 row.update(_from_ground_truth(parsed, path, truth))
@@ -158,18 +185,21 @@ def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth:
 
 
 def _supplemental_rows(folder: Path, year: int, split: str, machine: str, check_audio: bool) -> list[dict]:
-    """The clips of a machine's ``supplemental/`` folder (none where it has none), unlabelled and in no domain."""
+    """The clips of a machine's ``supplemental/`` folder (none where it has none), unlabelled, in the domain and
+    with the attributes their names give (the dev names do, the eval names do not)."""
     if not folder.is_dir():
         return []
     rows = []
     for path in _clip_files(folder):
         parsed = parse_supplemental_name(_clip_name(path), path)
+        _check_section(parsed.section, path, year)
         if check_audio:
             check_audio_file(path, year)
         rows.append({"path": str(path), "file": parsed.file, "dataset": f"dcase{year}", "split": split,
-                     "machine": machine, "section": parsed.section, "subset": SUPPLEMENTAL, "domain": "unknown",
-                     "label": "unknown", "attributes": {}, "attribute_string": "", "hidden_attributes": {},
-                     "content": parsed.kind})
+                     "machine": machine, "section": parsed.section, "subset": SUPPLEMENTAL, "domain": parsed.domain,
+                     "label": "unknown", "attributes": attributes_from_string(parsed.attribute_string),
+                     "attribute_string": parsed.attribute_string, "hidden_attributes": {}, "content": parsed.kind,
+                     "assumed": parsed.assumed})
     return rows
 
 
@@ -245,8 +275,33 @@ def _row_file_name(entry: str) -> str:
 
 
 def _clip_files(folder: Path) -> list[Path]:
-    """The ``.wav`` files of a folder, whatever the case of their extension (``.WAV`` from some copies)."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".wav" and p.is_file())
+    """The ``.wav`` files of a folder, whatever the case of their extension (``.WAV`` from some copies); an entry
+    named like a clip that is no readable file (a broken link, a folder) is an error naming it, not left out."""
+    named = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".wav")
+    for path in named:
+        if not path.is_file():
+            raise DataError(f"{path}: named like a clip, but {_what_is(path)}; expected a WAV file")
+    return named
+
+
+def _what_is(path: Path) -> str:
+    """What a path that is not a file is, in words."""
+    if path.is_symlink():
+        try:
+            path.stat()
+        except FileNotFoundError:
+            return f"a symbolic link to {os.readlink(path)}, which does not exist"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "a symbolic link that leads back to itself (a loop)"
+            return f"a symbolic link that cannot be followed ({exc.strerror})"
+    return "a folder" if path.is_dir() else "not a regular file"
+
+
+def _check_section(section: str, path: Path, year: int) -> None:
+    if section != ONE_SECTION:
+        raise DataError(f"{path}: section {section}; DCASE {year} Task 2 has one section per machine type, "
+                        f"section {ONE_SECTION}")
 
 
 def _clip_name(path: Path) -> str:
@@ -296,7 +351,9 @@ def _hidden_attributes(root: Path, split: str, machine: str, subset: str) -> dic
 
 
 def check_audio_file(path: Path, year: int) -> None:
-    """16 kHz with the channels of ``year``'s data (:data:`AUDIO_CHANNELS`), readable: checked from the header."""
+    """16 kHz with the channels of ``year``'s data (:data:`AUDIO_CHANNELS`), readable, whole: checked from the
+    header."""
+    check_whole_wav(path)
     try:
         info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError) as exc:

@@ -10,10 +10,12 @@ attributes_00_{train,test}_correspondence.csv``: header ``source_file_name,targe
 the real attributes first, the ``noAttribute`` name on disk second). Some released labelled names leave out
 ``_test_`` (RoboticArm), so ground-truth names are read with :func:`labelled_tail`, which tolerates that.
 
-DCASE 2025 adds a ``supplemental/`` folder per machine (``section_00_machine_0001_.wav`` ...: clean machine
-sound; noise-only recordings named ``section_00_noise_<id>_...wav``, by analogy, not confirmed) and DCASE 2026
-two-channel files (near microphone in channel 0, far in channel 1). docs/datasets.md gives every year's layout
-and where each fact comes from.
+DCASE 2025 adds a ``supplemental/`` folder per machine, of clean machine sound named in two forms: the eval
+``section_00_machine_0001_.wav`` (the baseline's README) and the dev
+``section_00_machine_source_0000_noAttribute.wav`` (the listing of Zenodo record 15097779); noise-only recordings
+are taken to be named ``section_00_noise_...``, by analogy, not confirmed (:func:`parse_supplemental_name`).
+DCASE 2026 has two-channel files (near microphone in channel 0, far in channel 1). docs/datasets.md gives every
+year's layout and where each fact comes from.
 """
 
 from __future__ import annotations
@@ -45,9 +47,15 @@ LABELLED_NAME = re.compile(
 SHORT_NAME = re.compile(r"^section_(?P<section>\d{2})_(?P<index>\d{4})\.wav$")
 SUPPLEMENTAL_KINDS = {"machine": "clean machine sound", "noise": "noise only"}
 """What a supplemental clip holds, by the word its name carries."""
-SUPPLEMENTAL_NAME = re.compile(
-    r"^section_(?P<section>\d{2})_(?P<kind>machine|noise)_(?P<index>\d{4})_(?P<attributes>[^/]*)\.wav$"
+SUPPLEMENTAL_NAME = re.compile(r"^section_(?P<section>\d{2})_(?P<kind>machine|noise)(?:_(?P<rest>.*))?\.wav$")
+"""A supplemental clip: what it holds is the word after the section; the rest is read by :data:`SUPPLEMENTAL_FORMS`."""
+SUPPLEMENTAL_FORMS = (
+    re.compile(r"^(?P<index>\d{4})_(?P<attributes>.*)$"),  # eval: section_00_machine_0001_.wav (baseline README)
+    re.compile(r"^(?P<domain>source|target)_(?P<index>\d{4})_(?P<attributes>.+)$"),  # dev: Zenodo 15097779 listing
 )
+"""The rest of the two real forms of supplemental names, after ``section_00_<kind>_``."""
+ONE_SECTION = "00"
+"""The section of every clip: DCASE 2023-2026 Task 2 have one section per machine type."""
 AUDIO_CHANNELS = {2023: 1, 2024: 1, 2025: 1, 2026: 2}
 """Channels of every file of a year's data: DCASE 2026 records a near (channel 0) and a far (channel 1) microphone."""
 
@@ -91,22 +99,37 @@ def channel_count(channels: int) -> str:
 
 @dataclass(frozen=True)
 class SupplementalName:
-    """The fields of a supplemental clip's name: ``section_00_<machine|noise>_<id>_<attributes>.wav``."""
+    """The fields of a supplemental clip's name, ``section_00_<machine|noise>_<rest>.wav``: what the clip holds
+    (``kind``), and the domain and attributes where ``rest`` is one of the real forms. ``assumed`` says what
+    was taken on trust in reading it ("" where nothing was)."""
 
     file: str
     section: str
     kind: str  # a key of SUPPLEMENTAL_KINDS
-    index: int
+    domain: str = "unknown"
+    attribute_string: str = ""
+    assumed: str = ""
 
 
 def parse_supplemental_name(name: str, path: Path) -> SupplementalName:
-    """Parse ``name``, the name of the clip ``path`` in a ``supplemental/`` folder; anything else is an error
-    naming the file."""
+    """Parse ``name``, the name of the clip ``path`` in a ``supplemental/`` folder: any name whose field after
+    the section says ``machine`` or ``noise`` (an error naming the file otherwise). A rest of the name in
+    neither real form is kept as read, and the row says so: real names may come in forms not seen yet."""
     match = SUPPLEMENTAL_NAME.match(name)
     if not match:
-        raise DataError(f"{path}: not a supplemental clip name; expected section_00_machine_<id>_.wav (clean machine "
-                        "sound) or section_00_noise_<id>_.wav (noise only)")
-    return SupplementalName(name, match["section"], match["kind"], int(match["index"]))
+        raise DataError(f"{path}: not a supplemental clip name; expected section_00_machine_<id>_.wav or "
+                        "section_00_machine_<source|target>_<id>_<attributes>.wav (clean machine sound, or any "
+                        "name section_00_machine_...), or section_00_noise_... (noise only)")
+    kind, rest = match["kind"], match["rest"] or ""
+    form = next((found for found in (f.match(rest) for f in SUPPLEMENTAL_FORMS) if found), None)
+    assumed = [] if form else [f"name form not confirmed: read as {SUPPLEMENTAL_KINDS[kind]} from the word "
+                               f"{kind!r} after the section; the rest of the name ({rest!r}) is not interpreted"]
+    if kind == "noise":
+        assumed.append("noise-only clip names are not confirmed: section_00_noise_... read by analogy with "
+                       "section_00_machine_...")
+    fields = form.groupdict() if form else {}
+    return SupplementalName(name, match["section"], kind, fields.get("domain") or "unknown",
+                            fields.get("attributes", ""), "; ".join(assumed))
 
 
 def supplemental_file_name(kind: str, index: int, section: str = "00") -> str:

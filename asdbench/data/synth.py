@@ -39,7 +39,7 @@ from asdbench.data.layout import (
     write_hidden_attributes,
     write_wav,
 )
-from asdbench.data.presets import PRESETS, Preset, is_hidden, machines_of, supplemental_kind
+from asdbench.data.presets import INFO_FILE, PRESETS, Preset, is_hidden, machines_of, supplemental_kind
 from asdbench.data.soundmodels import (
     NOISE_KINDS,
     Anomaly,
@@ -54,7 +54,6 @@ from asdbench.progress import progress_bar
 
 GENERATOR_VERSION = 4  # 3: hidden attributes in the organisers' layout; 4: two keys, one target combination per target value
 # (the 2025 and 2026 styles came later without changing a byte of the presets before them: still version 4)
-INFO_FILE = "synth.json"
 PARTIAL_FILE = ".synth-partial.json"
 SPLITS, SUBSETS, DOMAINS, LABELS = ("dev", "eval"), ("train", "test"), ("source", "target"), ("normal", "anomaly")
 SUPPLEMENTAL = "supplemental"  # a clip plan's subset, and the folder its clips go in
