@@ -207,7 +207,8 @@ def test_unreachable_dask_scheduler_is_named_quickly(tmp_path, capsys):
 
 
 def test_never_run_grid_compare_and_heatmap_are_refused(tmp_path, capsys):
-    path = write_grid(tmp_path, '[[variants.system]]\nname = "A"\n[[variants.system]]\nname = "B"\n')
+    path = write_grid(tmp_path, '[[variants.system]]\nname = "A"\n[[variants.system]]\nname = "B"\n'
+                                '"system.backend" = {name = "knn", k = 3}\n')
     out = ["--out", str(tmp_path / "runs")]
     refused(capsys, ["leaderboard", path, *out, "--compare", "A", "B"], path, "no finished run")
     refused(capsys, ["leaderboard", path, *out, "--heatmap", str(tmp_path / "map.png")], path, "no finished run")
