@@ -198,8 +198,8 @@ def _refuse_overridden_fields(dimensions: dict[str, list[tuple[Any, dict[str, An
                         for leaf in _leaves(earlier_overrides):
                             if leaf == replaced or leaf.startswith(replaced + "."):
                                 raise SpecError(
-                                    f"{path}: {_describe(later, later_label)} sets {replaced!r}, replacing the "
-                                    f"{leaf!r} that {_describe(earlier, earlier_label)} sets: set each field "
+                                    f"{path}: {_describe(later, later_label, axes)} sets {replaced!r}, replacing the "
+                                    f"{leaf!r} that {_describe(earlier, earlier_label, axes)} sets: set each field "
                                     "in one group or axis only")
 
 
@@ -212,10 +212,9 @@ def _leaves(overrides: dict[str, Any], prefix: str = "") -> Iterator[str]:
             yield f"{prefix}{key}"
 
 
-def _describe(dimension: str, label: Any) -> str:
-    """A variant or axis value as the grid file names it, for messages."""
-    return f"axis {dimension!r}" if dimension == label or not isinstance(label, str) else \
-        f"variant {label!r} of {dimension!r}"
+def _describe(dimension: str, label: Any, axes: list[str]) -> str:
+    """An axis, or a variant of a group, as the grid file names it, for messages."""
+    return f"axis {dimension!r}" if dimension in axes else f"variant {label!r} of {dimension!r}"
 
 
 def _refuse_repeated_runs(runs: list[GridRun], path: Path) -> None:
