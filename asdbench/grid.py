@@ -177,7 +177,7 @@ def _dimensions(raw: dict[str, Any], path: Path) -> dict[str, list[tuple[Any, di
             section = "axes" if name in raw.get("axes", {}) else "variants"
             raise SpecError(f"{path}: {section}.{name}: {name!r} is a coordinate of the results "
                             f"({', '.join(RESULT_COORDINATES)}), which a table would show instead of these "
-                            "variants; give the group another name")
+                            "variants; name it otherwise")
     _refuse_overridden_fields(dimensions, list(raw.get("axes", {})), path)
     return dimensions
 
@@ -224,8 +224,9 @@ def _refuse_repeated_runs(runs: list[GridRun], path: Path) -> None:
     for run in runs:
         other = first.setdefault(run.spec.hash, run)
         if other is not run:
-            raise SpecError(f"{path}: [{_where(other.coordinates)}] and [{_where(run.coordinates)}] are one run ({run.spec.hash}): what "
-                            "differs between them changes nothing the run computes; remove one, or make them differ")
+            raise SpecError(f"{path}: [{_where(other.coordinates)}] and [{_where(run.coordinates)}] are one run "
+                            f"({run.spec.hash}): what differs between them changes nothing the run computes; remove "
+                            "one, or make them differ")
 
 
 def _where(coordinates: dict[str, Any]) -> str:

@@ -62,7 +62,8 @@ GRID_KEYS = ("base", "variants", "axes", "table")
 """The top-level fields of a grid file (asdbench.grid), told apart from a run spec's to say which file is which."""
 RUN_SPEC, GRID_FILE = "run spec", "grid file"
 FILE_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
-    RUN_SPEC: (TOP_LEVEL_KEYS, "`asdbench run`, `spec` and `pseudolabel` take run specs (a grid names one as its base)"),
+    RUN_SPEC: (TOP_LEVEL_KEYS,
+               "`asdbench run`, `spec` and `pseudolabel` take run specs (a grid names one as its base)"),
     GRID_FILE: (GRID_KEYS, "`asdbench grid`, `status` and `leaderboard` take grid files"),
 }
 """Each kind of TOML file: its top-level fields, and which commands take it."""

@@ -294,8 +294,9 @@ def test_a_run_spec_given_for_a_grid_and_a_grid_given_for_a_run_say_which_file_i
     grid = write_grid(tmp_path, "[axes]\nseed = [1, 2]\n")
     spec = str(tmp_path / "run.toml")
     for command in ("status", "leaderboard", "grid"):
-        refused(capsys, [command, spec, "--out", str(tmp_path / "runs")], f"{spec} is a run spec (it has seed, dataset, "
-                "system), not a grid file: `asdbench run`, `spec` and `pseudolabel` take run specs")
+        refused(capsys, [command, spec, "--out", str(tmp_path / "runs")],
+                f"{spec} is a run spec (it has seed, dataset, system), not a grid file: `asdbench run`, `spec` and "
+                "`pseudolabel` take run specs")
     for command in ("run", "spec"):
         refused(capsys, [command, grid], f"{grid} is a grid file (it has base, axes), not a run spec: "
                 "`asdbench grid`, `status` and `leaderboard` take grid files")
