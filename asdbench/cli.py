@@ -133,7 +133,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("grid", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store (default: runs)")
     sub.add_argument("--executor", choices=["local", "dask"], default="local")
-    sub.add_argument("--workers", type=int, default=1, help="processes (local) or LocalCluster workers (dask)")
+    sub.add_argument("--workers", type=_positive_int, default=1,
+                     help="processes (local) or LocalCluster workers (dask)")
     sub.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a LocalCluster)")
     sub.add_argument("--claims", choices=CLAIMS, default="files",
                      help="how a worker claims a training or run: OS file locks in the store (default), or locks on "
@@ -526,7 +527,8 @@ def _plot_space(args: argparse.Namespace) -> int:
 
 
 def _positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1 (``--bands 0`` would pool every clip to nothing)."""
+    """An argparse type: an integer of at least 1 (``--bands 0`` would pool every clip to nothing, ``grid --workers 0``
+    ran in this process as if it said 1)."""
     try:
         value = int(text)
     except ValueError:

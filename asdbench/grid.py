@@ -24,7 +24,12 @@ A grid file (TOML)::
                                         # when the table shows splits, else over all of them, as Table III's 24w/o)
     note = "..."                        # printed under the title (e.g. what the numbers do not mean)
 
-The runs are the product of every group and axis. Runs that differ only in how they are scored (an axis such
+The runs are the product of every group and axis. Each run's spec is the base with its variants' fields set in the
+order of the groups in the file, then its axis values: a later group's value of a field wins over an earlier's (a
+system's clip length over its dataset's), but an axis may not set a field that a group or another axis sets (a
+variant's own ``seed`` under a seed axis), nor list a value twice, and two coordinates that are one run (the same
+identity hash) are refused, naming both. Neither a group nor an axis may be named "split" or "machine", the
+coordinates of the results. Runs that differ only in how they are scored (an axis such
 as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) share one training: the grid
 trains it once and scores it once per variant from the stored embeddings. Executors: ``local`` (in this
 process, or a process pool with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at
@@ -54,7 +59,16 @@ from asdbench.cluster import Attempts, dask_executor
 from asdbench.errors import SpecError
 from asdbench.plugins import Registry, get_registry
 from asdbench.progress import progress_bar
-from asdbench.spec import RunSpec, canonical_json, read_toml, training_identity, validate_spec
+from asdbench.spec import (
+    GRID_FILE,
+    GRID_KEYS,
+    RunSpec,
+    canonical_json,
+    read_toml,
+    refuse_other_kind,
+    training_identity,
+    validate_spec,
+)
 from asdbench.store import POLL_SECONDS, Outcome, RunState, Store, attempt_in_process
 
 RESULT_COORDINATES = ("split", "machine")
@@ -96,9 +110,10 @@ def load_grid(path: Path, registry: Registry | None = None) -> Grid:
     registry = registry or get_registry()
     path = Path(path)
     raw = read_toml(path, "grid file")
-    unknown = set(raw) - {"base", "variants", "axes", "table"}
+    refuse_other_kind(raw, path, GRID_FILE)
+    unknown = set(raw) - set(GRID_KEYS)
     if unknown:
-        raise SpecError(f"{path}: unknown grid field {sorted(unknown)[0]!r}; expected base, variants, axes, table")
+        raise SpecError(f"{path}: unknown grid field {sorted(unknown)[0]!r}; expected {', '.join(GRID_KEYS)}")
     base, base_dir = _base(raw.get("base"), path)
     dimensions = _dimensions(raw, path)
     runs = []
@@ -112,9 +127,9 @@ def load_grid(path: Path, registry: Registry | None = None) -> Grid:
         try:
             validated = validate_spec(spec, registry, base_dir=base_dir)
         except SpecError as exc:
-            where = ", ".join(f"{k}={v}" for k, v in coordinates.items())
-            raise SpecError(f"{path} [{where}]: {exc}") from None
+            raise SpecError(f"{path} [{_where(coordinates)}]: {exc}") from None
         runs.append(GridRun(coordinates, validated))
+    _refuse_repeated_runs(runs, path)
     table = _table(raw.get("table", {}), dimensions, path)
     return Grid(path, runs, table, {name: [label for label, _ in values] for name, values in dimensions.items()})
 
@@ -149,8 +164,73 @@ def _dimensions(raw: dict[str, Any], path: Path) -> dict[str, list[tuple[Any, di
             raise SpecError(f"{path}: axes.{axis} must be a non-empty list of values")
         if axis in dimensions:
             raise SpecError(f"{path}: {axis!r} is both a variant group and an axis")
+        seen: set[str] = set()
+        for value in values:
+            key = canonical_json({"value": value})
+            if key in seen:
+                raise SpecError(f"{path}: axes.{axis} lists {value!r} twice: it would be one run counted twice "
+                                "in every mean; list each value once")
+            seen.add(key)
         dimensions[axis] = [(value, {axis: value}) for value in values]
+    for name in dimensions:
+        if name in RESULT_COORDINATES:
+            section = "axes" if name in raw.get("axes", {}) else "variants"
+            raise SpecError(f"{path}: {section}.{name}: {name!r} is a coordinate of the results "
+                            f"({', '.join(RESULT_COORDINATES)}), which a table would show instead of these "
+                            "variants; name it otherwise")
+    _refuse_overridden_fields(dimensions, list(raw.get("axes", {})), path)
     return dimensions
+
+
+def _refuse_overridden_fields(dimensions: dict[str, list[tuple[Any, dict[str, Any]]]], axes: list[str],
+                              path: Path) -> None:
+    """Refuse an axis that sets a field a variant group or an earlier axis sets: its value would replace theirs in
+    every run without a word (a variant's own ``seed`` under a seed axis). Variant groups may set a field an
+    earlier group sets: the later group's value wins, as the module's docstring says."""
+    names = list(dimensions)
+    for later_index, later in enumerate(names):
+        if later not in axes:
+            continue
+        for earlier in names[:later_index]:
+            for later_label, later_overrides in dimensions[later]:
+                for earlier_label, earlier_overrides in dimensions[earlier]:
+                    for replaced in later_overrides:
+                        for leaf in _leaves(earlier_overrides):
+                            if leaf == replaced or leaf.startswith(replaced + "."):
+                                raise SpecError(
+                                    f"{path}: {_describe(later, later_label, axes)} sets {replaced!r}, replacing the "
+                                    f"{leaf!r} that {_describe(earlier, earlier_label, axes)} sets: set each field "
+                                    "in one group or axis only")
+
+
+def _leaves(overrides: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """The dotted path of every value ``overrides`` sets, inside the tables it sets too."""
+    for key, value in overrides.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def _describe(dimension: str, label: Any, axes: list[str]) -> str:
+    """An axis, or a variant of a group, as the grid file names it, for messages."""
+    return f"axis {dimension!r}" if dimension in axes else f"variant {label!r} of {dimension!r}"
+
+
+def _refuse_repeated_runs(runs: list[GridRun], path: Path) -> None:
+    """Refuse two coordinates that are one run (one identity hash): a table would show one result as two rows, or
+    count it twice in a mean."""
+    first: dict[str, GridRun] = {}
+    for run in runs:
+        other = first.setdefault(run.spec.hash, run)
+        if other is not run:
+            raise SpecError(f"{path}: [{_where(other.coordinates)}] and [{_where(run.coordinates)}] are one run "
+                            f"({run.spec.hash}): what differs between them changes nothing the run computes; remove "
+                            "one, or make them differ")
+
+
+def _where(coordinates: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in coordinates.items())
 
 
 def _set(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
@@ -170,7 +250,9 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
         if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
             raise SpecError(f"{path}: table.{key} must name a group, axis, 'split' or 'machine', or be a list of "
                             f"such names, got {raw[key]!r}")
-        for name in value:
+        for index, name in enumerate(value):
+            if name in value[:index]:
+                raise SpecError(f"{path}: table.{key} names {name!r} twice")
             if name not in dimensions and name not in RESULT_COORDINATES:
                 raise SpecError(f"{path}: table.{key} names {name!r}, which is no variant group, axis, "
                                 f"split or machine (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
@@ -187,6 +269,10 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
         raise SpecError(f"{path}: table.note must be a string (printed under the table's title), got {note!r}")
     first = next(iter(dimensions), "split")
     rows, columns = names("rows", [first]), names("columns", ["split"])
+    shared = [name for name in rows if name in columns]
+    if shared and ("rows" in raw or "columns" in raw):  # a grid without groups or axes: "split" by "split"
+        raise SpecError(f"{path}: table.rows and table.columns both name {shared[0]!r}: each coordinate is either "
+                        "the rows or the columns of the table")
     value = raw.get("value", "official_score")
     machines = raw.get("machines")
     if machines is not None and (not isinstance(machines, list) or not machines

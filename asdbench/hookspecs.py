@@ -48,6 +48,8 @@ not how it is scored) to the identity of its cached pseudo-label table (for a sp
 system through ``context.systems``, such as ``class``).
 ``not_stackable="why"`` on a frontend or network makes ``train.stack_seeds`` > 1 a spec error that gives the reason
 (for a component that ``torch.func.vmap`` cannot run per seed, see asdbench.stacked).
+``aux_only="why"`` on a loss: it is an auxiliary term only, and ``system.loss`` naming it is a spec error that gives
+the reason (it stays usable as ``system.aux``).
 ``omit_defaults=("option", ...)`` on any component leaves those options out of a run's canonical form, and so
 out of its identity, while they hold their default: give it the options you add to a component that runs were
 already made with, and those runs keep their identity (the core's ``synth`` dataset does so for ``supplemental``

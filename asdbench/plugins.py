@@ -108,6 +108,10 @@ class Registry:
         self._entries: dict[str, dict[str, Registration]] = {kind: {} for kind in CONTRACTS}
         self.conflicts: dict[tuple[str, str], str] = {}
         self._shadowed: list[Registration] = []
+        self._left_out: set[str] = set()
+        """Plugin distributions installed but not loaded: :data:`LOAD_VARIABLE` does not name them."""
+        self._load_setting = ""
+        """:data:`LOAD_VARIABLE` as the entry points were loaded."""
         self._trace = bool(os.environ.get("ASDBENCH_TRACE_PLUGINS"))
         if self._trace:
             self.pm.trace.root.setwriter(sys.stderr.write)
@@ -152,12 +156,14 @@ class Registry:
 
     def _load_entry_points(self) -> None:
         allowed = _allowed_distributions()
+        self._load_setting = os.environ.get(LOAD_VARIABLE, "")
         found: set[str] = set()
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist_name = ep.dist.name if ep.dist else "(unknown distribution)"
             dist_version = ep.dist.version if ep.dist else ""
             found.add(_normalise(dist_name))
             if allowed is not None and _normalise(dist_name) not in allowed:
+                self._left_out.add(dist_name)
                 continue
             try:
                 plugin = ep.load()
@@ -238,8 +244,18 @@ class Registry:
             message = f"unknown {hookspecs.singular(kind)} {name!r}; registered {kind}: {known}"
             if self.failures:
                 message += ". Plugins that failed to load or register: " + "; ".join(f.message for f in self.failures)
+            if self._left_out:
+                message += f". {self._left_out_message(name)}"
             raise PluginError(message)
         return entries[name]
+
+    def _left_out_message(self, name: str) -> str:
+        """What :data:`LOAD_VARIABLE` loaded and left out, for a name that none of the loaded plugins registers."""
+        named = sorted(_names(self._load_setting) - {CORE_DISTRIBUTION})
+        loaded = f"the core and {', '.join(named)}" if named else "the core"
+        return (f"{LOAD_VARIABLE} is set to {self._load_setting!r}: it loads {loaded} only, leaving "
+                f"out {', '.join(sorted(self._left_out))}; add the distribution that registers {name!r} to it, or "
+                "unset it")
 
     def build(self, kind: str, component: Mapping[str, Any], *runtime: Any) -> Any:
         """Build a component from its canonical spec ``{"name": ..., **options}`` (see :meth:`create`)."""
@@ -352,8 +368,11 @@ def _normalise(distribution: str) -> str:
 
 def _allowed_distributions() -> set[str] | None:
     value = os.environ.get(LOAD_VARIABLE)
-    if value is None:
-        return None
+    return None if value is None else _names(value)
+
+
+def _names(value: str) -> set[str]:
+    """The distributions a :data:`LOAD_VARIABLE` value names, normalised."""
     return {_normalise(part.strip()) for part in value.split(",") if part.strip()}
 
 

@@ -58,6 +58,15 @@ from asdbench.plugins import Registration, Registry, get_registry
 
 SPEC_VERSION = 1
 TOP_LEVEL_KEYS = ("seed", "dataset", "system", "train", "pseudolabel")
+GRID_KEYS = ("base", "variants", "axes", "table")
+"""The top-level fields of a grid file (asdbench.grid), told apart from a run spec's to say which file is which."""
+RUN_SPEC, GRID_FILE = "run spec", "grid file"
+FILE_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    RUN_SPEC: (TOP_LEVEL_KEYS,
+               "`asdbench run`, `spec` and `pseudolabel` take run specs (a grid names one as its base)"),
+    GRID_FILE: (GRID_KEYS, "`asdbench grid`, `status` and `leaderboard` take grid files"),
+}
+"""Each kind of TOML file: its top-level fields, and which commands take it."""
 SYSTEM_COMPONENTS: dict[str, tuple[str, bool]] = {
     "frontends": ("frontends", True),
     "networks": ("networks", True),
@@ -147,6 +156,16 @@ EXECUTION_KEYS = ("compile", "memory_format")
 """``train`` keys that change how fast a run goes but not what it computes (beyond floating-point noise): they
 are kept in the canonical spec, but left out of its hash, so a finished run is not recomputed for them."""
 
+MAX_SEED = 2**63 - 1
+"""The largest ``seed``: a signed 64-bit integer, the largest integer TOML has and what every random generator a run
+seeds takes (a larger one, which Python's TOML reader accepts anyway, failed only once the run had started)."""
+MAX_NESTING = 64
+"""The deepest a spec or grid file may nest arrays and tables (its own fields nest a few levels at most): a file
+nested thousands deep would otherwise exhaust Python's stack in the TOML reader or anything after it."""
+MAX_EPOCHS = 10_000
+"""The largest ``train.epochs``: 625 times the paper's 16, and far beyond any published recipe's; a larger value is
+a typo (``1000000000000``) that would train without end, every epoch after the last checkpoint for nothing."""
+
 _EMPTY = inspect.Parameter.empty
 
 
@@ -192,9 +211,14 @@ class RunSpec:
 
 
 def read_toml(path: Path, what: str = "spec file") -> dict[str, Any]:
-    """A TOML file's tables; a missing, unreadable or malformed file is a :class:`SpecError` naming it."""
+    """A TOML file's tables; a missing, unreadable or malformed file, or one nested more than :data:`MAX_NESTING`
+    deep, is a :class:`SpecError` naming it."""
+    too_deep = f"{path}: arrays or tables nested more than {MAX_NESTING} deep; no field of a spec or grid nests " \
+               "more than a few levels"
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        tables = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:  # the reader recurses once per level: thousands of them exhaust Python's stack
+        raise SpecError(too_deep) from None
     except FileNotFoundError:
         raise SpecError(f"{what} {path} not found") from None
     except IsADirectoryError:
@@ -206,11 +230,38 @@ def read_toml(path: Path, what: str = "spec file") -> dict[str, Any]:
         raise SpecError(f"{what} {path} cannot be read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    deepest = _deepest(tables)
+    if deepest is not None:
+        raise SpecError(f"{too_deep} (under {deepest!r})")
+    return tables
+
+
+def _deepest(tables: dict[str, Any]) -> str | None:
+    """The top-level key under which a value nests more than :data:`MAX_NESTING` deep, or None. Walked without
+    recursion, so that every later step (validation, copies, JSON) may recurse over what it is given."""
+    for key, value in tables.items():
+        level = [value]
+        for _ in range(MAX_NESTING):
+            level = [item for node in level if isinstance(node, list | dict)
+                     for item in (node.values() if isinstance(node, dict) else node)]
+        if any(isinstance(node, list | dict) for node in level):
+            return key
+    return None
+
+
+def refuse_other_kind(raw: Mapping[str, Any], path: Path, expected: str) -> None:
+    """Refuse a file whose every top-level field is of the other kind of :data:`FILE_KINDS` than ``expected``,
+    saying which kind it is and which commands take it (a grid file given to ``run``, a run spec to ``status``)."""
+    for kind, (keys, commands) in FILE_KINDS.items():
+        if kind != expected and raw and set(raw) <= set(keys):
+            raise SpecError(f"{path} is a {kind} (it has {', '.join(k for k in keys if k in raw)}), not a "
+                            f"{expected}: {commands}")
 
 
 def load_spec(path: Path, registry: Registry | None = None) -> RunSpec:
     """Read and validate a TOML run spec; errors name the file and the field."""
     raw = read_toml(path)
+    refuse_other_kind(raw, path, RUN_SPEC)
     try:
         return validate_spec(raw, registry, base_dir=Path(path).resolve().parent)
     except SpecError as exc:
@@ -297,8 +348,8 @@ def scoring_identity(canonical: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _seed(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SpecError(f"seed: expected a non-negative integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise SpecError(f"seed: expected an integer from 0 to 2^63 - 1 ({MAX_SEED}), got {value!r}")
     return value
 
 
@@ -349,7 +400,20 @@ def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
         )
     if "backend" in system:
         _check_embeddings(system, registry.get("backends", system["backend"]["name"]))
+    if "loss" in system:
+        _refuse_auxiliary_loss(registry.get("losses", system["loss"]["name"]), registry)
     return system
+
+
+def _refuse_auxiliary_loss(loss: Registration, registry: Registry) -> None:
+    """A loss registered with ``aux_only="why"`` is a term added to a main loss, not a main loss: as
+    ``system.loss`` it would train a system on what it was never meant to learn alone."""
+    reason = loss.meta.get("aux_only")
+    if not reason:
+        return
+    main = sorted({r.name for r in registry.all() if r.kind == loss.kind and not r.meta.get("aux_only")})
+    raise SpecError(f"system.loss: {loss.label} is an auxiliary term, not a main loss: {reason}; give it as "
+                    f"system.aux, with a main loss as system.loss (main losses: {', '.join(main) or '(none)'})")
 
 
 def _check_embeddings(system: dict[str, Any], backend: Registration) -> None:
@@ -418,9 +482,9 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
     _reject_unknown(table, (*TRAIN_DEFAULTS, *LATER_TRAIN_DEFAULTS), "train.")
     train = {**TRAIN_DEFAULTS, **LATER_TRAIN_DEFAULTS, **table}
     epochs = train["epochs"]
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise SpecError(f"train.epochs: expected a non-negative integer (0: the system is used as built, never "
-                        f"trained), got {epochs!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 0 <= epochs <= MAX_EPOCHS:
+        raise SpecError(f"train.epochs: expected an integer from 0 (the system is used as built, never trained) to "
+                        f"{MAX_EPOCHS}, got {epochs!r}")
     if epochs == 0 and "checkpoints" not in table:
         train["checkpoints"] = list(UNTRAINED_CHECKPOINTS)
     for key in ("batch_size", "stack_seeds"):

@@ -79,6 +79,20 @@ def test_load_plugins_env_restricts_distributions(site, monkeypatch):
     assert "synth" in registry.names("datasets"), "the core's dataset readers always load"
 
 
+def test_unknown_name_under_load_plugins_names_the_variable_and_what_it_left_out(site, monkeypatch):
+    write_distribution(site, "asdbench-echo", "asdbench_echo_plugin", GOOD_PLUGIN)
+    monkeypatch.setenv("ASDBENCH_LOAD_PLUGINS", "asdbench-echo")
+    with pytest.raises(PluginError) as error:
+        Registry().get("frontends", "stft")
+    assert ("ASDBENCH_LOAD_PLUGINS is set to 'asdbench-echo': it loads the core and asdbench-echo only, leaving out "
+            "asdbench-methods, asdbench-pretrained; add the distribution that registers 'stft' to it, or unset it"
+            in str(error.value))
+    monkeypatch.delenv("ASDBENCH_LOAD_PLUGINS")
+    with pytest.raises(PluginError) as error:
+        Registry().get("frontends", "nope")
+    assert "ASDBENCH_LOAD_PLUGINS" not in str(error.value), "unset, it is not mentioned"
+
+
 def test_unknown_name_lists_the_registered_names_of_that_kind():
     registry = Registry()
     with pytest.raises(PluginError) as error:

@@ -28,6 +28,11 @@ class Fakes:
         register("spectrum", lambda: "spectrum")
 
     @hookimpl
+    def asdbench_register_losses(self, register):
+        register("main", lambda dims, classes, /: "main")
+        register("helper", lambda dims, classes, /: "helper", aux_only="it regularises a main loss")
+
+    @hookimpl
     def asdbench_register_backends(self, register):
         register("knn", lambda k=1: k)
         register("needs-path", needs_path)
@@ -127,6 +132,8 @@ def test_hash_changes_with_any_option_seed_or_order_of_components(registry):
         ({"dataset": {"root": "x"}}, "dataset.name"),
         ({"dataset": {"name": "nope", "root": "x"}}, "dataset.name"),
         ({"train": {"epochs": -1}}, "train.epochs"),
+        ({"train": {"epochs": 10**12}}, "train.epochs"),
+        ({"seed": 2**63}, "seed"),
         ({"train": {"epochs": 0, "checkpoints": [12, 14, 16]}}, "train.checkpoints"),
         ({"train": {"epochs": 2, "checkpoints": [0]}}, "train.checkpoints"),
         ({"train": {"checkpoints": [20]}}, "train.checkpoints"),
@@ -170,3 +177,31 @@ def test_malformed_toml_names_the_file(tmp_path, registry):
         load_spec(path, registry)
     with pytest.raises(SpecError, match="missing.toml not found"):
         load_spec(tmp_path / "missing.toml", registry)
+
+
+def test_seed_and_epochs_are_bounded_at_what_a_run_can_use(registry):
+    spec = validate_spec(base_spec(seed=2**63 - 1, train={"epochs": 10_000}), registry)
+    assert spec.seed == 2**63 - 1 and spec.train["epochs"] == 10_000
+    with pytest.raises(SpecError, match=r"^seed: expected an integer from 0 to 2\^63 - 1"):
+        validate_spec(base_spec(seed=2**63), registry)
+    with pytest.raises(SpecError, match=r"^train\.epochs: expected an integer from 0 .* to 10000, got 10001"):
+        validate_spec(base_spec(train={"epochs": 10_001}), registry)
+
+
+def test_a_loss_registered_aux_only_is_refused_as_the_main_loss_and_kept_as_aux(registry):
+    with pytest.raises(SpecError, match=r"^system\.loss: loss 'helper' .* is an auxiliary term, not a main loss: it "
+                                        r"regularises a main loss; give it as system.aux.*main losses: main\)"):
+        validate_spec(base_spec(system={"frontends": ["spectrum"], "loss": "helper"}), registry)
+    spec = validate_spec(base_spec(system={"frontends": ["spectrum"], "loss": "main", "aux": "helper"}), registry)
+    assert spec.system["aux"] == {"name": "helper"}
+
+
+@pytest.mark.parametrize("depth", [65, 5000])
+def test_a_file_nested_too_deep_is_named_and_one_at_the_limit_is_read(tmp_path, registry, depth):
+    path = tmp_path / "deep.toml"
+    path.write_text(f"x = {'[' * depth}{']' * depth}\n")
+    with pytest.raises(SpecError, match=r"deep\.toml: arrays or tables nested more than 64 deep"):
+        load_spec(path, registry)
+    path.write_text(f"x = {'[' * 64}{']' * 64}\n")
+    with pytest.raises(SpecError, match=r"deep\.toml: x: unknown field"):  # read, then validated
+        load_spec(path, registry)

@@ -185,6 +185,21 @@ def write_grid(tmp_path, body: str) -> str:
     ('[axes]\nseed = [1]\n[table]\nvalue = "oficial_score"\n', "table.value must be one of official_score"),
     ('[axes]\n"system.backend" = [{name = "knn", k = 0}]\n', "system.backend.k: expected a number >= 1"),
     ('table = 3\n', "table must be a table"),
+    # issue 22 §6: grids that showed one run as two rows, counted it twice, or hid or overrode a variant
+    ("[axes]\nseed = [1, 1]\n", "axes.seed lists 1 twice: it would be one run counted twice in every mean"),
+    ('[[variants.system]]\nname = "A"\n[[variants.system]]\nname = "B"\n"train.compile" = true\n',
+     "[system=A] and [system=B] are one run ("),
+    ('[axes]\n"system.backend" = ["knn", {name = "knn", k = 1}]\n',
+     "[system.backend=knn] and [system.backend={'name': 'knn', 'k': 1}] are one run ("),
+    ('[[variants.split]]\nname = "A"\n[[variants.split]]\nname = "B"\nseed = 2\n',
+     "variants.split: 'split' is a coordinate of the results (split, machine)"),
+    ('[[variants.system]]\nname = "A"\nseed = 7\n[[variants.system]]\nname = "B"\n[axes]\nseed = [1, 2]\n',
+     "axis 'seed' sets 'seed', replacing the 'seed' that variant 'A' of 'system' sets"),
+    ('[[variants.k]]\nname = "k=3"\n"system.backend.k" = 3\n[axes]\n"system.backend" = ["knn", "kmeans-target"]\n',
+     "axis 'system.backend' sets 'system.backend', replacing the 'system.backend.k' that variant 'k=3' of 'k' sets"),
+    ('[axes]\nseed = [1, 2]\n[table]\nrows = "seed"\ncolumns = "seed"\n',
+     "table.rows and table.columns both name 'seed'"),
+    ('[axes]\nseed = [1, 2]\n[table]\nrows = ["seed", "seed"]\n', "table.rows names 'seed' twice"),
 ])
 def test_grid_refuses_a_malformed_grid_before_running_anything(tmp_path, capsys, body, expected):
     path = write_grid(tmp_path, body)
@@ -207,7 +222,8 @@ def test_unreachable_dask_scheduler_is_named_quickly(tmp_path, capsys):
 
 
 def test_never_run_grid_compare_and_heatmap_are_refused(tmp_path, capsys):
-    path = write_grid(tmp_path, '[[variants.system]]\nname = "A"\n[[variants.system]]\nname = "B"\n')
+    path = write_grid(tmp_path, '[[variants.system]]\nname = "A"\n[[variants.system]]\nname = "B"\n'
+                                '"system.backend" = {name = "knn", k = 3}\n')
     (tmp_path / "runs").mkdir()
     out = ["--out", str(tmp_path / "runs")]
     refused(capsys, ["leaderboard", path, *out, "--compare", "A", "B"], path, "no finished run")
@@ -260,3 +276,54 @@ def test_baseline_refuses_zero_bands(tmp_path, capsys):
     assert exit_.value.code != 0
     assert "argument --bands: expected a positive integer, got '0'" in capsys.readouterr().err
 
+
+
+# --- issue 22 §6: the remaining spec and grid cases ---------------------------------------------------------
+
+
+def test_an_auxiliary_loss_given_as_the_main_loss_is_refused(tmp_path, capsys):
+    spec = tmp_path / "run.toml"
+    spec.write_text(SPEC.replace('loss = "scac"', 'loss = "featex"'))
+    refused(capsys, ["spec", str(spec)], f"{spec}: system.loss: loss 'featex'", "is an auxiliary term, not a main loss",
+            "give it as system.aux", "main losses: adacos, adaproj, arcface, scac, subspace")
+    spec.write_text(SPEC.replace('loss = "scac"', 'loss = "scac"\naux = "featex"'))
+    assert main(["spec", str(spec)]) == 0
+
+
+def test_a_run_spec_given_for_a_grid_and_a_grid_given_for_a_run_say_which_file_is_which(tmp_path, capsys):
+    grid = write_grid(tmp_path, "[axes]\nseed = [1, 2]\n")
+    spec = str(tmp_path / "run.toml")
+    for command in ("status", "leaderboard", "grid"):
+        refused(capsys, [command, spec, "--out", str(tmp_path / "runs")],
+                f"{spec} is a run spec (it has seed, dataset, system), not a grid file: `asdbench run`, `spec` and "
+                "`pseudolabel` take run specs")
+    for command in ("run", "spec"):
+        refused(capsys, [command, grid], f"{grid} is a grid file (it has base, axes), not a run spec: "
+                "`asdbench grid`, `status` and `leaderboard` take grid files")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_grid_nested_thousands_deep_is_named(tmp_path, capsys):
+    path = tmp_path / "grid.toml"
+    path.write_text(f'base = "run.toml"\n[axes]\nseed = {"[" * 5000}{"]" * 5000}\n')
+    refused(capsys, ["status", str(path)], f"{path}: arrays or tables nested more than 64 deep")
+
+
+@pytest.mark.parametrize("workers", ["0", "-3"])
+def test_grid_refuses_fewer_than_one_worker(tmp_path, capsys, workers):
+    path = write_grid(tmp_path, "[axes]\nseed = [1, 2]\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["grid", path, "--out", str(tmp_path / "runs"), "--workers", workers])
+    assert exit_.value.code != 0
+    assert f"argument --workers: expected a positive integer, got '{workers}'" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_knn_k_above_a_machines_training_clips_fails_before_any_training(tiny_dataset, tmp_path, capsys):
+    spec = tmp_path / "run.toml"
+    spec.write_text(SPEC.replace('root = "data"', f'root = "{tiny_dataset}"')
+                    .replace('backend = "knn"', 'backend = {name = "knn", k = 100000}'))
+    line = refused(capsys, ["run", str(spec), "--out", str(tmp_path / "runs")],
+                   "backend 'knn': k=100000 but only", "training clips; lower the backend's `k` option")
+    assert re.search(r"dev/\w+", line), line  # the split and machine
+    assert not list((tmp_path / "runs").glob("*/checkpoints/*")), "nothing was trained"

@@ -22,9 +22,14 @@ class KNNBackend:
         self.k = k
         self._train: np.ndarray | None = None
 
+    def check_data(self, domains: np.ndarray) -> None:
+        """Refuse, before any training, a machine with fewer training clips than neighbours to average."""
+        if len(domains) < self.k:
+            raise AsdbenchError(f"backend 'knn': k={self.k} but only {len(domains)} training clips; lower the "
+                                "backend's `k` option for this dataset")
+
     def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None:
-        if len(embeddings) < self.k:
-            raise AsdbenchError(f"backend 'knn': k={self.k} but only {len(embeddings)} training embeddings")
+        self.check_data(domains)
         self._train = unit_rows(embeddings)
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:

@@ -32,7 +32,8 @@ def asdbench_register_losses(register: Register) -> None:
     register("adaproj", factories.adaproj,
              description="AdaProj: cosine to each class's subspace projection, adaptive scale, on z_cat (main loss)")
     register("subspace", factories.subspace, description="one trainable-centre head per branch (aux, eq. 5)")
-    register("featex", factories.featex, description="feature exchange between branches (aux, eq. 2-4)")
+    register("featex", factories.featex, description="feature exchange between branches (aux, eq. 2-4)",
+             aux_only="it classifies embeddings exchanged between branches, to regularise a main loss (eq. 2-4)")
 
 
 @hookimpl
