@@ -22,6 +22,7 @@ from asdbench.data.audio import AudioCache, decode
 from asdbench.data.dcase import build_manifest
 from asdbench.errors import DataError, PathError
 from asdbench.plugins import Registry
+from tests.helpers.cli import cli_error
 from tests.helpers.distributions import write_distribution
 
 FAN_TRAIN = Path("dev_data/raw/fan/train")
@@ -31,15 +32,6 @@ FAN_TRAIN = Path("dev_data/raw/fan/train")
 def dataset(tiny_dataset, tmp_path) -> Path:
     """A private copy of the tiny dataset, to damage."""
     return Path(shutil.copytree(tiny_dataset, tmp_path / "data"))
-
-
-def cli_error(args: list[str], capsys) -> str:
-    """The one line the CLI prints for a failing command (asserting exit status 2 and no traceback)."""
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    [line] = [line for line in err.splitlines() if line.startswith("asdbench: error:")]
-    return line
 
 
 def first_clip(folder: Path) -> Path:

@@ -20,8 +20,8 @@ from asdbench.data.machines import KNOWN_MACHINES
 from asdbench.data.presets import STYLES
 from asdbench.errors import DataError
 from asdbench.plugins import get_registry
-from tests.test_bad_input import cli_error
-from tests.test_scorefiles import write_all
+from tests.helpers.cli import cli_error
+from tests.helpers.scores import write_all
 
 token = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.", min_size=1,
                 max_size=6).filter(lambda t: t not in (".",) and not t.endswith(".wav"))

@@ -32,6 +32,7 @@ backend = "knn"
 name = "A"
 [[variants.system]]
 name = "B"
+"system.backend" = {name = "knn", k = 3}
 [axes]
 seed = [1, 2]
 """

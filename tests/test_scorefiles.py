@@ -19,25 +19,14 @@ from asdbench.scorefiles import (
     evaluate_directory,
     read_scores,
     score_file,
-    write_decisions,
-    write_scores,
 )
+from tests.helpers.scores import write_all
 
 
 @pytest.fixture(scope="module")
 def eval_test(tiny_dataset):
     manifest = build_manifest(tiny_dataset, 2024, "eval", ground_truth=tiny_dataset / "ground_truth")
     return manifest[manifest["subset"] == "test"].reset_index(drop=True)
-
-
-def write_all(directory, test, scores=None, decisions=True):
-    scores = np.arange(len(test), dtype=float) if scores is None else scores
-    frame = test.assign(score=scores, decision=(scores > np.median(scores)).astype(int))
-    for machine, rows in frame.groupby("machine"):
-        write_scores(directory, machine, rows)
-        if decisions:
-            write_decisions(directory, machine, rows)
-    return frame
 
 
 def test_round_trip_matches_direct_evaluation(tmp_path, eval_test):
