@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from asdbench.errors import AsdbenchError
+from asdbench.safeload import load_npz
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -18,6 +20,8 @@ MARKERS = {"source": "o", "target": "^"}
 """Each domain's marker, so that source and target clusters stay apart where their colours repeat."""
 AXIS_NAMES = {"umap": "UMAP"}
 """The axes' name per reducer; any other reducer's axes are the space's first two dimensions."""
+SPACE_ARRAYS = ("coordinates", "files", "domains", "truth", "labels")
+"""What :mod:`asdbench.pseudolabel` writes in a space file."""
 LEGEND_ENTRIES = 16
 """At most this many labels in a panel's legend; the rest are counted in its title."""
 
@@ -31,7 +35,7 @@ def space_figure(space_file: Path) -> Figure:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = np.load(space_file, allow_pickle=True)
+    data = _space(space_file)
     coordinates = data["coordinates"]
     if coordinates.ndim != 2 or coordinates.shape[1] < 2:
         raise AsdbenchError(f"{space_file}: this feature space names classes directly; it has no 2-D space to plot")
@@ -67,6 +71,18 @@ def plot_space(space_file: Path, out: Path) -> Path:
     figure.savefig(out, dpi=120, bbox_inches="tight")  # "tight" keeps the legends below the panels
     plt.close(figure)
     return out
+
+
+def _space(space_file: Path) -> dict[str, np.ndarray]:
+    """The arrays of a space file, read without running code from it (:mod:`asdbench.safeload`)."""
+    try:
+        data = load_npz(space_file)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise AsdbenchError(f"{space_file}: not a pseudo-labelling space asdbench wrote ({error})") from None
+    missing = [key for key in SPACE_ARRAYS if key not in data]
+    if missing:
+        raise AsdbenchError(f"{space_file}: not a pseudo-labelling space asdbench wrote (no {', '.join(missing)})")
+    return data
 
 
 def _names(spec_file: Path) -> tuple[str, str]:

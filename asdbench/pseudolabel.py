@@ -102,9 +102,9 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
                 "clusters": int(table["label"].nunique()),
                 "true_classes": int(len(set(reference))),
             }
-        np.savez(directory / "spaces" / f"{split}.{machine}.npz", coordinates=coordinates,
-                 files=table["file"].to_numpy(), domains=table["domain"].to_numpy(),
-                 truth=truth, labels=table["label"].to_numpy())
+        np.savez(directory / "spaces" / f"{split}.{machine}.npz", coordinates=coordinates,  # strings, never pickles
+                 files=table["file"].to_numpy(str), domains=table["domain"].to_numpy(str),
+                 truth=truth.astype(str), labels=table["label"].to_numpy(str))
     if not tables:
         raise AsdbenchError(f"pseudo-labelling found no machine to label (machines = {config['machines']!r}): "
                             "every machine has attribute labels; use machines = 'all' to conceal them")

@@ -73,7 +73,7 @@ def trained_embeddings(training_dir: Path, epoch: int) -> dict[str, np.ndarray]:
     is set aside (the training computes it again when next claimed) and raises :class:`DamagedFile`."""
     path = embeddings_path(training_dir, epoch)
     try:
-        with np.load(path) as stored:
+        with np.load(path, allow_pickle=False) as stored:  # no code runs from a data file
             return {key: stored[key] for key in stored.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # numpy's errors for a damaged file
         set_aside(path, f"{type(exc).__name__}: {exc}")
