@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from asdbench.errors import AsdbenchError
+from asdbench.rundir import HASH, PSEUDOLABELS, RESULTS, TRAINED, read_json
 from asdbench.safeload import load_npz
 
 if TYPE_CHECKING:
@@ -60,6 +61,30 @@ def space_figure(space_file: Path) -> Figure:
     figure.suptitle(f"{machine} ({split}): pseudo-labelling space of feature space {feature_space!r}, "
                     f"reduced by {reducer!r}")
     return figure
+
+
+def space_directory(given: Path) -> Path:
+    """The pseudo-label directory to plot for ``given``: a ``pseudolabels/<hash>`` directory itself, or the one that
+    a run's ``results.json`` (or a training's ``trained.json``) names in field ``pseudolabel.directory``.
+
+    A store file only ever names its own store's ``pseudolabels/<hash>``: that is where it is looked for (so a
+    store moved or shared is plotted from where it is now), and a record naming anything else is refused, so that
+    a store file cannot make asdbench read a folder outside the store.
+    """
+    record = next((given / name for name in (RESULTS, TRAINED) if (given / name).exists()), None)
+    if record is None:
+        return given
+    stored = read_json(record)
+    assert stored is not None  # it exists
+    config = stored.get("pseudolabel")
+    if not config:
+        raise AsdbenchError(f"{given} did not train on pseudo-labels: it has no pseudo-labelling space")
+    named = Path(config["directory"]) if isinstance(config, dict) and isinstance(config.get("directory"), str) else None
+    if named is None or named.parent.name != PSEUDOLABELS or not HASH.fullmatch(named.name):
+        raise AsdbenchError(f"{record}: field pseudolabel.directory is {config!r}, not a {PSEUDOLABELS}/<hash> "
+                            "directory of its store; refusing to read it")
+    store = record.parent.parent.parent if record.name == RESULTS else record.parent.parent
+    return store / PSEUDOLABELS / named.name
 
 
 def plot_space(space_file: Path, out: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import zipfile
@@ -20,6 +21,10 @@ TRAINED = "trained.json"
 SPEC = "spec.json"
 RESULTS = "results.json"
 EMBEDDINGS = "embeddings"
+PSEUDOLABELS = "pseudolabels"
+"""The store's folder of pseudo-label tables, ``pseudolabels/<hash>`` (asdbench.pseudolabel)."""
+HASH = re.compile(r"[0-9a-f]{16}")
+"""A directory named by a hash (asdbench.spec.spec_hash): a training, a scoring, a pseudo-label table."""
 
 
 class DamagedFile(AsdbenchError):
