@@ -1,6 +1,6 @@
 """Reading ``.npz`` files without running code from them.
 
-``np.load(allow_pickle=True)`` unpickles an object array, and a pickle can run any code: a shared store would
+``np.load`` with ``allow_pickle=True`` unpickles an object array, and a pickle can run any code: a shared store would
 then be enough to run code on whoever reads it. asdbench reads every array with ``allow_pickle=False``, with one
 exception kept for files it wrote itself before it wrote strings as strings: pseudo-labelling spaces holding object
 arrays of file names and labels. Those are read by an unpickler that knows only numpy's array reconstruction, and
