@@ -30,7 +30,6 @@ from asdbench.rundir import (
     set_aside,
     trained_embeddings,
 )
-from asdbench.scorefiles import decision_file, score_file
 from asdbench.spec import RunSpec, spec_hash
 
 SCORES = "scores"
@@ -202,18 +201,15 @@ def _report_problem(path: Path, split: str, report: Any) -> str | None:
 
 
 def _missing_scores(path: Path, results: dict[str, Any]) -> str | None:
-    """The first score or decision file ``results.json`` was written with that ``scores/`` lacks. Results written
-    before they listed their files name them by the machines of their reports."""
+    """The first score or decision file that ``results.json`` lists and ``scores/`` lacks. Results written before
+    they listed their files are not checked: what they were written with is not known."""
     listed = results.get(SCORE_FILES)
-    for split, report in results["splits"].items():
-        if isinstance(listed, dict):
-            names = listed.get(split) or []
-        elif report is not None:
-            names = [file(Path(), m["machine"], m.get("section", "00")).name
-                     for m in report["machines"] for file in (score_file, decision_file)]
-        else:
-            continue
-        for name in names:
+    if not isinstance(listed, dict):
+        return None
+    for split, names in listed.items():
+        for name in names if isinstance(names, list) else []:
+            if not isinstance(name, str) or Path(name).name != name:
+                return f"{path}: field {SCORE_FILES}.{split} names {name!r}, not a file of scores/{split}"
             if not (path.parent / SCORES / split / name).is_file():
                 return f"{path.parent / SCORES / split / name}: missing from the finished run {path.parent}"
     return None
