@@ -71,9 +71,6 @@ def _read_file(path: Path, rows: pd.DataFrame, value: str, aliases: dict[str, st
             lines = list(csv.reader(handle))
     except FileNotFoundError:
         raise ScoreFileError(f"{path} not found: every machine of the split needs one") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:  # a directory, unreadable, or not text
-        raise ScoreFileError(f"{path}: cannot be read as a {value} file ({type(error).__name__}: "
-                             f"{getattr(error, 'strerror', None) or error})") from None
     for number, line in enumerate(lines, start=1):
         if not line:
             continue

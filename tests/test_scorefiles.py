@@ -134,20 +134,3 @@ def test_evaluate_command_prints_table_and_json(tmp_path, eval_test, tiny_datase
     report = json.loads(capsys.readouterr().out)
     assert {m["machine"] for m in report["machines"]} == set(eval_test["machine"])
     assert 0 < report["official_score"] < 1
-
-
-@pytest.mark.parametrize("kind", ["directory", "not text"])
-def test_evaluate_names_a_score_file_it_cannot_read(tmp_path, eval_test, tiny_dataset, capsys, kind):
-    """A score file that is a directory, or bytes that are not text (root reads a mode-000 file, so a file
-    without read permission is not the case tested), is one line naming it, not a traceback."""
-    write_all(tmp_path, eval_test)
-    path = score_file(tmp_path, eval_test["machine"].iloc[0])
-    path.unlink()
-    if kind == "directory":
-        path.mkdir()
-    else:
-        path.write_bytes(b"\xff\xfe\x00garbage")
-    assert main(["evaluate", str(tmp_path), "--dataset-root", str(tiny_dataset), "--year", "2024", "--split", "eval",
-                 "--ground-truth", str(tiny_dataset / "ground_truth")]) == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and f"{path}: cannot be read as a score file" in error
