@@ -507,15 +507,9 @@ def _pseudolabel(args: argparse.Namespace) -> int:
 
 
 def _plot_space(args: argparse.Namespace) -> int:
-    from asdbench.plots import plot_space
+    from asdbench.plots import plot_space, space_directory
 
-    directory = args.run
-    record = next((args.run / name for name in ("results.json", "trained.json") if (args.run / name).exists()), None)
-    if record is not None:  # a run or its training
-        stored = json.loads(record.read_text()).get("pseudolabel")
-        if not stored:
-            raise AsdbenchError(f"{args.run} did not train on pseudo-labels: it has no pseudo-labelling space")
-        directory = Path(stored["directory"])
+    directory = space_directory(args.run)
     spaces = sorted((directory / "spaces").glob(f"*.{args.machine}.npz"))
     if not spaces:
         known = sorted({p.name.split(".")[1] for p in (directory / "spaces").glob("*.npz")})

@@ -4,7 +4,6 @@ version or seed, at the same path, would otherwise bring back results computed o
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from asdbench.atomic import write_json_atomic
 from asdbench.errors import DataError
 from asdbench.plugins import Registry
+from asdbench.rundir import DamagedFile, read_json
 
 DATA_FILE = "data.json"
 
@@ -59,7 +59,12 @@ def record(run_dir: Path, fingerprint: str | None) -> None:
 
 
 def _compare(run_dir: Path, fingerprint: str) -> None:
-    recorded = json.loads((run_dir / DATA_FILE).read_text()).get("fingerprint")
+    """A damaged record is refused as a differing one is: which data the run was made on cannot be told."""
+    try:
+        recorded = (read_json(run_dir / DATA_FILE) or {}).get("fingerprint")
+    except DamagedFile as exc:
+        raise DataError(f"{exc}; which data {run_dir} was made on cannot be told, so its results cannot be trusted. "
+                        "Use another store (--out) or delete that run.") from None
     if recorded != fingerprint:
         raise DataError(f"{run_dir} was made on other data (fingerprint {recorded}) than its dataset holds now "
                         f"({fingerprint}), e.g. a dataset regenerated at the same path: its results would be "

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -24,20 +23,18 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from asdbench.atomic import write_json_atomic
-from asdbench.rundir import RESULTS, TRAINED, TRAINING_SPEC
+from asdbench.rundir import HASH, PSEUDOLABELS, RESULTS, TRAINED, TRAINING_SPEC
 from asdbench.spec import DECISION_QUANTILE, RunSpec, spec_hash, training_identity
 
 LEGACY_SPEC = "spec.json"
-PSEUDOLABELS = "pseudolabels"
 MIGRATED = ".migrated"
-_HASH = re.compile(r"[0-9a-f]{16}")
 
 
 def legacy_runs(root: Path) -> list[Path]:
     """Run directories of the one-level layout directly under ``root``."""
     if not root.is_dir():
         return []
-    return sorted(d for d in root.iterdir() if _HASH.fullmatch(d.name) and (d / LEGACY_SPEC).is_file()
+    return sorted(d for d in root.iterdir() if HASH.fullmatch(d.name) and (d / LEGACY_SPEC).is_file()
                   and not (d / TRAINING_SPEC).exists())
 
 

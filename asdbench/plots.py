@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,8 @@ import numpy as np
 
 from asdbench.atomic import atomic_path
 from asdbench.errors import AsdbenchError
+from asdbench.rundir import HASH, PSEUDOLABELS, RESULTS, TRAINED, read_json
+from asdbench.safeload import load_npz
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -19,6 +22,8 @@ MARKERS = {"source": "o", "target": "^"}
 """Each domain's marker, so that source and target clusters stay apart where their colours repeat."""
 AXIS_NAMES = {"umap": "UMAP"}
 """The axes' name per reducer; any other reducer's axes are the space's first two dimensions."""
+SPACE_ARRAYS = ("coordinates", "files", "domains", "truth", "labels")
+"""What :mod:`asdbench.pseudolabel` writes in a space file."""
 LEGEND_ENTRIES = 16
 """At most this many labels in a panel's legend; the rest are counted in its title."""
 
@@ -32,7 +37,7 @@ def space_figure(space_file: Path) -> Figure:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = np.load(space_file, allow_pickle=True)
+    data = _space(space_file)
     coordinates = data["coordinates"]
     if coordinates.ndim != 2 or coordinates.shape[1] < 2:
         raise AsdbenchError(f"{space_file}: this feature space names classes directly; it has no 2-D space to plot")
@@ -59,6 +64,30 @@ def space_figure(space_file: Path) -> Figure:
     return figure
 
 
+def space_directory(given: Path) -> Path:
+    """The pseudo-label directory to plot for ``given``: a ``pseudolabels/<hash>`` directory itself, or the one that
+    a run's ``results.json`` (or a training's ``trained.json``) names in field ``pseudolabel.directory``.
+
+    A store file only ever names its own store's ``pseudolabels/<hash>``: that is where it is looked for (so a
+    store moved or shared is plotted from where it is now), and a record naming anything else is refused, so that
+    a store file cannot make asdbench read a folder outside the store.
+    """
+    record = next((given / name for name in (RESULTS, TRAINED) if (given / name).exists()), None)
+    if record is None:
+        return given
+    stored = read_json(record)
+    assert stored is not None  # it exists
+    config = stored.get("pseudolabel")
+    if not config:
+        raise AsdbenchError(f"{given} did not train on pseudo-labels: it has no pseudo-labelling space")
+    named = Path(config["directory"]) if isinstance(config, dict) and isinstance(config.get("directory"), str) else None
+    if named is None or named.parent.name != PSEUDOLABELS or not HASH.fullmatch(named.name):
+        raise AsdbenchError(f"{record}: field pseudolabel.directory is {config!r}, not a {PSEUDOLABELS}/<hash> "
+                            "directory of its store; refusing to read it")
+    store = record.parent.parent.parent if record.name == RESULTS else record.parent.parent
+    return store / PSEUDOLABELS / named.name
+
+
 def plot_space(space_file: Path, out: Path) -> Path:
     """:func:`space_figure` saved as a PNG at ``out``."""
     return save_figure(space_figure(space_file), out, bbox_inches="tight")  # "tight": the legends below the panels
@@ -75,6 +104,18 @@ def save_figure(figure: Figure, out: Path, **options: Any) -> Path:
     finally:
         plt.close(figure)
     return out
+
+
+def _space(space_file: Path) -> dict[str, np.ndarray]:
+    """The arrays of a space file, read without running code from it (:mod:`asdbench.safeload`)."""
+    try:
+        data = load_npz(space_file)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise AsdbenchError(f"{space_file}: not a pseudo-labelling space asdbench wrote ({error})") from None
+    missing = [key for key in SPACE_ARRAYS if key not in data]
+    if missing:
+        raise AsdbenchError(f"{space_file}: not a pseudo-labelling space asdbench wrote (no {', '.join(missing)})")
+    return data
 
 
 def _names(spec_file: Path) -> tuple[str, str]:

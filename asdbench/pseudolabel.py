@@ -31,6 +31,7 @@ from asdbench.errors import AsdbenchError
 from asdbench.hookspecs import FeatureSpaceContext, TrainedSystems
 from asdbench.plugins import Registration, Registry
 from asdbench.progress import progress_bar
+from asdbench.rundir import PSEUDOLABELS
 from asdbench.spec import RunSpec, spec_hash, training_identity
 
 LABELS = "labels.csv"
@@ -71,7 +72,7 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     """The label table of ``spec``'s ``[pseudolabel]`` section, computed once in ``runs_root`` and then read
     back; ``systems`` trains what a feature space asks for (see hookspecs.TrainedSystems)."""
     shaped_by = identity(spec, registry)
-    directory = runs_root / "pseudolabels" / spec_hash(shaped_by)
+    directory = runs_root / PSEUDOLABELS / spec_hash(shaped_by)
     if (directory / LABELS).exists():
         return _read(directory)
     config = spec.canonical["pseudolabel"]
@@ -102,9 +103,9 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
                 "clusters": int(table["label"].nunique()),
                 "true_classes": int(len(set(reference))),
             }
-        np.savez(directory / "spaces" / f"{split}.{machine}.npz", coordinates=coordinates,
-                 files=table["file"].to_numpy(), domains=table["domain"].to_numpy(),
-                 truth=truth, labels=table["label"].to_numpy())
+        np.savez(directory / "spaces" / f"{split}.{machine}.npz", coordinates=coordinates,  # strings, never pickles
+                 files=table["file"].to_numpy(str), domains=table["domain"].to_numpy(str),
+                 truth=truth.astype(str), labels=table["label"].to_numpy(str))
     if not tables:
         raise AsdbenchError(f"pseudo-labelling found no machine to label (machines = {config['machines']!r}): "
                             "every machine has attribute labels; use machines = 'all' to conceal them")

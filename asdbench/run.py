@@ -51,11 +51,11 @@ from asdbench.rundir import (
     read_json,
     readable_json,
     set_aside,
-    trained_embeddings,
 )
 from asdbench.scoring import CheckedBackend, ensemble_scores, evaluate_split, machines_of, write_split
 from asdbench.spec import PSEUDO_PREFIX, RunSpec, training_identity
 from asdbench.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
+from asdbench.storecheck import SCORE_FILES, checked_embeddings, score_files
 from asdbench.system import System, build_system
 from asdbench.train import TrainingPlan, checkpoint_path, load_checkpoint, replay, resumable_epoch, train
 
@@ -106,7 +106,7 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
     num_samples = _num_samples(spec.train["clip_seconds"], machines)
 
     train_rows = pd.concat([m.train for m in machines], ignore_index=True)
-    trained: dict[str, Any] = {}
+    trained: dict[str, Any] = {"training": spec.training_hash}  # what it is of (asdbench.storecheck)
     if spec.train["epochs"] == 0:  # used as built: no labels to learn (spec validation refuses pseudo-labels)
         torch.manual_seed(spec.seed)  # the weights' initial values, for networks that are not loaded
         system = build_system(spec.system, registry, num_classes=0, num_samples=num_samples, trained=False)
@@ -209,7 +209,8 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     write_json_atomic(run_dir / "provenance.json", provenance(registry, None))
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
     machines = machines_of(manifests)
-    scores = ensemble_scores([trained_embeddings(training_dir, epoch) for epoch in spec.train["checkpoints"]],
+    clips = {machine.key: (len(machine.train), len(machine.test)) for machine in machines}
+    scores = ensemble_scores([checked_embeddings(training_dir, epoch, clips) for epoch in spec.train["checkpoints"]],
                              machines, lambda: CheckedBackend.build(registry, spec.system["backend"]))
     trained = read_json(training_dir / TRAINED)
     results: dict[str, Any] = {"training": spec.training_hash, "scoring": spec.scoring_hash, **trained, "splits": {}}
@@ -219,6 +220,7 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
                     quantile=spec.system["decision_quantile"])
         report = evaluate_split(out_dir, manifest[manifest["subset"] == "test"])
         results["splits"][split] = report.to_dict() if report else None
+        results.setdefault(SCORE_FILES, {})[split] = score_files(out_dir)
     write_json_atomic(run_dir / RESULTS, results)
     return results
 

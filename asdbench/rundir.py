@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import zipfile
@@ -20,6 +21,10 @@ TRAINED = "trained.json"
 SPEC = "spec.json"
 RESULTS = "results.json"
 EMBEDDINGS = "embeddings"
+PSEUDOLABELS = "pseudolabels"
+"""The store's folder of pseudo-label tables, ``pseudolabels/<hash>`` (asdbench.pseudolabel)."""
+HASH = re.compile(r"[0-9a-f]{16}")
+"""A directory named by a hash (asdbench.spec.spec_hash): a training, a scoring, a pseudo-label table."""
 
 
 class DamagedFile(AsdbenchError):
@@ -73,7 +78,7 @@ def trained_embeddings(training_dir: Path, epoch: int) -> dict[str, np.ndarray]:
     is set aside (the training computes it again when next claimed) and raises :class:`DamagedFile`."""
     path = embeddings_path(training_dir, epoch)
     try:
-        with np.load(path) as stored:
+        with np.load(path, allow_pickle=False) as stored:  # no code runs from a data file
             return {key: stored[key] for key in stored.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # numpy's errors for a damaged file
         set_aside(path, f"{type(exc).__name__}: {exc}")

@@ -39,14 +39,13 @@ from asdbench.plugins import Registry, get_registry
 from asdbench.rundir import (
     RESULTS,
     TRAINED,
-    DamagedFile,
     read_json,
     readable_json,
-    set_aside,
     trained_embeddings,
     training_complete,
 )
 from asdbench.spec import RunSpec, validate_spec
+from asdbench.storecheck import Problem, scoring_problem, set_aside_problem, training_problem
 
 if TYPE_CHECKING:
     from asdbench.run import PreparedTraining
@@ -106,22 +105,24 @@ class Store:
     # --- reading ------------------------------------------------------------------------------------------
 
     def training_state(self, spec: RunSpec) -> RunState:
-        return _state(self.training_directory(spec), TRAINED)
+        directory = self.training_directory(spec)
+        return _state(directory, TRAINED, training_problem(directory))
 
     def state(self, spec: RunSpec) -> RunState:
-        state = _state(self.directory(spec), RESULTS)
+        """The run's state; ``damaged`` when a file of it or of its training is unreadable or lies
+        (:mod:`asdbench.storecheck`), until the next attempt sets that file aside and computes it again."""
+        state = _state(self.directory(spec), RESULTS, self._problem(spec))
         if state is RunState.PENDING and self.training_state(spec) in (RunState.RUNNING, RunState.FAILED,
                                                                        RunState.DAMAGED):
             return self.training_state(spec)
         return state
 
     def results(self, spec: RunSpec) -> dict[str, Any] | None:
-        """The run's results; None while it has none, or when its ``results.json`` is damaged (its state says
-        so, and the next attempt sets the file aside and scores the run again)."""
-        try:
-            return read_json(self.directory(spec) / RESULTS)
-        except DamagedFile:
+        """The run's results; None while it has none, or when a file of it is damaged or lies (its state says
+        so, and the next attempt sets the file aside and computes it again)."""
+        if self._problem(spec) is not None:
             return None
+        return read_json(self.directory(spec) / RESULTS)
 
     def error(self, spec: RunSpec) -> dict[str, Any] | None:
         """The last error of the run's scoring, else of its training (None when neither failed)."""
@@ -163,7 +164,7 @@ class Store:
         outcomes: dict[str, Outcome] = {}
         valid = []
         for spec in specs:
-            if readable_json(self.directory(spec) / RESULTS):
+            if (self.directory(spec) / RESULTS).exists() and self._problem(spec) is None:
                 self._check_data(spec, registry)
                 outcomes[spec.hash] = Outcome(spec.hash, RunState.DONE, self.results(spec))
                 continue
@@ -181,13 +182,13 @@ class Store:
             for runs in by_training.values():
                 directory = self.training_directory(runs[0])
                 epochs = sorted({epoch for spec in runs for epoch in spec.train["checkpoints"]})
-                if training_complete(directory, epochs):
+                if self._trained(directory, epochs):
                     ready.append(runs)
                     continue
                 lock = self.claim(directory)
                 if lock is None:
                     outcomes |= {spec.hash: Outcome(spec.hash, RunState.RUNNING) for spec in runs}
-                elif training_complete(directory, epochs):  # finished by another process before our lock
+                elif self._trained(directory, epochs):  # finished by another process before our lock
                     lock.release()
                     ready.append(runs)
                 else:
@@ -207,10 +208,21 @@ class Store:
         """What a feature space of ``spec`` trains other systems with (see hookspecs.TrainedSystems)."""
         return StoreSystems(self, registry, spec, progress)
 
+    def _problem(self, spec: RunSpec) -> Problem | None:
+        """What is wrong with the stored files of the run or its training (:mod:`asdbench.storecheck`)."""
+        return scoring_problem(self.directory(spec)) or training_problem(self.training_directory(spec))
+
+    @staticmethod
+    def _trained(directory: Path, epochs: list[int]) -> bool:
+        return training_complete(directory, epochs) and training_problem(directory) is None
+
     def _prepare(self, claim: _Claim, registry: Registry, progress: bool) -> PreparedTraining:
         from asdbench.run import prepare_training  # the run machinery (torch) loads only when there is work
 
         spec = claim.runs[0]
+        problem = training_problem(self.training_directory(spec))
+        if problem is not None:  # training.json is written again, trained.json when training has caught up
+            set_aside_problem(problem)
         return prepare_training(spec, self.training_directory(spec), registry, epochs=claim.epochs,
                                 systems=self.systems(spec, registry, progress=progress), progress=progress)
 
@@ -251,10 +263,11 @@ class Store:
         if lock is None:
             return Outcome(spec.hash, RunState.RUNNING)
         try:
-            if readable_json(directory / RESULTS):  # scored by another process between our check and our lock
+            problem = scoring_problem(directory)
+            if problem is None and (directory / RESULTS).exists():  # scored by another process since our check
                 return Outcome(spec.hash, RunState.DONE, self.results(spec))
-            if (directory / RESULTS).exists():
-                set_aside(directory / RESULTS, "not readable JSON")
+            if problem is not None:
+                set_aside_problem(problem)
             if not started:
                 registry.hook.asdbench_run_started(run_dir=directory, spec=spec.canonical)
             results = score(spec, self.training_directory(spec), directory, registry)
@@ -356,9 +369,9 @@ def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:
     return domains
 
 
-def _state(directory: Path, finished: str) -> RunState:
+def _state(directory: Path, finished: str, problem: Problem | None) -> RunState:
     if (directory / finished).exists():
-        return RunState.DONE if readable_json(directory / finished) else RunState.DAMAGED
+        return RunState.DONE if problem is None else RunState.DAMAGED
     if directory.exists() and held(directory):
         return RunState.RUNNING
     if (directory / ERROR).exists():

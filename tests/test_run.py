@@ -53,11 +53,13 @@ def test_training_and_run_directories_hold_every_output(finished_run):
     assert provenance["distributions"]["asdbench-methods"] == "0.1.0" and provenance["device"] == "cpu"
     assert sorted(p.name for p in (training / "checkpoints").iterdir()) == ["epoch_001.pt", "epoch_002.pt", "last.pt"]
     assert sorted(p.name for p in (training / "embeddings").iterdir()) == ["epoch_001.npz", "epoch_002.npz"]
-    assert json.loads((training / "trained.json").read_text()) == {"num_classes": results["num_classes"]}
+    assert json.loads((training / "trained.json").read_text()) == {"training": spec.training_hash,
+                                                                   "num_classes": results["num_classes"]}
     assert (results["training"], results["scoring"]) == (spec.training_hash, spec.scoring_hash)
     for split in ("dev", "eval"):
         names = sorted(p.name for p in (run_dir / "scores" / split).iterdir())
         assert len(names) == 4 and all(n.startswith(("anomaly_score_", "decision_result_")) for n in names)
+        assert results["score_files"][split] == names
         assert 0 < results["splits"][split]["official_score"] <= 1
 
 

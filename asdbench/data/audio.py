@@ -230,7 +230,7 @@ class AudioCache:
         resolved = [str(Path(p).resolve()) for p in paths]
         lengths = np.asarray(index.get("lengths", []), dtype=np.int64)
         try:
-            samples = np.load(data_file, mmap_mode="r")
+            samples = np.load(data_file, mmap_mode="r", allow_pickle=False)
         except (FileNotFoundError, ValueError, OSError):
             samples = None
         if (index.get("paths") != resolved or (index.get("channels", 1), index.get("channel", 0)) != (channels, channel)

@@ -18,8 +18,10 @@ def read(path: Path, name: str) -> Any:
     """``torch.load`` of weight file ``name`` at ``path``, on the CPU.
 
     Read with ``weights_only=True`` (no code runs from the file). A file that holds more than tensors (the
-    PANNs training code also pickles its data sampler's numpy arrays) is read in full only if its bytes are
-    exactly the published file's, checked against the published checksum.
+    PANNs training code also pickles its data sampler's numpy arrays) is read only if its bytes are exactly the
+    published file's, checked against the published checksum, and then by the inert unpickler of
+    :func:`read_fairseq`: even the published file's pickle runs nothing (the sampler's arrays become inert
+    :class:`Foreign` stand-ins, which no network reads).
     """
     entry = weight_file(name)
     try:
@@ -33,7 +35,7 @@ def read(path: Path, name: str) -> Any:
         raise AsdbenchError(f"{path}: cannot be read as plain tensors ({reason}) and is not the published "
                             f"{entry.filename} ({entry.checksum_text}); download it again "
                             f"from {entry.url}")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    return _read_inert(path, entry.filename, entry.url)
 
 
 def _reason(exc: Exception) -> str:
@@ -97,12 +99,17 @@ def read_fairseq(path: Path, name: str) -> Any:
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise AsdbenchError(f"{path}: not a readable PyTorch file ({exc}); is it a complete download of "
                             f"{entry.filename}? Download it again from {entry.url}") from None
+    return _read_inert(path, entry.filename, entry.url, "fairseq checkpoint")
+
+
+def _read_inert(path: Path, filename: str, url: str, what: str = "PyTorch file") -> Any:
+    """``torch.load`` through :class:`_InertUnpickler`: every class outside ``weights_only``'s list is data."""
     try:
         return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_inert_pickle)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError) as exc:
-        raise AsdbenchError(f"{path}: not a readable fairseq checkpoint ({type(exc).__name__}: "
+        raise AsdbenchError(f"{path}: not a readable {what} ({type(exc).__name__}: "
                             f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); is it a complete download "
-                            f"of {entry.filename}? Download it again from {entry.url}") from None
+                            f"of {filename}? Download it again from {url}") from None
 
 
 class Foreign:
