@@ -141,9 +141,9 @@ def refusal(stale: list[StaleStage], root: Path) -> str:
     for stage in stale:
         for change in stage.changes:
             runs.setdefault((change.distribution, change.what), {}).update(dict.fromkeys(stage.runs))
-    lines = [f"the code of {len({run for stage in stale for run in stage.runs})} finished runs in {root} has "
-             "changed since they were made; recompute them with --rerun changed, or keep their results with "
-             "--keep-results (recorded in each run):"]
+    lines = [f"{len({run for stage in stale for run in stage.runs})} runs in {root} would reuse a training or "
+             "scoring made with other code than is installed; recompute them with --rerun changed, or keep their "
+             "results with --keep-results (recorded in each run):"]
     for (distribution, what), concerned in sorted(runs.items()):
         shown = list(concerned)[:SHOWN_RUNS]
         more = f" and {len(concerned) - len(shown)} more" if len(concerned) > len(shown) else ""

@@ -15,35 +15,8 @@ from asdbench import codeprint
 from asdbench.cli import main
 from asdbench.plugins import use_registry
 from tests.helpers.distributions import write_distribution, write_editable_distribution
-from tests.helpers.grids import finished_stamps
+from tests.helpers.grids import fake_system_base, finished_stamps
 
-SYSTEM = """
-    import torch
-    from torch import nn
-    from asdbench.hookspecs import hookimpl
-
-    class Magnitude(nn.Module):
-        def forward(self, x):
-            return torch.fft.rfft(x).abs()[:, :64]
-        def output_shape(self, num_samples):
-            return (64,)
-
-    class Dense(nn.Module):
-        def __init__(self, input_shape, /, *, embedding_dim: int = 8):
-            super().__init__()
-            self.embedding_dim = embedding_dim
-            self.layer = nn.Linear(input_shape[0], embedding_dim)
-        def forward(self, x):
-            return self.layer(torch.log1p(x))
-
-    @hookimpl
-    def asdbench_register_frontends(register):
-        register("edited-magnitude", Magnitude)
-
-    @hookimpl
-    def asdbench_register_networks(register):
-        register("edited-dense", Dense)
-"""
 BACKEND = """
     import numpy as np
     from asdbench.hookspecs import hookimpl
@@ -60,27 +33,25 @@ BACKEND = """
     def asdbench_register_backends(register):
         register("edited-distance", Distance)
 """
-PACKAGES = ("asdbench_edited_system", "asdbench_edited_backend")
+MODULES = ("asdbench_fake_system", "asdbench_edited_backend")
 
 
 @pytest.fixture
-def plugins(site, tmp_path, monkeypatch) -> dict[str, Path]:
-    """Two editable plugin distributions, a system's and a backend's; each one's source file, to edit."""
-    sources = {}
-    for dist, package, source in (("asdbench-edited-system", PACKAGES[0], SYSTEM),
-                                  ("asdbench-edited-backend", PACKAGES[1], BACKEND)):
-        project = tmp_path / dist
-        sources[dist] = write_editable_distribution(site, project, dist, package, source)
-        monkeypatch.syspath_prepend(str(project))
+def plugins(fake_system, site, tmp_path, monkeypatch) -> dict[str, Path]:
+    """The fake system (a regular install of one module) and an editable backend distribution; each one's source
+    file, to edit."""
+    project = tmp_path / "asdbench-edited-backend"
+    backend = write_editable_distribution(site, project, "asdbench-edited-backend", MODULES[1], BACKEND)
+    monkeypatch.syspath_prepend(str(project))
     monkeypatch.setattr(sys, "dont_write_bytecode", True)  # an edit within the same second is read back
     new_process()
-    yield sources
+    yield {"asdbench-fake-system": tmp_path / "site" / f"{MODULES[0]}.py", "asdbench-edited-backend": backend}
     new_process()
 
 
 def new_process() -> None:
     """What a new asdbench process sees: the edited source imported afresh, its code hashed afresh."""
-    for name in PACKAGES:
+    for name in MODULES:
         sys.modules.pop(name, None)
     codeprint.forget_installed()
 
@@ -94,14 +65,7 @@ def edit(source: Path, old: str, new: str) -> None:
 
 def grid_toml(tmp_path: Path, root: Path, seeds: list[int], name: str = "grid.toml") -> Path:
     path = tmp_path / name
-    path.write_text(f"""
-[base]
-[base.dataset]
-name = "synth"
-root = "{root}"
-[base.system]
-frontends = ["edited-magnitude"]
-networks = ["edited-dense"]
+    path.write_text(fake_system_base(root) + f"""
 backend = "edited-distance"
 [base.train]
 epochs = 0
@@ -143,7 +107,7 @@ def test_every_training_and_scoring_records_the_code_of_what_it_used(finished, p
     for training in trainings:
         trained = json.loads((training / "code.json").read_text())
         assert trained["stage"] == "training"
-        assert set(trained["distributions"]) == {"asdbench", "asdbench-edited-system"}
+        assert set(trained["distributions"]) == {"asdbench", "asdbench-fake-system"}
     for run in out.glob("*/*/results.json"):
         scored = json.loads((run.parent / "code.json").read_text())
         assert set(scored["distributions"]) == {"asdbench", "asdbench-edited-backend"}
@@ -166,7 +130,7 @@ def test_an_edited_backend_stops_the_next_grid_before_any_work_naming_it_and_its
     code, stdout, stderr = asdbench(capsys, "grid", str(grid), "--out", str(out))
     assert code == 2 and "runs done" not in stdout
     lines = stderr.strip().splitlines()
-    assert lines[0].startswith("asdbench: error: the code of 2 finished runs in ") and "--rerun changed" in lines[0]
+    assert lines[0].startswith("asdbench: error: 2 runs in ") and "--rerun changed" in lines[0]
     assert len(lines) == 2 and lines[1].startswith("  asdbench-edited-backend: source ") and ": 2 runs (" in lines[1]
     assert sorted(p.relative_to(out) for p in out.rglob("*") if p.name != ".lock") == before, "nothing was touched"
 
@@ -190,11 +154,11 @@ def test_rerun_changed_rescores_from_the_kept_embeddings_and_sets_the_old_result
     assert asdbench(capsys, "grid", str(grid), "--out", str(out))[0] == 0, "now made with the installed code"
 
 
-def test_an_edited_system_plugin_makes_its_training_stale_and_rerun_retrains_it(finished, plugins, capsys):
+def test_an_edited_system_plugin_makes_its_trainings_stale_and_rerun_retrains_them(finished, plugins, capsys):
     grid, out = finished
-    edit(plugins["asdbench-edited-system"], "torch.log1p(x)", "torch.log1p(2 * x)")
+    edit(plugins["asdbench-fake-system"], "torch.log1p(x)", "torch.log1p(2 * x)")
     code, _, stderr = asdbench(capsys, "grid", str(grid), "--out", str(out))
-    assert code == 2 and "  asdbench-edited-system: source " in stderr and "edited-backend" not in stderr
+    assert code == 2 and "  asdbench-fake-system: source " in stderr and "edited-backend" not in stderr
     code, stdout, _ = asdbench(capsys, "status", str(grid), "--out", str(out))
     assert "2 stale" in stdout and "2 trainings: 0 done, 2 stale" in stdout
     code, _, stderr = asdbench(capsys, "grid", str(grid), "--out", str(out), "--rerun", "changed")
@@ -241,7 +205,7 @@ def test_run_refuses_a_finished_run_made_with_other_code(finished, plugins, tiny
     assert asdbench(capsys, "run", str(spec), "--out", str(out))[0] == 0
     edit(plugins["asdbench-edited-backend"], "SIGN = 1.0", "SIGN = -1.0")
     code, _, stderr = asdbench(capsys, "run", str(spec), "--out", str(out))
-    assert code == 2 and "the code of 1 finished runs" in stderr and "asdbench-edited-backend: source" in stderr
+    assert code == 2 and "error: 1 runs in " in stderr and "asdbench-edited-backend: source" in stderr
 
 
 def test_runs_that_recorded_no_code_are_reported_once_as_unknown_and_reused(finished, plugins, capsys):
