@@ -166,6 +166,15 @@ def test_an_edited_system_plugin_makes_its_trainings_stale_and_rerun_retrains_th
     assert len(list(out.glob("*.stale-*/*/results.json"))) == 2 and len(list(out.glob("*/*/results.json"))) == 4
 
 
+def test_a_new_scoring_of_a_stale_training_is_among_the_runs_named(finished, plugins, capsys):
+    grid, out = finished
+    wider = grid.with_name("quantiles.toml")
+    wider.write_text(grid.read_text().replace("[axes]", '[axes]\n"system.decision_quantile" = [0.9, 0.8]'))
+    edit(plugins["asdbench-fake-system"], "torch.log1p(x)", "torch.log1p(2 * x)")
+    code, _, stderr = asdbench(capsys, "grid", str(wider), "--out", str(out))
+    assert code == 2 and "error: 4 runs in " in stderr and ": 4 runs (" in stderr, "2 finished, 2 to score from them"
+
+
 def test_keep_results_keeps_them_records_the_choice_and_is_not_asked_again(finished, plugins, capsys):
     grid, out = finished
     old = results(out)
