@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from tabulate import tabulate
 
 from asdbench import __version__
 from asdbench.claims import CLAIMS
 from asdbench.data.presets import PRESET_NAMES
-from asdbench.errors import AsdbenchError, SpecError
+from asdbench.errors import AsdbenchError, PathError, SpecError
+from asdbench.outputs import (
+    GuardedStream,
+    StreamError,
+    distinct_outputs,
+    output_file,
+    reason,
+    refused_by_system,
+)
 from asdbench.paths import writable_directory
 
 if TYPE_CHECKING:
@@ -32,22 +42,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown and args.command != "worker":  # only `asdbench worker` passes options on (to `dask worker`)
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.dask_options = unknown
+    stdout, sys.stdout = sys.stdout, GuardedStream(sys.stdout, "standard output")
     try:
         with warnings.catch_warnings():
             if not args.debug:
                 warnings.showwarning = _one_line_warning
-            return args.handler(args) or 0
+            status = args.handler(args) or 0
+            sys.stdout.flush()  # a full disk behind `> file` shows only now, for a short output
+            return status
     except AsdbenchError as exc:
         if args.debug:
             traceback.print_exc()
         print(f"asdbench: error: {exc}", file=sys.stderr)
+        if isinstance(exc, StreamError):
+            _discard_stdout(stdout)
         return 2
     except KeyboardInterrupt:
         print("asdbench: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `asdbench ... | head`: the reader has all it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit would fail too
+        _discard_stdout(stdout)
         return 141
+    except OSError as exc:  # a write refused outside asdbench.atomic's: a lock file or folder in a read-only store
+        refused = refused_by_system(exc)
+        if refused is None:
+            raise
+        if args.debug:
+            traceback.print_exc()
+        print(f"asdbench: error: {refused.filename}: {reason(refused)}; files written before are kept", file=sys.stderr)
+        return 2
+    finally:
+        sys.stdout = stdout
+
+
+def _discard_stdout(stdout: TextIO) -> None:
+    """Point standard output at /dev/null: what it holds cannot be written, and Python's own flush at exit would
+    fail again, with a traceback."""
+    with suppress(AttributeError, ValueError, OSError):  # a stream without a file descriptor (tests) holds nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
@@ -134,7 +166,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--compare", nargs=2, metavar=("ROW_A", "ROW_B"), help="paired test of two rows")
     sub.add_argument("--json", type=Path, help="also write the cells (mean, std, count) as JSON")
     sub.add_argument("--check", type=Path, help="a committed --json file: fail if any cell fell below it")
-    sub.add_argument("--tolerance", type=float, default=3.0, help="for --check, in points of percent (default 3)")
+    sub.add_argument("--tolerance", type=_tolerance, default=3.0,
+                     help="for --check, in points of percent (default 3)")
 
     sub = command("models", _models, "download the published weights of a pretrained component")
     sub.add_argument("action", choices=["fetch"])
@@ -256,6 +289,10 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _manifest(args: argparse.Namespace) -> int:
+    from asdbench.atomic import write_text_atomic
+
+    if args.csv:
+        output_file(args.csv, "--csv")
     manifest = _read_manifest(args)
     # supplemental clips are counted by what they hold ("machine" or "noise") instead of a label they do not have
     shown = manifest.assign(label=manifest["label"].where(manifest["content"] == "mixture", manifest["content"]))
@@ -263,7 +300,7 @@ def _manifest(args: argparse.Namespace) -> int:
     summary.columns = [" ".join(map(str, column)) for column in summary.columns]  # "train source normal", not a tuple
     print(tabulate(summary.fillna(0).astype(int), headers="keys", tablefmt="simple"))
     if args.csv:
-        manifest.to_csv(args.csv, index=False)
+        write_text_atomic(args.csv, manifest.to_csv(index=False))
         print(f"wrote {len(manifest)} rows to {args.csv}")
     return 0
 
@@ -298,6 +335,8 @@ def _run(args: argparse.Namespace) -> int:
     from asdbench.store import Store
 
     writable_directory(args.out, "--out")
+    if args.plot:
+        output_file(args.plot, "--plot")
     baseline = summary.read_results(args.baseline) if args.baseline else None  # a wrong folder fails before training
     registry = get_registry()
     spec = load_spec(args.spec, registry)
@@ -358,7 +397,8 @@ def _worker(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from asdbench.grid import grid_status, load_grid
 
-    rows = grid_status(load_grid(args.grid), args.out)
+    grid = load_grid(args.grid)
+    rows = grid_status(grid, _existing_store(args.out, args.grid))
     print(tabulate(rows, headers="keys", tablefmt="simple"))
     states = ("done", "stale", "running", "failed", "damaged", "pending")
     trainings = {row["training"]: row["trained"] for row in rows}
@@ -370,26 +410,29 @@ def _status(args: argparse.Namespace) -> int:
 
 def _leaderboard(args: argparse.Namespace) -> int:
     from asdbench import leaderboard
+    from asdbench.atomic import write_text_atomic
     from asdbench.grid import load_grid
 
     grid = load_grid(args.grid)
+    outputs = {"--write": args.write, "--heatmap": args.heatmap, "--json": args.json}
+    for option, path in outputs.items():
+        if path is not None:
+            output_file(path, option)
+    distinct_outputs({**outputs, "--check": args.check})
+    reference = _read_reference_cells(args.check) if args.check else None
+    _existing_store(args.out, args.grid)
     text = leaderboard.render(grid, args.out, args.format)
+    comparison = leaderboard.compare(grid, args.out, *args.compare) if args.compare else None  # fails before writing
     print(text)
     if args.write:
-        from asdbench.atomic import write_text_atomic
-
         write_text_atomic(args.write, text)
     if args.heatmap:
         print(f"heat map: {leaderboard.heatmap(grid, args.out, args.heatmap)}")
     if args.json:
-        from asdbench.atomic import write_text_atomic
-
         write_text_atomic(args.json, leaderboard.render(grid, args.out, "json") + "\n")
-    if args.compare:
-        result = leaderboard.compare(grid, args.out, *args.compare)
-        print(f"\n{args.compare[1]} - {args.compare[0]}: {leaderboard.describe_comparison(result)}")
-    if args.check:
-        reference = _read_reference_cells(args.check)
+    if comparison is not None:
+        print(f"\n{args.compare[1]} - {args.compare[0]}: {leaderboard.describe_comparison(comparison)}")
+    if reference is not None:
         failures = leaderboard.regressions(grid, args.out, reference, args.tolerance / 100)
         if failures:
             print(f"\nREGRESSION: {len(failures)} cells fell more than {args.tolerance} points below {args.check}:")
@@ -397,6 +440,28 @@ def _leaderboard(args: argparse.Namespace) -> int:
             return 1
         print(f"\nno cell fell more than {args.tolerance} points below {args.check}")
     return 0
+
+
+def _existing_store(path: Path, grid: Path) -> Path:
+    """The run store ``--out`` names, which must exist: a mistyped one would show every run pending."""
+    if not path.exists():
+        raise PathError(f"--out {path}: no run store there (no such folder); name the store of {grid}'s runs, "
+                        f"or run them first with `asdbench grid {grid} --out {path}`")
+    if not path.is_dir():
+        raise PathError(f"--out {path} is a file, not a run store (a folder)")
+    return path
+
+
+def _tolerance(text: str) -> float:
+    """An argparse type: a tolerance of `leaderboard --check`, a finite number of points >= 0 (NaN compares false
+    with every difference, so that it would pass every cell)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of points >= 0, got {text!r}")
+    return value
 
 
 def _read_reference_cells(path: Path) -> list[dict]:
@@ -415,6 +480,11 @@ def _read_reference_cells(path: Path) -> list[dict]:
             raise SpecError(f"{path}: cell [{index}]: expected an object with row, column and mean, got {cell!r}")
         if cell["mean"] is not None and (isinstance(cell["mean"], bool) or not isinstance(cell["mean"], int | float)):
             raise SpecError(f"{path}: cell [{index}].mean: expected a number or null, got {cell['mean']!r}")
+        if cell["mean"] is not None and not math.isfinite(cell["mean"]):
+            raise SpecError(f"{path}: cell [{index}].mean: expected a finite number or null, got {cell['mean']}")
+    if not any(cell["mean"] is not None for cell in cells):
+        raise SpecError(f"{path}: no cell with a mean to check against ({len(cells)} cells): every check would "
+                        "pass; write the committed leaderboard with `make leaderboard`")
     return cells
 
 
@@ -431,6 +501,8 @@ def _models(args: argparse.Namespace) -> int:
     if len({id(r.meta["fetch_weights"]) for r in matches}) > 1:
         raise AsdbenchError(f"{args.name!r} names weights of several components: "
                             f"{', '.join(r.label for r in matches)}")
+    if args.dir is not None:
+        writable_directory(args.dir, "--dir")
     registration = matches[0]
     fetch = registration.meta["fetch_weights"]
     with plugin_call(registration, "fetch_weights"):
@@ -475,7 +547,7 @@ def _plot_space(args: argparse.Namespace) -> int:
         known = sorted({p.name.split(".")[1] for p in (directory / "spaces").glob("*.npz")})
         raise AsdbenchError(f"no space for machine {args.machine!r} in {directory}; machines: {', '.join(known)}")
     split = spaces[0].name.split(".")[0]
-    out = args.out or args.run / "plots" / f"space_{split}_{args.machine}.png"
+    out = output_file(args.out or args.run / "plots" / f"space_{split}_{args.machine}.png", "--out")
     print(plot_space(spaces[0], out))
     return 0
 

@@ -39,3 +39,8 @@ class PathError(AsdbenchError):
 
 class TrainingError(AsdbenchError):
     """Training cannot go on (e.g. a NaN loss); the message says where it happened."""
+
+
+class WriteError(PathError):
+    """A file could not be written: the disk is full or read-only, or the system refused this user. The file's
+    previous content, and every file written before, is kept; a grid stops rather than fail every run."""

@@ -24,6 +24,7 @@ from asdbench.errors import SpecError
 from asdbench.grid import Grid
 from asdbench.means import MEAN_NAMES
 from asdbench.metrics import EvaluationReport, MachineScores, clamped_hmean
+from asdbench.plots import save_figure
 from asdbench.rundir import RESULTS
 from asdbench.spec import canonical_json
 from asdbench.stale import mixed_note
@@ -251,14 +252,14 @@ def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
     figure.colorbar(image, ax=axis, label=f"{grid.table.value} (%)")
     axis.set_title(grid.path.stem)
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=120)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out)
 
 
 def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, Any]:
     """Paired comparison of two rows over every (column, other coordinates) pair both have finished."""
+    if first == second:
+        raise SpecError(f"{grid.path}: --compare names row {first!r} twice; a row compared with itself differs by "
+                        "nothing: name two rows")
     cells = _cell_frame(grid, records(grid, runs_root), aggregates=False)
     if grid.table.value not in cells:
         raise SpecError(f"{grid.path}: no finished run in {runs_root} to compare rows {first!r} and {second!r} "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asdbench.atomic import atomic_path
 from asdbench.errors import AsdbenchError
 
 if TYPE_CHECKING:
@@ -60,12 +61,19 @@ def space_figure(space_file: Path) -> Figure:
 
 def plot_space(space_file: Path, out: Path) -> Path:
     """:func:`space_figure` saved as a PNG at ``out``."""
+    return save_figure(space_figure(space_file), out, bbox_inches="tight")  # "tight": the legends below the panels
+
+
+def save_figure(figure: Figure, out: Path, **options: Any) -> Path:
+    """Write ``figure`` (at 120 dpi, with matplotlib's ``savefig`` ``options``) atomically to ``out`` (see
+    :mod:`asdbench.atomic`: through a symlink, never onto a folder or a device), then close it."""
     import matplotlib.pyplot as plt
 
-    figure = space_figure(space_file)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=120, bbox_inches="tight")  # "tight" keeps the legends below the panels
-    plt.close(figure)
+    try:
+        with atomic_path(out) as temporary:
+            figure.savefig(temporary, dpi=120, **options)
+    finally:
+        plt.close(figure)
     return out
 
 

@@ -71,6 +71,12 @@ def _read_file(path: Path, rows: pd.DataFrame, value: str, aliases: dict[str, st
             lines = list(csv.reader(handle))
     except FileNotFoundError:
         raise ScoreFileError(f"{path} not found: every machine of the split needs one") from None
+    except IsADirectoryError:
+        raise ScoreFileError(f"{path} is a directory; expected a score file (CSV)") from None
+    except OSError as error:
+        raise ScoreFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ScoreFileError(f"{path}: not a text CSV file ({error})") from None
     for number, line in enumerate(lines, start=1):
         if not line:
             continue

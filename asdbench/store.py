@@ -33,7 +33,7 @@ from asdbench import datacheck
 from asdbench.atomic import write_json_atomic
 from asdbench.claims import Claim, claimer, held
 from asdbench.contract import plugin_call
-from asdbench.errors import AsdbenchError
+from asdbench.errors import AsdbenchError, WriteError
 from asdbench.migrate import migrate_store
 from asdbench.plugins import Registry, get_registry
 from asdbench.rundir import (
@@ -225,6 +225,8 @@ class Store:
                 for claim in claims:
                     (self.training_directory(claim.runs[0]) / ERROR).unlink(missing_ok=True)
                 return [claim.runs for claim in claims]
+            except WriteError:  # the store cannot be written: no training is at fault, and none can go on
+                raise
             except Exception as exc:  # find out below which training fails alone
                 tqdm.write(f"stacked training of {len(claims)} runs failed ({type(exc).__name__}: {exc}); "
                            "attempting them one at a time", file=sys.stderr)
@@ -265,7 +267,10 @@ class Store:
         return Outcome(spec.hash, RunState.DONE, results)
 
     def _failed(self, spec: RunSpec, directory: Path, exc: Exception, raise_errors: bool) -> Outcome:
-        """Record ``exc`` in ``directory`` (a training's or a run's); raise it again when asked to."""
+        """Record ``exc`` in ``directory`` (a training's or a run's); raise it again when asked to. A store that
+        cannot be written (a full disk) is no run's failure and cannot record one: that error stops the grid."""
+        if isinstance(exc, WriteError):
+            raise exc
         message = f"{type(exc).__name__}: {exc}"
         write_json_atomic(directory / ERROR, {"error": message, "traceback": traceback.format_exc()})
         if raise_errors:

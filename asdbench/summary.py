@@ -18,6 +18,7 @@ from tabulate import tabulate
 from asdbench.atomic import write_json_atomic
 from asdbench.errors import AsdbenchError
 from asdbench.metrics import EvaluationReport
+from asdbench.plots import save_figure
 
 RESULTS = "results.json"
 SCORE_FILE_PATTERNS = "anomaly_score_*.csv, decision_result_*.csv"
@@ -101,10 +102,7 @@ def machine_figure(systems: Mapping[str, Reports], out: Path) -> Path:
         axis.set_ylim(0, 100)
     axes[0][0].set_ylabel("hmean of AUC (source), AUC (target), pAUC (%)")
     axes[0][0].legend(loc="lower left", fontsize="small")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    return out
+    return save_figure(figure, out, bbox_inches="tight")
 
 
 def disk_usage(path: Path) -> int:

@@ -358,5 +358,5 @@ def _save(state: dict[str, Any], path: Path) -> None:
     that are not finite are never written: training reads its losses back only now and then (asdbench.epochloss),
     and whatever made them so stops it here at the latest."""
     check_finite_weights(state, path.parent)
-    with atomic_path(path) as temporary:
-        torch.save(state, temporary)
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        torch.save(state, handle)  # to a handle, a full disk is an OSError (to a name, torch's RuntimeError)

@@ -15,12 +15,12 @@ import pytest
 from asdbench.plugins import Registry
 from asdbench_methods.adaproj import AdaProj
 from asdbench_methods.augmentations import Mixup
-from asdbench_methods.backends import KNNBackend, TargetKMeansBackend
+from asdbench_methods.backends import ASDKitKMeansBackend, KNNBackend, TargetKMeansBackend
 from asdbench_methods.clustering import GMMBIC, HDBSCANClusterer, IdentityReducer, KMeansClusterer, UMAPReducer
 from asdbench_methods.featurespaces import ClassSpace, GroundTruthSpace, TripletSpace
 from asdbench_methods.frontends import STFT, Spectrum
 from asdbench_methods.genrep import GenRepBackend
-from asdbench_methods.knnsmote import SMOTEKNNBackend
+from asdbench_methods.knnsmote import ASDKitKNNBackend, SMOTEKNNBackend
 from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
 from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
 from asdbench_pretrained.beatsnet import BEATsNetwork
@@ -47,6 +47,8 @@ PRODUCTS: dict[tuple[str, str], type] = {
     ("augmentations", "mixup"): Mixup,
     ("backends", "knn"): KNNBackend,
     ("backends", "kmeans-target"): TargetKMeansBackend,
+    ("backends", "asdkit-kmeans"): ASDKitKMeansBackend,
+    ("backends", "asdkit-knn"): ASDKitKNNBackend,
     ("backends", "knn-smote"): SMOTEKNNBackend,
     ("backends", "genrep"): GenRepBackend,
     ("feature_spaces", "ground-truth"): GroundTruthSpace,
@@ -152,6 +154,7 @@ def test_grid_status_reads_the_store_without_torch(tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text('[base]\n[base.dataset]\nname = "synth"\nroot = "data"\n[base.system]\nbackend = "knn"\n'
                     '[axes]\nseed = [1, 2]\n')
+    (tmp_path / "runs").mkdir()
     done = subprocess.run([sys.executable, "-c", STATUS, str(grid), str(tmp_path / "runs")], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stderr

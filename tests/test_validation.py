@@ -208,6 +208,7 @@ def test_unreachable_dask_scheduler_is_named_quickly(tmp_path, capsys):
 
 def test_never_run_grid_compare_and_heatmap_are_refused(tmp_path, capsys):
     path = write_grid(tmp_path, '[[variants.system]]\nname = "A"\n[[variants.system]]\nname = "B"\n')
+    (tmp_path / "runs").mkdir()
     out = ["--out", str(tmp_path / "runs")]
     refused(capsys, ["leaderboard", path, *out, "--compare", "A", "B"], path, "no finished run")
     refused(capsys, ["leaderboard", path, *out, "--heatmap", str(tmp_path / "map.png")], path, "no finished run")
@@ -235,6 +236,7 @@ def test_table_machines_must_name_machines_of_the_finished_results(fake_system, 
     grid = load_grid(path)
     small = next(r for r in grid.runs if r.coordinates["system"] == "small")
     out = ["--out", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir()
     assert main(["leaderboard", str(path), *out]) == 0, "before any run finishes there is nothing to check against"
     capsys.readouterr()
     Store(tmp_path / "store").attempt(small.spec, get_registry())

@@ -157,3 +157,40 @@ def cluster_points(name: str) -> tuple[np.ndarray, int]:
 
 
 CLUSTER_SETS = tuple(f"source-{i}" for i in range(6)) + tuple(f"target-{i}" for i in range(6))
+
+
+ASDKIT_SETS = ("asdkit-a", "asdkit-b")
+"""Two machines for ASDKit's backends (tests/golden/make_asdkit_reference.py)."""
+
+
+def asdkit_set(name: str) -> dict[str, np.ndarray]:
+    """One DCASE-sized machine: 990 source and 10 target training clips (as a DCASE 2023 / 2024 machine has), 200
+    test clips (100 per domain, 40 anomalies each), 64-dim embeddings, L2-normalised float32 (as ASDKit's
+    ``*_extract.npz`` holds them). Source clips gather around 3-10 operating conditions of different spreads,
+    target clips around one shifted condition; anomalies are displaced."""
+    generator = rng(f"asdkit/{name}")
+    dim, sources, targets = 64, 990, 10
+    conditions = generator.standard_normal((int(generator.integers(3, 11)), dim))
+    spreads = generator.uniform(0.3, 0.8, len(conditions))
+    target_condition = conditions[0] + 0.8 * generator.standard_normal(dim)
+    members = generator.integers(0, len(conditions), sources)
+    train_source = conditions[members] + spreads[members, None] * generator.standard_normal((sources, dim))
+    train_target = target_condition + 0.5 * generator.standard_normal((targets, dim))
+    test_is_target = np.repeat([0, 1], 100)
+    test_is_anomaly = np.tile(np.repeat([0, 1], [60, 40]), 2)
+    test_members = generator.integers(0, len(conditions), 200)
+    centres = np.where(test_is_target[:, None] == 1, target_condition, conditions[test_members])
+    spread = np.where(test_is_target == 1, 0.5, spreads[test_members])[:, None]
+    test = centres + spread * generator.standard_normal((200, dim))
+    test = test + 0.7 * test_is_anomaly[:, None] * generator.standard_normal((200, dim))
+
+    def unit(rows: np.ndarray) -> np.ndarray:
+        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+    return {
+        "train": unit(np.concatenate([train_source, train_target])),
+        "train_is_target": np.repeat([0, 1], [sources, targets]),
+        "test": unit(test),
+        "test_is_target": test_is_target,
+        "test_is_anomaly": test_is_anomaly,
+    }

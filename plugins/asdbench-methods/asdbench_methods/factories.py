@@ -9,7 +9,7 @@ a network's ``input_shape``, a loss's ``branch_dims`` and ``num_classes``, a fea
 Each option's range is declared in its annotation (``Annotated[int, Range(ge=1)]``, see asdbench.hookspecs), so
 that ``asdbench spec``, ``grid`` and ``run`` refuse a bad value before reading any data. The classes keep their
 own checks for code that builds them directly; rules across options (stft's ``f_min < f_max``) and rules on
-the data (kmeans-target's clusters against a machine's source clips) are checked there only.
+the data (kmeans-target's and asdkit-kmeans's clusters against a machine's source clips) are checked there only.
 """
 
 from __future__ import annotations
@@ -146,6 +146,18 @@ def kmeans_target(*, clusters: Positive = 16, seed: Seed = 0, normalise_centres:
     from asdbench_methods.backends import TargetKMeansBackend
 
     return TargetKMeansBackend(clusters=clusters, seed=seed, normalise_centres=normalise_centres)
+
+
+def asdkit_kmeans(*, clusters: Positive = 16, seed: Seed = 0) -> Backend:
+    from asdbench_methods.backends import ASDKitKMeansBackend
+
+    return ASDKitKMeansBackend(clusters=clusters, seed=seed)
+
+
+def asdkit_knn(*, k_source: Positive = 1, k_target: Positive = 1) -> Backend:
+    from asdbench_methods.knnsmote import ASDKitKNNBackend
+
+    return ASDKitKNNBackend(k_source=k_source, k_target=k_target)
 
 
 def knn_smote(*, k_source: Positive = 1, k_target: Positive = 1, smote_ratio: Probability = 0.2,

@@ -42,11 +42,17 @@ def asdbench_register_augmentations(register: Register) -> None:
 
 @hookimpl
 def asdbench_register_backends(register: Register) -> None:
-    register("knn", factories.knn, description="mean cosine distance to the k nearest training embeddings")
+    register("knn", factories.knn,
+             description="mean cosine distance to the k nearest training embeddings, both domains in one bank")
     register("kmeans-target", factories.kmeans_target,
-             description="min 1 - e.c over raw source k-means centres and every target clip (as published)")
+             description="min 1 - e.c over raw source k-means centres and every target clip (the paper's)")
+    register("asdkit-kmeans", factories.asdkit_kmeans,
+             description="ASDKit's Kmeans: min 1 - e.c over re-normalised source centres (one k-means++ start) "
+                         "and every target clip")
+    register("asdkit-knn", factories.asdkit_knn,
+             description="ASDKit's Knn without SMOTE: min over source and target banks of mean distance / 2")
     register("knn-smote", factories.knn_smote,
-             description="kNN per domain, target embeddings oversampled by SMOTE first (ASDKit)")
+             description="ASDKit's Knn with SMOTE: kNN per domain, target embeddings oversampled first")
     register("genrep", factories.genrep, raw_embeddings=True,
              description="GenRep: kNN on source/target banks, MemMixup targets, per-domain score standardisation")
 
