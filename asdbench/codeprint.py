@@ -42,8 +42,8 @@ STAGES = (TRAINING, SCORING)
 
 NOT_NUMERIC = frozenset({
     "__init__", "__main__", "atomic", "baseline", "claims", "cli", "cluster", "codeprint", "datacheck", "errors",
-    "grid", "leaderboard", "migrate", "paths", "plots", "plugincheck", "plugins", "prefetch", "progress", "rundir",
-    "spec", "stale", "store", "summary", "workers",
+    "grid", "leaderboard", "migrate", "outputs", "paths", "plots", "plugincheck", "plugins", "prefetch", "progress",
+    "rundir", "spec", "stale", "store", "summary", "workers",
 })
 """Core modules (by name under ``asdbench/``) that compute no number a run stores: editing them marks nothing
 stale. ``baseline`` is `asdbench baseline`'s own pipeline, which no run uses."""
