@@ -32,6 +32,8 @@ from asdbench.paths import writable_directory
 
 if TYPE_CHECKING:
     from asdbench.plugins import Registry
+    from asdbench.spec import RunSpec
+    from asdbench.store import Store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--baseline", type=Path, metavar="DIR",
                      help="the --out directory of `asdbench baseline`: its scores are shown next to the run's")
     sub.add_argument("--plot", type=Path, metavar="PNG", help="also draw every machine's hmean as a bar chart")
+    _code_change_arguments(sub)
 
     sub = command("grid", _grid, "run every run of a grid file (resumable; finished runs are never recomputed)")
     sub.add_argument("grid", type=Path)
@@ -141,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
                           "the Dask scheduler (with --executor dask, for a store whose file system's locks stay on "
                           "each node; see README)")
     sub.add_argument("--stack-seeds", type=int, metavar="N", help=argparse.SUPPRESS)  # now train.stack_seeds
+    _code_change_arguments(sub)
 
     sub = command("worker", _worker, "start one Dask worker per GPU of this machine, each seeing only its GPU "
                   "(CUDA_VISIBLE_DEVICES) and declaring it (--resources GPU=1); other options go to every "
@@ -197,6 +201,25 @@ def _dataset_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--split", required=True, choices=["dev", "eval"])
     sub.add_argument("--ground-truth", type=Path, help="the official evaluator's ground-truth folder (eval split)")
     sub.add_argument("--hidden-attributes", type=Path, help="released hidden attributes (2024, 2025), if any")
+
+
+def _code_change_arguments(sub: argparse.ArgumentParser) -> None:
+    """What to do with finished runs whose code has changed since they were made (asdbench.stale); by default
+    the command stops before any work and names them."""
+    group = sub.add_mutually_exclusive_group()
+    group.add_argument("--rerun", choices=["changed"],
+                       help="recompute finished trainings and scorings made with other code than is installed "
+                            "(the old ones are set aside, not deleted)")
+    group.add_argument("--keep-results", action="store_true",
+                       help="keep finished results made with other code than is installed, and record that choice "
+                            "in them")
+
+
+def _check_code(args: argparse.Namespace, specs: list[RunSpec], store: Store, registry: Registry) -> None:
+    """Apply the chosen policy to the finished runs among ``specs`` whose code has changed, before any work."""
+    from asdbench import stale
+
+    stale.apply("rerun" if args.rerun else "keep" if args.keep_results else "refuse", specs, store, registry)
 
 
 def _read_manifest(args: argparse.Namespace):
@@ -319,6 +342,7 @@ def _run(args: argparse.Namespace) -> int:
     registry = get_registry()
     spec = load_spec(args.spec, registry)
     store = Store(args.out)
+    _check_code(args, [spec], store, registry)
     results = store.run(spec, registry)
     for split, report in results["splits"].items():
         print(f"\n## {spec.dataset['name']} {split}\n")
@@ -342,6 +366,8 @@ def _run(args: argparse.Namespace) -> int:
 def _grid(args: argparse.Namespace) -> int:
     from asdbench.grid import execute_grid, load_grid
     from asdbench.leaderboard import check_table
+    from asdbench.plugins import get_registry
+    from asdbench.store import Store
 
     if args.stack_seeds is not None:
         raise SpecError(f"--stack-seeds is now the spec field train.stack_seeds: stacked trainings differ from "
@@ -350,6 +376,7 @@ def _grid(args: argparse.Namespace) -> int:
     writable_directory(args.out, "--out")
     grid = load_grid(args.grid)
     check_table(grid)
+    _check_code(args, [run.spec for run in grid.runs], Store(args.out), get_registry())
     outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                             claims=args.claims)
     failed = [o for o in outcomes.values() if o.error]
@@ -374,7 +401,7 @@ def _status(args: argparse.Namespace) -> int:
     grid = load_grid(args.grid)
     rows = grid_status(grid, _existing_store(args.out, args.grid))
     print(tabulate(rows, headers="keys", tablefmt="simple"))
-    states = ("done", "running", "failed", "damaged", "pending")
+    states = ("done", "stale", "running", "failed", "damaged", "pending")
     trainings = {row["training"]: row["trained"] for row in rows}
     runs = ", ".join(f"{sum(r['state'] == state for r in rows)} {state}" for state in states)
     trained = ", ".join(f"{sum(t == state for t in trainings.values())} {state}" for state in states)

@@ -69,6 +69,7 @@ from asdbench.spec import (
     training_identity,
     validate_spec,
 )
+from asdbench.stale import survey
 from asdbench.store import POLL_SECONDS, Outcome, RunState, Store, attempt_in_process
 
 RESULT_COORDINATES = ("split", "machine")
@@ -366,13 +367,18 @@ def _executor(executor: str, store: Store, workers: int, scheduler: str | None, 
 
 
 def grid_status(grid: Grid, runs_root: Path) -> list[dict[str, Any]]:
-    """Each run's coordinates and state, with its training's: several runs may share one training."""
+    """Each run's coordinates and state, with its training's: several runs may share one training. A finished
+    run or training made with other code than is installed is "stale" (asdbench.stale)."""
     store = Store(runs_root)
+    stale = survey([run.spec for run in grid.runs], store, get_registry())
     rows = []
     for run in grid.runs:
         state = store.state(run.spec)
         error = store.error(run.spec) if state is RunState.FAILED else None
         rows.append({**run.coordinates, "training": run.spec.training_hash,
-                     "trained": store.training_state(run.spec).value, "scoring": run.spec.scoring_hash,
-                     "state": state.value, "error": error["error"] if error else ""})
+                     "trained": "stale" if store.training_directory(run.spec) in stale.directories
+                     else store.training_state(run.spec).value,
+                     "scoring": run.spec.scoring_hash,
+                     "state": "stale" if run.spec.hash in stale.stale_runs else state.value,
+                     "error": error["error"] if error else ""})
     return rows

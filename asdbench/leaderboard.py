@@ -27,6 +27,7 @@ from asdbench.metrics import EvaluationReport, MachineScores, clamped_hmean
 from asdbench.plots import save_figure
 from asdbench.rundir import RESULTS
 from asdbench.spec import canonical_json
+from asdbench.stale import mixed_note
 from asdbench.store import Store
 
 CELL_UNIT = "fraction"
@@ -190,8 +191,9 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
     trainings = {run.spec.training_hash for run in grid.runs}
     levels = f"\n{len(runs)} runs, scored from {len(trainings)} trainings (`asdbench status` lists both levels)\n"
     note = f"{grid.table.note}\n\n" if grid.table.note else ""
+    mixed = mixed_note([run.spec for run in grid.runs], Store(runs_root))
     return f"### {title}\n\n{note}" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n" \
-        + levels
+        + levels + (f"{mixed}\n" if mixed else "")
 
 
 def _format(cell: pd.Series, best: float | None) -> str:

@@ -6,6 +6,7 @@ A training directory, ``<store>/<training hash>/``, holds::
 
     training.json      the training part of the canonical spec (asdbench.spec.training_identity)
     provenance.json    plugin distributions and versions, torch version, device
+    code.json          the fingerprint of the code it is trained with (asdbench.codeprint)
     data.json          the fingerprint of the data it was made on (asdbench.datacheck)
     checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume (none for train.epochs = 0)
     embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
@@ -16,6 +17,7 @@ and each of its scorings, ``<training directory>/<scoring hash>/``::
 
     spec.json          the run's whole canonical spec
     provenance.json    plugin distributions and versions at scoring time
+    code.json          the fingerprint of the code it is scored with (asdbench.codeprint)
     scores/<split>/    official anomaly_score_* and decision_result_* files
     results.json       metrics per split, written last: its presence marks a finished run
 """
@@ -32,7 +34,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from asdbench import datacheck, pseudolabel
+from asdbench import codeprint, datacheck, pseudolabel
 from asdbench.atomic import atomic_path, write_json_atomic
 from asdbench.clips import ClipSource
 from asdbench.data.audio import SAMPLE_RATE, AudioCache
@@ -97,6 +99,7 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
     write_json_atomic(directory / TRAINING_SPEC, training_identity(spec.canonical))
     device = default_device()
     write_json_atomic(directory / "provenance.json", provenance(registry, device))
+    codeprint.record(directory, spec.canonical, codeprint.TRAINING, registry)
 
     cache = cache or AudioCache()
     dataset = datacheck.open_dataset(spec.dataset, registry)
@@ -207,6 +210,7 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / SPEC, spec.canonical)
     write_json_atomic(run_dir / "provenance.json", provenance(registry, None))
+    codeprint.record(run_dir, spec.canonical, codeprint.SCORING, registry)
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
     machines = machines_of(manifests)
     clips = {machine.key: (len(machine.train), len(machine.test)) for machine in machines}

@@ -32,9 +32,9 @@ A run has two levels of identity, each the SHA-256 of part of the canonical form
 changes the trained weights (data, seed, labels, frontends, networks, losses, augmentations, training
 options); its *scoring* covers how the stored embeddings are turned into scores (:data:`SCORING_FIELDS`: the
 backend and its options, the checkpoints ensembled, the decision quantile). Specs that differ only in their
-scoring share one training. Plugin versions are part of neither (a run records them as provenance instead),
-so upgrading a plugin does not orphan finished runs; give a changed method a new name or option if its
-results must not be reused.
+scoring share one training. Plugin versions and sources are part of neither: a run records the code it was
+made with (:mod:`asdbench.codeprint`), and a finished run whose code has changed is never reused without the
+user's choice (:mod:`asdbench.stale`), while its identity stays what it was.
 """
 
 from __future__ import annotations

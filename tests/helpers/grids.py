@@ -12,14 +12,7 @@ def grid_file(tmp_path: Path, root: Path, seeds: Sequence[int] = (1, 2, 3), slow
     """Two variants of the fake system (small, wide) over ``seeds``, tabled by system and split; its loss sleeps
     ``slow`` seconds a step."""
     path = tmp_path / name
-    path.write_text(textwrap.dedent(f"""
-        [base]
-        [base.dataset]
-        name = "synth"
-        root = "{root}"
-        [base.system]
-        frontends = ["fake-magnitude"]
-        networks = ["fake-dense"]
+    path.write_text(fake_system_base(root) + textwrap.dedent(f"""
         loss = {{name = "fake-softmax", slow = {slow}}}
         backend = {{name = "knn", k = 1}}
         [base.train]
@@ -43,6 +36,21 @@ def grid_file(tmp_path: Path, root: Path, seeds: Sequence[int] = (1, 2, 3), slow
     return path
 
 
+def fake_system_base(root: Path, seed: int | None = None) -> str:
+    """The start of a grid's [base] on ``root`` (and ``seed``, if given) with the fake system's frontend and
+    network, up to [base.system]'s other fields."""
+    return textwrap.dedent(f"""
+        [base]
+        {"" if seed is None else f"seed = {seed}"}
+        [base.dataset]
+        name = "synth"
+        root = "{root}"
+        [base.system]
+        frontends = ["fake-magnitude"]
+        networks = ["fake-dense"]
+    """)
+
+
 BACKENDS = """
 [[variants.backend]]
 name = "knn k=1"
@@ -62,17 +70,9 @@ name = "ensemble of 4"
 def backend_grid(tmp_path: Path, root: Path, variants: str = BACKENDS, name: str = "backends.toml") -> Path:
     """One training of the fake system, scored as each of ``variants`` says (TOML, braces doubled)."""
     path = tmp_path / name
-    path.write_text(textwrap.dedent(f"""
-        [base]
-        seed = 1
-        [base.dataset]
-        name = "synth"
-        root = "{root}"
-        [base.system]
-        frontends = ["fake-magnitude"]
-        networks = ["fake-dense"]
+    path.write_text(fake_system_base(root, seed=1) + textwrap.dedent("""
         loss = "fake-softmax"
-        backend = {{name = "knn", k = 1}}
+        backend = {name = "knn", k = 1}
         [base.train]
         epochs = 4
         checkpoints = [2, 4]
