@@ -43,10 +43,11 @@ STAGES = (TRAINING, SCORING)
 NOT_NUMERIC = frozenset({
     "__init__", "__main__", "atomic", "baseline", "claims", "cli", "cluster", "codeprint", "datacheck", "errors",
     "grid", "leaderboard", "migrate", "outputs", "paths", "plots", "plugincheck", "plugins", "prefetch", "progress",
-    "rundir", "spec", "stale", "store", "summary", "workers",
+    "rundir", "safeload", "spec", "stale", "store", "storecheck", "summary", "workers",
 })
 """Core modules (by name under ``asdbench/``) that compute no number a run stores: editing them marks nothing
-stale. ``baseline`` is `asdbench baseline`'s own pipeline, which no run uses."""
+stale. ``baseline`` is `asdbench baseline`'s own pipeline, which no run uses; ``storecheck`` and ``safeload`` only
+decide whether a stored file is read or set aside."""
 SCORING_ONLY = frozenset({"metrics", "scorefiles", "jackknife", "means"})
 """Core modules that only evaluate score files: part of a scoring's fingerprint, not of a training's."""
 

@@ -243,3 +243,5 @@ def test_the_core_counts_the_modules_that_compute_numbers_per_stage():
     assert {"train.py", "embed.py", "run.py", "audio.py"} <= training
     assert "metrics.py" in scoring and "metrics.py" not in training, "a metrics fix rescoring, not retraining"
     assert not {"cli.py", "leaderboard.py", "grid.py", "store.py", "outputs.py"} & scoring, "a CLI edit: nothing stale"
+    modules = {p.stem for p in Path(codeprint.__file__).parent.glob("*.py")}
+    assert codeprint.NOT_NUMERIC | codeprint.SCORING_ONLY <= modules, "a listed module that no longer exists"
