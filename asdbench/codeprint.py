@@ -37,8 +37,11 @@ from asdbench.rundir import DamagedFile, read_json
 
 CODE_FILE = "code.json"
 """In a training directory and in each of its scorings: the fingerprint of the code that made it."""
-TRAINING, SCORING = "training", "scoring"
-STAGES = (TRAINING, SCORING)
+TRAINING, SCORING, PSEUDOLABELS = "training", "scoring", "pseudolabels"
+STAGES = (TRAINING, SCORING, PSEUDOLABELS)
+"""A pseudo-label table (``<store>/pseudolabels/<hash>``) is a stage of its own: runs of other systems share it,
+so it depends on the dataset reader and the pseudo-labelling components only (and on the system's training
+components where its feature space trains the run's system, ``uses_system``)."""
 
 NOT_NUMERIC = frozenset({
     "__init__", "__main__", "atomic", "baseline", "claims", "cli", "cluster", "codeprint", "datacheck", "errors",
@@ -73,7 +76,7 @@ def distributions(canonical: Mapping[str, Any], stage: str, registry: Registry) 
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
     return sorted({CORE_DISTRIBUTION, *(registry.get(kind, name).distribution
-                                        for kind, name in _components(canonical, stage))})
+                                        for kind, name in _components(canonical, stage, registry))})
 
 
 def record(directory: Path, canonical: Mapping[str, Any], stage: str, registry: Registry) -> None:
@@ -118,8 +121,8 @@ def distribution_print(name: str, stage: str) -> Print:
 
 def core_files(stage: str) -> list[Path]:
     """The core's modules that count for ``stage``: every one under ``asdbench/`` but :data:`NOT_NUMERIC` (and,
-    for a training, :data:`SCORING_ONLY`)."""
-    left_out = NOT_NUMERIC | (SCORING_ONLY if stage == TRAINING else frozenset())
+    but for a scoring, :data:`SCORING_ONLY`)."""
+    left_out = NOT_NUMERIC | (SCORING_ONLY if stage != SCORING else frozenset())
     package = Path(__file__).parent
     return sorted(p for p in package.rglob("*.py") if p.parent != package or p.stem not in left_out)
 
@@ -147,18 +150,22 @@ def forget_installed() -> None:
     _plugin_print.cache_clear()
 
 
-def _components(canonical: Mapping[str, Any], stage: str) -> Iterable[tuple[str, str]]:
+def _components(canonical: Mapping[str, Any], stage: str, registry: Registry) -> Iterable[tuple[str, str]]:
     from asdbench.spec import SYSTEM_COMPONENTS
 
     yield "datasets", canonical["dataset"]["name"]
+    pseudo = canonical.get("pseudolabel")
+    if pseudo is not None and stage != SCORING:
+        for key, kind in (("feature_space", "feature_spaces"), ("reducer", "reducers"), ("clusterer", "clusterers")):
+            yield kind, pseudo[key]["name"]
+    if stage == PSEUDOLABELS and not registry.get("feature_spaces", pseudo["feature_space"]["name"]).meta.get(
+            "uses_system"):
+        return
     for key, (kind, many) in SYSTEM_COMPONENTS.items():
         if (key == "backend") != (stage == SCORING) or key not in canonical["system"]:
             continue
         for component in canonical["system"][key] if many else [canonical["system"][key]]:
             yield kind, component["name"]
-    if stage == TRAINING and "pseudolabel" in canonical:
-        for key, kind in (("feature_space", "feature_spaces"), ("reducer", "reducers"), ("clusterer", "clusterers")):
-            yield kind, canonical["pseudolabel"][key]["name"]
 
 
 def _top_level_modules(dist: metadata.Distribution) -> set[str]:

@@ -8,6 +8,8 @@ registers ``uses_system=True``), so runs that share a labelling share one comput
     quality.json     adjusted Rand index and NMI against the hidden truth, per machine, where truth exists
     spaces/          <split>.<machine>.npz: the 2-D space (coordinates, files, domains, truth, pseudo labels)
     spec.json        what was computed
+    code.json        the code it was computed with (asdbench.codeprint): a table made with other code than is
+                     installed is set aside and computed again before it is reused (asdbench.stale.refresh)
 
 Labels are prefixed with split, machine and domain, so no two machines or domains ever share a class.
 """
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from asdbench import datacheck
+from asdbench import codeprint, datacheck, stale
 from asdbench.atomic import write_json_atomic, write_text_atomic
 from asdbench.contract import check_clusters, check_feature_space_output, check_reduced, plugin_call
 from asdbench.data.dcase import SUBSETS
@@ -73,6 +75,7 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     back; ``systems`` trains what a feature space asks for (see hookspecs.TrainedSystems)."""
     shaped_by = identity(spec, registry)
     directory = runs_root / PSEUDOLABELS / spec_hash(shaped_by)
+    stale.refresh(directory, spec.canonical, codeprint.PSEUDOLABELS, registry)
     if (directory / LABELS).exists():
         return _read(directory)
     config = spec.canonical["pseudolabel"]
@@ -110,6 +113,7 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
         raise AsdbenchError(f"pseudo-labelling found no machine to label (machines = {config['machines']!r}): "
                             "every machine has attribute labels; use machines = 'all' to conceal them")
     write_json_atomic(directory / "quality.json", quality)
+    codeprint.record(directory, spec.canonical, codeprint.PSEUDOLABELS, registry)
     write_text_atomic(directory / LABELS, pd.concat(tables, ignore_index=True).to_csv(index=False))
     return _read(directory)
 

@@ -125,14 +125,32 @@ def apply(policy: str, specs: list[RunSpec], store: Any, registry: Registry) -> 
               file=sys.stderr)
         return
     for stage in pending:
-        if not stage.directory.exists():  # a scoring whose stale training was set aside with it
-            continue
-        if held(stage.directory):
-            raise AsdbenchError(f"{stage.directory} is being computed by another process: it cannot be set aside "
-                                "for --rerun changed until that process is done")
-        target = set_aside(stage.directory)
-        print(f"asdbench: {stage.directory} was made with other code ({_what(stage.changes)}); set aside as "
-              f"{target.name}, it will be computed again", file=sys.stderr)
+        if stage.directory.exists():  # not a scoring whose stale training was set aside with it
+            _set_aside_changed(stage.directory, stage.changes, "for --rerun changed")
+
+
+def refresh(directory: Path, canonical: dict[str, Any], stage: str, registry: Registry) -> None:
+    """Before a finished computation that no grid's policy covers is reused (a pseudo-label table, shared by runs
+    of other systems; a system a feature space trained), set it aside, saying so in one line, where the code it
+    recorded differs from the installed code: it is then computed again with the installed code. One that
+    another process is computing (its ``code.json`` is that process's) or whose results were kept with the
+    installed code (``--keep-results``: it may be a run's own training) is left as it is."""
+    made_with = codeprint.recorded(directory)
+    if made_with is None or held(directory):
+        return
+    installed = codeprint.fingerprint(canonical, stage, registry)
+    found = codeprint.changes(made_with, installed)
+    if found and not _kept_with(directory, installed):
+        _set_aside_changed(directory, found, "to be computed again")
+
+
+def _set_aside_changed(directory: Path, changes: list[Change], why: str) -> None:
+    if held(directory):
+        raise AsdbenchError(f"{directory} is being computed by another process: it cannot be set aside {why} "
+                            "until that process is done")
+    target = set_aside(directory)
+    print(f"asdbench: {directory} was made with other code ({_what(changes)}); set aside as {target.name}, it "
+          "will be computed again", file=sys.stderr)
 
 
 def refusal(stale: list[StaleStage], root: Path) -> str:

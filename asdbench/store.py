@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from asdbench import datacheck
+from asdbench import codeprint, datacheck, stale
 from asdbench.atomic import write_json_atomic
 from asdbench.claims import Claim, claimer, held
 from asdbench.contract import plugin_call
@@ -341,6 +341,7 @@ class StoreSystems:
                               "train": {**self.spec.train, "checkpoints": sorted({*self.spec.train["checkpoints"],
                                                                                    epoch})}}, self.registry)
         directory = self.store.training_directory(spec)
+        stale.refresh(directory, spec.canonical, codeprint.TRAINING, self.registry)
         while not training_complete(directory, [epoch]):
             lock = self.store.claim(directory)
             if lock is None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from asdbench import codeprint
 from asdbench.cli import main
 from asdbench.data.dcase import build_manifest
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.hookspecs import FeatureSpaceContext
 from asdbench.labels import build_labels
 from asdbench.plugins import get_registry
-from asdbench.pseudolabel import compute, machines_to_label
+from asdbench.pseudolabel import LABELS, compute, identity, machines_to_label
 from asdbench.spec import validate_spec
 from asdbench.store import Store
 from asdbench_methods.clustering import GMMBIC
@@ -228,3 +231,60 @@ max_clusters_source = 3
     assert main(["plot-space", str(directory), "--machine", machine, "--out", str(tmp_path / "space.png")]) == 0
     assert (tmp_path / "space.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["plot-space", str(directory), "--machine", "lathe"]) == 2
+
+
+def test_a_table_made_with_other_code_is_set_aside_and_computed_again(manifests, tiny_dataset, tmp_path, capsys,
+                                                                      monkeypatch):
+    spec = spec_for(tiny_dataset, "ground-truth")
+    first = label(spec, get_registry(), tmp_path, manifests)
+    recorded = json.loads((first.directory / "code.json").read_text())
+    assert recorded["stage"] == "pseudolabels" and "asdbench-methods" in recorded["distributions"]
+    stamp = (first.directory / LABELS).stat().st_mtime_ns
+    label(spec, get_registry(), tmp_path, manifests)
+    assert (first.directory / LABELS).stat().st_mtime_ns == stamp and not capsys.readouterr().err, "same code: read"
+
+    edited(monkeypatch, "asdbench-methods")
+    again = label(spec, get_registry(), tmp_path, manifests)
+    [aside] = [p for p in first.directory.parent.iterdir() if p.name.startswith(f"{first.directory.name}.stale-")]
+    assert (aside / LABELS).stat().st_mtime_ns == stamp, "the old table is kept, set aside"
+    assert f"{first.directory} was made with other code (asdbench-methods: source" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(again.table, first.table)
+    assert json.loads((again.directory / "code.json").read_text())["distributions"]["asdbench-methods"][
+        "source"] == "sha256:edited", "computed again, with the installed code"
+
+
+def edited(monkeypatch, distribution: str) -> None:
+    """What a new process sees after ``distribution``'s source was edited: another source digest."""
+    installed = codeprint.distribution_print
+    monkeypatch.setattr(codeprint, "distribution_print", lambda name, stage: (
+        {**installed(name, stage), "source": "sha256:edited"} if name == distribution else installed(name, stage)))
+
+
+@pytest.mark.slow
+def test_a_system_a_feature_space_trained_with_other_code_is_trained_again(tiny_dataset, tmp_path, capsys,
+                                                                         monkeypatch):
+    spec = spec_for(tiny_dataset, "class")
+    systems = Store(tmp_path / "runs").systems(spec, get_registry(), progress=False)
+    system = {**spec.system, "labels": "attributes"}
+    systems.embeddings(system, 1)
+    [trained] = list((tmp_path / "runs").iterdir())
+    stamp = (trained / "trained.json").stat().st_mtime_ns
+    edited(monkeypatch, "asdbench-methods")
+    systems.embeddings(system, 1)
+    [aside] = [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(f"{trained.name}.stale-")]
+    assert (aside / "trained.json").stat().st_mtime_ns == stamp, "the old training is kept, set aside"
+    assert f"{trained} was made with other code (asdbench-methods: source" in capsys.readouterr().err
+    assert json.loads((trained / "code.json").read_text())["distributions"]["asdbench-methods"]["source"] == \
+        "sha256:edited", "trained again, with the installed code"
+
+
+def test_a_tables_code_is_that_of_its_components_not_of_the_runs_system(tiny_dataset):
+    spec = spec_for(tiny_dataset, "ground-truth")
+    other = validate_spec({"seed": 2, "dataset": {"name": "synth", "root": str(tiny_dataset)},
+                           "system": {**LIGHT_SYSTEM, "labels": "pseudo:ground-truth", "backend": "knn"},
+                           "pseudolabel": {"clusterer": TINY_CLUSTERER}, "train": TRAIN}, get_registry())
+    assert "system" not in identity(spec, get_registry())
+    stages = [codeprint.distributions(s.canonical, codeprint.PSEUDOLABELS, get_registry()) for s in (spec, other)]
+    assert stages[0] == stages[1] == ["asdbench", "asdbench-methods"]
+    core = {p.name for p in codeprint.core_files(codeprint.PSEUDOLABELS)}
+    assert "pseudolabel.py" in core and "metrics.py" not in core
