@@ -32,8 +32,6 @@ from asdbench.paths import writable_directory
 
 if TYPE_CHECKING:
     from asdbench.plugins import Registry
-    from asdbench.spec import RunSpec
-    from asdbench.store import Store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -215,11 +213,9 @@ def _code_change_arguments(sub: argparse.ArgumentParser) -> None:
                             "in them")
 
 
-def _check_code(args: argparse.Namespace, specs: list[RunSpec], store: Store, registry: Registry) -> None:
-    """Apply the chosen policy to the finished runs among ``specs`` whose code has changed, before any work."""
-    from asdbench import stale
-
-    stale.apply("rerun" if args.rerun else "keep" if args.keep_results else "refuse", specs, store, registry)
+def _code_policy(args: argparse.Namespace) -> str:
+    """The policy (asdbench.stale.apply) for finished runs whose code has changed that the options chose."""
+    return "rerun" if args.rerun else "keep" if args.keep_results else "refuse"
 
 
 def _read_manifest(args: argparse.Namespace):
@@ -328,7 +324,7 @@ def _spec(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from asdbench import summary
+    from asdbench import stale, summary
     from asdbench.data.audio import default_cache_dir
     from asdbench.metrics import EvaluationReport
     from asdbench.plugins import get_registry
@@ -342,7 +338,7 @@ def _run(args: argparse.Namespace) -> int:
     registry = get_registry()
     spec = load_spec(args.spec, registry)
     store = Store(args.out)
-    _check_code(args, [spec], store, registry)
+    stale.apply(_code_policy(args), [spec], store, registry)
     results = store.run(spec, registry)
     for split, report in results["splits"].items():
         print(f"\n## {spec.dataset['name']} {split}\n")
@@ -366,8 +362,6 @@ def _run(args: argparse.Namespace) -> int:
 def _grid(args: argparse.Namespace) -> int:
     from asdbench.grid import execute_grid, load_grid
     from asdbench.leaderboard import check_table
-    from asdbench.plugins import get_registry
-    from asdbench.store import Store
 
     if args.stack_seeds is not None:
         raise SpecError(f"--stack-seeds is now the spec field train.stack_seeds: stacked trainings differ from "
@@ -376,9 +370,8 @@ def _grid(args: argparse.Namespace) -> int:
     writable_directory(args.out, "--out")
     grid = load_grid(args.grid)
     check_table(grid)
-    _check_code(args, [run.spec for run in grid.runs], Store(args.out), get_registry())
     outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
-                            claims=args.claims)
+                            claims=args.claims, changed_code=_code_policy(args))
     failed = [o for o in outcomes.values() if o.error]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} runs done in {args.out}")
     for outcome in failed:

@@ -69,6 +69,7 @@ from asdbench.spec import (
     training_identity,
     validate_spec,
 )
+from asdbench.stale import apply as apply_code_policy
 from asdbench.stale import survey
 from asdbench.store import POLL_SECONDS, Outcome, RunState, Store, attempt_in_process
 
@@ -293,8 +294,12 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
 
 
 def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", workers: int = 1,
-                 scheduler: str | None = None, claims: str = "files", progress: bool = True) -> dict[str, Outcome]:
+                 scheduler: str | None = None, claims: str = "files", progress: bool = True,
+                 changed_code: str = "refuse") -> dict[str, Outcome]:
     """Bring every run of the grid to done or failed; returns each run's outcome by hash.
+
+    ``changed_code`` is the policy for finished runs made with other code than is installed, applied before any
+    work (:func:`asdbench.stale.apply`): "refuse" (raise, naming them), "rerun" or "keep".
 
     Runs whose spec sets ``train.stack_seeds`` = N > 1 are trained up to N together in one process
     (:mod:`asdbench.stacked`), which fills a GPU that one small model leaves idle. ``claims`` says how a process
@@ -307,6 +312,7 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     runs_root = Path(runs_root).resolve()  # the path every worker is given, whatever its working directory
     store = Store(runs_root)  # opened (and migrated, if it is an old store) here, before any worker opens it
     unique = {run.spec.hash: run.spec for run in grid.runs}
+    apply_code_policy(changed_code, list(unique.values()), store, get_registry())
     outcomes: dict[str, Outcome] = {}
     pending = dict(unique)
     # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed

@@ -13,7 +13,9 @@ import pytest
 
 from asdbench import codeprint
 from asdbench.cli import main
+from asdbench.grid import execute_grid, load_grid
 from asdbench.plugins import use_registry
+from asdbench.stale import CodeChanged
 from tests.helpers.distributions import write_distribution, write_editable_distribution
 from tests.helpers.grids import fake_system_base, finished_stamps
 
@@ -136,6 +138,13 @@ def test_an_edited_backend_stops_the_next_grid_before_any_work_naming_it_and_its
 
     code, stdout, _ = asdbench(capsys, "status", str(grid), "--out", str(out))
     assert "2 runs: 0 done, 2 stale" in stdout and "2 trainings: 2 done" in stdout, "the training is not stale"
+
+
+def test_the_grid_api_refuses_as_the_command_does(finished, plugins):
+    grid, out = finished
+    edit(plugins["asdbench-edited-backend"], "SIGN = 1.0", "SIGN = -1.0")
+    with use_registry(None), pytest.raises(CodeChanged, match="asdbench-edited-backend: source .*: 2 runs"):
+        execute_grid(load_grid(grid), out, progress=False)
 
 
 def test_rerun_changed_rescores_from_the_kept_embeddings_and_sets_the_old_results_aside(finished, plugins, capsys):
