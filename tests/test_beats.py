@@ -53,10 +53,13 @@ def test_fbank_is_torchaudio_kaldi_fbank(golden, frontend, key):
     module = frontend()
     ours = module.log_mel(golden["waveforms"])
     assert ours.shape == reference.shape == (2, *module.output_shape(golden["waveforms"].shape[1]))
-    torch.testing.assert_close(ours[1], reference[1], atol=1e-3, rtol=0)  # noise: float32 agreement
-    # the pure tone spans e^26 in one frame, beyond float32: compare the bins within e^15 of each frame's peak
-    loud = reference[0] > reference[0].amax(dim=0, keepdim=True) - 15
-    torch.testing.assert_close(ours[0][loud], reference[0][loud], atol=1e-3, rtol=0)
+    # A bin far below its frame's peak is at float32's limit: the pure tone (row 0) spans e^26 in one frame, and
+    # the noise (row 1) has bins near the DC removal's null e^21 below the peak, which move by 2e-3 with the CPU's
+    # FFT code path. Bins within e^15 of each frame's peak agree to 1e-3; the noise's other bins to 1e-2.
+    for row in range(2):
+        loud = reference[row] > reference[row].amax(dim=0, keepdim=True) - 15
+        torch.testing.assert_close(ours[row][loud], reference[row][loud], atol=1e-3, rtol=0)
+    torch.testing.assert_close(ours[1], reference[1], atol=1e-2, rtol=0)
     assert not list(module.parameters()) and not module.state_dict()
 
 
