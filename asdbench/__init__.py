@@ -5,8 +5,8 @@ __version__ = "0.1.0"
 PUBLIC_API = (
     "asdbench.hookspecs",
     "asdbench.errors",
-    "asdbench.atomic",
-    "asdbench.devices",
+    "asdbench.files.atomic",
+    "asdbench.runtime.devices",
     "asdbench.data.audio",
     "asdbench.data.layout",
 )

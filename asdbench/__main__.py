@@ -2,6 +2,6 @@
 
 import sys
 
-from asdbench.cli import main
+from asdbench.cli.main import main
 
 sys.exit(main())

@@ -47,7 +47,7 @@ see :class:`Backend`).
 not how it is scored) to the identity of its cached pseudo-label table (for a space that trains the run's own
 system through ``context.systems``, such as ``class``).
 ``not_stackable="why"`` on a frontend or network makes ``train.stack_seeds`` > 1 a spec error that gives the reason
-(for a component that ``torch.func.vmap`` cannot run per seed, see asdbench.stacked).
+(for a component that ``torch.func.vmap`` cannot run per seed, see asdbench.training.stacked).
 ``aux_only="why"`` on a loss: it is an auxiliary term only, and ``system.loss`` naming it is a spec error that gives
 the reason (it stays usable as ``system.aux``).
 ``omit_defaults=("option", ...)`` on any component leaves those options out of a run's canonical form, and so
@@ -209,7 +209,7 @@ class Backend(Protocol):
 
 @runtime_checkable
 class Dataset(Protocol):
-    """A dataset on disk: ``manifest(split)`` returns the clip table of that split (see asdbench.data.dcase).
+    """A dataset on disk: ``manifest(split)`` returns the clip table of that split (see asdbench.data.manifest).
 
     Training reads the rows of subset "train" and scoring those of subset "test"; rows of any other subset
     (asdbench's own readers: "supplemental") are read by nothing unless a component asks for them. Columns

@@ -7,7 +7,7 @@ import os
 import pytest
 from tabulate import tabulate
 
-from asdbench.data.synth import generate
+from asdbench.synth.generate import generate
 
 from measure import COMPARISONS, SAME_TILES  # benchmarks/ is on sys.path (rootdir-relative import)
 

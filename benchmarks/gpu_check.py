@@ -10,8 +10,8 @@ mixup) with ``leaderboard/paper-base.toml``'s training (18 s clips, batches of 6
 synthetic preset (14,000 training clips of 10 s, generated once into ``--data`` with every core: about a minute
 on 16 cores). On one H100/H200 the whole check is meant to take under 8 minutes.
 
-Every training is asdbench's own (:func:`asdbench.train.train`, :func:`asdbench.stacked.train_stacked`,
-:class:`asdbench.store.Store`); this script only times them. Each configuration first trains a warm-up epoch of
+Every training is asdbench's own (:func:`asdbench.training.loop.train`, :func:`asdbench.training.stacked.train_stacked`,
+:class:`asdbench.store.store.Store`); this script only times them. Each configuration first trains a warm-up epoch of
 a few steps (compilation, cuDNN's first calls, the caching allocators), then resumes from it for one timed epoch
 of ``--steps`` steps, between ``torch.cuda.synchronize()`` calls; the timed epoch ends with its checkpoint save,
 as every epoch of a real run does. GPU utilisation is sampled by ``nvidia-smi`` every 100 ms during that epoch.
@@ -37,18 +37,18 @@ from typing import Any
 import torch
 from tabulate import tabulate
 
-from asdbench.clips import ClipSource
+from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.audio import ClipArray
-from asdbench.data.synth import PRESETS, generate
-from asdbench.devices import default_device
-from asdbench.embed import embed
-from asdbench.plugins import Registry, get_registry
-from asdbench.run import PreparedTraining, prepare_training
-from asdbench.spec import read_toml, validate_spec
-from asdbench.stacked import StackedMember, train_stacked
-from asdbench.store import RunState, Store
-from asdbench.system import build_system
-from asdbench.train import TrainingPlan, train
+from asdbench.data.clips import ClipSource
+from asdbench.runtime.devices import default_device
+from asdbench.spec.validate import read_toml, validate_spec
+from asdbench.store.stages import PreparedTraining, prepare_training
+from asdbench.store.store import RunState, Store
+from asdbench.synth.generate import PRESETS, generate
+from asdbench.training.embed import embed
+from asdbench.training.loop import TrainingPlan, train
+from asdbench.training.stacked import StackedMember, train_stacked
+from asdbench.training.system import build_system
 
 from measure import MIB, PeakMemory
 

@@ -84,6 +84,6 @@ def measure(benchmark, function: Callable[[], Any], *, clips: int, work: str, wa
 
 
 def _device() -> torch.device:
-    from asdbench.devices import default_device
+    from asdbench.runtime.devices import default_device
 
     return default_device()

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asdbench.plugins import get_registry
-from asdbench.spec import validate_spec
-from asdbench.system import build_system
+from asdbench.contract.registry import get_registry
+from asdbench.spec.validate import validate_spec
+from asdbench.training.system import build_system
 
 from reference_style import REFERENCE_SAMPLES, decoding_loader
 

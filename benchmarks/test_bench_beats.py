@@ -21,11 +21,11 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from asdbench.devices import default_device
-from asdbench.plugins import get_registry
-from asdbench.spec import validate_spec
-from asdbench.system import build_system
-from asdbench.train import TrainingPlan, autocast, place
+from asdbench.contract.registry import get_registry
+from asdbench.runtime.devices import default_device
+from asdbench.spec.validate import validate_spec
+from asdbench.training.loop import TrainingPlan, autocast, place
+from asdbench.training.system import build_system
 from asdbench_pretrained.beats import BEATs, BEATsConfig
 from asdbench_pretrained.eat import EAT, EATConfig
 

@@ -1,4 +1,4 @@
-"""The cost of a run's code fingerprint (asdbench.codeprint): what each process pays once, hashing the core's
+"""The cost of a run's code fingerprint (asdbench.store.codeprint): what each process pays once, hashing the core's
 numeric modules and the sources of the plugin distributions a training and a scoring of the paper's system use.
 The target is a few milliseconds: it is paid by `grid`, `run` and `status` before any work."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from asdbench import codeprint
-from asdbench.plugins import get_registry
-from asdbench.spec import load_spec
+from asdbench.contract.registry import get_registry
+from asdbench.spec.validate import load_spec
+from asdbench.store import codeprint
 
 SPEC = Path(__file__).resolve().parents[1] / "leaderboard" / "paper-base.toml"
 

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from asdbench.data.synth import generate
-from asdbench.grid import execute_grid, load_grid
+from asdbench.grid.grid import execute_grid, load_grid
+from asdbench.synth.generate import generate
 
 from measure import measure
 

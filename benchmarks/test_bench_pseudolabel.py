@@ -9,10 +9,10 @@ import pytest
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV
 
-from asdbench import pseudolabel
-from asdbench.data.dcase import build_manifest
-from asdbench.plugins import get_registry
-from asdbench.spec import validate_spec
+from asdbench.contract.registry import get_registry
+from asdbench.data.manifest import build_manifest
+from asdbench.pseudolabel import labelling as pseudolabel
+from asdbench.spec.validate import validate_spec
 
 from measure import measure
 

@@ -19,19 +19,19 @@ import pandas as pd
 import pytest
 import torch
 
-from asdbench.clips import ClipSource
+from asdbench.contract.registry import get_registry
 from asdbench.data.audio import AudioCache
-from asdbench.data.dcase import build_manifest
-from asdbench.devices import default_device
-from asdbench.embed import embed_checkpoint
-from asdbench.labels import build_labels
-from asdbench.plugins import get_registry
-from asdbench.prefetch import PREFETCH_BATCHES
-from asdbench.run import machine_clips
-from asdbench.scoring import ensemble_scores
-from asdbench.spec import validate_spec
-from asdbench.system import build_system
-from asdbench.train import TrainingPlan, autocast, checkpoint_path, place, train
+from asdbench.data.clips import ClipSource
+from asdbench.data.labels import build_labels
+from asdbench.data.manifest import build_manifest
+from asdbench.runtime.devices import default_device
+from asdbench.scoring.ensemble import ensemble_scores
+from asdbench.spec.validate import validate_spec
+from asdbench.store.stages import machine_clips
+from asdbench.training.embed import embed_checkpoint
+from asdbench.training.loop import TrainingPlan, autocast, checkpoint_path, place, train
+from asdbench.training.prefetch import PREFETCH_BATCHES
+from asdbench.training.system import build_system
 
 from measure import SAME_TILES, measure
 from reference_style import REFERENCE_SAMPLES, decoding_loader, score_like_the_reference
@@ -159,7 +159,7 @@ def test_training_epoch(benchmark, dev, tmp_path, way):
 
 @pytest.mark.parametrize("way", ["asdbench", NO_PREFETCH])
 def test_training_loop_prefetch(benchmark, dev, tmp_path, way):
-    """Training clips/s over one epoch with batches made ahead in a background thread (asdbench.prefetch) and
+    """Training clips/s over one epoch with batches made ahead in a background thread (asdbench.training.prefetch) and
     without: the thread's gain where assembling a batch from the cache is a large part of a step, or its cost
     where the host has few cores for torch's threads and the producer's. Same checkpoints either way."""
     device = default_device()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from asdbench.data.soundmodels import FAMILIES
-from asdbench.data.synth import PRESETS, generate, plan_clips, render
+from asdbench.synth.generate import PRESETS, generate, plan_clips, render
+from asdbench.synth.soundmodels import FAMILIES
 
 
 def _size(root: Path) -> int:

@@ -26,9 +26,9 @@ from unittest import mock
 import numpy as np
 import torch
 
-import asdbench.run
-from asdbench.cli import main
-from asdbench.labels import ClassLabels
+import asdbench.store.stages
+from asdbench.cli.main import main
+from asdbench.data.labels import ClassLabels
 from asdbench_methods.backends import TargetKMeansBackend
 from asdbench_methods.losses import SubClusterAdaCos, SubspaceLoss
 
@@ -42,13 +42,13 @@ def _zero_main_loss() -> contextlib.AbstractContextManager:
 
 
 def _shuffle_labels() -> contextlib.AbstractContextManager:
-    build = asdbench.run.build_labels
+    build = asdbench.store.stages.build_labels
 
     def shuffled(*args, **kwargs) -> ClassLabels:
         labels = build(*args, **kwargs)
         return ClassLabels(np.random.default_rng(0).permutation(labels.indices), labels.names)
 
-    return mock.patch.object(asdbench.run, "build_labels", shuffled)
+    return mock.patch.object(asdbench.store.stages, "build_labels", shuffled)
 
 
 def _negate_backend() -> contextlib.AbstractContextManager:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from asdbench.data.synth import generate
-from asdbench.plugins import Registry, use_registry
+from asdbench.contract.registry import Registry, use_registry
+from asdbench.synth.generate import generate
 from asdbench_methods.networks import SpectrogramNetwork
 from tests.helpers import slow_work
 from tests.helpers.fake_system import install_fake_system

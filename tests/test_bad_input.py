@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from asdbench.cli import main
+from asdbench.cli.main import main
+from asdbench.contract.registry import Registry
 from asdbench.data.audio import AudioCache, decode
-from asdbench.data.dcase import build_manifest
+from asdbench.data.manifest import build_manifest
 from asdbench.errors import DataError, PathError
-from asdbench.plugins import Registry
 from tests.helpers.cli import cli_error
 from tests.helpers.distributions import write_distribution
 
@@ -302,7 +302,7 @@ def test_cache_dir_that_is_not_writable_is_named(tmp_path):
 
 
 def test_writable_directory_accepts_what_can_be_created(tmp_path):
-    from asdbench.paths import writable_directory
+    from asdbench.files.paths import writable_directory
 
     assert writable_directory(tmp_path / "a" / "b", "--out") == tmp_path / "a" / "b"
     assert not (tmp_path / "a").exists(), "the check creates nothing"
@@ -326,7 +326,7 @@ def test_plugin_that_exits_while_imported_is_a_named_load_failure(site, call, sh
 
 
 def test_plugin_that_exits_while_imported_is_reported_by_the_cli(site, capsys):
-    import asdbench.plugins as plugins
+    import asdbench.contract.registry as plugins
 
     write_distribution(site, "asdbench-exits", "asdbench_exits_plugin", "import sys\nsys.exit(3)\n")
     with plugins.use_registry(None):
@@ -342,7 +342,7 @@ def test_keyboard_interrupt_while_importing_a_plugin_still_stops(site):
 
 
 def test_ground_truth_attributes_row_with_one_column_names_file_and_line(dataset):
-    from asdbench.scorefiles import labelled_aliases
+    from asdbench.scoring.scorefiles import labelled_aliases
 
     path = next((dataset / "ground_truth" / "ground_truth_attributes").rglob("*.csv"))
     path.write_text(path.read_text() + "section_00_0999.wav\n")

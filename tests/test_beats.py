@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import AsdbenchError, SpecError
-from asdbench.plugins import Registry, get_registry
-from asdbench.spec import validate_spec
-from asdbench.store import Store
+from asdbench.spec.validate import validate_spec
+from asdbench.store.store import Store
 from asdbench_pretrained import weights
 from asdbench_pretrained.beats import BEATs, BEATsConfig, relative_buckets
 from asdbench_pretrained.beatsnet import BEATsNetwork, load_beats
@@ -304,7 +304,7 @@ def test_wrong_input_is_refused(tiny_weights):
 
 
 def test_models_fetch_finds_the_network(empty_models_dir, monkeypatch):
-    from asdbench.cli import main
+    from asdbench.cli.main import main
 
     fetched = []
     monkeypatch.setattr(weights, "fetch", lambda name, dest_dir: fetched.append((name, dest_dir)) or dest_dir)
@@ -368,7 +368,7 @@ def test_a_run_mixes_beats_with_the_papers_branches(tiny_dataset, tiny_weights, 
 
 
 def test_plugin_check_runs_the_network_when_its_weights_are_in_place(tiny_weights, empty_models_dir):
-    from asdbench.plugincheck import check_component
+    from asdbench.contract.selfcheck import check_component
 
     registry = Registry()
     registration = registry.get("networks", "beats")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from asdbench.cli import main
+from asdbench.cli.main import main
 
 
 def test_user_error_prints_one_line_without_traceback(tmp_path, capsys):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asdbench.clips import ClipSource
 from asdbench.data.audio import SAMPLE_RATE, AudioCache, ClipArray
-from asdbench.data.dcase import build_manifest
+from asdbench.data.clips import ClipSource
 from asdbench.data.layout import clip_file_name, eval_test_file_name, write_wav
-from asdbench.run import _num_samples, machine_clips
+from asdbench.data.manifest import build_manifest
+from asdbench.store.stages import _num_samples, machine_clips
 
 # one group per machine, as runs build them; the second mixes lengths within a machine
 SECONDS = [(6.0, 6.0), (10.0, 12.0, 10.0), (12.0,), (18.0, 18.0)]

@@ -1,4 +1,4 @@
-"""A result notices that the code which made it has changed (asdbench.codeprint, asdbench.stale): a plugin author
+"""A result notices that the code which made it has changed (asdbench.store.codeprint, asdbench.store.stale): a plugin author
 who flips the sign of an editable backend's score after a grid finished is stopped by the next grid, by name,
 before any work; ``--rerun changed`` recomputes, ``--keep-results`` keeps and records; ``status`` says stale; a
 leaderboard mixing code says so. The grids are of never-trained systems (``train.epochs = 0``): no training."""
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from asdbench import codeprint
-from asdbench.cli import main
-from asdbench.grid import execute_grid, load_grid
-from asdbench.plugins import use_registry
-from asdbench.stale import CodeChanged
+from asdbench.cli.main import main
+from asdbench.contract.registry import use_registry
+from asdbench.grid.grid import execute_grid, load_grid
+from asdbench.store import codeprint
+from asdbench.store.stale import CodeChanged
 from tests.helpers.distributions import write_distribution, write_editable_distribution
 from tests.helpers.grids import fake_system_base, finished_stamps
 
@@ -247,10 +247,12 @@ def test_a_version_change_is_named_as_such(site):
 
 
 def test_the_core_counts_the_modules_that_compute_numbers_per_stage():
-    training = {p.name for p in codeprint.core_files(codeprint.TRAINING)}
-    scoring = {p.name for p in codeprint.core_files(codeprint.SCORING)}
-    assert {"train.py", "embed.py", "run.py", "audio.py"} <= training
-    assert "metrics.py" in scoring and "metrics.py" not in training, "a metrics fix rescoring, not retraining"
-    assert not {"cli.py", "leaderboard.py", "grid.py", "store.py", "outputs.py"} & scoring, "a CLI edit: nothing stale"
-    modules = {p.stem for p in Path(codeprint.__file__).parent.glob("*.py")}
-    assert codeprint.NOT_NUMERIC | codeprint.SCORING_ONLY <= modules, "a listed module that no longer exists"
+    package = Path(codeprint.__file__).parent.parent
+    training, scoring = ({p.relative_to(package).as_posix() for p in codeprint.core_files(stage)}
+                         for stage in (codeprint.TRAINING, codeprint.SCORING))
+    assert {"training/loop.py", "training/embed.py", "store/stages.py", "data/audio.py"} <= training
+    assert "scoring/metrics.py" in scoring and "scoring/metrics.py" not in training, "a metrics fix rescores only"
+    assert not {p for p in scoring if p.startswith(("cli/", "report/", "grid/", "files/"))}, "a CLI edit: nothing stale"
+    assert "store/store.py" not in scoring and not any(p.endswith("__init__.py") for p in scoring)
+    listed = codeprint.NOT_NUMERIC | codeprint.SCORING_ONLY
+    assert all((package / path).exists() for path in listed), "a listed module that no longer exists"

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from asdbench import leaderboard
-from asdbench.grid import execute_grid, grid_status, load_grid
-from asdbench.plugins import get_registry
-from asdbench.store import Store
+from asdbench.contract.registry import get_registry
+from asdbench.grid.grid import execute_grid, grid_status, load_grid
+from asdbench.report import leaderboard
+from asdbench.store.store import Store
 from tests.helpers.fake_system import trainings
 from tests.helpers.grids import backend_grid
 

@@ -7,14 +7,14 @@ import shutil
 
 import pytest
 
-from asdbench import pseudolabel
+from asdbench.contract.registry import get_registry
 from asdbench.data.fingerprint import fingerprint
-from asdbench.data.synth import generate
 from asdbench.errors import DataError
-from asdbench.grid import execute_grid, load_grid
-from asdbench.plugins import get_registry
-from asdbench.spec import RunSpec, validate_spec
-from asdbench.store import Store
+from asdbench.grid.grid import execute_grid, load_grid
+from asdbench.pseudolabel import labelling as pseudolabel
+from asdbench.spec.validate import RunSpec, validate_spec
+from asdbench.store.store import Store
+from asdbench.synth.generate import generate
 from tests.helpers.grids import grid_file
 
 

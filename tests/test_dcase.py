@@ -12,14 +12,14 @@ import soundfile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asdbench.cli import main
+from asdbench.cli.main import main
+from asdbench.contract.registry import get_registry
 from asdbench.data.audio import AudioCache, decode
-from asdbench.data.dcase import COLUMNS, build_manifest, list_machines
 from asdbench.data.layout import clip_file_name, eval_test_file_name, parse_file_name
-from asdbench.data.machines import KNOWN_MACHINES
-from asdbench.data.presets import STYLES
+from asdbench.data.manifest import COLUMNS, build_manifest, list_machines
+from asdbench.data.years import KNOWN_MACHINES
 from asdbench.errors import DataError
-from asdbench.plugins import get_registry
+from asdbench.synth.presets import STYLES
 from tests.helpers.cli import cli_error
 from tests.helpers.scores import write_all
 
@@ -289,7 +289,7 @@ def test_a_file_as_dataset_root_is_named_as_such(tiny_dataset):
             get_registry().build("datasets", {"name": name, "root": str(file)})
 
 
-# --- machines of another year: a warning naming them (asdbench.data.machines) ------------------------------
+# --- machines of another year: a warning naming them (asdbench.data.years) ------------------------------
 
 
 @pytest.fixture
@@ -331,7 +331,7 @@ def test_machines_of_no_year_are_warned_about_and_read(official):
 
 
 def test_the_official_machine_names_of_the_synthetic_styles_are_the_known_lists():
-    """The 2025 and 2026 styles use the organisers' machine names (asdbench.data.presets): both lists agree."""
+    """The 2025 and 2026 styles use the organisers' machine names (asdbench.synth.presets): both lists agree."""
     for year in (2025, 2026):
         style = STYLES[year]
         for split, machines in (("dev", style.dev), ("eval", style.eval)):

@@ -12,10 +12,10 @@ import numpy
 import pytest
 import torch
 
+from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import AsdbenchError, SpecError
-from asdbench.plugins import Registry, get_registry
-from asdbench.spec import validate_spec
-from asdbench.store import Store
+from asdbench.spec.validate import validate_spec
+from asdbench.store.store import Store
 from asdbench_pretrained import checkpoints, weights
 from asdbench_pretrained.eat import EAT, PAD_VALUE, EATConfig, pretraining_only
 from asdbench_pretrained.eatnet import EATNetwork, load_eat
@@ -282,7 +282,7 @@ def test_wrong_input_is_refused(tiny_weights):
 
 
 def test_models_fetch_finds_the_network(empty_models_dir, monkeypatch):
-    from asdbench.cli import main
+    from asdbench.cli.main import main
 
     fetched = []
     monkeypatch.setattr(weights, "fetch", lambda name, dest_dir: fetched.append((name, dest_dir)) or dest_dir)
@@ -339,7 +339,7 @@ def test_a_run_mixes_eat_with_the_papers_branches(tiny_dataset, tiny_weights, tm
 
 
 def test_plugin_check_runs_the_network_when_its_weights_are_in_place(tiny_weights, empty_models_dir):
-    from asdbench.plugincheck import check_component
+    from asdbench.contract.selfcheck import check_component
 
     registry = Registry()
     registration = registry.get("networks", "eat")

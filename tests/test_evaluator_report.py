@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asdbench.cli import main
+from asdbench.cli.main import main
 from tests.helpers.evaluator_figures import assert_equal, evaluate_json
 from tests.helpers.realdata import Layout, eval_layout, read_csv
 

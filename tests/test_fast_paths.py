@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 import torch
 
-from asdbench.clips import ClipSource
-from asdbench.embed import EMBED_BATCH_CLIPS, MachineClips, embed, embed_batch_size, embed_checkpoint
-from asdbench.plugins import Registry, get_registry
-from asdbench.scoring import ensemble_scores
-from asdbench.spec import validate_spec
-from asdbench.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
-from asdbench.system import build_system
-from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, place, replay, train
+from asdbench.contract.registry import Registry, get_registry
+from asdbench.data.clips import ClipSource
+from asdbench.scoring.ensemble import ensemble_scores
+from asdbench.spec.validate import validate_spec
+from asdbench.training.embed import EMBED_BATCH_CLIPS, MachineClips, embed, embed_batch_size, embed_checkpoint
+from asdbench.training.loop import TrainingError, TrainingPlan, checkpoint_path, place, replay, train
+from asdbench.training.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
+from asdbench.training.system import build_system
 from tests.helpers.training import CPU, SAMPLES, ArrayClips, Fakes, data, make, make_system, noise_clips, plan
 
 SEEDS = (1, 2)
@@ -64,7 +64,7 @@ def test_one_stacked_step_of_the_paper_system_is_the_step_alone_in_float64(tmp_p
     step per epoch for two epochs, in float64: stacked and alone agree to 1e-9 in loss, gradients and weights.
     Data order, crops, mixup draws, BatchNorm statistics and optimiser state are therefore handled as alone;
     what float32 training shows beyond this is float noise that training amplifies (hence the separate
-    identity of stacked trainings, asdbench.spec.training_identity)."""
+    identity of stacked trainings, asdbench.spec.validate.training_identity)."""
     torch.set_default_dtype(torch.float64)
     try:
         samples, rng = 72000, np.random.default_rng(1)
@@ -220,7 +220,7 @@ def test_scoring_all_machines_per_checkpoint_load_equals_one_machine_and_checkpo
 
 
 def test_embeddings_in_large_batches_are_the_small_batch_ones_within_float_noise():
-    """CUDA embeds 512 clips of 18 s a batch (asdbench.embed.EMBED_BATCH_SECONDS_CUDA), the CPU 64 clips as
+    """CUDA embeds 512 clips of 18 s a batch (asdbench.training.embed.EMBED_BATCH_SECONDS_CUDA), the CPU 64 clips as
     before. The batch size changes only how the convolutions block their sums: float32 rounding, up to 1.2e-7
     measured on these unit-length embeddings. 1e-5 allows for that and is far below any distance a backend
     tells apart. Batches are made in a background thread and embedded in order."""

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-import asdbench.run
+import asdbench.store.stages
 from asdbench_methods.backends import TargetKMeansBackend
 from asdbench_methods.losses import SubClusterAdaCos, SubspaceLoss
 
@@ -50,12 +50,12 @@ def test_the_loss_breaks_give_a_zero_loss_that_trains_nothing(gate_breaks, loss,
 def test_the_label_break_gives_the_clips_each_others_classes(gate_breaks):
     train = pd.DataFrame({"dataset": "d", "split": "dev", "machine": "m", "domain": "source", "path": list("abcdefgh"),
                           "attribute_string": [f"spd_{i % 4}" for i in range(8)]})
-    honest = asdbench.run.build_labels(train, "attributes")
+    honest = asdbench.store.stages.build_labels(train, "attributes")
     with gate_breaks.BREAKS["shuffle-labels"]():
-        shuffled = asdbench.run.build_labels(train, "attributes")
+        shuffled = asdbench.store.stages.build_labels(train, "attributes")
     assert shuffled.names == honest.names and sorted(shuffled.indices) == sorted(honest.indices)
     assert (shuffled.indices != honest.indices).any()
-    assert (asdbench.run.build_labels(train, "attributes").indices == honest.indices).all()  # restored
+    assert (asdbench.store.stages.build_labels(train, "attributes").indices == honest.indices).all()  # restored
 
 
 def test_the_backend_break_scores_backwards(gate_breaks):

@@ -38,11 +38,11 @@ import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from asdbench.embed import MachineClips, embed_checkpoint
-from asdbench.metrics import machine_metrics
-from asdbench.plugins import get_registry
-from asdbench.scoring import ensemble_scores
-from asdbench.system import build_system
+from asdbench.contract.registry import get_registry
+from asdbench.scoring.ensemble import ensemble_scores
+from asdbench.scoring.metrics import machine_metrics
+from asdbench.training.embed import MachineClips, embed_checkpoint
+from asdbench.training.system import build_system
 from asdbench_methods.augmentations import Mixup
 from asdbench_methods.backends import TargetKMeansBackend
 from asdbench_methods.clustering import GMMBIC
@@ -302,8 +302,8 @@ def test_one_training_step_equals_the_reference(aux, precision, monkeypatch):
     sub-cluster probabilities) through a second log-softmax whose gradient term is zero only up to rounding, and
     batch-norm backward over 4 clips amplifies that rounding in the small gradients of early layers.
     """
-    from asdbench.spec import validate_spec
-    from asdbench.train import TrainingPlan, make_optimiser
+    from asdbench.spec.validate import validate_spec
+    from asdbench.training.loop import TrainingPlan, make_optimiser
 
     dtype, loss_tolerance, embedding_tolerance, step_tolerance = PRECISIONS[precision]
     data = {key.split("/", 1)[1]: value for key, value in golden(f"system_{aux}").items()

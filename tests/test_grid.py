@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from asdbench import leaderboard
 from asdbench.errors import SpecError
-from asdbench.grid import execute_grid, grid_status, load_grid
-from asdbench.metrics import clamped_hmean
-from asdbench.store import RunState, Store
+from asdbench.grid.grid import execute_grid, grid_status, load_grid
+from asdbench.report import leaderboard
+from asdbench.scoring.metrics import clamped_hmean
+from asdbench.store.store import RunState, Store
 from tests.helpers.grids import finished_stamps, grid_file
 
 
@@ -108,7 +108,7 @@ def test_leaderboard_marks_best_partial_and_missing_cells(fake_system, tiny_data
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
     grid = load_grid(path)
     store = Store(tmp_path / "store")
-    from asdbench.plugins import get_registry
+    from asdbench.contract.registry import get_registry
 
     small = [r for r in grid.runs if r.coordinates["system"] == "small"]
     store.attempt(small[0].spec, get_registry())
@@ -126,7 +126,7 @@ def test_per_machine_table_marks_unfinished_runs_missing_in_every_machine_and_hm
     path.write_text(path.read_text().replace('columns = "split"', 'columns = ["split", "machine"]\n'
                                              'value = "hmean"\naggregate = "hmean"'))
     grid = load_grid(path)
-    from asdbench.plugins import get_registry
+    from asdbench.contract.registry import get_registry
 
     small = next(r for r in grid.runs if r.coordinates["system"] == "small")
     Store(tmp_path / "store").attempt(small.spec, get_registry())
@@ -204,7 +204,7 @@ def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp
     assert result["pairs"] == len(scores) == 3 * len(scores.index.unique("split"))
     assert result["mean_difference"] == pytest.approx((scores["wide"] - scores["small"]).mean())
     assert 0 <= result["p_value"] <= 1
-    from asdbench.cli import main
+    from asdbench.cli.main import main
 
     capsys.readouterr()
     assert main(["leaderboard", str(path), "--out", str(tmp_path / "store"), "--compare", "small", "wide"]) == 0
@@ -233,7 +233,7 @@ def test_regression_gate_flags_cells_below_tolerance_and_missing_cells(fake_syst
         ("tall", committed[0]["column"], None)]
     assert leaderboard.regressions(grid, store, raised[:1], tolerance=0.03) == []
 
-    from asdbench.cli import main
+    from asdbench.cli.main import main
 
     reference = tmp_path / "committed.json"
     reference.write_text(leaderboard.render(grid, store, "json"))
@@ -243,7 +243,7 @@ def test_regression_gate_flags_cells_below_tolerance_and_missing_cells(fake_syst
 
 
 def test_regression_gate_without_a_committed_table_names_the_file(fake_system, tiny_dataset, tmp_path, capsys):
-    from asdbench.cli import main
+    from asdbench.cli.main import main
 
     path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
     assert main(["leaderboard", str(path), "--out", str(tmp_path / "store"), "--check", "nowhere.json"]) == 2
@@ -256,12 +256,12 @@ def test_stacked_trainings_are_other_runs_than_trainings_alone(fake_system, tiny
     train.stack_seeds = 2 trains into directories of its own (the unstacked ones keep their hashes), stacks seeds
     1+2 of each system and trains seed 3 in a stack of one, and status and the leaderboard find its runs from
     the grid file alone."""
-    import asdbench.run
-    from asdbench.cli import main
+    import asdbench.store.stages
+    from asdbench.cli.main import main
 
     stacked_sizes = []
-    real = asdbench.run.train_stacked
-    monkeypatch.setattr(asdbench.run, "train_stacked", lambda members, **kw: stacked_sizes.append(len(members))
+    real = asdbench.store.stages.train_stacked
+    monkeypatch.setattr(asdbench.store.stages, "train_stacked", lambda members, **kw: stacked_sizes.append(len(members))
                         or real(members, **kw))
     alone = load_grid(grid_file(tmp_path, tiny_dataset, seeds=(1, 2, 3)))
     text = (tmp_path / "grid.toml").read_text().replace("batch_size = 8", "batch_size = 8\nstack_seeds = 2")

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from asdbench import jackknife
+from asdbench.scoring import jackknife
 
 
 def one_by_one(is_anomaly: np.ndarray, scores: np.ndarray, max_fpr: float | None) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from asdbench.data.labels import build_labels
 from asdbench.errors import SpecError
-from asdbench.labels import build_labels
 
 
 def rows():

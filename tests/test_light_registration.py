@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from asdbench.plugins import Registry
+from asdbench.contract.registry import Registry
 from asdbench_methods.adaproj import AdaProj
 from asdbench_methods.augmentations import Mixup
 from asdbench_methods.backends import ASDKitKMeansBackend, KNNBackend, TargetKMeansBackend
@@ -105,9 +105,9 @@ def test_factory_hands_runtime_arguments_and_options_to_its_class_unchanged(regi
 LIST_AND_VALIDATE = textwrap.dedent("""
     import contextlib, io, json, sys
 
-    from asdbench.cli import main
-    from asdbench.plugins import get_registry
-    from asdbench.spec import validate_spec
+    from asdbench.cli.main import main
+    from asdbench.contract.registry import get_registry
+    from asdbench.spec.validate import validate_spec
 
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["plugins"]) == 0
@@ -140,7 +140,7 @@ def test_listing_plugins_and_validating_specs_import_nothing_heavy():
 STATUS = textwrap.dedent("""
     import contextlib, io, json, sys
 
-    from asdbench.cli import main
+    from asdbench.cli.main import main
 
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["status", sys.argv[1], "--out", sys.argv[2]]) == 0

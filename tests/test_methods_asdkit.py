@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from asdbench.contract.registry import get_registry
 from asdbench.errors import AsdbenchError
-from asdbench.plugins import get_registry
 from tests.golden import inputs
 
 GOLDEN = Path(__file__).parent / "golden" / "asdkit.npz"
@@ -105,7 +105,7 @@ def test_asdkit_backends_name_themselves_in_their_errors():
 def test_the_sota_grids_asdkit_rows_score_with_asdkits_backends():
     """The k-means rows use ASDKit's Kmeans (16 clusters), the kNN + SMOTE rows its Knn with default.yaml's SMOTE
     setting; each pair shares one training."""
-    from asdbench.grid import load_grid
+    from asdbench.grid.grid import load_grid
 
     runs = load_grid(Path(__file__).resolve().parent.parent / "leaderboard" / "sota.toml").runs
     systems = {run.coordinates["system"]: run.spec for run in runs}

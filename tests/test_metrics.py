@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asdbench.errors import ScoreFileError
-from asdbench.metrics import EPSILON, MachineScores, evaluate_frame, machine_metrics, official_score
+from asdbench.scoring.metrics import EPSILON, MachineScores, evaluate_frame, machine_metrics, official_score
 
 
 def reference_auc(positive: np.ndarray, negative: np.ndarray) -> float:

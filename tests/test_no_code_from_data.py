@@ -14,12 +14,12 @@ import pytest
 import soundfile
 import torch
 
-from asdbench.cli import main
+from asdbench.cli.main import main
 from asdbench.data.audio import AudioCache
 from asdbench.errors import AsdbenchError
-from asdbench.plots import space_figure
-from asdbench.rundir import DamagedFile, embeddings_path, trained_embeddings
-from asdbench.train import load_checkpoint
+from asdbench.report.plots import space_figure
+from asdbench.store.layout import DamagedFile, embeddings_path, trained_embeddings
+from asdbench.training.loop import load_checkpoint
 from asdbench_pretrained import checkpoints, weights
 
 HASH = "0123456789abcdef"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from asdbench.atomic import write_text_atomic
-from asdbench.cli import main
+from asdbench.cli.main import main
 from asdbench.errors import PathError, WriteError
+from asdbench.files.atomic import write_text_atomic
 from tests.helpers.grids import finished_stamps
 
 GRID = """\

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from asdbench.errors import AsdbenchError
-from asdbench.plots import LEGEND_ENTRIES, MARKERS, space_figure
+from asdbench.report.plots import LEGEND_ENTRIES, MARKERS, space_figure
 
 
 def space_file(directory, reducer="umap", clusters=3):

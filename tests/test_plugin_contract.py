@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from asdbench import plugins
-from asdbench.cli import main
-from asdbench.contract import (
+from asdbench.cli.main import main
+from asdbench.contract import registry as plugins
+from asdbench.contract.boundary import (
     check_augmentation_output,
     check_clusters,
     check_feature_space_output,
@@ -23,10 +23,10 @@ from asdbench.contract import (
     check_reduced,
     check_scores,
 )
+from asdbench.contract.registry import Registry
 from asdbench.errors import ContractError, PluginCallError, PluginError
 from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl, singular
-from asdbench.plugins import Registry
-from asdbench.system import build_system
+from asdbench.training.system import build_system
 from tests.helpers.distributions import write_distribution
 
 

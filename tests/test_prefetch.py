@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from asdbench.clips import ClipSource
 from asdbench.data.audio import ClipArray
+from asdbench.data.clips import ClipSource
 from asdbench.errors import DataError
-from asdbench.prefetch import PREFETCH_BATCHES, DeviceFeed, prefetched
-from asdbench.stacked import StackedMember, train_stacked
-from asdbench.train import TrainingError, train
+from asdbench.training.loop import TrainingError, train
+from asdbench.training.prefetch import PREFETCH_BATCHES, DeviceFeed, prefetched
+from asdbench.training.stacked import StackedMember, train_stacked
 from tests.helpers.training import CPU, SAMPLES, make
 
 PRODUCER = "asdbench-prefetch"
@@ -183,7 +183,7 @@ def test_a_batch_is_written_into_the_buffer_given_with_the_values_it_would_have_
 
 def test_batches_are_made_ahead_on_a_gpu_and_in_the_loop_on_the_cpu():
     """On the CPU a producer thread takes a core from torch's threads (slower on 2 cores, the same results)."""
-    from asdbench.prefetch import default_prefetch
+    from asdbench.training.prefetch import default_prefetch
 
     assert default_prefetch(torch.device("cpu")) == 0
     assert default_prefetch(torch.device("cuda")) == PREFETCH_BATCHES > 0

@@ -17,8 +17,8 @@ import pytest
 import soundfile
 import torch
 
+from asdbench.contract.registry import Registry
 from asdbench.errors import AsdbenchError
-from asdbench.plugins import Registry
 from asdbench_pretrained import checkpoints, cnn14, openl3, weights
 from asdbench_pretrained.audio import resample, resampled_length
 from asdbench_pretrained.cnn14 import Cnn14, LogMel, Spectrogram, load_cnn14
@@ -304,7 +304,7 @@ def test_models_fetch_command_reports_a_failed_download_clearly(tmp_path, capsys
     """No network in tests: the download fails, and the error says what to fetch by hand and where."""
     import urllib.request
 
-    from asdbench.cli import main
+    from asdbench.cli.main import main
 
     def offline(*args, **kwargs):
         raise OSError("network unreachable")
@@ -319,7 +319,7 @@ def test_models_fetch_command_reports_a_failed_download_clearly(tmp_path, capsys
 
 
 def test_missing_weights_suggest_a_fetch_command_that_the_cli_accepts(empty_models_dir, monkeypatch):
-    from asdbench.cli import main
+    from asdbench.cli.main import main
 
     with pytest.raises(AsdbenchError) as error:
         PannsSpace()

@@ -6,8 +6,8 @@ import io
 
 from tqdm import tqdm
 
-from asdbench import progress
-from asdbench.progress import progress_bar
+from asdbench.runtime import progress
+from asdbench.runtime.progress import progress_bar
 
 
 class Terminal(io.StringIO):

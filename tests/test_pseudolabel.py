@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 import torch
 
-from asdbench import codeprint
-from asdbench.cli import main
-from asdbench.data.dcase import build_manifest
+from asdbench.cli.main import main
+from asdbench.contract.registry import get_registry
+from asdbench.data.labels import build_labels
+from asdbench.data.manifest import build_manifest
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.hookspecs import FeatureSpaceContext
-from asdbench.labels import build_labels
-from asdbench.plugins import get_registry
-from asdbench.pseudolabel import LABELS, compute, identity, machines_to_label
-from asdbench.spec import validate_spec
-from asdbench.store import Store
+from asdbench.pseudolabel.labelling import LABELS, compute, identity, machines_to_label
+from asdbench.spec.validate import validate_spec
+from asdbench.store import codeprint
+from asdbench.store.store import Store
 from asdbench_methods.clustering import GMMBIC
 from asdbench_methods.featurespaces import mix_at_snr, resize, resize_ratio
 
@@ -287,4 +287,4 @@ def test_a_tables_code_is_that_of_its_components_not_of_the_runs_system(tiny_dat
     stages = [codeprint.distributions(s.canonical, codeprint.PSEUDOLABELS, get_registry()) for s in (spec, other)]
     assert stages[0] == stages[1] == ["asdbench", "asdbench-methods"]
     core = {p.name for p in codeprint.core_files(codeprint.PSEUDOLABELS)}
-    assert "pseudolabel.py" in core and "metrics.py" not in core
+    assert "labelling.py" in core and "metrics.py" not in core

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from asdbench.data.synth import generate
+from asdbench.synth.generate import generate
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```sh demo\n(.*?)^```$", re.MULTILINE | re.DOTALL)

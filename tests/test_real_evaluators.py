@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asdbench.metrics import EvaluationReport, MachineScores, clamped_hmean, official_score
+from asdbench.scoring.metrics import EvaluationReport, MachineScores, clamped_hmean, official_score
 from tests.helpers.evaluator_figures import PAPER, TOLERANCE, assert_equal, evaluate_json
 from tests.helpers.realdata import eval_layout
 

@@ -1,7 +1,7 @@
 """Every value of the evaluators' report can be a leaderboard's value, read from what runs store.
 
 The runs' results are written straight into a store (no training): each run's report is computed by
-asdbench.metrics from scores drawn for it, so the expected cells are the reports' own values.
+asdbench.scoring.metrics from scores drawn for it, so the expected cells are the reports' own values.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdbench import leaderboard
 from asdbench.errors import SpecError
-from asdbench.grid import load_grid
-from asdbench.metrics import EvaluationReport, evaluate_frame
-from asdbench.rundir import RESULTS
-from asdbench.store import Store
+from asdbench.grid.grid import load_grid
+from asdbench.report import leaderboard
+from asdbench.scoring.metrics import EvaluationReport, evaluate_frame
+from asdbench.store.layout import RESULTS
+from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
 
 MACHINES = ("fan", "valve")

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from asdbench.cli import main
-from asdbench.data.dcase import build_manifest
-from asdbench.plugins import get_registry
-from asdbench.scorefiles import evaluate_directory
-from asdbench.spec import validate_spec
-from asdbench.store import Store
+from asdbench.cli.main import main
+from asdbench.contract.registry import get_registry
+from asdbench.data.manifest import build_manifest
+from asdbench.scoring.scorefiles import evaluate_directory
+from asdbench.spec.validate import validate_spec
+from asdbench.store.store import Store
 
 MAIN_SYSTEM = {
     "labels": "attributes",
@@ -151,7 +151,7 @@ def test_decision_threshold_is_the_gamma_90th_percentile():
     import numpy as np
     import scipy.stats
 
-    from asdbench.scoring import decision_threshold
+    from asdbench.scoring.ensemble import decision_threshold
 
     scores = scipy.stats.gamma.rvs(2.0, scale=0.1, size=4000, random_state=0)
     assert decision_threshold(scores, 0.9) == pytest.approx(scipy.stats.gamma.ppf(0.9, 2.0, scale=0.1), rel=0.05)

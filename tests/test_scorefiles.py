@@ -10,16 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdbench.cli import main
-from asdbench.data.dcase import build_manifest
+from asdbench.cli.main import main
+from asdbench.data.manifest import build_manifest
 from asdbench.errors import ScoreFileError
-from asdbench.metrics import evaluate_frame
-from asdbench.scorefiles import (
-    decision_file,
-    evaluate_directory,
-    read_scores,
-    score_file,
-)
+from asdbench.scoring.metrics import evaluate_frame
+from asdbench.scoring.scorefiles import decision_file, evaluate_directory, read_scores, score_file
 from tests.helpers.scores import write_all
 
 

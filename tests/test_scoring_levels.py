@@ -14,13 +14,13 @@ from dataclasses import replace
 
 import pytest
 
-from asdbench import leaderboard
+from asdbench.contract.registry import get_registry
 from asdbench.errors import SpecError
-from asdbench.grid import execute_grid, grid_status, load_grid
-from asdbench.migrate import legacy_runs
-from asdbench.plugins import get_registry
-from asdbench.spec import RunSpec
-from asdbench.store import RunState, Store
+from asdbench.grid.grid import execute_grid, grid_status, load_grid
+from asdbench.report import leaderboard
+from asdbench.spec.validate import RunSpec
+from asdbench.store.migrate import legacy_runs
+from asdbench.store.store import RunState, Store
 from tests.helpers.fake_system import trainings
 from tests.helpers.grids import BACKENDS, backend_grid
 
@@ -144,8 +144,8 @@ SHORT_BACKEND = """
 
 @pytest.mark.slow
 def test_a_backend_breaking_its_contract_is_one_line_naming_it(fake_system, tiny_dataset, tmp_path, capsys):
-    from asdbench import plugins
-    from asdbench.cli import main
+    from asdbench.cli.main import main
+    from asdbench.contract import registry as plugins
     from tests.helpers.distributions import write_distribution
 
     write_distribution(tmp_path / "site", "asdbench-short", "asdbench_short", SHORT_BACKEND, version="0.3")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from asdbench.cli import main
-from asdbench.data.synth import generate
-from asdbench.grid import load_grid
+from asdbench.cli.main import main
+from asdbench.grid.grid import load_grid
+from asdbench.synth.generate import generate
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 LEADERBOARD = REPOSITORY / "leaderboard"

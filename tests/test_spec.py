@@ -7,10 +7,10 @@ import textwrap
 
 import pytest
 
+from asdbench.contract.registry import Registry
 from asdbench.errors import SpecError
 from asdbench.hookspecs import hookimpl
-from asdbench.plugins import Registry
-from asdbench.spec import load_spec, validate_spec
+from asdbench.spec.validate import load_spec, validate_spec
 
 
 def stft(n_fft: int = 1024, temporal_norm: bool = False, f_min: float = 200.0):

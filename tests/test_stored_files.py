@@ -13,11 +13,11 @@ import shutil
 import numpy as np
 import pytest
 
-from asdbench import leaderboard
-from asdbench.cli import main
-from asdbench.grid import execute_grid, grid_status, load_grid
-from asdbench.plugins import get_registry, use_registry
-from asdbench.store import Store
+from asdbench.cli.main import main
+from asdbench.contract.registry import get_registry, use_registry
+from asdbench.grid.grid import execute_grid, grid_status, load_grid
+from asdbench.report import leaderboard
+from asdbench.store.store import Store
 from tests.helpers.fake_system import install_fake_system
 from tests.helpers.grids import backend_grid
 

@@ -23,10 +23,12 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import asdbench.data.synth as synth
-from asdbench.cli import main
-from asdbench.data.dcase import build_manifest
-from asdbench.data.soundmodels import (
+import asdbench.synth.generate as synth
+from asdbench.cli.main import main
+from asdbench.data.manifest import build_manifest
+from asdbench.errors import DataError
+from asdbench.synth.generate import PRESETS, generate, plan_clips
+from asdbench.synth.soundmodels import (
     ATTRIBUTE_KEYS,
     FAMILIES,
     FAMILY_ANOMALIES,
@@ -38,8 +40,6 @@ from asdbench.data.soundmodels import (
     render_machine,
     render_noise,
 )
-from asdbench.data.synth import PRESETS, generate, plan_clips
-from asdbench.errors import DataError
 
 # The official patterns, written here independently of asdbench.data.layout.
 LABELLED = re.compile(

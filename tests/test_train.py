@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from asdbench.epochloss import EpochLoss
-from asdbench.train import TrainingError, TrainingPlan, checkpoint_path, train
+from asdbench.training.epochloss import EpochLoss
+from asdbench.training.loop import TrainingError, TrainingPlan, checkpoint_path, train
 from tests.helpers.training import assert_same_states, data, make_system, plan, states
 
 
@@ -20,7 +20,7 @@ def test_resume_after_interruption_gives_identical_checkpoints(training_registry
     reference = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "a",
                       device=torch.device("cpu"), progress=False)
 
-    import asdbench.train as train_module
+    import asdbench.training.loop as train_module
 
     real_save, saves = train_module._save, []
 
@@ -50,7 +50,7 @@ def test_a_kill_between_a_kept_epoch_and_last_resumes_after_the_kept_epoch(train
     reference = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "a",
                       device=torch.device("cpu"), progress=False)
 
-    import asdbench.train as train_module
+    import asdbench.training.loop as train_module
 
     real_save = train_module._save
 
@@ -89,7 +89,7 @@ def test_resumed_training_says_from_which_epoch_unless_silenced(training_registr
 def test_one_bar_counts_the_whole_training_from_where_it_resumes(training_registry, tmp_path, monkeypatch):
     """The training bar's ETA is the training's: it spans every epoch and a resumed training starts it at the
     batches already trained."""
-    from asdbench import train as train_module
+    from asdbench.training import loop as train_module
 
     class RecordingBar:
         def __init__(self, **options):
@@ -196,7 +196,7 @@ def test_a_nan_loss_found_at_the_epoch_end_names_its_step_and_its_epoch_is_not_s
     """Training reads its losses back every READ_EVERY_STEPS steps or READ_EVERY_SECONDS seconds only (here:
     once an epoch, at its end); a NaN loss at epoch 2, step 3 of 4 is found then, named as it happened, and the
     NaN weights of the steps after it are never saved: last.pt stays epoch 1's."""
-    import asdbench.epochloss as epochloss
+    import asdbench.training.epochloss as epochloss
 
     monkeypatch.setattr(epochloss, "READ_EVERY_STEPS", 1000)
     monkeypatch.setattr(epochloss, "READ_EVERY_SECONDS", math.inf)

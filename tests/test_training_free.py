@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdbench.cli import main
-from asdbench.datacheck import open_dataset
+from asdbench.cli.main import main
+from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
 from asdbench.hookspecs import hookimpl
-from asdbench.plugins import Registry, get_registry
-from asdbench.rundir import trained_embeddings
-from asdbench.scorefiles import score_file
-from asdbench.spec import load_spec, validate_spec
-from asdbench.store import Store
+from asdbench.scoring.scorefiles import score_file
+from asdbench.spec.validate import load_spec, validate_spec
+from asdbench.store.datacheck import open_dataset
+from asdbench.store.layout import trained_embeddings
+from asdbench.store.store import Store
 from asdbench_methods.genrep import GenRepBackend
 
 REPOSITORY = Path(__file__).resolve().parents[1]

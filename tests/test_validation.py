@@ -10,14 +10,14 @@ from typing import Annotated
 import numpy as np
 import pytest
 
-from asdbench import leaderboard
-from asdbench.cli import main
+from asdbench.cli.main import main
+from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
-from asdbench.grid import load_grid
+from asdbench.grid.grid import load_grid
 from asdbench.hookspecs import OneOf, Range, Satisfies, hookimpl
-from asdbench.plugins import Registry, get_registry
-from asdbench.spec import validate_spec
-from asdbench.store import Store
+from asdbench.report import leaderboard
+from asdbench.spec.validate import validate_spec
+from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
 
 SPEC = """\

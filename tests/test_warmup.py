@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
+from asdbench.contract.registry import get_registry
 from asdbench.errors import SpecError
-from asdbench.plugins import get_registry
-from asdbench.spec import validate_spec
-from asdbench.stacked import StackedMember, train_stacked
-from asdbench.train import train
+from asdbench.spec.validate import validate_spec
+from asdbench.training.loop import train
+from asdbench.training.stacked import StackedMember, train_stacked
 from tests.helpers.training import CPU, assert_same_states, data, make, make_system, noise_clips, plan, states
 
 

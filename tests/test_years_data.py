@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 import soundfile
 
-from asdbench.cli import main
+from asdbench.cli.main import main
+from asdbench.contract.registry import get_registry
 from asdbench.data import audio
 from asdbench.data.audio import AudioCache, decode
-from asdbench.data.dcase import build_manifest
-from asdbench.data.synth import PRESETS, plan_clips, render
+from asdbench.data.manifest import build_manifest
 from asdbench.errors import DataError, SpecError
-from asdbench.plugins import get_registry
-from asdbench.spec import validate_spec
+from asdbench.spec.validate import validate_spec
+from asdbench.synth.generate import PRESETS, plan_clips, render
 
 SUPPLEMENTAL_NAME = r"section_00_(machine|noise)_\d{4}_\.wav"  # written here apart from asdbench.data.layout
 
@@ -136,7 +136,7 @@ def test_supplemental_train_without_clean_clips_names_the_folder(tiny_dataset):
 
 def test_pseudolabelling_leaves_supplemental_clips_out(ci2025_dataset, tmp_path, monkeypatch):
     """The rows a feature space embeds for a machine are its train and test clips, never its supplemental ones."""
-    from asdbench import pseudolabel
+    from asdbench.pseudolabel import labelling as pseudolabel
 
     seen = []
     monkeypatch.setattr(pseudolabel, "_label_machine", lambda space, reducer, clusterer, rows, config:

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pytest
 
-from asdbench.cli import main
-from asdbench.data.synth import PRESETS
-from asdbench.rundir import trained_embeddings
+from asdbench.cli.main import main
+from asdbench.store.layout import trained_embeddings
+from asdbench.synth.generate import PRESETS
 
 LIGHT = """
 seed = 1

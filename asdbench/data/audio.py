@@ -41,12 +41,12 @@ import numpy as np
 import soundfile
 from filelock import FileLock
 
-from asdbench.atomic import atomic_path, write_json_atomic
 from asdbench.data.layout import SAMPLE_RATE, channel_count
 from asdbench.data.wavheader import check_whole_wav
 from asdbench.errors import DataError
-from asdbench.paths import writable_directory
-from asdbench.progress import progress_bar
+from asdbench.files.atomic import atomic_path, write_json_atomic
+from asdbench.files.paths import writable_directory
+from asdbench.runtime.progress import progress_bar
 
 if TYPE_CHECKING:
     import pandas as pd

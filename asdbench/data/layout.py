@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import soundfile
 
-from asdbench.atomic import atomic_path, write_text_atomic
 from asdbench.errors import DataError
+from asdbench.files.atomic import atomic_path, write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd

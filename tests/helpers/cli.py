@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asdbench.cli import main
+from asdbench.cli.main import main
 
 
 def cli_error(args: list[str], capsys) -> str:

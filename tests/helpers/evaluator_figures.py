@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from asdbench.cli import main
+from asdbench.cli.main import main
 
 TOLERANCE = {"abs": 1e-12}
 """Every figure but the ci95: AUCs, P/R/F1, means, official score. They differ by float64 rounding only (at most

@@ -21,9 +21,9 @@ import pytest
 import scipy.stats
 from sklearn.metrics import roc_auc_score
 
-from asdbench.cli import main
-from asdbench.data.dcase import build_manifest
+from asdbench.cli.main import main
 from asdbench.data.layout import NO_ATTRIBUTE, write_wav
+from asdbench.data.manifest import build_manifest
 
 
 @dataclass(frozen=True)

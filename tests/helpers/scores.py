@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from asdbench.scorefiles import write_decisions, write_scores
+from asdbench.scoring.scorefiles import write_decisions, write_scores
 
 
 def write_all(directory, test: pd.DataFrame, scores=None, decisions: bool = True) -> pd.DataFrame:

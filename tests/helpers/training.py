@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from asdbench.clips import ClipSource
+from asdbench.contract.registry import Registry, get_registry
+from asdbench.data.clips import ClipSource
 from asdbench.hookspecs import hookimpl
-from asdbench.plugins import Registry, get_registry
-from asdbench.spec import RunSpec, validate_spec
-from asdbench.system import System, build_system
-from asdbench.train import TrainingPlan
+from asdbench.spec.validate import RunSpec, validate_spec
+from asdbench.training.loop import TrainingPlan
+from asdbench.training.system import System, build_system
 
 CPU = torch.device("cpu")
 SAMPLES = 16000

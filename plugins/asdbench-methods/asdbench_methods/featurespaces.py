@@ -15,9 +15,9 @@ from torch.nn import functional as F
 
 from asdbench.data.audio import SAMPLE_RATE, AudioCache, ClipArray
 from asdbench.data.layout import true_attributes
-from asdbench.devices import default_device
 from asdbench.errors import AsdbenchError
 from asdbench.hookspecs import FeatureSpaceContext
+from asdbench.runtime.devices import default_device
 from asdbench_methods.frontends import STFT
 from asdbench_methods.networks import SpectrogramNetwork
 

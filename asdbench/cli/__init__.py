@@ -1,0 +1,1 @@
+"""``asdbench ...``: the command line, one module per group of commands; each a thin layer over the library."""

@@ -1,0 +1,68 @@
+"""The constraints a factory declares on its options (``Annotated[int, Range(ge=1)]``, see asdbench.hookspecs),
+read from its signature without calling it, and the check of a given value against them."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, get_args, get_origin
+
+from asdbench.contract.registry import Registration, factory_signature
+from asdbench.errors import PluginError, SpecError
+from asdbench.hookspecs import CONSTRAINTS
+
+
+def constraints(registration: Registration) -> dict[str, tuple[Any, ...]]:
+    """Each keyword option's declared constraints (an empty tuple for one without)."""
+    declared = registration.options()
+    namespace = _namespace(registration.factory)
+    found = {}
+    for parameter in factory_signature(registration.factory).parameters.values():
+        if parameter.name not in declared:
+            continue
+        annotation = parameter.annotation
+        if isinstance(annotation, str):  # postponed (``from __future__ import annotations``): evaluate it
+            try:
+                annotation = eval(annotation, namespace)  # noqa: S307 - the plugin's own annotation, in its module
+            except Exception as exc:  # any failure means the plugin's declaration is unreadable
+                raise PluginError(f"{registration.label}: the annotation of option {parameter.name!r} "
+                                  f"({parameter.annotation}) cannot be evaluated ({exc}); an option's annotation "
+                                  "must be importable at run time, not only under TYPE_CHECKING") from None
+        metadata = get_args(annotation)[1:] if get_origin(annotation) is Annotated else ()
+        found[parameter.name] = tuple(m for m in metadata if isinstance(m, CONSTRAINTS))
+    return found
+
+
+def check_finite(value: Any, field: str) -> None:
+    """Refuse NaN and infinities anywhere in an option's value: they have no canonical JSON form."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(f"{field}: expected a finite number, got {value!r}")
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            check_finite(item, f"{field}[{index}]")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_finite(item, f"{field}.{key}")
+
+
+def check_constraints(value: Any, declared: tuple[Any, ...], field: str) -> None:
+    """Refuse a value that one of the option's declared constraints does not allow, saying what it expects."""
+    for constraint in declared:
+        try:
+            allowed = constraint.allows(value)
+        except TypeError:  # a value of another type, for an option whose default does not fix its type
+            allowed = False
+        if not allowed:
+            raise SpecError(f"{field}: expected {constraint.expected}, got {value!r}")
+
+
+def _namespace(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The globals a factory's postponed annotations refer to: its function's, or its class's module's."""
+    function = factory.__init__ if isinstance(factory, type) else inspect.unwrap(factory)
+    namespace = getattr(function, "__globals__", None)
+    if namespace is None:
+        module = sys.modules.get(getattr(factory, "__module__", "") or "")
+        namespace = vars(module) if module else {}
+    return dict(namespace)

@@ -1,0 +1,420 @@
+"""The plugin manager: loads the ``asdbench`` entry points, checks what plugins register, answers lookups.
+
+Every registration hook of every plugin is called once, with a ``register`` callable bound to that plugin, so
+that a duplicate name can name both plugins and ``asdbench plugins`` can say which distribution provides what.
+A plugin that fails to import, implements a hook that does not exist (a misspelt name), or registers a factory
+the core cannot call as its kind's contract says (asdbench.hookspecs.CONTRACTS) is recorded in
+:attr:`Registry.failures`, with its distribution, and left out; the others still load.
+
+Environment variables, for benchmark hygiene (as datasette does):
+
+- ``ASDBENCH_LOAD_PLUGINS``: comma-separated distribution names; only those entry points are loaded (an empty
+  value loads none; a name that matches no installed plugin distribution is recorded as a failure). The core's
+  own dataset readers are always loaded.
+- ``ASDBENCH_TRACE_PLUGINS=1``: print every registration and every hook call to stderr.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from asdbench import hookspecs
+from asdbench.contract.boundary import check_product, plugin_call
+from asdbench.errors import PluginError
+from asdbench.hookspecs import CONTRACTS, Kind
+
+ENTRY_POINT_GROUP = "asdbench"
+CORE_DISTRIBUTION = "asdbench"
+LOAD_VARIABLE = "ASDBENCH_LOAD_PLUGINS"
+HOOKS = tuple(name for name in vars(hookspecs) if name.startswith("asdbench_"))
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One named factory of one kind, and where it came from."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    plugin: str
+    distribution: str
+    version: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How messages name the component: ``backend 'knn' (asdbench-methods 0.1.0)``."""
+        return f"{hookspecs.singular(self.kind)} {self.name!r} ({_source_text(self.distribution, self.version)})"
+
+    def options(self) -> dict[str, Any]:
+        """The factory's keyword options and their defaults (``inspect.Parameter.empty`` when required).
+
+        The runtime arguments are positional-only (checked at registration), so they are not among them.
+        """
+        return {
+            p.name: p.default
+            for p in self._parameters()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+
+    def accepts_any_option(self) -> bool:
+        return any(p.kind is p.VAR_KEYWORD for p in self._parameters())
+
+    def _parameters(self) -> list[inspect.Parameter]:
+        return list(factory_signature(self.factory).parameters.values())
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A plugin that could not be imported or registered, or a registration that was refused."""
+
+    entry_point: str
+    distribution: str
+    version: str
+    error: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.entry_point} ({_source_text(self.distribution, self.version)}): {self.error}"
+
+
+@dataclass(frozen=True)
+class _Source:
+    plugin: str
+    distribution: str
+    version: str
+
+
+class Registry:
+    """Everything registered by the loaded plugins, indexed by kind and name."""
+
+    def __init__(self, *, entry_points: bool = True, extra_plugins: Iterable[object] = ()) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self._load_failures: list[LoadFailure] = []
+        self._registration_failures: list[LoadFailure] = []
+        self._sources: dict[int, _Source] = {}
+        self._entries: dict[str, dict[str, Registration]] = {kind: {} for kind in CONTRACTS}
+        self.conflicts: dict[tuple[str, str], str] = {}
+        self._shadowed: list[Registration] = []
+        self._left_out: set[str] = set()
+        """Plugin distributions installed but not loaded: :data:`LOAD_VARIABLE` does not name them."""
+        self._load_setting = ""
+        """:data:`LOAD_VARIABLE` as the entry points were loaded."""
+        self._trace = bool(os.environ.get("ASDBENCH_TRACE_PLUGINS"))
+        if self._trace:
+            self.pm.trace.root.setwriter(sys.stderr.write)
+            self.pm.enable_tracing()
+        self._register_core()
+        if entry_points:
+            self._load_entry_points()
+        for plugin in extra_plugins:
+            self.add_plugin(plugin, distribution="(registered in process)", version="")
+        self._collect()
+
+    @property
+    def failures(self) -> list[LoadFailure]:
+        """Plugins that failed to load, and registrations that were refused."""
+        return [*self._load_failures, *self._registration_failures]
+
+    # --- loading ------------------------------------------------------------------------------------------
+
+    def _register_core(self) -> None:
+        from asdbench.data import readers as datasets  # the core's own dataset readers, registered like any plugin
+
+        self.add_plugin(datasets, distribution=CORE_DISTRIBUTION, version=_version(CORE_DISTRIBUTION))
+
+    def add_plugin(self, plugin: object, *, distribution: str, version: str, name: str | None = None) -> None:
+        """Register a plugin object (module or instance) with the hook manager; call :meth:`refresh` after.
+
+        A plugin that pluggy refuses (a hook implementation whose arguments its hook does not have) or that
+        implements a hook asdbench does not have is recorded as a failure and left out.
+        """
+        plugin_name = name or _plugin_name(plugin)
+        try:
+            self.pm.register(plugin, name=plugin_name)
+        except (pluggy.PluginValidationError, ValueError) as exc:  # ValueError: a plugin name already taken
+            self._load_failures.append(LoadFailure(plugin_name, distribution, version, " ".join(str(exc).split())))
+            return
+        unknown = _unknown_hooks(self.pm, plugin)
+        if unknown:
+            self.pm.unregister(plugin)
+            self._load_failures.append(LoadFailure(plugin_name, distribution, version, "; ".join(unknown)))
+            return
+        self._sources[id(plugin)] = _Source(plugin_name, distribution, version)
+
+    def _load_entry_points(self) -> None:
+        allowed = _allowed_distributions()
+        self._load_setting = os.environ.get(LOAD_VARIABLE, "")
+        found: set[str] = set()
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist_name = ep.dist.name if ep.dist else "(unknown distribution)"
+            dist_version = ep.dist.version if ep.dist else ""
+            found.add(_normalise(dist_name))
+            if allowed is not None and _normalise(dist_name) not in allowed:
+                self._left_out.add(dist_name)
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must not take the others down
+                error = f"{type(exc).__name__}: {exc}"
+            except SystemExit as exc:  # nor end every command silently (KeyboardInterrupt still stops asdbench)
+                error = f"called sys.exit({exc.code!r}) while being imported"
+            else:
+                self.add_plugin(plugin, distribution=dist_name, version=dist_version, name=ep.name)
+                continue
+            self._load_failures.append(LoadFailure(f"{ep.name} = {ep.value}", dist_name, dist_version, error))
+        for missing in sorted((allowed or set()) - found - {CORE_DISTRIBUTION}):
+            self._load_failures.append(LoadFailure(LOAD_VARIABLE, missing, "", _not_a_plugin(missing, found)))
+
+    def refresh(self) -> None:
+        """Re-run every registration hook (after :meth:`add_plugin` or ``unregister``)."""
+        self._entries = {kind: {} for kind in CONTRACTS}
+        self.conflicts = {}
+        self._shadowed = []
+        self._registration_failures = []
+        self._collect()
+
+    def _collect(self) -> None:
+        # Called directly rather than through pluggy, so that each call gets a ``register`` bound to its plugin.
+        for kind in CONTRACTS.values():
+            for impl in getattr(self.pm.hook, kind.hook).get_hookimpls():
+                source = self._sources.get(id(impl.plugin)) or _Source(impl.plugin_name, "(unknown)", "")
+                try:
+                    impl.function(register=self._register_callback(kind, source))
+                except Exception as exc:
+                    self._registration_failures.append(
+                        LoadFailure(source.plugin, source.distribution, source.version,
+                                    f"{kind.hook} raised {type(exc).__name__}: {exc}")
+                    )
+
+    def _register_callback(self, kind: Kind, source: _Source) -> hookspecs.Register:
+        def register(name: str, factory: Callable[..., Any], **meta: Any) -> None:
+            problem = _registration_problem(kind, name, factory)
+            if problem:
+                self._registration_failures.append(LoadFailure(source.plugin, source.distribution, source.version,
+                                                               f"{kind.singular} {name!r} refused: {problem}"))
+                self._trace_registration(kind, source, name, f"refused: {problem}")
+                return
+            registration = Registration(
+                kind.name, name, factory, source.plugin, source.distribution, source.version, dict(meta)
+            )
+            existing = self._entries[kind.name].get(name)
+            if existing is not None:
+                # Recorded, not raised: the other names of both plugins stay usable, this one does not.
+                self.conflicts[(kind.name, name)] = (
+                    f"{kind.singular} {name!r} is registered twice: by plugin {existing.plugin!r} "
+                    f"({existing.distribution}) and by plugin {source.plugin!r} ({source.distribution})"
+                )
+                self._shadowed.append(registration)
+                self._trace_registration(kind, source, name, f"duplicate of {existing.distribution}'s")
+                return
+            self._entries[kind.name][name] = registration
+            self._trace_registration(kind, source, name, "")
+
+        return register
+
+    def _trace_registration(self, kind: Kind, source: _Source, name: str, note: str) -> None:
+        if self._trace:
+            print(f"{kind.hook}: {source.distribution} registered {kind.singular} {name!r}"
+                  + (f" ({note})" if note else ""), file=sys.stderr)
+
+    # --- lookups ------------------------------------------------------------------------------------------
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._kind(kind))
+
+    def get(self, kind: str, name: str) -> Registration:
+        entries = self._kind(kind)
+        if (kind, name) in self.conflicts:
+            raise PluginError(self.conflicts[(kind, name)] + "; uninstall or rename one of them")
+        if name not in entries:
+            known = ", ".join(sorted(entries)) or "(none)"
+            message = f"unknown {hookspecs.singular(kind)} {name!r}; registered {kind}: {known}"
+            if self.failures:
+                message += ". Plugins that failed to load or register: " + "; ".join(f.message for f in self.failures)
+            if self._left_out:
+                message += f". {self._left_out_message(name)}"
+            raise PluginError(message)
+        return entries[name]
+
+    def _left_out_message(self, name: str) -> str:
+        """What :data:`LOAD_VARIABLE` loaded and left out, for a name that none of the loaded plugins registers."""
+        named = sorted(_names(self._load_setting) - {CORE_DISTRIBUTION})
+        loaded = f"the core and {', '.join(named)}" if named else "the core"
+        return (f"{LOAD_VARIABLE} is set to {self._load_setting!r}: it loads {loaded} only, leaving "
+                f"out {', '.join(sorted(self._left_out))}; add the distribution that registers {name!r} to it, or "
+                "unset it")
+
+    def build(self, kind: str, component: Mapping[str, Any], *runtime: Any) -> Any:
+        """Build a component from its canonical spec ``{"name": ..., **options}`` (see :meth:`create`)."""
+        return self.create(kind, component["name"], *runtime,
+                           **{key: value for key, value in component.items() if key != "name"})
+
+    def create(self, kind: str, name: str, *runtime: Any, **options: Any) -> Any:
+        """Build the named component: ``factory(*runtime, **options)``, the runtime arguments its kind's contract
+        names (hookspecs.CONTRACTS). A failure inside the factory, or a product without the members of its
+        kind's protocol, raises a PluginError naming the component."""
+        registration = self.get(kind, name)
+        expected = CONTRACTS[kind].runtime
+        if len(runtime) != len(expected):
+            raise TypeError(f"a {hookspecs.singular(kind)} factory is called with {len(expected)} runtime "
+                            f"arguments {expected}, not {len(runtime)}")
+        try:
+            factory_signature(registration.factory).bind(*runtime, **options)
+        except TypeError as exc:
+            raise PluginError(f"{registration.label} cannot be built with options {options}: {exc}") from None
+        with plugin_call(registration, "factory"):
+            product = registration.factory(*runtime, **options)
+        check_product(product, registration)
+        return product
+
+    def all(self) -> list[Registration]:
+        """Every registration, by kind and name; both of a name registered twice (see :meth:`is_duplicate`)."""
+        registrations = [*(r for entries in self._entries.values() for r in entries.values()), *self._shadowed]
+        order = {kind: index for index, kind in enumerate(CONTRACTS)}
+        return sorted(registrations, key=lambda r: (order[r.kind], r.name))
+
+    def is_duplicate(self, registration: Registration) -> bool:
+        """Whether another plugin registered the same name of the same kind (which makes that name unusable)."""
+        return (registration.kind, registration.name) in self.conflicts
+
+    def _kind(self, kind: str) -> dict[str, Registration]:
+        if kind not in self._entries:
+            raise PluginError(f"unknown plugin kind {kind!r}; kinds: {', '.join(CONTRACTS)}")
+        return self._entries[kind]
+
+    @property
+    def hook(self) -> Any:
+        """The lifecycle hooks, e.g. ``registry.hook.asdbench_run_started(run_dir=..., spec=...)``."""
+        return self.pm.hook
+
+    def distributions(self) -> dict[str, str]:
+        """Every distribution that contributed a plugin, with its version: what a run records as provenance."""
+        return {s.distribution: s.version for s in self._sources.values()}
+
+
+def factory_signature(factory: Callable[..., Any]) -> inspect.Signature:
+    """``inspect.signature(factory)``, except that a ``torch.nn.Module`` class without an ``__init__`` of its own
+    takes nothing: ``Module.__init__``'s ``*args, **kwargs`` are there only to refuse arguments."""
+    torch = sys.modules.get("torch")  # a module class cannot exist before torch is imported
+    if (torch is not None and isinstance(factory, type) and issubclass(factory, torch.nn.Module)
+            and factory.__init__ is torch.nn.Module.__init__):
+        return inspect.Signature()
+    return inspect.signature(factory)
+
+
+def _registration_problem(kind: Kind, name: Any, factory: Any) -> str | None:
+    """Why ``register(name, factory)`` is refused for ``kind``, or None."""
+    if not isinstance(name, str) or not name:
+        return f"the name must be a non-empty string, got {name!r}"
+    if not callable(factory):
+        return f"the factory {factory!r} is not callable"
+    try:
+        signature = factory_signature(factory)
+        problem = _signature_problem(kind, list(signature.parameters.values()))
+        if problem:
+            problem += f" (it is {signature})"
+    except (TypeError, ValueError):
+        problem = "its signature cannot be inspected (register a function or a class)"
+    if problem:
+        return f"the core calls a {kind.singular} factory as {kind.call_form()}, but {problem}"
+    return None
+
+
+def _signature_problem(kind: Kind, parameters: list[inspect.Parameter]) -> str | None:
+    for position, argument in enumerate(kind.runtime):
+        if position >= len(parameters) or parameters[position].kind is not inspect.Parameter.POSITIONAL_ONLY:
+            return f"its parameter {position + 1} is not a positional-only {argument!r}"
+    for parameter in parameters[len(kind.runtime):]:
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            return f"its parameter {parameter.name!r} is positional-only: options are passed by keyword"
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            return f"it takes *{parameter.name}: options are passed by keyword"
+    return None
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """pluggy's ``check_pending`` for one plugin: its hook implementations that match no asdbench hook."""
+    problems = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.spec is None and any(i.plugin is plugin and not i.optionalhook for i in caller.get_hookimpls()):
+            close = difflib.get_close_matches(caller.name, HOOKS, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"the hooks are {', '.join(HOOKS)}"
+            problems.append(f"implements {caller.name}, which is not an asdbench hook ({hint})")
+    return problems
+
+
+def _plugin_name(plugin: object) -> str:
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    return f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+
+
+def _normalise(distribution: str) -> str:
+    return distribution.lower().replace("_", "-")
+
+
+def _allowed_distributions() -> set[str] | None:
+    value = os.environ.get(LOAD_VARIABLE)
+    return None if value is None else _names(value)
+
+
+def _names(value: str) -> set[str]:
+    """The distributions a :data:`LOAD_VARIABLE` value names, normalised."""
+    return {_normalise(part.strip()) for part in value.split(",") if part.strip()}
+
+
+def _not_a_plugin(distribution: str, plugin_distributions: set[str]) -> str:
+    state = "is installed but has no" if _version(distribution) else "is not installed, or has no"
+    found = ", ".join(sorted(plugin_distributions)) or "(none)"
+    return f"{distribution!r} {state} entry point in group {ENTRY_POINT_GROUP!r}; plugin distributions: {found}"
+
+
+def _source_text(distribution: str, version: str) -> str:
+    return f"{distribution} {version}".strip()
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+_default: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, loaded from entry points on first use."""
+    global _default
+    if _default is None:
+        _default = Registry()
+    return _default
+
+
+@contextmanager
+def use_registry(registry: Registry | None) -> Iterator[None]:
+    """Make :func:`get_registry` return ``registry`` inside the ``with`` block, and the process-wide registry again
+    after it, however the block ends.
+
+    ``None`` stands for a registry loaded afresh from the entry points on first use inside the block: what code
+    that installs a plugin distribution while running (a test, mostly) needs for the CLI and the grid to see it.
+    """
+    global _default
+    previous, _default = _default, registry
+    try:
+        yield
+    finally:
+        _default = previous

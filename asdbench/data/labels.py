@@ -1,0 +1,54 @@
+"""The classes a discriminative system trains on, built from the manifest's training clips.
+
+- ``attributes``: machine type + domain + attribute string, the paper's labelled condition. For a machine whose
+  attributes are hidden (``noAttribute``) this is machine type + domain, as in the challenge.
+- ``machine``: machine type + domain only (the "N/A" condition of Table III, attributes concealed everywhere).
+
+- pseudo-labels: a label table (asdbench.pseudolabel.labelling) overrides the classes of the clips it names; the other
+  machines keep their attribute classes.
+
+Every class name starts with the machine type and domain, so no two machines ever share a class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from asdbench.errors import SpecError
+
+
+@dataclass(frozen=True)
+class ClassLabels:
+    """One integer class per training clip, and the class names in index order."""
+
+    indices: np.ndarray
+    names: list[str]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.names)
+
+
+def class_names(train: pd.DataFrame, mode: str) -> pd.Series:
+    prefix = train["dataset"] + "/" + train["split"] + "/" + train["machine"] + "/" + train["domain"]
+    if mode == "machine":
+        return prefix
+    if mode == "attributes":
+        return prefix + "/" + train["attribute_string"]
+    raise SpecError(f"system.labels: unknown label mode {mode!r}")
+
+
+def build_labels(train: pd.DataFrame, mode: str, overrides: pd.Series | None = None) -> ClassLabels:
+    """Classes of the training clips ``train`` (manifest rows with subset == "train").
+
+    ``overrides`` maps clip paths to pseudo-labels, which replace those clips' classes.
+    """
+    names = class_names(train, mode)
+    if overrides is not None:
+        names = train["path"].map(overrides).fillna(names)
+    categories = sorted(names.unique())
+    lookup = {name: index for index, name in enumerate(categories)}
+    return ClassLabels(names.map(lookup).to_numpy(dtype=np.int64), categories)

@@ -1,0 +1,390 @@
+"""Grids: a base run spec, named variant groups and plain axes, expanded to runs and executed.
+
+A grid file (TOML)::
+
+    base = "base.toml"                  # a run spec file (relative to the grid file), or an inline [base] table
+
+    [[variants.system]]                 # a named group of variants: each sets any spec fields by dotted path
+    name = "N/A"
+    [[variants.system]]
+    name = "Subspace loss"
+    "system.aux" = "subspace"
+
+    [axes]                              # plain axes: a dotted spec field and its values
+    seed = [1, 2, 3, 4, 5]
+
+    [table]                             # what `asdbench leaderboard` renders
+    rows = "system"                     # a variant group or an axis
+    columns = ["dataset", "split"]      # groups/axes, plus "split" and "machine" from the results
+    value = "official_score"            # or another value of the split (official_score_ci95, a mean such as
+                                        # f1_hmean) or of each machine (hmean, auc_all, auc_source, pauc,
+                                        # f1_target, ...): `asdbench leaderboard` lists them on a typo
+    machines = ["gearbox", "slider"]    # per-machine tables: only these machines (default: all)
+    aggregate = "hmean"                 # per-machine hmean tables: add the hmean over those machines (per split
+                                        # when the table shows splits, else over all of them, as Table III's 24w/o)
+    note = "..."                        # printed under the title (e.g. what the numbers do not mean)
+
+The runs are the product of every group and axis. Each run's spec is the base with its variants' fields set in the
+order of the groups in the file, then its axis values: a later group's value of a field wins over an earlier's (a
+system's clip length over its dataset's), but an axis may not set a field that a group or another axis sets (a
+variant's own ``seed`` under a seed axis), nor list a value twice, and two coordinates that are one run (the same
+identity hash) are refused, naming both. Neither a group nor an axis may be named "split" or "machine", the
+coordinates of the results. Runs that differ only in how they are scored (an axis such
+as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) share one training: the grid
+trains it once and scores it once per variant from the stored embeddings. Executors: ``local`` (in this
+process, or a process pool with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at
+``address``). Every executor goes through the same store, so interrupted grids resume, finished runs are never
+recomputed, and several processes or workers on one grid never compute a run twice. ``train.stack_seeds`` = N
+trains up to N runs that differ only in their seed together (:mod:`asdbench.training.stacked`); it is a spec field, part
+of the training's identity, so ``status`` and ``leaderboard`` find the stacked runs from the grid file alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from copy import deepcopy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from asdbench.contract.registry import Registry, get_registry
+from asdbench.errors import SpecError
+from asdbench.grid.cluster import Attempts, dask_executor
+from asdbench.runtime.progress import progress_bar
+from asdbench.spec.validate import (
+    GRID_FILE,
+    GRID_KEYS,
+    RunSpec,
+    canonical_json,
+    read_toml,
+    refuse_other_kind,
+    training_identity,
+    validate_spec,
+)
+from asdbench.store.claims import CLAIMS
+from asdbench.store.stale import apply as apply_code_policy
+from asdbench.store.stale import survey
+from asdbench.store.store import POLL_SECONDS, Outcome, RunState, Store, attempt_in_process
+
+RESULT_COORDINATES = ("split", "machine")
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One run of a grid: its coordinates (group/axis name -> variant name or value) and its spec."""
+
+    coordinates: dict[str, Any]
+    spec: RunSpec
+
+
+AGGREGATES = ("hmean",)
+"""``table.aggregate``: "hmean" adds the harmonic mean of the AUCs and pAUCs of the machines shown (the official
+score restricted to them), per split when the table shows splits, like the hmean column of the paper's Table III."""
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: list[str]
+    columns: list[str]
+    value: str = "official_score"
+    machines: list[str] | None = None
+    aggregate: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Grid:
+    path: Path
+    runs: list[GridRun]
+    table: Table
+    dimensions: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def load_grid(path: Path, registry: Registry | None = None) -> Grid:
+    """Read, expand and validate a grid file; errors name the file and the variant or field."""
+    registry = registry or get_registry()
+    path = Path(path)
+    raw = read_toml(path, "grid file")
+    refuse_other_kind(raw, path, GRID_FILE)
+    unknown = set(raw) - set(GRID_KEYS)
+    if unknown:
+        raise SpecError(f"{path}: unknown grid field {sorted(unknown)[0]!r}; expected {', '.join(GRID_KEYS)}")
+    base, base_dir = _base(raw.get("base"), path)
+    dimensions = _dimensions(raw, path)
+    runs = []
+    for combination in itertools.product(*[[(name, v) for v in values] for name, values in dimensions.items()]):
+        spec = deepcopy(base)
+        coordinates = {}
+        for name, (label, overrides) in combination:
+            coordinates[name] = label
+            for dotted, value in overrides.items():
+                _set(spec, dotted, value, path)
+        try:
+            validated = validate_spec(spec, registry, base_dir=base_dir)
+        except SpecError as exc:
+            raise SpecError(f"{path} [{_where(coordinates)}]: {exc}") from None
+        runs.append(GridRun(coordinates, validated))
+    _refuse_repeated_runs(runs, path)
+    table = _table(raw.get("table", {}), dimensions, path)
+    return Grid(path, runs, table, {name: [label for label, _ in values] for name, values in dimensions.items()})
+
+
+def _base(value: Any, path: Path) -> tuple[dict[str, Any], Path]:
+    if isinstance(value, str):
+        base_file = (path.parent / value).resolve()
+        try:
+            return read_toml(base_file, "base spec"), base_file.parent
+        except SpecError as exc:
+            raise SpecError(f"{path}: base: {exc}") from None
+    if isinstance(value, dict):
+        return value, path.parent.resolve()
+    raise SpecError(f"{path}: 'base' must name a run spec file or be a [base] table")
+
+
+def _dimensions(raw: dict[str, Any], path: Path) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
+    dimensions: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    for section in ("variants", "axes"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise SpecError(f"{path}: {section} must be a table ([{section}]), got {raw[section]!r}")
+    for group, variants in raw.get("variants", {}).items():
+        if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+            raise SpecError(f"{path}: variants.{group} must be a non-empty list of [[variants.{group}]] tables, "
+                            f"got {variants!r}")
+        names = [v.get("name") for v in variants]
+        if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            raise SpecError(f"{path}: every [[variants.{group}]] needs a unique string 'name'; got {names}")
+        dimensions[group] = [(v["name"], {k: x for k, x in v.items() if k != "name"}) for v in variants]
+    for axis, values in raw.get("axes", {}).items():
+        if not isinstance(values, list) or not values:
+            raise SpecError(f"{path}: axes.{axis} must be a non-empty list of values")
+        if axis in dimensions:
+            raise SpecError(f"{path}: {axis!r} is both a variant group and an axis")
+        seen: set[str] = set()
+        for value in values:
+            key = canonical_json({"value": value})
+            if key in seen:
+                raise SpecError(f"{path}: axes.{axis} lists {value!r} twice: it would be one run counted twice "
+                                "in every mean; list each value once")
+            seen.add(key)
+        dimensions[axis] = [(value, {axis: value}) for value in values]
+    for name in dimensions:
+        if name in RESULT_COORDINATES:
+            section = "axes" if name in raw.get("axes", {}) else "variants"
+            raise SpecError(f"{path}: {section}.{name}: {name!r} is a coordinate of the results "
+                            f"({', '.join(RESULT_COORDINATES)}), which a table would show instead of these "
+                            "variants; name it otherwise")
+    _refuse_overridden_fields(dimensions, list(raw.get("axes", {})), path)
+    return dimensions
+
+
+def _refuse_overridden_fields(dimensions: dict[str, list[tuple[Any, dict[str, Any]]]], axes: list[str],
+                              path: Path) -> None:
+    """Refuse an axis that sets a field a variant group or an earlier axis sets: its value would replace theirs in
+    every run without a word (a variant's own ``seed`` under a seed axis). Variant groups may set a field an
+    earlier group sets: the later group's value wins, as the module's docstring says."""
+    names = list(dimensions)
+    for later_index, later in enumerate(names):
+        if later not in axes:
+            continue
+        for earlier in names[:later_index]:
+            for later_label, later_overrides in dimensions[later]:
+                for earlier_label, earlier_overrides in dimensions[earlier]:
+                    for replaced in later_overrides:
+                        for leaf in _leaves(earlier_overrides):
+                            if leaf == replaced or leaf.startswith(replaced + "."):
+                                raise SpecError(
+                                    f"{path}: {_describe(later, later_label, axes)} sets {replaced!r}, replacing the "
+                                    f"{leaf!r} that {_describe(earlier, earlier_label, axes)} sets: set each field "
+                                    "in one group or axis only")
+
+
+def _leaves(overrides: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """The dotted path of every value ``overrides`` sets, inside the tables it sets too."""
+    for key, value in overrides.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def _describe(dimension: str, label: Any, axes: list[str]) -> str:
+    """An axis, or a variant of a group, as the grid file names it, for messages."""
+    return f"axis {dimension!r}" if dimension in axes else f"variant {label!r} of {dimension!r}"
+
+
+def _refuse_repeated_runs(runs: list[GridRun], path: Path) -> None:
+    """Refuse two coordinates that are one run (one identity hash): a table would show one result as two rows, or
+    count it twice in a mean."""
+    first: dict[str, GridRun] = {}
+    for run in runs:
+        other = first.setdefault(run.spec.hash, run)
+        if other is not run:
+            raise SpecError(f"{path}: [{_where(other.coordinates)}] and [{_where(run.coordinates)}] are one run "
+                            f"({run.spec.hash}): what differs between them changes nothing the run computes; remove "
+                            "one, or make them differ")
+
+
+def _where(coordinates: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in coordinates.items())
+
+
+def _set(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
+    *parents, leaf = dotted.split(".")
+    node = spec
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise SpecError(f"{path}: cannot set {dotted!r}: {part!r} is not a table")
+    node[leaf] = deepcopy(value)
+
+
+def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table:
+    def names(key: str, default: list[str]) -> list[str]:
+        value = raw.get(key, default)
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            raise SpecError(f"{path}: table.{key} must name a group, axis, 'split' or 'machine', or be a list of "
+                            f"such names, got {raw[key]!r}")
+        for index, name in enumerate(value):
+            if name in value[:index]:
+                raise SpecError(f"{path}: table.{key} names {name!r} twice")
+            if name not in dimensions and name not in RESULT_COORDINATES:
+                raise SpecError(f"{path}: table.{key} names {name!r}, which is no variant group, axis, "
+                                f"split or machine (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
+        return value
+
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: table must be a table ([table]), got {raw!r}")
+    unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate", "note"}
+    if unknown:
+        raise SpecError(f"{path}: unknown table field {sorted(unknown)[0]!r}; expected rows, columns, value, "
+                        "machines, aggregate, note")
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        raise SpecError(f"{path}: table.note must be a string (printed under the table's title), got {note!r}")
+    first = next(iter(dimensions), "split")
+    rows, columns = names("rows", [first]), names("columns", ["split"])
+    shared = [name for name in rows if name in columns]
+    if shared and ("rows" in raw or "columns" in raw):  # a grid without groups or axes: "split" by "split"
+        raise SpecError(f"{path}: table.rows and table.columns both name {shared[0]!r}: each coordinate is either "
+                        "the rows or the columns of the table")
+    value = raw.get("value", "official_score")
+    machines = raw.get("machines")
+    if machines is not None and (not isinstance(machines, list) or not machines
+                                 or not all(isinstance(m, str) for m in machines)):
+        raise SpecError(f"{path}: table.machines must be a non-empty list of machine names, got {machines!r}")
+    aggregate = raw.get("aggregate")
+    if aggregate is not None:
+        if aggregate not in AGGREGATES:
+            raise SpecError(f"{path}: table.aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+        if "machine" not in rows + columns or value != "hmean":
+            raise SpecError(f"{path}: table.aggregate = {aggregate!r} summarises per-machine hmean tables: it "
+                            "needs 'machine' in table.rows or table.columns and value = 'hmean'")
+    return Table(rows, columns, value, machines, aggregate, note)
+
+
+# --- execution ---------------------------------------------------------------------------------------------
+
+
+def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", workers: int = 1,
+                 scheduler: str | None = None, claims: str = "files", progress: bool = True,
+                 changed_code: str = "refuse") -> dict[str, Outcome]:
+    """Bring every run of the grid to done or failed; returns each run's outcome by hash.
+
+    ``changed_code`` is the policy for finished runs made with other code than is installed, applied before any
+    work (:func:`asdbench.store.stale.apply`): "refuse" (raise, naming them), "rerun" or "keep".
+
+    Runs whose spec sets ``train.stack_seeds`` = N > 1 are trained up to N together in one process
+    (:mod:`asdbench.training.stacked`), which fills a GPU that one small model leaves idle. ``claims`` says how a process
+    claims a training or run (:mod:`asdbench.store.claims`): "scheduler" needs the ``dask`` executor.
+    """
+    if claims not in CLAIMS:
+        raise SpecError(f"unknown claims {claims!r}; claims: {', '.join(CLAIMS)}")
+    if claims == "scheduler" and executor != "dask":
+        raise SpecError("--claims scheduler holds claims on a Dask scheduler: it needs --executor dask")
+    runs_root = Path(runs_root).resolve()  # the path every worker is given, whatever its working directory
+    store = Store(runs_root)  # opened (and migrated, if it is an old store) here, before any worker opens it
+    unique = {run.spec.hash: run.spec for run in grid.runs}
+    apply_code_policy(changed_code, list(unique.values()), store, get_registry())
+    outcomes: dict[str, Outcome] = {}
+    pending = dict(unique)
+    # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed
+    with progress_bar(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar, \
+            _executor(executor, store, workers, scheduler, claims, progress) as attempts:
+        while pending:
+            groups = training_groups(list(pending.values()))
+            running = {}
+            for group in attempts([[spec.canonical for spec in group] for group in groups]):
+                for outcome in group:
+                    if outcome.state is RunState.RUNNING:
+                        running[outcome.hash] = pending[outcome.hash]
+                    else:
+                        outcomes[outcome.hash] = outcome
+                        bar.update()
+            pending = running
+            if pending:  # held by another process: wait for it to finish (or die), then look again
+                time.sleep(POLL_SECONDS)
+    return outcomes
+
+
+def training_groups(specs: list[RunSpec]) -> list[list[RunSpec]]:
+    """Specs grouped so that one attempt trains each training once: every run of a training goes with it, and
+    up to ``train.stack_seeds`` trainings that differ only in their seed go together (in order of first
+    appearance)."""
+    by_rest: dict[str, dict[str, list[RunSpec]]] = {}
+    for spec in specs:
+        rest = {key: value for key, value in training_identity(spec.canonical).items() if key != "seed"}
+        rest["stack_seeds"] = spec.train["stack_seeds"]
+        by_rest.setdefault(canonical_json(rest), {}).setdefault(spec.training_hash, []).append(spec)
+    groups = []
+    for trainings in by_rest.values():
+        runs = list(trainings.values())
+        size = runs[0][0].train["stack_seeds"]
+        groups += [[spec for training in runs[i : i + size] for spec in training] for i in range(0, len(runs), size)]
+    return groups
+
+
+@contextmanager
+def _executor(executor: str, store: Store, workers: int, scheduler: str | None, claims: str,
+              progress: bool) -> Iterator[Attempts]:
+    """A function from groups of canonical specs to their outcomes, open for the whole grid."""
+    if executor == "dask":
+        def report(line: str) -> None:
+            if progress:
+                tqdm.write(line, file=sys.stderr)
+
+        with dask_executor(store.root, workers=workers, scheduler=scheduler, claims=claims, report=report) as attempts:
+            yield attempts
+    elif executor == "local" and workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            yield lambda groups: pool.map(attempt_in_process, groups, [str(store.root)] * len(groups))
+    elif executor == "local":
+        registry = get_registry()
+        yield lambda groups: (store.attempt_group([RunSpec(c) for c in group], registry) for group in groups)
+    else:
+        raise SpecError(f"unknown executor {executor!r}; executors: local, dask")
+
+
+def grid_status(grid: Grid, runs_root: Path) -> list[dict[str, Any]]:
+    """Each run's coordinates and state, with its training's: several runs may share one training. A finished
+    run or training made with other code than is installed is "stale" (asdbench.store.stale)."""
+    store = Store(runs_root)
+    stale = survey([run.spec for run in grid.runs], store, get_registry())
+    rows = []
+    for run in grid.runs:
+        state = store.state(run.spec)
+        error = store.error(run.spec) if state is RunState.FAILED else None
+        rows.append({**run.coordinates, "training": run.spec.training_hash,
+                     "trained": "stale" if store.training_directory(run.spec) in stale.directories
+                     else store.training_state(run.spec).value,
+                     "scoring": run.spec.scoring_hash,
+                     "state": "stale" if run.spec.hash in stale.stale_runs else state.value,
+                     "error": error["error"] if error else ""})
+    return rows

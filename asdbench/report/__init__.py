@@ -1,0 +1,1 @@
+"""What people read: leaderboards rendered from stored results, run summaries and figures."""

@@ -1,0 +1,297 @@
+"""Leaderboards rendered from stored results only: mean (std) over what the table does not show (seeds).
+
+Values are official scores (or per-machine metrics) in percent, as the paper prints them; a per-machine table
+may show some machines only and add their harmonic mean (Table III's "hmean"); the best mean of each column is
+bold (unless every cell holds one run, where it may be a seed's luck); a cell with no finished run says
+"missing", and a cell with only some of its runs says how many it has (``[3/5]``), never a zero.
+Tables print percent; the CSV and JSON cells keep fractions and say so (``unit``). A heat-map PNG shows the same
+table, and ``compare`` tells a real gain from noise with a paired Wilcoxon signed-rank test over the runs two
+rows share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+from tabulate import tabulate
+
+from asdbench.errors import SpecError
+from asdbench.grid.grid import Grid
+from asdbench.report.plots import save_figure
+from asdbench.scoring.means import MEAN_NAMES
+from asdbench.scoring.metrics import EvaluationReport, MachineScores, clamped_hmean
+from asdbench.spec.validate import canonical_json
+from asdbench.store.layout import RESULTS
+from asdbench.store.stale import mixed_note
+from asdbench.store.store import Store
+
+CELL_UNIT = "fraction"
+"""The unit of the CSV and JSON cells' mean and std, written in their ``unit`` field: 0.75, not 75 (%)."""
+AGGREGATE = "hmean"
+"""The machine label of a split's aggregate cell (``table.aggregate = "hmean"``), as the paper's Table III."""
+SPLIT_VALUES = ("official_score", "official_score_ci95", *MEAN_NAMES)
+"""The values a split has once (:meth:`EvaluationReport.split_values`): official score, ci95, means."""
+MACHINE_VALUES = tuple(f.name for f in fields(MachineScores) if f.name not in ("machine", "section"))
+"""The values each machine has."""
+TABLE_VALUES = (*SPLIT_VALUES, *MACHINE_VALUES)
+"""What ``table.value`` may name."""
+
+
+def check_table(grid: Grid) -> None:
+    """Refuse a table whose value names no metric, or a split's value in a table per machine, before a grid runs
+    (here, not in asdbench.grid.grid, because the metric names come with the metrics module, which `asdbench status`
+    need not import)."""
+    value, coordinates = grid.table.value, grid.table.rows + grid.table.columns
+    if value not in TABLE_VALUES:
+        raise SpecError(f"{grid.path}: table.value must be one of {', '.join(TABLE_VALUES)}, got {value!r}")
+    if value in SPLIT_VALUES and "machine" in coordinates:
+        raise SpecError(f"{grid.path}: table.value {value!r} is a split's value, not a machine's: a table per "
+                        f"machine shows one of {', '.join(MACHINE_VALUES)}")
+
+
+def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
+    """One row per (run, split) and per (run, split, machine), with the run's coordinates and whether it has
+    finished. An unfinished run gets a row for each machine that finished runs on its dataset and split show,
+    so that a per-machine table marks it missing rather than leaving it out."""
+    store = Store(runs_root)
+    rows: list[dict[str, Any]] = []
+    unfinished: list[tuple[dict[str, Any], str]] = []
+    machines: dict[str, list[str]] = {}  # (dataset, split) -> machine names, from finished runs
+    for run in grid.runs:
+        results = store.results(run.spec)
+        dataset = canonical_json(run.spec.dataset)
+        for split in run.spec.dataset["splits"]:
+            base = {**run.coordinates, "split": split, "hash": run.spec.hash, "training": run.spec.training_hash,
+                    "results": str(store.directory(run.spec) / RESULTS)}
+            report = results["splits"].get(split) if results else None
+            if report is None:
+                rows.append({**base, "machine": None, "finished": results is not None})
+                if results is None:
+                    unfinished.append((base, f"{dataset}/{split}"))
+                continue
+            rows.append({**base, "machine": None, "finished": True,
+                         **EvaluationReport.from_dict(report).split_values()})
+            rows.extend({**base, **machine, "finished": True} for machine in report["machines"])
+            machines.setdefault(f"{dataset}/{split}", [m["machine"] for m in report["machines"]])
+    rows.extend({**base, "machine": name, "finished": False}
+                for base, key in unfinished for name in machines.get(key, []))
+    return pd.DataFrame(rows)
+
+
+def _cell_frame(grid: Grid, frame: pd.DataFrame, *, aggregates: bool = True) -> pd.DataFrame:
+    """The records the table shows (its machines, and its aggregate rows unless ``aggregates`` is false),
+    each with the row and column label of its cell."""
+    check_table(grid)
+    table = grid.table
+    per_machine = table.value in MACHINE_VALUES
+    chosen = frame[frame["machine"].notna()] if per_machine else frame[frame["machine"].isna()]
+    if per_machine and table.machines:
+        _check_machines(grid, frame)
+        chosen = chosen[chosen["machine"].isin(table.machines)]
+    _check_stored(grid, chosen)
+    if chosen.empty:
+        return chosen.assign(row="", column="")
+    if aggregates and table.aggregate:
+        chosen = _with_hmeans(chosen, by_split="split" in table.rows + table.columns)
+    return chosen.assign(row=chosen[table.rows].astype(str).agg(" / ".join, axis=1),
+                         column=chosen[table.columns].astype(str).agg(" ".join, axis=1))
+
+
+def _check_machines(grid: Grid, frame: pd.DataFrame) -> None:
+    """``table.machines`` must name machines of the finished results (the only place machine names are known
+    without reading the dataset); before any run has finished there is nothing to check against."""
+    finished = frame[frame["finished"] & frame["machine"].notna()] if "machine" in frame else frame.iloc[:0]
+    if finished.empty:
+        return
+    known = list(dict.fromkeys(finished["machine"]))
+    unknown = [machine for machine in grid.table.machines or [] if machine not in known]
+    if unknown:
+        raise SpecError(f"{grid.path}: table.machines names {unknown[0]!r}, which no finished run has; "
+                        f"machines: {', '.join(known)}")
+
+
+def _check_stored(grid: Grid, records: pd.DataFrame) -> None:
+    """Every finished record must hold the table's value: a run scored before asdbench reported it (AUC (all),
+    the ci95) has none, and would otherwise look unfinished. Rescoring it from its stored embeddings takes
+    seconds."""
+    value = grid.table.value
+    finished = records[records["finished"]] if "finished" in records else records
+    if finished.empty:
+        return
+    lacking = finished[finished[value].isna()] if value in finished else finished
+    if len(lacking):
+        first = lacking.iloc[0]
+        where = f"split {first['split']}" + (f", machine {first['machine']}" if pd.notna(first["machine"]) else "")
+        raise SpecError(f"{first['results']}: no {value!r} ({where}): the run was scored before asdbench reported "
+                        "it, or it is undefined there; delete that results.json and run `asdbench grid` to rescore "
+                        f"the run from its stored embeddings ({len(lacking)} such records in this table)")
+
+
+def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:
+    """Per-machine records plus, for each run (and split, when the table shows splits), a record of machine
+    "hmean": the harmonic mean of the AUCs and pAUCs of the machines shown, i.e. the official score over just
+    those machines (the paper's Table III "hmean"), placed after them."""
+    metrics = [f.name for f in fields(MachineScores) if f.name != "machine"]
+    summaries = []
+    for _, group in machines.groupby(["hash", "split"] if by_split else ["hash"], sort=False):
+        summary = {**{k: v for k, v in group.iloc[0].items() if k not in metrics}, "machine": AGGREGATE}
+        if group["finished"].all():  # else the run is not finished, and its hmean cell says so
+            summary["hmean"] = clamped_hmean(group[["auc_source", "auc_target", "pauc"]].to_numpy().ravel())
+        summaries.append(summary)
+    combined = pd.concat([machines, pd.DataFrame(summaries)], ignore_index=True)
+    split_order = {split: index for index, split in enumerate(dict.fromkeys(machines["split"]))}
+    order = combined["split"].map(split_order) if by_split else 0
+    return combined.assign(_split=order, _last=combined["machine"] == AGGREGATE) \
+        .sort_values(["_split", "_last"], kind="stable").drop(columns=["_split", "_last"])
+
+
+def table_frame(grid: Grid, runs_root: Path) -> pd.DataFrame:
+    """Cells with mean, std (over the remaining coordinates, e.g. seeds), and how many runs they hold."""
+    cells = _cell_frame(grid, records(grid, runs_root))
+    expected = cells.groupby(["row", "column"], sort=False).size().rename("expected")
+    frame = expected.to_frame().assign(mean=np.nan, std=np.nan, count=0)
+    if grid.table.value in cells:
+        values = cells[cells["finished"] & cells[grid.table.value].notna()]
+        stats = values.groupby(["row", "column"], sort=False)[grid.table.value].agg(["mean", "std", "count"])
+        frame.update(stats)
+    return frame.reset_index()
+
+
+def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
+    """The table as markdown (percent), or its cells as CSV or JSON (fractions, which their ``unit`` says)."""
+    cells = table_frame(grid, runs_root)
+    if fmt == "csv":
+        return cells.assign(unit=CELL_UNIT).to_csv(index=False)
+    if fmt == "json":
+        return cells.assign(unit=CELL_UNIT).to_json(orient="records", indent=2)
+    if fmt != "md":
+        raise SpecError(f"unknown leaderboard format {fmt!r}; formats: md, csv, json")
+    rows = list(dict.fromkeys(cells["row"]))
+    columns = list(dict.fromkeys(cells["column"]))
+    # with one run per cell there is no spread to show, and the best mean may be the luckiest seed
+    over = ", ".join(d for d in grid.dimensions if d not in grid.table.rows + grid.table.columns)
+    single = not over or bool((cells["expected"] <= 1).all())
+    best = {} if single else cells.groupby("column")["mean"].max()
+    body = []
+    for row in rows:
+        line = [row]
+        for column in columns:
+            cell = cells[(cells["row"] == row) & (cells["column"] == column)]
+            line.append(_format(cell.iloc[0], best.get(column)) if len(cell) else "")
+        body.append(line)
+    headers = [" / ".join(grid.table.rows)] + columns
+    spread = "one run per cell" if single else f"mean (std) over {over}"
+    title = f"{grid.path.stem}: {grid.table.value} (%), {spread}"
+    runs = {run.spec.hash for run in grid.runs}
+    trainings = {run.spec.training_hash for run in grid.runs}
+    levels = f"\n{len(runs)} runs, scored from {len(trainings)} trainings (`asdbench status` lists both levels)\n"
+    note = f"{grid.table.note}\n\n" if grid.table.note else ""
+    mixed = mixed_note([run.spec for run in grid.runs], Store(runs_root))
+    return f"### {title}\n\n{note}" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n" \
+        + levels + (f"{mixed}\n" if mixed else "")
+
+
+def _format(cell: pd.Series, best: float | None) -> str:
+    if not cell["count"] or pd.isna(cell["count"]):
+        return "missing"
+    text = f"{100 * cell['mean']:.2f}" + (f" ({100 * cell['std']:.2f})" if cell["count"] > 1 else "")
+    if best is not None and np.isclose(cell["mean"], best):
+        text = f"**{text}**"
+    if cell["count"] < cell["expected"]:
+        text += f" [{int(cell['count'])}/{int(cell['expected'])}]"
+    return text
+
+
+def describe_comparison(result: dict[str, Any]) -> str:
+    """:func:`compare`'s result in words, its mean difference in points of percent like the tables."""
+    if result["mean_difference"] is None:
+        return "no pairs of finished runs"
+    text = f"{result['pairs']} pairs, mean difference {100 * result['mean_difference']:+.2f} points of percent"
+    if "p_value" in result:
+        text += f", Wilcoxon signed-rank statistic {result['wilcoxon_statistic']:g}, p = {result['p_value']:.3g}"
+    return text
+
+
+MISSING_COLOUR, MISSING_TEXT = "#d9d9d9", "#333333"
+"""A heat map's cells without a finished run: light grey, labelled "missing" in dark grey."""
+
+
+def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
+    """Rows x columns of mean values (percent), annotated; missing cells grey. Refused when no run has finished:
+    an image of nothing but missing cells says less than the error."""
+    cells = table_frame(grid, runs_root)
+    if cells.empty or cells["mean"].isna().all():
+        raise SpecError(f"{grid.path}: no finished run in {runs_root} for this table; nothing to draw a heat map "
+                        "of (run the grid first)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, columns = list(dict.fromkeys(cells["row"])), list(dict.fromkeys(cells["column"]))
+    values = np.full((len(rows), len(columns)), np.nan)
+    for _, cell in cells.iterrows():
+        values[rows.index(cell["row"]), columns.index(cell["column"])] = 100 * cell["mean"]
+    label_width = 0.09 * max(len(r) for r in rows)  # inches for the row labels, so cells keep their width
+    figure, axis = plt.subplots(figsize=(2.5 + label_width + 1.2 * len(columns), 1.5 + 0.5 * len(rows)))
+    colours = plt.get_cmap("viridis").with_extremes(bad=MISSING_COLOUR)
+    image = axis.imshow(np.ma.masked_invalid(values), cmap=colours, aspect="auto")
+    axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
+    axis.set_yticks(range(len(rows)), rows)
+    for (i, j), value in np.ndenumerate(values):
+        if np.isnan(value):
+            axis.text(j, i, "missing", ha="center", va="center", fontsize=9, color=MISSING_TEXT)
+        else:
+            axis.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                      color="white" if value < np.nanmean(values) else "black")
+    figure.colorbar(image, ax=axis, label=f"{grid.table.value} (%)")
+    axis.set_title(grid.path.stem)
+    figure.tight_layout()
+    return save_figure(figure, out)
+
+
+def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, Any]:
+    """Paired comparison of two rows over every (column, other coordinates) pair both have finished."""
+    if first == second:
+        raise SpecError(f"{grid.path}: --compare names row {first!r} twice; a row compared with itself differs by "
+                        "nothing: name two rows")
+    cells = _cell_frame(grid, records(grid, runs_root), aggregates=False)
+    if grid.table.value not in cells:
+        raise SpecError(f"{grid.path}: no finished run in {runs_root} to compare rows {first!r} and {second!r} "
+                        "with (run the grid first)")
+    cells = cells[cells["finished"] & cells[grid.table.value].notna()]
+    keys = [c for c in cells.columns if c in grid.dimensions and c not in grid.table.rows] + ["column"]
+    if "machine" in cells and cells["machine"].notna().any():
+        keys.append("machine")
+    pick = {name: cells[cells["row"] == name].set_index(keys)[grid.table.value] for name in (first, second)}
+    for name, values in pick.items():
+        if values.empty:
+            raise SpecError(f"{grid.path}: no finished runs in row {name!r}; rows: "
+                            f"{', '.join(dict.fromkeys(cells['row']))}")
+    paired = pd.concat(pick, axis=1, join="inner").dropna()
+    differences = (paired[second] - paired[first]).to_numpy()
+    result = {"pairs": len(differences), "mean_difference": float(np.mean(differences)) if len(differences) else None}
+    if len(differences) >= 2 and np.any(differences != 0):
+        test = scipy.stats.wilcoxon(differences)
+        result |= {"wilcoxon_statistic": float(test.statistic), "p_value": float(test.pvalue)}
+    return result
+
+
+def regressions(grid: Grid, runs_root: Path, reference: list[dict[str, Any]], tolerance: float) -> list[dict]:
+    """Cells of ``reference`` (a stored ``table_frame`` as records) whose mean is now missing or lower than
+    the reference by more than ``tolerance`` (a fraction: 0.03 = 3 points); each with both values."""
+    now = table_frame(grid, runs_root).set_index(["row", "column"])["mean"]
+    failures = []
+    for cell in reference:
+        current = now.get((cell["row"], cell["column"]))
+        if cell.get("mean") is None or pd.isna(cell["mean"]):
+            continue
+        if current is None or pd.isna(current) or current < cell["mean"] - tolerance:
+            failures.append({"row": cell["row"], "column": cell["column"], "committed": cell["mean"],
+                             "now": None if current is None or pd.isna(current) else float(current)})
+    return failures

@@ -1,0 +1,148 @@
+"""What a finished run leaves behind, said in a few lines: its scores next to a baseline's, the files it wrote
+and the disk space they take.
+
+``asdbench baseline`` stores its reports as ``results.json`` in the same shape as a run's, so that
+``asdbench run SPEC --baseline DIR`` can put the two side by side: the official score per split and every
+machine's hmean, as a table and, with ``--plot``, as a bar chart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from asdbench.errors import AsdbenchError
+from asdbench.files.atomic import write_json_atomic
+from asdbench.report.plots import save_figure
+from asdbench.scoring.metrics import EvaluationReport
+
+RESULTS = "results.json"
+SCORE_FILE_PATTERNS = "anomaly_score_*.csv, decision_result_*.csv"
+
+Reports = Mapping[str, EvaluationReport | None]
+"""One system's evaluation per split; None for a split without ground truth."""
+
+
+def write_baseline_results(out: Path, system: str, reports: Reports) -> Path:
+    """Store a baseline's reports in ``out/results.json`` (the ``splits`` part of a run's results)."""
+    return write_json_atomic(out / RESULTS, {"system": system, "splits": {
+        split: report.to_dict() if report else None for split, report in reports.items()}})
+
+
+def read_results(directory: Path) -> tuple[str, dict[str, EvaluationReport | None]]:
+    """A baseline's (or a run's) name and reports from its ``results.json``; a clear error when it has none."""
+    path = directory / RESULTS
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        splits = reports_of(data)
+    except FileNotFoundError:
+        raise AsdbenchError(f"{path}: no results here; --baseline takes the --out directory of "
+                            "`asdbench baseline`") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise AsdbenchError(f"{path}: cannot read its results ({type(error).__name__}: {error})") from None
+    return str(data.get("system", directory.name)), dict(splits)
+
+
+def reports_of(results: Mapping[str, Any]) -> Reports:
+    """The reports per split of a ``results.json`` (a run's or a baseline's)."""
+    return {split: EvaluationReport.from_dict(report) if report else None
+            for split, report in results["splits"].items()}
+
+
+def official_table(systems: Mapping[str, Reports]) -> str:
+    """Official score (%) per split, one row per system; '-' for a split a system has no ground truth for."""
+    splits = _splits(systems)
+    rows = [[name] + [_percent(reports.get(split), None) for split in splits] for name, reports in systems.items()]
+    return tabulate(rows, headers=["system", *splits], tablefmt="github", disable_numparse=True)
+
+
+def machine_table(systems: Mapping[str, Reports]) -> str:
+    """Every machine's hmean (%), one column per system, so that where a system wins or loses is plain."""
+    rows = []
+    for split in _splits(systems):
+        machines = sorted({m.machine for reports in systems.values() if reports.get(split)
+                           for m in reports[split].machines})
+        rows += [[split, machine] + [_percent(reports.get(split), machine) for reports in systems.values()]
+                 for machine in machines]
+    return tabulate(rows, headers=["split", "machine", *systems], tablefmt="github", disable_numparse=True)
+
+
+def machine_figure(systems: Mapping[str, Reports], out: Path) -> Path:
+    """A PNG of every machine's hmean as grouped bars, one colour per system, one panel per split; each
+    panel's title gives every system's official score."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    splits = [s for s in _splits(systems) if any(reports.get(s) for reports in systems.values())]
+    if not splits:
+        raise AsdbenchError("no split has ground truth: there is nothing to plot")
+    figure, axes = plt.subplots(1, len(splits), figsize=(6 * len(splits), 4.5), squeeze=False, sharey=True)
+    width = 0.8 / len(systems)
+    for axis, split in zip(axes[0], splits):
+        machines = sorted({m.machine for reports in systems.values() if reports.get(split)
+                           for m in reports[split].machines})
+        positions = np.arange(len(machines))
+        scores = []
+        for index, (name, reports) in enumerate(systems.items()):
+            report = reports.get(split)
+            hmeans = {m.machine: 100 * m.hmean for m in report.machines} if report else {}
+            axis.bar(positions + (index - (len(systems) - 1) / 2) * width,
+                     [hmeans.get(machine, np.nan) for machine in machines], width, label=name)
+            scores.append(f"{name} {100 * report.official_score:.2f}" if report else f"{name} -")
+        axis.axhline(50, color="grey", linewidth=0.8, linestyle="--")  # chance
+        axis.set_xticks(positions, machines, rotation=30, ha="right")
+        axis.set_title(f"{split}: official score " + ", ".join(scores), fontsize="medium")
+        axis.set_ylim(0, 100)
+    axes[0][0].set_ylabel("hmean of AUC (source), AUC (target), pAUC (%)")
+    axes[0][0].legend(loc="lower left", fontsize="small")
+    return save_figure(figure, out, bbox_inches="tight")
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes taken by the files under ``path`` (0 when it does not exist)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def human_size(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def files_written(run_dir: Path, training_dir: Path, splits: list[str], extra: Mapping[str, Path] = {}) -> str:
+    """Where a run put what, one line each."""
+    lines = [f"  run:         {run_dir}  (spec.json, results.json, provenance.json)",
+             f"  score files: {run_dir / 'scores'}/{{{','.join(splits)}}}  ({SCORE_FILE_PATTERNS})",
+             f"  training:    {training_dir}  (checkpoints/, embeddings/, trained.json)"]
+    lines += [f"  {name + ':':<12} {path}" for name, path in extra.items()]
+    return "\n".join(lines)
+
+
+def space_used(places: Mapping[str, Path]) -> str:
+    """'name PATH SIZE' for each place, the disk space a user may want back."""
+    return "\n".join(f"  {name + ':':<12} {human_size(disk_usage(path)):>9}  {path}" for name, path in places.items())
+
+
+def _splits(systems: Mapping[str, Reports]) -> list[str]:
+    return list(dict.fromkeys(split for reports in systems.values() for split in reports))
+
+
+def _percent(report: EvaluationReport | None, machine: str | None) -> str:
+    if report is None:
+        return "-"
+    if machine is None:
+        return f"{100 * report.official_score:.2f}"
+    hmeans = {m.machine: m.hmean for m in report.machines}
+    return f"{100 * hmeans[machine]:.2f}" if machine in hmeans else "-"

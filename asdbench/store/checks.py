@@ -1,0 +1,215 @@
+"""Stored run files checked for what they say, not only for being readable.
+
+A store's directories are named by the hashes of what they hold (:mod:`asdbench.spec.validate`), and the files in them
+say it again: a scoring's ``spec.json`` and ``results.json`` name its training and scoring hashes, a training's
+``training.json`` is its identity and ``trained.json`` names it. A file copied from a sibling directory, or
+replaced by another run's, reads well but lies; each function here says what is wrong with one kind of file
+(a line naming the file and the field), or returns None when the file agrees with its place. The store treats
+a file that lies as it treats an unreadable one: its run is ``damaged``, and the next attempt sets the file
+aside and computes what it held again (:mod:`asdbench.store.store`). Nothing here reads torch or the dataset, so
+``asdbench status`` stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asdbench.spec.validate import RunSpec, spec_hash
+from asdbench.store.layout import (
+    RESULTS,
+    SPEC,
+    TRAINED,
+    TRAINING_SPEC,
+    DamagedFile,
+    embeddings_path,
+    read_json,
+    set_aside,
+    trained_embeddings,
+)
+
+SCORES = "scores"
+SCORE_FILES = "score_files"
+"""The field of ``results.json`` that lists, per split, the score and decision files the scoring wrote."""
+METRIC_FIELDS = ("official_score", "official_score_ci95")
+
+
+Problem = tuple[Path, str]
+"""A stored file that lies, and what is wrong with it (a line that names the file)."""
+
+
+def scoring_problem(run_dir: Path) -> Problem | None:
+    """What is wrong with a finished scoring's ``results.json`` (unreadable, or lying: :func:`results_problem`)
+    or its ``spec.json`` (:func:`identity_problem`); None when both agree with their place, or when it has no
+    results yet."""
+    results = _read(run_dir / RESULTS)
+    if isinstance(results, tuple):
+        return results
+    if results is None:
+        return None
+    problem = results_problem(run_dir / RESULTS, results)
+    if problem is not None:
+        return run_dir / RESULTS, problem
+    spec = _read(run_dir / SPEC)
+    if isinstance(spec, dict):
+        return _problem(run_dir / SPEC, identity_problem(run_dir / SPEC, spec))
+    return spec
+
+
+def training_problem(training_dir: Path) -> Problem | None:
+    """What is wrong with a training's ``training.json`` (:func:`identity_problem`) or its ``trained.json``
+    (unreadable, or naming another training); None when they agree with their place or are not there yet."""
+    for name in (TRAINING_SPEC, TRAINED):
+        content = _read(training_dir / name)
+        if isinstance(content, dict):
+            path = training_dir / name
+            found = identity_problem(path, content) if name == TRAINING_SPEC else named_problem(path, content,
+                                                                                                 ("training",))
+            content = _problem(path, found)
+        if content is not None:
+            return content
+    return None
+
+
+def set_aside_problem(problem: Problem) -> Path:
+    """Set aside the file a problem names (:func:`asdbench.store.layout.set_aside`), saying what is wrong with it."""
+    path, message = problem
+    return set_aside(path, message.removeprefix(f"{path} is damaged: ").removeprefix(f"{path}: "))
+
+
+def identity_problem(path: Path, content: dict[str, Any]) -> str | None:
+    """What is wrong with a training's ``training.json`` or a scoring's ``spec.json``: the hashes of what it
+    says must be the names of its directory (and, for ``spec.json``, of its training's)."""
+    if path.name == TRAINING_SPEC:
+        found = {"training": _hash_of(lambda: spec_hash(content))}
+        expected = {"training": path.parent.name}
+    else:
+        spec = RunSpec(content)
+        found = {"training": _hash_of(lambda: spec.training_hash), "scoring": _hash_of(lambda: spec.scoring_hash)}
+        expected = {"training": path.parent.parent.name, "scoring": path.parent.name}
+    for level, name in expected.items():
+        if found[level] != name:
+            return (f"{path}: says {'a training' if level == 'training' else 'a scoring'} of hash {found[level]}, "
+                    f"but lies in the directory of {name}: it is another run's, or not a spec")
+    return None
+
+
+def named_problem(path: Path, content: dict[str, Any], levels: tuple[str, ...]) -> str | None:
+    """What is wrong with a ``trained.json`` (``levels`` = ("training",)) or ``results.json`` (("training",
+    "scoring")): the hashes it names must be its directories'. A record made before it named them passes."""
+    directories = {"scoring": path.parent.name, "training": path.parent.parent.name} if len(levels) == 2 else {
+        "training": path.parent.name}
+    for level in levels:
+        if level in content and content[level] != directories[level]:
+            return (f"{path}: field {level!r} is {content[level]!r}, but the file lies in the directory of "
+                    f"{directories[level]}: it was copied from another run")
+    return None
+
+
+def results_problem(path: Path, results: dict[str, Any]) -> str | None:
+    """What is wrong with a scoring's ``results.json``: the hashes it names, its metrics (each a number in [0, 1],
+    or null where undefined) and the score files it lists (each still in ``scores/``)."""
+    problem = named_problem(path, results, ("training", "scoring"))
+    if problem is None and not isinstance(results.get("splits"), dict):
+        problem = f"{path}: field 'splits' is {results.get('splits')!r}, not an object of reports per split"
+    for split, report in (results.get("splits") or {}).items():
+        problem = problem or _report_problem(path, split, report)
+    return problem or _missing_scores(path, results)
+
+
+def embeddings_problem(path: Path, arrays: Mapping[str, np.ndarray], clips: Mapping[str, tuple[int, int]]) -> str | None:
+    """What is wrong with a training's ``embeddings/epoch_XXX.npz``, given each machine key's (train, test) clip
+    counts: an array per machine and subset, of one row per clip, machine by machine of one width, all finite."""
+    for machine, counts in clips.items():
+        widths = set()
+        for subset, count in zip(("train", "test"), counts):
+            key = f"{machine}.{subset}"
+            if key not in arrays:
+                return f"{path}: no embeddings of {key} (machines: {', '.join(sorted(arrays)) or 'none'})"
+            array = arrays[key]
+            if array.ndim != 2 or array.shape[0] != count or not np.issubdtype(array.dtype, np.number):
+                return (f"{path}: {key} holds a {array.dtype} array of shape {array.shape}, not one row of numbers "
+                        f"per clip ({count} clips)")
+            if not np.isfinite(array).all():
+                return f"{path}: {key} holds {int((~np.isfinite(array)).sum())} values that are NaN or infinite"
+            widths.add(array.shape[1])
+        if len(widths) > 1:
+            return f"{path}: the train and test embeddings of {machine} differ in width ({sorted(widths)})"
+    return None
+
+
+def checked_embeddings(training_dir: Path, epoch: int, clips: Mapping[str, tuple[int, int]]) -> dict[str, np.ndarray]:
+    """A finished training's embeddings at ``epoch`` (:func:`asdbench.store.layout.trained_embeddings`), checked against
+    ``clips`` (:func:`embeddings_problem`); a file that does not fit is set aside, to be computed again from the
+    training's checkpoint when the training is next claimed, and raises :class:`DamagedFile`."""
+    arrays = trained_embeddings(training_dir, epoch)
+    path = embeddings_path(training_dir, epoch)
+    problem = embeddings_problem(path, arrays, clips)
+    if problem is not None:
+        set_aside(path, problem.removeprefix(f"{path}: "))
+        raise DamagedFile(f"{problem}; it is set aside, run again to compute it again from its checkpoint")
+    return arrays
+
+
+def score_files(out_dir: Path) -> list[str]:
+    """The score and decision files a scoring wrote in ``out_dir`` (one split's), as ``results.json`` lists them."""
+    return sorted(p.name for pattern in ("anomaly_score_*.csv", "decision_result_*.csv") for p in out_dir.glob(pattern))
+
+
+def _read(path: Path) -> dict[str, Any] | Problem | None:
+    """A stored JSON object; the problem when it is unreadable; None when absent."""
+    try:
+        return read_json(path)
+    except DamagedFile as exc:
+        return path, str(exc)
+
+
+def _problem(path: Path, message: str | None) -> Problem | None:
+    return None if message is None else (path, message)
+
+
+def _hash_of(compute: Any) -> str | None:
+    try:
+        return compute()
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _report_problem(path: Path, split: str, report: Any) -> str | None:
+    if report is None:
+        return None  # a split without ground truth has no metrics
+    where = f"{path}: splits.{split}"
+    if not isinstance(report, dict) or not isinstance(report.get("machines"), list):
+        return f"{where}: not a report of machines and metrics"
+    values = [(f"{where}.{field}", report.get(field)) for field in METRIC_FIELDS]
+    values += [(f"{where}.means.{name}", value) for name, value in (report.get("means") or {}).items()]
+    for index, machine in enumerate(report["machines"]):
+        if not isinstance(machine, dict) or not isinstance(machine.get("machine"), str):
+            return f"{where}.machines[{index}]: not a machine's metrics"
+        values += [(f"{where}.machines[{index}].{name}", value) for name, value in machine.items()
+                   if name not in ("machine", "section")]
+    for field, value in values:
+        if value is None and not field.endswith(".official_score"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1 or math.isnan(value):
+            return f"{field} is {value!r}, not a metric in [0, 1]"
+    return None
+
+
+def _missing_scores(path: Path, results: dict[str, Any]) -> str | None:
+    """The first score or decision file that ``results.json`` lists and ``scores/`` lacks. Results written before
+    they listed their files are not checked: what they were written with is not known."""
+    listed = results.get(SCORE_FILES)
+    if not isinstance(listed, dict):
+        return None
+    for split, names in listed.items():
+        for name in names if isinstance(names, list) else []:
+            if not isinstance(name, str) or Path(name).name != name:
+                return f"{path}: field {SCORE_FILES}.{split} names {name!r}, not a file of scores/{split}"
+            if not (path.parent / SCORES / split / name).is_file():
+                return f"{path.parent / SCORES / split / name}: missing from the finished run {path.parent}"
+    return None

@@ -1,0 +1,85 @@
+"""The files of training and run directories (see asdbench.store.stages), named and read without torch: what the
+store needs to tell a run's state, so that `asdbench status` and `asdbench leaderboard` start fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asdbench.errors import AsdbenchError
+
+TRAINING_SPEC = "training.json"
+TRAINED = "trained.json"
+SPEC = "spec.json"
+RESULTS = "results.json"
+EMBEDDINGS = "embeddings"
+PSEUDOLABELS = "pseudolabels"
+"""The store's folder of pseudo-label tables, ``pseudolabels/<hash>`` (asdbench.pseudolabel.labelling)."""
+HASH = re.compile(r"[0-9a-f]{16}")
+"""A directory named by a hash (asdbench.spec.validate.spec_hash): a training, a scoring, a pseudo-label table."""
+
+
+class DamagedFile(AsdbenchError):
+    """A run file that cannot be read (truncated, overwritten); it has been set aside under another name."""
+
+
+def set_aside(path: Path, reason: str) -> Path:
+    """Rename a damaged file out of the way (never delete it), so that what it held is computed again."""
+    target = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+    os.replace(path, target)
+    print(f"asdbench: {path} is damaged ({reason}); set aside as {target.name}, its contents will be computed "
+          "again", file=sys.stderr)
+    return target
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A run's JSON record, None when absent; :class:`DamagedFile` (the file left in place) when unreadable."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DamagedFile(f"{path} is damaged: {exc}") from None
+    if not isinstance(data, dict):
+        raise DamagedFile(f"{path} is damaged: a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def readable_json(path: Path) -> bool:
+    try:
+        return read_json(path) is not None
+    except DamagedFile:
+        return False
+
+
+def embeddings_path(training_dir: Path, epoch: int) -> Path:
+    return training_dir / EMBEDDINGS / f"epoch_{epoch:03d}.npz"
+
+
+def missing_embeddings(training_dir: Path, epochs: list[int]) -> list[int]:
+    return [epoch for epoch in epochs if not embeddings_path(training_dir, epoch).exists()]
+
+
+def training_complete(training_dir: Path, epochs: list[int]) -> bool:
+    """Whether the training is finished and has the embeddings of ``epochs``: then scoring needs no model."""
+    return readable_json(training_dir / TRAINED) and not missing_embeddings(training_dir, epochs)
+
+
+def trained_embeddings(training_dir: Path, epoch: int) -> dict[str, np.ndarray]:
+    """A finished training's embeddings at ``epoch``, keyed ``<split>.<machine>.<train|test>``. A damaged file
+    is set aside (the training computes it again when next claimed) and raises :class:`DamagedFile`."""
+    path = embeddings_path(training_dir, epoch)
+    try:
+        with np.load(path, allow_pickle=False) as stored:  # no code runs from a data file
+            return {key: stored[key] for key in stored.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # numpy's errors for a damaged file
+        set_aside(path, f"{type(exc).__name__}: {exc}")
+        raise DamagedFile(f"{path} was damaged and is set aside; run again to compute it again") from None

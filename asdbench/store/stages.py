@@ -1,0 +1,262 @@
+"""A run in two stages: its training (train, keep checkpoints, embed every clip) and its scoring (a backend
+on the stored embeddings, a checkpoint ensemble, official score files, metrics). The store
+(:mod:`asdbench.store.store`) decides which stages a run needs and holds their locks; this module does the work.
+
+A training directory, ``<store>/<training hash>/``, holds::
+
+    training.json      the training part of the canonical spec (asdbench.spec.validate.training_identity)
+    provenance.json    plugin distributions and versions, torch version, device
+    code.json          the fingerprint of the code it is trained with (asdbench.store.codeprint)
+    data.json          the fingerprint of the data it was made on (asdbench.store.datacheck)
+    checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume (none for train.epochs = 0)
+    embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
+                       the system as built, for train.epochs = 0)
+    trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on
+
+and each of its scorings, ``<training directory>/<scoring hash>/``::
+
+    spec.json          the run's whole canonical spec
+    provenance.json    plugin distributions and versions at scoring time
+    code.json          the fingerprint of the code it is scored with (asdbench.store.codeprint)
+    scores/<split>/    official anomaly_score_* and decision_result_* files
+    results.json       metrics per split, written last: its presence marks a finished run
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from asdbench.contract.registry import Registry
+from asdbench.data.audio import SAMPLE_RATE, AudioCache
+from asdbench.data.clips import ClipSource
+from asdbench.data.labels import build_labels
+from asdbench.files.atomic import atomic_path, write_json_atomic
+from asdbench.hookspecs import TrainedSystems
+from asdbench.pseudolabel import labelling as pseudolabel
+from asdbench.runtime.devices import default_device
+from asdbench.scoring.ensemble import CheckedBackend, ensemble_scores, evaluate_split, machines_of, write_split
+from asdbench.spec.validate import PSEUDO_PREFIX, RunSpec, training_identity
+from asdbench.store import codeprint, datacheck
+from asdbench.store.checks import SCORE_FILES, checked_embeddings, score_files
+from asdbench.store.layout import (
+    RESULTS,
+    SPEC,
+    TRAINED,
+    TRAINING_SPEC,
+    embeddings_path,
+    missing_embeddings,
+    read_json,
+    readable_json,
+    set_aside,
+)
+from asdbench.training.embed import MachineClips, embed_checkpoint, embed_machines
+from asdbench.training.loop import TrainingPlan, checkpoint_path, load_checkpoint, replay, resumable_epoch, train
+from asdbench.training.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
+from asdbench.training.system import System, build_system
+
+# --- training -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedTraining:
+    """A training ready to run: its data read, its labels built, its system built and seeded."""
+
+    spec: RunSpec
+    directory: Path
+    device: torch.device
+    machines: list[MachineClips]
+    num_samples: int
+    system: System
+    plan: TrainingPlan
+    training_clips: ClipSource
+    targets: np.ndarray
+    num_classes: int
+    trained: dict[str, Any]
+    initial_state: dict[str, torch.Tensor]
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.directory / "checkpoints"
+
+    def member(self) -> StackedMember:
+        return StackedMember(self.system, self.training_clips, self.targets, self.num_classes, self.plan,
+                             self.checkpoint_dir)
+
+
+def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epochs: list[int],
+                     systems: TrainedSystems, cache: AudioCache | None = None,
+                     progress: bool = True) -> PreparedTraining:
+    """Read the data and build the labels and the system of ``spec``'s training, which keeps the checkpoints
+    of ``epochs``. ``systems`` trains other systems a pseudo-labelling feature space asks for."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(directory / TRAINING_SPEC, training_identity(spec.canonical))
+    device = default_device()
+    write_json_atomic(directory / "provenance.json", provenance(registry, device))
+    codeprint.record(directory, spec.canonical, codeprint.TRAINING, registry)
+
+    cache = cache or AudioCache()
+    dataset = datacheck.open_dataset(spec.dataset, registry)
+    datacheck.record(directory, datacheck.fingerprint_of(dataset, spec.dataset["splits"]))
+    manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
+    machines = machine_clips(manifests, cache, progress=progress)
+    num_samples = _num_samples(spec.train["clip_seconds"], machines)
+
+    train_rows = pd.concat([m.train for m in machines], ignore_index=True)
+    trained: dict[str, Any] = {"training": spec.training_hash}  # what it is of (asdbench.store.checks)
+    if spec.train["epochs"] == 0:  # used as built: no labels to learn (spec validation refuses pseudo-labels)
+        torch.manual_seed(spec.seed)  # the weights' initial values, for networks that are not loaded
+        system = build_system(spec.system, registry, num_classes=0, num_samples=num_samples, trained=False)
+        plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
+        return PreparedTraining(spec, directory, device, machines, num_samples, system, plan,
+                                ClipSource([group for m in machines for group in m.train_clips.groups]),
+                                np.zeros(len(train_rows), dtype=np.int64), 0, trained, {})  # nothing to replay
+    if spec.system["labels"].startswith(PSEUDO_PREFIX):
+        pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, progress=progress)
+        labels = build_labels(train_rows, "attributes", pseudo.by_path())
+        trained["pseudolabel"] = {"directory": str(pseudo.directory), "quality": pseudo.quality}
+    else:
+        labels = build_labels(train_rows, spec.system["labels"])
+    trained["num_classes"] = labels.num_classes
+    torch.manual_seed(spec.seed)  # the weights' initial values
+    system = build_system(spec.system, registry, num_classes=labels.num_classes, num_samples=num_samples)
+    plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
+    return PreparedTraining(spec, directory, device, machines, num_samples, system, plan,
+                            ClipSource([group for m in machines for group in m.train_clips.groups]),
+                            labels.indices, labels.num_classes, trained,
+                            {key: value.clone() for key, value in system.state_dict().items()})
+
+
+def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> None:
+    """Train (or resume) each run, then embed each at its kept epochs. Runs whose spec sets
+    ``train.stack_seeds`` > 1 are trained stacked (:mod:`asdbench.training.stacked`), all together when they differ only
+    in their seed and resume from one epoch, else each in a stack of its own, so that a stacked training is
+    always computed the stacked way; the others are trained one after the other. Runs with ``train.epochs = 0``
+    are not trained: their system is embedded as built."""
+    everything, runs = runs, [run for run in runs if run.plan.epochs > 0]
+    stacked = [run.spec.train["stack_seeds"] > 1 for run in runs]
+    if any(stacked) and not all(stacked):
+        raise ValueError("run_trainings: stacked and unstacked trainings cannot be trained together")
+    if not any(stacked):
+        for run in runs:
+            train(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir,
+                  device=run.device, progress=progress)
+    else:
+        members = [run.member() for run in runs]
+        problem = stacking_problem(members) if len(members) > 1 else None
+        if problem is None and len({resumable_epoch(m.checkpoint_dir) for m in members}) > 1:
+            problem = "they were interrupted at different epochs"
+        if problem is None:
+            train_stacked(members, device=runs[0].device, progress=progress)
+        else:
+            if progress:
+                tqdm.write(f"training {len(members)} stacked runs in stacks of one: {problem}")
+            for member, run in zip(members, runs):
+                train_stacked([member], device=run.device, progress=progress)
+    for run in everything:
+        complete_training(run, progress=progress)
+
+
+def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
+    """Embed every clip at each kept epoch that has no embeddings yet (re-creating checkpoints that an earlier
+    plan did not keep), then mark the training finished."""
+    missing = missing_embeddings(run.directory, run.plan.checkpoints)
+    if run.plan.epochs == 0:  # the system as built, seeded or loaded by its networks: no checkpoint file
+        for epoch in missing:
+            write_embeddings(run, epoch, embed_machines(run.system, run.machines, num_samples=run.num_samples,
+                                                        device=run.device, precision=run.plan.precision,
+                                                        desc="embedding (untrained)", progress=progress))
+        write_trained(run)
+        return
+    absent = [epoch for epoch in missing if load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch)) is None]
+    if absent:
+        stacked = run.spec.train["stack_seeds"] > 1
+        replay(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir, absent,
+               initial_state=run.initial_state, device=run.device, progress=progress,
+               run_epoch=stacked_epoch_runner(run.member(), run.device) if stacked else None)
+    for epoch in missing:
+        write_embeddings(run, epoch, embed_checkpoint(
+            run.system, checkpoint_path(run.checkpoint_dir, epoch), run.machines, num_samples=run.num_samples,
+            device=run.device, precision=run.plan.precision, progress=progress))
+    write_trained(run)
+
+
+def write_embeddings(run: PreparedTraining, epoch: int, arrays: dict[str, np.ndarray]) -> None:
+    with atomic_path(embeddings_path(run.directory, epoch)) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def write_trained(run: PreparedTraining) -> None:
+    """Mark the training finished (``trained.json``), setting aside a damaged earlier mark."""
+    if (run.directory / TRAINED).exists() and not readable_json(run.directory / TRAINED):
+        set_aside(run.directory / TRAINED, "not readable JSON")
+    write_json_atomic(run.directory / TRAINED, run.trained)
+
+
+# --- scoring --------------------------------------------------------------------------------------------
+
+
+def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) -> dict[str, Any]:
+    """Score ``spec`` from its finished training's embeddings; ``results.json`` is written last."""
+    dataset = datacheck.open_dataset(spec.dataset, registry)
+    datacheck.check(training_dir, datacheck.fingerprint_of(dataset, spec.dataset["splits"]))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / SPEC, spec.canonical)
+    write_json_atomic(run_dir / "provenance.json", provenance(registry, None))
+    codeprint.record(run_dir, spec.canonical, codeprint.SCORING, registry)
+    manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
+    machines = machines_of(manifests)
+    clips = {machine.key: (len(machine.train), len(machine.test)) for machine in machines}
+    scores = ensemble_scores([checked_embeddings(training_dir, epoch, clips) for epoch in spec.train["checkpoints"]],
+                             machines, lambda: CheckedBackend.build(registry, spec.system["backend"]))
+    trained = read_json(training_dir / TRAINED)
+    results: dict[str, Any] = {"training": spec.training_hash, "scoring": spec.scoring_hash, **trained, "splits": {}}
+    for split, manifest in manifests.items():
+        out_dir = run_dir / "scores" / split
+        write_split([m for m in machines if m.split == split], scores, out_dir,
+                    quantile=spec.system["decision_quantile"])
+        report = evaluate_split(out_dir, manifest[manifest["subset"] == "test"])
+        results["splits"][split] = report.to_dict() if report else None
+        results.setdefault(SCORE_FILES, {})[split] = score_files(out_dir)
+    write_json_atomic(run_dir / RESULTS, results)
+    return results
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def machine_clips(manifests: dict[str, pd.DataFrame], cache: AudioCache, *,
+                  progress: bool = True) -> list[MachineClips]:
+    """Every machine of every split, its train and test clips loaded through the audio cache."""
+    return [MachineClips(m.split, m.machine, m.train, m.test,
+                         ClipSource([cache.load_rows(m.train, progress=progress)]),
+                         ClipSource([cache.load_rows(m.test, progress=progress)]))
+            for m in machines_of(manifests)]
+
+
+def _num_samples(clip_seconds: float | str, machines: list[MachineClips]) -> int:
+    if clip_seconds != "longest":
+        return int(round(float(clip_seconds) * SAMPLE_RATE))
+    return int(max(max(m.train_clips.lengths.max(), m.test_clips.lengths.max()) for m in machines))
+
+
+def provenance(registry: Registry, device: torch.device | None) -> dict[str, Any]:
+    """What made a training (``device`` given) or a scoring: distributions and library versions."""
+    record: dict[str, Any] = {
+        "distributions": registry.distributions(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+    if device is not None:
+        record |= {"device": str(device),
+                   "cuda_device": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
+    return record

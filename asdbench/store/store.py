@@ -1,0 +1,373 @@
+"""The run store: a directory per training, named by its training hash, and under it one per scoring of it.
+
+Specs that differ only in how they score (backend, its options, the checkpoints ensembled, the decision
+quantile; see :data:`asdbench.spec.validate.SCORING_FIELDS`) share one training: it is trained once, keeps the
+checkpoints and embeddings every scoring needs, and each scoring reuses the stored embeddings. The layout of
+both levels is described in :mod:`asdbench.store.stages`.
+
+State is read from files. A run (one scoring of one training) is done when its ``results.json`` is there
+and readable (damaged when it is not: the next attempt sets it aside and scores again); running while a
+process holds its ``.lock`` or its training's; failed when its last attempt or its training's left an
+``error.json`` (with the error and traceback); pending otherwise (possibly interrupted, and then resumed
+from its training's last readable checkpoint). A process computes a training or a run only while it holds its
+claim (:mod:`asdbench.store.claims`: an OS file lock, released by the kernel when its holder dies, so a killed worker
+never blocks a run; or a lock on the Dask scheduler). Stores written before the two levels existed are migrated
+when they are opened (:mod:`asdbench.store.migrate`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from dataclasses import dataclass, replace
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from asdbench.contract.boundary import plugin_call
+from asdbench.contract.registry import Registry, get_registry
+from asdbench.errors import AsdbenchError, WriteError
+from asdbench.files.atomic import write_json_atomic
+from asdbench.spec.validate import RunSpec, validate_spec
+from asdbench.store import codeprint, datacheck, stale
+from asdbench.store.checks import Problem, scoring_problem, set_aside_problem, training_problem
+from asdbench.store.claims import Claim, claimer, held
+from asdbench.store.layout import RESULTS, TRAINED, read_json, readable_json, trained_embeddings, training_complete
+from asdbench.store.migrate import migrate_store
+
+if TYPE_CHECKING:
+    from asdbench.store.stages import PreparedTraining
+
+ERROR = "error.json"
+POLL_SECONDS = 2.0
+
+
+class RunState(str, Enum):
+    DONE = "done"
+    RUNNING = "running"
+    FAILED = "failed"
+    DAMAGED = "damaged"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt at a run came to."""
+
+    hash: str
+    state: RunState
+    results: dict[str, Any] | None = None
+    error: str | None = None
+    error_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A training this process holds the claim of, and the runs that wait for it."""
+
+    runs: list[RunSpec]
+    epochs: list[int]
+    lock: Claim
+
+
+class Store:
+    def __init__(self, root: Path, claims: str = "files") -> None:
+        """``claims``: how trainings and runs are claimed, "files" or "scheduler" (see :mod:`asdbench.store.claims`)."""
+        self.root = Path(root)
+        self._claimer = claimer(claims)
+        self._fingerprints: dict[str, str | None] = {}  # per dataset section: read once per store
+        self._training_domains: dict[str, dict[str, Any]] = {}  # per dataset section: its machines' domains
+        migrate_store(self.root)
+
+    def training_directory(self, spec: RunSpec) -> Path:
+        return self.root / spec.training_hash
+
+    def directory(self, spec: RunSpec) -> Path:
+        """The run's own directory: its scoring, under its training's directory."""
+        return self.training_directory(spec) / spec.scoring_hash
+
+    def claim(self, directory: Path) -> Claim | None:
+        """Claim a training's or run's directory for this process; None when another process holds it."""
+        return self._claimer(directory)
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def training_state(self, spec: RunSpec) -> RunState:
+        directory = self.training_directory(spec)
+        return _state(directory, TRAINED, training_problem(directory))
+
+    def state(self, spec: RunSpec) -> RunState:
+        """The run's state; ``damaged`` when a file of it or of its training is unreadable or lies
+        (:mod:`asdbench.store.checks`), until the next attempt sets that file aside and computes it again."""
+        state = _state(self.directory(spec), RESULTS, self._problem(spec))
+        if state is RunState.PENDING and self.training_state(spec) in (RunState.RUNNING, RunState.FAILED,
+                                                                       RunState.DAMAGED):
+            return self.training_state(spec)
+        return state
+
+    def results(self, spec: RunSpec) -> dict[str, Any] | None:
+        """The run's results; None while it has none, or when a file of it is damaged or lies (its state says
+        so, and the next attempt sets the file aside and computes it again)."""
+        if self._problem(spec) is not None:
+            return None
+        return read_json(self.directory(spec) / RESULTS)
+
+    def error(self, spec: RunSpec) -> dict[str, Any] | None:
+        """The last error of the run's scoring, else of its training (None when neither failed)."""
+        for directory in (self.directory(spec), self.training_directory(spec)):
+            if readable_json(directory / ERROR):
+                return read_json(directory / ERROR)
+        return None
+
+    # --- computing ----------------------------------------------------------------------------------------
+
+    def run(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> dict[str, Any]:
+        """Bring one run to done in this process and return its results; its error, if any, is raised (and
+        recorded). A run (or its training) that another process is computing is waited for, then read back."""
+        waiting = False
+        while (outcome := self.attempt_group([spec], registry, progress=progress,
+                                             raise_errors=True)[0]).state is RunState.RUNNING:
+            if progress and not waiting:
+                tqdm.write(f"waiting for another process, which is computing run {spec.hash} in {self.root}")
+            waiting = True
+            time.sleep(POLL_SECONDS)
+        assert outcome.results is not None
+        return outcome.results
+
+    def attempt(self, spec: RunSpec, registry: Registry, *, progress: bool = False) -> Outcome:
+        """Run ``spec`` unless it is done or another process holds it; a failure is recorded, not raised."""
+        return self.attempt_group([spec], registry, progress=progress)[0]
+
+    def attempt_group(self, specs: list[RunSpec], registry: Registry, *, progress: bool = False,
+                      raise_errors: bool = False) -> list[Outcome]:
+        """Attempt runs together: each training among them is trained once (several, differing only in their
+        seed, stacked in one process), keeping the checkpoints and embeddings all its runs need; then each run
+        is scored from its training's embeddings.
+
+        Every run's scoring components are built before any training starts, so an invalid backend option
+        fails its run at once. Trainings and runs done or held elsewhere are left alone. When a stacked
+        training fails, its trainings are attempted one at a time, so that only one that fails alone is
+        recorded as failed.
+        """
+        outcomes: dict[str, Outcome] = {}
+        valid = []
+        for spec in specs:
+            if (self.directory(spec) / RESULTS).exists() and self._problem(spec) is None:
+                self._check_data(spec, registry)
+                outcomes[spec.hash] = Outcome(spec.hash, RunState.DONE, self.results(spec))
+                continue
+            try:
+                self._check_scoring(spec, registry)
+            except Exception as exc:
+                outcomes[spec.hash] = self._failed(spec, self.directory(spec), exc, raise_errors)
+                continue
+            valid.append(spec)
+        by_training: dict[str, list[RunSpec]] = {}
+        for spec in valid:
+            by_training.setdefault(spec.training_hash, []).append(spec)
+        ready, claims = [], []
+        try:
+            for runs in by_training.values():
+                directory = self.training_directory(runs[0])
+                epochs = sorted({epoch for spec in runs for epoch in spec.train["checkpoints"]})
+                if self._trained(directory, epochs):
+                    ready.append(runs)
+                    continue
+                lock = self.claim(directory)
+                if lock is None:
+                    outcomes |= {spec.hash: Outcome(spec.hash, RunState.RUNNING) for spec in runs}
+                elif self._trained(directory, epochs):  # finished by another process before our lock
+                    lock.release()
+                    ready.append(runs)
+                else:
+                    claims.append(_Claim(runs, epochs, lock))
+            for spec in (spec for claim in claims for spec in claim.runs):
+                registry.hook.asdbench_run_started(run_dir=self.directory(spec), spec=spec.canonical)
+            ready += self._train(claims, registry, progress, raise_errors, outcomes)
+        finally:
+            for claim in claims:
+                claim.lock.release()
+        trained_here = {spec.hash for claim in claims for spec in claim.runs}
+        for spec in (spec for runs in ready for spec in runs):
+            outcomes[spec.hash] = self._score(spec, registry, raise_errors, started=spec.hash in trained_here)
+        return [outcomes[spec.hash] for spec in specs]
+
+    def systems(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> StoreSystems:
+        """What a feature space of ``spec`` trains other systems with (see hookspecs.TrainedSystems)."""
+        return StoreSystems(self, registry, spec, progress)
+
+    def _problem(self, spec: RunSpec) -> Problem | None:
+        """What is wrong with the stored files of the run or its training (:mod:`asdbench.store.checks`)."""
+        return scoring_problem(self.directory(spec)) or training_problem(self.training_directory(spec))
+
+    @staticmethod
+    def _trained(directory: Path, epochs: list[int]) -> bool:
+        return training_complete(directory, epochs) and training_problem(directory) is None
+
+    def _prepare(self, claim: _Claim, registry: Registry, progress: bool) -> PreparedTraining:
+        from asdbench.store.stages import prepare_training  # the run machinery (torch) loads only when there is work
+
+        spec = claim.runs[0]
+        problem = training_problem(self.training_directory(spec))
+        if problem is not None:  # training.json is written again, trained.json when training has caught up
+            set_aside_problem(problem)
+        return prepare_training(spec, self.training_directory(spec), registry, epochs=claim.epochs,
+                                systems=self.systems(spec, registry, progress=progress), progress=progress)
+
+    def _train(self, claims: list[_Claim], registry: Registry, progress: bool, raise_errors: bool,
+               outcomes: dict[str, Outcome]) -> list[list[RunSpec]]:
+        """Train the claimed trainings; returns the runs of those that finished (failures go to ``outcomes``)."""
+        from asdbench.store.stages import run_trainings
+
+        if len(claims) > 1:
+            try:
+                run_trainings([self._prepare(claim, registry, progress) for claim in claims], progress=progress)
+                for claim in claims:
+                    (self.training_directory(claim.runs[0]) / ERROR).unlink(missing_ok=True)
+                return [claim.runs for claim in claims]
+            except WriteError:  # the store cannot be written: no training is at fault, and none can go on
+                raise
+            except Exception as exc:  # find out below which training fails alone
+                tqdm.write(f"stacked training of {len(claims)} runs failed ({type(exc).__name__}: {exc}); "
+                           "attempting them one at a time", file=sys.stderr)
+        finished = []
+        for claim in claims:
+            directory = self.training_directory(claim.runs[0])
+            try:
+                run_trainings([self._prepare(claim, registry, progress)], progress=progress)
+            except Exception as exc:
+                failure = self._failed(claim.runs[0], directory, exc, raise_errors)
+                outcomes |= {spec.hash: replace(failure, hash=spec.hash) for spec in claim.runs}
+                continue
+            (directory / ERROR).unlink(missing_ok=True)
+            finished.append(claim.runs)
+        return finished
+
+    def _score(self, spec: RunSpec, registry: Registry, raise_errors: bool, *, started: bool) -> Outcome:
+        from asdbench.store.stages import score
+
+        directory = self.directory(spec)
+        lock = self.claim(directory)
+        if lock is None:
+            return Outcome(spec.hash, RunState.RUNNING)
+        try:
+            problem = scoring_problem(directory)
+            if problem is None and (directory / RESULTS).exists():  # scored by another process since our check
+                return Outcome(spec.hash, RunState.DONE, self.results(spec))
+            if problem is not None:
+                set_aside_problem(problem)
+            if not started:
+                registry.hook.asdbench_run_started(run_dir=directory, spec=spec.canonical)
+            results = score(spec, self.training_directory(spec), directory, registry)
+        except Exception as exc:
+            return self._failed(spec, directory, exc, raise_errors)
+        finally:
+            lock.release()
+        (directory / ERROR).unlink(missing_ok=True)
+        registry.hook.asdbench_run_finished(run_dir=directory, spec=spec.canonical, results=results)
+        return Outcome(spec.hash, RunState.DONE, results)
+
+    def _failed(self, spec: RunSpec, directory: Path, exc: Exception, raise_errors: bool) -> Outcome:
+        """Record ``exc`` in ``directory`` (a training's or a run's); raise it again when asked to. A store that
+        cannot be written (a full disk) is no run's failure and cannot record one: that error stops the grid."""
+        if isinstance(exc, WriteError):
+            raise exc
+        message = f"{type(exc).__name__}: {exc}"
+        write_json_atomic(directory / ERROR, {"error": message, "traceback": traceback.format_exc()})
+        if raise_errors:
+            raise exc
+        return Outcome(spec.hash, RunState.FAILED, error=message, error_file=directory / ERROR)
+
+    def _check_scoring(self, spec: RunSpec, registry: Registry) -> None:
+        """Build the run's backend from its options and let it check each machine's training domains (its
+        ``check_data``, if it has one), so that a bad option or too little data fails before any training."""
+        component = spec.system.get("backend")
+        if component is None:
+            raise AsdbenchError("system.backend is required to score a run")
+        backend = registry.build("backends", component)
+        if not hasattr(backend, "check_data"):
+            return
+        key = json.dumps(spec.dataset, sort_keys=True)
+        if key not in self._training_domains:
+            self._training_domains[key] = _training_domains(datacheck.open_dataset(spec.dataset, registry),
+                                                            spec.dataset["splits"])
+        for where, domains in self._training_domains[key].items():
+            try:
+                with plugin_call(registry.get("backends", component["name"]), "check_data"):
+                    backend.check_data(domains)
+            except AsdbenchError as exc:
+                raise AsdbenchError(f"{where}: {exc}") from None
+
+    def _check_data(self, spec: RunSpec, registry: Registry) -> None:
+        """A finished run made on other data than its dataset holds now raises DataError (asdbench.store.datacheck)."""
+        key = json.dumps(spec.dataset, sort_keys=True)
+        if key not in self._fingerprints:
+            self._fingerprints[key] = datacheck.current_fingerprint(spec.dataset, registry)
+        datacheck.check(self.training_directory(spec), self._fingerprints[key])
+
+
+def attempt_in_process(spec_canonicals: list[dict[str, Any]], runs_root: str, claims: str = "files") -> list[Outcome]:
+    """What a pool process or a Dask worker runs for one group: rebuild the registry there and attempt the group
+    through the store (a module-level function, so that it is sent by reference)."""
+    return Store(Path(runs_root), claims).attempt_group([RunSpec(c) for c in spec_canonicals], get_registry())
+
+
+@dataclass(frozen=True)
+class StoreSystems:
+    """:class:`asdbench.hookspecs.TrainedSystems` on a store: the systems are trainings in it, claimed with
+    its claims (a training another process holds is waited for, not trained twice)."""
+
+    store: Store
+    registry: Registry
+    spec: RunSpec
+    progress: bool
+
+    def embeddings(self, system: dict[str, Any], epoch: int) -> dict[str, np.ndarray]:
+        from asdbench.store.stages import run_trainings
+
+        spec = validate_spec({"seed": self.spec.seed, "dataset": self.spec.dataset, "system": system,
+                              "train": {**self.spec.train, "checkpoints": sorted({*self.spec.train["checkpoints"],
+                                                                                   epoch})}}, self.registry)
+        directory = self.store.training_directory(spec)
+        stale.refresh(directory, spec.canonical, codeprint.TRAINING, self.registry)
+        while not training_complete(directory, [epoch]):
+            lock = self.store.claim(directory)
+            if lock is None:
+                time.sleep(POLL_SECONDS)  # another process is training it: wait rather than train it twice
+                continue
+            claim = _Claim([spec], spec.train["checkpoints"], lock)
+            try:
+                if not training_complete(directory, [epoch]):
+                    run_trainings([self.store._prepare(claim, self.registry, self.progress)], progress=self.progress)
+            except Exception as exc:
+                self.store._failed(spec, directory, exc, raise_errors=False)
+                raise AsdbenchError(f"the system trained in {directory} for a feature space failed: "
+                                    f"{type(exc).__name__}: {exc}") from exc
+            finally:
+                lock.release()
+        return trained_embeddings(directory, epoch)
+
+
+def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:
+    """``<split>/<machine>`` -> the domains of that machine's training clips, read from the manifests (no audio)."""
+    domains = {}
+    for split in splits:
+        manifest = dataset.manifest(split)
+        for machine, rows in manifest[manifest["subset"] == "train"].groupby("machine"):
+            domains[f"{split}/{machine}"] = rows["domain"].to_numpy()
+    return domains
+
+
+def _state(directory: Path, finished: str, problem: Problem | None) -> RunState:
+    if (directory / finished).exists():
+        return RunState.DONE if problem is None else RunState.DAMAGED
+    if directory.exists() and held(directory):
+        return RunState.RUNNING
+    if (directory / ERROR).exists():
+        return RunState.FAILED
+    return RunState.PENDING

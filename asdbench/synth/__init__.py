@@ -1,0 +1,1 @@
+"""``asdbench synth``: synthetic datasets in exactly the official DCASE layouts, deterministic per seed."""
