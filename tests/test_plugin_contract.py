@@ -23,9 +23,10 @@ from asdbench.contract.boundary import (
     check_reduced,
     check_scores,
 )
+from asdbench.contract.kinds import CONTRACTS, KINDS, singular
 from asdbench.contract.registry import Registry
 from asdbench.errors import ContractError, PluginCallError, PluginError
-from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl, singular
+from asdbench.hookspecs import hookimpl
 from asdbench.training.system import build_system
 from tests.helpers.distributions import write_distribution
 
@@ -104,6 +105,23 @@ def test_a_factory_declared_against_its_kind_is_refused_at_registration(kind, fa
     assert f"{singular(kind)} 'bad' refused: the core calls a {singular(kind)} factory as" in failure.error
     with pytest.raises(PluginError, match=f"unknown {singular(kind)} 'bad'.*refused"):
         registry.get(kind, "bad")
+
+
+def test_a_misspelt_registration_meta_key_is_refused_naming_it():
+    """``raw_embedding=True`` for ``raw_embeddings=True`` would be ignored: the backend would get normalised z_cat."""
+    class Plugin:
+        @hookimpl
+        def asdbench_register_backends(self, register):
+            register("raw-knn", lambda: None, raw_embedding=True)
+            register("fine", lambda: None, description="kept")
+
+    registry = Registry(entry_points=False, extra_plugins=[Plugin()])
+    assert registry.get("backends", "fine").meta == {"description": "kept"}
+    [failure] = registry.failures
+    assert "backend 'raw-knn' refused: unknown registration meta 'raw_embedding' (did you mean 'raw_embeddings'?)" \
+        in failure.error
+    with pytest.raises(PluginError, match="unknown backend 'raw-knn'"):
+        registry.get("backends", "raw-knn")
 
 
 def test_a_refused_registration_names_its_distribution_in_the_plugins_command(site, use_registry, capsys):

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from asdbench.cli.main import main
+from asdbench.contract.kinds import CONTRACTS, KINDS
 from asdbench.contract.registry import Registry, get_registry, use_registry
 from asdbench.errors import PluginError
-from asdbench.hookspecs import CONTRACTS, KINDS, hookimpl
+from asdbench.hookspecs import hookimpl
 from tests.helpers.distributions import write_distribution
 
 GOOD_PLUGIN = """

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from asdbench.cli.main import main
+from asdbench.contract.protocols import FeatureSpaceContext
 from asdbench.contract.registry import get_registry
 from asdbench.data.labels import build_labels
 from asdbench.data.manifest import build_manifest
 from asdbench.errors import AsdbenchError, SpecError
-from asdbench.hookspecs import FeatureSpaceContext
 from asdbench.pseudolabel.labelling import LABELS, compute, identity, machines_to_label
 from asdbench.spec.validate import validate_spec
 from asdbench.store import codeprint

@@ -1,4 +1,5 @@
-"""Plugins stand on the core's public API: the built-in distributions import nothing else of the core."""
+"""Plugins stand on the core's public API, :mod:`asdbench.api`: the built-in distributions import nothing else of the
+core, and every name the API lists is there."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from asdbench import PUBLIC_API
+import asdbench.api
+
+PUBLIC_API = ("asdbench.api",)
 
 PLUGIN_MODULES = sorted((Path(__file__).resolve().parent.parent / "plugins").glob("*/asdbench_*/*.py"))
 
@@ -32,3 +35,10 @@ def test_the_check_sees_the_plugins_and_would_catch_an_internal_import(tmp_path)
     module = tmp_path / "bad.py"
     module.write_text("from asdbench.store.store import Store\nimport asdbench.store.stages\n")
     assert core_imports(module) - set(PUBLIC_API) == {"asdbench.store.store", "asdbench.store.stages"}
+
+
+def test_every_name_of_the_api_is_there():
+    assert all(getattr(asdbench.api, name) is not None for name in asdbench.api.__all__)
+    assert set(asdbench.api._LOADED_ON_USE) <= set(asdbench.api.__all__), "a name loaded on use but not listed"
+    with pytest.raises(AttributeError, match="the public API is asdbench.api.__all__"):
+        asdbench.api.Store  # noqa: B018

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from asdbench.cli.main import main
+from asdbench.contract.constraints import OneOf, Range, Satisfies
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
 from asdbench.grid.grid import load_grid
-from asdbench.hookspecs import OneOf, Range, Satisfies, hookimpl
+from asdbench.hookspecs import hookimpl
 from asdbench.report import leaderboard
 from asdbench.spec.validate import validate_spec
 from asdbench.store.store import Store
@@ -121,7 +122,7 @@ class Declared:
 POSTPONED = textwrap.dedent("""
     from __future__ import annotations
     from typing import Annotated
-    from asdbench.hookspecs import Range, hookimpl
+    from asdbench.api import Range, hookimpl
 
     def factory(*, k: Annotated[int, Range(gt=0)] = 1):
         raise AssertionError("not built")

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from asdbench.contract.kinds import CONTRACTS
 from asdbench.errors import AsdbenchError, ContractError, PluginCallError
-from asdbench.hookspecs import CONTRACTS
 
 if TYPE_CHECKING:
     import numpy as np

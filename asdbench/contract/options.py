@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any, get_args, get_origin
 
+from asdbench.contract.constraints import CONSTRAINTS
 from asdbench.contract.registry import Registration, factory_signature
 from asdbench.errors import PluginError, SpecError
-from asdbench.hookspecs import CONSTRAINTS
 
 
 def constraints(registration: Registration) -> dict[str, tuple[Any, ...]]:

@@ -3,7 +3,7 @@
 Every registration hook of every plugin is called once, with a ``register`` callable bound to that plugin, so
 that a duplicate name can name both plugins and ``asdbench plugins`` can say which distribution provides what.
 A plugin that fails to import, implements a hook that does not exist (a misspelt name), or registers a factory
-the core cannot call as its kind's contract says (asdbench.hookspecs.CONTRACTS) is recorded in
+the core cannot call as its kind's contract says (asdbench.contract.kinds.CONTRACTS) is recorded in
 :attr:`Registry.failures`, with its distribution, and left out; the others still load.
 
 Environment variables, for benchmark hygiene (as datasette does):
@@ -31,8 +31,8 @@ import pluggy
 
 from asdbench import hookspecs
 from asdbench.contract.boundary import check_product, plugin_call
+from asdbench.contract.kinds import CONTRACTS, REGISTRATION_META, Kind, singular
 from asdbench.errors import PluginError
-from asdbench.hookspecs import CONTRACTS, Kind
 
 ENTRY_POINT_GROUP = "asdbench"
 CORE_DISTRIBUTION = "asdbench"
@@ -55,7 +55,7 @@ class Registration:
     @property
     def label(self) -> str:
         """How messages name the component: ``backend 'knn' (asdbench-methods 0.1.0)``."""
-        return f"{hookspecs.singular(self.kind)} {self.name!r} ({_source_text(self.distribution, self.version)})"
+        return f"{singular(self.kind)} {self.name!r} ({_source_text(self.distribution, self.version)})"
 
     def options(self) -> dict[str, Any]:
         """The factory's keyword options and their defaults (``inspect.Parameter.empty`` when required).
@@ -131,9 +131,11 @@ class Registry:
     # --- loading ------------------------------------------------------------------------------------------
 
     def _register_core(self) -> None:
-        from asdbench.data import readers as datasets  # the core's own dataset readers, registered like any plugin
-
-        self.add_plugin(datasets, distribution=CORE_DISTRIBUTION, version=_version(CORE_DISTRIBUTION))
+        """The core's own plugins (its dataset readers), found through its entry points like any plugin's, and
+        loaded whatever :data:`LOAD_VARIABLE` says: a registry without them could read no dataset."""
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.dist is not None and _normalise(ep.dist.name) == CORE_DISTRIBUTION:
+                self._load_entry_point(ep)
 
     def add_plugin(self, plugin: object, *, distribution: str, version: str, name: str | None = None) -> None:
         """Register a plugin object (module or instance) with the hook manager; call :meth:`refresh` after.
@@ -160,23 +162,29 @@ class Registry:
         found: set[str] = set()
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist_name = ep.dist.name if ep.dist else "(unknown distribution)"
-            dist_version = ep.dist.version if ep.dist else ""
+            if _normalise(dist_name) == CORE_DISTRIBUTION:
+                continue  # loaded by _register_core
             found.add(_normalise(dist_name))
             if allowed is not None and _normalise(dist_name) not in allowed:
                 self._left_out.add(dist_name)
                 continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not take the others down
-                error = f"{type(exc).__name__}: {exc}"
-            except SystemExit as exc:  # nor end every command silently (KeyboardInterrupt still stops asdbench)
-                error = f"called sys.exit({exc.code!r}) while being imported"
-            else:
-                self.add_plugin(plugin, distribution=dist_name, version=dist_version, name=ep.name)
-                continue
-            self._load_failures.append(LoadFailure(f"{ep.name} = {ep.value}", dist_name, dist_version, error))
+            self._load_entry_point(ep)
         for missing in sorted((allowed or set()) - found - {CORE_DISTRIBUTION}):
             self._load_failures.append(LoadFailure(LOAD_VARIABLE, missing, "", _not_a_plugin(missing, found)))
+
+    def _load_entry_point(self, ep: metadata.EntryPoint) -> None:
+        dist_name = ep.dist.name if ep.dist else "(unknown distribution)"
+        dist_version = ep.dist.version if ep.dist else ""
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            error = f"{type(exc).__name__}: {exc}"
+        except SystemExit as exc:  # nor end every command silently (KeyboardInterrupt still stops asdbench)
+            error = f"called sys.exit({exc.code!r}) while being imported"
+        else:
+            self.add_plugin(plugin, distribution=dist_name, version=dist_version, name=ep.name)
+            return
+        self._load_failures.append(LoadFailure(f"{ep.name} = {ep.value}", dist_name, dist_version, error))
 
     def refresh(self) -> None:
         """Re-run every registration hook (after :meth:`add_plugin` or ``unregister``)."""
@@ -201,7 +209,7 @@ class Registry:
 
     def _register_callback(self, kind: Kind, source: _Source) -> hookspecs.Register:
         def register(name: str, factory: Callable[..., Any], **meta: Any) -> None:
-            problem = _registration_problem(kind, name, factory)
+            problem = _registration_problem(kind, name, factory, meta)
             if problem:
                 self._registration_failures.append(LoadFailure(source.plugin, source.distribution, source.version,
                                                                f"{kind.singular} {name!r} refused: {problem}"))
@@ -241,7 +249,7 @@ class Registry:
             raise PluginError(self.conflicts[(kind, name)] + "; uninstall or rename one of them")
         if name not in entries:
             known = ", ".join(sorted(entries)) or "(none)"
-            message = f"unknown {hookspecs.singular(kind)} {name!r}; registered {kind}: {known}"
+            message = f"unknown {singular(kind)} {name!r}; registered {kind}: {known}"
             if self.failures:
                 message += ". Plugins that failed to load or register: " + "; ".join(f.message for f in self.failures)
             if self._left_out:
@@ -264,12 +272,12 @@ class Registry:
 
     def create(self, kind: str, name: str, *runtime: Any, **options: Any) -> Any:
         """Build the named component: ``factory(*runtime, **options)``, the runtime arguments its kind's contract
-        names (hookspecs.CONTRACTS). A failure inside the factory, or a product without the members of its
+        names (asdbench.contract.kinds.CONTRACTS). A failure inside the factory, or a product without the members of its
         kind's protocol, raises a PluginError naming the component."""
         registration = self.get(kind, name)
         expected = CONTRACTS[kind].runtime
         if len(runtime) != len(expected):
-            raise TypeError(f"a {hookspecs.singular(kind)} factory is called with {len(expected)} runtime "
+            raise TypeError(f"a {singular(kind)} factory is called with {len(expected)} runtime "
                             f"arguments {expected}, not {len(runtime)}")
         try:
             factory_signature(registration.factory).bind(*runtime, **options)
@@ -315,10 +323,15 @@ def factory_signature(factory: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(factory)
 
 
-def _registration_problem(kind: Kind, name: Any, factory: Any) -> str | None:
-    """Why ``register(name, factory)`` is refused for ``kind``, or None."""
+def _registration_problem(kind: Kind, name: Any, factory: Any, meta: Mapping[str, Any]) -> str | None:
+    """Why ``register(name, factory, **meta)`` is refused for ``kind``, or None."""
     if not isinstance(name, str) or not name:
         return f"the name must be a non-empty string, got {name!r}"
+    unknown = sorted(set(meta) - set(REGISTRATION_META))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], REGISTRATION_META, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"the keys are {', '.join(REGISTRATION_META)}"
+        return f"unknown registration meta {unknown[0]!r} ({hint}); it would be ignored"
     if not callable(factory):
         return f"the factory {factory!r} is not callable"
     try:

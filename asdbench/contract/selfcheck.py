@@ -47,9 +47,9 @@ from asdbench.contract.boundary import (
     check_scores,
     plugin_call,
 )
+from asdbench.contract.protocols import FeatureSpaceContext
 from asdbench.contract.registry import Registration, Registry
 from asdbench.errors import AsdbenchError, ContractError, PluginCallError, PluginError
-from asdbench.hookspecs import FeatureSpaceContext
 
 SAMPLES = 16_000
 NETWORK_INPUTS: tuple[tuple[int, ...], ...] = ((128, 313), (80_001,))

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+from asdbench.contract.constraints import OneOf
 from asdbench.errors import DataError, SpecError
-from asdbench.hookspecs import OneOf, Register, hookimpl
+from asdbench.hookspecs import Register, hookimpl
 from asdbench.synth.presets import INFO_FILE
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class DcaseDataset:
 
 def refuse_two_channel_input(dataset: dict[str, Any], system: Any) -> None:
     """``channel = "both"`` would feed a frontend two-channel waveforms, and none takes them: the frontend contract
-    (asdbench.hookspecs.Frontend) is mono waveforms ``(B, L)``. Refused naming the spec's frontends (``system``:
+    (asdbench.contract.protocols.Frontend) is mono waveforms ``(B, L)``. Refused naming the spec's frontends (``system``:
     its raw ``[system]`` table), before the option's type is checked, so that the reason is the message."""
     if dataset.get("channel") != TWO_CHANNELS:
         return
@@ -72,7 +73,7 @@ def refuse_two_channel_input(dataset: dict[str, Any], system: Any) -> None:
     names = names or ["(none given)"]
     raise SpecError(f"dataset.channel: 'both' needs a frontend that takes two-channel waveforms, and no frontend "
                     f"does (system.frontends: {', '.join(map(str, names))}; every frontend takes mono waveforms "
-                    "(B, L), asdbench.hookspecs.Frontend); use 0 (near microphone, as the official baseline) or 1 "
+                    "(B, L), asdbench.contract.protocols.Frontend); use 0 (near microphone, as the official baseline) or 1 "
                     "(far microphone)")
 
 

@@ -25,12 +25,12 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from asdbench.contract.boundary import check_clusters, check_feature_space_output, check_reduced, plugin_call
+from asdbench.contract.protocols import FeatureSpaceContext, TrainedSystems
 from asdbench.contract.registry import Registration, Registry
 from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
 from asdbench.data.manifest import SUBSETS
 from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import write_json_atomic, write_text_atomic
-from asdbench.hookspecs import FeatureSpaceContext, TrainedSystems
 from asdbench.runtime.progress import progress_bar
 from asdbench.spec.validate import RunSpec, spec_hash, training_identity
 from asdbench.store import codeprint, datacheck, stale

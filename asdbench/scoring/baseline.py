@@ -14,9 +14,9 @@ import pandas as pd
 import torch
 
 from asdbench.contract.boundary import check_frontend_output, check_scores, plugin_call
+from asdbench.contract.protocols import Frontend
 from asdbench.contract.registry import Registration, Registry
 from asdbench.data.audio import AudioCache, ClipArray
-from asdbench.hookspecs import Frontend
 from asdbench.runtime.devices import default_device
 from asdbench.runtime.progress import progress_bar
 from asdbench.scoring.scorefiles import write_scores

@@ -19,8 +19,8 @@ import pandas as pd
 import scipy.stats
 
 from asdbench.contract.boundary import check_scores, plugin_call
+from asdbench.contract.protocols import Backend
 from asdbench.contract.registry import Registration, Registry
-from asdbench.hookspecs import Backend
 from asdbench.scoring.metrics import EvaluationReport
 from asdbench.scoring.scorefiles import evaluate_directory, write_decisions, write_scores
 

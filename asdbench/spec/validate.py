@@ -49,12 +49,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asdbench.contract.kinds import singular
 from asdbench.contract.options import check_constraints, check_finite
 from asdbench.contract.options import constraints as option_constraints
 from asdbench.contract.registry import Registration, Registry, get_registry
 from asdbench.data.readers import SPLITS, refuse_two_channel_input
 from asdbench.errors import PluginError, SpecError
-from asdbench.hookspecs import singular
 
 SPEC_VERSION = 1
 TOP_LEVEL_KEYS = ("seed", "dataset", "system", "train", "pseudolabel")

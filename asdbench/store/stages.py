@@ -34,12 +34,12 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from asdbench.contract.protocols import TrainedSystems
 from asdbench.contract.registry import Registry
 from asdbench.data.audio import SAMPLE_RATE, AudioCache
 from asdbench.data.clips import ClipSource
 from asdbench.data.labels import build_labels
 from asdbench.files.atomic import atomic_path, write_json_atomic
-from asdbench.hookspecs import TrainedSystems
 from asdbench.pseudolabel import labelling as pseudolabel
 from asdbench.runtime.devices import default_device
 from asdbench.scoring.ensemble import CheckedBackend, ensemble_scores, evaluate_split, machines_of, write_split

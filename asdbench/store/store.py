@@ -319,7 +319,7 @@ def attempt_in_process(spec_canonicals: list[dict[str, Any]], runs_root: str, cl
 
 @dataclass(frozen=True)
 class StoreSystems:
-    """:class:`asdbench.hookspecs.TrainedSystems` on a store: the systems are trainings in it, claimed with
+    """:class:`asdbench.contract.protocols.TrainedSystems` on a store: the systems are trainings in it, claimed with
     its claims (a training another process holds is waited for, not trained twice)."""
 
     store: Store

@@ -14,7 +14,7 @@ A stacked step therefore equals the step alone up to floating-point noise (a vma
 convolution that may sum in another order; in float64 they agree to 1e-9), but training amplifies float32 noise
 chaotically, so a stacked training is a run of its own (``"stacked": true`` in its training identity, see
 asdbench.spec.validate.training_identity), never passed off as the training alone. Frontends are computed once for all seeds' clips in one batched
-pass: the contract makes them parameter-free (asdbench.hookspecs.Frontend, checked when they are built).
+pass: the contract makes them parameter-free (asdbench.contract.protocols.Frontend, checked when they are built).
 """
 
 from __future__ import annotations

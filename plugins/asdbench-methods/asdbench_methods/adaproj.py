@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_methods.dtypes import at_least_float32
 from asdbench_methods.losses import soft_cross_entropy
 

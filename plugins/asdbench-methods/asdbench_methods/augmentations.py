@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 
 
 class Mixup(nn.Module):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_methods.neighbours import unit_rows
 
 

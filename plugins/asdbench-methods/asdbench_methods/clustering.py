@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 
 
 class UMAPReducer:

@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
-from asdbench.hookspecs import (
+from asdbench.api import (
     Backend,
     Clusterer,
     FeatureSpace,

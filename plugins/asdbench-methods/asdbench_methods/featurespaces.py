@@ -13,11 +13,15 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from asdbench.data.audio import SAMPLE_RATE, AudioCache, ClipArray
-from asdbench.data.layout import true_attributes
-from asdbench.errors import AsdbenchError
-from asdbench.hookspecs import FeatureSpaceContext
-from asdbench.runtime.devices import default_device
+from asdbench.api import (
+    SAMPLE_RATE,
+    AsdbenchError,
+    AudioCache,
+    ClipArray,
+    FeatureSpaceContext,
+    default_device,
+    true_attributes,
+)
 from asdbench_methods.frontends import STFT
 from asdbench_methods.networks import SpectrogramNetwork
 

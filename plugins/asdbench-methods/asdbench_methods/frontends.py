@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from asdbench.data.audio import SAMPLE_RATE
-from asdbench.errors import AsdbenchError
+from asdbench.api import SAMPLE_RATE, AsdbenchError
 from asdbench_methods.dtypes import at_least_float32
 
 

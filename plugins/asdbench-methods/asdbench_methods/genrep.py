@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_methods.neighbours import mean_nearest_distances
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from imblearn.over_sampling import SMOTE
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_methods.neighbours import mean_nearest_distances, unit_rows
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_methods.dtypes import at_least_float32
 
 

@@ -6,7 +6,7 @@ listing it and validating a spec against it never import torch or scikit-learn.
 
 from __future__ import annotations
 
-from asdbench.hookspecs import Register, hookimpl
+from asdbench.api import Register, hookimpl
 from asdbench_methods import factories
 
 

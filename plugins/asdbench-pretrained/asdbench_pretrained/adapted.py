@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_pretrained.fbank import NUM_MEL_BINS
 from asdbench_pretrained.lora import add_lora
 from asdbench_pretrained.weights import digest

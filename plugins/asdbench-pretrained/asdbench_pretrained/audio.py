@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import resample_poly
 
-from asdbench.data.audio import SAMPLE_RATE, AudioCache, ClipArray
-from asdbench.errors import AsdbenchError
+from asdbench.api import SAMPLE_RATE, AsdbenchError, AudioCache, ClipArray
 
 
 def resample(waveforms: np.ndarray, rate: int, source_rate: int = SAMPLE_RATE) -> np.ndarray:

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 
 PATCH_FREQUENCY_BINS = 128
 

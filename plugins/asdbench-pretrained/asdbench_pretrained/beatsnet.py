@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_pretrained import checkpoints
 from asdbench_pretrained.adapted import AdaptedBackbone, check_choice, check_options
 from asdbench_pretrained.beats import PATCH_FREQUENCY_BINS, BEATs, BEATsConfig

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_pretrained.weights import is_published, weight_file
 
 

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_pretrained.fbank import NUM_MEL_BINS, PRESETS
 
 FRAME_MULTIPLE = 32

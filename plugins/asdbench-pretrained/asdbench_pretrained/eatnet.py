@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_pretrained import checkpoints
 from asdbench_pretrained.adapted import AdaptedBackbone, check_options
 from asdbench_pretrained.eat import EAT, EATConfig, pretraining_only

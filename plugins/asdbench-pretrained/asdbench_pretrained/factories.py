@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from asdbench.hookspecs import FeatureSpace, FeatureSpaceContext, Frontend, Network, OneOf, Range, Satisfies
+from asdbench.api import FeatureSpace, FeatureSpaceContext, Frontend, Network, OneOf, Range, Satisfies
 
 BatchSize = Annotated[int, Range(ge=1)]
 ClipSeconds = Annotated[float, Range(ge=0)]

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from asdbench.errors import AsdbenchError
+from asdbench.api import AsdbenchError
 from asdbench_pretrained.checkpoints import load_state, read
 from asdbench_pretrained.cnn14 import mel_filter_bank
 

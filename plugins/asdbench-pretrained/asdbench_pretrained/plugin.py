@@ -10,7 +10,7 @@ from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 
-from asdbench.hookspecs import Register, hookimpl
+from asdbench.api import Register, hookimpl
 from asdbench_pretrained import factories
 
 

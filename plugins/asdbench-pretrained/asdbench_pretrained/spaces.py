@@ -12,9 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from asdbench.errors import AsdbenchError
-from asdbench.hookspecs import FeatureSpaceContext
-from asdbench.runtime.devices import resolve_device
+from asdbench.api import AsdbenchError, FeatureSpaceContext, resolve_device
 from asdbench_pretrained import cnn14, openl3
 from asdbench_pretrained.audio import batches, resample
 from asdbench_pretrained.weights import resolve

@@ -15,8 +15,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from asdbench.errors import AsdbenchError
-from asdbench.files.atomic import atomic_path
+from asdbench.api import AsdbenchError, atomic_path
 
 CHUNK = 1 << 20
 LABELS = {"md5": "MD5", "sha256": "SHA-256", "git-blob-sha1": "Git blob SHA-1", "none": "no published checksum"}
