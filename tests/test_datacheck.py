@@ -11,8 +11,8 @@ from asdbench.contract.registry import get_registry
 from asdbench.data.fingerprint import fingerprint
 from asdbench.errors import DataError
 from asdbench.grid.grid import execute_grid, load_grid
-from asdbench.pseudolabel import labelling as pseudolabel
 from asdbench.spec.validate import RunSpec, validate_spec
+from asdbench.store import pseudolabels as pseudolabel
 from asdbench.store.store import Store
 from asdbench.synth.generate import generate
 from tests.helpers.grids import grid_file

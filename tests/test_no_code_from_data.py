@@ -17,8 +17,9 @@ import torch
 from asdbench.cli.main import main
 from asdbench.data.audio import AudioCache
 from asdbench.errors import AsdbenchError
+from asdbench.files.damaged import DamagedFile
 from asdbench.report.plots import space_figure
-from asdbench.store.layout import DamagedFile, embeddings_path, trained_embeddings
+from asdbench.store.layout import embeddings_path, trained_embeddings
 from asdbench.training.loop import load_checkpoint
 from asdbench_pretrained import checkpoints, weights
 

@@ -15,9 +15,10 @@ from asdbench.contract.registry import get_registry
 from asdbench.data.labels import build_labels
 from asdbench.data.manifest import build_manifest
 from asdbench.errors import AsdbenchError, SpecError
-from asdbench.pseudolabel.labelling import LABELS, compute, identity, machines_to_label
+from asdbench.pseudolabel.labelling import machines_to_label
 from asdbench.spec.validate import validate_spec
 from asdbench.store import codeprint
+from asdbench.store.pseudolabels import LABELS, compute, identity
 from asdbench.store.store import Store
 from asdbench_methods.clustering import GMMBIC
 from asdbench_methods.featurespaces import mix_at_snr, resize, resize_ratio

@@ -136,10 +136,10 @@ def test_supplemental_train_without_clean_clips_names_the_folder(tiny_dataset):
 
 def test_pseudolabelling_leaves_supplemental_clips_out(ci2025_dataset, tmp_path, monkeypatch):
     """The rows a feature space embeds for a machine are its train and test clips, never its supplemental ones."""
-    from asdbench.pseudolabel import labelling as pseudolabel
+    from asdbench.store import pseudolabels as pseudolabel
 
     seen = []
-    monkeypatch.setattr(pseudolabel, "_label_machine", lambda space, reducer, clusterer, rows, config:
+    monkeypatch.setattr(pseudolabel, "label_machine", lambda space, reducer, clusterer, rows, config:
                         seen.append(rows) or (_ for _ in ()).throw(RuntimeError("stop")))
     spec = validate_spec({
         "dataset": {"name": "synth", "root": str(ci2025_dataset)},

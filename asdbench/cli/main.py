@@ -250,8 +250,9 @@ def _plugins(args: argparse.Namespace) -> int:
 
 def _check_plugins(registry: Registry, as_json: bool) -> int:
     from asdbench.contract.selfcheck import check_plugins
+    from asdbench.spec.validate import TRAIN_DEFAULTS
 
-    results = check_plugins(registry)
+    results = check_plugins(registry, train=TRAIN_DEFAULTS)
     if as_json:
         print(json.dumps([result.__dict__ for result in results], indent=2))
     else:
@@ -265,7 +266,8 @@ def _check_plugins(registry: Registry, as_json: bool) -> int:
 def _synth(args: argparse.Namespace) -> int:
     import time
 
-    from asdbench.synth.generate import INFO_FILE, generate
+    from asdbench.data.layout import INFO_FILE
+    from asdbench.synth.generate import generate
 
     writable_directory(args.out, "OUT")
     finished = (args.out / INFO_FILE).exists()
@@ -500,8 +502,8 @@ def _models(args: argparse.Namespace) -> int:
 
 def _pseudolabel(args: argparse.Namespace) -> int:
     from asdbench.contract.registry import get_registry
-    from asdbench.pseudolabel import labelling as pseudolabel
     from asdbench.spec.validate import load_spec
+    from asdbench.store import pseudolabels as pseudolabel
     from asdbench.store.datacheck import open_dataset
     from asdbench.store.store import Store
 

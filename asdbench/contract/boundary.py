@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from asdbench.contract.registry import Registration
+    from asdbench.contract.registration import Registration
 
 
 @contextmanager

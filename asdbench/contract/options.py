@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, get_args, get_origin
 
 from asdbench.contract.constraints import CONSTRAINTS
-from asdbench.contract.registry import Registration, factory_signature
+from asdbench.contract.registration import Registration, factory_signature
 from asdbench.errors import PluginError, SpecError
 
 

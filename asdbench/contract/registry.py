@@ -17,12 +17,11 @@ Environment variables, for benchmark hygiene (as datasette does):
 from __future__ import annotations
 
 import difflib
-import inspect
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -31,62 +30,14 @@ import pluggy
 
 from asdbench import hookspecs
 from asdbench.contract.boundary import check_product, plugin_call
-from asdbench.contract.kinds import CONTRACTS, REGISTRATION_META, Kind, singular
+from asdbench.contract.kinds import CONTRACTS, Kind, singular
+from asdbench.contract.registration import LoadFailure, Registration, factory_signature, registration_problem
 from asdbench.errors import PluginError
 
 ENTRY_POINT_GROUP = "asdbench"
 CORE_DISTRIBUTION = "asdbench"
 LOAD_VARIABLE = "ASDBENCH_LOAD_PLUGINS"
 HOOKS = tuple(name for name in vars(hookspecs) if name.startswith("asdbench_"))
-
-
-@dataclass(frozen=True)
-class Registration:
-    """One named factory of one kind, and where it came from."""
-
-    kind: str
-    name: str
-    factory: Callable[..., Any]
-    plugin: str
-    distribution: str
-    version: str
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        """How messages name the component: ``backend 'knn' (asdbench-methods 0.1.0)``."""
-        return f"{singular(self.kind)} {self.name!r} ({_source_text(self.distribution, self.version)})"
-
-    def options(self) -> dict[str, Any]:
-        """The factory's keyword options and their defaults (``inspect.Parameter.empty`` when required).
-
-        The runtime arguments are positional-only (checked at registration), so they are not among them.
-        """
-        return {
-            p.name: p.default
-            for p in self._parameters()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        }
-
-    def accepts_any_option(self) -> bool:
-        return any(p.kind is p.VAR_KEYWORD for p in self._parameters())
-
-    def _parameters(self) -> list[inspect.Parameter]:
-        return list(factory_signature(self.factory).parameters.values())
-
-
-@dataclass(frozen=True)
-class LoadFailure:
-    """A plugin that could not be imported or registered, or a registration that was refused."""
-
-    entry_point: str
-    distribution: str
-    version: str
-    error: str
-
-    @property
-    def message(self) -> str:
-        return f"{self.entry_point} ({_source_text(self.distribution, self.version)}): {self.error}"
 
 
 @dataclass(frozen=True)
@@ -209,7 +160,7 @@ class Registry:
 
     def _register_callback(self, kind: Kind, source: _Source) -> hookspecs.Register:
         def register(name: str, factory: Callable[..., Any], **meta: Any) -> None:
-            problem = _registration_problem(kind, name, factory, meta)
+            problem = registration_problem(kind, name, factory, meta)
             if problem:
                 self._registration_failures.append(LoadFailure(source.plugin, source.distribution, source.version,
                                                                f"{kind.singular} {name!r} refused: {problem}"))
@@ -313,51 +264,6 @@ class Registry:
         return {s.distribution: s.version for s in self._sources.values()}
 
 
-def factory_signature(factory: Callable[..., Any]) -> inspect.Signature:
-    """``inspect.signature(factory)``, except that a ``torch.nn.Module`` class without an ``__init__`` of its own
-    takes nothing: ``Module.__init__``'s ``*args, **kwargs`` are there only to refuse arguments."""
-    torch = sys.modules.get("torch")  # a module class cannot exist before torch is imported
-    if (torch is not None and isinstance(factory, type) and issubclass(factory, torch.nn.Module)
-            and factory.__init__ is torch.nn.Module.__init__):
-        return inspect.Signature()
-    return inspect.signature(factory)
-
-
-def _registration_problem(kind: Kind, name: Any, factory: Any, meta: Mapping[str, Any]) -> str | None:
-    """Why ``register(name, factory, **meta)`` is refused for ``kind``, or None."""
-    if not isinstance(name, str) or not name:
-        return f"the name must be a non-empty string, got {name!r}"
-    unknown = sorted(set(meta) - set(REGISTRATION_META))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], REGISTRATION_META, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"the keys are {', '.join(REGISTRATION_META)}"
-        return f"unknown registration meta {unknown[0]!r} ({hint}); it would be ignored"
-    if not callable(factory):
-        return f"the factory {factory!r} is not callable"
-    try:
-        signature = factory_signature(factory)
-        problem = _signature_problem(kind, list(signature.parameters.values()))
-        if problem:
-            problem += f" (it is {signature})"
-    except (TypeError, ValueError):
-        problem = "its signature cannot be inspected (register a function or a class)"
-    if problem:
-        return f"the core calls a {kind.singular} factory as {kind.call_form()}, but {problem}"
-    return None
-
-
-def _signature_problem(kind: Kind, parameters: list[inspect.Parameter]) -> str | None:
-    for position, argument in enumerate(kind.runtime):
-        if position >= len(parameters) or parameters[position].kind is not inspect.Parameter.POSITIONAL_ONLY:
-            return f"its parameter {position + 1} is not a positional-only {argument!r}"
-    for parameter in parameters[len(kind.runtime):]:
-        if parameter.kind is parameter.POSITIONAL_ONLY:
-            return f"its parameter {parameter.name!r} is positional-only: options are passed by keyword"
-        if parameter.kind is parameter.VAR_POSITIONAL:
-            return f"it takes *{parameter.name}: options are passed by keyword"
-    return None
-
-
 def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
     """pluggy's ``check_pending`` for one plugin: its hook implementations that match no asdbench hook."""
     problems = []
@@ -393,10 +299,6 @@ def _not_a_plugin(distribution: str, plugin_distributions: set[str]) -> str:
     state = "is installed but has no" if _version(distribution) else "is not installed, or has no"
     found = ", ".join(sorted(plugin_distributions)) or "(none)"
     return f"{distribution!r} {state} entry point in group {ENTRY_POINT_GROUP!r}; plugin distributions: {found}"
-
-
-def _source_text(distribution: str, version: str) -> str:
-    return f"{distribution} {version}".strip()
 
 
 def _version(distribution: str) -> str:

@@ -12,7 +12,8 @@ kind's contract (asdbench.hookspecs): shapes, dtypes, finite values, a loss with
 - backends: fitted on 20 unit embeddings (16 "source", 4 "target", 16-d), scoring 7 test and the 20 training
   embeddings;
 - reducers: 40 embeddings (16-d); clusterers: 40 points in two 2-D blobs, at most 4 clusters;
-- feature spaces: built with a placeholder context (the default ``[train]`` section, seed 0, no manifests, an
+- feature spaces: built with a placeholder context (the ``[train]`` section the caller gives, by default the spec's
+  defaults, seed 0, no manifests, an
   empty temporary work directory); nothing is embedded, as that needs a dataset. One that
   declares downloadable weights (``fetch_weights``) and refuses to build with an AsdbenchError (its weights are
   not in place) is skipped with its own message;
@@ -28,9 +29,10 @@ from __future__ import annotations
 
 import inspect
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -48,7 +50,8 @@ from asdbench.contract.boundary import (
     plugin_call,
 )
 from asdbench.contract.protocols import FeatureSpaceContext
-from asdbench.contract.registry import Registration, Registry
+from asdbench.contract.registration import Registration
+from asdbench.contract.registry import Registry
 from asdbench.errors import AsdbenchError, ContractError, PluginCallError, PluginError
 
 SAMPLES = 16_000
@@ -74,15 +77,18 @@ class _Skipped(Exception):
     """The component cannot be checked here; the message says why."""
 
 
-def check_plugins(registry: Registry) -> list[CheckResult]:
-    """Check every registered component, then list every load failure and refused registration as failed."""
-    results = [check_component(registry, registration) for registration in registry.all()]
+def check_plugins(registry: Registry, *, train: Mapping[str, Any]) -> list[CheckResult]:
+    """Check every registered component, then list every load failure and refused registration as failed.
+    ``train``: the ``[train]`` section a feature space is built with."""
+    results = [check_component(registry, registration, train=train) for registration in registry.all()]
     return results + [CheckResult("(plugin)", f.entry_point, f.distribution, True, f"failed: {f.error}",
                                   f"plugin {f.entry_point} ({f.distribution})") for f in registry.failures]
 
 
-def check_component(registry: Registry, registration: Registration) -> CheckResult:
-    """Build ``registration`` with its default options and run it on its kind's tiny input."""
+def check_component(registry: Registry, registration: Registration, *,
+                    train: Mapping[str, Any] = MappingProxyType({})) -> CheckResult:
+    """Build ``registration`` with its default options and run it on its kind's tiny input (a feature space with
+    the ``[train]`` section ``train``)."""
     def row(failed: bool, result: str) -> CheckResult:
         return CheckResult(registration.kind, registration.name, registration.distribution, failed, result,
                            registration.label)
@@ -95,6 +101,8 @@ def check_component(registry: Registry, registration: Registration) -> CheckResu
     with torch.random.fork_rng(), torch.no_grad():
         torch.manual_seed(0)
         try:
+            if registration.kind == "feature_spaces":
+                return row(False, _feature_space(registry, registration, train))
             return row(False, _CHECKS[registration.kind](registry, registration))
         except _Skipped as skipped:
             return row(False, f"skipped: {skipped}")
@@ -195,11 +203,9 @@ def _clusterer(registry: Registry, registration: Registration) -> str:
     return f"ok: {len(np.unique(check_clusters(labels, 40, 4, registration)))} clusters of 40 points"
 
 
-def _feature_space(registry: Registry, registration: Registration) -> str:
-    from asdbench.spec.validate import TRAIN_DEFAULTS
-
+def _feature_space(registry: Registry, registration: Registration, train: Mapping[str, Any]) -> str:
     with tempfile.TemporaryDirectory(prefix="asdbench-check-") as scratch:
-        context = FeatureSpaceContext({}, {}, dict(TRAIN_DEFAULTS), 0, {}, Path(scratch) / "feature-space",
+        context = FeatureSpaceContext({}, {}, dict(train), 0, {}, Path(scratch) / "feature-space",
                                       _NoSystems())
         try:
             registry.create("feature_spaces", registration.name, context)
@@ -231,7 +237,6 @@ _CHECKS: dict[str, Callable[[Registry, Registration], str]] = {
     "losses": _loss,
     "augmentations": _augmentation,
     "backends": _backend,
-    "feature_spaces": _feature_space,
     "reducers": _reducer,
     "clusterers": _clusterer,
     "datasets": _dataset,

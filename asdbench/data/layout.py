@@ -56,6 +56,9 @@ SUPPLEMENTAL_FORMS = (
 """The rest of the two real forms of supplemental names, after ``section_00_<kind>_``."""
 ONE_SECTION = "00"
 """The section of every clip: DCASE 2023-2026 Task 2 have one section per machine type."""
+INFO_FILE = "synth.json"
+"""What a dataset written by ``asdbench synth`` describes itself in, at its root (written last): the mark of a
+synthetic dataset, whose machine names are its own."""
 AUDIO_CHANNELS = {2023: 1, 2024: 1, 2025: 1, 2026: 2}
 """Channels of every file of a year's data: DCASE 2026 records a near (channel 0) and a far (channel 1) microphone."""
 

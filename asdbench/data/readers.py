@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from asdbench.contract.constraints import OneOf
+from asdbench.data.layout import INFO_FILE
 from asdbench.errors import DataError, SpecError
 from asdbench.hookspecs import Register, hookimpl
-from asdbench.synth.presets import INFO_FILE
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from asdbench.synth.presets import INFO_FILE
+from asdbench.data.layout import INFO_FILE
 
 _DEV_2023 = frozenset({"bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve"})
 KNOWN_MACHINES: dict[int, dict[str, frozenset[str]]] = {

@@ -1,23 +1,13 @@
-"""Pseudo-attribute labels (Sec. III-B): per machine, embed -> reduce -> cluster per domain -> label table.
+"""Pseudo-attribute labels (Sec. III-B): per machine, a feature space's embeddings, reduced, clustered per domain.
 
-The output lives in ``<runs>/pseudolabels/<hash>/``, named by the hash of everything that shapes it (dataset,
-seed, the ``[pseudolabel]`` section, and the run's system and training options when the feature space
-registers ``uses_system=True``), so runs that share a labelling share one computation::
-
-    labels.csv       path, file, split, machine, domain, label (train clips of pseudo-labelled machines)
-    quality.json     adjusted Rand index and NMI against the hidden truth, per machine, where truth exists
-    spaces/          <split>.<machine>.npz: the 2-D space (coordinates, files, domains, truth, pseudo labels)
-    spec.json        what was computed
-    code.json        the code it was computed with (asdbench.store.codeprint): a table made with other code than is
-                     installed is set aside and computed again before it is reused (asdbench.store.stale.refresh)
-
-Labels are prefixed with split, machine and domain, so no two machines or domains ever share a class.
+A machine's label table names one class per cluster, prefixed with its split, machine and domain, so no two
+machines or domains ever share a class. Storing tables, and reusing them across runs, is the store's
+(:mod:`asdbench.store.pseudolabels`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,40 +15,9 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from asdbench.contract.boundary import check_clusters, check_feature_space_output, check_reduced, plugin_call
-from asdbench.contract.protocols import FeatureSpaceContext, TrainedSystems
-from asdbench.contract.registry import Registration, Registry
+from asdbench.contract.registration import Registration
+from asdbench.contract.registry import Registry
 from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
-from asdbench.data.manifest import SUBSETS
-from asdbench.errors import AsdbenchError
-from asdbench.files.atomic import write_json_atomic, write_text_atomic
-from asdbench.runtime.progress import progress_bar
-from asdbench.spec.validate import RunSpec, spec_hash, training_identity
-from asdbench.store import codeprint, datacheck, stale
-from asdbench.store.layout import PSEUDOLABELS
-
-LABELS = "labels.csv"
-
-
-@dataclass(frozen=True)
-class PseudoLabels:
-    directory: Path
-    table: pd.DataFrame
-    quality: dict[str, dict[str, float]]
-
-    def by_path(self) -> pd.Series:
-        return self.table.set_index("path")["label"]
-
-
-def identity(spec: RunSpec, registry: Registry) -> dict[str, Any]:
-    config = spec.canonical["pseudolabel"]
-    registration = registry.get("feature_spaces", config["feature_space"]["name"])
-    shaped_by = {"dataset": spec.dataset, "data": datacheck.current_fingerprint(spec.dataset, registry),
-                 "seed": spec.seed, "pseudolabel": config}
-    if registration.meta.get("uses_system"):
-        training = training_identity(spec.canonical)  # how the system is scored does not shape its labels
-        shaped_by |= {"system": {k: v for k, v in training["system"].items() if k != "labels"},
-                      "train": training["train"]}
-    return shaped_by
 
 
 def machines_to_label(manifest: pd.DataFrame, which: str) -> list[str]:
@@ -69,57 +28,8 @@ def machines_to_label(manifest: pd.DataFrame, which: str) -> list[str]:
     return sorted(hidden[hidden].index)
 
 
-def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[str, pd.DataFrame], *,
-            systems: TrainedSystems, progress: bool = True) -> PseudoLabels:
-    """The label table of ``spec``'s ``[pseudolabel]`` section, computed once in ``runs_root`` and then read
-    back; ``systems`` trains what a feature space asks for (see hookspecs.TrainedSystems)."""
-    shaped_by = identity(spec, registry)
-    directory = runs_root / PSEUDOLABELS / spec_hash(shaped_by)
-    stale.refresh(directory, spec.canonical, codeprint.PSEUDOLABELS, registry)
-    if (directory / LABELS).exists():
-        return _read(directory)
-    config = spec.canonical["pseudolabel"]
-    (directory / "spaces").mkdir(parents=True, exist_ok=True)
-    write_json_atomic(directory / "spec.json", shaped_by)
-    context = FeatureSpaceContext(spec.dataset, spec.system, spec.train, spec.seed, manifests,
-                                  directory / "feature-space", systems)
-    # reducer and clusterer first: their options are checked before the feature space does any work
-    reducer, clusterer = (_Component.build(registry, kind, config[key])
-                          for kind, key in (("reducers", "reducer"), ("clusterers", "clusterer")))
-    space = _Component.build(registry, "feature_spaces", config["feature_space"], context)
-    tables, quality = [], {}
-    jobs = [(split, machine) for split, manifest in manifests.items()
-            for machine in machines_to_label(manifest, config["machines"])]
-    for split, machine in progress_bar(jobs, desc="pseudo-labelling", unit="machine", disable=not progress):
-        manifest = manifests[split]
-        # train and test clips only: supplemental clips are not the machine's (a "train" option makes them train)
-        rows = manifest[(manifest["machine"] == machine) & manifest["subset"].isin(SUBSETS)].reset_index(drop=True)
-        table, coordinates = _label_machine(space, reducer, clusterer, rows, config)
-        tables.append(table)
-        truth = true_attributes(rows[rows["subset"] == "train"]).to_numpy()
-        known = truth != ""
-        if known.any():
-            reference = table["domain"].to_numpy()[known] + "/" + truth[known]
-            quality[f"{split}.{machine}"] = {
-                "ari": float(adjusted_rand_score(reference, table["label"].to_numpy()[known])),
-                "nmi": float(normalized_mutual_info_score(reference, table["label"].to_numpy()[known])),
-                "clusters": int(table["label"].nunique()),
-                "true_classes": int(len(set(reference))),
-            }
-        np.savez(directory / "spaces" / f"{split}.{machine}.npz", coordinates=coordinates,  # strings, never pickles
-                 files=table["file"].to_numpy(str), domains=table["domain"].to_numpy(str),
-                 truth=truth.astype(str), labels=table["label"].to_numpy(str))
-    if not tables:
-        raise AsdbenchError(f"pseudo-labelling found no machine to label (machines = {config['machines']!r}): "
-                            "every machine has attribute labels; use machines = 'all' to conceal them")
-    write_json_atomic(directory / "quality.json", quality)
-    codeprint.record(directory, spec.canonical, codeprint.PSEUDOLABELS, registry)
-    write_text_atomic(directory / LABELS, pd.concat(tables, ignore_index=True).to_csv(index=False))
-    return _read(directory)
-
-
 @dataclass(frozen=True)
-class _Component:
+class LabellingComponent:
     """A built component and its registration: calls into it are named in errors and their results checked
     against the contract (asdbench.contract.boundary)."""
 
@@ -127,7 +37,7 @@ class _Component:
     registration: Registration
 
     @classmethod
-    def build(cls, registry: Registry, kind: str, component: dict[str, Any], *runtime: Any) -> _Component:
+    def build(cls, registry: Registry, kind: str, component: dict[str, Any], *runtime: Any) -> LabellingComponent:
         return cls(registry.build(kind, component, *runtime), registry.get(kind, component["name"]))
 
     def embed(self, rows: pd.DataFrame) -> np.ndarray:
@@ -146,8 +56,10 @@ class _Component:
         return check_clusters(labels, len(points), max_clusters, self.registration)
 
 
-def _label_machine(space: _Component, reducer: _Component, clusterer: _Component, rows: pd.DataFrame,
-                   config: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+def label_machine(space: LabellingComponent, reducer: LabellingComponent, clusterer: LabellingComponent, rows: pd.DataFrame,
+                  config: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The label table of one machine's training clips (``rows``: its train and test rows), and the coordinates
+    of its training clips in the reduced space. ``config``: the run's canonical ``[pseudolabel]`` section."""
     train = (rows["subset"] == "train").to_numpy()
     output = space.embed(rows)
     domains = rows.loc[train, "domain"].to_numpy()
@@ -169,9 +81,16 @@ def _label_machine(space: _Component, reducer: _Component, clusterer: _Component
     return table.reset_index(drop=True), coordinates
 
 
-def _read(directory: Path) -> PseudoLabels:
-    import json
-
-    quality_file = directory / "quality.json"
-    return PseudoLabels(directory, pd.read_csv(directory / LABELS, dtype=str),
-                        json.loads(quality_file.read_text()) if quality_file.exists() else {})
+def quality(table: pd.DataFrame, train_rows: pd.DataFrame) -> dict[str, float] | None:
+    """How a machine's pseudo-labels agree with its true attributes (visible or released hidden ones): adjusted
+    Rand index and NMI over the clips whose truth is known, with the number of clusters and of true classes; None
+    where no clip's truth is known."""
+    truth = true_attributes(train_rows).to_numpy()
+    known = truth != ""
+    if not known.any():
+        return None
+    reference = table["domain"].to_numpy()[known] + "/" + truth[known]
+    labels = table["label"].to_numpy()[known]
+    return {"ari": float(adjusted_rand_score(reference, labels)),
+            "nmi": float(normalized_mutual_info_score(reference, labels)),
+            "clusters": int(table["label"].nunique()), "true_classes": int(len(set(reference)))}

@@ -15,7 +15,8 @@ import torch
 
 from asdbench.contract.boundary import check_frontend_output, check_scores, plugin_call
 from asdbench.contract.protocols import Frontend
-from asdbench.contract.registry import Registration, Registry
+from asdbench.contract.registration import Registration
+from asdbench.contract.registry import Registry
 from asdbench.data.audio import AudioCache, ClipArray
 from asdbench.runtime.devices import default_device
 from asdbench.runtime.progress import progress_bar

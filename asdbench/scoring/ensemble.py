@@ -20,33 +20,11 @@ import scipy.stats
 
 from asdbench.contract.boundary import check_scores, plugin_call
 from asdbench.contract.protocols import Backend
-from asdbench.contract.registry import Registration, Registry
+from asdbench.contract.registration import Registration
+from asdbench.contract.registry import Registry
+from asdbench.data.units import Machine
 from asdbench.scoring.metrics import EvaluationReport
 from asdbench.scoring.scorefiles import evaluate_directory, write_decisions, write_scores
-
-
-@dataclass(frozen=True)
-class Machine:
-    """The manifest rows of one machine of one split (``train``: its training clips, ``test``: its test clips)."""
-
-    split: str
-    machine: str
-    train: pd.DataFrame
-    test: pd.DataFrame
-
-    @property
-    def key(self) -> str:
-        return f"{self.split}.{self.machine}"
-
-
-def machines_of(manifests: Mapping[str, pd.DataFrame]) -> list[Machine]:
-    """Every machine of every split, in the order a run embeds them."""
-    machines = []
-    for split, manifest in manifests.items():
-        for machine, rows in manifest.groupby("machine", sort=True):
-            machines.append(Machine(split, str(machine), rows[rows["subset"] == "train"].reset_index(drop=True),
-                                    rows[rows["subset"] == "test"].reset_index(drop=True)))
-    return machines
 
 
 @dataclass(frozen=True)

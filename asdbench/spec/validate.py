@@ -52,7 +52,8 @@ from typing import Any
 from asdbench.contract.kinds import singular
 from asdbench.contract.options import check_constraints, check_finite
 from asdbench.contract.options import constraints as option_constraints
-from asdbench.contract.registry import Registration, Registry, get_registry
+from asdbench.contract.registration import Registration
+from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.readers import SPLITS, refuse_two_channel_input
 from asdbench.errors import PluginError, SpecError
 

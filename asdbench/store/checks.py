@@ -19,18 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from asdbench.files.damaged import DamagedFile, set_aside
 from asdbench.spec.validate import RunSpec, spec_hash
-from asdbench.store.layout import (
-    RESULTS,
-    SPEC,
-    TRAINED,
-    TRAINING_SPEC,
-    DamagedFile,
-    embeddings_path,
-    read_json,
-    set_aside,
-    trained_embeddings,
-)
+from asdbench.store.layout import RESULTS, SPEC, TRAINED, TRAINING_SPEC, embeddings_path, read_json, trained_embeddings
 
 SCORES = "scores"
 SCORE_FILES = "score_files"
@@ -76,7 +67,7 @@ def training_problem(training_dir: Path) -> Problem | None:
 
 
 def set_aside_problem(problem: Problem) -> Path:
-    """Set aside the file a problem names (:func:`asdbench.store.layout.set_aside`), saying what is wrong with it."""
+    """Set aside the file a problem names (:func:`asdbench.files.damaged.set_aside`), saying what is wrong with it."""
     path, message = problem
     return set_aside(path, message.removeprefix(f"{path} is damaged: ").removeprefix(f"{path}: "))
 

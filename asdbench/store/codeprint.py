@@ -33,7 +33,8 @@ from typing import Any
 from asdbench import __version__
 from asdbench.contract.registry import CORE_DISTRIBUTION, ENTRY_POINT_GROUP, Registry
 from asdbench.files.atomic import write_json_atomic
-from asdbench.store.layout import DamagedFile, read_json
+from asdbench.files.damaged import DamagedFile
+from asdbench.store.layout import read_json
 
 CODE_FILE = "code.json"
 """In a training directory and in each of its scorings: the fingerprint of the code that made it."""

@@ -11,7 +11,8 @@ from typing import Any
 from asdbench.contract.registry import Registry
 from asdbench.errors import DataError
 from asdbench.files.atomic import write_json_atomic
-from asdbench.store.layout import DamagedFile, read_json
+from asdbench.files.damaged import DamagedFile
+from asdbench.store.layout import read_json
 
 DATA_FILE = "data.json"
 

@@ -4,17 +4,14 @@ store needs to tell a run's state, so that `asdbench status` and `asdbench leade
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from asdbench.errors import AsdbenchError
+from asdbench.files.damaged import DamagedFile, set_aside
 
 TRAINING_SPEC = "training.json"
 TRAINED = "trained.json"
@@ -25,19 +22,6 @@ PSEUDOLABELS = "pseudolabels"
 """The store's folder of pseudo-label tables, ``pseudolabels/<hash>`` (asdbench.pseudolabel.labelling)."""
 HASH = re.compile(r"[0-9a-f]{16}")
 """A directory named by a hash (asdbench.spec.validate.spec_hash): a training, a scoring, a pseudo-label table."""
-
-
-class DamagedFile(AsdbenchError):
-    """A run file that cannot be read (truncated, overwritten); it has been set aside under another name."""
-
-
-def set_aside(path: Path, reason: str) -> Path:
-    """Rename a damaged file out of the way (never delete it), so that what it held is computed again."""
-    target = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
-    os.replace(path, target)
-    print(f"asdbench: {path} is damaged ({reason}); set aside as {target.name}, its contents will be computed "
-          "again", file=sys.stderr)
-    return target
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

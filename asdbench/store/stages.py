@@ -39,12 +39,14 @@ from asdbench.contract.registry import Registry
 from asdbench.data.audio import SAMPLE_RATE, AudioCache
 from asdbench.data.clips import ClipSource
 from asdbench.data.labels import build_labels
+from asdbench.data.units import machines_of
 from asdbench.files.atomic import atomic_path, write_json_atomic
-from asdbench.pseudolabel import labelling as pseudolabel
+from asdbench.files.damaged import set_aside
 from asdbench.runtime.devices import default_device
-from asdbench.scoring.ensemble import CheckedBackend, ensemble_scores, evaluate_split, machines_of, write_split
+from asdbench.scoring.ensemble import CheckedBackend, ensemble_scores, evaluate_split, write_split
 from asdbench.spec.validate import PSEUDO_PREFIX, RunSpec, training_identity
 from asdbench.store import codeprint, datacheck
+from asdbench.store import pseudolabels as pseudolabel
 from asdbench.store.checks import SCORE_FILES, checked_embeddings, score_files
 from asdbench.store.layout import (
     RESULTS,
@@ -55,7 +57,6 @@ from asdbench.store.layout import (
     missing_embeddings,
     read_json,
     readable_json,
-    set_aside,
 )
 from asdbench.training.embed import MachineClips, embed_checkpoint, embed_machines
 from asdbench.training.loop import TrainingPlan, checkpoint_path, load_checkpoint, replay, resumable_epoch, train

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from asdbench.data.layout import (
+    INFO_FILE,
     NO_ATTRIBUTE,
     SAMPLE_RATE,
     EvalTruth,
@@ -41,7 +42,7 @@ from asdbench.data.layout import (
 )
 from asdbench.errors import DataError
 from asdbench.runtime.progress import progress_bar
-from asdbench.synth.presets import INFO_FILE, PRESETS, Preset, is_hidden, machines_of, supplemental_kind
+from asdbench.synth.presets import PRESETS, Preset, is_hidden, machines_of, supplemental_kind
 from asdbench.synth.soundmodels import (
     NOISE_KINDS,
     Anomaly,

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-INFO_FILE = "synth.json"
-"""What a dataset written by ``asdbench synth`` describes itself in, at its root (written last)."""
 Machines = tuple[tuple[str, str], ...]
 """(name, sound family) of each machine of a split, in the order the small presets take them."""
 

@@ -16,8 +16,8 @@ import torch
 
 from asdbench.data.audio import SAMPLE_RATE
 from asdbench.data.clips import ClipSource
+from asdbench.data.units import Machine
 from asdbench.runtime.progress import progress_bar
-from asdbench.scoring.ensemble import Machine
 from asdbench.training.loop import autocast
 from asdbench.training.prefetch import DeviceFeed, Sent, prefetched
 from asdbench.training.system import System

@@ -27,8 +27,8 @@ from tqdm.auto import tqdm
 from asdbench.data.clips import ClipSource
 from asdbench.errors import TrainingError
 from asdbench.files.atomic import atomic_path
+from asdbench.files.damaged import set_aside
 from asdbench.runtime.progress import progress_bar
-from asdbench.store.layout import set_aside
 from asdbench.training.epochloss import EpochLoss
 from asdbench.training.prefetch import DeviceFeed, Sent, default_prefetch, prefetched
 from asdbench.training.system import System

@@ -23,7 +23,8 @@ from asdbench.contract.boundary import (
     check_network_output,
     plugin_call,
 )
-from asdbench.contract.registry import Registration, Registry
+from asdbench.contract.registration import Registration
+from asdbench.contract.registry import Registry
 from asdbench.errors import SpecError
 
 
