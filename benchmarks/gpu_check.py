@@ -41,9 +41,11 @@ from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.audio import ClipArray
 from asdbench.data.clips import ClipSource
 from asdbench.runtime.devices import default_device
-from asdbench.spec.validate import read_toml, validate_spec
+from asdbench.spec.files import read_toml
+from asdbench.spec.validate import validate_spec
+from asdbench.store.reading import RunState
 from asdbench.store.stages import PreparedTraining, prepare_training
-from asdbench.store.store import RunState, Store
+from asdbench.store.store import Store
 from asdbench.synth.generate import PRESETS, generate
 from asdbench.training.embed import embed
 from asdbench.training.loop import TrainingPlan, train

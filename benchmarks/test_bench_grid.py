@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from asdbench.grid.grid import execute_grid, load_grid
+from asdbench.grid.execute import execute_grid
+from asdbench.grid.expand import load_grid
 from asdbench.synth.generate import generate
 
 from measure import measure

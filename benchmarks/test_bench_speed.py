@@ -28,8 +28,9 @@ from asdbench.runtime.devices import default_device
 from asdbench.scoring.ensemble import ensemble_scores
 from asdbench.spec.validate import validate_spec
 from asdbench.store.stages import machine_clips
+from asdbench.training.checkpoints import checkpoint_path
 from asdbench.training.embed import embed_checkpoint
-from asdbench.training.loop import TrainingPlan, autocast, checkpoint_path, place, train
+from asdbench.training.loop import TrainingPlan, autocast, place, train
 from asdbench.training.prefetch import PREFETCH_BATCHES
 from asdbench.training.system import build_system
 

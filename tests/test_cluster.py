@@ -29,10 +29,12 @@ from asdbench.cli.main import main
 from asdbench.contract.registry import use_registry
 from asdbench.errors import AsdbenchError
 from asdbench.grid.cluster import task_resources
-from asdbench.grid.grid import execute_grid, load_grid, training_groups
+from asdbench.grid.execute import execute_grid, training_groups
+from asdbench.grid.expand import load_grid
 from asdbench.grid.workers import gpu_list, worker_commands
 from asdbench.report import leaderboard
-from asdbench.store.store import RunState, Store, attempt_in_process
+from asdbench.store.reading import RunState
+from asdbench.store.store import Store, attempt_in_process
 from tests.helpers.fake_system import install_fake_system
 from tests.helpers.grids import finished_stamps, grid_file
 

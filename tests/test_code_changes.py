@@ -13,7 +13,8 @@ import pytest
 
 from asdbench.cli.main import main
 from asdbench.contract.registry import use_registry
-from asdbench.grid.grid import execute_grid, load_grid
+from asdbench.grid.execute import execute_grid
+from asdbench.grid.expand import load_grid
 from asdbench.store import codeprint
 from asdbench.store.stale import CodeChanged
 from tests.helpers.distributions import write_distribution, write_editable_distribution

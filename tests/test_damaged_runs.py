@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from asdbench.contract.registry import get_registry
-from asdbench.grid.grid import execute_grid, grid_status, load_grid
+from asdbench.grid.execute import execute_grid, grid_status
+from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
 from asdbench.store.store import Store
 from tests.helpers.fake_system import trainings

@@ -10,8 +10,10 @@ import pytest
 from asdbench.contract.registry import get_registry
 from asdbench.data.fingerprint import fingerprint
 from asdbench.errors import DataError
-from asdbench.grid.grid import execute_grid, load_grid
-from asdbench.spec.validate import RunSpec, validate_spec
+from asdbench.grid.execute import execute_grid
+from asdbench.grid.expand import load_grid
+from asdbench.spec.identity import RunSpec
+from asdbench.spec.validate import validate_spec
 from asdbench.store import pseudolabels as pseudolabel
 from asdbench.store.store import Store
 from asdbench.synth.generate import generate

@@ -13,10 +13,12 @@ import torch
 
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.clips import ClipSource
+from asdbench.errors import TrainingError
 from asdbench.scoring.ensemble import ensemble_scores
 from asdbench.spec.validate import validate_spec
+from asdbench.training.checkpoints import checkpoint_path
 from asdbench.training.embed import EMBED_BATCH_CLIPS, MachineClips, embed, embed_batch_size, embed_checkpoint
-from asdbench.training.loop import TrainingError, TrainingPlan, checkpoint_path, place, replay, train
+from asdbench.training.loop import TrainingPlan, place, replay, train
 from asdbench.training.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.training.system import build_system
 from tests.helpers.training import CPU, SAMPLES, ArrayClips, Fakes, data, make, make_system, noise_clips, plan
@@ -64,7 +66,7 @@ def test_one_stacked_step_of_the_paper_system_is_the_step_alone_in_float64(tmp_p
     step per epoch for two epochs, in float64: stacked and alone agree to 1e-9 in loss, gradients and weights.
     Data order, crops, mixup draws, BatchNorm statistics and optimiser state are therefore handled as alone;
     what float32 training shows beyond this is float noise that training amplifies (hence the separate
-    identity of stacked trainings, asdbench.spec.validate.training_identity)."""
+    identity of stacked trainings, asdbench.spec.identity.training_identity)."""
     torch.set_default_dtype(torch.float64)
     try:
         samples, rng = 72000, np.random.default_rng(1)

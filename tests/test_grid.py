@@ -12,10 +12,12 @@ import time
 import pytest
 
 from asdbench.errors import SpecError
-from asdbench.grid.grid import execute_grid, grid_status, load_grid
+from asdbench.grid.execute import execute_grid, grid_status
+from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
 from asdbench.scoring.metrics import clamped_hmean
-from asdbench.store.store import RunState, Store
+from asdbench.store.reading import RunState
+from asdbench.store.store import Store
 from tests.helpers.grids import finished_stamps, grid_file
 
 
@@ -288,7 +290,6 @@ def test_stacked_trainings_are_other_runs_than_trainings_alone(fake_system, tiny
     assert json.loads(table) and all(cell["mean"] is not None for cell in json.loads(table))
     assert main(["status", str(tmp_path / "stacked.toml"), "--out", str(tmp_path / "store")]) == 0
     assert main(["leaderboard", str(tmp_path / "stacked.toml"), "--out", str(tmp_path / "store")]) == 0
-    assert main(["grid", str(tmp_path / "stacked.toml"), "--out", str(tmp_path / "store"), "--stack-seeds", "2"]) == 2
     (tmp_path / "bad.toml").write_text(text.replace("stack_seeds = 2", "stack_seeds = 0"))
     with pytest.raises(SpecError, match="train.stack_seeds: expected a positive integer"):
         load_grid(tmp_path / "bad.toml")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from asdbench.grid.grid import load_grid
+from asdbench.grid.expand import load_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADERBOARD = ROOT / "leaderboard"

@@ -105,7 +105,7 @@ def test_asdkit_backends_name_themselves_in_their_errors():
 def test_the_sota_grids_asdkit_rows_score_with_asdkits_backends():
     """The k-means rows use ASDKit's Kmeans (16 clusters), the kNN + SMOTE rows its Knn with default.yaml's SMOTE
     setting; each pair shares one training."""
-    from asdbench.grid.grid import load_grid
+    from asdbench.grid.expand import load_grid
 
     runs = load_grid(Path(__file__).resolve().parent.parent / "leaderboard" / "sota.toml").runs
     systems = {run.coordinates["system"]: run.spec for run in runs}

@@ -20,7 +20,7 @@ from asdbench.errors import AsdbenchError
 from asdbench.files.damaged import DamagedFile
 from asdbench.report.plots import space_figure
 from asdbench.store.layout import embeddings_path, trained_embeddings
-from asdbench.training.loop import load_checkpoint
+from asdbench.training.checkpoints import load_checkpoint
 from asdbench_pretrained import checkpoints, weights
 
 HASH = "0123456789abcdef"

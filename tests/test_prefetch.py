@@ -12,8 +12,8 @@ import torch
 
 from asdbench.data.audio import ClipArray
 from asdbench.data.clips import ClipSource
-from asdbench.errors import DataError
-from asdbench.training.loop import TrainingError, train
+from asdbench.errors import DataError, TrainingError
+from asdbench.training.loop import train
 from asdbench.training.prefetch import PREFETCH_BATCHES, DeviceFeed, prefetched
 from asdbench.training.stacked import StackedMember, train_stacked
 from tests.helpers.training import CPU, SAMPLES, make

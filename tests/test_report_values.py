@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from asdbench.errors import SpecError
-from asdbench.grid.grid import load_grid
+from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
 from asdbench.scoring.metrics import EvaluationReport, evaluate_frame
 from asdbench.store.layout import RESULTS

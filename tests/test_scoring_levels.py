@@ -16,11 +16,13 @@ import pytest
 
 from asdbench.contract.registry import get_registry
 from asdbench.errors import SpecError
-from asdbench.grid.grid import execute_grid, grid_status, load_grid
+from asdbench.grid.execute import execute_grid, grid_status
+from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
-from asdbench.spec.validate import RunSpec
+from asdbench.spec.identity import RunSpec
 from asdbench.store.migrate import legacy_runs
-from asdbench.store.store import RunState, Store
+from asdbench.store.reading import RunState
+from asdbench.store.store import Store
 from tests.helpers.fake_system import trainings
 from tests.helpers.grids import BACKENDS, backend_grid
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from asdbench.cli.main import main
-from asdbench.grid.grid import load_grid
+from asdbench.grid.expand import load_grid
 from asdbench.synth.generate import generate
 
 REPOSITORY = Path(__file__).resolve().parent.parent

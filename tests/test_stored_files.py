@@ -15,7 +15,8 @@ import pytest
 
 from asdbench.cli.main import main
 from asdbench.contract.registry import get_registry, use_registry
-from asdbench.grid.grid import execute_grid, grid_status, load_grid
+from asdbench.grid.execute import execute_grid, grid_status
+from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
 from asdbench.store.store import Store
 from tests.helpers.fake_system import install_fake_system

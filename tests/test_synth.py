@@ -28,17 +28,16 @@ from asdbench.cli.main import main
 from asdbench.data.manifest import build_manifest
 from asdbench.errors import DataError
 from asdbench.synth.generate import PRESETS, generate, plan_clips
+from asdbench.synth.noise import NOISE_KINDS, render_noise
 from asdbench.synth.soundmodels import (
     ATTRIBUTE_KEYS,
     FAMILIES,
     FAMILY_ANOMALIES,
-    NOISE_KINDS,
     SAMPLE_RATE,
     Anomaly,
     MachineModel,
     clip_physics,
     render_machine,
-    render_noise,
 )
 
 # The official patterns, written here independently of asdbench.data.layout.

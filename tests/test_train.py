@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from asdbench.errors import TrainingError
+from asdbench.training.checkpoints import checkpoint_path
 from asdbench.training.epochloss import EpochLoss
-from asdbench.training.loop import TrainingError, TrainingPlan, checkpoint_path, train
+from asdbench.training.loop import TrainingPlan, train
 from tests.helpers.training import assert_same_states, data, make_system, plan, states
 
 
@@ -22,7 +24,7 @@ def test_resume_after_interruption_gives_identical_checkpoints(training_registry
 
     import asdbench.training.loop as train_module
 
-    real_save, saves = train_module._save, []
+    real_save, saves = train_module.save_checkpoint, []
 
     def save_then_die(state, path):  # "kill" the process right after epoch 3 is on disk
         real_save(state, path)
@@ -30,11 +32,11 @@ def test_resume_after_interruption_gives_identical_checkpoints(training_registry
         if state["epoch"] == 3 and path.name == "last.pt":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "_save", save_then_die)
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "b", device=torch.device("cpu"),
               progress=False)
-    monkeypatch.setattr(train_module, "_save", real_save)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
     resumed = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "b",
                     device=torch.device("cpu"), progress=False)
     assert [p.name for p in resumed] == ["epoch_002.pt", "epoch_004.pt"]
@@ -52,18 +54,18 @@ def test_a_kill_between_a_kept_epoch_and_last_resumes_after_the_kept_epoch(train
 
     import asdbench.training.loop as train_module
 
-    real_save = train_module._save
+    real_save = train_module.save_checkpoint
 
     def save_then_die(state, path):
         real_save(state, path)
         if path.name == "epoch_002.pt":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "_save", save_then_die)
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "b", device=torch.device("cpu"),
               progress=False)
-    monkeypatch.setattr(train_module, "_save", real_save)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
     kept = (tmp_path / "b" / "epoch_002.pt").stat()
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 1
     resumed = train(make_system(training_registry), clips, targets, 3, plan(), tmp_path / "b",

@@ -14,7 +14,7 @@ from asdbench.cli.main import main
 from asdbench.contract.constraints import OneOf, Range, Satisfies
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
-from asdbench.grid.grid import load_grid
+from asdbench.grid.expand import load_grid
 from asdbench.hookspecs import hookimpl
 from asdbench.report import leaderboard
 from asdbench.spec.validate import validate_spec

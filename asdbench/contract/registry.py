@@ -32,7 +32,7 @@ from asdbench import hookspecs
 from asdbench.contract.boundary import check_product, plugin_call
 from asdbench.contract.kinds import CONTRACTS, Kind, singular
 from asdbench.contract.registration import LoadFailure, Registration, factory_signature, registration_problem
-from asdbench.errors import PluginError
+from asdbench.errors import AsdbenchError, PluginError
 
 ENTRY_POINT_GROUP = "asdbench"
 CORE_DISTRIBUTION = "asdbench"
@@ -238,6 +238,18 @@ class Registry:
             product = registration.factory(*runtime, **options)
         check_product(product, registration)
         return product
+
+    def weights_of(self, name: str) -> Registration:
+        """The component named ``name`` that has published weights to fetch (registered with ``fetch_weights``),
+        whatever its kind; an AsdbenchError naming those that have when none does, or when several do."""
+        fetchable = [r for r in self.all() if "fetch_weights" in r.meta and not self.is_duplicate(r)]
+        matches = [r for r in fetchable if r.name == name]
+        if not matches:
+            known = ", ".join(sorted({r.name for r in fetchable})) or "none"
+            raise AsdbenchError(f"no registered component named {name!r} has weights to fetch; those that do: {known}")
+        if len({id(r.meta["fetch_weights"]) for r in matches}) > 1:
+            raise AsdbenchError(f"{name!r} names weights of several components: {', '.join(r.label for r in matches)}")
+        return matches[0]
 
     def all(self) -> list[Registration]:
         """Every registration, by kind and name; both of a name registered twice (see :meth:`is_duplicate`)."""

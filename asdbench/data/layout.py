@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import soundfile
 
 from asdbench.errors import DataError
 from asdbench.files.atomic import atomic_path, write_text_atomic
@@ -236,6 +235,8 @@ def write_hidden_attributes(root: Path, split: str, machine: str, subset: str,
 
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """16-bit PCM, written to a temporary name and renamed, so a killed writer leaves no half file."""
+    import soundfile  # here, so that reading the layouts' names and constants (every reader) loads no audio library
+
     with atomic_path(path) as temporary:
         soundfile.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
 

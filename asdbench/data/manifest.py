@@ -109,6 +109,15 @@ def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | No
     return use_supplemental(manifest, supplemental, split_dir(root, split))
 
 
+def clip_counts(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Clips per machine (rows) and per subset, domain and label (columns, "train source normal"); supplemental
+    clips are counted by what they hold ("machine" or "noise"), as they have no label."""
+    shown = manifest.assign(label=manifest["label"].where(manifest["content"] == "mixture", manifest["content"]))
+    counts = shown.groupby(["machine", "subset", "domain", "label"]).size().unstack(["subset", "domain", "label"])
+    counts.columns = [" ".join(map(str, column)) for column in counts.columns]
+    return counts.fillna(0).astype(int)
+
+
 def use_supplemental(manifest: pd.DataFrame, use: str, where: Path) -> pd.DataFrame:
     """The manifest with its clean supplemental clips made source-domain normal training clips whose attributes
     are unknown (``noAttribute``) where ``use`` is "train"; noise-only clips stay supplemental. ``where`` (the

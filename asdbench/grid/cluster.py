@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from asdbench.errors import AsdbenchError
-from asdbench.spec.validate import spec_hash
+from asdbench.spec.identity import spec_hash
 from asdbench.store.store import Outcome, attempt_in_process
 
 SCHEDULER_CONNECT_SECONDS = 5

@@ -11,6 +11,8 @@ rows share.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -20,12 +22,12 @@ import pandas as pd
 import scipy.stats
 from tabulate import tabulate
 
-from asdbench.errors import SpecError
-from asdbench.grid.grid import Grid
+from asdbench.errors import AsdbenchError, SpecError
+from asdbench.grid.expand import Grid
 from asdbench.report.plots import save_figure
 from asdbench.scoring.means import MEAN_NAMES
 from asdbench.scoring.metrics import EvaluationReport, MachineScores, clamped_hmean
-from asdbench.spec.validate import canonical_json
+from asdbench.spec.identity import canonical_json
 from asdbench.store.layout import RESULTS
 from asdbench.store.stale import mixed_note
 from asdbench.store.store import Store
@@ -44,7 +46,7 @@ TABLE_VALUES = (*SPLIT_VALUES, *MACHINE_VALUES)
 
 def check_table(grid: Grid) -> None:
     """Refuse a table whose value names no metric, or a split's value in a table per machine, before a grid runs
-    (here, not in asdbench.grid.grid, because the metric names come with the metrics module, which `asdbench status`
+    (here, not in asdbench.grid.expand, because the metric names come with the metrics module, which `asdbench status`
     need not import)."""
     value, coordinates = grid.table.value, grid.table.rows + grid.table.columns
     if value not in TABLE_VALUES:
@@ -295,3 +297,27 @@ def regressions(grid: Grid, runs_root: Path, reference: list[dict[str, Any]], to
             failures.append({"row": cell["row"], "column": cell["column"], "committed": cell["mean"],
                              "now": None if current is None or pd.isna(current) else float(current)})
     return failures
+
+
+def read_reference_cells(path: Path) -> list[dict]:
+    """The committed leaderboard cells that `leaderboard --check` compares against: what `--json` wrote."""
+    if not path.is_file():
+        raise AsdbenchError(f"{path}: no committed leaderboard to check against; write one with `make leaderboard`")
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: not a leaderboard JSON file ({error})") from None
+    if not isinstance(cells, list):
+        raise SpecError(f"{path}: expected a list of cells as `leaderboard --json` writes, "
+                        f"got a {type(cells).__name__}")
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or not {"row", "column", "mean"} <= set(cell):
+            raise SpecError(f"{path}: cell [{index}]: expected an object with row, column and mean, got {cell!r}")
+        if cell["mean"] is not None and (isinstance(cell["mean"], bool) or not isinstance(cell["mean"], int | float)):
+            raise SpecError(f"{path}: cell [{index}].mean: expected a number or null, got {cell['mean']!r}")
+        if cell["mean"] is not None and not math.isfinite(cell["mean"]):
+            raise SpecError(f"{path}: cell [{index}].mean: expected a finite number or null, got {cell['mean']}")
+    if not any(cell["mean"] is not None for cell in cells):
+        raise SpecError(f"{path}: no cell with a mean to check against ({len(cells)} cells): every check would "
+                        "pass; write the committed leaderboard with `make leaderboard`")
+    return cells

@@ -88,6 +88,15 @@ def space_directory(given: Path) -> Path:
     return store / PSEUDOLABELS / named.name
 
 
+def machine_space(directory: Path, machine: str) -> Path:
+    """The space file of ``machine`` in a pseudo-label table's ``directory`` (see :func:`space_directory`)."""
+    spaces = sorted((directory / "spaces").glob(f"*.{machine}.npz"))
+    if not spaces:
+        known = sorted({p.name.split(".")[1] for p in (directory / "spaces").glob("*.npz")})
+        raise AsdbenchError(f"no space for machine {machine!r} in {directory}; machines: {', '.join(known)}")
+    return spaces[0]
+
+
 def plot_space(space_file: Path, out: Path) -> Path:
     """:func:`space_figure` saved as a PNG at ``out``."""
     return save_figure(space_figure(space_file), out, bbox_inches="tight")  # "tight": the legends below the panels

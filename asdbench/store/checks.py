@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from asdbench.files.damaged import DamagedFile, set_aside
-from asdbench.spec.validate import RunSpec, spec_hash
+from asdbench.spec.identity import RunSpec, spec_hash
 from asdbench.store.layout import RESULTS, SPEC, TRAINED, TRAINING_SPEC, embeddings_path, read_json, trained_embeddings
 
 SCORES = "scores"

@@ -167,7 +167,7 @@ def forget_installed() -> None:
 
 
 def _components(canonical: Mapping[str, Any], stage: str, registry: Registry) -> Iterable[tuple[str, str]]:
-    from asdbench.spec.validate import SYSTEM_COMPONENTS
+    from asdbench.spec.schema import SYSTEM_COMPONENTS
 
     yield "datasets", canonical["dataset"]["name"]
     pseudo = canonical.get("pseudolabel")

@@ -21,7 +21,7 @@ EMBEDDINGS = "embeddings"
 PSEUDOLABELS = "pseudolabels"
 """The store's folder of pseudo-label tables, ``pseudolabels/<hash>`` (asdbench.pseudolabel.labelling)."""
 HASH = re.compile(r"[0-9a-f]{16}")
-"""A directory named by a hash (asdbench.spec.validate.spec_hash): a training, a scoring, a pseudo-label table."""
+"""A directory named by a hash (asdbench.spec.identity.spec_hash): a training, a scoring, a pseudo-label table."""
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

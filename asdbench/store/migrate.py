@@ -23,7 +23,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from asdbench.files.atomic import write_json_atomic
-from asdbench.spec.validate import DECISION_QUANTILE, RunSpec, spec_hash, training_identity
+from asdbench.spec.identity import RunSpec, spec_hash, training_identity
+from asdbench.spec.schema import DECISION_QUANTILE
 from asdbench.store.layout import HASH, PSEUDOLABELS, RESULTS, TRAINED, TRAINING_SPEC
 
 LEGACY_SPEC = "spec.json"

@@ -31,7 +31,7 @@ from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import write_json_atomic, write_text_atomic
 from asdbench.pseudolabel.labelling import LabellingComponent, label_machine, machines_to_label, quality
 from asdbench.runtime.progress import progress_bar
-from asdbench.spec.validate import RunSpec, spec_hash, training_identity
+from asdbench.spec.identity import RunSpec, spec_hash, training_identity
 from asdbench.store import codeprint, datacheck, stale
 from asdbench.store.layout import PSEUDOLABELS
 

@@ -4,7 +4,7 @@ on the stored embeddings, a checkpoint ensemble, official score files, metrics).
 
 A training directory, ``<store>/<training hash>/``, holds::
 
-    training.json      the training part of the canonical spec (asdbench.spec.validate.training_identity)
+    training.json      the training part of the canonical spec (asdbench.spec.identity.training_identity)
     provenance.json    plugin distributions and versions, torch version, device
     code.json          the fingerprint of the code it is trained with (asdbench.store.codeprint)
     data.json          the fingerprint of the data it was made on (asdbench.store.datacheck)
@@ -44,7 +44,8 @@ from asdbench.files.atomic import atomic_path, write_json_atomic
 from asdbench.files.damaged import set_aside
 from asdbench.runtime.devices import default_device
 from asdbench.scoring.ensemble import CheckedBackend, ensemble_scores, evaluate_split, write_split
-from asdbench.spec.validate import PSEUDO_PREFIX, RunSpec, training_identity
+from asdbench.spec.identity import RunSpec, training_identity
+from asdbench.spec.schema import PSEUDO_PREFIX
 from asdbench.store import codeprint, datacheck
 from asdbench.store import pseudolabels as pseudolabel
 from asdbench.store.checks import SCORE_FILES, checked_embeddings, score_files
@@ -58,8 +59,9 @@ from asdbench.store.layout import (
     read_json,
     readable_json,
 )
+from asdbench.training.checkpoints import checkpoint_path, load_checkpoint, resumable_epoch
 from asdbench.training.embed import MachineClips, embed_checkpoint, embed_machines
-from asdbench.training.loop import TrainingPlan, checkpoint_path, load_checkpoint, replay, resumable_epoch, train
+from asdbench.training.loop import TrainingPlan, replay, train
 from asdbench.training.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.training.system import System, build_system
 

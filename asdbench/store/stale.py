@@ -33,7 +33,7 @@ from typing import Any
 from asdbench.contract.registry import Registry
 from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import write_json_atomic
-from asdbench.spec.validate import RunSpec
+from asdbench.spec.identity import RunSpec
 from asdbench.store import codeprint
 from asdbench.store.claims import held
 from asdbench.store.codeprint import CODE_FILE, SCORING, TRAINING, Change

@@ -1,18 +1,12 @@
-"""The run store: a directory per training, named by its training hash, and under it one per scoring of it.
+"""The run store computing: trainings and runs brought to done, each claimed by one process at a time.
 
 Specs that differ only in how they score (backend, its options, the checkpoints ensembled, the decision
-quantile; see :data:`asdbench.spec.validate.SCORING_FIELDS`) share one training: it is trained once, keeps the
+quantile; see :data:`asdbench.spec.schema.SCORING_FIELDS`) share one training: it is trained once, keeps the
 checkpoints and embeddings every scoring needs, and each scoring reuses the stored embeddings. The layout of
-both levels is described in :mod:`asdbench.store.stages`.
-
-State is read from files. A run (one scoring of one training) is done when its ``results.json`` is there
-and readable (damaged when it is not: the next attempt sets it aside and scores again); running while a
-process holds its ``.lock`` or its training's; failed when its last attempt or its training's left an
-``error.json`` (with the error and traceback); pending otherwise (possibly interrupted, and then resumed
-from its training's last readable checkpoint). A process computes a training or a run only while it holds its
-claim (:mod:`asdbench.store.claims`: an OS file lock, released by the kernel when its holder dies, so a killed worker
-never blocks a run; or a lock on the Dask scheduler). Stores written before the two levels existed are migrated
-when they are opened (:mod:`asdbench.store.migrate`).
+both levels is described in :mod:`asdbench.store.stages`; how a store is read, in :mod:`asdbench.store.reading`.
+A process computes a training or a run only while it holds its claim (:mod:`asdbench.store.claims`: an OS file
+lock, released by the kernel when its holder dies, so a killed worker never blocks a run; or a lock on the Dask
+scheduler).
 """
 
 from __future__ import annotations
@@ -22,7 +16,6 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, replace
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,26 +26,19 @@ from asdbench.contract.boundary import plugin_call
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import AsdbenchError, WriteError
 from asdbench.files.atomic import write_json_atomic
-from asdbench.spec.validate import RunSpec, validate_spec
-from asdbench.store import codeprint, datacheck, stale
-from asdbench.store.checks import Problem, scoring_problem, set_aside_problem, training_problem
-from asdbench.store.claims import Claim, claimer, held
-from asdbench.store.layout import RESULTS, TRAINED, read_json, readable_json, trained_embeddings, training_complete
-from asdbench.store.migrate import migrate_store
+from asdbench.spec.identity import RunSpec
+from asdbench.spec.validate import validate_spec
+from asdbench.store import codeprint, datacheck, pseudolabels, stale
+from asdbench.store.checks import scoring_problem, set_aside_problem, training_problem
+from asdbench.store.claims import Claim
+from asdbench.store.layout import RESULTS, trained_embeddings, training_complete
+from asdbench.store.pseudolabels import PseudoLabels
+from asdbench.store.reading import ERROR, RunState, StoredRuns
 
 if TYPE_CHECKING:
     from asdbench.store.stages import PreparedTraining
 
-ERROR = "error.json"
 POLL_SECONDS = 2.0
-
-
-class RunState(str, Enum):
-    DONE = "done"
-    RUNNING = "running"
-    FAILED = "failed"
-    DAMAGED = "damaged"
-    PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -75,54 +61,13 @@ class _Claim:
     lock: Claim
 
 
-class Store:
+class Store(StoredRuns):
+    """The run store, reading (:class:`StoredRuns`) and computing: trainings and runs brought to done."""
+
     def __init__(self, root: Path, claims: str = "files") -> None:
-        """``claims``: how trainings and runs are claimed, "files" or "scheduler" (see :mod:`asdbench.store.claims`)."""
-        self.root = Path(root)
-        self._claimer = claimer(claims)
+        super().__init__(root, claims)
         self._fingerprints: dict[str, str | None] = {}  # per dataset section: read once per store
         self._training_domains: dict[str, dict[str, Any]] = {}  # per dataset section: its machines' domains
-        migrate_store(self.root)
-
-    def training_directory(self, spec: RunSpec) -> Path:
-        return self.root / spec.training_hash
-
-    def directory(self, spec: RunSpec) -> Path:
-        """The run's own directory: its scoring, under its training's directory."""
-        return self.training_directory(spec) / spec.scoring_hash
-
-    def claim(self, directory: Path) -> Claim | None:
-        """Claim a training's or run's directory for this process; None when another process holds it."""
-        return self._claimer(directory)
-
-    # --- reading ------------------------------------------------------------------------------------------
-
-    def training_state(self, spec: RunSpec) -> RunState:
-        directory = self.training_directory(spec)
-        return _state(directory, TRAINED, training_problem(directory))
-
-    def state(self, spec: RunSpec) -> RunState:
-        """The run's state; ``damaged`` when a file of it or of its training is unreadable or lies
-        (:mod:`asdbench.store.checks`), until the next attempt sets that file aside and computes it again."""
-        state = _state(self.directory(spec), RESULTS, self._problem(spec))
-        if state is RunState.PENDING and self.training_state(spec) in (RunState.RUNNING, RunState.FAILED,
-                                                                       RunState.DAMAGED):
-            return self.training_state(spec)
-        return state
-
-    def results(self, spec: RunSpec) -> dict[str, Any] | None:
-        """The run's results; None while it has none, or when a file of it is damaged or lies (its state says
-        so, and the next attempt sets the file aside and computes it again)."""
-        if self._problem(spec) is not None:
-            return None
-        return read_json(self.directory(spec) / RESULTS)
-
-    def error(self, spec: RunSpec) -> dict[str, Any] | None:
-        """The last error of the run's scoring, else of its training (None when neither failed)."""
-        for directory in (self.directory(spec), self.training_directory(spec)):
-            if readable_json(directory / ERROR):
-                return read_json(directory / ERROR)
-        return None
 
     # --- computing ----------------------------------------------------------------------------------------
 
@@ -197,13 +142,17 @@ class Store:
             outcomes[spec.hash] = self._score(spec, registry, raise_errors, started=spec.hash in trained_here)
         return [outcomes[spec.hash] for spec in specs]
 
+    def pseudolabels(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> PseudoLabels:
+        """The pseudo-label table of ``spec`` (whose ``system.labels`` is ``pseudo:<feature space>``), computed
+        in this store (:mod:`asdbench.store.pseudolabels`) or read back from it."""
+        dataset = datacheck.open_dataset(spec.dataset, registry)
+        manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
+        return pseudolabels.compute(spec, registry, self.root, manifests, systems=self.systems(spec, registry),
+                                    progress=progress)
+
     def systems(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> StoreSystems:
         """What a feature space of ``spec`` trains other systems with (see hookspecs.TrainedSystems)."""
         return StoreSystems(self, registry, spec, progress)
-
-    def _problem(self, spec: RunSpec) -> Problem | None:
-        """What is wrong with the stored files of the run or its training (:mod:`asdbench.store.checks`)."""
-        return scoring_problem(self.directory(spec)) or training_problem(self.training_directory(spec))
 
     @staticmethod
     def _trained(directory: Path, epochs: list[int]) -> bool:
@@ -361,13 +310,3 @@ def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:
         for machine, rows in manifest[manifest["subset"] == "train"].groupby("machine"):
             domains[f"{split}/{machine}"] = rows["domain"].to_numpy()
     return domains
-
-
-def _state(directory: Path, finished: str, problem: Problem | None) -> RunState:
-    if (directory / finished).exists():
-        return RunState.DONE if problem is None else RunState.DAMAGED
-    if directory.exists() and held(directory):
-        return RunState.RUNNING
-    if (directory / ERROR).exists():
-        return RunState.FAILED
-    return RunState.PENDING

@@ -30,12 +30,11 @@ import zlib
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.fft
 
 from asdbench.data.layout import SAMPLE_RATE
+from asdbench.synth.signals import TWO_PI, band, impacts, running_phase, series, smooth_wander, unit
 
 NYQUIST_MARGIN = 7_500.0  # harmonics above this are left out
-TWO_PI = 2 * np.pi
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,6 @@ DOMAIN_SHIFTS = (((0, 1, 2), (3, 4)), ((2, 3, 4), (0, 1)), ((1, 2, 3), (0, 4)))
 # labels. The target domain takes the middle one of those three only: as in DCASE, each target value comes in one
 # combination, so the few target training clips cover every combination its test clips have.
 OTHER_KEY_LEVELS = 3
-NOISE_KINDS = ("pink", "ventilation", "factory", "babble")
 # The ventilator's "fundamental" is its blade rate at the middle speed, of which it has no harmonics.
 F0_RANGE = {"rotor": (80, 160), "gear": (20, 45), "impact": (50, 120), "flow": (60, 120), "motor": (280, 450),
             "ventilator": (12, 16)}
@@ -193,81 +191,12 @@ class Anomaly:
 # --- building blocks ------------------------------------------------------------------------------------
 
 
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))) + 1e-12)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / _rms(x)
-
-
-def _wander(n: int, relative_std: float, bandwidth_hz: float, rng: np.random.Generator) -> np.ndarray:
-    """A smooth random relative deviation: control points every 1/(2*bandwidth) s, linearly interpolated."""
-    step = SAMPLE_RATE / (2 * bandwidth_hz)
-    points = rng.standard_normal(int(n / step) + 3)
-    curve = np.interp(np.arange(n) / step, np.arange(len(points)), points)
-    return relative_std * (curve - curve.mean()) / (curve.std() + 1e-12)
-
-
-def _phase(f0: float, n: int, wander: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Running phase (radians) of a fundamental ``f0`` whose frequency deviates by ``wander`` (relative)."""
-    return TWO_PI * np.cumsum(f0 * (1 + wander)) / SAMPLE_RATE + rng.uniform(0, TWO_PI)
-
-
-def _series(phase: np.ndarray, amplitudes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Sum over k of amplitudes[k-1] * sin(k * phase + random), by powers of one complex phasor (no sin per k)."""
-    wrapped = np.mod(phase, TWO_PI).astype(np.float32)
-    phasor = (np.cos(wrapped) + 1j * np.sin(wrapped)).astype(np.complex64)
-    power = phasor.copy()
-    out = np.zeros(len(phase), np.float32)
-    for amplitude in amplitudes:
-        if amplitude > 0:
-            offset = rng.uniform(0, TWO_PI)  # sin(x + o) = cos(o) sin(x) + sin(o) cos(x)
-            out += np.float32(amplitude * np.cos(offset)) * power.imag
-            out += np.float32(amplitude * np.sin(offset)) * power.real
-        power *= phasor
-    return out
-
-
 def _amplitudes(model: MachineModel, physics: Physics, f0: float, count: int, boost_db: float = 0.0) -> np.ndarray:
     """Harmonic amplitudes: the load's tilt, the machine's timbre, ``boost_db`` on its changeable harmonic."""
     k = np.arange(1, count + 1)
     db = physics.tilt_db * (k - 1) + np.resize(np.array(model.harmonic_db), count)
     db[k == model.changed_harmonic] += boost_db
     return np.where(k * f0 < NYQUIST_MARGIN, 10 ** (db / 20), 0.0)
-
-
-def _band(n: int, centre: float, width: float, rng: np.random.Generator) -> np.ndarray:
-    """White noise through a Gaussian band of ``width`` Hz around ``centre`` Hz (shaped in the frequency domain)."""
-    spectrum = scipy.fft.rfft(rng.standard_normal(n, dtype=np.float32))
-    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE).astype(np.float32)
-    return scipy.fft.irfft(spectrum * np.exp(-0.5 * ((freqs - centre) / width) ** 2), n)
-
-
-def _coloured(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
-    """Noise with power falling as 1/f**exponent (1: pink, 2: brown), floored at 20 Hz."""
-    spectrum = scipy.fft.rfft(rng.standard_normal(n, dtype=np.float32))
-    freqs = np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0).astype(np.float32)
-    return scipy.fft.irfft(spectrum / freqs ** np.float32(exponent / 2), n)
-
-
-def _impacts(n: int, rate: float, resonance: float, damping: float, timing_jitter: float,
-             rng: np.random.Generator, extra_per_second: float = 0.0) -> np.ndarray:
-    """Impacts ``rate`` times a second (timing jitter relative to the period), each ringing two damped modes."""
-    period = SAMPLE_RATE / rate
-    starts = np.arange(rng.uniform(0, period), n, period)
-    starts = starts + timing_jitter * period * rng.standard_normal(len(starts))
-    if extra_per_second:
-        starts = np.concatenate([starts, rng.uniform(0, n, rng.poisson(extra_per_second * n / SAMPLE_RATE) + 1)])
-    starts = starts[(starts >= 0) & (starts < n)].astype(np.int64)
-    if not len(starts):  # a slow rate in a short clip: keep one impact rather than silence
-        starts = rng.integers(0, n, 1)
-    t = np.arange(int(5 * SAMPLE_RATE / damping)) / SAMPLE_RATE
-    ring = np.exp(-damping * t) * (np.sin(TWO_PI * resonance * t) + 0.4 * np.sin(TWO_PI * 2.76 * resonance * t))
-    out = np.zeros(n + len(t))
-    gains = 1 + 0.15 * rng.standard_normal(len(starts))
-    np.add.at(out, starts[:, None] + np.arange(len(t)), gains[:, None] * ring)
-    return out[:n].astype(np.float32)
 
 
 def _slow_modulation(n: int, physics: Physics, ratio: float, rng: np.random.Generator) -> np.ndarray:
@@ -282,28 +211,28 @@ def _family_sound(model: MachineModel, physics: Physics, phase: np.ndarray, boos
                   timing_jitter: float, rng: np.random.Generator) -> np.ndarray:
     n = len(phase)
     family = model.family
-    harmonics = _series(phase, _amplitudes(model, physics, physics.f0, HARMONICS[family], boost_db), rng)
+    harmonics = series(phase, _amplitudes(model, physics, physics.f0, HARMONICS[family], boost_db), rng)
     if family == "rotor":
-        flow = _band(n, physics.resonance, 0.25 * physics.resonance, rng)
-        return _unit(harmonics) * _slow_modulation(n, physics, model.modulation_ratio, rng) \
-            + physics.roughness * 2 * _unit(flow)
+        flow = band(n, physics.resonance, 0.25 * physics.resonance, rng)
+        return unit(harmonics) * _slow_modulation(n, physics, model.modulation_ratio, rng) \
+            + physics.roughness * 2 * unit(flow)
     if family == "gear":
         mesh_f0 = physics.f0 * model.teeth
-        mesh = _series(model.teeth * phase, _amplitudes(model, physics, mesh_f0, 4, boost_db), rng)
-        housing = _band(n, physics.resonance, 0.12 * physics.resonance, rng)
+        mesh = series(model.teeth * phase, _amplitudes(model, physics, mesh_f0, 4, boost_db), rng)
+        housing = band(n, physics.resonance, 0.12 * physics.resonance, rng)
         rotation = (1 + 0.6 * np.sin(phase)).astype(np.float32)
-        return 0.5 * _unit(harmonics) + _unit(mesh) * rotation + physics.roughness * 2 * _unit(housing)
+        return 0.5 * unit(harmonics) + unit(mesh) * rotation + physics.roughness * 2 * unit(housing)
     if family == "impact":
-        clicks = _impacts(n, physics.rate, physics.resonance, physics.damping, timing_jitter, rng)
-        return _unit(clicks) + 0.25 * _unit(harmonics)
+        clicks = impacts(n, physics.rate, physics.resonance, physics.damping, timing_jitter, rng)
+        return unit(clicks) + 0.25 * unit(harmonics)
     if family == "flow":
-        broad = _band(n, physics.resonance, 0.35 * physics.resonance, rng) \
-            + 0.6 * _band(n, 1.9 * physics.resonance, 0.2 * physics.resonance, rng)
-        return _unit(broad) * _slow_modulation(n, physics, 0.25, rng) + 0.35 * _unit(harmonics)
+        broad = band(n, physics.resonance, 0.35 * physics.resonance, rng) \
+            + 0.6 * band(n, 1.9 * physics.resonance, 0.2 * physics.resonance, rng)
+        return unit(broad) * _slow_modulation(n, physics, 0.25, rng) + 0.35 * unit(harmonics)
     # motor: the whine plus a commutator buzz that follows the rotation
-    buzz = _band(n, 3000.0, 1200.0, rng) * (1 + 0.8 * np.sin(phase)).astype(np.float32)
-    return _unit(harmonics) * _slow_modulation(n, physics, model.modulation_ratio, rng) \
-        + physics.roughness * _unit(buzz)
+    buzz = band(n, 3000.0, 1200.0, rng) * (1 + 0.8 * np.sin(phase)).astype(np.float32)
+    return unit(harmonics) * _slow_modulation(n, physics, model.modulation_ratio, rng) \
+        + physics.roughness * unit(buzz)
 
 
 def _fault_tone(phase: np.ndarray, model: MachineModel) -> np.ndarray:
@@ -314,7 +243,7 @@ def _fault_tone(phase: np.ndarray, model: MachineModel) -> np.ndarray:
 
 def _rubbing(n: int, phase: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """High-frequency scraping noise in bursts once per rotation."""
-    return _band(n, 5500.0, 700.0, rng) * ((0.5 + 0.5 * np.sin(phase)) ** 4).astype(np.float32)
+    return band(n, 5500.0, 700.0, rng) * ((0.5 + 0.5 * np.sin(phase)) ** 4).astype(np.float32)
 
 
 def _ventilator(model: MachineModel, physics: Physics, anomaly: Anomaly | None, rng: np.random.Generator,
@@ -333,7 +262,7 @@ def _ventilator(model: MachineModel, physics: Physics, anomaly: Anomaly | None, 
     rate = model.base_f0 * speed_ratio ** PULSE_SPEED_EXPONENT
     t = np.arange(n, dtype=np.float32) / SAMPLE_RATE
     pulses = (0.5 + 0.5 * np.sin(TWO_PI * rate * t + rng.uniform(0, TWO_PI))) ** 2
-    air = _band(n, physics.resonance, 0.3 * physics.resonance, rng)
+    air = band(n, physics.resonance, 0.3 * physics.resonance, rng)
     return (air * (1 - depth + depth * pulses)).astype(np.float32)
 
 
@@ -343,65 +272,23 @@ def render_machine(model: MachineModel, attributes: dict[str, str], anomaly: Ano
     kind, severity = (anomaly.kind, anomaly.severity) if anomaly else (None, 0.0)
     physics = clip_physics(model, attributes, rng)
     if model.family == "ventilator":
-        return _unit(_ventilator(model, physics, anomaly, rng, num_samples))
+        return unit(_ventilator(model, physics, anomaly, rng, num_samples))
     if kind == "resonance_shift":
         physics = replace(physics, resonance=physics.resonance * (1 + 0.05 * severity))
     jittery = kind == "jitter"
-    wander = _wander(num_samples, 0.03 * severity if jittery else 0.002, 15.0 if jittery else 3.0, rng)
-    phase = _phase(physics.f0, num_samples, wander, rng)
-    sound = _unit(_family_sound(model, physics, phase, 10.0 * severity if kind == "harmonic_change" else 0.0,
+    wander = smooth_wander(num_samples, 0.03 * severity if jittery else 0.002, 15.0 if jittery else 3.0, rng)
+    phase = running_phase(physics.f0, num_samples, wander, rng)
+    sound = unit(_family_sound(model, physics, phase, 10.0 * severity if kind == "harmonic_change" else 0.0,
                                 0.15 * severity if jittery else 0.02, rng))
     if kind == "fault_tone":
-        sound = sound + 0.3 * severity * _unit(_fault_tone(phase, model))
+        sound = sound + 0.3 * severity * unit(_fault_tone(phase, model))
     elif kind == "rubbing":
-        sound = sound + 0.04 * severity * _unit(_rubbing(num_samples, phase, rng))
+        sound = sound + 0.04 * severity * unit(_rubbing(num_samples, phase, rng))
     elif kind == "extra_impacts":
-        rattle = _impacts(num_samples, 1.0, 1.15 * physics.resonance, physics.damping, 0.5, rng,
+        rattle = impacts(num_samples, 1.0, 1.15 * physics.resonance, physics.damping, 0.5, rng,
                           extra_per_second=1.5 * severity)
-        sound = sound + 0.1 * severity * _unit(rattle)
-    return _unit(sound)
+        sound = sound + 0.1 * severity * unit(rattle)
+    return unit(sound)
 
 
 # --- background -----------------------------------------------------------------------------------------
-
-
-def _syllables(n: int, rng: np.random.Generator, talkers: int = 4) -> np.ndarray:
-    """A babble envelope: several talkers, each a syllable-rate rhythm switched on and off in phrases
-    (computed at a 500 Hz control rate, then interpolated)."""
-    control = np.arange(0, n / SAMPLE_RATE + 0.002, 0.002)
-    envelope = np.zeros(len(control))
-    for _ in range(talkers):
-        syllables = np.abs(np.sin(np.pi * rng.uniform(3, 6) * control + rng.uniform(0, np.pi)))
-        phrase_times = np.arange(0, control[-1] + 1.5, 0.75)
-        envelope += syllables * np.interp(control, phrase_times, rng.random(len(phrase_times)) > 0.3)
-    return np.interp(np.arange(n) / SAMPLE_RATE, control, envelope / talkers).astype(np.float32)
-
-
-def render_noise(kind: str, rng: np.random.Generator, num_samples: int) -> np.ndarray:
-    """Background noise of one kind (see NOISE_KINDS), float32, unit RMS."""
-    n = num_samples
-    if kind == "pink":
-        noise = _coloured(n, 1.0, rng)
-    elif kind == "ventilation":  # rumble plus a little air hiss
-        noise = _unit(_coloured(n, 2.0, rng)) + 0.1 * rng.standard_normal(n, dtype=np.float32)
-    elif kind == "factory":  # mains hum, a distant machine, clanks, a pink floor
-        mains = float(rng.choice([50.0, 60.0]))
-        hum = _series(_phase(mains, n, np.zeros(n), rng), 1 / np.arange(1, 9) * (np.arange(1, 9) % 2 + 0.5), rng)
-        distant = _series(_phase(rng.uniform(100, 300), n, np.zeros(n), rng), 0.5 ** np.arange(5), rng)
-        clanks = _impacts(n, 0.5, rng.uniform(1000, 3000), 60.0, 0.5, rng)
-        noise = _unit(hum) + 0.5 * _unit(distant) + 0.3 * _unit(clanks) + 0.7 * _unit(_coloured(n, 1.0, rng))
-    elif kind == "babble":
-        low = _band(n, 600.0, 250.0, rng) * _syllables(n, rng)
-        high = _band(n, 1800.0, 600.0, rng) * _syllables(n, rng)
-        noise = _unit(low) + 0.5 * _unit(high)
-    else:
-        raise ValueError(f"unknown noise kind {kind!r}; kinds: {', '.join(NOISE_KINDS)}")
-    return _unit(noise).astype(np.float32)
-
-
-def mix_clip(machine: np.ndarray, noise: np.ndarray, snr_db: float, gain_db: float) -> np.ndarray:
-    """Machine + noise at ``snr_db``, scaled to ``gain_db`` dBFS RMS and kept clear of clipping."""
-    mixture = machine + noise * np.float32(10 ** (-snr_db / 20))
-    mixture = mixture * np.float32(10 ** (gain_db / 20) / _rms(mixture))
-    peak = float(np.max(np.abs(mixture)))
-    return mixture / peak * 0.99 if peak > 0.99 else mixture

@@ -25,15 +25,11 @@ import torch
 from tqdm.auto import tqdm
 
 from asdbench.data.clips import ClipSource
-from asdbench.errors import TrainingError
-from asdbench.files.atomic import atomic_path
-from asdbench.files.damaged import set_aside
 from asdbench.runtime.progress import progress_bar
+from asdbench.training.checkpoints import LAST_CHECKPOINT, checkpoint_path, latest_state, resume, save_checkpoint
 from asdbench.training.epochloss import EpochLoss
 from asdbench.training.prefetch import DeviceFeed, Sent, default_prefetch, prefetched
 from asdbench.training.system import System
-
-LAST_CHECKPOINT = "last.pt"
 
 
 @dataclass(frozen=True)
@@ -79,10 +75,6 @@ class TrainingPlan:
                     group["lr"] = rate
 
 
-def checkpoint_path(directory: Path, epoch: int) -> Path:
-    return directory / f"epoch_{epoch:03d}.pt"
-
-
 def epoch_seed(seed: int, epoch: int) -> int:
     """A 63-bit seed for one epoch of one run, independent of every other (seed, epoch) pair."""
     digest = hashlib.sha256(f"asdbench-train/{seed}/{epoch}".encode()).digest()
@@ -120,17 +112,6 @@ def epoch_generators(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng(epoch_seed(seed, epoch))
 
 
-def check_finite_weights(state: dict[str, Any], checkpoint_dir: Path) -> None:
-    """Raise TrainingError when a weight or buffer of ``state["model"]`` is not finite (one device sync)."""
-    floats = {key: value for key, value in state["model"].items() if value.is_floating_point()}
-    if bool(torch.stack([torch.isfinite(value).all() for value in floats.values()]).all()):
-        return
-    name = next(key for key, value in floats.items() if not bool(torch.isfinite(value).all()))
-    raise TrainingError(f"weights are not finite after epoch {state['epoch']} (the first: {name}); training stopped "
-                        f"before saving them. Checkpoints of finished epochs are kept in {checkpoint_dir}. Try a lower "
-                        "train.lr or check the data.")
-
-
 def make_optimiser(system: System, plan: TrainingPlan) -> torch.optim.Optimizer:
     return torch.optim.AdamW([p for p in system.parameters() if p.requires_grad], lr=plan.lr,
                              weight_decay=plan.weight_decay)
@@ -143,8 +124,8 @@ def one_hot_targets(targets: np.ndarray, num_classes: int) -> torch.Tensor:
 def end_epoch(state: dict[str, Any], plan: TrainingPlan, checkpoint_dir: Path) -> None:
     """Save the epoch's state: as an ensemble checkpoint when the plan names it, and as the resume point."""
     if state["epoch"] in plan.checkpoints:
-        _save(state, checkpoint_path(checkpoint_dir, state["epoch"]))
-    _save(state, checkpoint_dir / LAST_CHECKPOINT)
+        save_checkpoint(state, checkpoint_path(checkpoint_dir, state["epoch"]))
+    save_checkpoint(state, checkpoint_dir / LAST_CHECKPOINT)
 
 
 def ensemble_checkpoints(plan: TrainingPlan, checkpoint_dir: Path) -> list[Path]:
@@ -234,7 +215,7 @@ def replay(
         for epoch in range(start + 1, max(epochs) + 1):
             loss = run_epoch(optimiser, epoch, bar)
             if epoch in epochs:
-                _save({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
+                save_checkpoint({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
                        "loss": loss}, checkpoint_path(checkpoint_dir, epoch))
 
 
@@ -292,71 +273,3 @@ def batch_order(count: int, batch_size: int, rng: np.random.Generator) -> Iterat
     order = rng.permutation(count)
     for start in range(0, count, batch_size):
         yield order[start : start + batch_size]
-
-
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any] | None:
-    """A checkpoint's state; None when it is absent or damaged (truncated, overwritten), and a damaged one is
-    set aside under another name, never deleted."""
-    if not path.exists():
-        return None
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-        if not isinstance(state, dict) or not {"epoch", "model"} <= set(state):
-            raise ValueError("not an asdbench checkpoint (no epoch and model)")
-    except Exception as exc:  # torch raises many kinds for a damaged file: each means it cannot be used
-        set_aside(path, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        return None
-    return state
-
-
-def latest_state(directory: Path, device: torch.device | str = "cpu", *, before: int | None = None
-                 ) -> dict[str, Any] | None:
-    """The most advanced readable training state in ``directory`` (with its optimiser state): ``last.pt`` or the
-    latest kept epoch, whichever is further (a process killed between saving a kept epoch and ``last.pt`` leaves
-    ``last.pt`` an epoch behind); with ``before``, the latest kept epoch before that one. None: start afresh."""
-    last = load_checkpoint(directory / LAST_CHECKPOINT, device) if before is None else None
-    last = last if last is not None and "optimiser" in last else None
-    for epoch in reversed(kept_epochs(directory)):
-        if before is not None and epoch >= before:
-            continue
-        if last is not None and last["epoch"] >= epoch:
-            return last
-        state = load_checkpoint(checkpoint_path(directory, epoch), device)
-        if state is not None and "optimiser" in state:
-            return state
-    return last
-
-
-def resumable_epoch(directory: Path) -> int:
-    """The last finished epoch saved in ``directory`` (0 when there is none)."""
-    state = latest_state(directory)
-    return int(state["epoch"]) if state else 0
-
-
-def kept_epochs(directory: Path) -> list[int]:
-    """The epochs whose checkpoints ``directory`` holds."""
-    return sorted(int(p.stem.removeprefix("epoch_")) for p in directory.glob("epoch_*.pt"))
-
-
-def resume(system: System, optimiser: torch.optim.Optimizer, directory: Path, device: torch.device) -> int:
-    """Load the last finished epoch's model and optimiser state; returns that epoch (0: start afresh).
-
-    A damaged ``last.pt`` is set aside and the training resumes from the latest kept epoch before it (exactly,
-    as every epoch is seeded from (seed, epoch)). Checkpoints that the plan keeps but the interrupted training
-    did not (another plan started it) are not an error: :func:`replay` re-creates them when they are needed.
-    """
-    state = latest_state(directory, device)
-    if state is None:
-        return 0
-    system.load_state_dict(state["model"])
-    optimiser.load_state_dict(state["optimiser"])
-    return int(state["epoch"])
-
-
-def _save(state: dict[str, Any], path: Path) -> None:
-    """Write atomically: a killed process leaves the previous file or the new one, never half of one. Weights
-    that are not finite are never written: training reads its losses back only now and then (asdbench.training.epochloss),
-    and whatever made them so stops it here at the latest."""
-    check_finite_weights(state, path.parent)
-    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
-        torch.save(state, handle)  # to a handle, a full disk is an OSError (to a name, torch's RuntimeError)

@@ -13,7 +13,7 @@ optimiser, data order, crops and random streams, and writes the same checkpoints
 A stacked step therefore equals the step alone up to floating-point noise (a vmapped convolution is a grouped
 convolution that may sum in another order; in float64 they agree to 1e-9), but training amplifies float32 noise
 chaotically, so a stacked training is a run of its own (``"stacked": true`` in its training identity, see
-asdbench.spec.validate.training_identity), never passed off as the training alone. Frontends are computed once for all seeds' clips in one batched
+asdbench.spec.identity.training_identity), never passed off as the training alone. Frontends are computed once for all seeds' clips in one batched
 pass: the contract makes them parameter-free (asdbench.contract.protocols.Frontend, checked when they are built).
 """
 
@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from asdbench.data.clips import ClipSource
 from asdbench.errors import TrainingError
+from asdbench.training.checkpoints import resume
 from asdbench.training.epochloss import EpochLoss
 from asdbench.training.loop import (
     EpochRunner,
@@ -44,7 +45,6 @@ from asdbench.training.loop import (
     make_optimiser,
     one_hot_targets,
     place,
-    resume,
     training_bar,
     training_batches,
 )

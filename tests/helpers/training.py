@@ -13,7 +13,8 @@ from torch import nn
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.clips import ClipSource
 from asdbench.hookspecs import hookimpl
-from asdbench.spec.validate import RunSpec, validate_spec
+from asdbench.spec.identity import RunSpec
+from asdbench.spec.validate import validate_spec
 from asdbench.training.loop import TrainingPlan
 from asdbench.training.system import System, build_system
 

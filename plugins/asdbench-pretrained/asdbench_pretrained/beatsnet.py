@@ -25,7 +25,7 @@ from asdbench.api import AsdbenchError
 from asdbench_pretrained import checkpoints
 from asdbench_pretrained.adapted import AdaptedBackbone, check_choice, check_options
 from asdbench_pretrained.beats import PATCH_FREQUENCY_BINS, BEATs, BEATsConfig
-from asdbench_pretrained.factories import LORA_TARGETS
+from asdbench_pretrained.layers import LORA_TARGETS
 from asdbench_pretrained.pooling import AttentiveStatsPooling
 from asdbench_pretrained.weights import resolve
 

@@ -27,7 +27,7 @@ from asdbench.api import AsdbenchError
 from asdbench_pretrained import checkpoints
 from asdbench_pretrained.adapted import AdaptedBackbone, check_options
 from asdbench_pretrained.eat import EAT, EATConfig, pretraining_only
-from asdbench_pretrained.factories import EAT_LORA_TARGETS
+from asdbench_pretrained.layers import EAT_LORA_TARGETS
 from asdbench_pretrained.pooling import AttentiveStatsPooling
 from asdbench_pretrained.weights import resolve
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from asdbench.api import FeatureSpace, FeatureSpaceContext, Frontend, Network, OneOf, Range, Satisfies
+from asdbench_pretrained.layers import EAT_LORA_TARGETS, LORA_TARGETS
 
 BatchSize = Annotated[int, Range(ge=1)]
 ClipSeconds = Annotated[float, Range(ge=0)]
@@ -43,9 +44,6 @@ def eat_fbank() -> Frontend:
     return EATFbank()
 
 
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
-"""The layers of a BEATs transformer block that ``lora_targets`` may name (asdbench_pretrained.beatsnet checks it
-too, when built)."""
 
 
 def _targets_known(targets: Sequence[str]) -> bool:
@@ -68,8 +66,6 @@ def beats(input_shape: tuple[int, ...], /, *, weights: str = "",
                         embedding_dim=embedding_dim, layer=layer, release=release)
 
 
-EAT_LORA_TARGETS = ("qkv", "proj", "fc1", "fc2")
-"""The layers of an EAT transformer block that ``lora_targets`` may name (asdbench_pretrained.eatnet checks it too)."""
 
 
 def _eat_targets_known(targets: Sequence[str]) -> bool:

@@ -1,4 +1,5 @@
-"""Grids: a base run spec, named variant groups and plain axes, expanded to runs and executed.
+"""Grid files: a base run spec, named variant groups and plain axes, expanded to runs (executed by
+:mod:`asdbench.grid.execute`).
 
 A grid file (TOML)::
 
@@ -31,47 +32,25 @@ variant's own ``seed`` under a seed axis), nor list a value twice, and two coord
 identity hash) are refused, naming both. Neither a group nor an axis may be named "split" or "machine", the
 coordinates of the results. Runs that differ only in how they are scored (an axis such
 as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) share one training: the grid
-trains it once and scores it once per variant from the stored embeddings. Executors: ``local`` (in this
-process, or a process pool with ``workers`` > 1) and ``dask`` (a LocalCluster, or the scheduler at
-``address``). Every executor goes through the same store, so interrupted grids resume, finished runs are never
-recomputed, and several processes or workers on one grid never compute a run twice. ``train.stack_seeds`` = N
-trains up to N runs that differ only in their seed together (:mod:`asdbench.training.stacked`); it is a spec field, part
-of the training's identity, so ``status`` and ``leaderboard`` find the stacked runs from the grid file alone.
+trains it once and scores it once per variant from the stored embeddings. ``train.stack_seeds`` is a spec
+field, part of the training's identity, so ``status`` and ``leaderboard`` find the stacked runs from the grid
+file alone.
 """
 
 from __future__ import annotations
 
 import itertools
-import sys
-import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
-from asdbench.grid.cluster import Attempts, dask_executor
-from asdbench.runtime.progress import progress_bar
-from asdbench.spec.validate import (
-    GRID_FILE,
-    GRID_KEYS,
-    RunSpec,
-    canonical_json,
-    read_toml,
-    refuse_other_kind,
-    training_identity,
-    validate_spec,
-)
-from asdbench.store.claims import CLAIMS
-from asdbench.store.stale import apply as apply_code_policy
-from asdbench.store.stale import survey
-from asdbench.store.store import POLL_SECONDS, Outcome, RunState, Store, attempt_in_process
+from asdbench.spec.files import GRID_FILE, GRID_KEYS, read_toml, refuse_other_kind
+from asdbench.spec.identity import RunSpec, canonical_json
+from asdbench.spec.validate import validate_spec
 
 RESULT_COORDINATES = ("split", "machine")
 
@@ -291,100 +270,3 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
 
 
 # --- execution ---------------------------------------------------------------------------------------------
-
-
-def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", workers: int = 1,
-                 scheduler: str | None = None, claims: str = "files", progress: bool = True,
-                 changed_code: str = "refuse") -> dict[str, Outcome]:
-    """Bring every run of the grid to done or failed; returns each run's outcome by hash.
-
-    ``changed_code`` is the policy for finished runs made with other code than is installed, applied before any
-    work (:func:`asdbench.store.stale.apply`): "refuse" (raise, naming them), "rerun" or "keep".
-
-    Runs whose spec sets ``train.stack_seeds`` = N > 1 are trained up to N together in one process
-    (:mod:`asdbench.training.stacked`), which fills a GPU that one small model leaves idle. ``claims`` says how a process
-    claims a training or run (:mod:`asdbench.store.claims`): "scheduler" needs the ``dask`` executor.
-    """
-    if claims not in CLAIMS:
-        raise SpecError(f"unknown claims {claims!r}; claims: {', '.join(CLAIMS)}")
-    if claims == "scheduler" and executor != "dask":
-        raise SpecError("--claims scheduler holds claims on a Dask scheduler: it needs --executor dask")
-    runs_root = Path(runs_root).resolve()  # the path every worker is given, whatever its working directory
-    store = Store(runs_root)  # opened (and migrated, if it is an old store) here, before any worker opens it
-    unique = {run.spec.hash: run.spec for run in grid.runs}
-    apply_code_policy(changed_code, list(unique.values()), store, get_registry())
-    outcomes: dict[str, Outcome] = {}
-    pending = dict(unique)
-    # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed
-    with progress_bar(total=len(unique), desc=f"grid {grid.path.stem}", unit="run", disable=not progress) as bar, \
-            _executor(executor, store, workers, scheduler, claims, progress) as attempts:
-        while pending:
-            groups = training_groups(list(pending.values()))
-            running = {}
-            for group in attempts([[spec.canonical for spec in group] for group in groups]):
-                for outcome in group:
-                    if outcome.state is RunState.RUNNING:
-                        running[outcome.hash] = pending[outcome.hash]
-                    else:
-                        outcomes[outcome.hash] = outcome
-                        bar.update()
-            pending = running
-            if pending:  # held by another process: wait for it to finish (or die), then look again
-                time.sleep(POLL_SECONDS)
-    return outcomes
-
-
-def training_groups(specs: list[RunSpec]) -> list[list[RunSpec]]:
-    """Specs grouped so that one attempt trains each training once: every run of a training goes with it, and
-    up to ``train.stack_seeds`` trainings that differ only in their seed go together (in order of first
-    appearance)."""
-    by_rest: dict[str, dict[str, list[RunSpec]]] = {}
-    for spec in specs:
-        rest = {key: value for key, value in training_identity(spec.canonical).items() if key != "seed"}
-        rest["stack_seeds"] = spec.train["stack_seeds"]
-        by_rest.setdefault(canonical_json(rest), {}).setdefault(spec.training_hash, []).append(spec)
-    groups = []
-    for trainings in by_rest.values():
-        runs = list(trainings.values())
-        size = runs[0][0].train["stack_seeds"]
-        groups += [[spec for training in runs[i : i + size] for spec in training] for i in range(0, len(runs), size)]
-    return groups
-
-
-@contextmanager
-def _executor(executor: str, store: Store, workers: int, scheduler: str | None, claims: str,
-              progress: bool) -> Iterator[Attempts]:
-    """A function from groups of canonical specs to their outcomes, open for the whole grid."""
-    if executor == "dask":
-        def report(line: str) -> None:
-            if progress:
-                tqdm.write(line, file=sys.stderr)
-
-        with dask_executor(store.root, workers=workers, scheduler=scheduler, claims=claims, report=report) as attempts:
-            yield attempts
-    elif executor == "local" and workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            yield lambda groups: pool.map(attempt_in_process, groups, [str(store.root)] * len(groups))
-    elif executor == "local":
-        registry = get_registry()
-        yield lambda groups: (store.attempt_group([RunSpec(c) for c in group], registry) for group in groups)
-    else:
-        raise SpecError(f"unknown executor {executor!r}; executors: local, dask")
-
-
-def grid_status(grid: Grid, runs_root: Path) -> list[dict[str, Any]]:
-    """Each run's coordinates and state, with its training's: several runs may share one training. A finished
-    run or training made with other code than is installed is "stale" (asdbench.store.stale)."""
-    store = Store(runs_root)
-    stale = survey([run.spec for run in grid.runs], store, get_registry())
-    rows = []
-    for run in grid.runs:
-        state = store.state(run.spec)
-        error = store.error(run.spec) if state is RunState.FAILED else None
-        rows.append({**run.coordinates, "training": run.spec.training_hash,
-                     "trained": "stale" if store.training_directory(run.spec) in stale.directories
-                     else store.training_state(run.spec).value,
-                     "scoring": run.spec.scoring_hash,
-                     "state": "stale" if run.spec.hash in stale.stale_runs else state.value,
-                     "error": error["error"] if error else ""})
-    return rows

@@ -1,0 +1,88 @@
+"""What several commands take alike: argument types and groups, and the checks of what they name."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from asdbench.errors import PathError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Command = Callable[..., argparse.ArgumentParser]
+"""``command(name, handler, help, **options)``: adds a subcommand whose ``handler(args)`` returns the exit status."""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1 (``--bands 0`` would pool every clip to nothing, ``grid --workers 0``
+    ran in this process as if it said 1)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def tolerance(text: str) -> float:
+    """An argparse type: a tolerance of `leaderboard --check`, a finite number of points >= 0 (NaN compares false
+    with every difference, so that it would pass every cell)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of points >= 0, got {text!r}")
+    return value
+
+
+def dataset_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--dataset-root", type=Path, required=True, help="folder holding dev_data/ and eval_data/")
+    sub.add_argument("--year", type=int, required=True, choices=[2023, 2024, 2025, 2026])
+    sub.add_argument("--split", required=True, choices=["dev", "eval"])
+    sub.add_argument("--ground-truth", type=Path, help="the official evaluator's ground-truth folder (eval split)")
+    sub.add_argument("--hidden-attributes", type=Path, help="released hidden attributes (2024, 2025), if any")
+
+
+def code_change_arguments(sub: argparse.ArgumentParser) -> None:
+    """What to do with finished runs whose code has changed since they were made (asdbench.store.stale); by default
+    the command stops before any work and names them."""
+    group = sub.add_mutually_exclusive_group()
+    group.add_argument("--rerun", choices=["changed"],
+                       help="recompute finished trainings and scorings made with other code than is installed "
+                            "(the old ones are set aside, not deleted)")
+    group.add_argument("--keep-results", action="store_true",
+                       help="keep finished results made with other code than is installed, and record that choice "
+                            "in them")
+
+
+def code_policy(args: argparse.Namespace) -> str:
+    """The policy (asdbench.store.stale.apply) for finished runs whose code has changed that the options chose."""
+    return "rerun" if args.rerun else "keep" if args.keep_results else "refuse"
+
+
+def read_manifest(args: argparse.Namespace) -> pd.DataFrame:
+    from asdbench.data.manifest import build_manifest
+
+    return build_manifest(
+        args.dataset_root, args.year, args.split,
+        ground_truth=args.ground_truth, hidden_attributes=args.hidden_attributes,
+    )
+
+
+# --- handlers ---------------------------------------------------------------------------------------------
+
+
+def existing_store(path: Path, grid: Path) -> Path:
+    """The run store ``--out`` names, which must exist: a mistyped one would show every run pending."""
+    if not path.exists():
+        raise PathError(f"--out {path}: no run store there (no such folder); name the store of {grid}'s runs, "
+                        f"or run them first with `asdbench grid {grid} --out {path}`")
+    if not path.is_dir():
+        raise PathError(f"--out {path} is a file, not a run store (a folder)")
+    return path

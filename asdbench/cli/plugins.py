@@ -1,0 +1,84 @@
+"""``asdbench plugins`` and ``asdbench models``: what is registered, whether it keeps its contract, and its weights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tabulate import tabulate
+
+from asdbench.cli.arguments import (
+    Command,
+)
+from asdbench.files.paths import writable_directory
+
+if TYPE_CHECKING:
+    from asdbench.contract.registry import Registry
+
+
+def add_commands(command: Command) -> None:
+    sub = command("plugins", _plugins, "list every registered plugin: kind, name, distribution, version")
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.add_argument("--check", action="store_true",
+                     help="build every component with its defaults, run it on a tiny input and check its contract "
+                          "(exit status 1 if any fails)")
+
+    sub = command("models", _models, "download the published weights of a pretrained component")
+    sub.add_argument("action", choices=["fetch"])
+    sub.add_argument("name", help="a component that registers fetch_weights, e.g. panns, openl3 or beats")
+    sub.add_argument("--dir", type=Path, help="destination folder (default: the plugin's models folder)")
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from asdbench.contract.registry import get_registry
+
+    registry = get_registry()
+    if args.check:
+        return _check_plugins(registry, args.json)
+    rows = [
+        {"kind": r.kind, "name": r.name, "distribution": r.distribution, "version": r.version,
+         "description": r.meta.get("description", ""), "duplicate": registry.is_duplicate(r)}
+        for r in registry.all()
+    ]
+    conflicts = sorted(registry.conflicts.values())
+    if args.json:
+        failures = [{**f.__dict__, "message": f.message} for f in registry.failures]
+        print(json.dumps({"plugins": rows, "failures": failures, "conflicts": conflicts}, indent=2))
+        return 0
+    shown = [{**row, "duplicate": "DUPLICATE" if row["duplicate"] else ""} for row in rows]
+    print(tabulate(shown, headers="keys", tablefmt="simple"))
+    for failure in registry.failures:
+        print(f"warning: {failure.message}", file=sys.stderr)
+    for conflict in conflicts:
+        print(f"warning: {conflict}", file=sys.stderr)
+    return 0
+
+
+def _check_plugins(registry: Registry, as_json: bool) -> int:
+    from asdbench.contract.selfcheck import check_plugins
+    from asdbench.spec.schema import TRAIN_DEFAULTS
+
+    results = check_plugins(registry, train=TRAIN_DEFAULTS)
+    if as_json:
+        print(json.dumps([result.__dict__ for result in results], indent=2))
+    else:
+        rows = [{"kind": r.kind, "name": r.name, "distribution": r.distribution, "result": r.result} for r in results]
+        print(tabulate(rows, headers="keys", tablefmt="simple", maxcolwidths=[None, None, None, 90]))
+        failed = [r.label for r in results if r.failed]
+        print(f"\n{len(results)} checked, {len(failed)} failed" + (": " + ", ".join(failed) if failed else ""))
+    return 1 if any(r.failed for r in results) else 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from asdbench.contract.boundary import plugin_call
+    from asdbench.contract.registry import get_registry
+
+    registration = get_registry().weights_of(args.name)
+    if args.dir is not None:
+        writable_directory(args.dir, "--dir")
+    with plugin_call(registration, "fetch_weights"):
+        print(registration.meta["fetch_weights"](args.dir))
+    return 0

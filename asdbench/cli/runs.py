@@ -1,0 +1,104 @@
+"""``asdbench spec``, ``run`` and ``pseudolabel``: one run spec validated, computed, or pseudo-labelled."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tabulate import tabulate
+
+from asdbench.cli.arguments import (
+    Command,
+    code_change_arguments,
+    code_policy,
+)
+from asdbench.errors import SpecError
+from asdbench.files.outputs import output_file
+from asdbench.files.paths import writable_directory
+
+
+def add_commands(command: Command) -> None:
+    sub = command("spec", _spec, "validate a run spec and print its canonical form and hash")
+    sub.add_argument("spec", type=Path)
+    sub.add_argument("--json", action="store_true", help="print only the canonical JSON")
+
+    sub = command("run", _run, "train and score one run spec, then print its per-machine tables")
+    sub.add_argument("spec", type=Path)
+    sub.add_argument("--out", type=Path, default=Path("runs"),
+                     help="the run store; the run goes in OUT/<training hash>/<scoring hash>")
+    sub.add_argument("--baseline", type=Path, metavar="DIR",
+                     help="the --out directory of `asdbench baseline`: its scores are shown next to the run's")
+    sub.add_argument("--plot", type=Path, metavar="PNG", help="also draw every machine's hmean as a bar chart")
+    code_change_arguments(sub)
+
+    sub = command("pseudolabel", _pseudolabel, "compute (or read back) the pseudo-label table of a run spec")
+    sub.add_argument("spec", type=Path)
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (labels go in OUT/pseudolabels/)")
+
+
+def _spec(args: argparse.Namespace) -> int:
+    from asdbench.spec.validate import load_spec
+
+    spec = load_spec(args.spec)
+    if args.json:
+        print(spec.to_json())
+    else:
+        print(json.dumps(spec.canonical, indent=2, sort_keys=True))
+        print(f"training: {spec.training_hash}\nscoring: {spec.scoring_hash}\nrun: {spec.hash}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from asdbench.contract.registry import get_registry
+    from asdbench.data.audio import default_cache_dir
+    from asdbench.report import summary
+    from asdbench.scoring.metrics import EvaluationReport
+    from asdbench.spec.validate import load_spec
+    from asdbench.store import stale
+    from asdbench.store.store import Store
+
+    writable_directory(args.out, "--out")
+    if args.plot:
+        output_file(args.plot, "--plot")
+    baseline = summary.read_results(args.baseline) if args.baseline else None  # a wrong folder fails before training
+    registry = get_registry()
+    spec = load_spec(args.spec, registry)
+    store = Store(args.out)
+    stale.apply(code_policy(args), [spec], store, registry)
+    results = store.run(spec, registry)
+    for split, report in results["splits"].items():
+        print(f"\n## {spec.dataset['name']} {split}\n")
+        print(EvaluationReport.from_dict(report).to_markdown() if report else "no ground truth: scores written only")
+    systems = {"baseline": baseline[1]} if baseline else {}
+    name = args.spec.stem if args.spec.stem != "baseline" else "run"
+    systems[name] = summary.reports_of(results)
+    print(f"\n## Official score (%)\n\n{summary.official_table(systems)}\n\n{name}: run {spec.hash}")
+    if baseline:
+        print(f"baseline: {baseline[0]}, in {args.baseline}")
+        print(f"\n## hmean per machine (%)\n\n{summary.machine_table(systems)}")
+    plots = {"plot": summary.machine_figure(systems, args.plot)} if args.plot else {}
+    print("\nfiles written:")
+    print(summary.files_written(store.directory(spec), store.training_directory(spec), list(results["splits"]),
+                                plots))
+    print("space used:")
+    print(summary.space_used({"run store": args.out, "audio cache": default_cache_dir()}))
+    return 0
+
+
+def _pseudolabel(args: argparse.Namespace) -> int:
+    from asdbench.contract.registry import get_registry
+    from asdbench.spec.validate import load_spec
+    from asdbench.store.pseudolabels import LABELS
+    from asdbench.store.store import Store
+
+    writable_directory(args.out, "--out")
+    registry = get_registry()
+    spec = load_spec(args.spec, registry)
+    if "pseudolabel" not in spec.canonical:
+        raise SpecError(f"{args.spec}: system.labels is {spec.system['labels']!r}, not 'pseudo:<feature space>'")
+    result = Store(args.out).pseudolabels(spec, registry)
+    rows = [{"machine": key, **values} for key, values in result.quality.items()]
+    print(tabulate(rows, headers="keys", tablefmt="github", floatfmt=".3f") if rows else "no hidden truth to compare")
+    print(f"\nlabel table: {result.directory / LABELS}")
+    return 0

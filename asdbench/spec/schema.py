@@ -1,0 +1,136 @@
+"""The fields of a run spec, their defaults and their bounds: what ``[system]``, ``[train]`` and ``[pseudolabel]``
+hold, and which of them decide how a run is scored rather than trained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SPEC_VERSION = 1
+
+
+TOP_LEVEL_KEYS = ("seed", "dataset", "system", "train", "pseudolabel")
+
+
+SYSTEM_COMPONENTS: dict[str, tuple[str, bool]] = {
+    "frontends": ("frontends", True),
+    "networks": ("networks", True),
+    "loss": ("losses", False),
+    "aux": ("losses", False),
+    "augmentations": ("augmentations", True),
+    "backend": ("backends", False),
+}
+"""``[system]`` keys holding components: key -> (plugin kind, whether it holds a list)."""
+
+
+SCORING_FIELDS: tuple[tuple[str, str], ...] = (("system", "backend"), ("system", "decision_quantile"),
+                                               ("train", "checkpoints"))
+"""(section, key) of every field that decides how a trained run is scored, not how it is trained."""
+
+
+DECISION_QUANTILE = 0.9
+"""``system.decision_quantile``: a clip is decided anomalous above this quantile of a gamma distribution
+fitted to its machine's training scores (the DCASE baseline's rule)."""
+
+
+EMBEDDINGS = ("normalised", "raw")
+"""``system.embeddings``: what the system gives its backend, z_cat L2-normalised (the default, left out of the
+canonical form so that earlier runs keep their identity) or "raw", z_cat as the networks output it, which only a
+backend registered with ``raw_embeddings=True`` takes, and such a backend needs (GenRep's distances on raw
+pretrained features)."""
+
+
+LABEL_MODES = ("attributes", "machine")
+"""``system.labels``: the classes a system trains on (see asdbench.data.labels), or ``pseudo:<feature space>``."""
+
+
+PSEUDO_PREFIX = "pseudo:"
+
+
+PSEUDOLABEL_DEFAULTS: dict[str, Any] = {
+    "reducer": "umap",
+    "clusterer": "gmm-bic",
+    "machines": "unlabelled",
+    "max_clusters_source": 16,
+    "max_clusters_target": 2,
+    "transductive": False,
+}
+"""The paper's pseudo-labelling (Sec. III-B): UMAP to 2-D, then a GMM per domain with BIC choosing up to 16
+source and 2 target clusters. ``machines``: "unlabelled" pseudo-labels the machines without attributes, "all"
+conceals every machine's attributes (Table III's 2023 rows). ``transductive``: fit the reducer on test clips
+too, as the authors' code does; off by default, so no test audio shapes the training labels."""
+
+
+PSEUDOLABEL_MACHINES = ("unlabelled", "all")
+
+
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "epochs": 16,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "weight_decay": 0.01,
+    "checkpoints": [12, 14, 16],
+    "clip_seconds": "longest",
+    "precision": "auto",
+    "compile": False,
+    "memory_format": "auto",
+    "stack_seeds": 1,
+}
+"""The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16).
+
+``clip_seconds``: every clip is tiled (or cropped) to this length; "longest" = the dataset's longest clip.
+``precision``: "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16".
+``compile``: run the networks through ``torch.compile`` (the first steps pay the compilation).
+``memory_format``: "auto" (channels-last convolutions on CUDA, contiguous on the CPU), "channels_last" or
+"contiguous".
+``stack_seeds``: 1 trains each run alone; N > 1 trains up to N runs that differ only in their seed together,
+their networks vmapped (:mod:`asdbench.training.stacked`). Stacked training computes what training alone computes only
+up to float32 noise, which training amplifies chaotically (a cell of the eval table moved by 7 points), so a
+stacked training is another training: its identity gets ``"stacked": true`` (see :func:`training_identity`).
+
+``epochs = 0``: a training-free system (frozen pretrained features with a backend such as ``genrep``): it is used
+as built (its weights seeded, or loaded by its networks), its only checkpoint is 0 (the default then) and it has
+no loss, auxiliary term, augmentation or pseudo-labels to give. ``batch_size``, ``lr``, ``weight_decay``,
+``stack_seeds`` and ``system.labels`` change nothing then, and are left out of its identity
+(:func:`training_identity`).
+"""
+
+
+LATER_TRAIN_DEFAULTS: dict[str, Any] = {"warmup_steps": 0}
+"""``train`` options added after runs were made: left out of the canonical form while they hold their default, so
+that those runs keep their identity (as a component's ``omit_defaults``).
+
+``warmup_steps``: the learning rate rises linearly from 0 to ``lr`` over this many optimiser steps, counted over the
+whole run (ASDKit's BEATs and EAT recipes: 5000; asdbench.training.loop.TrainingPlan.learning_rate says exactly how)."""
+
+
+UNTRAINED_CHECKPOINTS = [0]
+"""``train.checkpoints`` of a system with ``train.epochs = 0``: the system as built."""
+
+
+UNTRAINED_IGNORED = ("batch_size", "lr", "weight_decay", "warmup_steps")
+"""``train`` keys that change nothing in a system that is never trained: left out of its training identity."""
+
+
+TRAINING_ONLY_COMPONENTS = ("loss", "aux", "augmentations")
+"""``[system]`` keys that only training uses: refused in a system with ``train.epochs = 0``."""
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
+
+EXECUTION_KEYS = ("compile", "memory_format")
+"""``train`` keys that change how fast a run goes but not what it computes (beyond floating-point noise): they
+are kept in the canonical spec, but left out of its hash, so a finished run is not recomputed for them."""
+
+
+MAX_SEED = 2**63 - 1
+"""The largest ``seed``: a signed 64-bit integer, the largest integer TOML has and what every random generator a run
+seeds takes (a larger one, which Python's TOML reader accepts anyway, failed only once the run had started)."""
+
+
+MAX_EPOCHS = 10_000
+"""The largest ``train.epochs``: 625 times the paper's 16, and far beyond any published recipe's; a larger value is
+a typo (``1000000000000``) that would train without end, every epoch after the last checkpoint for nothing."""
