@@ -2,7 +2,8 @@
 
 The hooks and their markers (:mod:`asdbench.hookspecs`), the protocol of each kind of component and the
 constraints its options may declare (:mod:`asdbench.contract`), the errors a component raises for what its user
-can fix, atomic writes, the device choice, the audio cache and the official file formats' attribute helpers.
+can fix, atomic writes, the device choice, the audio cache, the official file formats' attribute helpers, and the
+keys of a run's embeddings (``TrainedSystems.embeddings``).
 The rest of the core (store, runs, registry, pseudo-labelling) is its own and may change; what a component needs
 from it arrives through its factory's runtime arguments. The built-in plugins import this module only (tested).
 
@@ -29,6 +30,7 @@ from asdbench.contract.protocols import (
     Reducer,
     TrainedSystems,
 )
+from asdbench.data.units import EMBEDDING_KEYS, embedding_key
 from asdbench.errors import (
     AsdbenchError,
     ContractError,
@@ -71,6 +73,7 @@ __all__ = [
     "SpecError", "TrainingError", "WriteError",
     # files, devices, audio, the official formats
     "atomic_path", "write_json_atomic", "write_text_atomic", "default_device", "resolve_device", "SAMPLE_RATE",
+    "EMBEDDING_KEYS", "embedding_key",
     "AudioCache", "ClipArray", "NO_ATTRIBUTE", "true_attributes",
 ]
 

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 
 from asdbench.contract.registry import get_registry
 from asdbench.data.manifest import build_manifest
-from asdbench.pseudolabel.labelling import machines_to_label
+from asdbench.pseudolabel.labelling import units_to_label
 from asdbench.spec.validate import validate_spec
 from asdbench.store import pseudolabels as pseudolabel
 
@@ -60,7 +60,7 @@ def test_triplet_pipeline_per_machine(benchmark, ci_dataset, tmp_path):
                    "loss": "scac", "backend": "knn"},
     }, registry)
     manifests = {"dev": build_manifest(ci_dataset, 2024, "dev")}
-    machines = machines_to_label(manifests["dev"], "unlabelled")
+    machines = [machine for machine, _ in units_to_label(manifests["dev"], "unlabelled")]
     fresh = (tmp_path / f"round{i}" for i in itertools.count())
     measure(benchmark, lambda: pseudolabel.compute(spec, registry, next(fresh), manifests, progress=False),
             clips=int(manifests["dev"]["machine"].isin(machines).sum()),

@@ -27,7 +27,7 @@ from asdbench.data.manifest import build_manifest
 from asdbench.runtime.devices import default_device
 from asdbench.scoring.ensemble import ensemble_scores
 from asdbench.spec.validate import validate_spec
-from asdbench.store.stages import machine_clips
+from asdbench.store.stages import unit_clips
 from asdbench.training.checkpoints import checkpoint_path
 from asdbench.training.embed import embed_checkpoint
 from asdbench.training.loop import TrainingPlan, autocast, place, train
@@ -57,7 +57,7 @@ def spec_of(**train):
 @pytest.fixture(scope="module")
 def dev(ci_dataset):
     """The ci preset's dev split: manifest, labels, and its clips in the cache (filled before any timing)."""
-    machines = machine_clips({"dev": build_manifest(ci_dataset, 2024, "dev")}, AudioCache(), progress=False)
+    machines = unit_clips({"dev": build_manifest(ci_dataset, 2024, "dev")}, AudioCache(), progress=False)
     train_rows = pd.concat([m.train for m in machines], ignore_index=True)
     labels = build_labels(train_rows, "attributes")
     clips = ClipSource([group for m in machines for group in m.train_clips.groups])

@@ -349,4 +349,4 @@ def test_ground_truth_attributes_row_with_one_column_names_file_and_line(dataset
     machine = path.name.removeprefix("ground_truth_").split("_section_")[0]
     line = len(path.read_text().splitlines())
     with pytest.raises(DataError, match=rf"{path}, line {line}: 1 column\(s\)"):
-        labelled_aliases(dataset / "ground_truth", machine)
+        labelled_aliases(dataset / "ground_truth", machine, "00")

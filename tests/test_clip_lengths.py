@@ -14,7 +14,7 @@ from asdbench.data.audio import SAMPLE_RATE, AudioCache, ClipArray
 from asdbench.data.clips import ClipSource
 from asdbench.data.layout import clip_file_name, eval_test_file_name, write_wav
 from asdbench.data.manifest import build_manifest
-from asdbench.store.stages import _num_samples, machine_clips
+from asdbench.store.stages import _num_samples, unit_clips
 
 # one group per machine, as runs build them; the second mixes lengths within a machine
 SECONDS = [(6.0, 6.0), (10.0, 12.0, 10.0), (12.0,), (18.0, 18.0)]
@@ -79,9 +79,9 @@ def mixed_dataset(tmp_path_factory):
             ("eval", "ToyDrone"): (18, 10)}
     for (split, machine), (train_seconds, test_seconds) in plan.items():
         folder = root / f"{split}_data" / "raw" / machine
-        write_wav(folder / "train" / clip_file_name("train", "source", "normal", 0, "a_1"),
+        write_wav(folder / "train" / clip_file_name("train", "source", "normal", 0, "a_1", "00"),
                   noise[: train_seconds * SAMPLE_RATE])
-        test_name = eval_test_file_name(0) if split == "eval" else clip_file_name("test", "source", "normal", 0, "a_1")
+        test_name = eval_test_file_name(0, "00") if split == "eval" else clip_file_name("test", "source", "normal", 0, "a_1", "00")
         write_wav(folder / "test" / test_name, noise[: test_seconds * SAMPLE_RATE])
     return root
 
@@ -89,7 +89,7 @@ def mixed_dataset(tmp_path_factory):
 @pytest.mark.parametrize(("splits", "longest"), [(["dev"], 12), (["dev", "eval"], 18)])
 def test_longest_is_the_longest_clip_of_the_splits_the_run_reads(mixed_dataset, tmp_path, splits, longest):
     manifests = {split: build_manifest(mixed_dataset, 2023, split) for split in splits}
-    machines = machine_clips(manifests, AudioCache(tmp_path / "cache"), progress=False)
+    machines = unit_clips(manifests, AudioCache(tmp_path / "cache"), progress=False)
     num_samples = _num_samples("longest", machines)
     assert num_samples == longest * SAMPLE_RATE
     assert _num_samples(7.5, machines) == 120_000

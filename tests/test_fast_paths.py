@@ -17,7 +17,7 @@ from asdbench.errors import TrainingError
 from asdbench.scoring.ensemble import ensemble_scores
 from asdbench.spec.validate import validate_spec
 from asdbench.training.checkpoints import checkpoint_path
-from asdbench.training.embed import EMBED_BATCH_CLIPS, MachineClips, embed, embed_batch_size, embed_checkpoint
+from asdbench.training.embed import EMBED_BATCH_CLIPS, UnitClips, embed, embed_batch_size, embed_checkpoint
 from asdbench.training.loop import TrainingPlan, place, replay, train
 from asdbench.training.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.training.system import build_system
@@ -195,7 +195,7 @@ def test_scoring_all_machines_per_checkpoint_load_equals_one_machine_and_checkpo
         checkpoints.append(tmp_path / f"epoch_{seed:03d}.pt")
         torch.save({"model": system.state_dict()}, checkpoints[-1])
     domains = np.array(["source"] * 4 + ["target"] * 2)
-    machines = [MachineClips("dev", name, pd.DataFrame({"domain": domains}), pd.DataFrame({"file": list("abcdef")}),
+    machines = [UnitClips("dev", name, "00", pd.DataFrame({"domain": domains}), pd.DataFrame({"file": list("abcdef")}),
                              ClipSource([ArrayClips(waves)]), ClipSource([ArrayClips(waves[::-1].copy())]))
                 for name, waves in (("fan", source.groups[0].clips[:6]), ("valve", source.groups[0].clips[6:]))]
 

@@ -48,7 +48,8 @@ def test_the_loss_breaks_give_a_zero_loss_that_trains_nothing(gate_breaks, loss,
 
 
 def test_the_label_break_gives_the_clips_each_others_classes(gate_breaks):
-    train = pd.DataFrame({"dataset": "d", "split": "dev", "machine": "m", "domain": "source", "path": list("abcdefgh"),
+    train = pd.DataFrame({"dataset": "d", "split": "dev", "machine": "m", "section": "00", "domain": "source",
+                          "path": list("abcdefgh"),
                           "attribute_string": [f"spd_{i % 4}" for i in range(8)]})
     honest = asdbench.store.stages.build_labels(train, "attributes")
     with gate_breaks.BREAKS["shuffle-labels"]():

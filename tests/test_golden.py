@@ -41,7 +41,7 @@ from sklearn.metrics import adjusted_rand_score
 from asdbench.contract.registry import get_registry
 from asdbench.scoring.ensemble import ensemble_scores
 from asdbench.scoring.metrics import machine_metrics
-from asdbench.training.embed import MachineClips, embed_checkpoint
+from asdbench.training.embed import UnitClips, embed_checkpoint
 from asdbench.training.system import build_system
 from asdbench_methods.augmentations import Mixup
 from asdbench_methods.backends import TargetKMeansBackend
@@ -424,7 +424,7 @@ def test_checkpoint_ensemble_and_machine_metrics_equal_the_reference(scoring_gol
         checkpoints.append(tmp_path / f"epoch_{epoch:03d}.pt")
         torch.save({"model": {"checkpoint": torch.tensor(index)}}, checkpoints[-1])
     first = ordered[0]
-    machine = MachineClips("dev", "golden", pd.DataFrame({"domain": domains(first["train_is_target"])}),
+    machine = UnitClips("dev", "golden", "00", pd.DataFrame({"domain": domains(first["train_is_target"])}),
                            pd.DataFrame({"domain": domains(first["test_is_target"])}),
                            _Clips(len(first["train"])), _Clips(len(first["test"]), TEST_OFFSET))
     scores = ensemble_scores([embed_checkpoint(system, checkpoint, [machine], num_samples=1, device=torch.device("cpu"),

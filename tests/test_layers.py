@@ -8,6 +8,7 @@ ties two modules together for whoever reads or changes them).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -126,6 +127,13 @@ def cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+def test_the_architecture_page_lists_the_layers_in_order():
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    rows = [line.split("|")[2] for line in text.splitlines() if re.match(r"\| \d+ \|", line)]
+    documented = [tuple(re.findall(r"`(\w+)(?:/|\.py)`", cell)) for cell in rows]
+    assert documented == [tuple(name for name in names if name != "__main__") for names in LAYERS]
 
 
 def test_every_core_module_imports_only_layers_below_or_its_own():

@@ -148,7 +148,7 @@ def manifest_of(labels, domains):
 def test_evaluate_frame_aligns_by_file_name_not_row_order():
     test = manifest_of(["normal", "normal", "anomaly", "anomaly", "normal", "anomaly"],
                        ["source", "target", "source", "target", "target", "source"])
-    scores = test[["machine", "file"]].assign(score=[0.1, 0.2, 0.9, 0.8, 0.3, 0.05])
+    scores = test[["machine", "section", "file"]].assign(score=[0.1, 0.2, 0.9, 0.8, 0.3, 0.05])
     direct = machine_metrics(test["label"].eq("anomaly"), test["domain"].eq("target"), scores["score"], machine="fan")
     report = evaluate_frame(test, scores.iloc[::-1])
     assert report.machines == [direct]
@@ -158,10 +158,10 @@ def test_evaluate_frame_aligns_by_file_name_not_row_order():
 
 def test_evaluate_frame_refuses_missing_duplicate_and_unlabelled_rows():
     test = manifest_of(["normal", "normal", "anomaly"], ["source", "target", "source"])
-    scores = test[["machine", "file"]].assign(score=[0.1, 0.2, 0.9])
-    with pytest.raises(ScoreFileError, match="1 test clips of fan have none.*section_00_0002.wav"):
+    scores = test[["machine", "section", "file"]].assign(score=[0.1, 0.2, 0.9])
+    with pytest.raises(ScoreFileError, match="1 test clips of fan section 00 have none.*section_00_0002.wav"):
         evaluate_frame(test, scores.iloc[:2])
-    with pytest.raises(ScoreFileError, match="section_00_0001.wav \\(fan\\) has more than one row"):
+    with pytest.raises(ScoreFileError, match="section_00_0001.wav \\(fan section 00\\) has more than one row"):
         evaluate_frame(test, pd.concat([scores, scores.iloc[[1]]]))
     with pytest.raises(ScoreFileError, match="--ground-truth"):
         evaluate_frame(test.assign(label="unknown"), scores)

@@ -46,12 +46,12 @@ def space(directory: Path, marker: Path) -> Path:
     (directory / "spec.json").parent.mkdir(parents=True, exist_ok=True)
     (directory / "spec.json").write_text(json.dumps({"pseudolabel": {"feature_space": {"name": "triplet"},
                                                                      "reducer": {"name": "umap"}}}))
-    return malicious_npz(directory / "spaces" / "dev.fan.npz", marker, coordinates=np.zeros((2, 2)))
+    return malicious_npz(directory / "spaces" / "dev.fan.00.npz", marker, coordinates=np.zeros((2, 2)))
 
 
 def test_a_space_file_is_read_without_running_its_pickle(tmp_path):
     marker = tmp_path / "ran"
-    with pytest.raises(AsdbenchError, match=r"dev\.fan\.npz: not a pseudo-labelling space.*builtins\.exec"):
+    with pytest.raises(AsdbenchError, match=r"dev\.fan\.00\.npz: not a pseudo-labelling space.*builtins\.exec"):
         space_figure(space(tmp_path / "labels", marker))
     assert not marker.exists()
 
@@ -61,7 +61,7 @@ def test_plot_space_refuses_a_pickled_space_in_one_line(tmp_path, capsys):
     directory = tmp_path / "store" / "pseudolabels" / HASH
     space(directory, marker)
     assert main(["plot-space", str(directory), "--machine", "fan", "--out", str(tmp_path / "a.png")]) == 2
-    assert not marker.exists() and "dev.fan.npz: not a pseudo-labelling space" in capsys.readouterr().err
+    assert not marker.exists() and "dev.fan.00.npz: not a pseudo-labelling space" in capsys.readouterr().err
 
 
 def test_embeddings_with_a_pickle_are_set_aside_unrun(tmp_path, capsys):
@@ -170,7 +170,7 @@ def test_every_numpy_and_torch_read_refuses_pickles():
 
 
 def test_a_space_whose_arrays_are_not_arrays_is_named(tmp_path):
-    path = tmp_path / "labels" / "spaces" / "dev.fan.npz"
+    path = tmp_path / "labels" / "spaces" / "dev.fan.00.npz"
     path.parent.mkdir(parents=True)
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("coordinates.npy", b"not an array")

@@ -196,7 +196,7 @@ def test_run_plot_that_is_a_directory_is_refused_before_any_work(tmp_path, capsy
 
 def test_plot_space_out_that_is_a_fifo_is_refused_before_drawing(tmp_path, capsys):
     (tmp_path / "spaces").mkdir()
-    (tmp_path / "spaces" / "dev.fan.npz").write_bytes(b"never read")
+    (tmp_path / "spaces" / "dev.fan.00.npz").write_bytes(b"never read")
     os.mkfifo(tmp_path / "space.png")
     refused(capsys, ["plot-space", str(tmp_path), "--machine", "fan", "--out", str(tmp_path / "space.png")],
             f"--out {tmp_path / 'space.png'} is a named pipe (FIFO)")

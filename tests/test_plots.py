@@ -18,7 +18,7 @@ def space_file(directory, reducer="umap", clusters=3):
     count = 40
     domains = np.array(["source"] * 30 + ["target"] * 10, dtype=object)
     labels = np.array([f"pseudo/dev/fan/{d}/{i % clusters}" for i, d in enumerate(domains)], dtype=object)
-    path = directory / "spaces" / "dev.fan.npz"
+    path = directory / "spaces" / "dev.fan.00.npz"
     np.savez(path, coordinates=np.random.default_rng(0).normal(size=(count, 2)), files=np.arange(count),
              domains=domains, truth=np.array([""] * count, dtype=object), labels=labels)
     return path
@@ -27,7 +27,7 @@ def space_file(directory, reducer="umap", clusters=3):
 @pytest.mark.parametrize(("reducer", "axis_name"), [("umap", "UMAP"), ("none", "dimension")])
 def test_title_names_the_feature_space_and_axes_the_reducer(tmp_path, reducer, axis_name):
     figure = space_figure(space_file(tmp_path, reducer))
-    assert "fan (dev)" in figure._suptitle.get_text() and "'triplet'" in figure._suptitle.get_text()
+    assert "fan section 00 (dev)" in figure._suptitle.get_text() and "'triplet'" in figure._suptitle.get_text()
     for axis in figure.axes:
         assert (axis.get_xlabel(), axis.get_ylabel()) == (f"{axis_name} 1", f"{axis_name} 2")
 

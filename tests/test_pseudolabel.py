@@ -15,7 +15,7 @@ from asdbench.contract.registry import get_registry
 from asdbench.data.labels import build_labels
 from asdbench.data.manifest import build_manifest
 from asdbench.errors import AsdbenchError, SpecError
-from asdbench.pseudolabel.labelling import machines_to_label
+from asdbench.pseudolabel.labelling import unit_rows, units_to_label
 from asdbench.spec.validate import validate_spec
 from asdbench.store import codeprint
 from asdbench.store.pseudolabels import LABELS, compute, identity
@@ -65,8 +65,7 @@ def label(spec, registry, root, manifests):
 
 def machine_rows(manifests, split="dev"):
     manifest = manifests[split]
-    machine = machines_to_label(manifest, "unlabelled")[0]
-    return manifest[manifest["machine"] == machine].reset_index(drop=True)
+    return unit_rows(manifest, *units_to_label(manifest, "unlabelled")[0])
 
 
 def test_noise_mixes_at_the_drawn_snr():
@@ -170,13 +169,13 @@ def test_label_table_is_reproducible_and_prefixed(manifests, tiny_dataset, tmp_p
     first = label(spec, get_registry(), tmp_path / "a", manifests)
     second = label(spec, get_registry(), tmp_path / "b", manifests)
     pd.testing.assert_frame_equal(first.table, second.table)
-    machines = {machines_to_label(m, "unlabelled")[0] for m in manifests.values()}
-    assert set(first.table["machine"]) == machines
+    units = {units_to_label(m, "unlabelled")[0] for m in manifests.values()}
+    assert set(first.table[["machine", "section"]].itertuples(index=False, name=None)) == units
     for _, row in first.table.iterrows():
-        assert row["label"].startswith(f"pseudo/{row['split']}/{row['machine']}/{row['domain']}/")
+        assert row["label"].startswith(f"pseudo/{row['split']}/{row['machine']}/{row['section']}/{row['domain']}/")
     assert first.table.groupby(["machine", "domain"])["label"].nunique().max() <= 3
-    assert set(first.quality) == {f"{s}.{m}" for s, m in first.table[["split", "machine"]].drop_duplicates()
-                                  .itertuples(index=False)}
+    assert set(first.quality) == {f"{s}.{m}.{n}" for s, m, n in first.table[["split", "machine", "section"]]
+                                  .drop_duplicates().itertuples(index=False)}
     stamp = (first.directory / "labels.csv").stat().st_mtime_ns
     label(spec, get_registry(), tmp_path / "a", manifests)
     assert (first.directory / "labels.csv").stat().st_mtime_ns == stamp, "a finished table is read back"
@@ -195,7 +194,7 @@ def test_label_table_joins_into_training_classes(manifests, tiny_dataset, tmp_pa
 
 
 def test_all_machines_mode_and_spec_errors(manifests, tiny_dataset, tmp_path):
-    assert machines_to_label(manifests["dev"], "all") == sorted(manifests["dev"]["machine"].unique())
+    assert units_to_label(manifests["dev"], "all") == [(m, "00") for m in sorted(manifests["dev"]["machine"].unique())]
     with pytest.raises(SpecError, match="differs from system.labels"):
         spec_for(tiny_dataset, "triplet", feature_space="class")
     with pytest.raises(SpecError, match="pseudolabel.machines"):

@@ -29,8 +29,8 @@ def report(seed: int) -> EvaluationReport:
     test = pd.DataFrame([{"file": f"section_00_{i:04d}.wav", "machine": machine, "section": "00", "path": "x",
                           "label": "anomaly" if i % 3 == 0 else "normal", "domain": "target" if i % 2 else "source"}
                          for machine in MACHINES for i in range(24)])
-    scores = test[["machine", "file"]].assign(score=rng.random(len(test)) + 0.4 * test["label"].eq("anomaly"))
-    decisions = scores[["machine", "file"]].assign(decision=(scores["score"] > 0.8).astype(int))
+    scores = test[["machine", "section", "file"]].assign(score=rng.random(len(test)) + 0.4 * test["label"].eq("anomaly"))
+    decisions = scores[["machine", "section", "file"]].assign(decision=(scores["score"] > 0.8).astype(int))
     return evaluate_frame(test, scores, decisions)
 
 
@@ -109,7 +109,7 @@ def test_results_stored_before_the_report_have_its_means_and_name_the_file_for_t
         for machine in split["machines"]:
             del machine["auc_all"]
     old.write_text(json.dumps(results))
-    with pytest.raises(SpecError, match=f"{old}: no 'auc_all' \\(split dev, machine fan\\).*delete that "
+    with pytest.raises(SpecError, match=f"{old}: no 'auc_all' \\(split dev, machine fan section 00\\).*delete that "
                                         "results.json and run `asdbench grid` to rescore"):
         leaderboard.table_frame(grid, store.root)
     with pytest.raises(SpecError, match=f"{old}: no 'official_score_ci95' \\(split dev\\)"):

@@ -28,7 +28,8 @@ def test_round_trip_matches_direct_evaluation(tmp_path, eval_test):
     rng = np.random.default_rng(0)
     frame = write_all(tmp_path, eval_test, rng.normal(size=len(eval_test)))
     scores, decisions = read_scores(tmp_path, eval_test)
-    direct = evaluate_frame(eval_test, frame[["file", "machine", "score"]], frame[["file", "machine", "decision"]])
+    direct = evaluate_frame(eval_test, frame[["file", "machine", "section", "score"]],
+                            frame[["file", "machine", "section", "decision"]])
     assert evaluate_directory(tmp_path, eval_test).to_dict() == direct.to_dict()
     assert decisions is not None and set(decisions["decision"]) <= {0, 1}
 
@@ -45,7 +46,7 @@ def test_labelled_names_map_through_ground_truth_attributes_as_both_evaluators_d
     truth = pd.read_csv(attributes_file, header=None, dtype=str)
     truth[1] = [re.sub(r"_(\d{4})_", f"_{9999 - i:04d}_", name, count=1) for i, name in enumerate(truth[1])]
     truth.to_csv(attributes_file, header=False, index=False)
-    path = score_file(scores_dir, machine)
+    path = score_file(scores_dir, machine, "00")
     rows = pd.read_csv(path, header=None, dtype={0: str, 1: float})
     rows[0] = rows[0].map(dict(zip(truth[0], truth[1] + ".wav")))
     rows.to_csv(path, header=False, index=False, float_format="%.17g")
@@ -63,7 +64,7 @@ def corrupt(path, edit):
     ("edit", "message"),
     [
         (lambda lines: lines[1:], "have no row"),
-        (lambda lines: lines + ["section_00_9999.wav,0.5"], "not a test clip of this machine"),
+        (lambda lines: lines + ["section_00_9999.wav,0.5"], "not a test clip of this machine section"),
         (lambda lines: lines + [lines[0]], "appears twice"),
         (lambda lines: [lines[0].split(",")[0] + ",nan"] + lines[1:], "must be finite"),
         (lambda lines: [lines[0].split(",")[0] + ",high"] + lines[1:], "is not a number"),
@@ -72,7 +73,7 @@ def corrupt(path, edit):
 )
 def test_bad_score_files_are_clear_errors_naming_the_file(tmp_path, eval_test, edit, message):
     write_all(tmp_path, eval_test, decisions=False)
-    path = score_file(tmp_path, eval_test["machine"].iloc[0])
+    path = score_file(tmp_path, eval_test["machine"].iloc[0], "00")
     corrupt(path, edit)
     with pytest.raises(ScoreFileError, match=message) as error:
         evaluate_directory(tmp_path, eval_test)
@@ -82,14 +83,14 @@ def test_bad_score_files_are_clear_errors_naming_the_file(tmp_path, eval_test, e
 def test_missing_score_file_stray_file_and_bad_decisions(tmp_path, eval_test):
     write_all(tmp_path, eval_test)
     machine = eval_test["machine"].iloc[0]
-    corrupt(decision_file(tmp_path, machine), lambda lines: [lines[0].split(",")[0] + ",2"] + lines[1:])
+    corrupt(decision_file(tmp_path, machine, "00"), lambda lines: [lines[0].split(",")[0] + ",2"] + lines[1:])
     with pytest.raises(ScoreFileError, match="must be 0 or 1"):
         evaluate_directory(tmp_path, eval_test)
-    decision_file(tmp_path, machine).unlink()
+    decision_file(tmp_path, machine, "00").unlink()
     with pytest.raises(ScoreFileError, match="some machines but not all"):
         evaluate_directory(tmp_path, eval_test)
     for stray in ("anomaly_score_lathe_section_00_test.csv", "decision_result_press_section_00_test.csv"):
-        shutil.copy(score_file(tmp_path, machine), tmp_path / stray)
+        shutil.copy(score_file(tmp_path, machine, "00"), tmp_path / stray)
         with pytest.raises(ScoreFileError, match=f"{stray}: no such machine"):
             evaluate_directory(tmp_path, eval_test)
         (tmp_path / stray).unlink()

@@ -177,10 +177,11 @@ def test_preset_plans_keep_the_ratios_and_the_domain_shift(name):
         hiding = 0 if name == "gate" else preset.machines_per_split // 2  # the gate's ventilators hide nothing
         assert hidden == {"dev": hiding, "eval": hiding}
     assert 2 <= preset.train_target <= preset.train_source / 5
-    by_machine: dict[str, list] = {}
+    by_machine: dict[tuple[str, str], list] = {}
     for plan in plans:
-        by_machine.setdefault(plan.machine, []).append(plan)
-    for machine, clips in by_machine.items():
+        by_machine.setdefault((plan.machine, plan.section), []).append(plan)
+    assert {section for machine, section in by_machine} == {s for split in preset.sections.values() for s in split}
+    for (machine, section), clips in by_machine.items():
         clip_counts = Counter((p.subset, p.domain, p.label) for p in clips)
         supplemental = {("supplemental", "source", "normal"): preset.supplemental} if preset.supplemental else {}
         assert clip_counts == {("train", "source", "normal"): preset.train_source,
@@ -188,7 +189,7 @@ def test_preset_plans_keep_the_ratios_and_the_domain_shift(name):
                                **{("test", d, lab): preset.test // 4 for d in ("source", "target")
                                   for lab in ("normal", "anomaly")},
                                **supplemental}
-        shifted = MachineModel.for_name(machine, clips[0].family).keys[0]
+        shifted = MachineModel.for_name(machine, clips[0].family, section).keys[0]
         values = {d: {p.attributes[shifted] for p in clips if p.domain == d} for d in ("source", "target")}
         assert values["source"].isdisjoint(values["target"]), (machine, values)
         assert {p.attributes[shifted] for p in clips if (p.subset, p.domain) == ("train", "target")} == values["target"]

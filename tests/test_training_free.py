@@ -133,7 +133,7 @@ def test_genrep_scores_z_cat_as_the_networks_output_it(tiny_dataset, tmp_path):
     rows = manifest[manifest["machine"] == key.split(".")[1]]
     backend = GenRepBackend()
     backend.fit(arrays[f"{key}.train"], rows[rows["subset"] == "train"]["domain"].to_numpy())
-    stored = pd.read_csv(score_file(store.directory(spec) / "scores" / "eval", key.split(".")[1]), header=None)
+    stored = pd.read_csv(score_file(store.directory(spec) / "scores" / "eval", *key.split(".")[1:3]), header=None)
     np.testing.assert_allclose(stored[1].to_numpy(), backend.score(arrays[f"{key}.test"]), rtol=1e-12)
 
 

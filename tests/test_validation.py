@@ -193,7 +193,7 @@ def write_grid(tmp_path, body: str) -> str:
     ('[axes]\n"system.backend" = ["knn", {name = "knn", k = 1}]\n',
      "[system.backend=knn] and [system.backend={'name': 'knn', 'k': 1}] are one run ("),
     ('[[variants.split]]\nname = "A"\n[[variants.split]]\nname = "B"\nseed = 2\n',
-     "variants.split: 'split' is a coordinate of the results (split, machine)"),
+     "variants.split: 'split' is a coordinate of the results (split, machine, section)"),
     ('[[variants.system]]\nname = "A"\nseed = 7\n[[variants.system]]\nname = "B"\n[axes]\nseed = [1, 2]\n',
      "axis 'seed' sets 'seed', replacing the 'seed' that variant 'A' of 'system' sets"),
     ('[[variants.k]]\nname = "k=3"\n"system.backend.k" = 3\n[axes]\n"system.backend" = ["knn", "kmeans-target"]\n',

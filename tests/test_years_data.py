@@ -139,7 +139,7 @@ def test_pseudolabelling_leaves_supplemental_clips_out(ci2025_dataset, tmp_path,
     from asdbench.store import pseudolabels as pseudolabel
 
     seen = []
-    monkeypatch.setattr(pseudolabel, "label_machine", lambda space, reducer, clusterer, rows, config:
+    monkeypatch.setattr(pseudolabel, "label_unit", lambda space, reducer, clusterer, rows, config:
                         seen.append(rows) or (_ for _ in ()).throw(RuntimeError("stop")))
     spec = validate_spec({
         "dataset": {"name": "synth", "root": str(ci2025_dataset)},

@@ -93,9 +93,9 @@ value = "official_score"
     embeddings = trained_embeddings(trainings["train"], 1)
     extra = PRESETS["ci2025"].supplemental
     train = PRESETS["ci2025"].train_source + PRESETS["ci2025"].train_target
-    assert len(embeddings["eval.AutoTrash.train"]) == train + extra  # clean supplemental clips
-    assert len(embeddings["eval.HomeCamera.train"]) == train  # noise-only ones are not training clips
-    assert np.isfinite(embeddings["eval.AutoTrash.train"]).all()
+    assert len(embeddings["eval.AutoTrash.00.train"]) == train + extra  # clean supplemental clips
+    assert len(embeddings["eval.HomeCamera.00.train"]) == train  # noise-only ones are not training clips
+    assert np.isfinite(embeddings["eval.AutoTrash.00.train"]).all()
 
 
 @pytest.mark.slow

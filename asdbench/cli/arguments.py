@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from asdbench.data.years import SPLITS, YEARS
 from asdbench.errors import PathError
 
 if TYPE_CHECKING:
@@ -43,8 +44,8 @@ def tolerance(text: str) -> float:
 
 def dataset_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--dataset-root", type=Path, required=True, help="folder holding dev_data/ and eval_data/")
-    sub.add_argument("--year", type=int, required=True, choices=[2023, 2024, 2025, 2026])
-    sub.add_argument("--split", required=True, choices=["dev", "eval"])
+    sub.add_argument("--year", type=int, required=True, choices=sorted(YEARS))
+    sub.add_argument("--split", required=True, choices=SPLITS)
     sub.add_argument("--ground-truth", type=Path, help="the official evaluator's ground-truth folder (eval split)")
     sub.add_argument("--hidden-attributes", type=Path, help="released hidden attributes (2024, 2025), if any")
 
@@ -67,11 +68,19 @@ def code_policy(args: argparse.Namespace) -> str:
 
 
 def read_manifest(args: argparse.Namespace) -> pd.DataFrame:
+    """The manifest of ``--split`` of the layout of ``--year`` at ``--dataset-root``; a dataset ``asdbench synth``
+    wrote there is read with the sections it has."""
+    from asdbench.data.layout import INFO_FILE
     from asdbench.data.manifest import build_manifest
+    from asdbench.data.readers import synth_description
 
+    sections = None
+    if (args.dataset_root / INFO_FILE).exists():
+        own = synth_description(args.dataset_root)[1]
+        sections = own[args.split] if own else None
     return build_manifest(
         args.dataset_root, args.year, args.split,
-        ground_truth=args.ground_truth, hidden_attributes=args.hidden_attributes,
+        ground_truth=args.ground_truth, hidden_attributes=args.hidden_attributes, sections=sections,
     )
 
 

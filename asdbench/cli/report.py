@@ -28,10 +28,12 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--tolerance", type=tolerance, default=3.0,
                      help="for --check, in points of percent (default 3)")
 
-    sub = command("plot-space", _plot_space, "draw a machine's pseudo-labelling space, coloured by true labels")
+    sub = command("plot-space", _plot_space, "draw a machine section's pseudo-labelling space, coloured by true labels")
     sub.add_argument("run", type=Path, help="a run or training directory (or a pseudolabels/<hash> directory)")
     sub.add_argument("--machine", required=True)
-    sub.add_argument("--out", type=Path, help="PNG file (default: RUN/plots/space_<split>_<machine>.png)")
+    sub.add_argument("--section", help="the machine's section, where it has several (e.g. 01)")
+    sub.add_argument("--out", type=Path,
+                     help="PNG file (default: RUN/plots/space_<split>_<machine>_<section>.png)")
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
@@ -69,10 +71,10 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _plot_space(args: argparse.Namespace) -> int:
-    from asdbench.report.plots import machine_space, plot_space, space_directory
+    from asdbench.report.plots import plot_space, space_directory, unit_space
 
-    space = machine_space(space_directory(args.run), args.machine)
-    split = space.name.split(".")[0]
-    out = output_file(args.out or args.run / "plots" / f"space_{split}_{args.machine}.png", "--out")
+    space = unit_space(space_directory(args.run), args.machine, args.section)
+    split, machine, section = space.name.split(".")[:3]
+    out = output_file(args.out or args.run / "plots" / f"space_{split}_{machine}_{section}.png", "--out")
     print(plot_space(space, out))
     return 0

@@ -56,7 +56,7 @@ class Augmentation(Protocol):
 
 @runtime_checkable
 class Backend(Protocol):
-    """One per machine and checkpoint: ``fit`` on the training embeddings ``(N, D)`` and their domains ("source" /
+    """One per unit (a machine section of a split) and checkpoint: ``fit`` on the training embeddings ``(N, D)`` and their domains ("source" /
     "target"), then ``score(embeddings (M, D))`` -> ``(M,)`` finite scores, higher meaning more anomalous.
 
     Every embedding is z_cat, L2-normalised, unless the run's spec sets ``system.embeddings = "raw"``: then it is
@@ -64,7 +64,7 @@ class Backend(Protocol):
     such a backend needs them (spec validation holds both; for distances on unnormalised features, as GenRep's
     on pretrained ones). ``score`` is also called on the training embeddings (their scores
     set the decision threshold). A backend that cannot fit some data (too few clips of a domain) may have
-    ``check_data(domains)``: it is called with each machine's training domains before any training, and raises
+    ``check_data(domains)``: it is called with each unit's training domains before any training, and raises
     an ``AsdbenchError`` saying what is missing.
     """
 
@@ -94,7 +94,7 @@ class Dataset(Protocol):
 @runtime_checkable
 class Reducer(Protocol):
     """``fit_transform(embeddings (N, D))`` -> ``(N, d)`` finite; a fresh fit per call (one instance serves every
-    machine of a labelling), seeded by its options."""
+    unit of a labelling), seeded by its options."""
 
     def fit_transform(self, embeddings: np.ndarray) -> np.ndarray: ...
 
@@ -102,7 +102,7 @@ class Reducer(Protocol):
 @runtime_checkable
 class Clusterer(Protocol):
     """``fit_predict(points (N, d), max_clusters)`` -> ``(N,)`` integer cluster indices, at most ``max_clusters``
-    distinct; a fresh fit per call (one instance serves every machine and domain of a labelling)."""
+    distinct; a fresh fit per call (one instance serves every unit and domain of a labelling)."""
 
     def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray: ...
 
@@ -112,7 +112,9 @@ class TrainedSystems(Protocol):
 
     ``embeddings(system, epoch)`` trains ``system`` (a ``[system]`` table) with that run's dataset, seed and
     training options, as an ordinary training in the run store (so a grid that also runs it trains it once),
-    and returns its z_cat of every clip at ``epoch``, keyed ``<split>.<machine>.<train|test>`` (rows in
+    and returns its z_cat of every clip at ``epoch``, keyed ``<split>.<machine>.<section>.<train|test>``
+    (:func:`asdbench.api.embedding_key`, keys of version :data:`asdbench.api.EMBEDDING_KEYS` = 2; version 1, before
+    sections, had no ``<section>``; rows in
     manifest order).
     """
 
@@ -125,7 +127,7 @@ class FeatureSpaceContext:
 
     ``dataset``, ``system``, ``train`` and ``seed`` are the canonical sections of the run being pseudo-labelled;
     ``manifests`` maps each split to its manifest (a ``triplet`` space mixes in other machines' sounds);
-    ``work_dir`` is this feature space's own directory, shared by all machines, where it may keep models it
+    ``work_dir`` is this feature space's own directory, shared by all units, where it may keep models it
     trained; ``systems`` trains the run's own system, or a variant of it, and gives its embeddings (a
     ``class`` space does this).
     """
@@ -141,7 +143,7 @@ class FeatureSpaceContext:
 
 @runtime_checkable
 class FeatureSpace(Protocol):
-    """``embed(manifest)`` of one machine's train and test rows -> ``(N, D)`` finite floats, one row per manifest
+    """``embed(manifest)`` of one unit's train and test rows (one section of one machine type of one split) -> ``(N, D)`` finite floats, one row per manifest
     row, to reduce and cluster; or ``(N,)`` class names, used as labels directly (``ground-truth`` does this)."""
 
     def embed(self, manifest: pd.DataFrame) -> np.ndarray: ...

@@ -1,13 +1,18 @@
 """The classes a discriminative system trains on, built from the manifest's training clips.
 
-- ``attributes``: machine type + domain + attribute string, the paper's labelled condition. For a machine whose
-  attributes are hidden (``noAttribute``) this is machine type + domain, as in the challenge.
-- ``machine``: machine type + domain only (the "N/A" condition of Table III, attributes concealed everywhere).
+- ``attributes``: machine type + section + domain + attribute string, the paper's labelled condition. For a
+  machine whose attributes are hidden (``noAttribute``) this is machine type + section + domain, as in the
+  challenge.
+- ``machine``: machine type + section + domain only (the "N/A" condition of Table III, attributes concealed
+  everywhere).
 
 - pseudo-labels: a label table (asdbench.pseudolabel.labelling) overrides the classes of the clips it names; the other
   machines keep their attribute classes.
 
-Every class name starts with the machine type and domain, so no two machines ever share a class.
+Every class name starts with the machine type, section and domain, so no two machine sections ever share a class.
+Classes are numbered in the order of their names; a year with one section per machine (``00`` everywhere) numbers
+them as it did before sections were part of the names, since the same segment inserted in every name keeps their
+order.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ class ClassLabels:
 
 
 def class_names(train: pd.DataFrame, mode: str) -> pd.Series:
-    prefix = train["dataset"] + "/" + train["split"] + "/" + train["machine"] + "/" + train["domain"]
+    prefix = (train["dataset"] + "/" + train["split"] + "/" + train["machine"] + "/" + train["section"] + "/"
+              + train["domain"])
     if mode == "machine":
         return prefix
     if mode == "attributes":

@@ -53,13 +53,9 @@ SUPPLEMENTAL_FORMS = (
     re.compile(r"^(?P<domain>source|target)_(?P<index>\d{4})_(?P<attributes>.+)$"),  # dev: Zenodo 15097779 listing
 )
 """The rest of the two real forms of supplemental names, after ``section_00_<kind>_``."""
-ONE_SECTION = "00"
-"""The section of every clip: DCASE 2023-2026 Task 2 have one section per machine type."""
 INFO_FILE = "synth.json"
 """What a dataset written by ``asdbench synth`` describes itself in, at its root (written last): the mark of a
 synthetic dataset, whose machine names are its own."""
-AUDIO_CHANNELS = {2023: 1, 2024: 1, 2025: 1, 2026: 2}
-"""Channels of every file of a year's data: DCASE 2026 records a near (channel 0) and a far (channel 1) microphone."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +130,7 @@ def parse_supplemental_name(name: str, path: Path) -> SupplementalName:
                             fields.get("attributes", ""), "; ".join(assumed))
 
 
-def supplemental_file_name(kind: str, index: int, section: str = "00") -> str:
+def supplemental_file_name(kind: str, index: int, section: str) -> str:
     return f"section_{section}_{kind}_{index:04d}_.wav"
 
 
@@ -167,11 +163,11 @@ def attribute_string(attributes: Mapping[str, str]) -> str:
 
 
 def clip_file_name(subset: str, domain: str, label: str, index: int, attribute_string: str,
-                   section: str = "00") -> str:
+                   section: str) -> str:
     return f"section_{section}_{domain}_{subset}_{label}_{index:04d}_{attribute_string}.wav"
 
 
-def eval_test_file_name(index: int, section: str = "00") -> str:
+def eval_test_file_name(index: int, section: str) -> str:
     return f"section_{section}_{index:04d}.wav"
 
 
@@ -184,16 +180,21 @@ def _csv_text(rows: Sequence[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-def write_attributes_csv(machine_dir: Path, machine: str,
+def attributes_file(machine_dir: Path, section: str) -> Path:
+    """A machine section's attribute table: ``attributes_<section>.csv`` beside its ``train/`` and ``test/``."""
+    return machine_dir / f"attributes_{section}.csv"
+
+
+def write_attributes_csv(machine_dir: Path, machine: str, section: str,
                          rows: Sequence[tuple[str, str, Mapping[str, str]]]) -> Path:
-    """``attributes_00.csv``: one row per (subset, file name, ordered attributes)."""
+    """``attributes_<section>.csv``: one row per (subset, file name, ordered attributes)."""
     width = max([len(attrs) for _, _, attrs in rows] + [1])
     header = ["file_name"] + [f"d{i}{kind}" for i in range(1, width + 1) for kind in ("p", "v")]
     table = [header]
     for subset, name, attrs in rows:
         pairs = [item for pair in attrs.items() for item in pair] if attrs else [NO_ATTRIBUTE, ""]
         table.append([f"{machine}/{subset}/{name}"] + pairs + [""] * (2 * width - len(pairs)))
-    return write_text_atomic(machine_dir / "attributes_00.csv", _csv_text(table))
+    return write_text_atomic(attributes_file(machine_dir, section), _csv_text(table))
 
 
 @dataclass(frozen=True)
@@ -207,11 +208,11 @@ class EvalTruth:
     is_target: bool
 
 
-def ground_truth_file(gt_root: Path, kind: str, machine: str, section: str = "00") -> Path:
+def ground_truth_file(gt_root: Path, kind: str, machine: str, section: str) -> Path:
     return gt_root / f"ground_truth_{kind}" / f"ground_truth_{machine}_section_{section}_test.csv"
 
 
-def write_ground_truth(gt_root: Path, machine: str, rows: Sequence[EvalTruth], section: str = "00") -> None:
+def write_ground_truth(gt_root: Path, machine: str, section: str, rows: Sequence[EvalTruth]) -> None:
     ordered = sorted(rows, key=lambda row: row.short_name)
     write_text_atomic(ground_truth_file(gt_root, "data", machine, section),
                        _csv_text([[r.short_name, int(r.is_anomaly)] for r in ordered]))
@@ -221,16 +222,16 @@ def write_ground_truth(gt_root: Path, machine: str, rows: Sequence[EvalTruth], s
                        _csv_text([[r.short_name, r.labelled_name.removesuffix(".wav"), r.full_name] for r in ordered]))
 
 
-def hidden_attributes_file(root: Path, split: str, machine: str, subset: str) -> Path:
-    return root / f"{split}_data" / machine / f"attributes_00_{subset}_correspondence.csv"
+def hidden_attributes_file(root: Path, split: str, machine: str, section: str, subset: str) -> Path:
+    return root / f"{split}_data" / machine / f"attributes_{section}_{subset}_correspondence.csv"
 
 
-def write_hidden_attributes(root: Path, split: str, machine: str, subset: str,
+def write_hidden_attributes(root: Path, split: str, machine: str, section: str, subset: str,
                             rows: Sequence[tuple[str, str]]) -> Path:
     """The released truth of a ``noAttribute`` machine from (file name on disk, full name with real attributes)
     pairs, in the organisers' layout (full name first, under a header)."""
     table = [list(CORRESPONDENCE_HEADER)] + [[full, on_disk] for on_disk, full in sorted(rows)]
-    return write_text_atomic(hidden_attributes_file(root, split, machine, subset), _csv_text(table))
+    return write_text_atomic(hidden_attributes_file(root, split, machine, section, subset), _csv_text(table))
 
 
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

@@ -1,8 +1,10 @@
-"""Read the DCASE 2023-2026 Task 2 layouts in place into one manifest (a DataFrame, one row per clip).
+"""Read the DCASE Task 2 layouts in place into one manifest (a DataFrame, one row per clip).
 
-Nothing under the dataset root is ever written, renamed or moved. Eval test clips, named
-``section_00_<id>.wav``, get their labels and domains from the official evaluator's ground-truth CSVs;
-without them they are "unknown" (they can still be scored, not evaluated).
+Nothing under the dataset root is ever written, renamed or moved. A machine type has the sections its year's
+facts give for the split (:mod:`asdbench.data.years`), each with its clips, its ``attributes_<section>.csv`` and,
+for the eval split, its ground truth. Eval test clips, named ``section_<nn>_<id>.wav``, get their labels and
+domains from the official evaluator's ground-truth CSVs; without them they are "unknown" (they can still be
+scored, not evaluated).
 
 Clips of a machine's ``supplemental/`` folder (DCASE 2025) are rows of their own subset, ``supplemental``, with
 ``content`` saying what they hold ("machine": clean machine sound, "noise": noise only; the clips of train/ and
@@ -12,51 +14,39 @@ test/ are "mixture"s of both); no training or scoring reads them unless the data
 on trust in reading it ("" where nothing was: so far only supplemental clip names leave something unconfirmed).
 
 Every clip named in a machine's folders is read or refused, naming the file: a link that leads nowhere, a clip of
-another section than ``00``, an anomalous clip among the training clips, a WAV file cut short. A machine folder of
+a section its split does not have, an anomalous clip among the training clips, a WAV file cut short; a section
+without train or test clips is refused, naming the folder. A machine folder of
 another year's machine types is warned about (asdbench.data.years).
 """
 
 from __future__ import annotations
 
-import errno
-import os
-import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import soundfile
 
+from asdbench.data.clipfiles import check_audio_file, clip_files, clip_name, what_is
 from asdbench.data.layout import (
-    AUDIO_CHANNELS,
-    CORRESPONDENCE_HEADER,
     NO_ATTRIBUTE,
-    ONE_SECTION,
-    SAMPLE_RATE,
     ParsedName,
+    attributes_file,
     attributes_from_string,
     channel_count,
-    ground_truth_file,
-    hidden_attributes_file,
-    labelled_tail,
     parse_file_name,
     parse_supplemental_name,
-    read_csv_lines,
-    read_rows,
 )
-from asdbench.data.wavheader import check_whole_wav
-from asdbench.data.years import warn_unknown_machines
+from asdbench.data.truth import attribute_table, check_ground_truth_covered, read_ground_truth, read_hidden_attributes
+from asdbench.data.years import SPLITS, Year, warn_unknown_machines, year_facts
 from asdbench.errors import DataError
 
-SPLITS = ("dev", "eval")
 SUBSETS = ("train", "test")
 SUPPLEMENTAL = "supplemental"
 SUPPLEMENTAL_USES = ("none", "train")
 """Values of the dataset option ``supplemental``: leave the supplemental clips out, or train on the clean ones."""
 COLUMNS = ["path", "file", "dataset", "split", "machine", "section", "subset", "domain", "label", "attributes",
            "attribute_string", "hidden_attributes", "content", "channels", "channel", "assumed"]
-GROUND_TRUTH_NAME = re.compile(r"^ground_truth_(?P<machine>.+)_section_\d{2}_test\.csv$")
-
-
 def split_dir(root: Path, split: str) -> Path:
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
@@ -72,7 +62,7 @@ def list_machines(root: Path, split: str) -> list[str]:
     entries = [p for p in raw.iterdir() if not p.name.startswith(".")]
     broken = next((p for p in entries if p.is_symlink() and not p.exists()), None)
     if broken is not None:  # a machine left out would leave its figures out of every mean, without a word
-        raise DataError(f"{broken}: in place of a machine folder, {_what_is(broken)}")
+        raise DataError(f"{broken}: in place of a machine folder, {what_is(broken)}")
     machines = sorted(p.name for p in entries if p.is_dir())
     if not machines:
         raise DataError(f"{raw} holds no machine folders")
@@ -81,31 +71,30 @@ def list_machines(root: Path, split: str) -> list[str]:
 
 def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | None = None,
                    hidden_attributes: Path | None = None, check_audio: bool = True, supplemental: str = "none",
-                   channel: int = 0) -> pd.DataFrame:
+                   channel: int = 0, sections: Sequence[str] | None = None) -> pd.DataFrame:
     """The manifest of one split (columns :data:`COLUMNS`), read at ``channel`` of each file, with the clean
-    supplemental clips as training clips where ``supplemental = "train"``; see the module docstring."""
-    if year not in AUDIO_CHANNELS:
-        raise DataError(f"unsupported DCASE year {year}; asdbench reads the Task 2 layouts of "
-                        f"{', '.join(map(str, AUDIO_CHANNELS))}")
-    channels = AUDIO_CHANNELS[year]
-    if isinstance(channel, bool) or channel not in range(channels):
-        raise DataError(f"channel {channel!r}: DCASE {year} audio is {channel_count(channels)}, so channel is one of "
-                        f"{', '.join(map(str, range(channels)))}")
+    supplemental clips as training clips where ``supplemental = "train"``; see the module docstring. ``sections``:
+    the sections of every machine of the split, where they are not the year's (a synthetic dataset's)."""
+    facts = year_facts(year)
+    if isinstance(channel, bool) or channel not in range(facts.channels):
+        raise DataError(f"channel {channel!r}: DCASE {year} audio is {channel_count(facts.channels)}, so channel is "
+                        f"one of {', '.join(map(str, range(facts.channels)))}")
+    sections = tuple(sections) if sections is not None else facts.sections[split]
     root = Path(root).expanduser().resolve()
     ground_truth = Path(ground_truth) if ground_truth is not None else None
     hidden_attributes = Path(hidden_attributes) if hidden_attributes is not None else None
     if hidden_attributes is not None and not hidden_attributes.is_dir():
         problem = "is not a folder" if hidden_attributes.exists() else "not found"
         raise DataError(f"hidden attributes {hidden_attributes} {problem}: expected the folder of the released "
-                        "<dev_data|eval_data>/<machine>/attributes_00_<train|test>_correspondence.csv files")
+                        "<dev_data|eval_data>/<machine>/attributes_<section>_<train|test>_correspondence.csv files")
     machines = list_machines(root, split)
     warn_unknown_machines(root, machines, year, split, split_dir(root, split))
     if ground_truth is not None and split == "eval":
-        _check_ground_truth_machines(ground_truth, machines, split_dir(root, split))
-    rows: list[dict] = []
-    for machine in machines:
-        rows.extend(_machine_rows(root, year, split, machine, ground_truth, hidden_attributes, check_audio))
-    manifest = pd.DataFrame(rows, columns=COLUMNS).assign(channels=channels, channel=channel)
+        check_ground_truth_covered(ground_truth, machines, sections, split_dir(root, split))
+    reading = _Reading(facts, split, sections, ground_truth if split == "eval" else None, hidden_attributes,
+                       check_audio)
+    rows = [row for machine in machines for row in reading.machine_rows(split_dir(root, split) / machine)]
+    manifest = pd.DataFrame(rows, columns=COLUMNS).assign(channels=facts.channels, channel=channel)
     return use_supplemental(manifest, supplemental, split_dir(root, split))
 
 
@@ -135,81 +124,105 @@ def use_supplemental(manifest: pd.DataFrame, use: str, where: Path) -> pd.DataFr
     return manifest
 
 
-def _check_ground_truth_machines(gt_root: Path, machines: list[str], raw: Path) -> None:
-    """Every machine the evaluator's ground truth lists must be on disk: a score over fewer machines than the
-    evaluator's would pass for the official one."""
-    folder = gt_root / "ground_truth_data"
-    if not folder.is_dir():
-        return  # reading the first machine's file names what is missing
-    for path in sorted(folder.iterdir()):
-        match = GROUND_TRUTH_NAME.match(path.name)
-        if match and match["machine"] not in machines:
-            raise DataError(f"{path}: ground truth of machine {match['machine']!r}, which is not in {raw} "
-                            f"(machines there: {', '.join(machines)})")
+@dataclass(frozen=True)
+class _Reading:
+    """How the machines of one split are read: the year's facts, the sections every machine has, and the
+    organisers' files of truth given (eval ground truth, released hidden attributes)."""
 
+    year: Year
+    split: str
+    sections: tuple[str, ...]
+    ground_truth: Path | None
+    hidden_root: Path | None
+    check_audio: bool
 
-def _machine_rows(root: Path, year: int, split: str, machine: str, ground_truth: Path | None,
-                  hidden_root: Path | None, check_audio: bool) -> list[dict]:
-    machine_dir = split_dir(root, split) / machine
-    attribute_table = _attribute_table(machine_dir / "attributes_00.csv")
-    truth = _ground_truth(ground_truth, machine) if ground_truth and split == "eval" else None
-    rows = []
-    for subset in SUBSETS:
-        folder = machine_dir / subset
+    def machine_rows(self, machine_dir: Path) -> list[dict]:
+        """The rows of one machine type's clips, section by section: its ``train/`` and ``test/`` clips, then its
+        ``supplemental/`` ones."""
+        machine = machine_dir.name
+        tables = {section: attribute_table(attributes_file(machine_dir, section)) for section in self.sections}
+        truth = ({section: read_ground_truth(self.ground_truth, machine, section) for section in self.sections}
+                 if self.ground_truth else None)
+        rows = []
+        for subset in SUBSETS:
+            folder = machine_dir / subset
+            if not folder.is_dir():
+                raise DataError(f"{folder} not found: each machine needs train/ and test/ folders")
+            hidden = ({section: read_hidden_attributes(self.hidden_root, self.split, machine, section, subset)
+                       for section in self.sections} if self.hidden_root else {})
+            clips = clip_files(folder)
+            if not clips:
+                raise DataError(f"{folder}: no clips (*.wav); every machine needs {subset} clips")
+            found = [self._clip_row(path, machine, subset, tables, truth, hidden) for path in clips]
+            self._check_every_section(found, folder, subset)
+            rows += found
+        if truth is not None:
+            self._check_no_stray_truth(truth, rows, machine_dir / "test")
+        return rows + self._supplemental_rows(machine_dir / SUPPLEMENTAL, machine)
+
+    def _clip_row(self, path: Path, machine: str, subset: str, tables: dict[str, dict | None],
+                  truth: dict[str, dict] | None, hidden: dict[str, dict[str, str]]) -> dict:
+        parsed = parse_file_name(clip_name(path))
+        self._check_section(parsed.section, path)
+        if self.check_audio:
+            check_audio_file(path, self.year)
+        row = {"path": str(path), "file": parsed.file, "dataset": self.year.dataset, "split": self.split,
+               "machine": machine, "section": parsed.section, "subset": subset, "content": "mixture", "assumed": ""}
+        if parsed.attribute_string:  # a labelled name
+            if parsed.subset != subset:
+                raise DataError(f"{path}: a {parsed.subset} clip in the {subset}/ folder")
+            if subset == "train" and parsed.label != "normal":
+                raise DataError(f"{path}: a clip labelled {parsed.label} in the train/ folder; DCASE Task 2 "
+                                "trains on normal clips only")
+            row.update(_labelled(parsed, path, tables[parsed.section]), hidden_attributes={})
+        elif self.split == "eval" and subset == "test":
+            row.update(_from_ground_truth(parsed, path, truth[parsed.section] if truth is not None else None))
+        else:
+            raise DataError(f"{path}: short clip names are only used for eval test clips")
+        released = hidden.get(parsed.section, {})
+        if parsed.file in released:
+            row["hidden_attributes"] = attributes_from_string(released[parsed.file])
+        return row
+
+    def _check_section(self, section: str, path: Path) -> None:
+        if section not in self.sections:
+            raise DataError(f"{path}: section {section}; the {self.split} machines of DCASE {self.year.year} Task 2 "
+                            f"have section{'s' if len(self.sections) > 1 else ''} {', '.join(self.sections)}")
+
+    def _check_every_section(self, rows: list[dict], folder: Path, subset: str) -> None:
+        """A section without clips would leave its figures out of every mean, without a word."""
+        missing = sorted(set(self.sections) - {row["section"] for row in rows})
+        if missing:
+            raise DataError(f"{folder}: no {subset} clips of section {', '.join(missing)}; every {self.split} machine "
+                            f"has sections {', '.join(self.sections)}")
+
+    @staticmethod
+    def _check_no_stray_truth(truth: dict[str, dict[str, dict]], rows: list[dict], test_dir: Path) -> None:
+        on_disk = {(r["section"], r["file"]) for r in rows if r["subset"] == "test"}
+        for section, entries in truth.items():
+            stray = sorted(name for name in entries if (section, name) not in on_disk)
+            if stray:
+                raise DataError(f"{entries[stray[0]]['source']}: ground truth lists {len(stray)} clips not found in "
+                                f"{test_dir}, e.g. {stray[0]}")
+
+    def _supplemental_rows(self, folder: Path, machine: str) -> list[dict]:
+        """The clips of a machine's ``supplemental/`` folder (none where it has none), unlabelled, in the domain
+        and with the attributes their names give (the dev names do, the eval names do not)."""
         if not folder.is_dir():
-            raise DataError(f"{folder} not found: each machine needs train/ and test/ folders")
-        hidden = _hidden_attributes(hidden_root, split, machine, subset) if hidden_root else {}
-        clips = _clip_files(folder)
-        if not clips:
-            raise DataError(f"{folder}: no clips (*.wav); every machine needs {subset} clips")
-        for path in clips:
-            parsed = parse_file_name(_clip_name(path))
-            _check_section(parsed.section, path, year)
-            if check_audio:
-                check_audio_file(path, year)
-            row = {"path": str(path), "file": parsed.file, "dataset": f"dcase{year}", "split": split,
-                   "machine": machine, "section": parsed.section, "subset": subset, "content": "mixture",
-                   "assumed": ""}
-            if parsed.attribute_string:  # a labelled name
-                if parsed.subset != subset:
-                    raise DataError(f"{path}: a {parsed.subset} clip in the {subset}/ folder")
-                if subset == "train" and parsed.label != "normal":
-                    raise DataError(f"{path}: a clip labelled {parsed.label} in the train/ folder; DCASE Task 2 "
-                                    "trains on normal clips only")
-                row.update(_labelled(parsed, path, attribute_table), hidden_attributes={})
-            elif split == "eval" and subset == "test":
-                row.update(_from_ground_truth(parsed, path, truth))
-            else:
-                raise DataError(f"{path}: short clip names are only used for eval test clips")
-            if parsed.file in hidden:
-                row["hidden_attributes"] = attributes_from_string(hidden[parsed.file])
-            rows.append(row)
-    if truth is not None:
-        on_disk = {r["file"] for r in rows if r["subset"] == "test"}
-        stray = sorted(set(truth) - on_disk)
-        if stray:
-            raise DataError(f"{truth[stray[0]]['source']}: ground truth lists {len(stray)} clips not found in "
-                            f"{machine_dir / 'test'}, e.g. {stray[0]}")
-    return rows + _supplemental_rows(machine_dir / SUPPLEMENTAL, year, split, machine, check_audio)
-
-
-def _supplemental_rows(folder: Path, year: int, split: str, machine: str, check_audio: bool) -> list[dict]:
-    """The clips of a machine's ``supplemental/`` folder (none where it has none), unlabelled, in the domain and
-    with the attributes their names give (the dev names do, the eval names do not)."""
-    if not folder.is_dir():
-        return []
-    rows = []
-    for path in _clip_files(folder):
-        parsed = parse_supplemental_name(_clip_name(path), path)
-        _check_section(parsed.section, path, year)
-        if check_audio:
-            check_audio_file(path, year)
-        rows.append({"path": str(path), "file": parsed.file, "dataset": f"dcase{year}", "split": split,
-                     "machine": machine, "section": parsed.section, "subset": SUPPLEMENTAL, "domain": parsed.domain,
-                     "label": "unknown", "attributes": attributes_from_string(parsed.attribute_string),
-                     "attribute_string": parsed.attribute_string, "hidden_attributes": {}, "content": parsed.kind,
-                     "assumed": parsed.assumed})
-    return rows
+            return []
+        rows = []
+        for path in clip_files(folder):
+            parsed = parse_supplemental_name(clip_name(path), path)
+            self._check_section(parsed.section, path)
+            if self.check_audio:
+                check_audio_file(path, self.year)
+            rows.append({"path": str(path), "file": parsed.file, "dataset": self.year.dataset, "split": self.split,
+                         "machine": machine, "section": parsed.section, "subset": SUPPLEMENTAL,
+                         "domain": parsed.domain, "label": "unknown",
+                         "attributes": attributes_from_string(parsed.attribute_string),
+                         "attribute_string": parsed.attribute_string, "hidden_attributes": {}, "content": parsed.kind,
+                         "assumed": parsed.assumed})
+        return rows
 
 
 def _labelled(parsed: ParsedName, path: Path, table: dict[str, dict[str, str]] | None) -> dict:
@@ -220,7 +233,7 @@ def _labelled(parsed: ParsedName, path: Path, table: dict[str, dict[str, str]] |
         elif parsed.file in table:
             attributes = table[parsed.file]
         else:
-            raise DataError(f"{path}: no row {parsed.file!r} in {path.parent.parent / 'attributes_00.csv'}")
+            raise DataError(f"{path}: no row {parsed.file!r} in {attributes_file(path.parent.parent, parsed.section)}")
     return {"domain": parsed.domain, "label": parsed.label, "attributes": attributes,
             "attribute_string": parsed.attribute_string}
 
@@ -235,140 +248,3 @@ def _from_ground_truth(parsed: ParsedName, path: Path, truth: dict[str, dict] | 
     entry = truth[parsed.file]
     return {"domain": entry["domain"], "label": entry["label"], "attributes": entry["attributes"],
             "attribute_string": entry["attribute_string"], "hidden_attributes": entry["hidden"]}
-
-
-def _attribute_table(path: Path) -> dict[str, dict[str, str]] | None:
-    """Clip file name -> attributes, from ``attributes_00.csv`` (None where there is none).
-
-    Releases and re-packagings name a clip ``<machine>/<subset>/<file>.wav``,
-    ``dev_data/raw/<machine>/<subset>/<file>.wav`` or just ``<file>.wav``, and one 2023 eval machine (ToyDrone)
-    writes the bare stem; a row is therefore keyed by its file name alone, which is unique within a machine.
-    """
-    if not path.exists():
-        return None
-    table: dict[str, dict[str, str]] = {}
-    line_of: dict[str, int] = {}
-    rows = read_csv_lines(path)
-    header = rows[0][1] if rows else None
-    if not header or header[0] != "file_name":
-        raise DataError(f"{path}: expected a header starting with file_name, got {header!r}")
-    for line, row in rows[1:]:
-        name = _row_file_name(row[0])
-        if name in line_of:
-            raise DataError(f"{path}: lines {line_of[name]} and {line} both give the attributes of {name}")
-        line_of[name] = line
-        table[name] = _attribute_pairs(row[1:], path, line)
-    return table
-
-
-def _attribute_pairs(values: list[str], path: Path, line: int) -> dict[str, str]:
-    """Key/value columns of one ``attributes_00.csv`` row; empty trailing pairs pad short rows, and
-    ``noAttribute`` stands alone. A key without a value, or a value without a key, would silently lose the
-    clip's attributes."""
-    values = values + [""] * (len(values) % 2)
-    pairs = {}
-    for key, value in zip(values[0::2], values[1::2]):
-        if key and not value and key != NO_ATTRIBUTE:
-            raise DataError(f"{path}, line {line}: attribute {key!r} has no value; expected key,value pairs")
-        if value and not key:
-            raise DataError(f"{path}, line {line}: value {value!r} has no attribute name; expected key,value pairs")
-        if key and key != NO_ATTRIBUTE:
-            pairs[key] = value
-    return pairs
-
-
-def _row_file_name(entry: str) -> str:
-    """``dev_data/raw/fan/train/x.wav``, ``fan/train/x.wav``, ``x.wav`` and ``x`` all name ``x.wav``."""
-    name = entry.strip().rsplit("/", 1)[-1]
-    return _clip_name(Path(name))
-
-
-def _clip_files(folder: Path) -> list[Path]:
-    """The ``.wav`` files of a folder, whatever the case of their extension (``.WAV`` from some copies); an entry
-    named like a clip that is no readable file (a broken link, a folder) is an error naming it, not left out."""
-    named = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".wav")
-    for path in named:
-        if not path.is_file():
-            raise DataError(f"{path}: named like a clip, but {_what_is(path)}; expected a WAV file")
-    return named
-
-
-def _what_is(path: Path) -> str:
-    """What a path that is not a file is, in words."""
-    if path.is_symlink():
-        try:
-            path.stat()
-        except FileNotFoundError:
-            return f"a symbolic link to {os.readlink(path)}, which does not exist"
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return "a symbolic link that leads back to itself (a loop)"
-            return f"a symbolic link that cannot be followed ({exc.strerror})"
-    return "a folder" if path.is_dir() else "not a regular file"
-
-
-def _check_section(section: str, path: Path, year: int) -> None:
-    if section != ONE_SECTION:
-        raise DataError(f"{path}: section {section}; DCASE {year} Task 2 has one section per machine type, "
-                        f"section {ONE_SECTION}")
-
-
-def _clip_name(path: Path) -> str:
-    """A clip's name as the organisers' files spell it: ``x.WAV`` and ``x`` are ``x.wav``."""
-    return f"{path.stem}.wav" if path.suffix.lower() == ".wav" else f"{path.name}.wav"
-
-
-def _ground_truth(gt_root: Path, machine: str) -> dict[str, dict]:
-    """short name -> label, domain and attributes from the evaluator's three CSVs for one machine."""
-    labels_file = ground_truth_file(gt_root, "data", machine)
-    domains_file = ground_truth_file(gt_root, "domain", machine)
-    attributes_file = ground_truth_file(gt_root, "attributes", machine)
-    labels = {row[0]: row[1] for row in read_rows(labels_file, columns=2)}
-    domains = {row[0]: row[1] for row in read_rows(domains_file, columns=2)}
-    attributes = {row[0]: row[1:] for row in read_rows(attributes_file, columns=2)} \
-        if attributes_file.exists() else {}
-    if set(labels) != set(domains):
-        raise DataError(f"{labels_file} and {domains_file} list different clips")
-    truth = {}
-    for name, label in labels.items():
-        if label not in ("0", "1") or domains[name] not in ("0", "1"):
-            raise DataError(f"{labels_file}: row {name!r} must have 0/1 label and domain")
-        labelled, full = (attributes.get(name, []) + ["", ""])[:2]
-        attribute_tail = labelled_tail(labelled, attributes_file) if labelled else ""
-        hidden = attributes_from_string(labelled_tail(full, attributes_file)) \
-            if full and attribute_tail == NO_ATTRIBUTE else {}
-        truth[name] = {
-            "label": "anomaly" if label == "1" else "normal",
-            "domain": "target" if domains[name] == "1" else "source",
-            "attributes": attributes_from_string(attribute_tail),
-            "attribute_string": attribute_tail,
-            "hidden": hidden,
-            "source": str(labels_file),
-        }
-    return truth
-
-
-def _hidden_attributes(root: Path, split: str, machine: str, subset: str) -> dict[str, str]:
-    """file name -> the real attribute tail, from a released correspondence file (empty where absent)."""
-    path = hidden_attributes_file(root, split, machine, subset)
-    if not path.exists():
-        return {}
-    rows = read_rows(path, columns=2)
-    if not rows or tuple(rows[0][:2]) != CORRESPONDENCE_HEADER:
-        raise DataError(f"{path}: expected the header {','.join(CORRESPONDENCE_HEADER)}")
-    return {_row_file_name(on_disk): labelled_tail(full, path) for full, on_disk, *_ in rows[1:]}
-
-
-def check_audio_file(path: Path, year: int) -> None:
-    """16 kHz with the channels of ``year``'s data (:data:`AUDIO_CHANNELS`), readable, whole: checked from the
-    header."""
-    check_whole_wav(path)
-    try:
-        info = soundfile.info(str(path))
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise DataError(f"{path}: unreadable audio ({exc})") from None
-    if info.samplerate != SAMPLE_RATE:
-        raise DataError(f"{path}: sample rate {info.samplerate} Hz; DCASE Task 2 audio is {SAMPLE_RATE} Hz")
-    if info.channels != AUDIO_CHANNELS[year]:
-        raise DataError(f"{path}: {channel_count(info.channels)}; DCASE {year} Task 2 audio is "
-                        f"{channel_count(AUDIO_CHANNELS[year])}")

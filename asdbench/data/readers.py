@@ -1,28 +1,33 @@
 """The core's dataset readers, registered through the same hook as any plugin (as datasette's defaults are).
 
-``dcase2023`` to ``dcase2026`` read the official layouts in place; ``synth`` reads what ``asdbench synth``
-wrote, whose ground truth and hidden attributes live inside the dataset root. Two options exist from DCASE 2025
-on (docs/datasets.md): ``supplemental`` ("none" or "train": train on the clean machine sound of the machines'
-``supplemental/`` folders too) and, for two-channel data (DCASE 2026), ``channel`` (0: the near microphone, as
-the official baseline reads; 1: the far microphone; "both" is refused while no frontend takes two channels).
+One reader per year of the table of year facts (:mod:`asdbench.data.years`), ``dcase2023`` ..., reads the official
+layout in place, with the options its row names besides ``root``: ``ground_truth`` (the evaluator's ground-truth
+folder, for the eval split), ``hidden_attributes`` (the released attributes of machines that conceal them),
+``supplemental`` ("none" or "train": train on the clean machine sound of the machines' ``supplemental/`` folders
+too) and, for two-channel data, ``channel`` (0: the near microphone, as the official baseline reads; 1: the far
+microphone; "both" is refused while no frontend takes two channels). docs/datasets.md describes each. ``synth``
+reads what ``asdbench synth`` wrote, whose year style and sections are in its ``synth.json`` and whose ground truth
+and hidden attributes live inside the dataset root.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from asdbench.contract.constraints import OneOf
 from asdbench.data.layout import INFO_FILE
+from asdbench.data.years import SPLITS, YEARS, Year
 from asdbench.errors import DataError, SpecError
 from asdbench.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SPLITS = ("dev", "eval")
 SUPPLEMENTAL_OPTION = Annotated[str, OneOf("none", "train")]
 CHANNEL_OPTION = Annotated[int, OneOf(0, 1)]
 TWO_CHANNELS = "both"
@@ -43,6 +48,7 @@ class DcaseDataset:
     description: Path | None = None  # a file that tells this dataset apart from others at its root
     supplemental: str = "none"
     channel: int = 0
+    sections: dict[str, tuple[str, ...]] | None = None  # per split, where they are not the year's (synth)
 
     def manifest(self, split: str) -> pd.DataFrame:
         if split not in SPLITS:
@@ -52,6 +58,7 @@ class DcaseDataset:
         return build_manifest(
             self.root, self.year, split, ground_truth=self.ground_truth, hidden_attributes=self.hidden_attributes,
             supplemental=self.supplemental, channel=self.channel,
+            sections=self.sections[split] if self.sections is not None else None,
         )
 
     def fingerprint(self, splits: list[str]) -> str:
@@ -91,47 +98,62 @@ def _root(value: str) -> Path:
     return root
 
 
-def dcase2023(root: str, ground_truth: str | None = None) -> DcaseDataset:
-    return DcaseDataset("dcase2023", 2023, _root(root), _optional_path(ground_truth))
+def _reader_options(year: Year) -> list[inspect.Parameter]:
+    """The keyword options of ``year``'s reader, as its row names them (:data:`asdbench.data.years.READER_OPTIONS`)."""
+    declared = {
+        "ground_truth": (str | None, None),
+        "hidden_attributes": (str | None, None),
+        "supplemental": (SUPPLEMENTAL_OPTION, "none"),
+        "channel": (Annotated[int, OneOf(*range(year.channels))], 0),
+    }
+    return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=declared[name][1],
+                              annotation=declared[name][0]) for name in year.options]
 
 
-def dcase2024(root: str, ground_truth: str | None = None, hidden_attributes: str | None = None) -> DcaseDataset:
-    return DcaseDataset("dcase2024", 2024, _root(root), _optional_path(ground_truth), _optional_path(hidden_attributes))
+def year_reader(year: Year) -> Callable[..., DcaseDataset]:
+    """The reader of ``year``'s official layout: ``reader(root, **options)``, whose signature (what the core reads
+    as the dataset's options) holds the options of ``year``'s row."""
+    def reader(root: str, **options: Any) -> DcaseDataset:
+        return DcaseDataset(year.dataset, year.year, _root(root), _optional_path(options.get("ground_truth")),
+                            _optional_path(options.get("hidden_attributes")),
+                            supplemental=options.get("supplemental", "none"), channel=options.get("channel", 0))
+
+    reader.__signature__ = inspect.Signature(
+        [inspect.Parameter("root", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str), *_reader_options(year)],
+        return_annotation=DcaseDataset)
+    reader.__name__ = reader.__qualname__ = year.dataset
+    return reader
 
 
-def dcase2025(root: str, ground_truth: str | None = None, hidden_attributes: str | None = None,
-              supplemental: SUPPLEMENTAL_OPTION = "none") -> DcaseDataset:
-    return DcaseDataset("dcase2025", 2025, _root(root), _optional_path(ground_truth),
-                        _optional_path(hidden_attributes), supplemental=supplemental)
-
-
-def dcase2026(root: str, ground_truth: str | None = None, hidden_attributes: str | None = None,
-              supplemental: SUPPLEMENTAL_OPTION = "none", channel: CHANNEL_OPTION = 0) -> DcaseDataset:
-    return DcaseDataset("dcase2026", 2026, _root(root), _optional_path(ground_truth),
-                        _optional_path(hidden_attributes), supplemental=supplemental, channel=channel)
-
-
-def synth(root: str, supplemental: SUPPLEMENTAL_OPTION = "none", channel: CHANNEL_OPTION = 0) -> DcaseDataset:
-    """A dataset written by ``asdbench synth``; its year style comes from its ``synth.json``."""
-    path = _root(root)
-    info_file = path / INFO_FILE
+def synth_description(root: Path) -> tuple[int, dict[str, tuple[str, ...]] | None]:
+    """The year style and, where they are its own, the sections per split of the dataset ``asdbench synth`` wrote
+    at ``root`` (from its ``synth.json``)."""
+    info_file = root / INFO_FILE
     try:
         info = json.loads(info_file.read_text())
         year = int(info["year"])
+        sections = ({split: tuple(map(str, info["sections"][split])) for split in SPLITS} if "sections" in info
+                    else None)
     except FileNotFoundError as exc:
-        raise DataError(f"{info_file} not found: {path} is not a complete dataset written by `asdbench synth`") from exc
+        raise DataError(f"{info_file} not found: {root} is not a complete dataset written by `asdbench synth`") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{info_file} is not a valid synth description ({exc})") from exc
+    return year, sections
+
+
+def synth(root: str, supplemental: SUPPLEMENTAL_OPTION = "none", channel: CHANNEL_OPTION = 0) -> DcaseDataset:
+    """A dataset written by ``asdbench synth``; its year style and sections come from its ``synth.json``."""
+    path = _root(root)
+    year, sections = synth_description(path)
+    info_file = path / INFO_FILE
     hidden = path / "hidden_attributes"
     return DcaseDataset("synth", year, path, path / "ground_truth", hidden if hidden.is_dir() else None, info_file,
-                        supplemental=supplemental, channel=channel)
+                        supplemental=supplemental, channel=channel, sections=sections)
 
 
 @hookimpl
 def asdbench_register_datasets(register: Register) -> None:
-    register("dcase2023", dcase2023, description="DCASE 2023 Task 2 in the official layout")
-    register("dcase2024", dcase2024, description="DCASE 2024 Task 2 in the official layout")
-    register("dcase2025", dcase2025, description="DCASE 2025 Task 2 in the official layout (with supplemental/)")
-    register("dcase2026", dcase2026, description="DCASE 2026 Task 2 in the official layout (two-channel audio)")
+    for year in YEARS.values():
+        register(year.dataset, year_reader(year), description=f"DCASE {year.year} Task 2 in the official layout")
     register("synth", synth, description="a synthetic dataset written by `asdbench synth`",
              omit_defaults=LATER_OPTIONS)

@@ -16,7 +16,7 @@ A grid file (TOML)::
 
     [table]                             # what `asdbench leaderboard` renders
     rows = "system"                     # a variant group or an axis
-    columns = ["dataset", "split"]      # groups/axes, plus "split" and "machine" from the results
+    columns = ["dataset", "split"]      # groups/axes, plus "split", "machine" and "section" from the results
     value = "official_score"            # or another value of the split (official_score_ci95, a mean such as
                                         # f1_hmean) or of each machine (hmean, auc_all, auc_source, pauc,
                                         # f1_target, ...): `asdbench leaderboard` lists them on a typo
@@ -29,8 +29,9 @@ The runs are the product of every group and axis. Each run's spec is the base wi
 order of the groups in the file, then its axis values: a later group's value of a field wins over an earlier's (a
 system's clip length over its dataset's), but an axis may not set a field that a group or another axis sets (a
 variant's own ``seed`` under a seed axis), nor list a value twice, and two coordinates that are one run (the same
-identity hash) are refused, naming both. Neither a group nor an axis may be named "split" or "machine", the
-coordinates of the results. Runs that differ only in how they are scored (an axis such
+identity hash) are refused, naming both. Neither a group nor an axis may be named "split", "machine" or "section",
+the coordinates of the results (a per-machine table of data with several sections per machine shows the section
+beside the machine, :mod:`asdbench.report.leaderboard`). Runs that differ only in how they are scored (an axis such
 as ``"system.backend.clusters" = [8, 16, 32]``, or ``"train.checkpoints"``) share one training: the grid
 trains it once and scores it once per variant from the stored embeddings. ``train.stack_seeds`` is a spec
 field, part of the training's identity, so ``status`` and ``leaderboard`` find the stacked runs from the grid
@@ -52,7 +53,7 @@ from asdbench.spec.files import GRID_FILE, GRID_KEYS, read_toml, refuse_other_ki
 from asdbench.spec.identity import RunSpec, canonical_json
 from asdbench.spec.validate import validate_spec
 
-RESULT_COORDINATES = ("split", "machine")
+RESULT_COORDINATES = ("split", "machine", "section")
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table
                 raise SpecError(f"{path}: table.{key} names {name!r} twice")
             if name not in dimensions and name not in RESULT_COORDINATES:
                 raise SpecError(f"{path}: table.{key} names {name!r}, which is no variant group, axis, "
-                                f"split or machine (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
+                                f"split, machine or section (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
         return value
 
     if not isinstance(raw, dict):

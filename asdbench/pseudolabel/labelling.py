@@ -1,7 +1,8 @@
-"""Pseudo-attribute labels (Sec. III-B): per machine, a feature space's embeddings, reduced, clustered per domain.
+"""Pseudo-attribute labels (Sec. III-B): per unit (a machine section of a split), a feature space's embeddings,
+reduced, clustered per domain.
 
-A machine's label table names one class per cluster, prefixed with its split, machine and domain, so no two
-machines or domains ever share a class. Storing tables, and reusing them across runs, is the store's
+A unit's label table names one class per cluster, prefixed with its split, machine, section and domain, so no two
+units or domains ever share a class. Storing tables, and reusing them across runs, is the store's
 (:mod:`asdbench.store.pseudolabels`).
 """
 
@@ -18,14 +19,24 @@ from asdbench.contract.boundary import check_clusters, check_feature_space_outpu
 from asdbench.contract.registration import Registration
 from asdbench.contract.registry import Registry
 from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
+from asdbench.data.manifest import SUBSETS
 
 
-def machines_to_label(manifest: pd.DataFrame, which: str) -> list[str]:
+def units_to_label(manifest: pd.DataFrame, which: str) -> list[tuple[str, str]]:
+    """The (machine, section) of each unit of one split to pseudo-label: every one (``which = "all"``), or those
+    whose training clips all conceal their attributes ("unlabelled")."""
     train = manifest[manifest["subset"] == "train"]
     if which == "all":
-        return sorted(train["machine"].unique())
-    hidden = train.groupby("machine")["attribute_string"].apply(lambda s: (s == NO_ATTRIBUTE).all())
+        return sorted(train.groupby(["machine", "section"]).groups)
+    hidden = train.groupby(["machine", "section"])["attribute_string"].apply(lambda s: (s == NO_ATTRIBUTE).all())
     return sorted(hidden[hidden].index)
+
+
+def unit_rows(manifest: pd.DataFrame, machine: str, section: str) -> pd.DataFrame:
+    """A unit's train and test rows in manifest order: what its feature space embeds (supplemental clips are not
+    the machine's; the dataset option ``supplemental = "train"`` makes the clean ones training clips)."""
+    chosen = (manifest["machine"] == machine) & (manifest["section"] == section) & manifest["subset"].isin(SUBSETS)
+    return manifest[chosen].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,9 @@ class LabellingComponent:
         return check_clusters(labels, len(points), max_clusters, self.registration)
 
 
-def label_machine(space: LabellingComponent, reducer: LabellingComponent, clusterer: LabellingComponent, rows: pd.DataFrame,
+def label_unit(space: LabellingComponent, reducer: LabellingComponent, clusterer: LabellingComponent, rows: pd.DataFrame,
                   config: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The label table of one machine's training clips (``rows``: its train and test rows), and the coordinates
+    """The label table of one unit's training clips (``rows``: its train and test rows), and the coordinates
     of its training clips in the reduced space. ``config``: the run's canonical ``[pseudolabel]`` section."""
     train = (rows["subset"] == "train").to_numpy()
     output = space.embed(rows)
@@ -74,15 +85,16 @@ def label_machine(space: LabellingComponent, reducer: LabellingComponent, cluste
             if in_domain.any():
                 clusters[in_domain] = clusterer.cluster(coordinates[in_domain],
                                                         min(limit, int(in_domain.sum()))).astype(str)
-    prefix = rows.loc[train, "split"] + "/" + rows.loc[train, "machine"] + "/" + rows.loc[train, "domain"]
-    table = rows.loc[train, ["path", "file", "split", "machine", "domain"]].assign(
+    prefix = (rows.loc[train, "split"] + "/" + rows.loc[train, "machine"] + "/" + rows.loc[train, "section"] + "/"
+              + rows.loc[train, "domain"])
+    table = rows.loc[train, ["path", "file", "split", "machine", "section", "domain"]].assign(
         label=("pseudo/" + prefix + "/" + pd.Series(clusters, index=prefix.index).astype(str)).to_numpy()
     )
     return table.reset_index(drop=True), coordinates
 
 
 def quality(table: pd.DataFrame, train_rows: pd.DataFrame) -> dict[str, float] | None:
-    """How a machine's pseudo-labels agree with its true attributes (visible or released hidden ones): adjusted
+    """How a unit's pseudo-labels agree with its true attributes (visible or released hidden ones): adjusted
     Rand index and NMI over the clips whose truth is known, with the number of clusters and of true classes; None
     where no clip's truth is known."""
     truth = true_attributes(train_rows).to_numpy()

@@ -57,13 +57,13 @@ def check_table(grid: Grid) -> None:
 
 
 def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
-    """One row per (run, split) and per (run, split, machine), with the run's coordinates and whether it has
-    finished. An unfinished run gets a row for each machine that finished runs on its dataset and split show,
-    so that a per-machine table marks it missing rather than leaving it out."""
+    """One row per (run, split) and per (run, split, machine, section), with the run's coordinates and whether it
+    has finished. An unfinished run gets a row for each machine section that finished runs on its dataset and split
+    show, so that a per-machine table marks it missing rather than leaving it out."""
     store = Store(runs_root)
     rows: list[dict[str, Any]] = []
     unfinished: list[tuple[dict[str, Any], str]] = []
-    machines: dict[str, list[str]] = {}  # (dataset, split) -> machine names, from finished runs
+    machines: dict[str, list[tuple[str, str]]] = {}  # (dataset, split) -> (machine, section), from finished runs
     for run in grid.runs:
         results = store.results(run.spec)
         dataset = canonical_json(run.spec.dataset)
@@ -72,16 +72,16 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
                     "results": str(store.directory(run.spec) / RESULTS)}
             report = results["splits"].get(split) if results else None
             if report is None:
-                rows.append({**base, "machine": None, "finished": results is not None})
+                rows.append({**base, "machine": None, "section": None, "finished": results is not None})
                 if results is None:
                     unfinished.append((base, f"{dataset}/{split}"))
                 continue
-            rows.append({**base, "machine": None, "finished": True,
+            rows.append({**base, "machine": None, "section": None, "finished": True,
                          **EvaluationReport.from_dict(report).split_values()})
             rows.extend({**base, **machine, "finished": True} for machine in report["machines"])
-            machines.setdefault(f"{dataset}/{split}", [m["machine"] for m in report["machines"]])
-    rows.extend({**base, "machine": name, "finished": False}
-                for base, key in unfinished for name in machines.get(key, []))
+            machines.setdefault(f"{dataset}/{split}", [(m["machine"], m["section"]) for m in report["machines"]])
+    rows.extend({**base, "machine": name, "section": section, "finished": False}
+                for base, key in unfinished for name, section in machines.get(key, []))
     return pd.DataFrame(rows)
 
 
@@ -100,8 +100,31 @@ def _cell_frame(grid: Grid, frame: pd.DataFrame, *, aggregates: bool = True) -> 
         return chosen.assign(row="", column="")
     if aggregates and table.aggregate:
         chosen = _with_hmeans(chosen, by_split="split" in table.rows + table.columns)
-    return chosen.assign(row=chosen[table.rows].astype(str).agg(" / ".join, axis=1),
-                         column=chosen[table.columns].astype(str).agg(" ".join, axis=1))
+    rows, columns = _with_sections(table.rows, table.columns, chosen if per_machine else chosen.iloc[:0])
+    return chosen.assign(row=_labels(chosen, rows, " / "), column=_labels(chosen, columns, " "))
+
+
+def _with_sections(rows: list[str], columns: list[str], machines: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The table's coordinates, with "section" beside "machine" where a machine of the records has several
+    sections and the table does not show them already: two sections of a machine are never one cell."""
+    if "section" in rows + columns or machines.empty:
+        return rows, columns
+    several = machines[machines["machine"] != AGGREGATE].groupby(["split", "machine"])["section"].nunique().max() > 1
+    if not several:
+        return rows, columns
+    beside = [[*names[: names.index("machine") + 1], "section", *names[names.index("machine") + 1:]]
+              if "machine" in names else names for names in (rows, columns)]
+    return beside[0], beside[1]
+
+
+def _labels(records: pd.DataFrame, coordinates: list[str], separator: str) -> pd.Series:
+    """Each record's label along ``coordinates``: their values joined, a section as ``section 01`` (the aggregate
+    row of a per-machine table has none)."""
+    shown = records[coordinates].astype(str)
+    if "section" in coordinates:
+        section = records["section"]
+        shown["section"] = section.where(section.isna() | (section == ""), "section " + section.astype(str)).fillna("")
+    return shown.agg(lambda values: separator.join(value for value in values if value), axis=1)
 
 
 def _check_machines(grid: Grid, frame: pd.DataFrame) -> None:
@@ -128,7 +151,8 @@ def _check_stored(grid: Grid, records: pd.DataFrame) -> None:
     lacking = finished[finished[value].isna()] if value in finished else finished
     if len(lacking):
         first = lacking.iloc[0]
-        where = f"split {first['split']}" + (f", machine {first['machine']}" if pd.notna(first["machine"]) else "")
+        where = f"split {first['split']}" + (f", machine {first['machine']} section {first['section']}"
+                                             if pd.notna(first["machine"]) else "")
         raise SpecError(f"{first['results']}: no {value!r} ({where}): the run was scored before asdbench reported "
                         "it, or it is undefined there; delete that results.json and run `asdbench grid` to rescore "
                         f"the run from its stored embeddings ({len(lacking)} such records in this table)")
@@ -138,10 +162,10 @@ def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:
     """Per-machine records plus, for each run (and split, when the table shows splits), a record of machine
     "hmean": the harmonic mean of the AUCs and pAUCs of the machines shown, i.e. the official score over just
     those machines (the paper's Table III "hmean"), placed after them."""
-    metrics = [f.name for f in fields(MachineScores) if f.name != "machine"]
+    metrics = [f.name for f in fields(MachineScores) if f.name not in ("machine", "section")]
     summaries = []
     for _, group in machines.groupby(["hash", "split"] if by_split else ["hash"], sort=False):
-        summary = {**{k: v for k, v in group.iloc[0].items() if k not in metrics}, "machine": AGGREGATE}
+        summary = {**{k: v for k, v in group.iloc[0].items() if k not in metrics}, "machine": AGGREGATE, "section": ""}
         if group["finished"].all():  # else the run is not finished, and its hmean cell says so
             summary["hmean"] = clamped_hmean(group[["auc_source", "auc_target", "pauc"]].to_numpy().ravel())
         summaries.append(summary)
@@ -269,7 +293,7 @@ def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, A
     cells = cells[cells["finished"] & cells[grid.table.value].notna()]
     keys = [c for c in cells.columns if c in grid.dimensions and c not in grid.table.rows] + ["column"]
     if "machine" in cells and cells["machine"].notna().any():
-        keys.append("machine")
+        keys += ["machine", "section"]
     pick = {name: cells[cells["row"] == name].set_index(keys)[grid.table.value] for name in (first, second)}
     for name, values in pick.items():
         if values.empty:

@@ -1,4 +1,4 @@
-"""Figures a person would rather look at than read: the pseudo-labelling space of one machine (Fig. 1-2)."""
+"""Figures a person would rather look at than read: the pseudo-labelling space of one machine section (Fig. 1-2)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ LEGEND_ENTRIES = 16
 
 
 def space_figure(space_file: Path) -> Figure:
-    """Two panels of the 2-D space of one machine's training clips (``<directory>/spaces/<split>.<machine>.npz``,
+    """Two panels of the 2-D space of one unit's training clips (``<directory>/spaces/<split>.<machine>.<section>.npz``,
     as :mod:`asdbench.pseudolabel.labelling` writes it): coloured by true attributes and by pseudo-labels, with each
     domain's marker; the title names the feature space and the axes the reducer, read from ``spec.json``."""
     import matplotlib
@@ -42,7 +42,7 @@ def space_figure(space_file: Path) -> Figure:
     if coordinates.ndim != 2 or coordinates.shape[1] < 2:
         raise AsdbenchError(f"{space_file}: this feature space names classes directly; it has no 2-D space to plot")
     feature_space, reducer = _names(space_file.parent.parent / "spec.json")
-    split, machine = space_file.name.split(".")[:2]
+    split, machine, section = space_file.name.split(".")[:3]
     axis_name = AXIS_NAMES.get(reducer, "dimension")
     domains = data["domains"].astype(str)
     truth = np.where(data["truth"] == "", "(unknown)", data["truth"]).astype(str)
@@ -59,7 +59,7 @@ def space_figure(space_file: Path) -> Figure:
         axis.set_xlabel(f"{axis_name} 1")
         axis.set_ylabel(f"{axis_name} 2")
         _legend(axis, len(groups))
-    figure.suptitle(f"{machine} ({split}): pseudo-labelling space of feature space {feature_space!r}, "
+    figure.suptitle(f"{machine} section {section} ({split}): pseudo-labelling space of feature space {feature_space!r}, "
                     f"reduced by {reducer!r}")
     return figure
 
@@ -88,13 +88,19 @@ def space_directory(given: Path) -> Path:
     return store / PSEUDOLABELS / named.name
 
 
-def machine_space(directory: Path, machine: str) -> Path:
-    """The space file of ``machine`` in a pseudo-label table's ``directory`` (see :func:`space_directory`)."""
-    spaces = sorted((directory / "spaces").glob(f"*.{machine}.npz"))
-    if not spaces:
-        known = sorted({p.name.split(".")[1] for p in (directory / "spaces").glob("*.npz")})
-        raise AsdbenchError(f"no space for machine {machine!r} in {directory}; machines: {', '.join(known)}")
-    return spaces[0]
+def unit_space(directory: Path, machine: str, section: str | None = None) -> Path:
+    """The space file of ``machine``'s ``section`` in a pseudo-label table's ``directory`` (see
+    :func:`space_directory`); ``section`` may be left out where the machine has one section with a space."""
+    spaces = {tuple(p.name.split(".")[1:3]): p for p in sorted((directory / "spaces").glob("*.npz"))}
+    found = sorted(s for m, s in spaces if m == machine and section in (None, s))
+    if not found:
+        known = ", ".join(f"{m} section {s}" for m, s in sorted(spaces)) or "none"
+        wanted = f"machine {machine!r}" + (f" section {section!r}" if section is not None else "")
+        raise AsdbenchError(f"no space for {wanted} in {directory}; spaces: {known}")
+    if len(found) > 1:
+        raise AsdbenchError(f"machine {machine!r} has a space per section in {directory} ({', '.join(found)}): "
+                            "name one with --section")
+    return spaces[(machine, found[0])]
 
 
 def plot_space(space_file: Path, out: Path) -> Path:

@@ -61,13 +61,13 @@ def official_table(systems: Mapping[str, Reports]) -> str:
 
 
 def machine_table(systems: Mapping[str, Reports]) -> str:
-    """Every machine's hmean (%), one column per system, so that where a system wins or loses is plain."""
+    """Every machine's (machine section's) hmean (%), one column per system, so that where a system wins or loses
+    is plain."""
     rows = []
     for split in _splits(systems):
-        machines = sorted({m.machine for reports in systems.values() if reports.get(split)
-                           for m in reports[split].machines})
-        rows += [[split, machine] + [_percent(reports.get(split), machine) for reports in systems.values()]
-                 for machine in machines]
+        units = _units(systems, split)
+        rows += [[split, _unit_label(unit, units)] + [_percent(reports.get(split), unit) for reports in systems.values()]
+                 for unit in units]
     return tabulate(rows, headers=["split", "machine", *systems], tablefmt="github", disable_numparse=True)
 
 
@@ -86,18 +86,17 @@ def machine_figure(systems: Mapping[str, Reports], out: Path) -> Path:
     figure, axes = plt.subplots(1, len(splits), figsize=(6 * len(splits), 4.5), squeeze=False, sharey=True)
     width = 0.8 / len(systems)
     for axis, split in zip(axes[0], splits):
-        machines = sorted({m.machine for reports in systems.values() if reports.get(split)
-                           for m in reports[split].machines})
-        positions = np.arange(len(machines))
+        units = _units(systems, split)
+        positions = np.arange(len(units))
         scores = []
         for index, (name, reports) in enumerate(systems.items()):
             report = reports.get(split)
-            hmeans = {m.machine: 100 * m.hmean for m in report.machines} if report else {}
+            hmeans = {(m.machine, m.section): 100 * m.hmean for m in report.machines} if report else {}
             axis.bar(positions + (index - (len(systems) - 1) / 2) * width,
-                     [hmeans.get(machine, np.nan) for machine in machines], width, label=name)
+                     [hmeans.get(unit, np.nan) for unit in units], width, label=name)
             scores.append(f"{name} {100 * report.official_score:.2f}" if report else f"{name} -")
         axis.axhline(50, color="grey", linewidth=0.8, linestyle="--")  # chance
-        axis.set_xticks(positions, machines, rotation=30, ha="right")
+        axis.set_xticks(positions, [_unit_label(unit, units) for unit in units], rotation=30, ha="right")
         axis.set_title(f"{split}: official score " + ", ".join(scores), fontsize="medium")
         axis.set_ylim(0, 100)
     axes[0][0].set_ylabel("hmean of AUC (source), AUC (target), pAUC (%)")
@@ -139,10 +138,22 @@ def _splits(systems: Mapping[str, Reports]) -> list[str]:
     return list(dict.fromkeys(split for reports in systems.values() for split in reports))
 
 
-def _percent(report: EvaluationReport | None, machine: str | None) -> str:
+def _units(systems: Mapping[str, Reports], split: str) -> list[tuple[str, str]]:
+    """(machine, section) of every machine section any system has a report of in ``split``."""
+    return sorted({(m.machine, m.section) for reports in systems.values() if reports.get(split)
+                   for m in reports[split].machines})
+
+
+def _unit_label(unit: tuple[str, str], units: list[tuple[str, str]]) -> str:
+    """A machine's name, with its section where a machine of the split has several."""
+    several = len({section for _, section in units}) > 1
+    return f"{unit[0]} section {unit[1]}" if several else unit[0]
+
+
+def _percent(report: EvaluationReport | None, unit: tuple[str, str] | None) -> str:
     if report is None:
         return "-"
-    if machine is None:
+    if unit is None:
         return f"{100 * report.official_score:.2f}"
-    hmeans = {m.machine: m.hmean for m in report.machines}
-    return f"{100 * hmeans[machine]:.2f}" if machine in hmeans else "-"
+    hmeans = {(m.machine, m.section): m.hmean for m in report.machines}
+    return f"{100 * hmeans[unit]:.2f}" if unit in hmeans else "-"

@@ -18,6 +18,7 @@ from asdbench.contract.protocols import Frontend
 from asdbench.contract.registration import Registration
 from asdbench.contract.registry import Registry
 from asdbench.data.audio import AudioCache, ClipArray
+from asdbench.data.units import units_of
 from asdbench.runtime.devices import default_device
 from asdbench.runtime.progress import progress_bar
 from asdbench.scoring.scorefiles import write_scores
@@ -51,7 +52,8 @@ def score_split(
     bands: int = 128,
     progress: bool = True,
 ) -> Path:
-    """Write one official anomaly-score file per machine of ``manifest`` into ``out_dir``; returns ``out_dir``.
+    """Write one official anomaly-score file per unit (machine section) of ``manifest`` into ``out_dir``; returns
+    ``out_dir``.
 
     ``frontend`` and ``backend`` name registered components, built with their default options.
     """
@@ -60,23 +62,21 @@ def score_split(
     module = registry.create("frontends", frontend)
     module = module.to(device) if isinstance(module, torch.nn.Module) else module
     out_dir.mkdir(parents=True, exist_ok=True)
-    for machine in progress_bar(sorted(manifest["machine"].unique()), desc="scoring", disable=not progress,
-                                unit="machine"):
-        rows = manifest[manifest["machine"] == machine]
-        train, test = rows[rows["subset"] == "train"], rows[rows["subset"] == "test"]
-        train_audio = cache.load_rows(train, progress=False)
-        test_audio = cache.load_rows(test, progress=False)
-        # Shorter clips are tiled up to the machine's longest, so every clip gives the same feature size.
+    for unit in progress_bar(units_of({"split": manifest}), desc="scoring", disable=not progress, unit="unit"):
+        train_audio = cache.load_rows(unit.train, progress=False)
+        test_audio = cache.load_rows(unit.test, progress=False)
+        # Shorter clips are tiled up to the unit's longest, so every clip gives the same feature size.
         num_samples = int(max(train_audio.lengths.max(), test_audio.lengths.max()))
         scorer = registry.create("backends", backend)
         train_features = _embed(module, frontend_source, train_audio, num_samples, bands, device)
         test_features = _embed(module, frontend_source, test_audio, num_samples, bands, device)
         with plugin_call(backend_source, "fit"):
-            scorer.fit(train_features, train["domain"].to_numpy())
+            scorer.fit(train_features, unit.train["domain"].to_numpy())
         with plugin_call(backend_source, "score"):
             scores = scorer.score(test_features)
-        scores = check_scores(scores, len(test), backend_source)
-        write_scores(out_dir, machine, pd.DataFrame({"file": test["file"].to_numpy(), "score": scores}))
+        scores = check_scores(scores, len(unit.test), backend_source)
+        write_scores(out_dir, unit.machine, unit.section,
+                     pd.DataFrame({"file": unit.test["file"].to_numpy(), "score": scores}))
     return out_dir
 
 

@@ -1,8 +1,9 @@
-"""Scoring a training's stored embeddings: a backend per machine, a checkpoint ensemble, decisions, metrics.
+"""Scoring a training's stored embeddings: a backend per unit (a machine section of a split), a checkpoint
+ensemble, decisions, metrics.
 
 A clip's anomaly score is the mean over the ensemble checkpoints of its backend score; each checkpoint's
-backend is fitted to that checkpoint's training embeddings of the machine. Decisions (normal/anomalous)
-threshold each machine's scores at a quantile (``system.decision_quantile``, 0.9 by default) of a gamma
+backend is fitted to that checkpoint's training embeddings of the unit. Decisions (normal/anomalous)
+threshold each unit's scores at a quantile (``system.decision_quantile``, 0.9 by default) of a gamma
 distribution fitted to its training clips' ensemble scores, as the DCASE baseline does. Nothing here needs
 the model or the audio, so a backend or ensemble ablation costs seconds.
 """
@@ -22,7 +23,7 @@ from asdbench.contract.boundary import check_scores, plugin_call
 from asdbench.contract.protocols import Backend
 from asdbench.contract.registration import Registration
 from asdbench.contract.registry import Registry
-from asdbench.data.units import Machine
+from asdbench.data.units import Unit
 from asdbench.scoring.metrics import EvaluationReport
 from asdbench.scoring.scorefiles import evaluate_directory, write_decisions, write_scores
 
@@ -51,22 +52,22 @@ class CheckedBackend:
 
 def ensemble_scores(
     embeddings: Sequence[Mapping[str, np.ndarray]],
-    machines: Sequence[Machine],
+    units: Sequence[Unit],
     make_backend: Callable[[], Backend],
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(train, test) scores per machine key, averaged over the checkpoints' ``embeddings`` (one mapping per
+    """(train, test) scores per unit key, averaged over the checkpoints' ``embeddings`` (one mapping per
     checkpoint, as :func:`asdbench.training.embed.embed_checkpoint` returns them)."""
     totals: dict[str, list[np.ndarray]] = {}
     for arrays in embeddings:
-        for machine in machines:
-            train, test = arrays[f"{machine.key}.train"], arrays[f"{machine.key}.test"]
+        for unit in units:
+            train, test = arrays[unit.embedding_key("train")], arrays[unit.embedding_key("test")]
             backend = make_backend()
-            backend.fit(train, machine.train["domain"].to_numpy())
+            backend.fit(train, unit.train["domain"].to_numpy())
             scores = [np.asarray(backend.score(train), np.float64), np.asarray(backend.score(test), np.float64)]
-            if machine.key in totals:
-                totals[machine.key] = [t + s for t, s in zip(totals[machine.key], scores)]
+            if unit.key in totals:
+                totals[unit.key] = [t + s for t, s in zip(totals[unit.key], scores)]
             else:
-                totals[machine.key] = scores
+                totals[unit.key] = scores
     count = len(embeddings)
     return {key: (train / count, test / count) for key, (train, test) in totals.items()}
 
@@ -84,20 +85,20 @@ def decision_threshold(train_scores: np.ndarray, quantile: float) -> float:
 
 
 def write_split(
-    machines: Sequence[Machine],
+    units: Sequence[Unit],
     scores: Mapping[str, tuple[np.ndarray, np.ndarray]],
     out_dir: Path,
     *,
     quantile: float,
 ) -> None:
-    """Official score and decision files for every machine of one split."""
+    """Official score and decision files for every unit of one split: one pair per machine and section."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for machine in machines:
-        train_scores, test_scores = scores[machine.key]
-        files = machine.test["file"].to_numpy()
-        write_scores(out_dir, machine.machine, pd.DataFrame({"file": files, "score": test_scores}))
+    for unit in units:
+        train_scores, test_scores = scores[unit.key]
+        files = unit.test["file"].to_numpy()
+        write_scores(out_dir, unit.machine, unit.section, pd.DataFrame({"file": files, "score": test_scores}))
         decisions = (test_scores > decision_threshold(train_scores, quantile)).astype(int)
-        write_decisions(out_dir, machine.machine, pd.DataFrame({"file": files, "decision": decisions}))
+        write_decisions(out_dir, unit.machine, unit.section, pd.DataFrame({"file": files, "decision": decisions}))
 
 
 def evaluate_split(out_dir: Path, test_manifest: pd.DataFrame) -> EvaluationReport | None:

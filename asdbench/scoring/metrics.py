@@ -136,7 +136,14 @@ class EvaluationReport:
 
     @property
     def per_machine(self) -> pd.DataFrame:
-        return pd.DataFrame([asdict(m) for m in self.machines]).set_index("machine")
+        """One row per machine section, indexed by machine where every machine has one section, else by (machine,
+        section)."""
+        frame = pd.DataFrame([asdict(m) for m in self.machines])
+        return frame.set_index(["machine", "section"] if self._several_sections else "machine")
+
+    @property
+    def _several_sections(self) -> bool:
+        return len({m.section for m in self.machines}) > 1
 
     def split_values(self) -> dict[str, float | None]:
         """The split's own values (not per machine): official score, its ci95, and every mean."""
@@ -156,9 +163,12 @@ class EvaluationReport:
     def to_markdown(self) -> str:
         """The per-machine table, the evaluators' mean rows, the official score and its ci95 (percent)."""
         columns = [c for c in MACHINE_COLUMNS if all(getattr(m, c) is not None for m in self.machines)]
-        rows = [[m.machine] + [100 * getattr(m, c) for c in columns] for m in self.machines]
-        machines = tabulate(rows, headers=["machine"] + [MACHINE_COLUMNS[c] for c in columns], tablefmt="github",
-                            floatfmt=".2f")
+        sections = self._several_sections
+        rows = [[m.machine, *([m.section] if sections else [])] + [100 * getattr(m, c) for c in columns]
+                for m in self.machines]
+        headers = ["machine", *(["section"] if sections else []), *(MACHINE_COLUMNS[c] for c in columns)]
+        machines = tabulate(rows, headers=headers, tablefmt="github", floatfmt=".2f", disable_numparse=[1] if sections
+                            else False)
         means = self.means
         metrics = [m for m in COLUMNS if means[mean_name(m, "hmean")] is not None]
         mean_rows = [[label] + [100 * means[mean_name(m, row)] for m in metrics] for row, label in ROWS.items()]
@@ -176,7 +186,8 @@ class EvaluationReport:
 
 def evaluate_frame(test_manifest: pd.DataFrame, scores: pd.DataFrame,
                    decisions: pd.DataFrame | None = None) -> EvaluationReport:
-    """Metrics from frames keyed by (machine, file): ``scores`` has a score column, ``decisions`` a decision one.
+    """Metrics from frames keyed by (machine, section, file): ``scores`` has a score column, ``decisions`` a decision
+    one.
 
     Every test clip of the manifest needs exactly one row in each frame given.
     """
@@ -198,9 +209,9 @@ def evaluate_frame(test_manifest: pd.DataFrame, scores: pd.DataFrame,
 
 
 def _aligned(rows: pd.DataFrame, frame: pd.DataFrame, column: str) -> np.ndarray:
-    """``frame[column]`` in the order of ``rows``, matched on (machine, file): each clip exactly once."""
-    keys = ["machine", "file"]
-    machine = rows["machine"].iloc[0]
+    """``frame[column]`` in the order of ``rows``, matched on (machine, section, file): each clip exactly once."""
+    keys = ["machine", "section", "file"]
+    machine = f"{rows['machine'].iloc[0]} section {rows['section'].iloc[0]}"
     merged = rows[keys].merge(frame[keys + [column]], on=keys, how="left", indicator=True)
     if len(merged) != len(rows):
         twice = merged.loc[merged.duplicated(keys), "file"].iloc[0]

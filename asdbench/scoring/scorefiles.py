@@ -1,5 +1,6 @@
-"""The official submission format: ``anomaly_score_<machine>_section_00_test.csv`` (file name, score) and
-``decision_result_<machine>_section_00_test.csv`` (file name, 0/1), no header, one row per test clip.
+"""The official submission format: ``anomaly_score_<machine>_section_<nn>_test.csv`` (file name, score) and
+``decision_result_<machine>_section_<nn>_test.csv`` (file name, 0/1), no header, one row per test clip of each
+machine section.
 
 Reading checks every row against the test manifest: a missing, extra, duplicated or unknown row, a
 non-numeric or non-finite score, a decision other than 0/1 or a row of the wrong width is a
@@ -25,11 +26,11 @@ from asdbench.files.atomic import write_text_atomic
 from asdbench.scoring.metrics import EvaluationReport, evaluate_frame
 
 
-def score_file(directory: Path, machine: str, section: str = "00") -> Path:
+def score_file(directory: Path, machine: str, section: str) -> Path:
     return Path(directory) / f"anomaly_score_{machine}_section_{section}_test.csv"
 
 
-def decision_file(directory: Path, machine: str, section: str = "00") -> Path:
+def decision_file(directory: Path, machine: str, section: str) -> Path:
     return Path(directory) / f"decision_result_{machine}_section_{section}_test.csv"
 
 
@@ -39,19 +40,19 @@ def _write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
     return write_text_atomic(path, buffer.getvalue())
 
 
-def write_scores(out_dir: Path, machine: str, scores: pd.DataFrame, section: str = "00") -> Path:
+def write_scores(out_dir: Path, machine: str, section: str, scores: pd.DataFrame) -> Path:
     """``scores``: columns file, score. Scores are written with full float precision (repr)."""
     return _write_rows(score_file(out_dir, machine, section),
                        [(f, repr(float(s))) for f, s in zip(scores["file"], scores["score"])])
 
 
-def write_decisions(out_dir: Path, machine: str, decisions: pd.DataFrame, section: str = "00") -> Path:
+def write_decisions(out_dir: Path, machine: str, section: str, decisions: pd.DataFrame) -> Path:
     """``decisions``: columns file, decision (0 normal / 1 anomalous)."""
     return _write_rows(decision_file(out_dir, machine, section),
                        [(f, str(int(d))) for f, d in zip(decisions["file"], decisions["decision"])])
 
 
-def labelled_aliases(ground_truth: Path, machine: str, section: str = "00") -> dict[str, str]:
+def labelled_aliases(ground_truth: Path, machine: str, section: str) -> dict[str, str]:
     """Labelled name (with .wav) -> short name of a machine's eval test clips, from ``ground_truth_attributes``.
 
     Empty where the ground truth has no attributes file: then only short names are accepted.
@@ -63,14 +64,15 @@ def labelled_aliases(ground_truth: Path, machine: str, section: str = "00") -> d
 
 
 def _read_file(path: Path, rows: pd.DataFrame, value: str, aliases: dict[str, str]) -> pd.DataFrame:
-    """One submission file checked against one machine's test rows; returns (file, machine, value)."""
+    """One submission file checked against one machine section's test rows; returns (file, machine, section,
+    value)."""
     expected = set(rows["file"])
     values: dict[str, float] = {}
     try:
         with open(path, newline="") as handle:
             lines = list(csv.reader(handle))
     except FileNotFoundError:
-        raise ScoreFileError(f"{path} not found: every machine of the split needs one") from None
+        raise ScoreFileError(f"{path} not found: every machine section of the split needs one") from None
     except IsADirectoryError:
         raise ScoreFileError(f"{path} is a directory; expected a score file (CSV)") from None
     except OSError as error:
@@ -86,7 +88,7 @@ def _read_file(path: Path, rows: pd.DataFrame, value: str, aliases: dict[str, st
         if name not in expected:
             hint = (" (a labelled eval name is accepted only with the ground truth's ground_truth_attributes file)"
                     if LABELLED_NAME.match(name) and not aliases else "")
-            raise ScoreFileError(f"{path}, line {number}: {line[0]!r} is not a test clip of this machine{hint}")
+            raise ScoreFileError(f"{path}, line {number}: {line[0]!r} is not a test clip of this machine section{hint}")
         if name in values:
             raise ScoreFileError(f"{path}, line {number}: {line[0]!r} appears twice")
         values[name] = _parse_value(line[1], value, path, number)
@@ -94,8 +96,8 @@ def _read_file(path: Path, rows: pd.DataFrame, value: str, aliases: dict[str, st
     if missing:
         shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise ScoreFileError(f"{path}: {len(missing)} test clips have no row ({shown})")
-    machine = rows["machine"].iloc[0]
-    return pd.DataFrame({"file": list(values), "machine": machine, value: list(values.values())})
+    return pd.DataFrame({"file": list(values), "machine": rows["machine"].iloc[0], "section": rows["section"].iloc[0],
+                         value: list(values.values())})
 
 
 def _parse_value(text: str, value: str, path: Path, number: int) -> float:
@@ -112,7 +114,8 @@ def _parse_value(text: str, value: str, path: Path, number: int) -> float:
 
 def read_scores(scores_dir: Path, test_manifest: pd.DataFrame, *,
                 ground_truth: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Scores (and decisions, when every machine has a decision file) for every machine of the manifest.
+    """Scores (and decisions, when every machine section has a decision file) for every machine section of the
+    manifest.
 
     ``ground_truth``: the evaluator's ground-truth folder, whose attribute files let eval rows use labelled names.
     """
@@ -131,7 +134,7 @@ def read_scores(scores_dir: Path, test_manifest: pd.DataFrame, *,
     stray = sorted(p.name for pattern in ("anomaly_score_*.csv", "decision_result_*.csv")
                    for p in scores_dir.glob(pattern) if p.name not in known)
     if stray:
-        raise ScoreFileError(f"{scores_dir / stray[0]}: no such machine in the test set")
+        raise ScoreFileError(f"{scores_dir / stray[0]}: no such machine section in the test set")
     if decisions and len(decisions) != len(groups):
         raise ScoreFileError(f"{scores_dir}: decision files exist for some machines but not all")
     return pd.concat(scores, ignore_index=True), (pd.concat(decisions, ignore_index=True) if decisions else None)

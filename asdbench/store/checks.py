@@ -113,14 +113,15 @@ def results_problem(path: Path, results: dict[str, Any]) -> str | None:
 
 
 def embeddings_problem(path: Path, arrays: Mapping[str, np.ndarray], clips: Mapping[str, tuple[int, int]]) -> str | None:
-    """What is wrong with a training's ``embeddings/epoch_XXX.npz``, given each machine key's (train, test) clip
-    counts: an array per machine and subset, of one row per clip, machine by machine of one width, all finite."""
-    for machine, counts in clips.items():
+    """What is wrong with a training's ``embeddings/epoch_XXX.npz``, given each unit key's (train, test) clip counts
+    (:attr:`asdbench.data.units.Unit.key`): an array per unit and subset, of one row per clip, unit by unit of one
+    width, all finite."""
+    for unit, counts in clips.items():
         widths = set()
         for subset, count in zip(("train", "test"), counts):
-            key = f"{machine}.{subset}"
+            key = f"{unit}.{subset}"
             if key not in arrays:
-                return f"{path}: no embeddings of {key} (machines: {', '.join(sorted(arrays)) or 'none'})"
+                return f"{path}: no embeddings of {key} (it has {', '.join(sorted(arrays)) or 'none'})"
             array = arrays[key]
             if array.ndim != 2 or array.shape[0] != count or not np.issubdtype(array.dtype, np.number):
                 return (f"{path}: {key} holds a {array.dtype} array of shape {array.shape}, not one row of numbers "
@@ -129,7 +130,7 @@ def embeddings_problem(path: Path, arrays: Mapping[str, np.ndarray], clips: Mapp
                 return f"{path}: {key} holds {int((~np.isfinite(array)).sum())} values that are NaN or infinite"
             widths.add(array.shape[1])
         if len(widths) > 1:
-            return f"{path}: the train and test embeddings of {machine} differ in width ({sorted(widths)})"
+            return f"{path}: the train and test embeddings of {unit} differ in width ({sorted(widths)})"
     return None
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from asdbench.data.units import EMBEDDING_KEYS
+from asdbench.files.atomic import atomic_path
 from asdbench.files.damaged import DamagedFile, set_aside
 
 TRAINING_SPEC = "training.json"
@@ -18,6 +21,8 @@ TRAINED = "trained.json"
 SPEC = "spec.json"
 RESULTS = "results.json"
 EMBEDDINGS = "embeddings"
+EMBEDDING_KEYS_ENTRY = "embedding_keys"
+"""The entry of an embeddings file that holds the version of its keys (asdbench.data.units.EMBEDDING_KEYS)."""
 PSEUDOLABELS = "pseudolabels"
 """The store's folder of pseudo-label tables, ``pseudolabels/<hash>`` (asdbench.pseudolabel.labelling)."""
 HASH = re.compile(r"[0-9a-f]{16}")
@@ -58,12 +63,29 @@ def training_complete(training_dir: Path, epochs: list[int]) -> bool:
 
 
 def trained_embeddings(training_dir: Path, epoch: int) -> dict[str, np.ndarray]:
-    """A finished training's embeddings at ``epoch``, keyed ``<split>.<machine>.<train|test>``. A damaged file
-    is set aside (the training computes it again when next claimed) and raises :class:`DamagedFile`."""
+    """A finished training's embeddings at ``epoch``, keyed by :func:`asdbench.data.units.embedding_key`. A damaged
+    file, or one whose keys are of another version than :data:`~asdbench.data.units.EMBEDDING_KEYS`, is set aside
+    (the training computes it again from its checkpoint when next claimed) and raises :class:`DamagedFile`."""
     path = embeddings_path(training_dir, epoch)
     try:
         with np.load(path, allow_pickle=False) as stored:  # no code runs from a data file
-            return {key: stored[key] for key in stored.files}
+            arrays = {key: stored[key] for key in stored.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # numpy's errors for a damaged file
         set_aside(path, f"{type(exc).__name__}: {exc}")
         raise DamagedFile(f"{path} was damaged and is set aside; run again to compute it again") from None
+    version = arrays.pop(EMBEDDING_KEYS_ENTRY, None)
+    if version is None or version.shape != () or not np.issubdtype(version.dtype, np.integer) \
+            or int(version) != EMBEDDING_KEYS:
+        found = "no version (1: <split>.<machine>.<subset>, before sections)" if version is None else f"{version}"
+        set_aside(path, f"its embedding keys are of version {found}, not {EMBEDDING_KEYS} "
+                        "(<split>.<machine>.<section>.<subset>)")
+        raise DamagedFile(f"{path} was written with other embedding keys and is set aside; run again to compute it "
+                          "again from its checkpoint") from None
+    return arrays
+
+
+def write_embeddings(training_dir: Path, epoch: int, arrays: Mapping[str, np.ndarray]) -> None:
+    """A training's embeddings at ``epoch``, keyed by unit and subset, with the version of their keys."""
+    with atomic_path(embeddings_path(training_dir, epoch)) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays, **{EMBEDDING_KEYS_ENTRY: np.array(EMBEDDING_KEYS)})

@@ -4,9 +4,9 @@ The output lives in ``<runs>/pseudolabels/<hash>/``, named by the hash of everyt
 seed, the ``[pseudolabel]`` section, and the run's system and training options when the feature space
 registers ``uses_system=True``), so runs that share a labelling share one computation::
 
-    labels.csv       path, file, split, machine, domain, label (train clips of pseudo-labelled machines)
-    quality.json     adjusted Rand index and NMI against the hidden truth, per machine, where truth exists
-    spaces/          <split>.<machine>.npz: the 2-D space (coordinates, files, domains, truth, pseudo labels)
+    labels.csv       path, file, split, machine, section, domain, label (train clips of pseudo-labelled units)
+    quality.json     adjusted Rand index and NMI against the hidden truth, per unit, where truth exists
+    spaces/          <split>.<machine>.<section>.npz: the 2-D space (coordinates, files, domains, truth, labels)
     spec.json        what was computed
     code.json        the code it was computed with (asdbench.store.codeprint): a table made with other code than is
                      installed is set aside and computed again before it is reused (asdbench.store.stale.refresh)
@@ -26,10 +26,9 @@ import pandas as pd
 from asdbench.contract.protocols import FeatureSpaceContext, TrainedSystems
 from asdbench.contract.registry import Registry
 from asdbench.data.layout import true_attributes
-from asdbench.data.manifest import SUBSETS
 from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import write_json_atomic, write_text_atomic
-from asdbench.pseudolabel.labelling import LabellingComponent, label_machine, machines_to_label, quality
+from asdbench.pseudolabel.labelling import LabellingComponent, label_unit, quality, unit_rows, units_to_label
 from asdbench.runtime.progress import progress_bar
 from asdbench.spec.identity import RunSpec, spec_hash, training_identity
 from asdbench.store import codeprint, datacheck, stale
@@ -79,20 +78,18 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
                           for kind, key in (("reducers", "reducer"), ("clusterers", "clusterer")))
     space = LabellingComponent.build(registry, "feature_spaces", config["feature_space"], context)
     tables, found = [], {}
-    jobs = [(split, machine) for split, manifest in manifests.items()
-            for machine in machines_to_label(manifest, config["machines"])]
-    for split, machine in progress_bar(jobs, desc="pseudo-labelling", unit="machine", disable=not progress):
-        manifest = manifests[split]
-        # train and test clips only: supplemental clips are not the machine's (a "train" option makes them train)
-        rows = manifest[(manifest["machine"] == machine) & manifest["subset"].isin(SUBSETS)].reset_index(drop=True)
-        table, coordinates = label_machine(space, reducer, clusterer, rows, config)
+    jobs = [(split, machine, section) for split, manifest in manifests.items()
+            for machine, section in units_to_label(manifest, config["machines"])]
+    for split, machine, section in progress_bar(jobs, desc="pseudo-labelling", unit="unit", disable=not progress):
+        rows = unit_rows(manifests[split], machine, section)
+        table, coordinates = label_unit(space, reducer, clusterer, rows, config)
         tables.append(table)
         train_rows = rows[rows["subset"] == "train"]
         truth = true_attributes(train_rows).to_numpy()
         agreement = quality(table, train_rows)
         if agreement is not None:
-            found[f"{split}.{machine}"] = agreement
-        np.savez(directory / "spaces" / f"{split}.{machine}.npz", coordinates=coordinates,  # strings, never pickles
+            found[f"{split}.{machine}.{section}"] = agreement
+        np.savez(directory / "spaces" / f"{split}.{machine}.{section}.npz", coordinates=coordinates,  # no pickles
                  files=table["file"].to_numpy(str), domains=table["domain"].to_numpy(str),
                  truth=truth.astype(str), labels=table["label"].to_numpy(str))
     if not tables:

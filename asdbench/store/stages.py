@@ -39,8 +39,8 @@ from asdbench.contract.registry import Registry
 from asdbench.data.audio import SAMPLE_RATE, AudioCache
 from asdbench.data.clips import ClipSource
 from asdbench.data.labels import build_labels
-from asdbench.data.units import machines_of
-from asdbench.files.atomic import atomic_path, write_json_atomic
+from asdbench.data.units import units_of
+from asdbench.files.atomic import write_json_atomic
 from asdbench.files.damaged import set_aside
 from asdbench.runtime.devices import default_device
 from asdbench.scoring.ensemble import CheckedBackend, ensemble_scores, evaluate_split, write_split
@@ -54,13 +54,13 @@ from asdbench.store.layout import (
     SPEC,
     TRAINED,
     TRAINING_SPEC,
-    embeddings_path,
     missing_embeddings,
     read_json,
     readable_json,
+    write_embeddings,
 )
 from asdbench.training.checkpoints import checkpoint_path, load_checkpoint, resumable_epoch
-from asdbench.training.embed import MachineClips, embed_checkpoint, embed_machines
+from asdbench.training.embed import UnitClips, embed_checkpoint, embed_units
 from asdbench.training.loop import TrainingPlan, replay, train
 from asdbench.training.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
 from asdbench.training.system import System, build_system
@@ -75,7 +75,7 @@ class PreparedTraining:
     spec: RunSpec
     directory: Path
     device: torch.device
-    machines: list[MachineClips]
+    units: list[UnitClips]
     num_samples: int
     system: System
     plan: TrainingPlan
@@ -109,17 +109,17 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
     dataset = datacheck.open_dataset(spec.dataset, registry)
     datacheck.record(directory, datacheck.fingerprint_of(dataset, spec.dataset["splits"]))
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
-    machines = machine_clips(manifests, cache, progress=progress)
-    num_samples = _num_samples(spec.train["clip_seconds"], machines)
+    units = unit_clips(manifests, cache, progress=progress)
+    num_samples = _num_samples(spec.train["clip_seconds"], units)
 
-    train_rows = pd.concat([m.train for m in machines], ignore_index=True)
+    train_rows = pd.concat([u.train for u in units], ignore_index=True)
     trained: dict[str, Any] = {"training": spec.training_hash}  # what it is of (asdbench.store.checks)
     if spec.train["epochs"] == 0:  # used as built: no labels to learn (spec validation refuses pseudo-labels)
         torch.manual_seed(spec.seed)  # the weights' initial values, for networks that are not loaded
         system = build_system(spec.system, registry, num_classes=0, num_samples=num_samples, trained=False)
         plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
-        return PreparedTraining(spec, directory, device, machines, num_samples, system, plan,
-                                ClipSource([group for m in machines for group in m.train_clips.groups]),
+        return PreparedTraining(spec, directory, device, units, num_samples, system, plan,
+                                ClipSource([group for u in units for group in u.train_clips.groups]),
                                 np.zeros(len(train_rows), dtype=np.int64), 0, trained, {})  # nothing to replay
     if spec.system["labels"].startswith(PSEUDO_PREFIX):
         pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, progress=progress)
@@ -131,8 +131,8 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
     torch.manual_seed(spec.seed)  # the weights' initial values
     system = build_system(spec.system, registry, num_classes=labels.num_classes, num_samples=num_samples)
     plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
-    return PreparedTraining(spec, directory, device, machines, num_samples, system, plan,
-                            ClipSource([group for m in machines for group in m.train_clips.groups]),
+    return PreparedTraining(spec, directory, device, units, num_samples, system, plan,
+                            ClipSource([group for u in units for group in u.train_clips.groups]),
                             labels.indices, labels.num_classes, trained,
                             {key: value.clone() for key, value in system.state_dict().items()})
 
@@ -173,7 +173,7 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
     missing = missing_embeddings(run.directory, run.plan.checkpoints)
     if run.plan.epochs == 0:  # the system as built, seeded or loaded by its networks: no checkpoint file
         for epoch in missing:
-            write_embeddings(run, epoch, embed_machines(run.system, run.machines, num_samples=run.num_samples,
+            write_embeddings(run.directory, epoch, embed_units(run.system, run.units, num_samples=run.num_samples,
                                                         device=run.device, precision=run.plan.precision,
                                                         desc="embedding (untrained)", progress=progress))
         write_trained(run)
@@ -185,16 +185,10 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
                initial_state=run.initial_state, device=run.device, progress=progress,
                run_epoch=stacked_epoch_runner(run.member(), run.device) if stacked else None)
     for epoch in missing:
-        write_embeddings(run, epoch, embed_checkpoint(
-            run.system, checkpoint_path(run.checkpoint_dir, epoch), run.machines, num_samples=run.num_samples,
+        write_embeddings(run.directory, epoch, embed_checkpoint(
+            run.system, checkpoint_path(run.checkpoint_dir, epoch), run.units, num_samples=run.num_samples,
             device=run.device, precision=run.plan.precision, progress=progress))
     write_trained(run)
-
-
-def write_embeddings(run: PreparedTraining, epoch: int, arrays: dict[str, np.ndarray]) -> None:
-    with atomic_path(embeddings_path(run.directory, epoch)) as temporary:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
 
 
 def write_trained(run: PreparedTraining) -> None:
@@ -216,15 +210,15 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     write_json_atomic(run_dir / "provenance.json", provenance(registry, None))
     codeprint.record(run_dir, spec.canonical, codeprint.SCORING, registry)
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
-    machines = machines_of(manifests)
-    clips = {machine.key: (len(machine.train), len(machine.test)) for machine in machines}
+    units = units_of(manifests)
+    clips = {unit.key: (len(unit.train), len(unit.test)) for unit in units}
     scores = ensemble_scores([checked_embeddings(training_dir, epoch, clips) for epoch in spec.train["checkpoints"]],
-                             machines, lambda: CheckedBackend.build(registry, spec.system["backend"]))
+                             units, lambda: CheckedBackend.build(registry, spec.system["backend"]))
     trained = read_json(training_dir / TRAINED)
     results: dict[str, Any] = {"training": spec.training_hash, "scoring": spec.scoring_hash, **trained, "splits": {}}
     for split, manifest in manifests.items():
         out_dir = run_dir / "scores" / split
-        write_split([m for m in machines if m.split == split], scores, out_dir,
+        write_split([u for u in units if u.split == split], scores, out_dir,
                     quantile=spec.system["decision_quantile"])
         report = evaluate_split(out_dir, manifest[manifest["subset"] == "test"])
         results["splits"][split] = report.to_dict() if report else None
@@ -236,19 +230,19 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
 # --- helpers --------------------------------------------------------------------------------------------
 
 
-def machine_clips(manifests: dict[str, pd.DataFrame], cache: AudioCache, *,
-                  progress: bool = True) -> list[MachineClips]:
-    """Every machine of every split, its train and test clips loaded through the audio cache."""
-    return [MachineClips(m.split, m.machine, m.train, m.test,
+def unit_clips(manifests: dict[str, pd.DataFrame], cache: AudioCache, *,
+               progress: bool = True) -> list[UnitClips]:
+    """Every unit of every split, its train and test clips loaded through the audio cache."""
+    return [UnitClips(m.split, m.machine, m.section, m.train, m.test,
                          ClipSource([cache.load_rows(m.train, progress=progress)]),
                          ClipSource([cache.load_rows(m.test, progress=progress)]))
-            for m in machines_of(manifests)]
+            for m in units_of(manifests)]
 
 
-def _num_samples(clip_seconds: float | str, machines: list[MachineClips]) -> int:
+def _num_samples(clip_seconds: float | str, units: list[UnitClips]) -> int:
     if clip_seconds != "longest":
         return int(round(float(clip_seconds) * SAMPLE_RATE))
-    return int(max(max(m.train_clips.lengths.max(), m.test_clips.lengths.max()) for m in machines))
+    return int(max(max(u.train_clips.lengths.max(), u.test_clips.lengths.max()) for u in units))
 
 
 def provenance(registry: Registry, device: torch.device | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from asdbench.contract.boundary import plugin_call
 from asdbench.contract.registry import Registry, get_registry
+from asdbench.data.units import units_of
 from asdbench.errors import AsdbenchError, WriteError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.spec.identity import RunSpec
@@ -66,8 +67,8 @@ class Store(StoredRuns):
 
     def __init__(self, root: Path, claims: str = "files") -> None:
         super().__init__(root, claims)
-        self._fingerprints: dict[str, str | None] = {}  # per dataset section: read once per store
-        self._training_domains: dict[str, dict[str, Any]] = {}  # per dataset section: its machines' domains
+        self._fingerprints: dict[str, str | None] = {}  # per [dataset] table: read once per store
+        self._training_domains: dict[str, dict[str, Any]] = {}  # per dataset: its units' training domains
 
     # --- computing ----------------------------------------------------------------------------------------
 
@@ -303,10 +304,7 @@ class StoreSystems:
 
 
 def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:
-    """``<split>/<machine>`` -> the domains of that machine's training clips, read from the manifests (no audio)."""
-    domains = {}
-    for split in splits:
-        manifest = dataset.manifest(split)
-        for machine, rows in manifest[manifest["subset"] == "train"].groupby("machine"):
-            domains[f"{split}/{machine}"] = rows["domain"].to_numpy()
-    return domains
+    """``<split>/<machine> section <nn>`` -> the domains of that unit's training clips, read from the manifests (no
+    audio)."""
+    units = units_of({split: dataset.manifest(split) for split in splits})
+    return {f"{unit.split}/{unit.machine} section {unit.section}": unit.train["domain"].to_numpy() for unit in units}

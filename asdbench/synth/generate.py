@@ -44,7 +44,7 @@ from asdbench.errors import DataError
 from asdbench.runtime.progress import progress_bar
 from asdbench.synth.noise import NOISE_KINDS, mix_clip, render_noise
 from asdbench.synth.presets import PRESETS, Preset, is_hidden, machines_of, supplemental_kind
-from asdbench.synth.soundmodels import Anomaly, MachineModel, name_seed, render_machine
+from asdbench.synth.soundmodels import Anomaly, MachineModel, name_seed, render_machine, seed_name
 
 GENERATOR_VERSION = 4  # 3: hidden attributes in the organisers' layout; 4: two keys, one target combination per target value
 # (the 2025 and 2026 styles came later without changing a byte of the presets before them: still version 4)
@@ -76,6 +76,7 @@ class SynthInfo:
     generator_version: int = GENERATOR_VERSION
     channels: int = 1
     supplemental: dict[str, str] = field(default_factory=dict)  # machine -> "machine" or "noise"
+    sections: dict[str, list[str]] = field(default_factory=dict)  # split -> sections, where not the year's
 
     def __str__(self) -> str:
         return (f"synthetic {self.year}-style dataset '{self.preset}' (seed {self.seed}): "
@@ -85,7 +86,7 @@ class SynthInfo:
         """What ``synth.json`` holds; the fields of later styles only where they apply, so that the presets made
         before them keep their exact bytes (and the runs made on them their data fingerprint)."""
         fields = asdict(self)
-        for name, unset in (("channels", 1), ("supplemental", {})):
+        for name, unset in (("channels", 1), ("supplemental", {}), ("sections", {})):
             if fields[name] == unset:
                 del fields[name]
         return fields
@@ -97,6 +98,7 @@ class ClipPlan:
 
     split: str
     machine: str
+    section: str
     family: str
     subset: str
     domain: str
@@ -116,11 +118,12 @@ def _clip_rng(entropy: tuple[int, ...], stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream,)))
 
 
-def _plan_clip(model: MachineModel, split: str, subset: str, domain: str, label: str, index: int,
+def _plan_clip(model: MachineModel, split: str, section: str, subset: str, domain: str, label: str, index: int,
                seed: int, snr_db: tuple[float, float], content: str = "mixture") -> ClipPlan:
     # A supplemental clip's stream is keyed apart from every train and test clip (subset 2, then what it holds).
     where = (SUBSETS.index(subset), DOMAINS.index(domain)) if subset != SUPPLEMENTAL else (2, CONTENTS.index(content))
-    entropy = (seed, SPLITS.index(split), name_seed(model.name), *where, LABELS.index(label), index)
+    entropy = (seed, SPLITS.index(split), name_seed(seed_name(model.name, section)), *where, LABELS.index(label),
+               index)
     rng = _clip_rng(entropy, 0)
     values = model.attribute_values(domain)
     shifted = model.keys[0]  # cycled through, so even 2 target clips cover both target values
@@ -130,26 +133,28 @@ def _plan_clip(model: MachineModel, split: str, subset: str, domain: str, label:
     if label == "anomaly":
         anomaly = Anomaly(model.anomalies[index % len(model.anomalies)], float(rng.uniform(*SEVERITY)))
     # Drawn from the clip's own generator after the attributes and whatever they are: independent of them.
-    return ClipPlan(split, model.name, model.family, subset, domain, label, index, attributes, anomaly,
+    return ClipPlan(split, model.name, section, model.family, subset, domain, label, index, attributes, anomaly,
                     str(rng.choice(NOISE_KINDS)), float(rng.uniform(*snr_db)), float(rng.uniform(*GAIN_DB)),
                     entropy, content)
 
 
 def plan_clips(preset: Preset, seed: int) -> list[ClipPlan]:
-    """Every clip of the dataset, machine by machine: train source, train target, the balanced test set, then
-    the supplemental clips (normal source-domain sound, of which the machine's kind keeps one source alone)."""
+    """Every clip of the dataset, machine by machine and section by section: train source, train target, the
+    balanced test set, then the supplemental clips (normal source-domain sound, of which the machine's kind keeps
+    one source alone)."""
     quarter = preset.test // 4
     counts = [("train", "source", "normal", preset.train_source), ("train", "target", "normal", preset.train_target)]
     counts += [("test", domain, label, quarter) for domain in DOMAINS for label in LABELS]
-    models = {(split, name): MachineModel.for_name(name, family)
-              for split, machines in machines_of(preset).items() for name, family in machines}
+    models = {(split, name, section): MachineModel.for_name(name, family, section)
+              for split, machines in machines_of(preset).items() for name, family in machines
+              for section in preset.sections[split]}
     plans = []
-    for (split, name), model in models.items():
-        plans += [_plan_clip(model, split, subset, domain, label, index, seed, preset.snr_db)
+    for (split, name, section), model in models.items():
+        plans += [_plan_clip(model, split, section, subset, domain, label, index, seed, preset.snr_db)
                   for subset, domain, label, count in counts for index in range(count)]
         kind = supplemental_kind(preset, name)
-        plans += [_plan_clip(model, split, SUPPLEMENTAL, "source", "normal", index, seed, preset.snr_db, kind)
-                  for index in range(preset.supplemental if kind else 0)]
+        plans += [_plan_clip(model, split, section, SUPPLEMENTAL, "source", "normal", index, seed, preset.snr_db,
+                             kind) for index in range(preset.supplemental if kind else 0)]
     return plans
 
 
@@ -159,8 +164,8 @@ def render(plan: ClipPlan, seconds: float, channels: int = 1) -> np.ndarray:
     Channel 0 is what a mono preset writes; the far channel is drawn after it, so it changes nothing there."""
     rng = _clip_rng(plan.entropy, 1)
     samples = int(round(seconds * SAMPLE_RATE))
-    machine = render_machine(MachineModel.for_name(plan.machine, plan.family), plan.attributes, plan.anomaly, rng,
-                             samples)
+    machine = render_machine(MachineModel.for_name(plan.machine, plan.family, plan.section), plan.attributes,
+                             plan.anomaly, rng, samples)
     noise = render_noise(plan.noise, rng, samples)
     near = _mix(plan.content, machine, noise, plan.snr_db, plan.gain_db)
     if channels == 1:
@@ -208,7 +213,7 @@ def generate(out: Path, preset: str, seed: int = 0, *, progress: bool = True, wo
         return finished
     plans = plan_clips(config, seed)
     names = _file_names(plans, config, seed)
-    channels = config.style.channels
+    channels = config.channels
     jobs = [(plan, config.seconds, channels, out / f"{plan.split}_data" / "raw" / plan.machine / plan.subset / name)
             for plan, (name, _) in zip(plans, names)]
     _render_all([job for job in jobs if not job[3].exists()], len(jobs), workers, preset, progress)
@@ -226,8 +231,11 @@ def _describe(preset: str, seed: int, config: Preset) -> SynthInfo:
         machines={split: [name for name, _ in pairs] for split, pairs in machines.items()},
         families={name: family for pairs in machines.values() for name, family in pairs},
         hidden=sorted(name for name in names if is_hidden(config, name)),
-        clips=len(names) * config.clips_per_machine, seconds=config.seconds, channels=config.style.channels,
+        clips=sum(len(pairs) * len(config.sections[split]) for split, pairs in machines.items())
+        * config.clips_per_machine, seconds=config.seconds, channels=config.channels,
         supplemental={name: kind for name in names if (kind := supplemental_kind(config, name))},
+        sections={split: list(sections) for split, sections in config.own_sections.items()}
+        if config.own_sections else {},
     )
 
 
@@ -313,13 +321,16 @@ def _file_names(plans: list[ClipPlan], preset: Preset, seed: int) -> list[tuple[
     """(file name, index in it) of every clip, as distributed: eval test clips get short names, numbered in a
     shuffled order that reveals nothing; their full names in the ground truth carry the same number."""
     short: dict[int, int] = {}
-    for machine in sorted({p.machine for p in plans if p.split == "eval"}):
-        tests = [i for i, p in enumerate(plans) if p.split == "eval" and p.subset == "test" and p.machine == machine]
-        order = np.random.default_rng(np.random.SeedSequence((seed, name_seed(machine)), spawn_key=(2,)))
+    for machine, section in sorted({(p.machine, p.section) for p in plans if p.split == "eval"}):
+        tests = [i for i, p in enumerate(plans)
+                 if p.split == "eval" and p.subset == "test" and (p.machine, p.section) == (machine, section)]
+        order = np.random.default_rng(np.random.SeedSequence((seed, name_seed(seed_name(machine, section))),
+                                                             spawn_key=(2,)))
         short.update(zip(tests, order.permutation(len(tests)).tolist()))
     return [
-        (eval_test_file_name(short[position]), short[position]) if position in short
-        else (supplemental_file_name(plan.content, plan.index + 1), plan.index + 1) if plan.subset == SUPPLEMENTAL
+        (eval_test_file_name(short[position], plan.section), short[position]) if position in short
+        else (supplemental_file_name(plan.content, plan.index + 1, plan.section), plan.index + 1)
+        if plan.subset == SUPPLEMENTAL
         else (_labelled_name(plan, plan.index, hidden=is_hidden(preset, plan.machine)), plan.index)
         for position, plan in enumerate(plans)
     ]
@@ -327,17 +338,17 @@ def _file_names(plans: list[ClipPlan], preset: Preset, seed: int) -> list[tuple[
 
 def _labelled_name(plan: ClipPlan, index: int, *, hidden: bool) -> str:
     tail = NO_ATTRIBUTE if hidden else attribute_string(plan.attributes)
-    return clip_file_name(plan.subset, plan.domain, plan.label, index, tail)
+    return clip_file_name(plan.subset, plan.domain, plan.label, index, tail, plan.section)
 
 
 def _write_tables(out: Path, clips: list[tuple[ClipPlan, tuple[str, int]]], preset: Preset) -> None:
-    """attributes_00.csv per machine; for eval test clips the evaluator's ground truth; for hidden machines
-    the released correspondence of file names to full names with the true attributes. ``clips``: (plan, (file
-    name, index in it)) of every train and test clip."""
-    by_machine: dict[tuple[str, str], list[tuple[ClipPlan, str, int]]] = {}
+    """attributes_<section>.csv per machine section; for eval test clips the evaluator's ground truth; for hidden
+    machines the released correspondence of file names to full names with the true attributes. ``clips``: (plan,
+    (file name, index in it)) of every train and test clip."""
+    by_section: dict[tuple[str, str, str], list[tuple[ClipPlan, str, int]]] = {}
     for plan, (name, index) in clips:
-        by_machine.setdefault((plan.split, plan.machine), []).append((plan, name, index))
-    for (split, machine), clips in by_machine.items():
+        by_section.setdefault((plan.split, plan.machine, plan.section), []).append((plan, name, index))
+    for (split, machine, section), clips in by_section.items():
         hidden = is_hidden(preset, machine)
         rows, truth, correspondence = [], [], {"train": [], "test": []}
         for plan, name, index in clips:
@@ -349,9 +360,9 @@ def _write_tables(out: Path, clips: list[tuple[ClipPlan, tuple[str, int]]], pres
                 rows.append((plan.subset, name, {} if hidden else plan.attributes))
             if hidden:
                 correspondence[plan.subset].append((name, full))
-        write_attributes_csv(out / f"{split}_data" / "raw" / machine, machine, rows)
+        write_attributes_csv(out / f"{split}_data" / "raw" / machine, machine, section, rows)
         if truth:
-            write_ground_truth(out / "ground_truth", machine, truth)
+            write_ground_truth(out / "ground_truth", machine, section, truth)
         for subset, pairs in correspondence.items():
             if pairs:
-                write_hidden_attributes(out / "hidden_attributes", split, machine, subset, pairs)
+                write_hidden_attributes(out / "hidden_attributes", split, machine, section, subset, pairs)

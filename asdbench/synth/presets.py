@@ -1,7 +1,8 @@
 """The synthetic presets and the year styles they follow: machines, which hide their attributes, which have a
 ``supplemental/`` folder of clean machine sound or of noise, and how many channels a file has.
 
-Plain data, so that the command line lists the presets without importing NumPy. The machine names of each year
+Plain data, so that the command line lists the presets without importing NumPy. Channels and sections are the
+year's (asdbench.data.years), but where a preset has sections of its own. The machine names of each year
 style are the organisers' (docs/datasets.md); the sounds are asdbench's synthetic families. Where the real data
 leaves a choice open (which 2025 machine types have clean and which noise-only supplemental clips, which 2026
 machines conceal their attributes), the synthetic style makes one, alternating down its list, so that even the
@@ -11,6 +12,8 @@ two machines per split of the small presets cover both kinds; these choices are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from asdbench.data.years import YEARS
 
 Machines = tuple[tuple[str, str], ...]
 """(name, sound family) of each machine of a split, in the order the small presets take them."""
@@ -54,14 +57,13 @@ class YearStyle:
     eval: Machines
     hidden: frozenset[str]  # machines whose names and tables carry noAttribute
     noise_only: frozenset[str] = field(default_factory=frozenset)  # supplemental clips of noise, not machine sound
-    channels: int = 1
 
 
 STYLES: dict[int, YearStyle] = {
     2023: YearStyle(DEV_MACHINES, EVAL_MACHINES, frozenset()),
     2024: YearStyle(DEV_MACHINES, EVAL_MACHINES, HIDDEN_2024),
     2025: YearStyle(DEV_2025, EVAL_2025, HIDDEN_2025, noise_only=_every_second(DEV_2025, EVAL_2025)),
-    2026: YearStyle(DEV_2026, EVAL_2026, _every_second(DEV_2026, EVAL_2026), channels=2),
+    2026: YearStyle(DEV_2026, EVAL_2026, _every_second(DEV_2026, EVAL_2026)),
 }
 
 
@@ -74,10 +76,20 @@ class Preset:
     train_source: int
     train_target: int
     test: int  # balanced: a quarter each of source/target x normal/anomaly
-    year: int  # the year style (STYLES): which machines, hidden attributes, supplemental clips, channels
+    year: int  # the year style (STYLES): which machines, hidden attributes, supplemental clips; the year's channels
     supplemental: int = 0  # clips per machine in a supplemental/ folder
     own_machines: YearStyle | None = None  # machines of the preset's own, in place of its year's
     snr_db: tuple[float, float] = (0.0, 15.0)  # range the machine-to-noise ratio of each clip is drawn from
+    own_sections: dict[str, tuple[str, ...]] | None = None  # sections per split, in place of the year's
+
+    @property
+    def sections(self) -> dict[str, tuple[str, ...]]:
+        """The sections of every machine of each split: the preset's own, or its year's (asdbench.data.years)."""
+        return dict(self.own_sections or YEARS[self.year].sections)
+
+    @property
+    def channels(self) -> int:
+        return YEARS[self.year].channels
 
     @property
     def clips_per_machine(self) -> int:
@@ -98,6 +110,8 @@ PRESETS: dict[str, Preset] = {
     "dcase2026": Preset(10.0, 7, 990, 10, 200, 2026),
     "ci2025": Preset(1.0, 2, 10, 2, 8, 2025, supplemental=4),
     "ci2026": Preset(1.0, 2, 10, 2, 8, 2026),
+    # Several sections per machine, as DCASE 2020-2022 have (dev and eval sections apart, as in 2021): a test set.
+    "sections": Preset(1.0, 2, 10, 2, 8, 2024, own_sections={"dev": ("00", "01"), "eval": ("02", "03")}),
     # The regression gate: four ventilators in noise louder than they are (-10 to 0 dB), on which an untrained
     # network scores near chance and a trained one far above it (leaderboard/gate.toml).
     "gate": Preset(4.5, 2, 100, 6, 80, 2023, own_machines=YearStyle(GATE_DEV, GATE_EVAL, frozenset()),

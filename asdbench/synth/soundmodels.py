@@ -95,6 +95,13 @@ def name_seed(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
+def seed_name(machine: str, section: str) -> str:
+    """The name a machine section's sound model and clips are seeded from: the machine's own for section 00 (what
+    every one-section dataset has been drawn from), ``<machine>/section_<nn>`` for another section, so that each
+    section of a machine type sounds like another machine of that type."""
+    return machine if section == "00" else f"{machine}/section_{section}"
+
+
 def attribute_level(key: str, value: str) -> int:
     """The position (0-4) of ``value`` among the values of attribute ``key``."""
     return ATTRIBUTE_KEYS[key].values.index(value)
@@ -119,10 +126,11 @@ class MachineModel:
     changed_harmonic: int
 
     @classmethod
-    def for_name(cls, name: str, family: str) -> MachineModel:
+    def for_name(cls, name: str, family: str, section: str = "00") -> MachineModel:
+        """The model of machine ``name``'s ``section``, of sound ``family``, drawn from the name and section alone."""
         if family not in FAMILY_KEYS:
             raise ValueError(f"unknown sound family {family!r}; families: {', '.join(FAMILIES)}")
-        rng = np.random.default_rng(name_seed(name))
+        rng = np.random.default_rng(name_seed(seed_name(name, section)))
         keys = FAMILY_KEYS[family]
         source_shift, target_shift = DOMAIN_SHIFTS[int(rng.integers(len(DOMAIN_SHIFTS)))]
         other = tuple(sorted(int(v) for v in rng.choice(5, OTHER_KEY_LEVELS, replace=False)))

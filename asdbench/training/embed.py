@@ -1,6 +1,7 @@
-"""Embeddings of a trained run: z_cat of every train and test clip of every machine, per checkpoint.
+"""Embeddings of a trained run: z_cat of every train and test clip of every unit (a machine section of a split), per
+checkpoint.
 
-Each checkpoint is loaded once and embeds every machine of every split in one pass; the run keeps the result
+Each checkpoint is loaded once and embeds every unit of every split in one pass; the run keeps the result
 (``embeddings/epoch_XXX.npz``), from which any number of scorings (:mod:`asdbench.scoring.ensemble`) are computed
 without the model.
 """
@@ -16,7 +17,7 @@ import torch
 
 from asdbench.data.audio import SAMPLE_RATE
 from asdbench.data.clips import ClipSource
-from asdbench.data.units import Machine
+from asdbench.data.units import Unit
 from asdbench.runtime.progress import progress_bar
 from asdbench.training.loop import autocast
 from asdbench.training.prefetch import DeviceFeed, Sent, prefetched
@@ -24,8 +25,8 @@ from asdbench.training.system import System
 
 
 @dataclass(frozen=True)
-class MachineClips(Machine):
-    """The clips of one machine of one split, loaded for training and embedding."""
+class UnitClips(Unit):
+    """The clips of one unit, loaded for training and embedding."""
 
     train_clips: ClipSource
     test_clips: ClipSource
@@ -70,23 +71,22 @@ def embed(system: System, clips: ClipSource, num_samples: int, device: torch.dev
     return torch.cat(parts).cpu().numpy()
 
 
-def embed_checkpoint(system: System, checkpoint: Path, machines: Sequence[MachineClips], *, num_samples: int,
+def embed_checkpoint(system: System, checkpoint: Path, units: Sequence[UnitClips], *, num_samples: int,
                      device: torch.device, precision: str, progress: bool = True) -> dict[str, np.ndarray]:
-    """The checkpoint's embeddings of every machine, keyed ``<split>.<machine>.<train|test>`` (see
-    :meth:`Machine.key`)."""
+    """The checkpoint's embeddings of every unit, keyed by :func:`asdbench.data.units.embedding_key`."""
     system.to(device)
     system.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True)["model"])
-    return embed_machines(system, machines, num_samples=num_samples, device=device, precision=precision,
+    return embed_units(system, units, num_samples=num_samples, device=device, precision=precision,
                           desc=f"embedding {checkpoint.stem}", progress=progress)
 
 
-def embed_machines(system: System, machines: Sequence[MachineClips], *, num_samples: int, device: torch.device,
+def embed_units(system: System, units: Sequence[UnitClips], *, num_samples: int, device: torch.device,
                    precision: str, desc: str = "embedding", progress: bool = True) -> dict[str, np.ndarray]:
-    """The embeddings of every machine by ``system`` with the weights it has (on ``device``), keyed as by
+    """The embeddings of every unit by ``system`` with the weights it has (on ``device``), keyed as by
     :func:`embed_checkpoint`; a system that is never trained (``train.epochs = 0``) is embedded this way."""
     system.to(device)
     arrays: dict[str, np.ndarray] = {}
-    for machine in progress_bar(machines, desc=desc, disable=not progress, unit="machine", leave=False):
-        arrays[f"{machine.key}.train"] = embed(system, machine.train_clips, num_samples, device, precision=precision)
-        arrays[f"{machine.key}.test"] = embed(system, machine.test_clips, num_samples, device, precision=precision)
+    for unit in progress_bar(units, desc=desc, disable=not progress, unit="unit", leave=False):
+        arrays[unit.embedding_key("train")] = embed(system, unit.train_clips, num_samples, device, precision=precision)
+        arrays[unit.embedding_key("test")] = embed(system, unit.test_clips, num_samples, device, precision=precision)
     return arrays

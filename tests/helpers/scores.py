@@ -9,11 +9,11 @@ from asdbench.scoring.scorefiles import write_decisions, write_scores
 
 
 def write_all(directory, test: pd.DataFrame, scores=None, decisions: bool = True) -> pd.DataFrame:
-    """Write score (and decision) files of every machine of ``test``; scores default to 0, 1, 2, ..."""
+    """Write score (and decision) files of every machine section of ``test``; scores default to 0, 1, 2, ..."""
     scores = np.arange(len(test), dtype=float) if scores is None else scores
     frame = test.assign(score=scores, decision=(scores > np.median(scores)).astype(int))
-    for machine, rows in frame.groupby("machine"):
-        write_scores(directory, machine, rows)
+    for (machine, section), rows in frame.groupby(["machine", "section"]):
+        write_scores(directory, machine, section, rows)
         if decisions:
-            write_decisions(directory, machine, rows)
+            write_decisions(directory, machine, section, rows)
     return frame

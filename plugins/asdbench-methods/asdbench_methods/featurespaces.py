@@ -20,6 +20,7 @@ from asdbench.api import (
     ClipArray,
     FeatureSpaceContext,
     default_device,
+    embedding_key,
     true_attributes,
 )
 from asdbench_methods.frontends import STFT
@@ -72,11 +73,11 @@ class ClassSpace:
         if self._embeddings is None:
             self._embeddings = self.context.systems.embeddings({**self.context.system, "labels": "attributes"},
                                                                self.epoch)
-        split, machine = manifest["split"].iloc[0], manifest["machine"].iloc[0]
+        split, machine, section = (manifest[column].iloc[0] for column in ("split", "machine", "section"))
         out = np.empty((len(manifest), 0))
         for subset in ("train", "test"):
             rows = np.flatnonzero((manifest["subset"] == subset).to_numpy())
-            embeddings = self._embeddings[f"{split}.{machine}.{subset}"]
+            embeddings = self._embeddings[embedding_key(split, machine, section, subset)]
             if out.shape[1] == 0:
                 out = np.zeros((len(manifest), embeddings.shape[1]), dtype=np.float32)
             out[rows] = embeddings
@@ -85,6 +86,12 @@ class ClassSpace:
 
 def _seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:8], "little") >> 1
+
+
+def _unit_seed(seed: int, split: str, machine: str, section: str) -> int:
+    """The seed of one unit's network: section 00 keeps the seed of before sections were units, so that a year with
+    one section per machine computes what it did."""
+    return _seed(seed, split, machine) if section == "00" else _seed(seed, split, machine, section)
 
 
 def mix_at_snr(signal: torch.Tensor, noise: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
@@ -116,7 +123,7 @@ def resize(spectrogram: torch.Tensor, ratio: float, along_time: bool) -> torch.T
 
 
 class TripletSpace:
-    """``triplet``: a per-machine SE-ResNet on STFT magnitudes trained with the triplet loss (eq. 6-8).
+    """``triplet``: an SE-ResNet per unit (machine section) on STFT magnitudes trained with the triplet loss (eq. 6-8).
 
     Anchor x or Noise(x); positive Noise(x); negative Resize(x), Noise(Resize(x)), another clip x_j of the same
     machine, or Noise(x_j), each with equal probability. Noise adds another machine type's spectrogram at an
@@ -135,11 +142,12 @@ class TripletSpace:
         self.cache = AudioCache()
 
     def embed(self, manifest: pd.DataFrame) -> np.ndarray:
-        split, machine = manifest["split"].iloc[0], manifest["machine"].iloc[0]
+        split, machine, section = (manifest[column].iloc[0] for column in ("split", "machine", "section"))
         clips = self.cache.load_rows(manifest, progress=False)
         num_samples = int(self.clip_seconds * SAMPLE_RATE) if self.clip_seconds else int(clips.lengths.max())
         device = default_device()
-        network = self._train(manifest, clips, num_samples, device, _seed(self.context.seed, split, machine))
+        seed = _unit_seed(self.context.seed, split, machine, section)
+        network = self._train(manifest, clips, num_samples, device, seed)
         network.eval()
         with torch.inference_mode():
             batches = [self._features(torch.from_numpy(clips.batch(range(i, min(i + 64, len(clips))), num_samples))
