@@ -32,7 +32,7 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--csv", type=Path, help="also write the full manifest to this CSV file")
 
     sub = command("evaluate", _evaluate, "score official submission files against the ground truth")
-    sub.add_argument("scores_dir", type=Path, help="directory of anomaly_score_<machine>_section_00_test.csv files")
+    sub.add_argument("scores_dir", type=Path, help="directory of anomaly_score_<machine>_section_<nn>_test.csv files")
     dataset_arguments(sub)
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
 

@@ -118,7 +118,7 @@ def use_supplemental(manifest: pd.DataFrame, use: str, where: Path) -> pd.DataFr
     clean = ((manifest["subset"] == SUPPLEMENTAL) & (manifest["content"] == "machine")).to_numpy()
     if not clean.any():
         raise DataError(f"{where}: no machine has clean machine sound in a supplemental/ folder "
-                        "(section_00_machine_<id>_.wav) to train on; use supplemental = \"none\"")
+                        "(section_<nn>_machine_<id>_.wav) to train on; use supplemental = \"none\"")
     manifest = manifest.copy()
     manifest.loc[clean, ["subset", "domain", "label", "attribute_string"]] = ["train", "source", "normal", NO_ATTRIBUTE]
     return manifest
