@@ -49,7 +49,7 @@ NOT_NUMERIC = frozenset({
     "cli", "files", "grid", "report", "spec",
     "contract/registry.py", "contract/selfcheck.py", "runtime/progress.py", "training/prefetch.py",
     "scoring/baseline.py", "store/checks.py", "store/claims.py", "store/codeprint.py", "store/datacheck.py",
-    "store/layout.py", "store/migrate.py", "store/stale.py", "store/store.py",
+    "store/layout.py", "store/stale.py", "store/store.py",
 })
 """The core's files and folders (paths under ``asdbench/``) that compute no number a run stores: editing them
 marks nothing stale. Every package's ``__init__.py`` holds only its docstring and counts for nothing either.
