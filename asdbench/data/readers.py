@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+from asdbench.compat import SYNTH_OMITTED_AT_DEFAULT
 from asdbench.contract.constraints import OneOf
 from asdbench.data.layout import INFO_FILE
 from asdbench.errors import DataError, SpecError
@@ -26,9 +27,6 @@ SPLITS = ("dev", "eval")
 SUPPLEMENTAL_OPTION = Annotated[str, OneOf("none", "train")]
 CHANNEL_OPTION = Annotated[int, OneOf(0, 1)]
 TWO_CHANNELS = "both"
-LATER_OPTIONS = ("supplemental", "channel")
-"""``synth`` options added after runs were made on synthetic data: left out of a spec's canonical form while they
-hold their defaults, so that those runs keep their identity (see hookspecs, ``omit_defaults``)."""
 
 
 @dataclass(frozen=True)
@@ -134,4 +132,4 @@ def asdbench_register_datasets(register: Register) -> None:
     register("dcase2025", dcase2025, description="DCASE 2025 Task 2 in the official layout (with supplemental/)")
     register("dcase2026", dcase2026, description="DCASE 2026 Task 2 in the official layout (two-channel audio)")
     register("synth", synth, description="a synthetic dataset written by `asdbench synth`",
-             omit_defaults=LATER_OPTIONS)
+             omit_defaults=SYNTH_OMITTED_AT_DEFAULT)

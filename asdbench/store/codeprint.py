@@ -45,7 +45,7 @@ so it depends on the dataset reader and the pseudo-labelling components only (an
 components where its feature space trains the run's system, ``uses_system``)."""
 
 NOT_NUMERIC = frozenset({
-    "__main__.py", "errors.py", "hookspecs.py",
+    "__main__.py", "compat.py", "errors.py", "hookspecs.py",
     "cli", "files", "grid", "report", "spec",
     "contract/registry.py", "contract/selfcheck.py", "runtime/progress.py", "training/prefetch.py",
     "scoring/baseline.py", "store/checks.py", "store/claims.py", "store/codeprint.py", "store/datacheck.py",
