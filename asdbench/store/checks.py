@@ -26,7 +26,11 @@ from asdbench.store.layout import RESULTS, SPEC, TRAINED, TRAINING_SPEC, embeddi
 SCORES = "scores"
 SCORE_FILES = "score_files"
 """The field of ``results.json`` that lists, per split, the score and decision files the scoring wrote."""
-METRIC_FIELDS = ("official_score", "official_score_ci95")
+SPLIT_FIELDS = ("official_score", "official_score_ci95", "means", "machines")
+"""What each split's report in ``results.json`` holds (:meth:`asdbench.scoring.metrics.EvaluationReport.to_dict`)."""
+MACHINE_METRICS = ("auc_all", "auc_source", "auc_target", "pauc", "hmean")
+"""The metrics every machine's report holds as numbers; precision, recall and F1 are null where no decisions were
+scored, the split's ``official_score_ci95`` where it is undefined."""
 
 
 Problem = tuple[Path, str]
@@ -91,11 +95,13 @@ def identity_problem(path: Path, content: dict[str, Any]) -> str | None:
 
 def named_problem(path: Path, content: dict[str, Any], levels: tuple[str, ...]) -> str | None:
     """What is wrong with a ``trained.json`` (``levels`` = ("training",)) or ``results.json`` (("training",
-    "scoring")): the hashes it names must be its directories'. A record made before it named them passes."""
+    "scoring")): it must name the hashes of its directories."""
     directories = {"scoring": path.parent.name, "training": path.parent.parent.name} if len(levels) == 2 else {
         "training": path.parent.name}
     for level in levels:
-        if level in content and content[level] != directories[level]:
+        if level not in content:
+            return f"{path}: no field {level!r}: it does not say which {level} it is of"
+        if content[level] != directories[level]:
             return (f"{path}: field {level!r} is {content[level]!r}, but the file lies in the directory of "
                     f"{directories[level]}: it was copied from another run")
     return None
@@ -176,15 +182,24 @@ def _report_problem(path: Path, split: str, report: Any) -> str | None:
     where = f"{path}: splits.{split}"
     if not isinstance(report, dict) or not isinstance(report.get("machines"), list):
         return f"{where}: not a report of machines and metrics"
-    values = [(f"{where}.{field}", report.get(field)) for field in METRIC_FIELDS]
-    values += [(f"{where}.means.{name}", value) for name, value in (report.get("means") or {}).items()]
+    lacking = [field for field in SPLIT_FIELDS if field not in report]
+    if lacking:
+        return f"{where}: no {lacking[0]!r}: not a whole report of the split"
+    if not isinstance(report["means"], dict):
+        return f"{where}.means is {report['means']!r}, not an object of means"
+    values = [(f"{where}.{field}", report[field]) for field in SPLIT_FIELDS[:2]]
+    values += [(f"{where}.means.{name}", value) for name, value in report["means"].items()]
     for index, machine in enumerate(report["machines"]):
         if not isinstance(machine, dict) or not isinstance(machine.get("machine"), str):
             return f"{where}.machines[{index}]: not a machine's metrics"
+        lacking = [name for name in MACHINE_METRICS if name not in machine]
+        if lacking:
+            return f"{where}.machines[{index}]: no {lacking[0]!r}: not all of the machine's metrics"
         values += [(f"{where}.machines[{index}].{name}", value) for name, value in machine.items()
                    if name not in ("machine", "section")]
+    required = (f"{where}.official_score", *(f".{name}" for name in MACHINE_METRICS))
     for field, value in values:
-        if value is None and not field.endswith(".official_score"):
+        if value is None and not field.endswith(required):
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1 or math.isnan(value):
             return f"{field} is {value!r}, not a metric in [0, 1]"
@@ -192,11 +207,12 @@ def _report_problem(path: Path, split: str, report: Any) -> str | None:
 
 
 def _missing_scores(path: Path, results: dict[str, Any]) -> str | None:
-    """The first score or decision file that ``results.json`` lists and ``scores/`` lacks. Results written before
-    they listed their files are not checked: what they were written with is not known."""
-    listed = results.get(SCORE_FILES)
+    """The first score or decision file that ``results.json`` lists and ``scores/`` lacks."""
+    if SCORE_FILES not in results:
+        return f"{path}: no field {SCORE_FILES!r}: it does not list the score files it wrote"
+    listed = results[SCORE_FILES]
     if not isinstance(listed, dict):
-        return None
+        return f"{path}: field {SCORE_FILES!r} is {listed!r}, not an object of the score files per split"
     for split, names in listed.items():
         for name in names if isinstance(names, list) else []:
             if not isinstance(name, str) or Path(name).name != name:
