@@ -51,6 +51,7 @@ def stored(fake_system, tiny_dataset, tmp_path):
         (directory / RESULTS).write_text(json.dumps({
             "training": run.spec.training_hash, "scoring": run.spec.scoring_hash, "score_files": {s: [] for s in splits},
             "splits": {s: r.to_dict() for s, r in splits.items()}}))
+        (directory / "code.json").write_text(json.dumps({"stage": "scoring", "distributions": {}}))
     return path, store, reports
 
 

@@ -19,9 +19,20 @@ from typing import Any
 
 import numpy as np
 
+from asdbench.errors import AsdbenchError
 from asdbench.files.damaged import DamagedFile, set_aside
 from asdbench.spec.identity import RunSpec, spec_hash
-from asdbench.store.layout import RESULTS, SPEC, TRAINED, TRAINING_SPEC, embeddings_path, read_json, trained_embeddings
+from asdbench.store.layout import (
+    CODE_FILE,
+    DATA_FILE,
+    RESULTS,
+    SPEC,
+    TRAINED,
+    TRAINING_SPEC,
+    embeddings_path,
+    read_json,
+    trained_embeddings,
+)
 
 SCORES = "scores"
 SCORE_FILES = "score_files"
@@ -37,6 +48,11 @@ Problem = tuple[Path, str]
 """A stored file that lies, and what is wrong with it (a line that names the file)."""
 
 
+class UnknownOrigin(AsdbenchError):
+    """A finished training whose code or data fingerprint is missing or unreadable: which code or data made its
+    checkpoints and embeddings cannot be told, so none of it is reused or set aside file by file."""
+
+
 def scoring_problem(run_dir: Path) -> Problem | None:
     """What is wrong with a finished scoring's ``results.json`` (unreadable, or lying: :func:`results_problem`)
     or its ``spec.json`` (:func:`identity_problem`); None when both agree with their place, or when it has no
@@ -49,6 +65,11 @@ def scoring_problem(run_dir: Path) -> Problem | None:
     problem = results_problem(run_dir / RESULTS, results)
     if problem is not None:
         return run_dir / RESULTS, problem
+    if not (run_dir / CODE_FILE).exists():  # set the results aside: the run is scored again, its code recorded
+        return run_dir / RESULTS, f"{run_dir / RESULTS}: no {CODE_FILE} beside it, which every scoring writes first"
+    code = _read(run_dir / CODE_FILE)
+    if isinstance(code, tuple):
+        return code
     spec = _read(run_dir / SPEC)
     if isinstance(spec, dict):
         return _problem(run_dir / SPEC, identity_problem(run_dir / SPEC, spec))
@@ -57,7 +78,8 @@ def scoring_problem(run_dir: Path) -> Problem | None:
 
 def training_problem(training_dir: Path) -> Problem | None:
     """What is wrong with a training's ``training.json`` (:func:`identity_problem`) or its ``trained.json``
-    (unreadable, or naming another training); None when they agree with their place or are not there yet."""
+    (unreadable, or naming another training), or, once it is finished, with its ``code.json`` and ``data.json``
+    (missing or unreadable); None when they agree with their place or are not there yet."""
     for name in (TRAINING_SPEC, TRAINED):
         content = _read(training_dir / name)
         if isinstance(content, dict):
@@ -67,12 +89,27 @@ def training_problem(training_dir: Path) -> Problem | None:
             content = _problem(path, found)
         if content is not None:
             return content
+    if not (training_dir / TRAINED).exists():
+        return None
+    for name in (CODE_FILE, DATA_FILE):
+        content = _read(training_dir / name)
+        if content is None:
+            return training_dir / name, (f"{training_dir / name}: missing, though every training writes it before "
+                                         "it trains")
+        if isinstance(content, tuple):
+            return content
     return None
 
 
 def set_aside_problem(problem: Problem) -> Path:
-    """Set aside the file a problem names (:func:`asdbench.files.damaged.set_aside`), saying what is wrong with it."""
+    """Set aside the file a problem names (:func:`asdbench.files.damaged.set_aside`), saying what is wrong with it.
+    A training's ``code.json`` or ``data.json`` is not set aside: the training is refused (:class:`UnknownOrigin`)
+    and left as it is, since the checkpoints and embeddings it holds are what cannot be trusted."""
     path, message = problem
+    if path.name in (CODE_FILE, DATA_FILE) and (path.parent / TRAINING_SPEC).exists():
+        raise UnknownOrigin(f"{message}: which {'code' if path.name == CODE_FILE else 'data'} made the training "
+                            f"{path.parent} cannot be told, so it cannot be reused; delete it (or use another --out) "
+                            "to train it again")
     return set_aside(path, message.removeprefix(f"{path} is damaged: ").removeprefix(f"{path}: "))
 
 

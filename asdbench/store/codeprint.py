@@ -34,10 +34,8 @@ from asdbench import __version__
 from asdbench.contract.registry import CORE_DISTRIBUTION, ENTRY_POINT_GROUP, Registry
 from asdbench.files.atomic import write_json_atomic
 from asdbench.files.damaged import DamagedFile
-from asdbench.store.layout import read_json
+from asdbench.store.layout import CODE_FILE, read_json
 
-CODE_FILE = "code.json"
-"""In a training directory and in each of its scorings: the fingerprint of the code that made it."""
 TRAINING, SCORING, PSEUDOLABELS = "training", "scoring", "pseudolabels"
 STAGES = (TRAINING, SCORING, PSEUDOLABELS)
 """A pseudo-label table (``<store>/pseudolabels/<hash>``) is a stage of its own: runs of other systems share it,
@@ -99,8 +97,9 @@ def read_record(directory: Path) -> dict[str, Any]:
 
 
 def recorded(directory: Path) -> dict[str, Print] | None:
-    """The fingerprint a training or scoring directory recorded; None where it recorded none (made before
-    asdbench recorded one, or the file is unreadable: then nothing can be said about its code)."""
+    """The fingerprint a training or scoring directory recorded; None where its ``code.json`` is missing or
+    unreadable: nothing can then be said about its code, and a finished training or scoring is damaged
+    (:mod:`asdbench.store.checks`)."""
     distributions = read_record(directory).get("distributions")
     return distributions if isinstance(distributions, dict) else None
 
