@@ -240,19 +240,27 @@ def test_a_scoring_without_its_code_record_is_damaged_and_scored_again(finished,
     assert len(list(out.glob("*/*/code.json"))) == 2 and len(list(out.glob("*/*/results.json.damaged-*"))) == 2
 
 
-@pytest.mark.parametrize("record", ["code.json", "data.json"])
-def test_a_training_without_its_code_or_data_record_is_refused_and_left_as_it_is(finished, capsys, record):
+@pytest.mark.parametrize(("record", "damage", "said"), [
+    ("code.json", "missing", "missing, though it is written before anything is computed"),
+    ("data.json", "missing", "missing, though it is written before anything is computed"),
+    ("code.json", "no fingerprint", "field 'distributions' is None, not a fingerprint"),
+])
+def test_a_training_without_its_code_or_data_record_is_refused_and_left_as_it_is(finished, capsys, record, damage,
+                                                                                 said):
     """What made the checkpoints and embeddings of such a training cannot be told: the grid stops naming it, and
     nothing in the store is moved or written; the user deletes it (or uses another store) to train it again."""
     grid, out = finished
     training = sorted(path.parent for path in out.glob("*/trained.json"))[0]
-    (training / record).unlink()
-    before = sorted(path for path in out.rglob("*") if path.name != ".lock")
+    if damage == "missing":
+        (training / record).unlink()
+    else:
+        (training / record).write_text(json.dumps({"stage": "training"}))
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.name != ".lock"}
     code, _, stderr = asdbench(capsys, "grid", str(grid), "--out", str(out))
     assert code == 2 and stderr.count("\n") == 1
-    assert f"{training / record}: missing, though every training writes it before it trains" in stderr
+    assert f"{training / record}: {said}" in stderr
     assert f"made the training {training} cannot be told" in stderr and "delete it" in stderr
-    assert sorted(path for path in out.rglob("*") if path.name != ".lock") == before
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.name != ".lock"} == before
     assert "2 runs: 1 done, 0 stale, 0 running, 0 failed, 1 damaged" in asdbench(capsys, "status", str(grid), "--out",
                                                                                 str(out))[1]
 

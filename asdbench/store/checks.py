@@ -67,9 +67,9 @@ def scoring_problem(run_dir: Path) -> Problem | None:
         return run_dir / RESULTS, problem
     if not (run_dir / CODE_FILE).exists():  # set the results aside: the run is scored again, its code recorded
         return run_dir / RESULTS, f"{run_dir / RESULTS}: no {CODE_FILE} beside it, which every scoring writes first"
-    code = _read(run_dir / CODE_FILE)
-    if isinstance(code, tuple):
-        return code
+    problem = _fingerprint_problem(run_dir / CODE_FILE)
+    if problem is not None:
+        return problem
     spec = _read(run_dir / SPEC)
     if isinstance(spec, dict):
         return _problem(run_dir / SPEC, identity_problem(run_dir / SPEC, spec))
@@ -91,14 +91,7 @@ def training_problem(training_dir: Path) -> Problem | None:
             return content
     if not (training_dir / TRAINED).exists():
         return None
-    for name in (CODE_FILE, DATA_FILE):
-        content = _read(training_dir / name)
-        if content is None:
-            return training_dir / name, (f"{training_dir / name}: missing, though every training writes it before "
-                                         "it trains")
-        if isinstance(content, tuple):
-            return content
-    return None
+    return _fingerprint_problem(training_dir / CODE_FILE) or _fingerprint_problem(training_dir / DATA_FILE)
 
 
 def set_aside_problem(problem: Problem) -> Path:
@@ -200,6 +193,20 @@ def _read(path: Path) -> dict[str, Any] | Problem | None:
         return read_json(path)
     except DamagedFile as exc:
         return path, str(exc)
+
+
+def _fingerprint_problem(path: Path) -> Problem | None:
+    """What is wrong with a finished stage's ``code.json`` or ``data.json``: missing, unreadable, or without its
+    fingerprint (``distributions``, ``fingerprint``: null only for a dataset type that has none)."""
+    content = _read(path)
+    if content is None:
+        return path, f"{path}: missing, though it is written before anything is computed"
+    if isinstance(content, tuple):
+        return content
+    field, kind = ("distributions", dict) if path.name == CODE_FILE else ("fingerprint", str | None)
+    if field not in content or not isinstance(content[field], kind):
+        return path, f"{path}: field {field!r} is {content.get(field)!r}, not a fingerprint"
+    return None
 
 
 def _problem(path: Path, message: str | None) -> Problem | None:
