@@ -5,14 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # leaderboard/demo.toml reads its data from DEMO_DIR, leaderboard/synth.toml from LEADERBOARD_DATA
 DEMO_DIR := demo-output
-# measured from a fresh clone on an idle 2-core machine (README, "make demo")
+# measured from a fresh clone on an idle 2-core machine (docs/performance.md)
 DEMO_MINUTES := 8
 
 LEADERBOARD := leaderboard/synth
 LEADERBOARD_DATA := leaderboard-data/ci
 # The regression gate (leaderboard/gate.toml): a cell more than GATE_TOLERANCE points below gate.json fails CI.
-# Measured (README, "The regression gate"): the cells, means of three seeds, moved up to 4 points between thread
-# counts 1 and 2, and each deliberate break (make gate-breaks) takes a trained cell 17 points down or more.
+# Measured (docs/performance.md, "The regression gate"): the cells, means of three seeds, moved up to 4 points
+# between thread counts 1 and 2, and each deliberate break (make gate-breaks) takes a trained cell 17 points down
+# or more.
 GATE := leaderboard/gate
 GATE_DATA := leaderboard-data/gate
 GATE_TOLERANCE := 10

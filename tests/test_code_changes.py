@@ -227,14 +227,42 @@ def test_run_refuses_a_finished_run_made_with_other_code(finished, plugins, tiny
     assert code == 2 and "error: 1 runs in " in stderr and "asdbench-edited-backend: source" in stderr
 
 
-def test_runs_that_recorded_no_code_are_reported_once_as_unknown_and_reused(finished, plugins, capsys):
+def test_a_scoring_without_its_code_record_is_damaged_and_scored_again(finished, capsys):
+    """Every scoring records its code before it scores: one without it was cut short or damaged."""
     grid, out = finished
-    for record in out.rglob("code.json"):
+    for record in out.glob("*/*/code.json"):
         record.unlink()
-    edit(plugins["asdbench-edited-backend"], "SIGN = 1.0", "SIGN = -1.0")
+    assert "2 runs: 0 done, 0 stale, 0 running, 0 failed, 2 damaged" in asdbench(capsys, "status", str(grid), "--out",
+                                                                                str(out))[1]
     code, stdout, stderr = asdbench(capsys, "grid", str(grid), "--out", str(out))
     assert code == 0 and "2 of 2 runs done" in stdout
-    assert stderr.count("record no code fingerprint") == 1 and "4 finished trainings or scorings" in stderr
+    assert stderr.count("no code.json beside it, which every scoring writes first") == 2
+    assert len(list(out.glob("*/*/code.json"))) == 2 and len(list(out.glob("*/*/results.json.damaged-*"))) == 2
+
+
+@pytest.mark.parametrize(("record", "damage", "said"), [
+    ("code.json", "missing", "missing, though it is written before anything is computed"),
+    ("data.json", "missing", "missing, though it is written before anything is computed"),
+    ("code.json", "no fingerprint", "field 'distributions' is None, not a fingerprint"),
+])
+def test_a_training_without_its_code_or_data_record_is_refused_and_left_as_it_is(finished, capsys, record, damage,
+                                                                                 said):
+    """What made the checkpoints and embeddings of such a training cannot be told: the grid stops naming it, and
+    nothing in the store is moved or written; the user deletes it (or uses another store) to train it again."""
+    grid, out = finished
+    training = sorted(path.parent for path in out.glob("*/trained.json"))[0]
+    if damage == "missing":
+        (training / record).unlink()
+    else:
+        (training / record).write_text(json.dumps({"stage": "training"}))
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.name != ".lock"}
+    code, _, stderr = asdbench(capsys, "grid", str(grid), "--out", str(out))
+    assert code == 2 and stderr.count("\n") == 1
+    assert f"{training / record}: {said}" in stderr
+    assert f"made the training {training} cannot be told" in stderr and "delete it" in stderr
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.name != ".lock"} == before
+    assert "2 runs: 1 done, 0 stale, 0 running, 0 failed, 1 damaged" in asdbench(capsys, "status", str(grid), "--out",
+                                                                                str(out))[1]
 
 
 def test_a_version_change_is_named_as_such(site):

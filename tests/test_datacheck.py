@@ -14,7 +14,9 @@ from asdbench.grid.execute import execute_grid
 from asdbench.grid.expand import load_grid
 from asdbench.spec.identity import RunSpec
 from asdbench.spec.validate import validate_spec
+from asdbench.store import datacheck
 from asdbench.store import pseudolabels as pseudolabel
+from asdbench.store.checks import UnknownOrigin
 from asdbench.store.store import Store
 from asdbench.synth.generate import generate
 from tests.helpers.grids import grid_file
@@ -99,13 +101,29 @@ def test_label_tables_are_keyed_by_the_data(tmp_path):
 
 
 @pytest.mark.slow
-def test_runs_from_before_fingerprints_are_reused_with_a_warning(fake_system, tmp_path):
+def test_a_training_without_its_data_record_is_refused_and_never_resumed(fake_system, tmp_path):
+    """Every training records its data before it trains: without that record, which data made its checkpoints
+    cannot be told, finished or not (tests/test_code_changes.py: the grid stops naming it, nothing moved)."""
     root = tmp_path / "data"
     generate(root, "tiny", seed=0, progress=False)
     grid = load_grid(grid_file(tmp_path, root, seeds=(1,)))
     execute_grid(grid, tmp_path / "store", progress=False)
     store = Store(tmp_path / "store")
-    (store.training_directory(grid.runs[0].spec) / "data.json").unlink()
-    with pytest.warns(UserWarning, match="record no data fingerprint"):
-        again = store.run(grid.runs[0].spec, get_registry(), progress=False)
-    assert again == json.loads((store.directory(grid.runs[0].spec) / "results.json").read_text())
+    training = store.training_directory(grid.runs[0].spec)
+    (training / "data.json").unlink()
+    with pytest.raises(UnknownOrigin, match=f"{training / 'data.json'}: missing.*which data made the training"):
+        store.run(grid.runs[0].spec, get_registry(), progress=False)
+    (training / "trained.json").unlink()  # as if interrupted: its checkpoints are not resumed either
+    shutil.rmtree(store.directory(grid.runs[0].spec))
+    executions = fake_system.read_text().count("\n")
+    with pytest.raises(DataError, match=f"{training} holds checkpoints but no data.json"):
+        store.run(grid.runs[0].spec, get_registry(), progress=False)
+    assert fake_system.read_text().count("\n") == executions and not (training / "data.json").exists()
+
+
+def test_a_dataset_type_without_a_fingerprint_records_none_and_is_not_checked(tmp_path):
+    datacheck.record(tmp_path, None)
+    assert json.loads((tmp_path / "data.json").read_text()) == {"fingerprint": None}
+    datacheck.check(tmp_path, None)
+    with pytest.raises(DataError, match="records no fingerprint of the data it was made on"):
+        datacheck.check(tmp_path, "sha256:abc")

@@ -1,7 +1,7 @@
 """leaderboard/gate_breaks.py breaks what it says it breaks, and nothing stays broken after it.
 
 Whether the gate then fails is shown by running it (`make gate-breaks`: minutes, so not part of the suite; the
-README's "The regression gate" records which cells caught each break)."""
+docs/performance.md records which cells caught each break)."""
 
 from __future__ import annotations
 

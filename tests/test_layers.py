@@ -19,7 +19,7 @@ CORE = ROOT / "asdbench"
 PLUGINS = sorted((ROOT / "plugins").glob("*/asdbench_*"))
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "hookspecs"),
+    ("errors", "hookspecs", "compat"),
     ("files", "runtime"),
     ("contract",),
     ("data",),

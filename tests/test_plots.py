@@ -16,11 +16,11 @@ def space_file(directory, reducer="umap", clusters=3):
     (directory / "spec.json").write_text(json.dumps({"pseudolabel": {
         "feature_space": {"name": "triplet", "epochs": 1}, "reducer": {"name": reducer}}}))
     count = 40
-    domains = np.array(["source"] * 30 + ["target"] * 10, dtype=object)
-    labels = np.array([f"pseudo/dev/fan/{d}/{i % clusters}" for i, d in enumerate(domains)], dtype=object)
+    domains = np.array(["source"] * 30 + ["target"] * 10)
+    labels = np.array([f"pseudo/dev/fan/00/{d}/{i % clusters}" for i, d in enumerate(domains)])
     path = directory / "spaces" / "dev.fan.00.npz"
     np.savez(path, coordinates=np.random.default_rng(0).normal(size=(count, 2)), files=np.arange(count),
-             domains=domains, truth=np.array([""] * count, dtype=object), labels=labels)
+             domains=domains, truth=np.array([""] * count), labels=labels)
     return path
 
 
@@ -47,4 +47,15 @@ def test_unreadable_spec_is_named(tmp_path):
     path = space_file(tmp_path)
     (tmp_path / "spec.json").write_text("{")
     with pytest.raises(AsdbenchError, match="spec.json: cannot read"):
+        space_figure(path)
+
+
+def test_a_space_of_pickled_strings_is_refused_naming_the_file(tmp_path):
+    """asdbench wrote a space's strings as pickled objects before 0.1.0; nothing pickled is read (no code runs from
+    a data file), and computing the table again rewrites it."""
+    path = space_file(tmp_path)
+    with np.load(path) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    np.savez(path, **{**arrays, "labels": arrays["labels"].astype(object)})
+    with pytest.raises(AsdbenchError, match=f"{path}: not a pseudo-labelling space asdbench wrote .*allow_pickle=False"):
         space_figure(path)

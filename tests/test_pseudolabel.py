@@ -253,6 +253,18 @@ def test_a_table_made_with_other_code_is_set_aside_and_computed_again(manifests,
         "source"] == "sha256:edited", "computed again, with the installed code"
 
 
+def test_a_table_without_its_code_record_is_incomplete_and_computed_again(manifests, tiny_dataset, tmp_path, capsys):
+    """A table writes its code.json before its labels.csv: labels without it were not written whole."""
+    spec = spec_for(tiny_dataset, "ground-truth")
+    first = label(spec, get_registry(), tmp_path, manifests)
+    stamp = (first.directory / LABELS).stat().st_mtime_ns
+    (first.directory / "code.json").unlink()
+    again = label(spec, get_registry(), tmp_path, manifests)
+    assert again.directory == first.directory and (first.directory / LABELS).stat().st_mtime_ns != stamp
+    assert codeprint.recorded(again.directory) is not None
+    pd.testing.assert_frame_equal(again.table, first.table)
+
+
 def edited(monkeypatch, distribution: str) -> None:
     """What a new process sees after ``distribution``'s source was edited: another source digest."""
     installed = codeprint.distribution_print

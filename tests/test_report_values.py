@@ -16,7 +16,9 @@ from asdbench.errors import SpecError
 from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
 from asdbench.scoring.metrics import EvaluationReport, evaluate_frame
+from asdbench.store.checks import scoring_problem
 from asdbench.store.layout import RESULTS
+from asdbench.store.reading import RunState
 from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
 
@@ -46,7 +48,10 @@ def stored(fake_system, tiny_dataset, tmp_path):
         reports[run.spec.hash] = splits
         directory = store.directory(run.spec)
         directory.mkdir(parents=True)
-        (directory / RESULTS).write_text(json.dumps({"splits": {s: r.to_dict() for s, r in splits.items()}}))
+        (directory / RESULTS).write_text(json.dumps({
+            "training": run.spec.training_hash, "scoring": run.spec.scoring_hash, "score_files": {s: [] for s in splits},
+            "splits": {s: r.to_dict() for s, r in splits.items()}}))
+        (directory / "code.json").write_text(json.dumps({"stage": "scoring", "distributions": {}}))
     return path, store, reports
 
 
@@ -99,21 +104,36 @@ def test_a_typo_lists_every_value_and_a_splits_value_is_refused_per_machine(stor
         leaderboard.table_frame(with_value(path, "f1_hmean", columns='["split", "machine"]'), store.root)
 
 
-def test_results_stored_before_the_report_have_its_means_and_name_the_file_for_the_rest(stored):
-    path, store, reports = stored
-    grid = with_value(path, "auc_all", columns='["split", "machine"]')
-    old = store.directory(grid.runs[1].spec) / RESULTS
-    results = json.loads(old.read_text())
-    for split in results["splits"].values():  # as asdbench wrote them before: no ci95, means or AUC (all)
-        del split["official_score_ci95"], split["means"]
-        for machine in split["machines"]:
-            del machine["auc_all"]
-    old.write_text(json.dumps(results))
-    with pytest.raises(SpecError, match=f"{old}: no 'auc_all' \\(split dev, machine fan section 00\\).*delete that "
-                                        "results.json and run `asdbench grid` to rescore"):
+@pytest.mark.parametrize(("lacking", "named"), [
+    ("auc_all", "splits.dev.machines[0]: no 'auc_all'"),
+    ("official_score_ci95", "splits.dev: no 'official_score_ci95'"),
+    ("means", "splits.dev: no 'means'"),
+])
+def test_a_record_lacking_a_value_of_the_report_is_damaged_not_a_blank_cell(stored, lacking, named):
+    """Every scoring stores the whole report: a results.json without part of it is damaged (the next grid sets it
+    aside and scores the run again, tests/test_stored_files.py), and its cells are missing, not blank."""
+    path, store, _ = stored
+    grid = with_value(path, "auc_all" if lacking == "auc_all" else "official_score_ci95",
+                      columns='["split", "machine"]' if lacking == "auc_all" else '"split"')
+    record = store.directory(grid.runs[1].spec) / RESULTS
+    results = json.loads(record.read_text())
+    for split in results["splits"].values():
+        for part in split["machines"] if lacking == "auc_all" else [split]:
+            del part[lacking]
+    record.write_text(json.dumps(results))
+    assert store.state(grid.runs[1].spec) is RunState.DAMAGED
+    assert named in scoring_problem(record.parent)[1]
+    assert "[1/2]" in leaderboard.render(grid, store.root)
+
+
+def test_a_value_undefined_in_a_finished_record_is_named(stored):
+    path, store, _ = stored
+    grid = with_value(path, "official_score_ci95")
+    record = store.directory(grid.runs[1].spec) / RESULTS
+    results = json.loads(record.read_text())
+    results["splits"]["dev"]["official_score_ci95"] = None  # fewer than two clips of a class: no jackknife
+    record.write_text(json.dumps(results))
+    assert store.state(grid.runs[1].spec) is RunState.DONE
+    with pytest.raises(SpecError, match=f"{record}: 'official_score_ci95' is undefined \\(split dev\\), so this "
+                                        "table cannot show it"):
         leaderboard.table_frame(grid, store.root)
-    with pytest.raises(SpecError, match=f"{old}: no 'official_score_ci95' \\(split dev\\)"):
-        leaderboard.table_frame(with_value(path, "official_score_ci95"), store.root)
-    grid = with_value(path, "precision_hmean")  # means come from the stored machines
-    cells = leaderboard.table_frame(grid, store.root).set_index(["row", "column"])["mean"]
-    assert cells.to_dict() == pytest.approx(expected_cells(grid, reports, "precision_hmean"), rel=1e-12)

@@ -2,7 +2,8 @@
 
 A backend or ensemble ablation trains once and scores each variant from the stored embeddings, with the
 results of separate full runs; an invalid backend fails before any training; checkpoints a training did not
-keep are re-created exactly; stores of the one-level layout are migrated without recomputing anything.
+keep are re-created exactly; a store of the one-level layout asdbench wrote before 0.1.0 is left as it is, and its
+runs are computed anew beside it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from asdbench.grid.execute import execute_grid, grid_status
 from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
 from asdbench.spec.identity import RunSpec
-from asdbench.store.migrate import legacy_runs
 from asdbench.store.reading import RunState
 from asdbench.store.store import Store
 from tests.helpers.fake_system import trainings
@@ -90,25 +90,31 @@ def test_a_checkpoint_the_training_did_not_keep_is_re_created_exactly(fake_syste
 
 
 @pytest.mark.slow
-def test_a_one_level_store_is_migrated_without_recomputing(fake_system, tiny_dataset, tmp_path):
+def test_a_one_level_store_is_left_as_it_is_and_its_runs_are_computed_anew(fake_system, tiny_dataset, tmp_path):
     grid = load_grid(backend_grid(tmp_path, tiny_dataset))
     execute_grid(grid, tmp_path / "store", progress=False)
     expected = leaderboard.render(grid, tmp_path / "store")
-    legacy = tmp_path / "legacy"
+    old = tmp_path / "old"
     for index, run in enumerate(grid.runs):
-        write_one_level_run(Store(tmp_path / "store"), run.spec, legacy / f"{index:016x}")
-    assert len(legacy_runs(legacy)) == len(grid.runs)
+        write_one_level_run(Store(tmp_path / "store"), run.spec, old / f"{index:016x}")
+    before = contents(old)
+    assert {row["state"] for row in grid_status(grid, old)} == {"pending"}, "an old run is none of today's"
 
     executions = trainings(fake_system)
-    assert leaderboard.render(grid, legacy) == expected  # opening the store migrates it
-    assert not legacy_runs(legacy) and len(list((legacy / ".migrated").iterdir())) == len(grid.runs) - 1
-    execute_grid(grid, legacy, progress=False)
-    assert trainings(fake_system) == executions, "nothing trained again"
-    assert {row["state"] for row in grid_status(grid, legacy)} == {"done"}
+    execute_grid(grid, old, progress=False)
+    assert trainings(fake_system) == executions + 1, "trained anew, once for the four scorings"
+    assert leaderboard.render(grid, old) == expected
+    assert {path: data for path, data in contents(old).items() if path.parts[0] in
+            {f"{index:016x}" for index in range(len(grid.runs))}} == before, "the old runs are left as they were"
+
+
+def contents(root):
+    """Every file under ``root``, by path relative to it: its bytes."""
+    return {path.relative_to(root): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
 
 
 def write_one_level_run(store, spec, directory):
-    """``spec``'s run as asdbench wrote it before trainings and scorings had directories of their own."""
+    """``spec``'s run as asdbench wrote it before 0.1.0, when trainings and scorings had no directories of their own."""
     training, run = store.training_directory(spec), store.directory(spec)
     shutil.copytree(training / "checkpoints", directory / "checkpoints")
     os.makedirs(directory / "embeddings")

@@ -1,6 +1,6 @@
 """Stored files are checked for what they say, not only for being readable (issue 22 §5): a file copied from
-another run, a metric out of range, an embedding that does not fit its machines, a missing score file are each
-named, shown as damaged, set aside and computed again from the last good state.
+another run, a record lacking a field, a metric out of range, an embedding that does not fit its machines, a missing
+score file are each named, shown as damaged, set aside and computed again from the last good state.
 
 One small grid (two scorings of one training, and a second training) is trained once for the module; each test
 works on a copy of its store."""
@@ -108,6 +108,22 @@ def test_a_machine_metric_out_of_range_is_damage(store):
     assert states(grid, root)["k1"] == "damaged"
 
 
+@pytest.mark.parametrize("lacking", ["scoring", "score_files", "auc_all", "official_score_ci95"])
+def test_a_results_json_lacking_a_field_is_damage_and_scored_again(store, capsys, lacking):
+    """A scoring writes its whole record: one without a field of it was cut short or edited, and is scored again."""
+    grid, root, specs, table = store
+    target = Store(root).directory(specs["k1"]) / "results.json"
+    results = json.loads(target.read_text())
+    splits = results["splits"].values()
+    parts = {"auc_all": [m for split in splits for m in split["machines"]], "official_score_ci95": list(splits)}
+    for part in parts.get(lacking, [results]):
+        del part[lacking]
+    target.write_text(json.dumps(results))
+    assert states(grid, root)["k1"] == "damaged"
+    said = recomputed(grid, root, table, target, capsys)
+    assert f"{target} is damaged" in said and f"no {lacking!r}" in said.replace("no field", "no")
+
+
 @pytest.mark.parametrize("content", ["garbage", "another run's"])
 def test_a_spec_json_that_lies_is_noticed(store, capsys, content):
     grid, root, specs, table = store
@@ -122,12 +138,14 @@ def test_a_spec_json_that_lies_is_noticed(store, capsys, content):
 
 
 @pytest.mark.parametrize(("name", "content"), [("training.json", "garbage"), ("training.json", "another run's"),
-                                               ("trained.json", "another run's")])
+                                               ("trained.json", "another run's"), ("trained.json", "no training")])
 def test_training_records_that_lie_are_noticed(store, capsys, name, content):
     grid, root, specs, table = store
     target = Store(root).training_directory(specs["k1"]) / name
     if content == "garbage":
         target.write_bytes(b"\x00\x01")
+    elif content == "no training":
+        target.write_text(json.dumps({k: v for k, v in json.loads(target.read_text()).items() if k != "training"}))
     else:
         shutil.copy(Store(root).training_directory(specs["wide"]) / name, target)
     assert states(grid, root) == {"k1": "damaged", "k3": "damaged", "wide": "done"}

@@ -7,16 +7,16 @@ otherwise, beside a JSON index of offsets and lengths. Any later epoch, run or p
 without decoding.
 
 Of two-channel files (DCASE 2026: near and far microphone) only the channel a run reads is decoded and stored,
-and the channel is part of the key: a run on the near microphone and one on the far microphone each decode once,
-and a mono group keeps the key (and the entry) it had before two-channel data existed.
+and the channel is part of the key: a run on the near microphone and one on the far microphone each decode once.
+A mono group's key and index name no channel: it has one.
 
 Concurrency: filling a group holds an OS file lock (``filelock``), so one process decodes while the others
 wait and then reuse its result; the lock dies with its holder, so a killed filler blocks nobody. Entries are
 written under temporary names and renamed into place, the index last, so a reader never sees half an entry.
 
-Integrity: the index records a CRC-32 of the array bytes, verified the first time a process opens the entry
-(measured: zlib.crc32 over the memory-mapped file takes 0.3-0.6 s per GB on one core, blake2b 1.4-4 s; a DCASE
-dev set is about 2.7 GB as int16; later opens in the same process cost nothing). An entry whose data does not
+Integrity: the index records a CRC-32 of the array bytes, verified the first time a process opens the entry (a
+CRC rather than a cryptographic digest: several times faster over a DCASE dev set's gigabytes, docs/performance.md;
+later opens in the same process cost nothing). An entry whose data does not
 match its index or its checksum, e.g. overwritten by something else, is never used: it is rebuilt from the audio
 files, with a warning naming it.
 
@@ -51,7 +51,7 @@ from asdbench.runtime.progress import progress_bar
 if TYPE_CHECKING:
     import pandas as pd
 
-CACHE_VERSION = 2  # 2: the index holds a checksum of the data
+CACHE_VERSION = 2  # in every key: entries of another format are never read
 INT16_SCALE = 1.0 / 32768.0
 
 
@@ -173,7 +173,7 @@ class AudioCache:
 
     def key(self, paths: Sequence[str | Path], channels: int = 1, channel: int = 0) -> str:
         digest = hashlib.sha256(f"asdbench-audio/{CACHE_VERSION}".encode())
-        if channels != 1:  # mono groups keep the keys they had before two-channel data existed
+        if channels != 1:  # a mono group has one channel: its key names none
             digest.update(f"\0channel {channel} of {channels}".encode())
         for path in paths:
             resolved = Path(path).resolve()

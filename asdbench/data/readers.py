@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+from asdbench.compat import SYNTH_OMITTED_AT_DEFAULT
 from asdbench.contract.constraints import OneOf
 from asdbench.data.layout import INFO_FILE
 from asdbench.data.years import SPLITS, YEARS, Year
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 SUPPLEMENTAL_OPTION = Annotated[str, OneOf("none", "train")]
 CHANNEL_OPTION = Annotated[int, OneOf(0, 1)]
 TWO_CHANNELS = "both"
-LATER_OPTIONS = ("supplemental", "channel")
-"""``synth`` options added after runs were made on synthetic data: left out of a spec's canonical form while they
-hold their defaults, so that those runs keep their identity (see hookspecs, ``omit_defaults``)."""
 
 
 @dataclass(frozen=True)
@@ -156,4 +154,4 @@ def asdbench_register_datasets(register: Register) -> None:
     for year in YEARS.values():
         register(year.dataset, year_reader(year), description=f"DCASE {year.year} Task 2 in the official layout")
     register("synth", synth, description="a synthetic dataset written by `asdbench synth`",
-             omit_defaults=LATER_OPTIONS)
+             omit_defaults=SYNTH_OMITTED_AT_DEFAULT)

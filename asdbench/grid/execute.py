@@ -45,7 +45,7 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     if claims == "scheduler" and executor != "dask":
         raise SpecError("--claims scheduler holds claims on a Dask scheduler: it needs --executor dask")
     runs_root = Path(runs_root).resolve()  # the path every worker is given, whatever its working directory
-    store = Store(runs_root)  # opened (and migrated, if it is an old store) here, before any worker opens it
+    store = Store(runs_root)
     unique = {run.spec.hash: run.spec for run in grid.runs}
     apply_code_policy(changed_code, list(unique.values()), store, get_registry())
     outcomes: dict[str, Outcome] = {}

@@ -141,9 +141,8 @@ def _check_machines(grid: Grid, frame: pd.DataFrame) -> None:
 
 
 def _check_stored(grid: Grid, records: pd.DataFrame) -> None:
-    """Every finished record must hold the table's value: a run scored before asdbench reported it (AUC (all),
-    the ci95) has none, and would otherwise look unfinished. Rescoring it from its stored embeddings takes
-    seconds."""
+    """Every finished record must hold the table's value; one that is undefined there (the ci95 of a split with
+    fewer than two clips of a class) would otherwise look unfinished."""
     value = grid.table.value
     finished = records[records["finished"]] if "finished" in records else records
     if finished.empty:
@@ -153,9 +152,8 @@ def _check_stored(grid: Grid, records: pd.DataFrame) -> None:
         first = lacking.iloc[0]
         where = f"split {first['split']}" + (f", machine {first['machine']} section {first['section']}"
                                              if pd.notna(first["machine"]) else "")
-        raise SpecError(f"{first['results']}: no {value!r} ({where}): the run was scored before asdbench reported "
-                        "it, or it is undefined there; delete that results.json and run `asdbench grid` to rescore "
-                        f"the run from its stored embeddings ({len(lacking)} such records in this table)")
+        raise SpecError(f"{first['results']}: {value!r} is undefined ({where}), so this table cannot show it; "
+                        f"choose another table.value ({len(lacking)} such records in this table)")
 
 
 def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:

@@ -11,7 +11,6 @@ import numpy as np
 
 from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import atomic_path
-from asdbench.files.safeload import load_npz
 from asdbench.store.layout import HASH, PSEUDOLABELS, RESULTS, TRAINED, read_json
 
 if TYPE_CHECKING:
@@ -122,9 +121,11 @@ def save_figure(figure: Figure, out: Path, **options: Any) -> Path:
 
 
 def _space(space_file: Path) -> dict[str, np.ndarray]:
-    """The arrays of a space file, read without running code from it (:mod:`asdbench.files.safeload`)."""
+    """The arrays of a space file, read without pickles: no code runs from a data file (a space of strings pickled
+    as objects, as asdbench wrote them before 0.1.0, is refused too: computing the table again rewrites it)."""
     try:
-        data = load_npz(space_file)
+        with np.load(space_file, allow_pickle=False) as stored:
+            data = {key: stored[key] for key in stored.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise AsdbenchError(f"{space_file}: not a pseudo-labelling space asdbench wrote ({error})") from None
     missing = [key for key in SPACE_ARRAYS if key not in data]

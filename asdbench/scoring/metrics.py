@@ -53,7 +53,7 @@ class MachineScores:
     recall_target: float | None = None
     f1_source: float | None = None
     f1_target: float | None = None
-    auc_all: float | None = None  # None only in results stored before asdbench reported it
+    auc_all: float | None = None  # None only where unknown: a report built from published per-domain figures
 
 
 def machine_metrics(is_anomaly: np.ndarray, is_target: np.ndarray, scores: np.ndarray,
@@ -122,8 +122,7 @@ MACHINE_COLUMNS = {"auc_all": "AUC (all)", "auc_source": "AUC (source)", "auc_ta
 @dataclass(frozen=True)
 class EvaluationReport:
     """Per-machine metrics of one split, its official score, the evaluators' "official score ci95" (None where
-    undefined, or in results stored before asdbench reported it) and the means of their report (computed from
-    the machines, so that results stored before asdbench reported them have them too)."""
+    undefined) and the means of their report (computed from the machines, the one source of every value)."""
 
     machines: list[MachineScores]
     official_score: float
@@ -158,7 +157,7 @@ class EvaluationReport:
     def from_dict(cls, data: dict[str, Any]) -> EvaluationReport:
         names = {f.name for f in fields(MachineScores)}
         machines = [MachineScores(**{k: v for k, v in m.items() if k in names}) for m in data["machines"]]
-        return cls(machines, float(data["official_score"]), data.get("official_score_ci95"))
+        return cls(machines, float(data["official_score"]), data["official_score_ci95"])
 
     def to_markdown(self) -> str:
         """The per-machine table, the evaluators' mean rows, the official score and its ci95 (percent)."""

@@ -84,7 +84,7 @@ def training_identity(canonical: Mapping[str, Any]) -> dict[str, Any]:
     ignored = (*EXECUTION_KEYS, "stack_seeds", *(UNTRAINED_IGNORED if untrained else ()))
     train = {k: v for k, v in identity["train"].items() if k not in ignored}
     if identity["train"].get("stack_seeds", 1) > 1 and not untrained:
-        train["stacked"] = True  # only then, so that trainings made alone keep the hashes they always had
+        train["stacked"] = True  # only then: asdbench.compat
     identity["train"] = train
     return identity
 

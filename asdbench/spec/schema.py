@@ -34,7 +34,7 @@ fitted to its machine's training scores (the DCASE baseline's rule)."""
 
 EMBEDDINGS = ("normalised", "raw")
 """``system.embeddings``: what the system gives its backend, z_cat L2-normalised (the default, left out of the
-canonical form so that earlier runs keep their identity) or "raw", z_cat as the networks output it, which only a
+canonical form: :mod:`asdbench.compat`) or "raw", z_cat as the networks output it, which only a
 backend registered with ``raw_embeddings=True`` takes, and such a backend needs (GenRep's distances on raw
 pretrained features)."""
 
@@ -74,6 +74,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "compile": False,
     "memory_format": "auto",
     "stack_seeds": 1,
+    "warmup_steps": 0,
 }
 """The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16).
 
@@ -86,6 +87,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 their networks vmapped (:mod:`asdbench.training.stacked`). Stacked training computes what training alone computes only
 up to float32 noise, which training amplifies chaotically (a cell of the eval table moved by 7 points), so a
 stacked training is another training: its identity gets ``"stacked": true`` (see :func:`training_identity`).
+``warmup_steps``: the learning rate rises linearly from 0 to ``lr`` over this many optimiser steps, counted over the
+whole run (ASDKit's BEATs and EAT recipes: 5000; asdbench.training.loop.TrainingPlan.learning_rate says exactly how);
+left out of the canonical form at 0 (:mod:`asdbench.compat`).
 
 ``epochs = 0``: a training-free system (frozen pretrained features with a backend such as ``genrep``): it is used
 as built (its weights seeded, or loaded by its networks), its only checkpoint is 0 (the default then) and it has
@@ -93,14 +97,6 @@ no loss, auxiliary term, augmentation or pseudo-labels to give. ``batch_size``, 
 ``stack_seeds`` and ``system.labels`` change nothing then, and are left out of its identity
 (:func:`training_identity`).
 """
-
-
-LATER_TRAIN_DEFAULTS: dict[str, Any] = {"warmup_steps": 0}
-"""``train`` options added after runs were made: left out of the canonical form while they hold their default, so
-that those runs keep their identity (as a component's ``omit_defaults``).
-
-``warmup_steps``: the learning rate rises linearly from 0 to ``lr`` over this many optimiser steps, counted over the
-whole run (ASDKit's BEATs and EAT recipes: 5000; asdbench.training.loop.TrainingPlan.learning_rate says exactly how)."""
 
 
 UNTRAINED_CHECKPOINTS = [0]

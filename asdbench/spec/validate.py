@@ -26,7 +26,7 @@ Validation happens against the registered plugins: an unknown name, an unknown o
 wrong type is a :class:`SpecError` naming the field (``system.frontends[1].nfft``). The canonical form fills
 in every default (the factories' keyword defaults and :data:`~asdbench.spec.schema.TRAIN_DEFAULTS`), so a spec that spells out a
 default and one that omits it are the same run; the options a registration lists in ``omit_defaults`` are left
-out instead while they hold their default (options added after runs were made: those runs keep their identity).
+out instead while they hold their default (:mod:`asdbench.compat`).
 
 The identity of a validated spec is :mod:`asdbench.spec.identity`'s; its fields and defaults are
 :mod:`asdbench.spec.schema`'s.
@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from asdbench.compat import TRAIN_OMITTED_AT_DEFAULT
 from asdbench.contract.kinds import singular
 from asdbench.contract.registration import Registration
 from asdbench.contract.registry import Registry, get_registry
@@ -51,7 +52,6 @@ from asdbench.spec.schema import (
     DECISION_QUANTILE,
     EMBEDDINGS,
     LABEL_MODES,
-    LATER_TRAIN_DEFAULTS,
     MAX_EPOCHS,
     MAX_SEED,
     MEMORY_FORMATS,
@@ -252,8 +252,8 @@ def _pseudolabel(table: dict[str, Any], feature_space: str, registry: Registry) 
 
 
 def _train(table: dict[str, Any]) -> dict[str, Any]:
-    _reject_unknown(table, (*TRAIN_DEFAULTS, *LATER_TRAIN_DEFAULTS), "train.")
-    train = {**TRAIN_DEFAULTS, **LATER_TRAIN_DEFAULTS, **table}
+    _reject_unknown(table, tuple(TRAIN_DEFAULTS), "train.")
+    train = {**TRAIN_DEFAULTS, **table}
     epochs = train["epochs"]
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 0 <= epochs <= MAX_EPOCHS:
         raise SpecError(f"train.epochs: expected an integer from 0 (the system is used as built, never trained) to "
@@ -296,8 +296,8 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
     warmup = train["warmup_steps"]
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise SpecError(f"train.warmup_steps: expected a whole number of steps >= 0, got {warmup!r}")
-    for key, default in LATER_TRAIN_DEFAULTS.items():
-        if train[key] == default:
+    for key in TRAIN_OMITTED_AT_DEFAULT:
+        if train[key] == TRAIN_DEFAULTS[key]:
             del train[key]
     if train["compile"] and train["stack_seeds"] > 1:
         raise SpecError("train.compile compiles each run's own networks, but train.stack_seeds > 1 calls them "

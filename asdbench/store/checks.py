@@ -19,18 +19,38 @@ from typing import Any
 
 import numpy as np
 
+from asdbench.errors import AsdbenchError
 from asdbench.files.damaged import DamagedFile, set_aside
 from asdbench.spec.identity import RunSpec, spec_hash
-from asdbench.store.layout import RESULTS, SPEC, TRAINED, TRAINING_SPEC, embeddings_path, read_json, trained_embeddings
+from asdbench.store.layout import (
+    CODE_FILE,
+    DATA_FILE,
+    RESULTS,
+    SPEC,
+    TRAINED,
+    TRAINING_SPEC,
+    embeddings_path,
+    read_json,
+    trained_embeddings,
+)
 
 SCORES = "scores"
 SCORE_FILES = "score_files"
 """The field of ``results.json`` that lists, per split, the score and decision files the scoring wrote."""
-METRIC_FIELDS = ("official_score", "official_score_ci95")
+SPLIT_FIELDS = ("official_score", "official_score_ci95", "means", "machines")
+"""What each split's report in ``results.json`` holds (:meth:`asdbench.scoring.metrics.EvaluationReport.to_dict`)."""
+MACHINE_METRICS = ("auc_all", "auc_source", "auc_target", "pauc", "hmean")
+"""The metrics every machine's report holds as numbers; precision, recall and F1 are null where no decisions were
+scored, the split's ``official_score_ci95`` where it is undefined."""
 
 
 Problem = tuple[Path, str]
 """A stored file that lies, and what is wrong with it (a line that names the file)."""
+
+
+class UnknownOrigin(AsdbenchError):
+    """A finished training whose code or data fingerprint is missing or unreadable: which code or data made its
+    checkpoints and embeddings cannot be told, so none of it is reused or set aside file by file."""
 
 
 def scoring_problem(run_dir: Path) -> Problem | None:
@@ -45,6 +65,11 @@ def scoring_problem(run_dir: Path) -> Problem | None:
     problem = results_problem(run_dir / RESULTS, results)
     if problem is not None:
         return run_dir / RESULTS, problem
+    if not (run_dir / CODE_FILE).exists():  # set the results aside: the run is scored again, its code recorded
+        return run_dir / RESULTS, f"{run_dir / RESULTS}: no {CODE_FILE} beside it, which every scoring writes first"
+    problem = _fingerprint_problem(run_dir / CODE_FILE)
+    if problem is not None:
+        return problem
     spec = _read(run_dir / SPEC)
     if isinstance(spec, dict):
         return _problem(run_dir / SPEC, identity_problem(run_dir / SPEC, spec))
@@ -53,7 +78,8 @@ def scoring_problem(run_dir: Path) -> Problem | None:
 
 def training_problem(training_dir: Path) -> Problem | None:
     """What is wrong with a training's ``training.json`` (:func:`identity_problem`) or its ``trained.json``
-    (unreadable, or naming another training); None when they agree with their place or are not there yet."""
+    (unreadable, or naming another training), or, once it is finished, with its ``code.json`` and ``data.json``
+    (missing or unreadable); None when they agree with their place or are not there yet."""
     for name in (TRAINING_SPEC, TRAINED):
         content = _read(training_dir / name)
         if isinstance(content, dict):
@@ -63,12 +89,20 @@ def training_problem(training_dir: Path) -> Problem | None:
             content = _problem(path, found)
         if content is not None:
             return content
-    return None
+    if not (training_dir / TRAINED).exists():
+        return None
+    return _fingerprint_problem(training_dir / CODE_FILE) or _fingerprint_problem(training_dir / DATA_FILE)
 
 
 def set_aside_problem(problem: Problem) -> Path:
-    """Set aside the file a problem names (:func:`asdbench.files.damaged.set_aside`), saying what is wrong with it."""
+    """Set aside the file a problem names (:func:`asdbench.files.damaged.set_aside`), saying what is wrong with it.
+    A training's ``code.json`` or ``data.json`` is not set aside: the training is refused (:class:`UnknownOrigin`)
+    and left as it is, since the checkpoints and embeddings it holds are what cannot be trusted."""
     path, message = problem
+    if path.name in (CODE_FILE, DATA_FILE) and (path.parent / TRAINING_SPEC).exists():
+        raise UnknownOrigin(f"{message}: which {'code' if path.name == CODE_FILE else 'data'} made the training "
+                            f"{path.parent} cannot be told, so it cannot be reused; delete it (or use another --out) "
+                            "to train it again")
     return set_aside(path, message.removeprefix(f"{path} is damaged: ").removeprefix(f"{path}: "))
 
 
@@ -91,11 +125,13 @@ def identity_problem(path: Path, content: dict[str, Any]) -> str | None:
 
 def named_problem(path: Path, content: dict[str, Any], levels: tuple[str, ...]) -> str | None:
     """What is wrong with a ``trained.json`` (``levels`` = ("training",)) or ``results.json`` (("training",
-    "scoring")): the hashes it names must be its directories'. A record made before it named them passes."""
+    "scoring")): it must name the hashes of its directories."""
     directories = {"scoring": path.parent.name, "training": path.parent.parent.name} if len(levels) == 2 else {
         "training": path.parent.name}
     for level in levels:
-        if level in content and content[level] != directories[level]:
+        if level not in content:
+            return f"{path}: no field {level!r}: it does not say which {level} it is of"
+        if content[level] != directories[level]:
             return (f"{path}: field {level!r} is {content[level]!r}, but the file lies in the directory of "
                     f"{directories[level]}: it was copied from another run")
     return None
@@ -160,6 +196,20 @@ def _read(path: Path) -> dict[str, Any] | Problem | None:
         return path, str(exc)
 
 
+def _fingerprint_problem(path: Path) -> Problem | None:
+    """What is wrong with a finished stage's ``code.json`` or ``data.json``: missing, unreadable, or without its
+    fingerprint (``distributions``, ``fingerprint``: null only for a dataset type that has none)."""
+    content = _read(path)
+    if content is None:
+        return path, f"{path}: missing, though it is written before anything is computed"
+    if isinstance(content, tuple):
+        return content
+    field, kind = ("distributions", dict) if path.name == CODE_FILE else ("fingerprint", str | None)
+    if field not in content or not isinstance(content[field], kind):
+        return path, f"{path}: field {field!r} is {content.get(field)!r}, not a fingerprint"
+    return None
+
+
 def _problem(path: Path, message: str | None) -> Problem | None:
     return None if message is None else (path, message)
 
@@ -177,15 +227,24 @@ def _report_problem(path: Path, split: str, report: Any) -> str | None:
     where = f"{path}: splits.{split}"
     if not isinstance(report, dict) or not isinstance(report.get("machines"), list):
         return f"{where}: not a report of machines and metrics"
-    values = [(f"{where}.{field}", report.get(field)) for field in METRIC_FIELDS]
-    values += [(f"{where}.means.{name}", value) for name, value in (report.get("means") or {}).items()]
+    lacking = [field for field in SPLIT_FIELDS if field not in report]
+    if lacking:
+        return f"{where}: no {lacking[0]!r}: not a whole report of the split"
+    if not isinstance(report["means"], dict):
+        return f"{where}.means is {report['means']!r}, not an object of means"
+    values = [(f"{where}.{field}", report[field]) for field in SPLIT_FIELDS[:2]]
+    values += [(f"{where}.means.{name}", value) for name, value in report["means"].items()]
     for index, machine in enumerate(report["machines"]):
         if not isinstance(machine, dict) or not isinstance(machine.get("machine"), str):
             return f"{where}.machines[{index}]: not a machine's metrics"
+        lacking = [name for name in MACHINE_METRICS if name not in machine]
+        if lacking:
+            return f"{where}.machines[{index}]: no {lacking[0]!r}: not all of the machine's metrics"
         values += [(f"{where}.machines[{index}].{name}", value) for name, value in machine.items()
                    if name not in ("machine", "section")]
+    required = (f"{where}.official_score", *(f".{name}" for name in MACHINE_METRICS))
     for field, value in values:
-        if value is None and not field.endswith(".official_score"):
+        if value is None and not field.endswith(required):
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1 or math.isnan(value):
             return f"{field} is {value!r}, not a metric in [0, 1]"
@@ -193,11 +252,12 @@ def _report_problem(path: Path, split: str, report: Any) -> str | None:
 
 
 def _missing_scores(path: Path, results: dict[str, Any]) -> str | None:
-    """The first score or decision file that ``results.json`` lists and ``scores/`` lacks. Results written before
-    they listed their files are not checked: what they were written with is not known."""
-    listed = results.get(SCORE_FILES)
+    """The first score or decision file that ``results.json`` lists and ``scores/`` lacks."""
+    if SCORE_FILES not in results:
+        return f"{path}: no field {SCORE_FILES!r}: it does not list the score files it wrote"
+    listed = results[SCORE_FILES]
     if not isinstance(listed, dict):
-        return None
+        return f"{path}: field {SCORE_FILES!r} is {listed!r}, not an object of the score files per split"
     for split, names in listed.items():
         for name in names if isinstance(names, list) else []:
             if not isinstance(name, str) or Path(name).name != name:

@@ -34,10 +34,8 @@ from asdbench import __version__
 from asdbench.contract.registry import CORE_DISTRIBUTION, ENTRY_POINT_GROUP, Registry
 from asdbench.files.atomic import write_json_atomic
 from asdbench.files.damaged import DamagedFile
-from asdbench.store.layout import read_json
+from asdbench.store.layout import CODE_FILE, read_json
 
-CODE_FILE = "code.json"
-"""In a training directory and in each of its scorings: the fingerprint of the code that made it."""
 TRAINING, SCORING, PSEUDOLABELS = "training", "scoring", "pseudolabels"
 STAGES = (TRAINING, SCORING, PSEUDOLABELS)
 """A pseudo-label table (``<store>/pseudolabels/<hash>``) is a stage of its own: runs of other systems share it,
@@ -45,11 +43,12 @@ so it depends on the dataset reader and the pseudo-labelling components only (an
 components where its feature space trains the run's system, ``uses_system``)."""
 
 NOT_NUMERIC = frozenset({
-    "__main__.py", "errors.py", "hookspecs.py",
+    "__main__.py", "api.py", "compat.py", "errors.py", "hookspecs.py",
     "cli", "files", "grid", "report", "spec",
+    "contract/constraints.py", "contract/kinds.py", "contract/protocols.py", "contract/registration.py",
     "contract/registry.py", "contract/selfcheck.py", "runtime/progress.py", "training/prefetch.py",
     "scoring/baseline.py", "store/checks.py", "store/claims.py", "store/codeprint.py", "store/datacheck.py",
-    "store/layout.py", "store/migrate.py", "store/stale.py", "store/store.py",
+    "store/layout.py", "store/reading.py", "store/stale.py", "store/store.py",
 })
 """The core's files and folders (paths under ``asdbench/``) that compute no number a run stores: editing them
 marks nothing stale. Every package's ``__init__.py`` holds only its docstring and counts for nothing either.
@@ -99,8 +98,9 @@ def read_record(directory: Path) -> dict[str, Any]:
 
 
 def recorded(directory: Path) -> dict[str, Print] | None:
-    """The fingerprint a training or scoring directory recorded; None where it recorded none (made before
-    asdbench recorded one, or the file is unreadable: then nothing can be said about its code)."""
+    """The fingerprint a training or scoring directory recorded; None where its ``code.json`` is missing or
+    unreadable: nothing can then be said about its code, and a finished training or scoring is damaged
+    (:mod:`asdbench.store.checks`)."""
     distributions = read_record(directory).get("distributions")
     return distributions if isinstance(distributions, dict) else None
 

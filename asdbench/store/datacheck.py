@@ -4,7 +4,6 @@ version or seed, at the same path, would otherwise bring back results computed o
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,7 @@ from asdbench.contract.registry import Registry
 from asdbench.errors import DataError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.files.damaged import DamagedFile
-from asdbench.store.layout import read_json
-
-DATA_FILE = "data.json"
+from asdbench.store.layout import DATA_FILE, read_json
 
 
 def open_dataset(dataset: dict[str, Any], registry: Registry) -> Any:
@@ -38,24 +35,23 @@ def current_fingerprint(dataset: dict[str, Any], registry: Registry) -> str | No
 
 
 def check(run_dir: Path, fingerprint: str | None) -> None:
-    """Raise if the finished run ``run_dir`` recorded other data than ``fingerprint``. Runs from before
-    records pass, with a warning (once per store): refusing them would orphan every store made until then."""
-    path = run_dir / DATA_FILE
-    if fingerprint is None:
-        return
-    if not path.exists():
-        warnings.warn(f"runs in {run_dir.parent} record no data fingerprint (made before asdbench recorded "
-                      "one): they are reused without checking that their data is unchanged", stacklevel=2)
-        return
-    _compare(run_dir, fingerprint)
+    """Raise if the finished training ``run_dir`` recorded other data than ``fingerprint`` (None: what the data
+    is now cannot be told here, and nothing is checked). One that recorded none is damaged
+    (:mod:`asdbench.store.checks`) and is not reused."""
+    if fingerprint is not None:
+        _compare(run_dir, fingerprint)
 
 
 def record(run_dir: Path, fingerprint: str | None) -> None:
-    """Record ``fingerprint`` in a starting or resuming run, refusing to resume one begun on other data."""
-    if fingerprint is None:
-        return
+    """Record ``fingerprint`` (None for a dataset type that has none) in a starting or resuming training,
+    refusing to resume one begun on other data, or one whose checkpoints record no data at all."""
     if (run_dir / DATA_FILE).exists():
-        _compare(run_dir, fingerprint)
+        if fingerprint is not None:
+            _compare(run_dir, fingerprint)
+    elif any((run_dir / "checkpoints").glob("*.pt")):
+        raise DataError(f"{run_dir} holds checkpoints but no {DATA_FILE}, which asdbench writes before it trains: "
+                        "which data they were made on cannot be told, so they cannot be resumed. Use another store "
+                        "(--out) or delete that training.")
     write_json_atomic(run_dir / DATA_FILE, {"fingerprint": fingerprint})
 
 
@@ -66,6 +62,10 @@ def _compare(run_dir: Path, fingerprint: str) -> None:
     except DamagedFile as exc:
         raise DataError(f"{exc}; which data {run_dir} was made on cannot be told, so its results cannot be trusted. "
                         "Use another store (--out) or delete that run.") from None
+    if recorded is None:
+        raise DataError(f"{run_dir} records no fingerprint of the data it was made on (no {DATA_FILE}, or one of a "
+                        f"dataset type that had none), but its dataset has one now ({fingerprint}): which data it was "
+                        "made on cannot be told. Use another store (--out) or delete that run.")
     if recorded != fingerprint:
         raise DataError(f"{run_dir} was made on other data (fingerprint {recorded}) than its dataset holds now "
                         f"({fingerprint}), e.g. a dataset regenerated at the same path: its results would be "

@@ -20,6 +20,12 @@ TRAINING_SPEC = "training.json"
 TRAINED = "trained.json"
 SPEC = "spec.json"
 RESULTS = "results.json"
+CODE_FILE = "code.json"
+"""In a training directory, each of its scorings and each pseudo-label table: the fingerprint of the code that made
+it (asdbench.store.codeprint), written before any of it is computed."""
+DATA_FILE = "data.json"
+"""In a training directory: the fingerprint of the data it is made on (asdbench.store.datacheck; null for a dataset
+type that has none), written before it trains."""
 EMBEDDINGS = "embeddings"
 EMBEDDING_KEYS_ENTRY = "embedding_keys"
 """The entry of an embeddings file that holds the version of its keys (asdbench.data.units.EMBEDDING_KEYS)."""

@@ -9,7 +9,8 @@ registers ``uses_system=True``), so runs that share a labelling share one comput
     spaces/          <split>.<machine>.<section>.npz: the 2-D space (coordinates, files, domains, truth, labels)
     spec.json        what was computed
     code.json        the code it was computed with (asdbench.store.codeprint): a table made with other code than is
-                     installed is set aside and computed again before it is reused (asdbench.store.stale.refresh)
+                     installed is set aside and computed again before it is reused (asdbench.store.stale.refresh),
+                     and one without it is incomplete, and computed again
 
 The labelling itself is :mod:`asdbench.pseudolabel.labelling`.
 """
@@ -66,8 +67,8 @@ def compute(spec: RunSpec, registry: Registry, runs_root: Path, manifests: dict[
     shaped_by = identity(spec, registry)
     directory = runs_root / PSEUDOLABELS / spec_hash(shaped_by)
     stale.refresh(directory, spec.canonical, codeprint.PSEUDOLABELS, registry)
-    if (directory / LABELS).exists():
-        return _read(directory)
+    if (directory / LABELS).exists() and codeprint.recorded(directory) is not None:
+        return _read(directory)  # whole: labels.csv is written after code.json
     config = spec.canonical["pseudolabel"]
     (directory / "spaces").mkdir(parents=True, exist_ok=True)
     write_json_atomic(directory / "spec.json", shaped_by)

@@ -19,7 +19,6 @@ from asdbench.spec.identity import RunSpec
 from asdbench.store.checks import Problem, scoring_problem, training_problem
 from asdbench.store.claims import Claim, claimer, held
 from asdbench.store.layout import RESULTS, TRAINED, read_json, readable_json
-from asdbench.store.migrate import migrate_store
 
 ERROR = "error.json"
 
@@ -41,7 +40,6 @@ class StoredRuns:
         """``claims``: how trainings and runs are claimed, "files" or "scheduler" (see :mod:`asdbench.store.claims`)."""
         self.root = Path(root)
         self._claimer = claimer(claims)
-        migrate_store(self.root)
 
     def training_directory(self, spec: RunSpec) -> Path:
         return self.root / spec.training_hash

@@ -14,8 +14,8 @@ the installed code's for the same stage; a run is stale when its scoring or its 
     what had changed: a later grid with that same code does not ask again.
 
 ``asdbench status`` shows a stale run as ``stale`` whether it was kept or not (its results were not made by the
-installed code). Trainings and scorings that recorded no fingerprint (made before asdbench recorded one) are
-reported once, as unknown, and reused: refusing them would orphan every store made until then.
+installed code). A finished training or scoring without a readable fingerprint is not stale but damaged
+(:mod:`asdbench.store.checks`): every one that asdbench writes records its code before computing anything.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +64,6 @@ class StaleStage:
 @dataclass(frozen=True)
 class Survey:
     stale: list[StaleStage]
-    unknown: list[Path]
 
     @property
     def stale_runs(self) -> set[str]:
@@ -80,11 +78,11 @@ class Survey:
 
 def survey(specs: Iterable[RunSpec], store: Any, registry: Registry) -> Survey:
     """Every finished training and scoring of ``specs`` in ``store`` (an :class:`asdbench.store.store.Store`) whose
-    recorded code differs from the installed code, and those that recorded none."""
+    recorded code differs from the installed code (one that recorded none is damaged, and left to the store)."""
     by_training: dict[Path, list[RunSpec]] = {}
     for spec in {spec.hash: spec for spec in specs}.values():
         by_training.setdefault(store.training_directory(spec), []).append(spec)
-    stale, unknown = [], []
+    stale = []
     for directory, runs in by_training.items():
         checks = [(directory, TRAINED, TRAINING, runs[0], [spec.hash for spec in runs])]
         checks += [(store.directory(spec), RESULTS, SCORING, spec, [spec.hash]) for spec in runs]
@@ -93,13 +91,12 @@ def survey(specs: Iterable[RunSpec], store: Any, registry: Registry) -> Survey:
                 continue
             made_with = codeprint.recorded(where)
             if made_with is None:
-                unknown.append(where)
                 continue
             installed = codeprint.fingerprint(spec.canonical, stage, registry)
             found = codeprint.changes(made_with, installed)
             if found:
                 stale.append(StaleStage(where, stage, found, concerned, installed, _kept_with(where, installed)))
-    return Survey(stale, unknown)
+    return Survey(stale)
 
 
 def apply(policy: str, specs: list[RunSpec], store: Any, registry: Registry) -> None:
@@ -108,10 +105,6 @@ def apply(policy: str, specs: list[RunSpec], store: Any, registry: Registry) -> 
         raise AsdbenchError(f"unknown policy for results made with changed code {policy!r}; one of "
                             f"{', '.join(POLICIES)}")
     found = survey(specs, store, registry)
-    if found.unknown:
-        warnings.warn(f"{len(found.unknown)} finished trainings or scorings in {store.root} record no code "
-                      f"fingerprint (made before asdbench recorded one, e.g. {found.unknown[0]}): they are reused "
-                      "without checking that their code is unchanged", stacklevel=2)
     pending = [stage for stage in found.stale if policy == "rerun" or not stage.kept]
     if not pending:
         return
@@ -133,8 +126,10 @@ def refresh(directory: Path, canonical: dict[str, Any], stage: str, registry: Re
     """Before a finished computation that no grid's policy covers is reused (a pseudo-label table, shared by runs
     of other systems; a system a feature space trained), set it aside, saying so in one line, where the code it
     recorded differs from the installed code: it is then computed again with the installed code. One that
-    another process is computing (its ``code.json`` is that process's) or whose results were kept with the
-    installed code (``--keep-results``: it may be a run's own training) is left as it is."""
+    another process is computing (its ``code.json`` is that process's), one that has recorded no code yet (a
+    pseudo-label table writes it last but one; a training's own checks call a finished one without it damaged), or
+    one whose results were kept with the installed code (``--keep-results``: it may be a run's own training) is
+    left as it is."""
     made_with = codeprint.recorded(directory)
     if made_with is None or held(directory):
         return

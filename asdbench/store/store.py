@@ -30,7 +30,7 @@ from asdbench.files.atomic import write_json_atomic
 from asdbench.spec.identity import RunSpec
 from asdbench.spec.validate import validate_spec
 from asdbench.store import codeprint, datacheck, pseudolabels, stale
-from asdbench.store.checks import scoring_problem, set_aside_problem, training_problem
+from asdbench.store.checks import UnknownOrigin, scoring_problem, set_aside_problem, training_problem
 from asdbench.store.claims import Claim
 from asdbench.store.layout import RESULTS, trained_embeddings, training_complete
 from asdbench.store.pseudolabels import PseudoLabels
@@ -224,8 +224,9 @@ class Store(StoredRuns):
 
     def _failed(self, spec: RunSpec, directory: Path, exc: Exception, raise_errors: bool) -> Outcome:
         """Record ``exc`` in ``directory`` (a training's or a run's); raise it again when asked to. A store that
-        cannot be written (a full disk) is no run's failure and cannot record one: that error stops the grid."""
-        if isinstance(exc, WriteError):
+        cannot be written (a full disk) is no run's failure and cannot record one, and a training whose code or data
+        cannot be told is the user's to delete or keep: those errors stop the grid, writing nothing."""
+        if isinstance(exc, WriteError | UnknownOrigin):
             raise exc
         message = f"{type(exc).__name__}: {exc}"
         write_json_atomic(directory / ERROR, {"error": message, "traceback": traceback.format_exc()})
@@ -285,14 +286,14 @@ class StoreSystems:
                                                                                    epoch})}}, self.registry)
         directory = self.store.training_directory(spec)
         stale.refresh(directory, spec.canonical, codeprint.TRAINING, self.registry)
-        while not training_complete(directory, [epoch]):
+        while not self.store._trained(directory, [epoch]):
             lock = self.store.claim(directory)
             if lock is None:
                 time.sleep(POLL_SECONDS)  # another process is training it: wait rather than train it twice
                 continue
             claim = _Claim([spec], spec.train["checkpoints"], lock)
             try:
-                if not training_complete(directory, [epoch]):
+                if not self.store._trained(directory, [epoch]):  # a damaged file is set aside by _prepare
                     run_trainings([self.store._prepare(claim, self.registry, self.progress)], progress=self.progress)
             except Exception as exc:
                 self.store._failed(spec, directory, exc, raise_errors=False)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from asdbench.compat import SYNTH_INFO_OMITTED_AT_DEFAULT
 from asdbench.data.layout import (
     INFO_FILE,
     NO_ATTRIBUTE,
@@ -83,10 +84,10 @@ class SynthInfo:
                 f"{sum(map(len, self.machines.values()))} machines, {self.clips} clips of {self.seconds:g} s")
 
     def to_json(self) -> dict:
-        """What ``synth.json`` holds; the fields of later styles only where they apply, so that the presets made
-        before them keep their exact bytes (and the runs made on them their data fingerprint)."""
+        """What ``synth.json`` holds: ``channels``, ``supplemental`` and ``sections`` only where they are set
+        (:data:`asdbench.compat.SYNTH_INFO_OMITTED_AT_DEFAULT`)."""
         fields = asdict(self)
-        for name, unset in (("channels", 1), ("supplemental", {}), ("sections", {})):
+        for name, unset in SYNTH_INFO_OMITTED_AT_DEFAULT.items():
             if fields[name] == unset:
                 del fields[name]
         return fields

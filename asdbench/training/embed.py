@@ -34,7 +34,7 @@ class UnitClips(Unit):
 
 EMBED_BATCH_CLIPS = 64
 """Clips per embedding batch on the CPU (and any device but CUDA): about 13 MB of activations per 18 s clip
-(measured on the paper's main system), under 1 GB a batch."""
+of the paper's main system, under 1 GB a batch."""
 EMBED_BATCH_SECONDS_CUDA = 512 * 18.0
 """Audio per embedding batch on CUDA: 512 clips of 18 s, about 7 GB of activations in float32, so that each kernel
 has enough work; shorter clips make larger batches of the same size in memory."""

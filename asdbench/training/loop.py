@@ -67,7 +67,7 @@ class TrainingPlan:
     def set_learning_rate(self, optimisers: Sequence[torch.optim.Optimizer], epoch: int, step: int,
                           steps_per_epoch: int) -> None:
         """Give ``optimisers`` the rate of step ``step`` (1-based) of ``epoch``; nothing to do without a warm-up
-        (the optimiser keeps ``lr``, and runs made before warm-ups existed are unchanged to the bit)."""
+        (the optimiser keeps ``lr``: a training without warm-up is plain AdamW, to the bit)."""
         if self.warmup_steps:
             rate = self.learning_rate((epoch - 1) * steps_per_epoch + step)
             for optimiser in optimisers:

@@ -28,9 +28,9 @@ PREFETCH_BATCHES = 2
 
 
 def default_prefetch(device: torch.device) -> int:
-    """:data:`PREFETCH_BATCHES` on a GPU, 0 on the CPU. On the CPU the producer thread takes a core from torch's own
-    threads: one training epoch on 2 cores took 35-43 s with it and 34 s without (``make bench``,
-    ``test_training_loop_prefetch``). The results are the same either way (tests/test_prefetch.py)."""
+    """:data:`PREFETCH_BATCHES` on a GPU, 0 on the CPU, where the producer thread takes a core from torch's own
+    threads and an epoch is slower with it (``make bench``, ``test_training_loop_prefetch``; docs/performance.md).
+    The results are the same either way (tests/test_prefetch.py)."""
     return PREFETCH_BATCHES if device.type == "cuda" else 0
 
 T = TypeVar("T")
