@@ -8,8 +8,7 @@ import inspect
 from typing import Any
 
 from asdbench.contract.kinds import singular
-from asdbench.contract.options import check_constraints, check_finite
-from asdbench.contract.options import constraints as option_constraints
+from asdbench.contract.options import check_constraints, check_finite, declared_constraints
 from asdbench.contract.registration import Registration
 from asdbench.contract.registry import Registry
 from asdbench.errors import PluginError, SpecError
@@ -50,7 +49,7 @@ def _options(registration: Registration, given: dict[str, Any], field: str) -> d
             f"its options: {valid}"
         )
     try:
-        constraints = option_constraints(registration)
+        constraints = declared_constraints(registration.factory, registration.label)
     except PluginError as exc:
         raise SpecError(f"{field}.name: {exc}") from None
     resolved: dict[str, Any] = {}
