@@ -140,7 +140,7 @@ def test_genrep_scores_z_cat_as_the_networks_output_it(tiny_dataset, tmp_path):
 @pytest.mark.parametrize(("system", "message"), [
     ({"embeddings": "normalised"}, "backend 'genrep' .* scores z_cat as the networks output it"),
     ({"backend": "knn"}, "backend 'knn' .* expects it L2-normalised"),
-    ({"embeddings": "unit"}, "expected one of normalised, raw"),
+    ({"embeddings": "unit"}, "expected one of 'normalised', 'raw', got 'unit'"),
 ])
 def test_raw_embeddings_go_with_a_backend_registered_for_them(system, message):
     with pytest.raises(SpecError, match="^system.embeddings: .*" + message):
