@@ -64,7 +64,7 @@ def builds(target: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 if problem:
                     raise AsdbenchError(f"{described}.{option}: {problem}")
             product = _load(module, name, target)
-            mismatch = class_problem(product, signature)
+            mismatch = _class_problem(product, signature)
             if mismatch:
                 raise PluginError(f"{target}, built by {described}{signature}: {mismatch}")
             return product(*bound.args, **options)
@@ -74,7 +74,7 @@ def builds(target: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorate
 
 
-def class_problem(product: Callable[..., Any], stub: inspect.Signature) -> str | None:
+def _class_problem(product: Callable[..., Any], stub: inspect.Signature) -> str | None:
     """Why ``product`` cannot be what a stub of signature ``stub`` builds, or None: it must take the stub's runtime
     arguments positionally and then exactly its options, keyword-only, none with a default (the stub's defaults
     are the only ones; a second set would be one nobody reads, or one that drifts from the declared)."""

@@ -24,9 +24,10 @@ each ``{name = ..., option = value}`` or just ``"name"``), training options and 
 
 Validation happens against the registered plugins: an unknown name, an unknown option or an option of the
 wrong type is a :class:`SpecError` naming the field (``system.frontends[1].nfft``). The canonical form fills
-in every default (the factories' keyword defaults and :data:`~asdbench.spec.schema.TRAIN_DEFAULTS`), so a spec that spells out a
-default and one that omits it are the same run; the options a registration lists in ``omit_defaults`` are left
-out instead while they hold their default (options added after runs were made: those runs keep their identity).
+in every default (the factories' keyword defaults and those :mod:`asdbench.spec.schema` declares for the core's
+own options), so a spec that spells out a default and one that omits it are the same run; the options a
+registration lists in ``omit_defaults`` (and the core's ``LATER_*_OPTIONS``) are left out instead while they hold
+their default (options added after runs were made: those runs keep their identity).
 
 The identity of a validated spec is :mod:`asdbench.spec.identity`'s; its fields and defaults are
 :mod:`asdbench.spec.schema`'s.
@@ -57,7 +58,6 @@ from asdbench.spec.schema import (
     SPEC_VERSION,
     SYSTEM_COMPONENTS,
     TOP_LEVEL_KEYS,
-    TRAIN_OPTIONS,
     TRAINING_ONLY_COMPONENTS,
     UNTRAINED_CHECKPOINTS,
     pseudolabel_options,
@@ -222,7 +222,7 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
     """``[train]``: each option as declared (:func:`asdbench.spec.schema.train_options`), then what no single
     option's declaration holds: ``clip_seconds`` ("longest" or seconds: two types, where an option's type is its
     default's) and the rules across options."""
-    _reject_unknown(table, tuple(TRAIN_OPTIONS), "train.")
+    _reject_unknown(table, tuple(keyword_options(train_options)), "train.")
     train = section_options({k: v for k, v in table.items() if k != "clip_seconds"}, train_options, "train",
                             omit_defaults=LATER_TRAIN_OPTIONS)
     train["clip_seconds"] = _clip_seconds(table.get("clip_seconds", train["clip_seconds"]))
