@@ -1,9 +1,10 @@
 """Everything a plugin may import from asdbench, and nothing else: ``from asdbench.api import hookimpl, Range``.
 
-The hooks and their markers (:mod:`asdbench.hookspecs`), the protocol of each kind of component and the
-constraints its options may declare (:mod:`asdbench.contract`), the errors a component raises for what its user
-can fix, atomic writes, the device choice, the audio cache, the official file formats' attribute helpers, and the
-keys of a run's embeddings (``TrainedSystems.embeddings``).
+The hooks and their markers (:mod:`asdbench.hookspecs`), the protocol of each kind of component, the
+constraints its options may declare and :func:`builds`, which makes a factory of a stub that declares them
+(:mod:`asdbench.contract`), the errors a component raises for what its user can fix, atomic writes, the device
+choice, the audio cache, the official file formats' attribute helpers, and the keys of a run's embeddings
+(``TrainedSystems.embeddings``).
 The rest of the core (store, runs, registry, pseudo-labelling) is its own and may change; what a component needs
 from it arrives through its factory's runtime arguments. The built-in plugins import this module only (tested).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from asdbench.contract.builds import builds
 from asdbench.contract.constraints import OneOf, Range, Satisfies
 from asdbench.contract.protocols import (
     Augmentation,
@@ -65,9 +67,9 @@ _LOADED_ON_USE = {
 __all__ = [
     # hooks
     "hookimpl", "Register",
-    # what each kind of component is, and the constraints of its options
+    # what each kind of component is, the constraints of its options, and factories that declare them once
     "Augmentation", "Backend", "Clusterer", "Dataset", "FeatureSpace", "FeatureSpaceContext", "Frontend", "Loss",
-    "Network", "Reducer", "TrainedSystems", "OneOf", "Range", "Satisfies",
+    "Network", "Reducer", "TrainedSystems", "OneOf", "Range", "Satisfies", "builds",
     # errors
     "AsdbenchError", "ContractError", "DataError", "PathError", "PluginCallError", "PluginError", "ScoreFileError",
     "SpecError", "TrainingError", "WriteError",

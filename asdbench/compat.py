@@ -7,7 +7,7 @@ hashes, while it holds its default: the runs made before the option existed keep
 the option is another run. The rules, and where each is applied:
 
 - ``train.warmup_steps`` at 0 (:data:`TRAIN_OMITTED_AT_DEFAULT`; :mod:`asdbench.spec.validate`).
-- ``system.embeddings`` at ``"normalised"`` (:data:`asdbench.spec.schema.EMBEDDINGS`; :mod:`asdbench.spec.validate`).
+- ``system.embeddings`` at ``"normalised"`` (:data:`SYSTEM_OMITTED_AT_DEFAULT`; :mod:`asdbench.spec.validate`).
 - the ``synth`` dataset's ``supplemental`` ("none") and ``channel`` (0) (:data:`SYNTH_OMITTED_AT_DEFAULT`, given as
   the ``omit_defaults`` of its registration in :mod:`asdbench.data.readers`). A plugin adding an option to a
   component that runs were made with does the same through ``omit_defaults`` (:mod:`asdbench.contract.kinds`).
@@ -29,7 +29,11 @@ from typing import Any
 
 TRAIN_OMITTED_AT_DEFAULT = ("warmup_steps",)
 """``train`` options left out of the canonical form while they hold their default
-(:data:`asdbench.spec.schema.TRAIN_DEFAULTS`)."""
+(:func:`asdbench.spec.schema.train_options`)."""
+
+SYSTEM_OMITTED_AT_DEFAULT = ("embeddings",)
+"""``system`` options (beside its components) left out of the canonical form while they hold their default
+(:func:`asdbench.spec.schema.system_options`)."""
 
 SYNTH_OMITTED_AT_DEFAULT = ("supplemental", "channel")
 """Options of the ``synth`` dataset left out of the canonical form while they hold their default (its registration's

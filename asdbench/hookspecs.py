@@ -8,11 +8,11 @@ A plugin is a module (or object) with functions marked ``@hookimpl``, published 
     my_methods = "my_package.plugin"
 
     # my_package/plugin.py
-    from asdbench.api import hookimpl
+    from asdbench.api import builds, hookimpl
 
-    def my_backend(*, k: int = 1):          # a light factory: its keyword parameters are the options
-        from my_package.backends import MyBackend   # imported when a run builds it, not when plugins load
-        return MyBackend(k=k)
+    @builds("my_package.backends:MyBackend")   # imported when a run builds it, not when plugins load
+    def my_backend(*, k: int = 1):             # a light factory: its keyword parameters are the options
+        \"\"\"Mean distance to the k nearest training embeddings.\"\"\"
 
     @hookimpl
     def asdbench_register_backends(register):
@@ -21,8 +21,9 @@ A plugin is a module (or object) with functions marked ``@hookimpl``, published 
 Each registration hook is called once per process with a ``register(name, factory, **meta)`` callable. How the
 core calls each kind's factory and the registration ``meta`` keys are in :mod:`asdbench.contract.kinds`; what
 each factory returns, in :mod:`asdbench.contract.protocols`; the option constraints, in
-:mod:`asdbench.contract.constraints`. :mod:`asdbench.api` is everything a plugin may import, and
-``docs/plugins.md`` is the guide, with a complete plugin that the test suite runs.
+:mod:`asdbench.contract.constraints`; how a factory stub builds its class, in :mod:`asdbench.contract.builds`.
+:mod:`asdbench.api` is everything a plugin may import, and ``docs/plugins.md`` is the guide, with a complete
+plugin that the test suite runs.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.spec.validate import validate_spec
 from asdbench.store.store import Store
-from asdbench_pretrained import weights
+from asdbench_pretrained import factories, weights
 from asdbench_pretrained.beats import BEATs, BEATsConfig, relative_buckets
 from asdbench_pretrained.beatsnet import BEATsNetwork, load_beats
-from asdbench_pretrained.fbank import BEATsFbank, EATFbank, KaldiFbank, num_frames
+from asdbench_pretrained.fbank import KaldiFbank, num_frames
 from asdbench_pretrained.lora import LoRALinear
 from asdbench_pretrained.pooling import AttentiveStatsPooling
 
@@ -41,13 +41,13 @@ def tiny_weights(golden, tmp_path) -> Path:
 
 
 def network(path: Path, frames: int = 70, **options) -> BEATsNetwork:
-    return BEATsNetwork((128, frames), weights=str(path), **options)
+    return factories.beats((128, frames), weights=str(path), **options)
 
 
 # --- the frontends ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("frontend", "key"), [(BEATsFbank, "fbank_beats"), (EATFbank, "fbank_eat")])
+@pytest.mark.parametrize(("frontend", "key"), [(factories.beats_fbank, "fbank_beats"), (factories.eat_fbank, "fbank_eat")])
 def test_fbank_is_torchaudio_kaldi_fbank(golden, frontend, key):
     reference = golden[key].transpose(1, 2)  # kaldi.fbank gives (T, 128); frontends give (128, T)
     module = frontend()
@@ -65,9 +65,9 @@ def test_fbank_is_torchaudio_kaldi_fbank(golden, frontend, key):
 
 def test_fbank_normalisation_and_frame_count():
     audio = torch.randn(3, 16_000) * 0.1
-    beats = BEATsFbank()
+    beats = factories.beats_fbank()
     torch.testing.assert_close(beats(audio), (beats.log_mel(audio) - 15.41663) / (2 * 6.55582))
-    eat = EATFbank()
+    eat = factories.eat_fbank()
     torch.testing.assert_close(eat(audio), (eat.log_mel(audio) + 4.268) / (2 * 4.569))
     assert [num_frames(n) for n in (399, 400, 559, 560, 16_000)] == [0, 1, 1, 2, 98]
     with torch.autocast("cpu", dtype=torch.bfloat16):  # training's bf16 autocast leaves the features in float32
@@ -84,7 +84,7 @@ def test_beats_loads_the_published_layout_and_computes_what_the_public_code_comp
     model = load_beats(tiny_weights).eval()
     assert set(model.state_dict()) == set(golden["model"])  # strict: nothing missing, nothing unexpected
     with torch.no_grad():
-        features = model(BEATsFbank()(golden["waveforms"]))
+        features = model(factories.beats_fbank()(golden["waveforms"]))
     assert features.shape == golden["features"].shape == (2, 4 * 8, 32)
     torch.testing.assert_close(features[1], golden["features"][1], atol=2e-4, rtol=0)
     torch.testing.assert_close(features[0], golden["features"][0], atol=2e-3, rtol=0)  # the tone's fbank noise
@@ -117,7 +117,7 @@ def test_relative_buckets_are_t5_buckets():
 
 
 def test_network_pools_and_projects(tiny_weights, golden):
-    features = BEATsFbank()(golden["waveforms"])
+    features = factories.beats_fbank()(golden["waveforms"])
     projected = network(tiny_weights, embedding_dim=16).eval()
     assert projected(features).shape == (2, 16) and projected.embedding_dim == 16
     with torch.autocast("cpu", dtype=torch.bfloat16):  # as training runs it on CUDA
@@ -130,7 +130,7 @@ def test_network_pools_and_projects(tiny_weights, golden):
 
 def test_time_pooling_averages_each_frequency_patch_over_time_as_genrep(tiny_weights, golden):
     """GenRep's --temporal_pooling: reshape(B, T/16, 8, D).mean(1), on the public code's time-major patches."""
-    features = BEATsFbank()(golden["waveforms"])
+    features = factories.beats_fbank()(golden["waveforms"])
     pooled = network(tiny_weights, pooling="time", embedding_dim=0, finetune="frozen").eval()
     assert pooled.embedding_dim == 8 * 32
     expected = golden["features"].reshape(2, 4, 8, 32).mean(dim=1).flatten(1)
@@ -141,7 +141,7 @@ def test_time_pooling_averages_each_frequency_patch_over_time_as_genrep(tiny_wei
 def test_layer_k_is_the_output_of_the_first_k_layers(tiny_weights, golden):
     """``layer = k``: what the same model with its layers after the k-th removed computes (GenRep reads the 4th; a
     config of k layers would not do: DeepNorm scales every residual by the model's layer count)."""
-    features = BEATsFbank()(golden["waveforms"])
+    features = factories.beats_fbank()(golden["waveforms"])
     last = network(tiny_weights, embedding_dim=0, finetune="frozen").eval()
     torch.testing.assert_close(network(tiny_weights, embedding_dim=0, finetune="frozen", layer=2).eval()(features),
                                last(features), atol=0, rtol=0)
@@ -158,13 +158,13 @@ def test_layer_k_is_the_output_of_the_first_k_layers(tiny_weights, golden):
 
 def test_the_genrep_release_is_read_from_its_own_file(empty_models_dir, tiny_weights):
     with pytest.raises(AsdbenchError) as error:
-        BEATsNetwork((128, 70), release="iter3-as2m-cpt1")
+        factories.beats((128, 70), release="iter3-as2m-cpt1")
     message = str(error.value)
     assert message.startswith("network 'beats' (release 'iter3-as2m-cpt1') needs the pretrained weights file")
     assert str(empty_models_dir / "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt") in message
     assert weights.WEIGHTS["beats-as2m-cpt1"].url in message and "models fetch" not in message
     (empty_models_dir / "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt").write_bytes(tiny_weights.read_bytes())
-    assert BEATsNetwork((128, 70), release="iter3-as2m-cpt1", embedding_dim=0).embedding_dim == 32
+    assert factories.beats((128, 70), release="iter3-as2m-cpt1", embedding_dim=0).embedding_dim == 32
 
 
 def test_attentive_stats_pooling_with_uniform_attention_is_mean_and_std():
@@ -182,8 +182,8 @@ def test_attentive_stats_pooling_with_uniform_attention_is_mean_and_std():
 @pytest.mark.slow
 def test_attentive_pooling_trains_with_a_frozen_backbone(tiny_weights, golden):
     model = network(tiny_weights, finetune="frozen", pooling="attentive-stats", embedding_dim=0)
-    assert model.embedding_dim == 32 and model(BEATsFbank()(golden["waveforms"])).shape == (2, 32)
-    before = _step(model, BEATsFbank()(golden["waveforms"]))
+    assert model.embedding_dim == 32 and model(factories.beats_fbank()(golden["waveforms"])).shape == (2, 32)
+    before = _step(model, factories.beats_fbank()(golden["waveforms"]))
     changed = {k for k, v in model.state_dict().items() if k in before and not torch.equal(v, before[k])}
     assert changed and all(k.startswith("pooling.") for k in changed)
     assert all(torch.equal(v, before[f"backbone.{k}"]) for k, v in model.backbone.state_dict().items())
@@ -208,7 +208,7 @@ def test_lora_trains_only_the_adapters_and_the_projection(tiny_weights, golden):
     adapted = [name for name, module in model.named_modules() if isinstance(module, LoRALinear)]
     assert sorted(adapted) == [f"backbone.encoder.layers.{i}.self_attn.{p}" for i in (0, 1) for p in ("q_proj",
                                                                                                      "v_proj")]
-    before = _step(model, BEATsFbank()(golden["waveforms"]))
+    before = _step(model, factories.beats_fbank()(golden["waveforms"]))
     after = {f"backbone.{k}": v for k, v in model.backbone.state_dict().items()}
     after.update({k: v for k, v in model.state_dict().items() if k.startswith("projection")})
     changed = {k for k, v in after.items() if not torch.equal(v, before[k])}
@@ -221,7 +221,7 @@ def test_lora_trains_only_the_adapters_and_the_projection(tiny_weights, golden):
 def test_full_fine_tuning_trains_everything(tiny_weights, golden):
     model = network(tiny_weights, finetune="full", embedding_dim=8)
     assert not [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]
-    before = _step(model, BEATsFbank()(golden["waveforms"]))
+    before = _step(model, factories.beats_fbank()(golden["waveforms"]))
     unchanged = {k for k, v in model.backbone.state_dict().items() if torch.equal(v, before[f"backbone.{k}"])}
     assert unchanged == set()
 
@@ -230,7 +230,7 @@ def test_full_fine_tuning_trains_everything(tiny_weights, golden):
 def test_frozen_backbone_stays_in_inference_mode(tiny_weights, golden):
     model = network(tiny_weights, finetune="frozen", embedding_dim=8).train()
     assert model.training and not model.backbone.training
-    features = BEATsFbank()(golden["waveforms"])
+    features = factories.beats_fbank()(golden["waveforms"])
     torch.testing.assert_close(model(features), model(features))  # no dropout
     before = _step(model, features)
     assert all(torch.equal(v, before[f"backbone.{k}"]) for k, v in model.backbone.state_dict().items())
@@ -239,7 +239,7 @@ def test_frozen_backbone_stays_in_inference_mode(tiny_weights, golden):
 @pytest.mark.slow
 def test_checkpoints_leave_out_the_published_weights_and_check_them(tiny_weights, golden, tmp_path):
     model = network(tiny_weights, lora_rank=4, embedding_dim=8)
-    _step(model, BEATsFbank()(golden["waveforms"]))
+    _step(model, factories.beats_fbank()(golden["waveforms"]))
     wrapped = torch.nn.ModuleList([model])  # as in a System: the keys carry a prefix
     state = wrapped.state_dict()
     assert sorted(k for k in state if "lora" not in k) == ["0.projection.bias",
@@ -248,7 +248,7 @@ def test_checkpoints_leave_out_the_published_weights_and_check_them(tiny_weights
     torch.save({"model": state}, path)
     fresh = torch.nn.ModuleList([network(tiny_weights, lora_rank=4, embedding_dim=8)])
     fresh.load_state_dict(torch.load(path, weights_only=True)["model"])  # strict: nothing reported missing
-    features = BEATsFbank()(golden["waveforms"])
+    features = factories.beats_fbank()(golden["waveforms"])
     model.eval(), fresh.eval()
     torch.testing.assert_close(fresh[0](features), model(features), atol=0, rtol=0)
 
@@ -288,19 +288,19 @@ def test_a_truncated_or_wrong_checkpoint_is_a_clear_error_naming_the_file(tiny_w
 
 def test_missing_weights_say_what_to_put_where(empty_models_dir, tmp_path):
     with pytest.raises(AsdbenchError) as error:
-        BEATsNetwork((128, 70))
+        factories.beats((128, 70))
     message = str(error.value)
     assert str(empty_models_dir / "BEATs_iter3.pt") in message and "ASDBENCH_MODELS_DIR" in message
     assert weights.WEIGHTS["beats"].url in message and "asdbench models fetch beats" in message
     with pytest.raises(AsdbenchError, match=r"nowhere\.pt \(the `weights` option\) does not exist"):
-        BEATsNetwork((128, 70), weights=str(tmp_path / "nowhere.pt"))
+        factories.beats((128, 70), weights=str(tmp_path / "nowhere.pt"))
 
 
 def test_wrong_input_is_refused(tiny_weights):
     with pytest.raises(AsdbenchError, match="'beats-fbank' frontend"):
-        BEATsNetwork((257, 70), weights=str(tiny_weights))
+        factories.beats((257, 70), weights=str(tiny_weights))
     with pytest.raises(AsdbenchError, match="fewer than one 16-frame patch"):
-        BEATsNetwork((128, 10), weights=str(tiny_weights))
+        factories.beats((128, 10), weights=str(tiny_weights))
 
 
 def test_models_fetch_finds_the_network(empty_models_dir, monkeypatch):

@@ -16,10 +16,9 @@ from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.spec.validate import validate_spec
 from asdbench.store.store import Store
-from asdbench_pretrained import checkpoints, weights
+from asdbench_pretrained import checkpoints, factories, weights
 from asdbench_pretrained.eat import EAT, PAD_VALUE, EATConfig, pretraining_only
 from asdbench_pretrained.eatnet import EATNetwork, load_eat
-from asdbench_pretrained.fbank import EATFbank
 from asdbench_pretrained.lora import LoRALinear
 
 GOLDEN = Path(__file__).parent / "golden" / "eat_reference.pt"
@@ -55,11 +54,11 @@ def widened(tiny_weights: Path, path: Path, time_patches: int) -> Path:
 
 
 def network(path: Path, frames: int = 68, **options) -> EATNetwork:
-    return EATNetwork((128, frames), weights=str(path), **options)
+    return factories.eat((128, frames), weights=str(path), **options)
 
 
 def features(golden: dict) -> torch.Tensor:
-    return EATFbank()(golden["waveforms"])  # (2, 128, 68)
+    return factories.eat_fbank()(golden["waveforms"])  # (2, 128, 68)
 
 
 # --- the encoder against the public implementation ---------------------------------------------------------
@@ -266,19 +265,19 @@ def test_a_truncated_or_wrong_checkpoint_is_a_clear_error_naming_the_file(tiny_w
 
 def test_missing_weights_say_what_to_put_where(empty_models_dir, tmp_path):
     with pytest.raises(AsdbenchError) as error:
-        EATNetwork((128, 68))
+        factories.eat((128, 68))
     message = str(error.value)
     assert str(empty_models_dir / "EAT-base_epoch10_pt.pt") in message and "ASDBENCH_MODELS_DIR" in message
     assert weights.WEIGHTS["eat"].url in message and "asdbench models fetch eat" in message
     with pytest.raises(AsdbenchError, match=r"nowhere\.pt \(the `weights` option\) does not exist"):
-        EATNetwork((128, 68), weights=str(tmp_path / "nowhere.pt"))
+        factories.eat((128, 68), weights=str(tmp_path / "nowhere.pt"))
 
 
 def test_wrong_input_is_refused(tiny_weights):
     with pytest.raises(AsdbenchError, match="'eat-fbank' frontend"):
-        EATNetwork((257, 70), weights=str(tiny_weights))
+        factories.eat((257, 70), weights=str(tiny_weights))
     with pytest.raises(AsdbenchError, match=r"clips give 200 fbank frames, 112 patches, more than the 96 positions"):
-        EATNetwork((128, 200), weights=str(tiny_weights))  # the tiny table covers 12 time patches
+        factories.eat((128, 200), weights=str(tiny_weights))  # the tiny table covers 12 time patches
 
 
 def test_models_fetch_finds_the_network(empty_models_dir, monkeypatch):

@@ -14,8 +14,7 @@ import pytest
 import torch
 
 import asdbench.store.stages
-from asdbench_methods.backends import TargetKMeansBackend
-from asdbench_methods.losses import SubClusterAdaCos, SubspaceLoss
+from asdbench_methods import factories
 
 SCRIPT = Path(__file__).resolve().parent.parent / "leaderboard" / "gate_breaks.py"
 
@@ -34,7 +33,7 @@ def _batch():
     return branches, torch.eye(3)[torch.arange(8) % 3]
 
 
-@pytest.mark.parametrize("loss, name", [(SubClusterAdaCos, "zero-main-loss"), (SubspaceLoss, "drop-subspace-head")])
+@pytest.mark.parametrize("loss, name", [(factories.scac, "zero-main-loss"), (factories.subspace, "drop-subspace-head")])
 def test_the_loss_breaks_give_a_zero_loss_that_trains_nothing(gate_breaks, loss, name):
     module = loss([4, 4], 3, subclusters=2)
     branches, targets = _batch()
@@ -62,7 +61,7 @@ def test_the_label_break_gives_the_clips_each_others_classes(gate_breaks):
 def test_the_backend_break_scores_backwards(gate_breaks):
     embeddings = np.random.default_rng(0).normal(size=(40, 4))
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
-    backend = TargetKMeansBackend(clusters=3)
+    backend = factories.kmeans_target(clusters=3)
     backend.fit(embeddings, np.array(["source"] * 36 + ["target"] * 4))
     with gate_breaks.BREAKS["negate-backend"]():
         broken = backend.score(embeddings)

@@ -43,12 +43,8 @@ from asdbench.scoring.ensemble import ensemble_scores
 from asdbench.scoring.metrics import machine_metrics
 from asdbench.training.embed import UnitClips, embed_checkpoint
 from asdbench.training.system import build_system
+from asdbench_methods import factories
 from asdbench_methods.augmentations import Mixup
-from asdbench_methods.backends import TargetKMeansBackend
-from asdbench_methods.clustering import GMMBIC
-from asdbench_methods.frontends import STFT, Spectrum
-from asdbench_methods.losses import FeatEx, SubClusterAdaCos, SubspaceLoss
-from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
 from tests.golden import inputs
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -140,14 +136,14 @@ def frontend_golden():
 
 def test_spectrum_frontend_equals_the_reference(frontend_golden):
     data, short, long = frontend_golden
-    close_to(Spectrum()(short).numpy(), data["spectrum_short"], 1e-5)
-    close_to(Spectrum()(long)[0, ::64].numpy(), data["spectrum_long_every64"], 1e-5)
+    close_to(factories.spectrum()(short).numpy(), data["spectrum_short"], 1e-5)
+    close_to(factories.spectrum()(long)[0, ::64].numpy(), data["spectrum_long_every64"], 1e-5)
 
 
 @pytest.mark.parametrize("n_fft", [256, 1024, 4096])
 def test_stft_frontend_equals_the_reference(frontend_golden, n_fft):
     data, short, long = frontend_golden
-    stft = STFT(n_fft=n_fft)
+    stft = factories.stft(n_fft=n_fft)
     close_to(stft(short).numpy(), data[f"stft{n_fft}_short"], 1e-5)
     spectrogram = stft(long)[0].double()
     assert spectrogram.shape == (len(data[f"stft{n_fft}_long_bin_means"]), len(data[f"stft{n_fft}_long_frame_means"]))
@@ -158,10 +154,10 @@ def test_stft_frontend_equals_the_reference(frontend_golden, n_fft):
 def test_temporal_norm_option_reproduces_the_published_table1_typo(frontend_golden):
     """``temporal_norm = true`` is what the authors' ``temporal_norm: fals`` ran; the default is what they meant."""
     data, short, long = frontend_golden
-    published = STFT(n_fft=4096, temporal_norm=True)
+    published = factories.stft(n_fft=4096, temporal_norm=True)
     close_to(published(short).numpy(), data["stft4096_fals_short"], 1e-5)
     close_to(published(long)[0].double().mean(dim=0).numpy(), data["stft4096_fals_long_frame_means"], 1e-5)
-    intended = STFT(n_fft=4096)(short).numpy()
+    intended = factories.stft(n_fft=4096)(short).numpy()
     assert np.abs(intended - data["stft4096_fals_short"]).max() > 0.1 * np.abs(intended).max()
 
 
@@ -169,10 +165,10 @@ def test_temporal_norm_option_reproduces_the_published_table1_typo(frontend_gold
 
 
 BRANCHES = {
-    "spectrum": (Spectrum, SpectrumNetwork, spectrum_key),
-    "stft256": (lambda: STFT(n_fft=256), SpectrogramNetwork, spectrogram_key),
-    "stft1024": (lambda: STFT(n_fft=1024), SpectrogramNetwork, spectrogram_key),
-    "stft4096": (lambda: STFT(n_fft=4096), SpectrogramNetwork, spectrogram_key),
+    "spectrum": (factories.spectrum, factories.spectrum_cnn, spectrum_key),
+    "stft256": (lambda: factories.stft(n_fft=256), factories.spectrogram_resnet, spectrogram_key),
+    "stft1024": (lambda: factories.stft(n_fft=1024), factories.spectrogram_resnet, spectrogram_key),
+    "stft4096": (lambda: factories.stft(n_fft=4096), factories.spectrogram_resnet, spectrogram_key),
 }
 
 
@@ -181,9 +177,9 @@ def test_branch_network_equals_the_reference(name):
     data = golden("networks")
     waves = inputs.waveforms("networks", inputs.SYSTEM_BATCH, inputs.SYSTEM_SECONDS)
     same_input(waves, data["input"])
-    make_frontend, network_class, to_reference = BRANCHES[name]
+    make_frontend, make_network, to_reference = BRANCHES[name]
     features = make_frontend()(torch.from_numpy(waves))
-    network = network_class(tuple(features.shape[1:]))
+    network = make_network(tuple(features.shape[1:]))
     fill(network, f"{name}/", to_reference)
     with torch.no_grad():
         close_to(network.eval()(features).numpy(), data[f"{name}_eval"], 1e-4)
@@ -192,9 +188,9 @@ def test_branch_network_equals_the_reference(name):
 
 @pytest.mark.parametrize("name", list(BRANCHES))
 def test_branch_parameter_counts_at_18_seconds_equal_the_reference(name):
-    make_frontend, network_class, _ = BRANCHES[name]
+    make_frontend, make_network, _ = BRANCHES[name]
     shape = make_frontend().output_shape(inputs.LONG_SECONDS * inputs.SAMPLE_RATE)
-    count = sum(p.numel() for p in network_class(shape).parameters() if p.requires_grad)
+    count = sum(p.numel() for p in make_network(shape).parameters() if p.requires_grad)
     assert count == int(golden("networks")[f"{name}_parameters_18s"])
 
 
@@ -216,7 +212,7 @@ def loss_targets():
 @pytest.mark.parametrize("trainable", [False, True])
 def test_scac_loss_and_gradients_equal_the_reference(branches, loss_targets, trainable):
     data, tag = golden("losses"), "scac_trainable" if trainable else "scac"
-    loss = SubClusterAdaCos(LOSS_DIMS, LOSS_CLASSES, subclusters=SUBCLUSTERS, trainable_centres=trainable)
+    loss = factories.scac(LOSS_DIMS, LOSS_CLASSES, subclusters=SUBCLUSTERS, trainable_centres=trainable)
     fill(loss, "scac/", lambda key: "W")
     assert loss.head.scale == pytest.approx(float(data["scac_scale"]), rel=1e-7)
     value = loss(branches, loss_targets)
@@ -230,9 +226,9 @@ def test_scac_loss_and_gradients_equal_the_reference(branches, loss_targets, tra
 
 def test_subspace_loss_and_gradients_equal_the_reference(branches, loss_targets):
     data = golden("losses")
-    main = SubClusterAdaCos(LOSS_DIMS, LOSS_CLASSES, subclusters=SUBCLUSTERS)
+    main = factories.scac(LOSS_DIMS, LOSS_CLASSES, subclusters=SUBCLUSTERS)
     fill(main, "subspace/main/", lambda key: "W")
-    aux = SubspaceLoss(LOSS_DIMS, LOSS_CLASSES, subclusters=SUBCLUSTERS)
+    aux = factories.subspace(LOSS_DIMS, LOSS_CLASSES, subclusters=SUBCLUSTERS)
     fill(aux, "subspace/", lambda key: f"split{key.split('.')[1]}/W")
     main_value, aux_value = main(branches, loss_targets), aux(branches, loss_targets)
     grads = torch.autograd.grad(main_value + aux_value, branches + [head.centres for head in aux.heads])
@@ -244,7 +240,7 @@ def test_subspace_loss_and_gradients_equal_the_reference(branches, loss_targets)
 
 def test_featex_exchange_loss_and_gradients_equal_the_reference(branches, loss_targets):
     data = golden("losses")
-    featex = FeatEx(LOSS_DIMS, LOSS_CLASSES, probability=0.5, subclusters=SUBCLUSTERS)
+    featex = factories.featex(LOSS_DIMS, LOSS_CLASSES, probability=0.5, subclusters=SUBCLUSTERS)
     fill(featex, "featex/", lambda key: "W")
     permutations = [torch.from_numpy(p) for p in data["featex_permutations"]]
     z_ex, labels = featex.exchange_with(branches, loss_targets, torch.from_numpy(data["featex_exchanged"]),
@@ -373,7 +369,7 @@ def domains(is_target: np.ndarray) -> np.ndarray:
 def test_kmeans_target_default_equals_the_published_backend(scoring_golden):
     data, sets = scoring_golden
     for epoch, embeddings in sets.items():
-        backend = TargetKMeansBackend()  # defaults: 16 clusters, seed 0, raw centres
+        backend = factories.kmeans_target()  # defaults: 16 clusters, seed 0, raw centres
         backend.fit(embeddings["train"], domains(embeddings["train_is_target"]))
         for split in ("train", "test"):
             np.testing.assert_allclose(backend.score(embeddings[split]), data[f"score_{epoch}_{split}"],
@@ -429,7 +425,7 @@ def test_checkpoint_ensemble_and_machine_metrics_equal_the_reference(scoring_gol
                            _Clips(len(first["train"])), _Clips(len(first["test"]), TEST_OFFSET))
     scores = ensemble_scores([embed_checkpoint(system, checkpoint, [machine], num_samples=1, device=torch.device("cpu"),
                                                precision="fp32", progress=False) for checkpoint in checkpoints],
-                             [machine], TargetKMeansBackend)
+                             [machine], factories.kmeans_target)
     train, test = scores[machine.key]
     # ensemble.py sorts rows by path; the generator's paths are split/clip_<index>, so the order is the index
     np.testing.assert_allclose(train, data["ensemble_train"], rtol=0, atol=1e-9)
@@ -453,7 +449,7 @@ def test_gmm_bic_default_chooses_as_the_reference(name):
     data = golden("clustering")
     points, limit = inputs.cluster_points(name)
     same_input(points, data[f"{name}/input"])
-    labels = GMMBIC().fit_predict(points, limit)
+    labels = factories.gmm_bic().fit_predict(points, limit)
     reference_counts = set(data[f"{name}/counts"].tolist())
     assert len(set(labels)) in reference_counts
     if len(reference_counts) == 1:
@@ -467,7 +463,7 @@ def test_normalised_centres_are_not_the_published_backend(scoring_golden):
     """``normalise_centres = true`` is a named departure: every source distance shrinks by about 1 - |c|."""
     data, sets = scoring_golden
     embeddings = sets[12]
-    backend = TargetKMeansBackend(normalise_centres=True)
+    backend = factories.kmeans_target(normalise_centres=True)
     backend.fit(embeddings["train"], domains(embeddings["train_is_target"]))
     difference = data["score_12_test"] - backend.score(embeddings["test"])
     assert difference.min() >= -1e-12 and difference.max() > 1e-3
@@ -479,7 +475,7 @@ def test_in_sample_bic_is_not_the_published_selection():
     more = 0
     for name in inputs.CLUSTER_SETS:
         points, limit = inputs.cluster_points(name)
-        in_sample = len(set(GMMBIC(selection="in-sample").fit_predict(points, limit)))
+        in_sample = len(set(factories.gmm_bic(selection="in-sample").fit_predict(points, limit)))
         published = max(data[f"{name}/counts"])
         assert in_sample >= published
         more += in_sample > published

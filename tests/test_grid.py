@@ -291,5 +291,5 @@ def test_stacked_trainings_are_other_runs_than_trainings_alone(fake_system, tiny
     assert main(["status", str(tmp_path / "stacked.toml"), "--out", str(tmp_path / "store")]) == 0
     assert main(["leaderboard", str(tmp_path / "stacked.toml"), "--out", str(tmp_path / "store")]) == 0
     (tmp_path / "bad.toml").write_text(text.replace("stack_seeds = 2", "stack_seeds = 0"))
-    with pytest.raises(SpecError, match="train.stack_seeds: expected a positive integer"):
+    with pytest.raises(SpecError, match="train.stack_seeds: expected a number >= 1"):
         load_grid(tmp_path / "bad.toml")

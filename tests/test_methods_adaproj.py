@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from asdbench_methods.adaproj import EPS, AdaProj
+from asdbench_methods import factories
+from asdbench_methods.adaproj import EPS
 
 
 def soft_targets(batch: int, classes: int, seed: int = 0) -> torch.Tensor:
@@ -45,7 +46,7 @@ def reference(z: np.ndarray, bases: np.ndarray, targets: np.ndarray, scale: floa
 
 def test_an_embedding_in_a_class_subspace_has_cosine_one_wherever_it_lies_there():
     torch.manual_seed(0)
-    loss = AdaProj([6, 4], 3, subspace_dim=4)
+    loss = factories.adaproj([6, 4], 3, subspace_dim=4)
     orthonormal = torch.linalg.qr(torch.randn(10, 10))[0].T  # rows orthonormal
     loss.bases.copy_(torch.stack([orthonormal[0:4], orthonormal[4:8], torch.cat([orthonormal[8:10],
                                                                                  orthonormal[0:2]])]))
@@ -57,9 +58,9 @@ def test_an_embedding_in_a_class_subspace_has_cosine_one_wherever_it_lies_there(
 
 
 def test_scale_starts_at_the_adacos_value_and_updates_in_training_only():
-    assert AdaProj([8], 148).scale.item() == pytest.approx(math.sqrt(2) * math.log(147))
+    assert factories.adaproj([8], 148).scale.item() == pytest.approx(math.sqrt(2) * math.log(147))
     torch.manual_seed(0)
-    loss = AdaProj([8], 5, subspace_dim=2)
+    loss = factories.adaproj([8], 5, subspace_dim=2)
     z, targets = torch.randn(6, 8), soft_targets(6, 5)
     start = loss.scale.clone()
     loss.eval()
@@ -68,7 +69,7 @@ def test_scale_starts_at_the_adacos_value_and_updates_in_training_only():
     loss.train()
     loss([z], targets)
     assert not torch.equal(loss.scale, start)
-    fixed = AdaProj([8], 5, subspace_dim=2, adaptive_scale=False)
+    fixed = factories.adaproj([8], 5, subspace_dim=2, adaptive_scale=False)
     fixed([z], targets)
     assert fixed.scale.item() == pytest.approx(start.item())
 
@@ -76,7 +77,7 @@ def test_scale_starts_at_the_adacos_value_and_updates_in_training_only():
 @pytest.mark.parametrize("training", [True, False])
 def test_loss_and_scale_equal_a_numpy_computation_of_the_published_formula(training):
     torch.manual_seed(1)
-    loss = AdaProj([5, 3], 4, subspace_dim=3)
+    loss = factories.adaproj([5, 3], 4, subspace_dim=3)
     loss.train(training)
     branches, targets = [torch.randn(7, 5), torch.randn(7, 3)], soft_targets(7, 4, seed=2)
     z = torch.cat(branches, 1).numpy().astype(np.float64)
@@ -89,7 +90,7 @@ def test_loss_and_scale_equal_a_numpy_computation_of_the_published_formula(train
 def test_gradients_reach_the_embeddings_and_only_trainable_subspaces_move():
     torch.manual_seed(0)
     z, targets = torch.randn(6, 8, requires_grad=True), soft_targets(6, 3)
-    fixed, trainable = AdaProj([8], 3, subspace_dim=2), AdaProj([8], 3, subspace_dim=2, trainable_subspaces=True)
+    fixed, trainable = factories.adaproj([8], 3, subspace_dim=2), factories.adaproj([8], 3, subspace_dim=2, trainable_subspaces=True)
     (fixed([z], targets) + trainable([z], targets)).backward()
     assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
     assert "bases" not in dict(fixed.named_parameters()) and not fixed.bases.requires_grad

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from asdbench.errors import AsdbenchError
-from asdbench_methods.genrep import GenRepBackend, memmixup
+from asdbench_methods import factories
+from asdbench_methods.genrep import memmixup
 
 
 def machine(sources: int = 12, targets: int = 3, dim: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +39,7 @@ def test_memmixup_mixes_each_target_clip_with_its_nearest_source_clips():
 @pytest.mark.parametrize("normalise", [True, False])
 def test_scores_equal_a_direct_computation_of_knn_memmixup_and_domain_normalisation(normalise):
     embeddings, domains = machine()
-    backend = GenRepBackend(k=2, mix_support=4, alpha=0.8, domain_normalisation=normalise)
+    backend = factories.genrep(k=2, mix_support=4, alpha=0.8, domain_normalisation=normalise)
     backend.fit(embeddings, domains)
     tests = np.random.default_rng(9).normal(size=(7, 5)) + np.linspace(0, 2, 7)[:, None]
     source, target = embeddings[domains == "source"], embeddings[domains == "target"]
@@ -58,8 +59,8 @@ def test_memmixup_brings_a_clip_between_target_and_source_closer_to_the_target_b
     embeddings, domains = machine()
     source, target = embeddings[domains == "source"], embeddings[domains == "target"]
     clip = (0.7 * target[0] + 0.3 * source.mean(0))[None]
-    plain = GenRepBackend(mix_support=0, domain_normalisation=False)
-    mixed = GenRepBackend(mix_support=12, alpha=0.7, domain_normalisation=False)
+    plain = factories.genrep(mix_support=0, domain_normalisation=False)
+    mixed = factories.genrep(mix_support=12, alpha=0.7, domain_normalisation=False)
     for backend in (plain, mixed):
         backend.fit(embeddings, domains)
     assert mixed.score(clip)[0] < plain.score(clip)[0]
@@ -67,9 +68,9 @@ def test_memmixup_brings_a_clip_between_target_and_source_closer_to_the_target_b
 
 def test_domain_normalisation_needs_a_spread_and_a_machine_needs_target_clips():
     embeddings, domains = machine()
-    backend = GenRepBackend(mix_support=2)
+    backend = factories.genrep(mix_support=2)
     backend.fit(embeddings, domains)
     with pytest.raises(AsdbenchError, match="no spread"):
         backend.score(embeddings[:1])
     with pytest.raises(AsdbenchError, match="no target-domain clips"):
-        GenRepBackend().check_data(np.array(["source"] * 5))
+        factories.genrep().check_data(np.array(["source"] * 5))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from asdbench.errors import AsdbenchError
-from asdbench_methods.knnsmote import SMOTEKNNBackend, smote_targets
+from asdbench_methods import factories
+from asdbench_methods.knnsmote import smote_targets
 from asdbench_methods.neighbours import unit_rows
 
 
@@ -53,7 +54,7 @@ def test_a_target_like_clip_scores_lower_than_with_plain_knn():
     embeddings, domains = machine(targets=4)
     target = embeddings[domains == "target"]
     between = unit_rows(((target[0] + target[1]) / 2)[None])  # a normal target clip no training clip matches
-    smote, plain = SMOTEKNNBackend(smote_ratio=1.0, smote_neighbors=3), SMOTEKNNBackend(smote_ratio=0.0)
+    smote, plain = factories.knn_smote(smote_ratio=1.0, smote_neighbors=3), factories.knn_smote(smote_ratio=0.0)
     for backend in (smote, plain):
         backend.fit(embeddings, domains)
     assert smote.score(between)[0] < 0.5 * plain.score(between)[0]
@@ -63,7 +64,7 @@ def test_a_target_like_clip_scores_lower_than_with_plain_knn():
 
 def test_score_is_half_the_smaller_domain_distance_of_unit_vectors():
     embeddings, domains = machine()
-    backend = SMOTEKNNBackend(k_source=2, k_target=1, smote_ratio=0.0)
+    backend = factories.knn_smote(k_source=2, k_target=1, smote_ratio=0.0)
     backend.fit(embeddings, domains)
     queries = unit_rows(np.random.default_rng(5).normal(size=(3, 8)))
     d = np.linalg.norm(queries[:, None] - embeddings[None], axis=2)
@@ -74,6 +75,6 @@ def test_score_is_half_the_smaller_domain_distance_of_unit_vectors():
 
 def test_machines_smote_cannot_use_are_refused_before_training():
     with pytest.raises(AsdbenchError, match="no target-domain clips"):
-        SMOTEKNNBackend().check_data(np.array(["source"] * 20))
+        factories.knn_smote().check_data(np.array(["source"] * 20))
     with pytest.raises(AsdbenchError, match="smote_neighbors=2"):
-        SMOTEKNNBackend().check_data(np.array(["source"] * 20 + ["target"] * 2))
+        factories.knn_smote().check_data(np.array(["source"] * 20 + ["target"] * 2))

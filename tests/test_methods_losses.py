@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from asdbench.errors import AsdbenchError
-from asdbench_methods.augmentations import Mixup
-from asdbench_methods.backends import KNNBackend, TargetKMeansBackend
-from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubClusterHead, SubspaceLoss
+from asdbench_methods import factories
+from asdbench_methods.losses import SubClusterHead
 
 
 def soft_targets(batch, classes, seed=0):
@@ -23,13 +22,13 @@ def soft_targets(batch, classes, seed=0):
 
 
 def test_scac_scale_is_the_fixed_adacos_value():
-    assert SubClusterHead(8, 167, 16).scale == pytest.approx(11.16, abs=0.01)
-    assert SubClusterHead(8, 148, 16).scale == pytest.approx(10.99, abs=0.01)
+    assert SubClusterHead(8, 167, 16, False).scale == pytest.approx(11.16, abs=0.01)
+    assert SubClusterHead(8, 148, 16, False).scale == pytest.approx(10.99, abs=0.01)
 
 
 def test_scac_loss_equals_a_direct_computation():
     torch.manual_seed(0)
-    loss = SubClusterAdaCos([4, 3], 5, subclusters=3)
+    loss = factories.scac([4, 3], 5, subclusters=3)
     branches = [torch.randn(6, 4), torch.randn(6, 3)]
     targets = soft_targets(6, 5)
     z = torch.cat(branches, 1).numpy().astype(np.float64)
@@ -45,7 +44,7 @@ def test_scac_loss_equals_a_direct_computation():
 @pytest.mark.slow
 def test_fixed_centres_stay_and_trainable_centres_move():
     torch.manual_seed(0)
-    fixed, trainable = SubClusterHead(4, 3, 2, trainable=False), SubClusterHead(4, 3, 2, trainable=True)
+    fixed, trainable = SubClusterHead(4, 3, 2, False), SubClusterHead(4, 3, 2, True)
     before = fixed.centres.clone(), trainable.centres.detach().clone()
     z = torch.randn(5, 4, requires_grad=True)
     targets = soft_targets(5, 3)
@@ -58,7 +57,7 @@ def test_fixed_centres_stay_and_trainable_centres_move():
 
 def test_subspace_loss_is_the_sum_of_one_head_per_branch():
     torch.manual_seed(0)
-    loss = SubspaceLoss([4, 3, 2], 5, subclusters=2, weight=0.5)
+    loss = factories.subspace([4, 3, 2], 5, subclusters=2, weight=0.5)
     branches = [torch.randn(6, d) for d in (4, 3, 2)]
     targets = soft_targets(6, 5)
     expected = 0.5 * sum(head(z, targets) for head, z in zip(loss.heads, branches))
@@ -68,7 +67,7 @@ def test_subspace_loss_is_the_sum_of_one_head_per_branch():
 
 def test_featex_labels_of_kept_and_exchanged_samples():
     torch.manual_seed(3)
-    featex = FeatEx([2, 2], 3, probability=0.5)
+    featex = factories.featex([2, 2], 3, probability=0.5)
     targets = torch.eye(3)[[0, 1, 2, 0, 1, 2, 0, 1]]
     branches = [torch.arange(8.0)[:, None].repeat(1, 2), 100 + torch.arange(8.0)[:, None].repeat(1, 2)]
     torch.manual_seed(7)
@@ -90,20 +89,20 @@ def test_featex_labels_of_kept_and_exchanged_samples():
 
 def test_mixup_mixes_waveforms_and_labels_with_the_same_lambda():
     torch.manual_seed(0)
-    mixup = Mixup(probability=1.0).train()
+    mixup = factories.mixup(probability=1.0).train()
     waveforms = torch.eye(6) * 10
     targets = torch.eye(6)
     mixed, mixed_targets = mixup(waveforms, targets)
     torch.testing.assert_close(mixed_targets.sum(1), torch.ones(6))
     torch.testing.assert_close(mixed / 10, mixed_targets)  # one-hot rows make waveform == label mixing
     assert (mixed_targets.max(1).values < 1).any()
-    unchanged = Mixup(probability=0.0).train()(waveforms, targets)
+    unchanged = factories.mixup(probability=0.0).train()(waveforms, targets)
     assert torch.equal(unchanged[0], waveforms)
-    evaluated = Mixup(probability=1.0).eval()(waveforms, targets)
+    evaluated = factories.mixup(probability=1.0).eval()(waveforms, targets)
     assert torch.equal(evaluated[0], waveforms) and torch.equal(evaluated[1], targets)
 
 
-@pytest.mark.parametrize("factory", [lambda: AdaCos([4], 3), lambda: ArcFace([4], 3)])
+@pytest.mark.parametrize("factory", [lambda: factories.adacos([4], 3), lambda: factories.arcface([4], 3)])
 def test_adacos_and_arcface_fall_as_embeddings_approach_their_centre(factory):
     torch.manual_seed(0)
     loss = factory().train()
@@ -116,7 +115,7 @@ def test_adacos_and_arcface_fall_as_embeddings_approach_their_centre(factory):
 
 def test_adacos_updates_its_scale_in_training_only():
     torch.manual_seed(0)
-    loss = AdaCos([4], 3)
+    loss = factories.adacos([4], 3)
     initial = float(loss.scale)
     loss.eval()([torch.randn(6, 4)], torch.eye(3)[[0, 1, 2] * 2])
     assert float(loss.scale) == initial
@@ -132,15 +131,15 @@ def test_kmeans_target_backend_on_a_hand_made_example():
     tests = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
     shortfall = 1 - (1 + 2 * np.cos(np.radians(2))) / 3  # 1 - |c| of each source centre
     for normalise, expected in ((False, [shortfall, shortfall, 0, 1]), (True, [0, 0, 0, 1])):
-        backend = TargetKMeansBackend(clusters=2, normalise_centres=normalise)
+        backend = factories.kmeans_target(clusters=2, normalise_centres=normalise)
         backend.fit(np.concatenate([source, target]), np.array(["source"] * 6 + ["target"]))
         np.testing.assert_allclose(backend.score(tests), expected, atol=1e-12)
     assert shortfall > 1e-4  # the two variants differ
     with pytest.raises(AsdbenchError, match="lower the backend's `clusters`"):
-        TargetKMeansBackend(clusters=16).fit(source, np.array(["source"] * 6))
+        factories.kmeans_target(clusters=16).fit(source, np.array(["source"] * 6))
 
 
 def test_knn_backend_mean_cosine_distance():
-    backend = KNNBackend(k=2)
+    backend = factories.knn(k=2)
     backend.fit(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]), np.array(["source"] * 3))
     np.testing.assert_allclose(backend.score(np.array([[1.0, 0.0]])), [0.5])

@@ -19,7 +19,7 @@ import torch
 
 from asdbench.contract.registry import Registry
 from asdbench.errors import AsdbenchError
-from asdbench_pretrained import checkpoints, cnn14, openl3, weights
+from asdbench_pretrained import checkpoints, cnn14, factories, openl3, weights
 from asdbench_pretrained.audio import resample, resampled_length
 from asdbench_pretrained.cnn14 import Cnn14, LogMel, Spectrogram, load_cnn14
 from asdbench_pretrained.openl3 import KapreMelSpectrogram, OpenL3, frame, load_openl3, window_starts
@@ -167,7 +167,7 @@ def test_panns_checkpoint_round_trip(tmp_path, clips):
     path = tmp_path / "Cnn14_mAP=0.431.pth"
     torch.save({"iteration": 660000, "model": model.state_dict()}, path)  # the published file's layout
 
-    space = PannsSpace(weights=str(path), batch_size=3, device="cpu", clip_seconds=0.75)
+    space = factories.panns(None, weights=str(path), batch_size=3, device="cpu", clip_seconds=0.75)
     seen = []
     space.model.register_forward_pre_hook(lambda module, args: seen.append(tuple(args[0].shape)))
     first = space.embed(clips)
@@ -189,7 +189,7 @@ def test_openl3_checkpoint_round_trip(tmp_path, clips):
     path = tmp_path / "torchopenl3_mel128_env_512.pth.tar"
     torch.save(model.state_dict(), path)  # torchopenl3 publishes the bare state dict
 
-    space = OpenL3Space(weights=str(path), batch_size=3, device="cpu", clip_seconds=0)
+    space = factories.openl3(None, weights=str(path), batch_size=3, device="cpu", clip_seconds=0)
     seen = []
     space.model.register_forward_pre_hook(lambda module, args: seen.append(tuple(args[0].shape)))
     first = space.embed(clips)
@@ -239,22 +239,22 @@ def test_a_training_checkpoint_is_read_in_full_only_if_it_is_the_published_file(
 
 
 @pytest.mark.parametrize(("space", "name", "filename", "source"), [
-    (PannsSpace, "panns", "Cnn14_mAP=0.431.pth", "https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth"),
-    (OpenL3Space, "openl3", "torchopenl3_mel128_env_512.pth.tar",
+    (factories.panns, "panns", "Cnn14_mAP=0.431.pth", "https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth"),
+    (factories.openl3, "openl3", "torchopenl3_mel128_env_512.pth.tar",
      "https://github.com/torchopenl3/torchopenl3-models/raw/master/torchopenl3_mel128_env_512.pth.tar"),
 ])
 def test_missing_weights_say_what_to_put_where(space, name, filename, source, empty_models_dir, tmp_path):
     with pytest.raises(AsdbenchError) as error:
-        space()
+        space(None)
     message = str(error.value)
     assert str(empty_models_dir / filename) in message and source in message
     assert weights.WEIGHTS[name].checksum in message and "ASDBENCH_MODELS_DIR" in message
 
     with pytest.raises(AsdbenchError, match=r"nowhere\.pth \(the `weights` option\) does not exist"):
-        space(weights=str(tmp_path / "nowhere.pth"))
+        space(None, weights=str(tmp_path / "nowhere.pth"))
 
     (empty_models_dir / filename).write_bytes(b"")  # found in the default place; read only when embedding
-    assert space(device="cpu").weights == empty_models_dir / filename
+    assert space(None, device="cpu").weights == empty_models_dir / filename
 
 
 def test_registered_through_the_entry_point(empty_models_dir, monkeypatch):
@@ -322,7 +322,7 @@ def test_missing_weights_suggest_a_fetch_command_that_the_cli_accepts(empty_mode
     from asdbench.cli.main import main
 
     with pytest.raises(AsdbenchError) as error:
-        PannsSpace()
+        factories.panns(None)
     suggested = re.search(r"`asdbench (models fetch [^`]*)`", str(error.value)).group(1)
     fetched = []
     monkeypatch.setattr(weights, "fetch", lambda name, dest_dir: fetched.append((name, dest_dir)) or dest_dir)

@@ -10,6 +10,7 @@ import pytest
 from asdbench.contract.registry import Registry
 from asdbench.errors import SpecError
 from asdbench.hookspecs import hookimpl
+from asdbench.spec.schema import TRAIN_DEFAULTS
 from asdbench.spec.validate import load_spec, validate_spec
 
 
@@ -88,7 +89,7 @@ def test_scoring_fields_change_the_scoring_only_and_training_fields_the_training
     retrained = validate_spec(base_spec(train={"lr": 1e-4}), registry)
     assert retrained.training_hash != reference.training_hash
     assert retrained.scoring_hash == reference.scoring_hash
-    with pytest.raises(SpecError, match="system.decision_quantile: expected a number between 0 and 1"):
+    with pytest.raises(SpecError, match=r"system\.decision_quantile: expected a number > 0 and < 1, got 1\.0"):
         validate_spec(base_spec(system={**base_spec()["system"], "decision_quantile": 1.0}), registry)
 
 
@@ -96,7 +97,7 @@ def test_execution_options_are_recorded_but_not_part_of_the_identity(registry):
     fast = validate_spec(base_spec(train={"compile": True, "memory_format": "channels_last"}), registry)
     assert fast.train["compile"] is True and fast.train["memory_format"] == "channels_last"
     assert fast.hash == validate_spec(base_spec(), registry).hash
-    with pytest.raises(SpecError, match="train.memory_format: expected one of auto, channels_last, contiguous"):
+    with pytest.raises(SpecError, match="train.memory_format: expected one of 'auto', 'channels_last', 'contiguous'"):
         validate_spec(base_spec(train={"memory_format": "nhwc"}), registry)
     with pytest.raises(SpecError, match="train.compile: expected true or false"):
         validate_spec(base_spec(train={"compile": "yes"}), registry)
@@ -149,6 +150,55 @@ def test_errors_name_the_field(registry, overrides, field):
         validate_spec(base_spec(**overrides), registry)
 
 
+class PseudoLabelling:
+    @hookimpl
+    def asdbench_register_feature_spaces(self, register):
+        register("space", lambda context, /: "space")
+
+    @hookimpl
+    def asdbench_register_reducers(self, register):
+        register("umap", lambda: "umap")
+
+    @hookimpl
+    def asdbench_register_clusterers(self, register):
+        register("gmm-bic", lambda: "gmm-bic")
+
+
+@pytest.mark.parametrize(("section", "value", "message"), [
+    ("train", {"batch_size": 0}, "train.batch_size: expected a number >= 1, got 0"),
+    ("train", {"lr": "fast"}, "train.lr: expected float (like the default 0.001), got 'fast'"),
+    ("train", {"weight_decay": float("inf")}, "train.weight_decay: expected a finite number, got inf"),
+    ("train", {"precision": "fp16"}, "train.precision: expected one of 'auto', 'fp32', 'bf16', got 'fp16'"),
+    ("train", {"warmup_steps": 2.5}, "train.warmup_steps: expected int (like the default 0), got 2.5"),
+    ("train", {"checkpoints": 12}, "train.checkpoints: expected list (like the default [12, 14, 16]), got 12"),
+    ("system", {"labels": 3}, "system.labels: expected str (like the default 'attributes'), got 3"),
+    ("system", {"labels": "pseudo:"}, "system.labels: expected one of attributes, machine or 'pseudo:<feature space>'"),
+    ("pseudolabel", {"max_clusters_target": 0}, "pseudolabel.max_clusters_target: expected a number >= 1, got 0"),
+    ("pseudolabel", {"transductive": 1}, "pseudolabel.transductive: expected true or false, got 1"),
+    ("pseudolabel", {"machines": "some"}, "pseudolabel.machines: expected one of 'unlabelled', 'all', got 'some'"),
+])
+def test_the_cores_own_options_are_checked_as_a_components_are(section, value, message):
+    """[train], [pseudolabel] and [system]'s own options: their type from their default, finiteness and their
+    declared constraints (asdbench.spec.schema), on the path a component's options take."""
+    registry = Registry(entry_points=False, extra_plugins=[Fakes(), PseudoLabelling()])
+    spec = base_spec(system={**base_spec()["system"], "labels": "pseudo:space"}, pseudolabel={})
+    spec[section] = {**spec.get(section, {}), **value}
+    with pytest.raises(SpecError, match="^" + re.escape(message)):
+        validate_spec(spec, registry)
+
+
+def test_the_cores_own_options_keep_their_canonical_types_and_omissions():
+    registry = Registry(entry_points=False, extra_plugins=[Fakes(), PseudoLabelling()])
+    spec = validate_spec(base_spec(system={**base_spec()["system"], "labels": "pseudo:space"},
+                                   train={"lr": 1, "weight_decay": 0, "clip_seconds": 4, "warmup_steps": 0}), registry)
+    assert spec.train == {**TRAIN_DEFAULTS, "lr": 1.0, "weight_decay": 0.0, "clip_seconds": 4.0}
+    assert all(isinstance(spec.train[key], float) for key in ("lr", "weight_decay", "clip_seconds"))
+    assert spec.system["decision_quantile"] == 0.9 and "embeddings" not in spec.system
+    assert spec.canonical["pseudolabel"] == {
+        "machines": "unlabelled", "max_clusters_source": 16, "max_clusters_target": 2, "transductive": False,
+        "reducer": {"name": "umap"}, "clusterer": {"name": "gmm-bic"}, "feature_space": {"name": "space"}}
+
+
 def test_unknown_plugin_error_lists_registered_names(registry):
     with pytest.raises(SpecError, match="registered frontends: spectrum, stft"):
         validate_spec(base_spec(system={"frontends": ["mel"]}), registry)
@@ -184,7 +234,7 @@ def test_seed_and_epochs_are_bounded_at_what_a_run_can_use(registry):
     assert spec.seed == 2**63 - 1 and spec.train["epochs"] == 10_000
     with pytest.raises(SpecError, match=r"^seed: expected an integer from 0 to 2\^63 - 1"):
         validate_spec(base_spec(seed=2**63), registry)
-    with pytest.raises(SpecError, match=r"^train\.epochs: expected an integer from 0 .* to 10000, got 10001"):
+    with pytest.raises(SpecError, match=r"^train\.epochs: expected a number >= 0 and <= 10000, got 10001"):
         validate_spec(base_spec(train={"epochs": 10_001}), registry)
 
 

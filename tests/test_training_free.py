@@ -20,7 +20,7 @@ from asdbench.spec.validate import load_spec, validate_spec
 from asdbench.store.datacheck import open_dataset
 from asdbench.store.layout import trained_embeddings
 from asdbench.store.store import Store
-from asdbench_methods.genrep import GenRepBackend
+from asdbench_methods import factories
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -121,7 +121,7 @@ def test_run_embeds_the_system_as_built_and_records_results_like_any_run(tiny_da
 
 def test_genrep_scores_z_cat_as_the_networks_output_it(tiny_dataset, tmp_path):
     """system.embeddings = "raw": the stored embeddings are z_cat unnormalised, and genrep's scores are those of a
-    GenRepBackend fitted to them."""
+    genrep backend fitted to them."""
     spec_file = tmp_path / "genrep.toml"
     spec_file.write_text(spec_toml(tiny_dataset))
     spec, store = load_spec(spec_file), Store(tmp_path / "runs")
@@ -131,7 +131,7 @@ def test_genrep_scores_z_cat_as_the_networks_output_it(tiny_dataset, tmp_path):
     assert not np.allclose(np.linalg.norm(arrays[f"{key}.train"], axis=1), 1.0)
     manifest = open_dataset(spec.dataset, get_registry()).manifest("eval")
     rows = manifest[manifest["machine"] == key.split(".")[1]]
-    backend = GenRepBackend()
+    backend = factories.genrep()
     backend.fit(arrays[f"{key}.train"], rows[rows["subset"] == "train"]["domain"].to_numpy())
     stored = pd.read_csv(score_file(store.directory(spec) / "scores" / "eval", *key.split(".")[1:3]), header=None)
     np.testing.assert_allclose(stored[1].to_numpy(), backend.score(arrays[f"{key}.test"]), rtol=1e-12)
@@ -140,7 +140,7 @@ def test_genrep_scores_z_cat_as_the_networks_output_it(tiny_dataset, tmp_path):
 @pytest.mark.parametrize(("system", "message"), [
     ({"embeddings": "normalised"}, "backend 'genrep' .* scores z_cat as the networks output it"),
     ({"backend": "knn"}, "backend 'knn' .* expects it L2-normalised"),
-    ({"embeddings": "unit"}, "expected one of normalised, raw"),
+    ({"embeddings": "unit"}, "expected one of 'normalised', 'raw', got 'unit'"),
 ])
 def test_raw_embeddings_go_with_a_backend_registered_for_them(system, message):
     with pytest.raises(SpecError, match="^system.embeddings: .*" + message):

@@ -10,16 +10,18 @@ from collections.abc import Callable
 from typing import Annotated, Any, get_args, get_origin
 
 from asdbench.contract.constraints import CONSTRAINTS
-from asdbench.contract.registration import Registration, factory_signature
+from asdbench.contract.registration import factory_signature, keyword_options
 from asdbench.errors import PluginError, SpecError
 
 
-def constraints(registration: Registration) -> dict[str, tuple[Any, ...]]:
-    """Each keyword option's declared constraints (an empty tuple for one without)."""
-    declared = registration.options()
-    namespace = _namespace(registration.factory)
+def declared_constraints(declaration: Callable[..., Any], label: str) -> dict[str, tuple[Any, ...]]:
+    """Each keyword option's declared constraints (an empty tuple for one without), read from the signature of
+    ``declaration`` (a factory, or the core's declaration of a spec section's options); ``label`` names it in the
+    error raised when an annotation cannot be evaluated."""
+    declared = keyword_options(declaration)
+    namespace = _namespace(declaration)
     found = {}
-    for parameter in factory_signature(registration.factory).parameters.values():
+    for parameter in factory_signature(declaration).parameters.values():
         if parameter.name not in declared:
             continue
         annotation = parameter.annotation
@@ -27,7 +29,7 @@ def constraints(registration: Registration) -> dict[str, tuple[Any, ...]]:
             try:
                 annotation = eval(annotation, namespace)  # noqa: S307 - the plugin's own annotation, in its module
             except Exception as exc:  # any failure means the plugin's declaration is unreadable
-                raise PluginError(f"{registration.label}: the annotation of option {parameter.name!r} "
+                raise PluginError(f"{label}: the annotation of option {parameter.name!r} "
                                   f"({parameter.annotation}) cannot be evaluated ({exc}); an option's annotation "
                                   "must be importable at run time, not only under TYPE_CHECKING") from None
         metadata = get_args(annotation)[1:] if get_origin(annotation) is Annotated else ()
@@ -49,17 +51,26 @@ def check_finite(value: Any, field: str) -> None:
 
 def check_constraints(value: Any, declared: tuple[Any, ...], field: str) -> None:
     """Refuse a value that one of the option's declared constraints does not allow, saying what it expects."""
+    problem = constraint_problem(value, declared)
+    if problem:
+        raise SpecError(f"{field}: {problem}")
+
+
+def constraint_problem(value: Any, declared: tuple[Any, ...]) -> str | None:
+    """``"expected ..., got ..."`` for the first of ``declared`` that does not allow ``value``, or None."""
     for constraint in declared:
         try:
             allowed = constraint.allows(value)
         except TypeError:  # a value of another type, for an option whose default does not fix its type
             allowed = False
         if not allowed:
-            raise SpecError(f"{field}: expected {constraint.expected}, got {value!r}")
+            return f"expected {constraint.expected}, got {value!r}"
+    return None
 
 
 def _namespace(factory: Callable[..., Any]) -> dict[str, Any]:
-    """The globals a factory's postponed annotations refer to: its function's, or its class's module's."""
+    """The globals a factory's postponed annotations refer to: its function's (the stub's, for a wrapper such as
+    :func:`asdbench.contract.builds.builds` makes), or its class's module's."""
     function = factory.__init__ if isinstance(factory, type) else inspect.unwrap(factory)
     namespace = getattr(function, "__globals__", None)
     if namespace is None:

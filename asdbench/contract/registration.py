@@ -35,17 +35,10 @@ class Registration:
 
         The runtime arguments are positional-only (checked at registration), so they are not among them.
         """
-        return {
-            p.name: p.default
-            for p in self._parameters()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        }
+        return keyword_options(self.factory)
 
     def accepts_any_option(self) -> bool:
-        return any(p.kind is p.VAR_KEYWORD for p in self._parameters())
-
-    def _parameters(self) -> list[inspect.Parameter]:
-        return list(factory_signature(self.factory).parameters.values())
+        return any(p.kind is p.VAR_KEYWORD for p in factory_signature(self.factory).parameters.values())
 
 
 @dataclass(frozen=True)
@@ -70,6 +63,13 @@ def factory_signature(factory: Callable[..., Any]) -> inspect.Signature:
             and factory.__init__ is torch.nn.Module.__init__):
         return inspect.Signature()
     return inspect.signature(factory)
+
+
+def keyword_options(declaration: Callable[..., Any]) -> dict[str, Any]:
+    """The keyword parameters of a factory (or of any callable that declares options, such as a ``[train]``
+    section's) and their defaults, ``inspect.Parameter.empty`` for one without."""
+    return {p.name: p.default for p in factory_signature(declaration).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def registration_problem(kind: Kind, name: Any, factory: Any, meta: Mapping[str, Any]) -> str | None:

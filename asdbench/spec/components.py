@@ -1,6 +1,7 @@
 """A component in a spec (``"name"`` or ``{name = ..., option = value}``), validated against its registration:
 an unknown option, a value of the wrong type, outside its declared constraints or not finite is a SpecError
-naming the field; every default is filled in."""
+naming the field (:mod:`asdbench.spec.options`, the path the core's own sections take too); every default is
+filled in."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import inspect
 from typing import Any
 
 from asdbench.contract.kinds import singular
-from asdbench.contract.options import check_constraints, check_finite
-from asdbench.contract.options import constraints as option_constraints
+from asdbench.contract.options import declared_constraints
 from asdbench.contract.registration import Registration
 from asdbench.contract.registry import Registry
 from asdbench.errors import PluginError, SpecError
 from asdbench.spec.identity import canonical_json
+from asdbench.spec.options import checked_options
 
 _EMPTY = inspect.Parameter.empty
 
@@ -50,40 +51,20 @@ def _options(registration: Registration, given: dict[str, Any], field: str) -> d
             f"its options: {valid}"
         )
     try:
-        constraints = option_constraints(registration)
+        constraints = declared_constraints(registration.factory, registration.label)
     except PluginError as exc:
         raise SpecError(f"{field}.name: {exc}") from None
+    checked = checked_options(given, declared, constraints, field)
     resolved: dict[str, Any] = {}
     for option, default in declared.items():
-        if option in given:
-            resolved[option] = _typed(given[option], default, f"{field}.{option}")
+        if option in checked:
+            resolved[option] = checked[option]
         elif default is _EMPTY:
             raise SpecError(f"{field}.{option} is required by {singular(registration.kind)} {registration.name!r}")
         else:
             resolved[option] = _json_default(default, f"{field}.{option}", registration)
-    resolved.update({k: v for k, v in given.items() if k not in declared})
-    for option in given:
-        check_finite(resolved[option], f"{field}.{option}")
-        check_constraints(resolved[option], constraints.get(option, ()), f"{field}.{option}")
+    resolved.update({k: v for k, v in checked.items() if k not in declared})
     return resolved
-
-
-def _typed(value: Any, default: Any, field: str) -> Any:
-    """Check a given option against the type of its default (ints are accepted where floats are)."""
-    if default is _EMPTY or default is None:
-        return value
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise SpecError(f"{field}: expected {type(default).__name__} (like the default {default!r}), got {value!r}")
-    return value
 
 
 def _json_default(default: Any, field: str, registration: Registration) -> Any:

@@ -24,9 +24,10 @@ each ``{name = ..., option = value}`` or just ``"name"``), training options and 
 
 Validation happens against the registered plugins: an unknown name, an unknown option or an option of the
 wrong type is a :class:`SpecError` naming the field (``system.frontends[1].nfft``). The canonical form fills
-in every default (the factories' keyword defaults and :data:`~asdbench.spec.schema.TRAIN_DEFAULTS`), so a spec that spells out a
-default and one that omits it are the same run; the options a registration lists in ``omit_defaults`` are left
-out instead while they hold their default (:mod:`asdbench.compat`).
+in every default (the factories' keyword defaults and those :mod:`asdbench.spec.schema` declares for the core's
+own options), so a spec that spells out a default and one that omits it are the same run; the options a
+registration lists in ``omit_defaults`` (and the core's own, :mod:`asdbench.compat`) are left out instead while they
+hold their default (options added after runs were made: those runs keep their identity).
 
 The identity of a validated spec is :mod:`asdbench.spec.identity`'s; its fields and defaults are
 :mod:`asdbench.spec.schema`'s.
@@ -39,32 +40,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from asdbench.compat import TRAIN_OMITTED_AT_DEFAULT
+from asdbench.compat import SYSTEM_OMITTED_AT_DEFAULT, TRAIN_OMITTED_AT_DEFAULT
 from asdbench.contract.kinds import singular
-from asdbench.contract.registration import Registration
+from asdbench.contract.registration import Registration, keyword_options
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.readers import SPLITS, refuse_two_channel_input
 from asdbench.errors import SpecError
 from asdbench.spec.components import validate_component
 from asdbench.spec.files import RUN_SPEC, read_toml, refuse_other_kind
 from asdbench.spec.identity import RunSpec
+from asdbench.spec.options import section_options
 from asdbench.spec.schema import (
-    DECISION_QUANTILE,
-    EMBEDDINGS,
-    LABEL_MODES,
-    MAX_EPOCHS,
     MAX_SEED,
-    MEMORY_FORMATS,
-    PRECISIONS,
     PSEUDO_PREFIX,
-    PSEUDOLABEL_DEFAULTS,
-    PSEUDOLABEL_MACHINES,
+    PSEUDOLABEL_COMPONENTS,
     SPEC_VERSION,
     SYSTEM_COMPONENTS,
     TOP_LEVEL_KEYS,
-    TRAIN_DEFAULTS,
     TRAINING_ONLY_COMPONENTS,
     UNTRAINED_CHECKPOINTS,
+    pseudolabel_options,
+    system_options,
+    train_options,
 )
 
 
@@ -143,22 +140,13 @@ def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[
 
 
 def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    _reject_unknown(table, [*SYSTEM_COMPONENTS, "labels", "decision_quantile", "embeddings"], "system.")
-    system: dict[str, Any] = {"labels": LABEL_MODES[0], "decision_quantile": DECISION_QUANTILE}
+    _reject_unknown(table, [*SYSTEM_COMPONENTS, *keyword_options(system_options)], "system.")
+    system = section_options({k: v for k, v in table.items() if k not in SYSTEM_COMPONENTS}, system_options,
+                             "system", omit_defaults=SYSTEM_OMITTED_AT_DEFAULT)
     for key, value in table.items():
+        if key not in SYSTEM_COMPONENTS:
+            continue
         field = f"system.{key}"
-        if key == "labels":
-            system[key] = _labels(value)
-            continue
-        if key == "decision_quantile":
-            system[key] = _decision_quantile(value)
-            continue
-        if key == "embeddings":
-            if value not in EMBEDDINGS:
-                raise SpecError(f"system.embeddings: expected one of {', '.join(EMBEDDINGS)}, got {value!r}")
-            if value != EMBEDDINGS[0]:
-                system[key] = value
-            continue
         kind, many = SYSTEM_COMPONENTS[key]
         if not many:
             system[key] = validate_component(value, kind, field, registry)
@@ -213,68 +201,39 @@ def _refuse_training_components(system: dict[str, Any]) -> None:
                         f"{system['labels']!r} to pseudo-label; remove system.labels")
 
 
-def _labels(value: Any) -> str:
-    if value in LABEL_MODES or (isinstance(value, str) and value.startswith(PSEUDO_PREFIX) and value != PSEUDO_PREFIX):
-        return value
-    raise SpecError(
-        f"system.labels: expected one of {', '.join(LABEL_MODES)} or '{PSEUDO_PREFIX}<feature space>', got {value!r}"
-    )
-
-
-def _decision_quantile(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise SpecError(f"system.decision_quantile: expected a number between 0 and 1 (exclusive), got {value!r}")
-    return float(value)
-
-
 def _pseudolabel(table: dict[str, Any], feature_space: str, registry: Registry) -> dict[str, Any]:
-    _reject_unknown(table, ["feature_space", *PSEUDOLABEL_DEFAULTS], "pseudolabel.")
+    _reject_unknown(table, ["feature_space", *PSEUDOLABEL_COMPONENTS, *keyword_options(pseudolabel_options)],
+                    "pseudolabel.")
     given = table.get("feature_space", feature_space)
     given_name = given if isinstance(given, str) else given.get("name") if isinstance(given, dict) else None
     if given_name != feature_space:
         raise SpecError(f"pseudolabel.feature_space: {given_name!r} differs from system.labels "
                         f"'{PSEUDO_PREFIX}{feature_space}'")
-    merged = {**PSEUDOLABEL_DEFAULTS, **table}
-    if merged["machines"] not in PSEUDOLABEL_MACHINES:
-        raise SpecError(f"pseudolabel.machines: expected one of {', '.join(PSEUDOLABEL_MACHINES)}, "
-                        f"got {merged['machines']!r}")
-    for key in ("max_clusters_source", "max_clusters_target"):
-        if isinstance(merged[key], bool) or not isinstance(merged[key], int) or merged[key] < 1:
-            raise SpecError(f"pseudolabel.{key}: expected a positive integer, got {merged[key]!r}")
-    if not isinstance(merged["transductive"], bool):
-        raise SpecError(f"pseudolabel.transductive: expected true or false, got {merged['transductive']!r}")
-    return {
-        **merged,
-        "feature_space": validate_component(given, "feature_spaces", "pseudolabel.feature_space", registry),
-        "reducer": validate_component(merged["reducer"], "reducers", "pseudolabel.reducer", registry),
-        "clusterer": validate_component(merged["clusterer"], "clusterers", "pseudolabel.clusterer", registry),
-    }
+    options = section_options({k: v for k, v in table.items() if k not in ("feature_space", *PSEUDOLABEL_COMPONENTS)},
+                              pseudolabel_options, "pseudolabel")
+    components = {key: validate_component(table.get(key, default), kind, f"pseudolabel.{key}", registry)
+                  for key, (kind, default) in PSEUDOLABEL_COMPONENTS.items()}
+    feature = validate_component(given, "feature_spaces", "pseudolabel.feature_space", registry)
+    return {**options, **components, "feature_space": feature}
 
 
 def _train(table: dict[str, Any]) -> dict[str, Any]:
-    _reject_unknown(table, tuple(TRAIN_DEFAULTS), "train.")
-    train = {**TRAIN_DEFAULTS, **table}
+    """``[train]``: each option as declared (:func:`asdbench.spec.schema.train_options`), then what no single
+    option's declaration holds: ``clip_seconds`` ("longest" or seconds: two types, where an option's type is its
+    default's) and the rules across options."""
+    _reject_unknown(table, tuple(keyword_options(train_options)), "train.")
+    train = section_options({k: v for k, v in table.items() if k != "clip_seconds"}, train_options, "train",
+                            omit_defaults=TRAIN_OMITTED_AT_DEFAULT)
+    train["clip_seconds"] = _clip_seconds(table.get("clip_seconds", train["clip_seconds"]))
     epochs = train["epochs"]
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 0 <= epochs <= MAX_EPOCHS:
-        raise SpecError(f"train.epochs: expected an integer from 0 (the system is used as built, never trained) to "
-                        f"{MAX_EPOCHS}, got {epochs!r}")
     if epochs == 0 and "checkpoints" not in table:
         train["checkpoints"] = list(UNTRAINED_CHECKPOINTS)
-    for key in ("batch_size", "stack_seeds"):
-        if isinstance(train[key], bool) or not isinstance(train[key], int) or train[key] < 1:
-            raise SpecError(f"train.{key}: expected a positive integer, got {train[key]!r}")
-    for key in ("lr", "weight_decay"):
-        value = train[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise SpecError(f"train.{key}: expected a non-negative number, got {value!r}")
-        train[key] = float(value)
     checkpoints = train["checkpoints"]
     if epochs == 0 and checkpoints != UNTRAINED_CHECKPOINTS:
         raise SpecError(f"train.checkpoints: train.epochs = 0 keeps only the system as built, checkpoint 0; expected "
                         f"[0] (or no train.checkpoints), got {checkpoints!r}")
     if epochs > 0 and (
-        not isinstance(checkpoints, list)
-        or not checkpoints
+        not checkpoints
         or any(isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= train["epochs"] for c in checkpoints)
     ):
         raise SpecError(
@@ -282,27 +241,17 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
             f"({train['epochs']}), got {checkpoints!r}"
         )
     train["checkpoints"] = sorted(set(checkpoints))
-    clip = train["clip_seconds"]
-    if clip != "longest" and (isinstance(clip, bool) or not isinstance(clip, int | float) or not 0 < clip < math.inf):
-        raise SpecError(f"train.clip_seconds: expected 'longest' or a positive finite number of seconds, got {clip!r}")
-    train["clip_seconds"] = clip if clip == "longest" else float(clip)
-    if train["precision"] not in PRECISIONS:
-        raise SpecError(f"train.precision: expected one of {', '.join(PRECISIONS)}, got {train['precision']!r}")
-    if not isinstance(train["compile"], bool):
-        raise SpecError(f"train.compile: expected true or false, got {train['compile']!r}")
-    if train["memory_format"] not in MEMORY_FORMATS:
-        raise SpecError(f"train.memory_format: expected one of {', '.join(MEMORY_FORMATS)}, "
-                        f"got {train['memory_format']!r}")
-    warmup = train["warmup_steps"]
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise SpecError(f"train.warmup_steps: expected a whole number of steps >= 0, got {warmup!r}")
-    for key in TRAIN_OMITTED_AT_DEFAULT:
-        if train[key] == TRAIN_DEFAULTS[key]:
-            del train[key]
     if train["compile"] and train["stack_seeds"] > 1:
         raise SpecError("train.compile compiles each run's own networks, but train.stack_seeds > 1 calls them "
                         "through vmap: set one of them back (compile = false or stack_seeds = 1)")
     return train
+
+
+def _clip_seconds(value: Any) -> str | float:
+    if value != "longest" and (isinstance(value, bool) or not isinstance(value, int | float)
+                               or not 0 < value < math.inf):
+        raise SpecError(f"train.clip_seconds: expected 'longest' or a positive finite number of seconds, got {value!r}")
+    return value if value == "longest" else float(value)
 
 
 # --- components -------------------------------------------------------------------------------------------

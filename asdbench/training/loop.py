@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from asdbench.data.clips import ClipSource
 from asdbench.runtime.progress import progress_bar
+from asdbench.spec.schema import TRAIN_OPTIONS
 from asdbench.training.checkpoints import LAST_CHECKPOINT, checkpoint_path, latest_state, resume, save_checkpoint
 from asdbench.training.epochloss import EpochLoss
 from asdbench.training.prefetch import DeviceFeed, Sent, default_prefetch, prefetched
@@ -49,7 +50,8 @@ class TrainingPlan:
     @classmethod
     def from_spec(cls, train: dict[str, Any], seed: int, num_samples: int) -> TrainingPlan:
         keys = ("epochs", "batch_size", "lr", "weight_decay", "checkpoints", "precision", "compile", "memory_format")
-        return cls(**{key: train[key] for key in keys}, warmup_steps=train.get("warmup_steps", 0), seed=seed,
+        warmup_steps = train.get("warmup_steps", TRAIN_OPTIONS["warmup_steps"])  # left out at its default
+        return cls(**{key: train[key] for key in keys}, warmup_steps=warmup_steps, seed=seed,
                    num_samples=num_samples)
 
     def steps_per_epoch(self, clips: int) -> int:

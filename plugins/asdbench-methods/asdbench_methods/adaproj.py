@@ -40,12 +40,11 @@ EPS = 1e-7
 class AdaProj(nn.Module):
     """``adaproj``: angular margin subspace projections with an adaptive scale (main loss, on z_cat)."""
 
-    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, subspace_dim: int = 32,
-                 trainable_subspaces: bool = False, adaptive_scale: bool = True) -> None:
+    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, subspace_dim: int,
+                 trainable_subspaces: bool, adaptive_scale: bool) -> None:
         super().__init__()
-        if num_classes < 1 or subspace_dim < 1:
-            raise AsdbenchError(f"loss 'adaproj': needs at least one class and a subspace dimension of at least 1, "
-                                f"got {num_classes} classes and subspace_dim={subspace_dim}")
+        if num_classes < 1:
+            raise AsdbenchError(f"loss 'adaproj': needs at least one class, got {num_classes}")
         bases = nn.init.xavier_uniform_(torch.empty(num_classes, subspace_dim, sum(branch_dims)))
         if trainable_subspaces:
             self.bases = nn.Parameter(bases)

@@ -16,9 +16,7 @@ class KNNBackend:
     alike for k = 1 only.
     """
 
-    def __init__(self, k: int = 1) -> None:
-        if k < 1:
-            raise AsdbenchError(f"backend 'knn': option k must be at least 1, got {k}")
+    def __init__(self, *, k: int) -> None:
         self.k = k
         self._train: np.ndarray | None = None
 
@@ -58,9 +56,7 @@ class TargetKMeansBackend:
     n_init: int | str = 10
     """KMeans's ``n_init``: 10, the default of scikit-learn 1.1.1, which the authors pinned."""
 
-    def __init__(self, clusters: int = 16, seed: int = 0, normalise_centres: bool = False) -> None:
-        if clusters < 1:
-            raise AsdbenchError(f"backend '{self.name}': clusters must be at least 1, got {clusters}")
+    def __init__(self, *, clusters: int, seed: int, normalise_centres: bool) -> None:
         self.clusters, self.seed, self.normalise_centres = clusters, seed, normalise_centres
         self._centres: np.ndarray | None = None
 
@@ -109,7 +105,7 @@ class ASDKitKMeansBackend(TargetKMeansBackend):
     name = "asdkit-kmeans"
     n_init = "auto"
 
-    def __init__(self, clusters: int = 16, seed: int = 0) -> None:
+    def __init__(self, *, clusters: int, seed: int) -> None:
         super().__init__(clusters=clusters, seed=seed, normalise_centres=True)
 
     @staticmethod

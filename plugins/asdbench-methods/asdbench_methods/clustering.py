@@ -15,8 +15,7 @@ from asdbench.api import AsdbenchError
 class UMAPReducer:
     """``umap``: UMAP to ``n_components`` dimensions (2 in the paper), seeded so that labels are reproducible."""
 
-    def __init__(self, *, n_components: int = 2, n_neighbors: int = 15, min_dist: float = 0.1,
-                 metric: str = "euclidean", seed: int = 0) -> None:
+    def __init__(self, *, n_components: int, n_neighbors: int, min_dist: float, metric: str, seed: int) -> None:
         self.options = dict(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
                             random_state=seed)
 
@@ -38,9 +37,6 @@ class IdentityReducer:
         return np.asarray(embeddings)
 
 
-SELECTIONS = ("held-out", "in-sample")
-
-
 class GMMBIC:
     """``gmm-bic``: full-covariance Gaussian mixtures with 1..max_clusters components; BIC picks the count.
 
@@ -52,13 +48,7 @@ class GMMBIC:
     reproducible.
     """
 
-    def __init__(self, *, covariance: str = "full", seed: int = 0, reg_covar: float = 1e-6,
-                 selection: str = "held-out", folds: int = 5) -> None:
-        if selection not in SELECTIONS:
-            raise AsdbenchError(f"clusterer 'gmm-bic': selection must be one of {', '.join(SELECTIONS)}, "
-                                f"got {selection!r}")
-        if folds < 2:
-            raise AsdbenchError(f"clusterer 'gmm-bic': folds must be at least 2, got {folds}")
+    def __init__(self, *, covariance: str, seed: int, reg_covar: float, selection: str, folds: int) -> None:
         self.covariance, self.seed, self.reg_covar = covariance, seed, reg_covar
         self.selection, self.folds = selection, folds
 
@@ -97,7 +87,7 @@ class HDBSCANClusterer:
     ``max_clusters`` is not a target for HDBSCAN, which chooses its own count; it is ignored.
     """
 
-    def __init__(self, *, min_cluster_size: int = 10) -> None:
+    def __init__(self, *, min_cluster_size: int) -> None:
         self.min_cluster_size = min_cluster_size
 
     def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray:
@@ -116,7 +106,7 @@ class HDBSCANClusterer:
 class KMeansClusterer:
     """``kmeans``: k-means with ``max_clusters`` clusters (no model selection)."""
 
-    def __init__(self, *, seed: int = 0) -> None:
+    def __init__(self, *, seed: int) -> None:
         self.seed = seed
 
     def fit_predict(self, points: np.ndarray, max_clusters: int) -> np.ndarray:

@@ -23,8 +23,7 @@ from asdbench.api import (
     embedding_key,
     true_attributes,
 )
-from asdbench_methods.frontends import STFT
-from asdbench_methods.networks import SpectrogramNetwork
+from asdbench_methods import factories
 
 
 class GroundTruthSpace:
@@ -61,7 +60,7 @@ class ClassSpace:
     epoch). The authors use epoch 14 of 16.
     """
 
-    def __init__(self, context: FeatureSpaceContext, /, *, epoch: int = 0) -> None:
+    def __init__(self, context: FeatureSpaceContext, /, *, epoch: int) -> None:
         epochs = context.train["epochs"]
         self.epoch = epoch or epochs
         if not 1 <= self.epoch <= epochs:
@@ -132,11 +131,10 @@ class TripletSpace:
     applied after mixing, before the network. Embeddings are 128-d and not normalised (Euclidean space).
     """
 
-    def __init__(self, context: FeatureSpaceContext, /, *, n_fft: int = 1024, epochs: int = 6, batch_size: int = 32,
-                 margin: float = 1.0, lr: float = 1e-3, clip_seconds: float = 0.0, snr_low: float = -5.0,
-                 snr_high: float = 5.0) -> None:
+    def __init__(self, context: FeatureSpaceContext, /, *, n_fft: int, epochs: int, batch_size: int, margin: float,
+                 lr: float, clip_seconds: float, snr_low: float, snr_high: float) -> None:
         self.context = context
-        self.stft = STFT(n_fft=n_fft)
+        self.stft = factories.stft(n_fft=n_fft)  # the stft frontend as declared, but for its n_fft
         self.epochs, self.batch_size, self.margin, self.lr = epochs, batch_size, margin, lr
         self.clip_seconds, self.snr = clip_seconds, (snr_low, snr_high)
         self.cache = AudioCache()
@@ -170,12 +168,12 @@ class TripletSpace:
         return self.cache.load_rows(others, progress=False), len(others)
 
     def _train(self, manifest: pd.DataFrame, clips, num_samples: int, device: torch.device,
-               seed: int) -> SpectrogramNetwork:
+               seed: int) -> torch.nn.Module:
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         train_rows = np.flatnonzero((manifest["subset"] == "train").to_numpy())
         noise_clips, noise_count = self._noise_pool(manifest["machine"].iloc[0])
-        network = SpectrogramNetwork(self.stft.output_shape(num_samples)).to(device)
+        network = factories.spectrogram_resnet(self.stft.output_shape(num_samples)).to(device)
         optimiser = torch.optim.AdamW(network.parameters(), lr=self.lr)
         network.train()
         for _ in range(self.epochs):

@@ -50,11 +50,7 @@ def standardise(distances: np.ndarray, domain: str) -> np.ndarray:
 class GenRepBackend:
     """``genrep``: see the module docstring."""
 
-    def __init__(self, k: int = 1, mix_support: int = 990, alpha: float = 0.9,
-                 domain_normalisation: bool = True) -> None:
-        if k < 1 or mix_support < 0 or not 0 <= alpha <= 1:
-            raise AsdbenchError(f"backend 'genrep': need k >= 1, mix_support >= 0 and 0 <= alpha <= 1, got "
-                                f"{k}, {mix_support}, {alpha}")
+    def __init__(self, *, k: int, mix_support: int, alpha: float, domain_normalisation: bool) -> None:
         self.k, self.mix_support, self.alpha = k, mix_support, alpha
         self.domain_normalisation = domain_normalisation
         self._banks: tuple[np.ndarray, np.ndarray] | None = None

@@ -46,11 +46,7 @@ class SMOTEKNNBackend:
 
     name = "knn-smote"
 
-    def __init__(self, k_source: int = 1, k_target: int = 1, smote_ratio: float = 0.2, smote_neighbors: int = 2,
-                 seed: int = 0) -> None:
-        if k_source < 1 or k_target < 1 or smote_neighbors < 1 or not 0 <= smote_ratio <= 1:
-            raise AsdbenchError(f"backend '{self.name}': need k_source, k_target, smote_neighbors >= 1 and "
-                                f"0 <= smote_ratio <= 1, got {k_source}, {k_target}, {smote_neighbors}, {smote_ratio}")
+    def __init__(self, *, k_source: int, k_target: int, smote_ratio: float, smote_neighbors: int, seed: int) -> None:
         self.k_source, self.k_target = k_source, k_target
         self.smote_ratio, self.smote_neighbors, self.seed = smote_ratio, smote_neighbors, seed
         self._banks: tuple[np.ndarray, np.ndarray] | None = None
@@ -95,5 +91,6 @@ class ASDKitKNNBackend(SMOTEKNNBackend):
 
     name = "asdkit-knn"
 
-    def __init__(self, k_source: int = 1, k_target: int = 1) -> None:
-        super().__init__(k_source=k_source, k_target=k_target, smote_ratio=0.0)
+    def __init__(self, *, k_source: int, k_target: int) -> None:
+        # no SMOTE (ratio 0): smote_neighbors and seed are never read
+        super().__init__(k_source=k_source, k_target=k_target, smote_ratio=0.0, smote_neighbors=1, seed=0)

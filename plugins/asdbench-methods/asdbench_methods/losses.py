@@ -31,10 +31,10 @@ class SubClusterHead(nn.Module):
     authors' configs never enable the dynamic update). Fixed centres are a buffer, so no optimiser moves them.
     """
 
-    def __init__(self, dim: int, classes: int, subclusters: int = 16, trainable: bool = False) -> None:
+    def __init__(self, dim: int, classes: int, subclusters: int, trainable: bool) -> None:
         super().__init__()
-        if classes < 1 or subclusters < 1:
-            raise AsdbenchError(f"loss 'scac': needs at least one class and sub-cluster, got {classes}, {subclusters}")
+        if classes < 1:
+            raise AsdbenchError(f"loss 'scac': needs at least one class, got {classes}")
         self.classes, self.subclusters = classes, subclusters
         centres = nn.init.xavier_uniform_(torch.empty(dim, classes * subclusters))
         if trainable:
@@ -56,8 +56,8 @@ class SubClusterHead(nn.Module):
 class SubClusterAdaCos(nn.Module):
     """``scac``: sub-cluster AdaCos on z_cat (the paper's main loss, fixed centres by default)."""
 
-    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, subclusters: int = 16,
-                 trainable_centres: bool = False) -> None:
+    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, subclusters: int,
+                 trainable_centres: bool) -> None:
         super().__init__()
         self.head = SubClusterHead(sum(branch_dims), num_classes, subclusters, trainable_centres)
 
@@ -92,7 +92,7 @@ class AdaCos(_CentreLoss):
     dormant repeat/view mismatch does not arise with one centre per class).
     """
 
-    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, trainable_centres: bool = False) -> None:
+    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, trainable_centres: bool) -> None:
         super().__init__(sum(branch_dims), num_classes, trainable_centres)
         self.register_buffer("scale", torch.tensor(math.sqrt(2) * math.log(max(num_classes - 1, 2))))
 
@@ -114,11 +114,9 @@ class ArcFace(_CentreLoss):
     target gives exactly ArcFace and a mixup of two classes shares the margin between them.
     """
 
-    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, margin: float = 0.5, scale: float = 30.0,
-                 trainable_centres: bool = True) -> None:
+    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, margin: float, scale: float,
+                 trainable_centres: bool) -> None:
         super().__init__(sum(branch_dims), num_classes, trainable_centres)
-        if not 0 <= margin < math.pi / 2 or scale <= 0:
-            raise AsdbenchError(f"loss 'arcface': need 0 <= margin < pi/2 and scale > 0, got {margin}, {scale}")
         self.margin, self.scale = margin, scale
 
     def forward(self, branches: Sequence[torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
@@ -134,8 +132,8 @@ class SubspaceLoss(nn.Module):
     parameters per branch instead of FeatEx's D*M*C*K(M+1).
     """
 
-    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, subclusters: int = 16,
-                 weight: float = 1.0) -> None:
+    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, subclusters: int,
+                 weight: float) -> None:
         super().__init__()
         self.heads = nn.ModuleList(SubClusterHead(dim, num_classes, subclusters, trainable=True)
                                    for dim in branch_dims)
@@ -155,11 +153,9 @@ class FeatEx(nn.Module):
     (coincidences are not excluded). A trainable-centre sub-cluster head scores z_ex.
     """
 
-    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, probability: float = 0.5,
-                 subclusters: int = 16, weight: float = 1.0) -> None:
+    def __init__(self, branch_dims: Sequence[int], num_classes: int, /, *, probability: float, subclusters: int,
+                 weight: float) -> None:
         super().__init__()
-        if not 0 <= probability <= 1:
-            raise AsdbenchError(f"loss 'featex': probability must be in [0, 1], got {probability}")
         self.branches = len(branch_dims)
         self.head = SubClusterHead(sum(branch_dims), (self.branches + 1) * num_classes, subclusters, trainable=True)
         self.probability, self.weight = probability, weight

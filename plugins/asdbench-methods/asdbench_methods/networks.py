@@ -31,11 +31,6 @@ class SqueezeExcitation(nn.Module):
         return x * weights.view(*weights.shape, *([1] * (x.ndim - 2)))
 
 
-def _check_embedding_dim(network: str, embedding_dim: int) -> None:
-    if embedding_dim < 1:
-        raise AsdbenchError(f"network {network!r}: embedding_dim must be a positive integer, got {embedding_dim}")
-
-
 def _dense_block(inputs: int, outputs: int) -> list[nn.Module]:
     return [nn.Linear(inputs, outputs, bias=False), nn.BatchNorm1d(outputs), nn.ReLU()]
 
@@ -50,11 +45,10 @@ class SpectrumNetwork(nn.Module):
     CHANNELS = 128
     HIDDEN = 128
 
-    def __init__(self, input_shape: tuple[int, ...], /, *, embedding_dim: int = 128) -> None:
+    def __init__(self, input_shape: tuple[int, ...], /, *, embedding_dim: int) -> None:
         super().__init__()
         if len(input_shape) != 1:
             raise AsdbenchError(f"network 'spectrum-cnn' takes a spectrum (bins,), got input shape {input_shape}")
-        _check_embedding_dim("spectrum-cnn", embedding_dim)
         needed = self.minimum_bins()
         if input_shape[0] < needed:
             raise AsdbenchError(
@@ -114,11 +108,10 @@ class SpectrogramNetwork(nn.Module):
     STAGES = ((16, 1), (16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1))
     MIN_SIZE = 36
 
-    def __init__(self, input_shape: tuple[int, ...], /, *, embedding_dim: int = 128) -> None:
+    def __init__(self, input_shape: tuple[int, ...], /, *, embedding_dim: int) -> None:
         super().__init__()
         if len(input_shape) != 2:
             raise AsdbenchError(f"network 'spectrogram-resnet' takes (bins, frames), got input shape {input_shape}")
-        _check_embedding_dim("spectrogram-resnet", embedding_dim)
         bins, frames = input_shape
         if min(bins, frames) < self.MIN_SIZE:
             advice = []

@@ -20,32 +20,15 @@ from asdbench_pretrained.fbank import NUM_MEL_BINS
 from asdbench_pretrained.lora import add_lora
 from asdbench_pretrained.weights import digest
 
-FINETUNE = ("lora", "frozen", "full")
 
-
-def check_choice(network: str, option: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise AsdbenchError(f"network {network!r}: {option} must be one of {', '.join(choices)}, got {value!r}")
-
-
-def check_options(network: str, frontend: str, input_shape: Sequence[int], *, pooling: str, poolings: Sequence[str],
-                  finetune: str, lora_targets: Sequence[str], known_targets: Sequence[str]) -> tuple[int, int]:
-    """The checks every pretrained-transformer network makes before reading its weights; returns ``(128, T)``."""
+def check_input(network: str, frontend: str, input_shape: Sequence[int]) -> tuple[int, int]:
+    """What every pretrained-transformer network checks before reading its weights (its options are checked as
+    its factory declares them); returns ``(128, T)``."""
     shape = tuple(input_shape)
     if len(shape) != 2 or shape[0] != NUM_MEL_BINS:
         raise AsdbenchError(f"network {network!r} reads (128, T) log-mel filter banks (the {frontend!r} frontend), "
                             f"but its frontend gives {shape}")
-    check_choice(network, "pooling", pooling, poolings)
-    check_choice(network, "finetune", finetune, FINETUNE)
-    check_targets(network, lora_targets, known_targets)
     return shape
-
-
-def check_targets(network: str, targets: Sequence[str], known: Sequence[str]) -> None:
-    unknown = sorted(set(targets) - set(known))
-    if unknown or not targets:
-        raise AsdbenchError(f"network {network!r}: lora_targets must name some of {', '.join(known)}, "
-                            f"got {list(targets)!r}")
 
 
 class AdaptedBackbone(nn.Module):

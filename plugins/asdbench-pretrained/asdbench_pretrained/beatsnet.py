@@ -23,13 +23,11 @@ from torch import nn
 
 from asdbench.api import AsdbenchError
 from asdbench_pretrained import checkpoints
-from asdbench_pretrained.adapted import AdaptedBackbone, check_choice, check_options
+from asdbench_pretrained.adapted import AdaptedBackbone, check_input
 from asdbench_pretrained.beats import PATCH_FREQUENCY_BINS, BEATs, BEATsConfig
-from asdbench_pretrained.layers import LORA_TARGETS
 from asdbench_pretrained.pooling import AttentiveStatsPooling
 from asdbench_pretrained.weights import resolve
 
-POOLING = ("mean", "attentive-stats", "time")
 RELEASES = {"iter3": "beats", "iter3-as2m-cpt1": "beats-as2m-cpt1"}
 """``release`` option -> the published weight file (asdbench_pretrained.weights) read when ``weights`` is empty."""
 
@@ -65,14 +63,11 @@ class BEATsNetwork(AdaptedBackbone):
 
     network_name = "beats"
 
-    def __init__(self, input_shape: Sequence[int], /, *, weights: str = "", finetune: str = "lora",
-                 lora_rank: int = 64, lora_alpha: float = 8.0, lora_dropout: float = 0.0,
-                 lora_targets: Sequence[str] = ["q_proj", "v_proj"],
-                 pooling: str = "mean", embedding_dim: int = 128, layer: int = 0, release: str = "iter3") -> None:
+    def __init__(self, input_shape: Sequence[int], /, *, weights: str, finetune: str, lora_rank: int,
+                 lora_alpha: float, lora_dropout: float, lora_targets: Sequence[str], pooling: str,
+                 embedding_dim: int, layer: int, release: str) -> None:
         super().__init__()
-        shape = check_options("beats", "beats-fbank", input_shape, pooling=pooling, poolings=POOLING,
-                              finetune=finetune, lora_targets=lora_targets, known_targets=LORA_TARGETS)
-        check_choice("beats", "release", release, tuple(RELEASES))
+        shape = check_input("beats", "beats-fbank", input_shape)
         path = resolve(RELEASES[release], weights, component=f"network 'beats' (release {release!r})"
                        if release != "iter3" else "")
         backbone = load_beats(path)

@@ -25,13 +25,10 @@ from torch import nn
 
 from asdbench.api import AsdbenchError
 from asdbench_pretrained import checkpoints
-from asdbench_pretrained.adapted import AdaptedBackbone, check_options
+from asdbench_pretrained.adapted import AdaptedBackbone, check_input
 from asdbench_pretrained.eat import EAT, EATConfig, pretraining_only
-from asdbench_pretrained.layers import EAT_LORA_TARGETS
 from asdbench_pretrained.pooling import AttentiveStatsPooling
 from asdbench_pretrained.weights import resolve
-
-POOLING = ("cls", "mean", "attentive-stats")
 
 
 def encoder_state(state: dict[str, Any]) -> dict[str, Any]:
@@ -68,13 +65,11 @@ class EATNetwork(AdaptedBackbone):
 
     network_name = "eat"
 
-    def __init__(self, input_shape: Sequence[int], /, *, weights: str = "", finetune: str = "lora",
-                 lora_rank: int = 64, lora_alpha: float = 8.0, lora_dropout: float = 0.0,
-                 lora_targets: Sequence[str] = ["qkv"],
-                 pooling: str = "cls", embedding_dim: int = 128) -> None:
+    def __init__(self, input_shape: Sequence[int], /, *, weights: str, finetune: str, lora_rank: int,
+                 lora_alpha: float, lora_dropout: float, lora_targets: Sequence[str], pooling: str,
+                 embedding_dim: int) -> None:
         super().__init__()
-        shape = check_options("eat", "eat-fbank", input_shape, pooling=pooling, poolings=POOLING,
-                              finetune=finetune, lora_targets=lora_targets, known_targets=EAT_LORA_TARGETS)
+        shape = check_input("eat", "eat-fbank", input_shape)
         if shape[1] < 1:
             raise AsdbenchError("network 'eat': clips give no fbank frame; use clips of at least 25 ms")
         path = resolve("eat", weights)

@@ -12,20 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from asdbench.api import AsdbenchError, FeatureSpaceContext, resolve_device
+from asdbench.api import FeatureSpaceContext, resolve_device
 from asdbench_pretrained import cnn14, openl3
 from asdbench_pretrained.audio import batches, resample
 from asdbench_pretrained.weights import resolve
-
-REFERENCE_CLIP_SECONDS = 18.0
-
-
-def _check(name: str, batch_size: int, clip_seconds: float) -> None:
-    if batch_size < 1:
-        raise AsdbenchError(f"feature space {name!r}: batch_size must be at least 1, got {batch_size}")
-    if clip_seconds < 0:
-        raise AsdbenchError(f"feature space {name!r}: clip_seconds must be 0 (whole clips) or positive, "
-                            f"got {clip_seconds}")
 
 
 class PannsSpace:
@@ -36,9 +26,8 @@ class PannsSpace:
     present), ``clip_seconds`` (tile/cut each clip to this duration first; 0 keeps every clip whole).
     """
 
-    def __init__(self, context: FeatureSpaceContext | None = None, /, *, weights: str = "", batch_size: int = 32,
-                 device: str = "auto", clip_seconds: float = REFERENCE_CLIP_SECONDS) -> None:
-        _check("panns", batch_size, clip_seconds)
+    def __init__(self, context: FeatureSpaceContext, /, *, weights: str, batch_size: int, device: str,
+                 clip_seconds: float) -> None:
         self.weights = resolve("panns", weights)
         self.batch_size, self.clip_seconds = batch_size, clip_seconds
         self.device = resolve_device(device)
@@ -70,9 +59,8 @@ class OpenL3Space:
 
     CLIPS_PER_READ = 8
 
-    def __init__(self, context: FeatureSpaceContext | None = None, /, *, weights: str = "", batch_size: int = 32,
-                 device: str = "auto", clip_seconds: float = REFERENCE_CLIP_SECONDS) -> None:
-        _check("openl3", batch_size, clip_seconds)
+    def __init__(self, context: FeatureSpaceContext, /, *, weights: str, batch_size: int, device: str,
+                 clip_seconds: float) -> None:
         self.weights = resolve("openl3", weights)
         self.batch_size, self.clip_seconds = batch_size, clip_seconds
         self.device = resolve_device(device)
