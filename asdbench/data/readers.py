@@ -111,13 +111,16 @@ def _reader_options(year: Year) -> list[inspect.Parameter]:
 def year_reader(year: Year) -> Callable[..., DcaseDataset]:
     """The reader of ``year``'s official layout: ``reader(root, **options)``, whose signature (what the core reads
     as the dataset's options) holds the options of ``year``'s row."""
+    parameters = _reader_options(year)
+    defaults = {parameter.name: parameter.default for parameter in parameters}
+
     def reader(root: str, **options: Any) -> DcaseDataset:
-        return DcaseDataset(year.dataset, year.year, _root(root), _optional_path(options.get("ground_truth")),
-                            _optional_path(options.get("hidden_attributes")),
-                            supplemental=options.get("supplemental", "none"), channel=options.get("channel", 0))
+        given = {**defaults, **options}  # the core validated the options against the signature below
+        paths = {name: _optional_path(given.pop(name, None)) for name in ("ground_truth", "hidden_attributes")}
+        return DcaseDataset(year.dataset, year.year, _root(root), **paths, **given)
 
     reader.__signature__ = inspect.Signature(
-        [inspect.Parameter("root", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str), *_reader_options(year)],
+        [inspect.Parameter("root", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str), *parameters],
         return_annotation=DcaseDataset)
     reader.__name__ = reader.__qualname__ = year.dataset
     return reader
