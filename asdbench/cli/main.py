@@ -88,15 +88,3 @@ def _parser() -> argparse.ArgumentParser:
     for group in GROUPS:
         group.add_commands(command)
     return parser
-
-
-def _discard_stdout(stdout: TextIO) -> None:
-    """Point standard output at /dev/null: what it holds cannot be written, and Python's own flush at exit would
-    fail again, with a traceback."""
-    with suppress(AttributeError, ValueError, OSError):  # a stream without a file descriptor (tests) holds nothing
-        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
-
-
-def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
-    """A warning as one line, like the errors: what it says, not where in asdbench's code it was raised."""
-    print(f"asdbench: warning: {message}", file=sys.stderr)
