@@ -8,7 +8,7 @@ from pathlib import Path
 
 from asdbench.cli.main import _parser
 from asdbench.contract.registry import get_registry
-from asdbench.data.years import GROUND_TRUTH_LAYOUTS, METRICS, READER_OPTIONS, YEARS
+from asdbench.data.years import GROUND_TRUTH_LAYOUTS, METRICS, READER_OPTIONS, SCORE_FILES, YEARS
 from asdbench.synth.presets import PRESETS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "datasets.md"
@@ -24,7 +24,7 @@ def row_of(year) -> list[str]:
     return [str(year.year), f"`{year.dataset}`", ", ".join(year.machines["dev"]), ", ".join(year.machines["eval"]),
             f"{', '.join(year.sections['dev'])} / {', '.join(year.sections['eval'])}", str(year.channels),
             f"{year.longest_clip_seconds:g}", "yes" if year.supplemental else "no",
-            ", ".join(f"`{option}`" for option in year.options), year.ground_truth, year.metric]
+            ", ".join(f"`{option}`" for option in year.options), year.ground_truth, year.metric, year.score_files]
 
 
 def test_the_docs_table_is_the_table_of_year_facts():
@@ -33,7 +33,7 @@ def test_the_docs_table_is_the_table_of_year_facts():
 
 def test_every_row_names_a_known_layout_metric_and_options():
     for year in YEARS.values():
-        assert year.ground_truth in GROUND_TRUTH_LAYOUTS and year.metric in METRICS
+        assert year.ground_truth in GROUND_TRUTH_LAYOUTS and year.metric in METRICS and year.score_files in SCORE_FILES
         assert set(year.options) <= set(READER_OPTIONS) and set(year.machines) == set(year.sections) == {"dev", "eval"}
         assert all(re.fullmatch(r"\d{2}", section) for sections in year.sections.values() for section in sections)
 

@@ -31,10 +31,15 @@ GROUND_TRUTH_LAYOUTS = {
 }
 """The layouts of the organisers' evaluator ground truth, by name: what :attr:`Year.ground_truth` names."""
 METRICS = {
-    "domain-hmean": "the harmonic mean, over every machine and section, of AUC (source), AUC (target) and pAUC "
-                    "(p = 0.1), each clamped below at machine epsilon (asdbench.scoring.metrics)",
+    "dcase2023": "the harmonic mean, over every machine and section, of AUC (source) and AUC (target) (that domain's "
+                 "normal clips against every anomalous clip) and pAUC (p = 0.1, every clip), each clamped below at "
+                 "machine epsilon; the 2023-2025 evaluators' report (asdbench.scoring.metrics)",
 }
-"""The official scores, by name: what :attr:`Year.metric` names."""
+"""The official reports, by the evaluator whose report each is: what :attr:`Year.metric` names."""
+SCORE_FILES = {
+    "section": "anomaly_score_<machine>_section_<nn>_test.csv and decision_result_<machine>_section_<nn>_test.csv",
+}
+"""The names of the official submission files, by layout: what :attr:`Year.score_files` names."""
 READER_OPTIONS = ("ground_truth", "hidden_attributes", "supplemental", "channel")
 """The options a year's dataset reader may take besides ``root`` (asdbench.data.readers documents each)."""
 
@@ -57,7 +62,9 @@ class Year:
     ground_truth: str
     """The layout of the evaluator's ground truth (a key of :data:`GROUND_TRUTH_LAYOUTS`)."""
     metric: str
-    """The official score (a key of :data:`METRICS`)."""
+    """The official report and score (a key of :data:`METRICS`)."""
+    score_files: str
+    """The names of the official submission files (a key of :data:`SCORE_FILES`)."""
     options: tuple[str, ...]
     """The options of the year's dataset reader besides ``root`` (some of :data:`READER_OPTIONS`)."""
 
@@ -74,21 +81,21 @@ YEARS: dict[int, Year] = {year.year: year for year in (
     Year(2023, {"dev": _DEV_2023,
                 "eval": ("bandsaw", "grinder", "shaker", "ToyDrone", "ToyNscale", "ToyTank", "Vacuum")},
          _ONE_SECTION, channels=1, longest_clip_seconds=18.0, supplemental=False, ground_truth="evaluator-2023",
-         metric="domain-hmean", options=("ground_truth",)),
+         metric="dcase2023", score_files="section", options=("ground_truth",)),
     Year(2024, {"dev": _DEV_2023,
                 "eval": ("3DPrinter", "AirCompressor", "BrushlessMotor", "HairDryer", "HoveringDrone", "RoboticArm",
                          "Scanner", "ToothBrush", "ToyCircuit")},
          _ONE_SECTION, channels=1, longest_clip_seconds=12.0, supplemental=False, ground_truth="evaluator-2023",
-         metric="domain-hmean", options=("ground_truth", "hidden_attributes")),
+         metric="dcase2023", score_files="section", options=("ground_truth", "hidden_attributes")),
     Year(2025, {"dev": _DEV_2023,
                 "eval": ("AutoTrash", "BandSealer", "CoffeeGrinder", "HomeCamera", "Polisher", "ScrewFeeder", "ToyPet",
                          "ToyRCCar")},
          _ONE_SECTION, channels=1, longest_clip_seconds=12.0, supplemental=True, ground_truth="evaluator-2023",
-         metric="domain-hmean", options=("ground_truth", "hidden_attributes", "supplemental")),
+         metric="dcase2023", score_files="section", options=("ground_truth", "hidden_attributes", "supplemental")),
     Year(2026, {"dev": ("ToyCar", "ToyCarEmu", "bearingEmu", "fan", "gearboxEmu", "sliderEmu", "valveEmu"),
                 "eval": ("ToyDrone", "ToothBrush", "SewingMachine", "BlowerDustCollector", "Sander")},
          _ONE_SECTION, channels=2, longest_clip_seconds=16.0, supplemental=True, ground_truth="evaluator-2023",
-         metric="domain-hmean", options=("ground_truth", "hidden_attributes", "supplemental", "channel")),
+         metric="dcase2023", score_files="section", options=("ground_truth", "hidden_attributes", "supplemental", "channel")),
 )}
 """Every year asdbench reads, by year (docs/datasets.md gives the source of each fact)."""
 
