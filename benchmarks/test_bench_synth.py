@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from asdbench.synth.generate import PRESETS, generate, plan_clips, render
+from asdbench.synth.generate import PRESETS, generate, render
+from asdbench.synth.plans import plan_clips
 from asdbench.synth.soundmodels import FAMILIES
 
 

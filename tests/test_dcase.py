@@ -228,8 +228,8 @@ def test_an_anomalous_clip_among_the_training_clips_is_named(copy):
 @pytest.mark.parametrize("subset", ["train", "test"])
 def test_a_clip_of_another_section_is_named(copy, subset):
     path = renamed(first(copy / f"dev_data/raw/fan/{subset}"), "section_00_", "section_01_")
-    with pytest.raises(DataError, match=f"{re.escape(str(path))}: section 01; the dev machines of DCASE 2024 Task 2 "
-                                        "have section 00"):
+    with pytest.raises(DataError, match=f"{re.escape(str(path))}: section 01; fan of the DCASE 2024 Task 2 dev data "
+                                        "has section 00"):
         build_manifest(copy, 2024, "dev")
 
 

@@ -557,7 +557,7 @@ def test_check_fails_naming_a_broken_plugin(site, use_registry, monkeypatch, cap
                                   "label": "backend 'needs-k' (asdbench-broken-contract 2.0)"}
     assert main(["plugins", "--check"]) == 1
     assert capsys.readouterr().out.rstrip().splitlines()[-1] == (
-        "10 checked, 3 failed: loss 'detached' (asdbench-broken-contract 2.0), augmentation 'flat' "
+        f"{len(results)} checked, 3 failed: loss 'detached' (asdbench-broken-contract 2.0), augmentation 'flat' "
         "(asdbench-broken-contract 2.0), backend 'short' (asdbench-broken-contract 2.0)")
 
 

@@ -20,7 +20,8 @@ from asdbench.data.audio import AudioCache, decode
 from asdbench.data.manifest import build_manifest
 from asdbench.errors import DataError, SpecError
 from asdbench.spec.validate import validate_spec
-from asdbench.synth.generate import PRESETS, plan_clips, render
+from asdbench.synth.generate import PRESETS, render
+from asdbench.synth.plans import plan_clips
 
 SUPPLEMENTAL_NAME = r"section_00_(machine|noise)_\d{4}_\.wav"  # written here apart from asdbench.data.layout
 

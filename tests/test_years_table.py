@@ -22,7 +22,8 @@ def documented_rows() -> list[list[str]]:
 
 def row_of(year) -> list[str]:
     return [str(year.year), f"`{year.dataset}`", ", ".join(year.machines["dev"]), ", ".join(year.machines["eval"]),
-            f"{', '.join(year.sections['dev'])} / {', '.join(year.sections['eval'])}", str(year.channels),
+            "machine IDs, per machine (below)" if year.machine_sections
+            else f"{', '.join(year.sections['dev'])} / {', '.join(year.sections['eval'])}", str(year.channels),
             f"{year.longest_clip_seconds:g}", "yes" if year.supplemental else "no",
             ", ".join(f"`{option}`" for option in year.options), year.ground_truth, year.metric, year.score_files]
 

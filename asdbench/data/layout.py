@@ -66,7 +66,7 @@ class ParsedName:
     section: str
     index: int
     domain: str = "unknown"
-    subset: str = "test"
+    subset: str | None = "test"  # None: the name does not say (DCASE 2020)
     label: str = "unknown"
     attribute_string: str = ""
 
@@ -174,7 +174,7 @@ def eval_test_file_name(index: int, section: str) -> str:
 # --- writers ----------------------------------------------------------------------------------------------
 
 
-def _csv_text(rows: Sequence[Sequence[object]]) -> str:
+def csv_text(rows: Sequence[Sequence[object]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
@@ -194,7 +194,7 @@ def write_attributes_csv(machine_dir: Path, machine: str, section: str,
     for subset, name, attrs in rows:
         pairs = [item for pair in attrs.items() for item in pair] if attrs else [NO_ATTRIBUTE, ""]
         table.append([f"{machine}/{subset}/{name}"] + pairs + [""] * (2 * width - len(pairs)))
-    return write_text_atomic(attributes_file(machine_dir, section), _csv_text(table))
+    return write_text_atomic(attributes_file(machine_dir, section), csv_text(table))
 
 
 @dataclass(frozen=True)
@@ -212,14 +212,19 @@ def ground_truth_file(gt_root: Path, kind: str, machine: str, section: str) -> P
     return gt_root / f"ground_truth_{kind}" / f"ground_truth_{machine}_section_{section}_test.csv"
 
 
-def write_ground_truth(gt_root: Path, machine: str, section: str, rows: Sequence[EvalTruth]) -> None:
+def write_ground_truth(gt_root: Path, machine: str, section: str, rows: Sequence[EvalTruth], *,
+                       with_attributes: bool = True) -> None:
+    """The evaluator's ground truth of one machine section: labels, domains and (but for the 2022 evaluator's
+    layout, ``with_attributes`` false) the labelled and full names."""
     ordered = sorted(rows, key=lambda row: row.short_name)
     write_text_atomic(ground_truth_file(gt_root, "data", machine, section),
-                       _csv_text([[r.short_name, int(r.is_anomaly)] for r in ordered]))
+                       csv_text([[r.short_name, int(r.is_anomaly)] for r in ordered]))
     write_text_atomic(ground_truth_file(gt_root, "domain", machine, section),
-                       _csv_text([[r.short_name, int(r.is_target)] for r in ordered]))
-    write_text_atomic(ground_truth_file(gt_root, "attributes", machine, section),
-                       _csv_text([[r.short_name, r.labelled_name.removesuffix(".wav"), r.full_name] for r in ordered]))
+                       csv_text([[r.short_name, int(r.is_target)] for r in ordered]))
+    if with_attributes:
+        write_text_atomic(ground_truth_file(gt_root, "attributes", machine, section),
+                           csv_text([[r.short_name, r.labelled_name.removesuffix(".wav"), r.full_name]
+                                     for r in ordered]))
 
 
 def hidden_attributes_file(root: Path, split: str, machine: str, section: str, subset: str) -> Path:
@@ -231,7 +236,7 @@ def write_hidden_attributes(root: Path, split: str, machine: str, section: str, 
     """The released truth of a ``noAttribute`` machine from (file name on disk, full name with real attributes)
     pairs, in the organisers' layout (full name first, under a header)."""
     table = [list(CORRESPONDENCE_HEADER)] + [[full, on_disk] for on_disk, full in sorted(rows)]
-    return write_text_atomic(hidden_attributes_file(root, split, machine, section, subset), _csv_text(table))
+    return write_text_atomic(hidden_attributes_file(root, split, machine, section, subset), csv_text(table))
 
 
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

@@ -34,10 +34,10 @@ from asdbench.data.layout import (
     attributes_file,
     attributes_from_string,
     channel_count,
-    parse_file_name,
     parse_supplemental_name,
 )
-from asdbench.data.truth import attribute_table, check_ground_truth_covered, read_ground_truth, read_hidden_attributes
+from asdbench.data.layouts import LAYOUTS, Layout
+from asdbench.data.truth import attribute_table, check_ground_truth_covered, read_hidden_attributes
 from asdbench.data.years import SPLITS, Year, warn_unknown_machines, year_facts
 from asdbench.errors import DataError
 
@@ -79,7 +79,6 @@ def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | No
     if isinstance(channel, bool) or channel not in range(facts.channels):
         raise DataError(f"channel {channel!r}: DCASE {year} audio is {channel_count(facts.channels)}, so channel is "
                         f"one of {', '.join(map(str, range(facts.channels)))}")
-    sections = tuple(sections) if sections is not None else facts.sections[split]
     root = Path(root).expanduser().resolve()
     ground_truth = Path(ground_truth) if ground_truth is not None else None
     hidden_attributes = Path(hidden_attributes) if hidden_attributes is not None else None
@@ -89,9 +88,12 @@ def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | No
                         "<dev_data|eval_data>/<machine>/attributes_<section>_<train|test>_correspondence.csv files")
     machines = list_machines(root, split)
     warn_unknown_machines(root, machines, year, split, split_dir(root, split))
+    of_machine = {machine: tuple(sections) if sections is not None else facts.sections_of(split, machine)
+                  for machine in machines}
+    layout = LAYOUTS[facts.layout]
     if ground_truth is not None and split == "eval":
-        check_ground_truth_covered(ground_truth, machines, sections, split_dir(root, split))
-    reading = _Reading(facts, split, sections, ground_truth if split == "eval" else None, hidden_attributes,
+        check_ground_truth_covered(layout.truth_units(ground_truth), of_machine, split_dir(root, split))
+    reading = _Reading(facts, layout, split, of_machine, ground_truth if split == "eval" else None, hidden_attributes,
                        check_audio)
     rows = [row for machine in machines for row in reading.machine_rows(split_dir(root, split) / machine)]
     manifest = pd.DataFrame(rows, columns=COLUMNS).assign(channels=facts.channels, channel=channel)
@@ -126,55 +128,63 @@ def use_supplemental(manifest: pd.DataFrame, use: str, where: Path) -> pd.DataFr
 
 @dataclass(frozen=True)
 class _Reading:
-    """How the machines of one split are read: the year's facts, the sections every machine has, and the
+    """How the machines of one split are read: the year's facts and layout, the sections of each machine, and the
     organisers' files of truth given (eval ground truth, released hidden attributes)."""
 
     year: Year
+    layout: Layout
     split: str
-    sections: tuple[str, ...]
+    sections: dict[str, tuple[str, ...]]  # machine -> its sections
     ground_truth: Path | None
     hidden_root: Path | None
     check_audio: bool
 
     def machine_rows(self, machine_dir: Path) -> list[dict]:
-        """The rows of one machine type's clips, section by section: its ``train/`` and ``test/`` clips, then its
+        """The rows of one machine type's clips, section by section: its training and test clips, then its
         ``supplemental/`` ones."""
         machine = machine_dir.name
-        tables = {section: attribute_table(attributes_file(machine_dir, section)) for section in self.sections}
-        truth = ({section: read_ground_truth(self.ground_truth, machine, section) for section in self.sections}
+        sections = self.sections[machine]
+        tables = ({section: attribute_table(attributes_file(machine_dir, section)) for section in sections}
+                  if self.layout.attribute_tables else {})
+        truth = ({section: self.layout.read_truth(self.ground_truth, machine, section) for section in sections}
                  if self.ground_truth else None)
         rows = []
-        for subset in SUBSETS:
-            folder = machine_dir / subset
+        for folder_name, domain in {"train": None, **self.layout.test_folders}.items():
+            subset = "train" if folder_name == "train" else "test"
+            folder = machine_dir / folder_name
             if not folder.is_dir():
-                raise DataError(f"{folder} not found: each machine needs train/ and test/ folders")
+                raise DataError(f"{folder} not found: each machine needs "
+                                f"{', '.join(f'{name}/' for name in ('train', *self.layout.test_folders))} folders")
             hidden = ({section: read_hidden_attributes(self.hidden_root, self.split, machine, section, subset)
-                       for section in self.sections} if self.hidden_root else {})
+                       for section in sections} if self.hidden_root else {})
             clips = clip_files(folder)
             if not clips:
                 raise DataError(f"{folder}: no clips (*.wav); every machine needs {subset} clips")
-            found = [self._clip_row(path, machine, subset, tables, truth, hidden) for path in clips]
-            self._check_every_section(found, folder, subset)
+            found = [self._clip_row(path, machine, subset, domain, tables, truth, hidden) for path in clips]
+            self._check_every_section(found, folder, subset, sections)
             rows += found
         if truth is not None:
-            self._check_no_stray_truth(truth, rows, machine_dir / "test")
+            self._check_no_stray_truth(truth, rows, machine_dir)
         return rows + self._supplemental_rows(machine_dir / SUPPLEMENTAL, machine)
 
-    def _clip_row(self, path: Path, machine: str, subset: str, tables: dict[str, dict | None],
-                  truth: dict[str, dict] | None, hidden: dict[str, dict[str, str]]) -> dict:
-        parsed = parse_file_name(clip_name(path))
-        self._check_section(parsed.section, path)
+    def _clip_row(self, path: Path, machine: str, subset: str, folder_domain: str | None,
+                  tables: dict[str, dict | None], truth: dict[str, dict] | None,
+                  hidden: dict[str, dict[str, str]]) -> dict:
+        parsed = self.layout.parse(clip_name(path))
+        self._check_section(parsed.section, path, machine)
+        if folder_domain is not None and parsed.domain != folder_domain:
+            raise DataError(f"{path}: a {parsed.domain}-domain clip in the {path.parent.name}/ folder")
         if self.check_audio:
             check_audio_file(path, self.year)
         row = {"path": str(path), "file": parsed.file, "dataset": self.year.dataset, "split": self.split,
                "machine": machine, "section": parsed.section, "subset": subset, "content": "mixture", "assumed": ""}
-        if parsed.attribute_string:  # a labelled name
-            if parsed.subset != subset:
-                raise DataError(f"{path}: a {parsed.subset} clip in the {subset}/ folder")
+        if parsed.label != "unknown":  # a labelled name
+            if parsed.subset is not None and parsed.subset != subset:
+                raise DataError(f"{path}: a {parsed.subset} clip in the {path.parent.name}/ folder")
             if subset == "train" and parsed.label != "normal":
                 raise DataError(f"{path}: a clip labelled {parsed.label} in the train/ folder; DCASE Task 2 "
                                 "trains on normal clips only")
-            row.update(_labelled(parsed, path, tables[parsed.section]), hidden_attributes={})
+            row.update(_labelled(parsed, path, tables.get(parsed.section)), hidden_attributes={})
         elif self.split == "eval" and subset == "test":
             row.update(_from_ground_truth(parsed, path, truth[parsed.section] if truth is not None else None))
         else:
@@ -184,26 +194,28 @@ class _Reading:
             row["hidden_attributes"] = attributes_from_string(released[parsed.file])
         return row
 
-    def _check_section(self, section: str, path: Path) -> None:
-        if section not in self.sections:
-            raise DataError(f"{path}: section {section}; the {self.split} machines of DCASE {self.year.year} Task 2 "
-                            f"have section{'s' if len(self.sections) > 1 else ''} {', '.join(self.sections)}")
+    def _check_section(self, section: str, path: Path, machine: str) -> None:
+        sections = self.sections[machine]
+        if section not in sections:
+            word = "ID" if self.year.layout == "ids" else "section"
+            raise DataError(f"{path}: {word} {section}; {machine} of the DCASE {self.year.year} Task 2 {self.split} data "
+                            f"has {word}{'s' if len(sections) > 1 else ''} {', '.join(sections)}")
 
-    def _check_every_section(self, rows: list[dict], folder: Path, subset: str) -> None:
+    def _check_every_section(self, rows: list[dict], folder: Path, subset: str, sections: tuple[str, ...]) -> None:
         """A section without clips would leave its figures out of every mean, without a word."""
-        missing = sorted(set(self.sections) - {row["section"] for row in rows})
+        missing = sorted(set(sections) - {row["section"] for row in rows})
         if missing:
-            raise DataError(f"{folder}: no {subset} clips of section {', '.join(missing)}; every {self.split} machine "
-                            f"has sections {', '.join(self.sections)}")
+            raise DataError(f"{folder}: no {subset} clips of section {', '.join(missing)}; this {self.split} machine "
+                            f"has sections {', '.join(sections)}")
 
     @staticmethod
-    def _check_no_stray_truth(truth: dict[str, dict[str, dict]], rows: list[dict], test_dir: Path) -> None:
+    def _check_no_stray_truth(truth: dict[str, dict[str, dict]], rows: list[dict], machine_dir: Path) -> None:
         on_disk = {(r["section"], r["file"]) for r in rows if r["subset"] == "test"}
         for section, entries in truth.items():
             stray = sorted(name for name in entries if (section, name) not in on_disk)
             if stray:
                 raise DataError(f"{entries[stray[0]]['source']}: ground truth lists {len(stray)} clips not found in "
-                                f"{test_dir}, e.g. {stray[0]}")
+                                f"{machine_dir} (among its test clips), e.g. {stray[0]}")
 
     def _supplemental_rows(self, folder: Path, machine: str) -> list[dict]:
         """The clips of a machine's ``supplemental/`` folder (none where it has none), unlabelled, in the domain
@@ -213,7 +225,7 @@ class _Reading:
         rows = []
         for path in clip_files(folder):
             parsed = parse_supplemental_name(clip_name(path), path)
-            self._check_section(parsed.section, path)
+            self._check_section(parsed.section, path, machine)
             if self.check_audio:
                 check_audio_file(path, self.year)
             rows.append({"path": str(path), "file": parsed.file, "dataset": self.year.dataset, "split": self.split,

@@ -4,7 +4,7 @@ evaluator's ground truth of the eval test clips, and the released attributes of 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from asdbench.data.clipfiles import clip_name
@@ -23,21 +23,31 @@ from asdbench.errors import DataError
 GROUND_TRUTH_NAME = re.compile(r"^ground_truth_(?P<machine>.+)_section_(?P<section>\d{2})_test\.csv$")
 
 
-def check_ground_truth_covered(gt_root: Path, machines: list[str], sections: Sequence[str], raw: Path) -> None:
-    """Every machine and section the evaluator's ground truth lists must be on disk (``raw``: the split's folder,
-    whose machines have ``sections``): a score over fewer of them than the evaluator's would pass for the official
-    one."""
+def truth_units(gt_root: Path) -> list[tuple[Path, str, str]]:
+    """(file, machine, section) of every ground-truth file of the 2022-2026 layout under ``gt_root``."""
     folder = gt_root / "ground_truth_data"
     if not folder.is_dir():
-        return  # reading the first machine's file names what is missing
+        return []  # reading the first machine's file names what is missing
+    found = []
     for path in sorted(folder.iterdir()):
         match = GROUND_TRUTH_NAME.match(path.name)
-        if match and match["machine"] not in machines:
-            raise DataError(f"{path}: ground truth of machine {match['machine']!r}, which is not in {raw} "
-                            f"(machines there: {', '.join(machines)})")
-        if match and match["section"] not in sections:
-            raise DataError(f"{path}: ground truth of section {match['section']}, which the machines in {raw} do "
-                            f"not have (their sections: {', '.join(sections)})")
+        if match:
+            found.append((path, match["machine"], match["section"]))
+    return found
+
+
+def check_ground_truth_covered(listed: Iterable[tuple[Path, str, str]], sections: Mapping[str, Sequence[str]],
+                               raw: Path) -> None:
+    """Every machine section a ground truth lists (``listed``: (file, machine, section)) must be on disk (``raw``:
+    the split's folder, whose machines have ``sections``): a score over fewer of them than the evaluator's would
+    pass for the official one."""
+    for path, machine, section in listed:
+        if machine not in sections:
+            raise DataError(f"{path}: ground truth of machine {machine!r}, which is not in {raw} "
+                            f"(machines there: {', '.join(sections)})")
+        if section not in sections[machine]:
+            raise DataError(f"{path}: ground truth of section {section} of {machine}, which it does not have in {raw} "
+                            f"(its sections: {', '.join(sections[machine])})")
 
 
 def attribute_table(path: Path) -> dict[str, dict[str, str]] | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asdbench.data.layout import INFO_FILE
@@ -25,6 +25,12 @@ from asdbench.errors import DataError
 
 SPLITS = ("dev", "eval")
 GROUND_TRUTH_LAYOUTS = {
+    "evaluator-2020": "eval_data_list.csv: a line <machine> before each machine's rows <id_nn_8 digits>.wav,"
+                      "<labelled name>,<0|1> (0 normal, 1 anomalous)",
+    "evaluator-2021": "ground_truth_data/ground_truth_<machine>_section_<nn>_<source|target>_test.csv, rows "
+                      "<clip>,<0|1>: one file per machine, section and domain",
+    "evaluator-2022": "ground_truth_<data|domain>/ground_truth_<machine>_section_<nn>_test.csv, rows <clip>,<0|1> "
+                      "(label: normal|anomaly; domain: source|target)",
     "evaluator-2023": "ground_truth_<data|domain|attributes>/ground_truth_<machine>_section_<nn>_test.csv, rows "
                       "<clip>,<0|1> (label: normal|anomaly; domain: source|target) and <clip>,<labelled name>,"
                       "<full name>",
@@ -34,12 +40,31 @@ METRICS = {
     "dcase2023": "the harmonic mean, over every machine and section, of AUC (source) and AUC (target) (that domain's "
                  "normal clips against every anomalous clip) and pAUC (p = 0.1, every clip), each clamped below at "
                  "machine epsilon; the 2023-2025 evaluators' report (asdbench.scoring.metrics)",
+    "dcase2020": "the 2020 evaluator's report: AUC and pAUC (p = 0.1) per machine ID, their arithmetic mean per machine "
+                 "type",
+    "dcase2021": "the 2021 evaluator's report: AUC and pAUC of each domain's clips per section and domain; official "
+                 "score: their harmonic mean over every machine, section and domain",
+    "dcase2022": "the 2022 evaluator's report: as 2023's per section; official score: the harmonic mean of AUC "
+                 "(source), AUC (target) and pAUC over every machine and section",
 }
 """The official reports, by the evaluator whose report each is: what :attr:`Year.metric` names."""
 SCORE_FILES = {
+    "id": "anomaly_score_<machine>_id_<nn>.csv",
+    "section-domain": "anomaly_score_<machine>_section_<nn>_<source|target>_test.csv and decision_result_<machine>_"
+                      "section_<nn>_<source|target>_test.csv",
     "section": "anomaly_score_<machine>_section_<nn>_test.csv and decision_result_<machine>_section_<nn>_test.csv",
 }
 """The names of the official submission files, by layout: what :attr:`Year.score_files` names."""
+LAYOUTS = {
+    "ids": "<split>_data/raw/<machine>/{train,test}/<normal|anomaly>_id_<nn>_<8 digits>.wav, eval test clips "
+           "id_<nn>_<8 digits>.wav: machine IDs in place of sections, no domains, no attributes",
+    "domain-folders": "<split>_data/raw/<machine>/{train,source_test,target_test}/section_<nn>_<source|target>_"
+                      "<train|test>_<normal|anomaly>_<4 digits>[_<attributes>].wav, eval test clips "
+                      "section_<nn>_<source|target>_test_<4 digits>.wav",
+    "sections": "<split>_data/raw/<machine>/{train,test}/section_<nn>_<source|target>_<train|test>_<normal|anomaly>_"
+                "<4 digits>_<attributes>.wav and attributes_<nn>.csv, eval test clips section_<nn>_<4 digits>.wav",
+}
+"""How a year's clips are foldered and named, by name: what :attr:`Year.layout` names (asdbench.data.layouts)."""
 READER_OPTIONS = ("ground_truth", "hidden_attributes", "supplemental", "channel")
 """The options a year's dataset reader may take besides ``root`` (asdbench.data.readers documents each)."""
 
@@ -52,7 +77,8 @@ class Year:
     machines: Mapping[str, tuple[str, ...]]
     """Split -> the organisers' machine types, in the order of their lists."""
     sections: Mapping[str, tuple[str, ...]]
-    """Split -> the sections every machine type of that split has (``"00"``: the clip names' ``section_00``)."""
+    """Split -> the sections of the machine types of that split (``"00"``: the clip names' ``section_00``; for a
+    year of machine IDs, ``"01"`` is ``id_01``): every machine's, where :attr:`machine_sections` names none."""
     channels: int
     """Channels of every audio file."""
     longest_clip_seconds: float
@@ -67,6 +93,14 @@ class Year:
     """The names of the official submission files (a key of :data:`SCORE_FILES`)."""
     options: tuple[str, ...]
     """The options of the year's dataset reader besides ``root`` (some of :data:`READER_OPTIONS`)."""
+    layout: str = "sections"
+    """How its clips are foldered and named (a key of :data:`LAYOUTS`)."""
+    machine_sections: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Split -> machine type -> its sections, where they are not the split's (DCASE 2020's machine IDs)."""
+
+    def sections_of(self, split: str, machine: str) -> tuple[str, ...]:
+        """The sections (or machine IDs) of ``machine`` in ``split``: its own, else the split's."""
+        return self.machine_sections.get(split, {}).get(machine, self.sections[split])
 
     @property
     def dataset(self) -> str:
@@ -76,8 +110,28 @@ class Year:
 
 _DEV_2023 = ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve")
 _ONE_SECTION = {"dev": ("00",), "eval": ("00",)}
+_MACHINES_2020 = ("ToyCar", "ToyConveyor", "fan", "pump", "slider", "valve")
+_IDS_2020 = {split: {machine: ids[split] for machine, ids in (
+    *((machine, {"dev": ("00", "02", "04", "06"), "eval": ("01", "03", "05")}) for machine in ("fan", "pump", "slider",
+                                                                                              "valve")),
+    ("ToyCar", {"dev": ("01", "02", "03", "04"), "eval": ("05", "06", "07")}),
+    ("ToyConveyor", {"dev": ("01", "02", "03"), "eval": ("04", "05", "06")}),
+)} for split in SPLITS}
+_MACHINES_2021 = ("ToyCar", "ToyTrain", "fan", "gearbox", "pump", "slider", "valve")
+_SIX_SECTIONS = {"dev": ("00", "01", "02"), "eval": ("03", "04", "05")}
 
 YEARS: dict[int, Year] = {year.year: year for year in (
+    Year(2020, {"dev": _MACHINES_2020, "eval": _MACHINES_2020},
+         {split: tuple(sorted({s for ids in _IDS_2020[split].values() for s in ids})) for split in SPLITS},
+         channels=1, longest_clip_seconds=11.0, supplemental=False, ground_truth="evaluator-2020",
+         metric="dcase2020", score_files="id", options=("ground_truth",), layout="ids", machine_sections=_IDS_2020),
+    Year(2021, {"dev": _MACHINES_2021, "eval": _MACHINES_2021}, _SIX_SECTIONS, channels=1, longest_clip_seconds=10.0,
+         supplemental=False, ground_truth="evaluator-2021", metric="dcase2021", score_files="section-domain",
+         options=("ground_truth",), layout="domain-folders"),
+    Year(2022, {"dev": ("ToyCar", "ToyTrain", "bearing", "fan", "gearbox", "slider", "valve"),
+                "eval": ("ToyCar", "ToyTrain", "bearing", "fan", "gearbox", "slider", "valve")},
+         _SIX_SECTIONS, channels=1, longest_clip_seconds=10.0, supplemental=False, ground_truth="evaluator-2022",
+         metric="dcase2022", score_files="section", options=("ground_truth",)),
     Year(2023, {"dev": _DEV_2023,
                 "eval": ("bandsaw", "grinder", "shaker", "ToyDrone", "ToyNscale", "ToyTank", "Vacuum")},
          _ONE_SECTION, channels=1, longest_clip_seconds=18.0, supplemental=False, ground_truth="evaluator-2023",

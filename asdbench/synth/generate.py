@@ -29,35 +29,23 @@ import numpy as np
 from asdbench.compat import SYNTH_INFO_OMITTED_AT_DEFAULT
 from asdbench.data.layout import (
     INFO_FILE,
-    NO_ATTRIBUTE,
     SAMPLE_RATE,
-    EvalTruth,
-    attribute_string,
-    clip_file_name,
-    eval_test_file_name,
-    supplemental_file_name,
-    write_attributes_csv,
-    write_ground_truth,
-    write_hidden_attributes,
     write_wav,
 )
 from asdbench.errors import DataError
 from asdbench.runtime.progress import progress_bar
-from asdbench.synth.noise import NOISE_KINDS, mix_clip, render_noise
+from asdbench.synth.naming import clip_folder, file_names, write_tables
+from asdbench.synth.noise import mix_clip, render_noise
+from asdbench.synth.plans import SUPPLEMENTAL, ClipPlan, clip_rng, plan_clips
 from asdbench.synth.presets import PRESETS, Preset, is_hidden, machines_of, supplemental_kind
-from asdbench.synth.soundmodels import Anomaly, MachineModel, name_seed, render_machine, seed_name
+from asdbench.synth.soundmodels import MachineModel, render_machine
 
 GENERATOR_VERSION = 4  # 3: hidden attributes in the organisers' layout; 4: two keys, one target combination per target value
 # (the 2025 and 2026 styles came later without changing a byte of the presets before them: still version 4)
 PARTIAL_FILE = ".synth-partial.json"
-SPLITS, SUBSETS, DOMAINS, LABELS = ("dev", "eval"), ("train", "test"), ("source", "target"), ("normal", "anomaly")
-SUPPLEMENTAL = "supplemental"  # a clip plan's subset, and the folder its clips go in
-CONTENTS = ("mixture", "machine", "noise")  # what a clip holds: both, clean machine sound, noise alone
 FAR_SNR_DROP_DB = 10.0  # the far microphone hears the machine this much weaker against the noise
 FAR_GAIN_DROP_DB = 6.0
 FAR_DELAY_SAMPLES = (8, 48)  # 0.5-3 ms later than the near microphone
-GAIN_DB = (-38.0, -28.0)  # clip RMS in dBFS; low enough that impacts never clip
-SEVERITY = (0.5, 1.5)
 POOL_MIN_AUDIO_SECONDS = 1000.0  # below this much audio, starting worker processes costs more than it saves
 
 
@@ -93,77 +81,11 @@ class SynthInfo:
         return fields
 
 
-@dataclass(frozen=True)
-class ClipPlan:
-    """Everything about one clip but its waveform: where it goes, what it is, and the seed it is rendered from."""
-
-    split: str
-    machine: str
-    section: str
-    family: str
-    subset: str
-    domain: str
-    label: str
-    index: int
-    attributes: dict[str, str]
-    anomaly: Anomaly | None
-    noise: str
-    snr_db: float
-    gain_db: float
-    entropy: tuple[int, ...] = field(repr=False)
-    content: str = "mixture"  # one of CONTENTS; only supplemental clips hold one source alone
-
-
-def _clip_rng(entropy: tuple[int, ...], stream: int) -> np.random.Generator:
-    """Stream 0 draws a clip's plan, stream 1 its waveform: changing one never shifts the other."""
-    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream,)))
-
-
-def _plan_clip(model: MachineModel, split: str, section: str, subset: str, domain: str, label: str, index: int,
-               seed: int, snr_db: tuple[float, float], content: str = "mixture") -> ClipPlan:
-    # A supplemental clip's stream is keyed apart from every train and test clip (subset 2, then what it holds).
-    where = (SUBSETS.index(subset), DOMAINS.index(domain)) if subset != SUPPLEMENTAL else (2, CONTENTS.index(content))
-    entropy = (seed, SPLITS.index(split), name_seed(seed_name(model.name, section)), *where, LABELS.index(label),
-               index)
-    rng = _clip_rng(entropy, 0)
-    values = model.attribute_values(domain)
-    shifted = model.keys[0]  # cycled through, so even 2 target clips cover both target values
-    attributes = {key: options[index % len(options)] if key == shifted else str(rng.choice(options))
-                  for key, options in values.items()}
-    anomaly = None
-    if label == "anomaly":
-        anomaly = Anomaly(model.anomalies[index % len(model.anomalies)], float(rng.uniform(*SEVERITY)))
-    # Drawn from the clip's own generator after the attributes and whatever they are: independent of them.
-    return ClipPlan(split, model.name, section, model.family, subset, domain, label, index, attributes, anomaly,
-                    str(rng.choice(NOISE_KINDS)), float(rng.uniform(*snr_db)), float(rng.uniform(*GAIN_DB)),
-                    entropy, content)
-
-
-def plan_clips(preset: Preset, seed: int) -> list[ClipPlan]:
-    """Every clip of the dataset, machine by machine and section by section: train source, train target, the
-    balanced test set, then the supplemental clips (normal source-domain sound, of which the machine's kind keeps
-    one source alone)."""
-    quarter = preset.test // 4
-    counts = [("train", "source", "normal", preset.train_source), ("train", "target", "normal", preset.train_target)]
-    counts += [("test", domain, label, quarter) for domain in DOMAINS for label in LABELS]
-    models = {(split, name, section): MachineModel.for_name(name, family, section)
-              for split, machines in machines_of(preset).items() for name, family in machines
-              for section in preset.sections[split]}
-    plans = []
-    for (split, name, section), model in models.items():
-        plans += [_plan_clip(model, split, section, subset, domain, label, index, seed, preset.snr_db)
-                  for subset, domain, label, count in counts for index in range(count)]
-        kind = supplemental_kind(preset, name)
-        plans += [_plan_clip(model, split, section, SUPPLEMENTAL, "source", "normal", index, seed, preset.snr_db,
-                             kind) for index in range(preset.supplemental if kind else 0)]
-    return plans
-
-
 def render(plan: ClipPlan, seconds: float, channels: int = 1) -> np.ndarray:
     """The waveform of one clip (float32, 16 kHz; ``(samples, 2)`` for two channels), from the clip's own seed.
 
     Channel 0 is what a mono preset writes; the far channel is drawn after it, so it changes nothing there."""
-    rng = _clip_rng(plan.entropy, 1)
+    rng = clip_rng(plan.entropy, 1)
     samples = int(round(seconds * SAMPLE_RATE))
     machine = render_machine(MachineModel.for_name(plan.machine, plan.family, plan.section), plan.attributes,
                              plan.anomaly, rng, samples)
@@ -213,12 +135,11 @@ def generate(out: Path, preset: str, seed: int = 0, *, progress: bool = True, wo
     if finished is not None:
         return finished
     plans = plan_clips(config, seed)
-    names = _file_names(plans, config, seed)
+    names = file_names(plans, config, seed)
     channels = config.channels
-    jobs = [(plan, config.seconds, channels, out / f"{plan.split}_data" / "raw" / plan.machine / plan.subset / name)
-            for plan, (name, _) in zip(plans, names)]
+    jobs = [(plan, config.seconds, channels, clip_folder(out, plan, config) / name) for plan, (name, _) in zip(plans, names)]
     _render_all([job for job in jobs if not job[3].exists()], len(jobs), workers, preset, progress)
-    _write_tables(out, [(plan, name) for plan, name in zip(plans, names) if plan.subset != SUPPLEMENTAL], config)
+    write_tables(out, [(plan, name) for plan, name in zip(plans, names) if plan.subset != SUPPLEMENTAL], config)
     _write_json(out / INFO_FILE, info.to_json())  # last: its presence marks a finished dataset
     (out / PARTIAL_FILE).unlink()
     return info
@@ -232,7 +153,7 @@ def _describe(preset: str, seed: int, config: Preset) -> SynthInfo:
         machines={split: [name for name, _ in pairs] for split, pairs in machines.items()},
         families={name: family for pairs in machines.values() for name, family in pairs},
         hidden=sorted(name for name in names if is_hidden(config, name)),
-        clips=sum(len(pairs) * len(config.sections[split]) for split, pairs in machines.items())
+        clips=sum(len(config.sections_of(split, name)) for split, pairs in machines.items() for name, _ in pairs)
         * config.clips_per_machine, seconds=config.seconds, channels=config.channels,
         supplemental={name: kind for name in names if (kind := supplemental_kind(config, name))},
         sections={split: list(sections) for split, sections in config.own_sections.items()}
@@ -316,54 +237,3 @@ def _render_all(jobs: list[tuple[ClipPlan, float, int, Path]], total: int, worke
 
 def _usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _file_names(plans: list[ClipPlan], preset: Preset, seed: int) -> list[tuple[str, int]]:
-    """(file name, index in it) of every clip, as distributed: eval test clips get short names, numbered in a
-    shuffled order that reveals nothing; their full names in the ground truth carry the same number."""
-    short: dict[int, int] = {}
-    for machine, section in sorted({(p.machine, p.section) for p in plans if p.split == "eval"}):
-        tests = [i for i, p in enumerate(plans)
-                 if p.split == "eval" and p.subset == "test" and (p.machine, p.section) == (machine, section)]
-        order = np.random.default_rng(np.random.SeedSequence((seed, name_seed(seed_name(machine, section))),
-                                                             spawn_key=(2,)))
-        short.update(zip(tests, order.permutation(len(tests)).tolist()))
-    return [
-        (eval_test_file_name(short[position], plan.section), short[position]) if position in short
-        else (supplemental_file_name(plan.content, plan.index + 1, plan.section), plan.index + 1)
-        if plan.subset == SUPPLEMENTAL
-        else (_labelled_name(plan, plan.index, hidden=is_hidden(preset, plan.machine)), plan.index)
-        for position, plan in enumerate(plans)
-    ]
-
-
-def _labelled_name(plan: ClipPlan, index: int, *, hidden: bool) -> str:
-    tail = NO_ATTRIBUTE if hidden else attribute_string(plan.attributes)
-    return clip_file_name(plan.subset, plan.domain, plan.label, index, tail, plan.section)
-
-
-def _write_tables(out: Path, clips: list[tuple[ClipPlan, tuple[str, int]]], preset: Preset) -> None:
-    """attributes_<section>.csv per machine section; for eval test clips the evaluator's ground truth; for hidden
-    machines the released correspondence of file names to full names with the true attributes. ``clips``: (plan,
-    (file name, index in it)) of every train and test clip."""
-    by_section: dict[tuple[str, str, str], list[tuple[ClipPlan, str, int]]] = {}
-    for plan, (name, index) in clips:
-        by_section.setdefault((plan.split, plan.machine, plan.section), []).append((plan, name, index))
-    for (split, machine, section), clips in by_section.items():
-        hidden = is_hidden(preset, machine)
-        rows, truth, correspondence = [], [], {"train": [], "test": []}
-        for plan, name, index in clips:
-            full = _labelled_name(plan, index, hidden=False)
-            if split == "eval" and plan.subset == "test":
-                truth.append(EvalTruth(name, _labelled_name(plan, index, hidden=hidden), full,
-                                       plan.label == "anomaly", plan.domain == "target"))
-            else:
-                rows.append((plan.subset, name, {} if hidden else plan.attributes))
-            if hidden:
-                correspondence[plan.subset].append((name, full))
-        write_attributes_csv(out / f"{split}_data" / "raw" / machine, machine, section, rows)
-        if truth:
-            write_ground_truth(out / "ground_truth", machine, section, truth)
-        for subset, pairs in correspondence.items():
-            if pairs:
-                write_hidden_attributes(out / "hidden_attributes", split, machine, section, subset, pairs)

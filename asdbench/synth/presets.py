@@ -59,7 +59,18 @@ class YearStyle:
     noise_only: frozenset[str] = field(default_factory=frozenset)  # supplemental clips of noise, not machine sound
 
 
+# DCASE 2020-2022: the organisers' machine types, in both splits (the eval split has other IDs or sections of them).
+MACHINES_2020: Machines = (("fan", "rotor"), ("pump", "flow"), ("slider", "motor"), ("valve", "impact"),
+                           ("ToyCar", "motor"), ("ToyConveyor", "gear"))
+MACHINES_2021: Machines = (("fan", "rotor"), ("gearbox", "gear"), ("pump", "flow"), ("slider", "motor"),
+                           ("valve", "impact"), ("ToyCar", "motor"), ("ToyTrain", "impact"))
+MACHINES_2022: Machines = (("fan", "rotor"), ("gearbox", "gear"), ("bearing", "rotor"), ("slider", "motor"),
+                           ("valve", "impact"), ("ToyCar", "motor"), ("ToyTrain", "impact"))
+
 STYLES: dict[int, YearStyle] = {
+    2020: YearStyle(MACHINES_2020, MACHINES_2020, frozenset()),
+    2021: YearStyle(MACHINES_2021, MACHINES_2021, frozenset()),
+    2022: YearStyle(MACHINES_2022, MACHINES_2022, frozenset()),
     2023: YearStyle(DEV_MACHINES, EVAL_MACHINES, frozenset()),
     2024: YearStyle(DEV_MACHINES, EVAL_MACHINES, HIDDEN_2024),
     2025: YearStyle(DEV_2025, EVAL_2025, HIDDEN_2025, noise_only=_every_second(DEV_2025, EVAL_2025)),
@@ -75,7 +86,7 @@ class Preset:
     machines_per_split: int  # at most: a split of a year style may have fewer
     train_source: int
     train_target: int
-    test: int  # balanced: a quarter each of source/target x normal/anomaly
+    test: int  # balanced: a quarter each of source/target x normal/anomaly (half normal, half anomalous without domains)
     year: int  # the year style (STYLES): which machines, hidden attributes, supplemental clips; the year's channels
     supplemental: int = 0  # clips per machine in a supplemental/ folder
     own_machines: YearStyle | None = None  # machines of the preset's own, in place of its year's
@@ -84,8 +95,22 @@ class Preset:
 
     @property
     def sections(self) -> dict[str, tuple[str, ...]]:
-        """The sections of every machine of each split: the preset's own, or its year's (asdbench.data.years)."""
+        """The sections of the machines of each split: the preset's own, or its year's (asdbench.data.years)."""
         return dict(self.own_sections or YEARS[self.year].sections)
+
+    def sections_of(self, split: str, machine: str) -> tuple[str, ...]:
+        """The sections (or machine IDs) of one machine: the preset's own, or what its year gives that machine."""
+        return self.own_sections[split] if self.own_sections else YEARS[self.year].sections_of(split, machine)
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """The domains of its clips: source and target, or source alone in a year without domains (2020)."""
+        return ("source",) if YEARS[self.year].layout == "ids" else ("source", "target")
+
+    @property
+    def layout(self) -> str:
+        """How its clips are foldered and named: its year's layout (asdbench.data.layouts)."""
+        return YEARS[self.year].layout
 
     @property
     def channels(self) -> int:
@@ -93,7 +118,8 @@ class Preset:
 
     @property
     def clips_per_machine(self) -> int:
-        return self.train_source + self.train_target + self.test + self.supplemental
+        """Clips per machine section."""
+        return self.train_source + (self.train_target if len(self.domains) > 1 else 0) + self.test + self.supplemental
 
     @property
     def style(self) -> YearStyle:
@@ -112,6 +138,13 @@ PRESETS: dict[str, Preset] = {
     "ci2026": Preset(1.0, 2, 10, 2, 8, 2026),
     # Several sections per machine, as DCASE 2020-2022 have (dev and eval sections apart, as in 2021): a test set.
     "sections": Preset(1.0, 2, 10, 2, 8, 2024, own_sections={"dev": ("00", "01"), "eval": ("02", "03")}),
+    # The layouts of DCASE 2020 (machine IDs, no domains), 2021 (a test folder per domain) and 2022, small and DCASE-sized
+    "ci2020": Preset(1.0, 2, 10, 0, 8, 2020),
+    "ci2021": Preset(1.0, 2, 10, 2, 8, 2021),
+    "ci2022": Preset(1.0, 2, 10, 2, 8, 2022),
+    "dcase2020": Preset(10.0, 6, 990, 0, 200, 2020),
+    "dcase2021": Preset(10.0, 7, 1000, 3, 400, 2021),
+    "dcase2022": Preset(10.0, 7, 990, 10, 200, 2022),
     # The regression gate: four ventilators in noise louder than they are (-10 to 0 dB), on which an untrained
     # network scores near chance and a trained one far above it (leaderboard/gate.toml).
     "gate": Preset(4.5, 2, 100, 6, 80, 2023, own_machines=YearStyle(GATE_DEV, GATE_EVAL, frozenset()),
