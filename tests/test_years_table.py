@@ -52,3 +52,13 @@ def test_the_command_line_and_the_presets_read_the_table():
     for preset in PRESETS.values():
         assert preset.channels == YEARS[preset.year].channels
         assert preset.sections == (preset.own_sections or YEARS[preset.year].sections)
+
+
+def test_the_docs_table_of_the_2020_machine_ids_is_the_years():
+    text = DOC.read_text()
+    table = text[text.index("<!-- ids-2020"):text.index("<!-- end of ids-2020 -->")]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table.splitlines()[3:]
+            if line.strip()]
+    year = YEARS[2020]
+    assert rows == [[machine, ", ".join(year.sections_of("dev", machine)), ", ".join(year.sections_of("eval", machine))]
+                    for machine in year.machines["dev"]]
