@@ -12,18 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdbench.data.years import METRICS
+from asdbench.data.years import METRICS, SCORE_FILES
 from asdbench.errors import ScoreFileError
 from asdbench.scoring.means import mean_rows
 from asdbench.scoring.metrics import EvaluationReport
 from asdbench.scoring.official import REPORTS, SPLIT_VALUES, UNIT_VALUES, evaluate, report_from_dict
+from asdbench.scoring.scorefiles import LAYOUTS
 from tests.helpers.reference import reference_auc, reference_detection, reference_hmean, reference_pauc
 
 TOLERANCE = {"abs": 1e-12}
 
 
-def test_every_metric_of_the_year_facts_has_its_code():
+def test_every_metric_and_layout_of_the_year_facts_has_its_code():
     assert set(METRICS) == set(REPORTS)
+    assert set(SCORE_FILES) == set(LAYOUTS)
     assert {metric: report.METRIC for metric, report in REPORTS.items()} == {metric: metric for metric in METRICS}
 
 

@@ -46,7 +46,10 @@ METRICS = {
 }
 """The official reports, by the evaluator whose report each is: what :attr:`Year.metric` names."""
 SCORE_FILES = {
+    "id": "anomaly_score_<machine>_id_<nn>.csv, the section being the machine ID; no decision files",
     "section": "anomaly_score_<machine>_section_<nn>_test.csv and decision_result_<machine>_section_<nn>_test.csv",
+    "section-domain": "anomaly_score_<machine>_section_<nn>_<source|target>_test.csv and "
+                      "decision_result_<machine>_section_<nn>_<source|target>_test.csv, each of one domain's clips",
 }
 """The names of the official submission files, by layout: what :attr:`Year.score_files` names."""
 READER_OPTIONS = ("ground_truth", "hidden_attributes", "supplemental", "channel")
