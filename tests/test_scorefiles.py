@@ -13,7 +13,9 @@ import pytest
 
 from asdbench.cli.main import main
 from asdbench.data.manifest import build_manifest
+from asdbench.data.units import units_of
 from asdbench.errors import ScoreFileError
+from asdbench.scoring.ensemble import evaluate_split, write_split
 from asdbench.scoring.metrics import evaluate_frame
 from asdbench.scoring.scorefiles import (
     LAYOUTS,
@@ -197,3 +199,25 @@ def test_every_layout_names_its_files_as_the_year_facts_say():
         stem = layout.path(Path("x"), "anomaly_score", "fan", "03", "source" if layout.by_domain else None).name
         assert stem == {"section": "anomaly_score_fan_section_03_test.csv", "id": "anomaly_score_fan_id_03.csv",
                         "section-domain": "anomaly_score_fan_section_03_source_test.csv"}[name]
+
+
+@pytest.mark.parametrize(("metric", "layout", "domains"), [("dcase2020", "id", False),
+                                                            ("dcase2021", "section-domain", True),
+                                                            ("dcase2022", "section", True)])
+def test_a_scoring_writes_and_evaluates_the_files_of_its_years_layout(tmp_path, metric, layout, domains):
+    """What store.stages does with a run's ensemble scores, for each layout: the year's files, decisions where the
+    layout has them (a threshold per unit, from its training clips' scores), the year's report."""
+    test = earlier_test_clips(domains)
+    train = test.assign(subset="train", label="normal", file="train_" + test["file"])
+    units = units_of({"eval": pd.concat([train, test], ignore_index=True)})
+    rng = np.random.default_rng(0)
+    scores = {unit.key: (rng.random(len(unit.train)), rng.random(len(unit.test))) for unit in units}
+    write_split(units, scores, tmp_path, quantile=0.9, layout=layout)
+    written = sorted(path.name for path in tmp_path.iterdir())
+    assert written == sorted(path.name for unit in units for kind in ("anomaly_score", "decision_result")
+                             if kind == "anomaly_score" or LAYOUTS[layout].decisions
+                             for path, _, _ in LAYOUTS[layout].files(tmp_path, kind, unit.machine, unit.section,
+                                                                     unit.test))
+    report = evaluate_split(tmp_path, test, metric=metric, layout=layout)
+    assert report is not None and report.METRIC == metric
+    assert evaluate_split(tmp_path, test.assign(label="unknown"), metric=metric, layout=layout) is None
