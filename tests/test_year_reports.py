@@ -16,9 +16,10 @@ from asdbench.data.years import METRICS, SCORE_FILES
 from asdbench.errors import ScoreFileError
 from asdbench.scoring.means import mean_rows
 from asdbench.scoring.metrics import EvaluationReport
-from asdbench.scoring.official import REPORTS, SPLIT_VALUES, UNIT_VALUES, evaluate, report_from_dict
+from asdbench.scoring.official import REPORTS, SPLIT_VALUES, UNIT_VALUES, report_from_dict
 from asdbench.scoring.scorefiles import LAYOUTS
 from tests.helpers.reference import reference_auc, reference_detection, reference_hmean, reference_pauc
+from tests.helpers.reports import manifest, report_of
 
 TOLERANCE = {"abs": 1e-12}
 
@@ -27,30 +28,6 @@ def test_every_metric_and_layout_of_the_year_facts_has_its_code():
     assert set(METRICS) == set(REPORTS)
     assert set(SCORE_FILES) == set(LAYOUTS)
     assert {metric: report.METRIC for metric, report in REPORTS.items()} == {metric: metric for metric in METRICS}
-
-
-def manifest(machines: dict[str, tuple[str, ...]], clips: int, seed: int, *, domains: bool = True) -> pd.DataFrame:
-    """Test clips of every machine section, both classes and (unless not ``domains``) both domains, in a shuffled
-    order; scores with ties (one decimal) and decisions."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for machine, sections in machines.items():
-        for section in sections:
-            for domain in ("source", "target") if domains else ("source",):
-                for index in range(clips + rng.integers(0, 4)):
-                    label = "anomaly" if index % 3 == 0 else "normal"
-                    rows.append({"machine": machine, "section": section, "domain": domain, "label": label,
-                                 "file": f"section_{section}_{domain}_test_{index:04d}.wav", "path": "/x.wav",
-                                 "subset": "test"})
-    frame = pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    frame["score"] = np.round(rng.normal(size=len(frame)) + 0.8 * frame["label"].eq("anomaly"), 1)
-    frame["decision"] = (frame["score"] > 0.5).astype(int)
-    return frame
-
-
-def report_of(metric: str, frame: pd.DataFrame, decisions: bool = True):
-    keys = ["machine", "section", "file"]
-    return evaluate(metric, frame, frame[[*keys, "score"]], frame[[*keys, "decision"]] if decisions else None)
 
 
 def values(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

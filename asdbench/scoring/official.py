@@ -59,8 +59,9 @@ class Report(Protocol):
 
 
 REPORTS: dict[str, Any] = {report.METRIC: report for report in (
-    Dcase2020Report, Dcase2021Report, Dcase2022Report, EvaluationReport)}
-"""The report classes by name; each has ``evaluate(test_manifest, scores, decisions)`` and ``from_dict(data)``."""
+    EvaluationReport, Dcase2022Report, Dcase2021Report, Dcase2020Report)}
+"""The report classes by name, the latest first (so that the lists of values below begin with the 2023 report's);
+each has ``evaluate(test_manifest, scores, decisions)`` and ``from_dict(data)``."""
 
 
 def report_class(metric: str) -> Any:

@@ -45,7 +45,7 @@ class Layout:
 
     name: str
     stem: str
-    """``{kind}_<stem>.csv`` is a file's name; ``stem`` has ``{machine}``, ``{section}`` and, per domain, ``{domain}``."""
+    """A file's name is ``{kind}_<stem>.csv``; ``stem`` has ``{machine}``, ``{section}`` (and ``{domain}``)."""
     decisions: bool
     """Whether the layout has decision files."""
 
