@@ -15,8 +15,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import pytest
 
 from asdbench.cli import data as data_commands
 from asdbench.cli.main import main
@@ -97,8 +97,18 @@ def evaluate_json(scores: Path, test: pd.DataFrame, year: int, monkeypatch, caps
     return out if table else json.loads(out)
 
 
-def skip_without(folder: Path, *needed: str) -> Path:
-    missing = [name for name in needed if not (folder / name).exists()]
-    if missing:
-        pytest.skip(f"{folder} has no {missing[0]} (see tests/data/evaluators/README.md)")
-    return folder
+def write_system(folder: Path, test: pd.DataFrame, year: int, seed: int) -> None:
+    """Scores with ties (two decimals; anomalies a little higher on average) and decisions for every test clip, in
+    ``year``'s submission files, named and split here by this module (2020: per machine ID, no decisions; 2021: per
+    section and domain; 2022: per section), rows shuffled."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    test = test.sample(frac=1.0, random_state=seed)
+    scores = np.round(rng.random(len(test)) + 0.3 * test["label"].eq("anomaly").to_numpy() * rng.random(len(test)), 2)
+    test = test.assign(score=scores, decision=(scores > np.quantile(scores, 0.6)).astype(int))
+    keys = ["machine", "section", "domain"] if year == 2021 else ["machine", "section"]
+    for key, rows in test.groupby(keys):
+        stem = {2020: "{}_id_{}", 2021: "{}_section_{}_{}_test", 2022: "{}_section_{}_test"}[year].format(*key)
+        for kind, column in (("anomaly_score", "score"), ("decision_result", "decision"))[: 1 if year == 2020 else 2]:
+            with open(folder / f"{kind}_{stem}.csv", "w", newline="") as handle:
+                csv.writer(handle).writerows(zip(rows["file"], rows[column].tolist()))
