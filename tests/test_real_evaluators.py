@@ -28,13 +28,25 @@ import numpy as np
 import pytest
 
 from asdbench.scoring.metrics import EvaluationReport, MachineScores, clamped_hmean, official_score
+from asdbench.scoring.reports.dcase2022 import Dcase2022Report
 from tests.helpers import earlier_years
-from tests.helpers.evaluator_figures import PAPER, TOLERANCE, assert_earlier_equal, assert_equal, evaluate_json
+from tests.helpers.evaluator_figures import (
+    COLUMNS_2021,
+    MEAN_ROWS,
+    PAPER,
+    TOLERANCE,
+    assert_earlier_equal,
+    assert_equal,
+    evaluate_json,
+)
 from tests.helpers.realdata import eval_layout
 
 EVALUATORS = Path(os.environ.get("ASDBENCH_EVALUATORS", Path(__file__).parent / "data" / "evaluators"))
 RUNNER = Path(__file__).parent / "golden" / "evaluators" / "run_official.py"
 EARLIER_RUNNER = RUNNER.with_name("run_earlier.py")
+SECTION_COLUMNS_2022 = ("AUC (source)", "AUC (target)", "pAUC", "precision (source)", "precision (target)",
+                 "recall (source)", "recall (target)", "F1 score (source)", "F1 score (target)", "AUC (all)")
+"""A 2022 section row's columns, in the order of asdbench's MachineScores fields after hmean."""
 EARLIER_TRUTH = {2020: ("eval_data_list.csv",), 2021: ("ground_truth_data",),
                  2022: ("ground_truth_data", "ground_truth_domain")}
 """The real eval ground truth each earlier evaluator reads, in its checkout (2020's copied in: not in its repository)."""
@@ -113,3 +125,29 @@ def test_the_readme_examples_means_and_total_score_are_asdbenchs(year):
         for metric, (_, hmean, amean) in PAPER.items():
             assert report[hmean] == pytest.approx(metrics[metric]["h-mean"], **TOLERANCE), (system, metric)
             assert report[amean] == pytest.approx(metrics[metric]["a-mean"], **TOLERANCE), (system, metric)
+
+
+def test_the_2022_readme_examples_machine_rows_are_asdbenchs():
+    """The 2022 evaluator's README shows two machine types' section rows and their four mean rows, the "source
+    harmonic mean" being section 03's values alone (its cut at the number of sections halved): asdbench's
+    machine_means of those section rows equal them."""
+    readme = checkout(2022, "README.md") / "README.md"
+    block = re.search(r"`result_<team_name_N>\.csv`\n```\n(.*?)```", readme.read_text(), re.S)
+    assert block, f"{readme}: no result CSV example"
+    lines = list(csv.reader(block.group(1).splitlines()))
+    checked = 0
+    for index, line in enumerate(lines):
+        if line[:1] != ["section"]:
+            continue
+        machine, header = lines[index - 1][0], line
+        rows = [dict(zip(header, row)) for row in lines[index + 1:index + 4]]
+        sections = [MachineScores(machine, row["section"], *(float(row[c]) for c in SECTION_COLUMNS_2022[:3]), 0.0,
+                                  *(float(row[c]) for c in SECTION_COLUMNS_2022[3:])) for row in rows]
+        means = Dcase2022Report(sections, 0.0).machine_means[machine]
+        printed = {row[0]: dict(zip(lines[index + 4][2:], map(float, row[2:]))) for row in lines[index + 5:index + 9]}
+        for label, columns in printed.items():
+            for column, value in columns.items():
+                name = f"{COLUMNS_2021[column]}_{MEAN_ROWS[label]}"
+                assert means[name] == pytest.approx(value, **TOLERANCE), (machine, label, column)
+                checked += 1
+    assert checked == 2 * 4 * 5
