@@ -21,6 +21,9 @@ from tests.helpers.fake_system import install_fake_system
 from tests.helpers.training import Fakes
 
 pytest_plugins = ["pytester"]  # tests/test_suite_layout.py runs the hooks below on tests of its own
+collect_ignore_glob = ["data/*"]
+"""tests/data/ holds inputs, no tests; the evaluators checked out in tests/data/evaluators/ (its README) bring test
+modules of their own (the 2023/2024 ones' tools/test_plots.py, which need seaborn), which are not the suite's."""
 
 THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 """What sets the thread count of torch, of the BLAS libraries numpy and scikit-learn call, and of numba."""

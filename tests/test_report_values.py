@@ -14,13 +14,15 @@ import pytest
 
 from asdbench.errors import SpecError
 from asdbench.grid.expand import load_grid
-from asdbench.report import leaderboard
+from asdbench.report import leaderboard, summary
+from asdbench.scoring.means import clamped_hmean
 from asdbench.scoring.metrics import EvaluationReport, evaluate_frame
 from asdbench.store.checks import scoring_problem
 from asdbench.store.layout import RESULTS
 from asdbench.store.reading import RunState
 from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
+from tests.helpers.reports import manifest, report_of
 
 MACHINES = ("fan", "valve")
 
@@ -97,7 +99,7 @@ def test_a_machines_report_value_is_a_per_machine_table_value(stored, value):
 def test_a_typo_lists_every_value_and_a_splits_value_is_refused_per_machine(stored):
     path, store, _ = stored
     with pytest.raises(SpecError, match=r"table.value must be one of official_score, official_score_ci95, "
-                                        r"auc_amean, .*f1_target_hmean, .*auc_all, got 'f1_hmaen'"):
+                                        r"auc_amean, .*f1_target_hmean, .*auc_all, .*pauc_target, auc, got 'f1_hmaen'"):
         leaderboard.table_frame(with_value(path, "f1_hmaen"), store.root)
     with pytest.raises(SpecError, match="'f1_hmean' is a split's value, not a machine's: a table per machine "
                                         "shows one of auc_source"):
@@ -137,3 +139,106 @@ def test_a_value_undefined_in_a_finished_record_is_named(stored):
     with pytest.raises(SpecError, match=f"{record}: 'official_score_ci95' is undefined \\(split dev\\), so this "
                                         "table cannot show it"):
         leaderboard.table_frame(grid, store.root)
+
+
+YEARS = {"dcase2020": ({"fan": ("01", "03"), "ToyCar": ("05", "06")}, False),
+         "dcase2021": ({"fan": ("03", "04"), "ToyCar": ("03", "04")}, True),
+         "dcase2022": ({"fan": ("03", "04"), "ToyCar": ("03", "04")}, True)}
+"""The machine types and sections (2020: machine IDs) of each earlier year's stored reports, and whether their test
+clips have two domains."""
+
+
+@pytest.fixture(params=list(YEARS))
+def stored_year(request, fake_system, tiny_dataset, tmp_path):
+    """As ``stored``, the runs' reports those of an earlier year's evaluator: (metric, grid file, store, reports)."""
+    metric = request.param
+    machines, domains = YEARS[metric]
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
+    store = Store(tmp_path / "store")
+    reports = {}
+    for index, run in enumerate(load_grid(path).runs):
+        splits = {split: report_of(metric, manifest(machines, 9, 10 * index + number, domains=domains),
+                                   decisions=metric != "dcase2020")
+                  for number, split in enumerate(run.spec.dataset["splits"])}
+        reports[run.spec.hash] = splits
+        directory = store.directory(run.spec)
+        directory.mkdir(parents=True)
+        (directory / RESULTS).write_text(json.dumps({
+            "training": run.spec.training_hash, "scoring": run.spec.scoring_hash, "score_files": {s: [] for s in splits},
+            "splits": {s: r.to_dict() for s, r in splits.items()}}))
+        (directory / "code.json").write_text(json.dumps({"stage": "scoring", "distributions": {}}))
+    return metric, path, store, reports
+
+
+def test_an_earlier_years_records_are_whole_and_table_per_machine_and_section(stored_year):
+    """A 2021 or 2022 table per machine shows its sections, a 2020 one its machine IDs as sections; each cell is the
+    stored hmean of a machine section, the harmonic mean of the year's own official values (2021: both domains' AUCs
+    and pAUCs; 2020: AUC and pAUC), and the aggregate cell that of every machine shown."""
+    metric, path, store, reports = stored_year
+    value = "hmean"
+    path.write_text(path.read_text().split("[table]")[0] + '[table]\nrows = "system"\ncolumns = ["split", '
+                    '"machine"]\nvalue = "hmean"\naggregate = "hmean"\n')
+    grid = load_grid(path)
+    assert all(store.state(run.spec) is RunState.DONE for run in grid.runs)
+    expected: dict[tuple[str, str], list[float]] = {}
+    for run in grid.runs:
+        for split, split_report in reports[run.spec.hash].items():
+            system = run.coordinates["system"]
+            for unit in split_report.machines:
+                column = f"{split} {unit.machine} section {unit.section}"
+                expected.setdefault((system, column), []).append(getattr(unit, value))
+                assert unit.hmean == clamped_hmean([getattr(unit, name) for name in split_report.SCORE_FIELDS])
+            scored = [getattr(unit, name) for unit in split_report.machines for name in split_report.SCORE_FIELDS]
+            expected.setdefault((system, f"{split} hmean"), []).append(clamped_hmean(scored))
+    cells = leaderboard.table_frame(grid, store.root).set_index(["row", "column"])["mean"]
+    assert cells.to_dict() == pytest.approx({key: float(np.mean(v)) for key, v in expected.items()}, rel=1e-12)
+    assert len(cells) == 2 * 2 * (4 + 1)
+    assert "ToyCar section 05" in leaderboard.render(grid, store.root) or metric != "dcase2020"
+
+
+def test_a_value_an_earlier_years_report_has_not_is_named_with_the_values_it_has(stored_year):
+    metric, path, store, _ = stored_year
+    missing = {"dcase2020": "official_score", "dcase2021": "auc_all", "dcase2022": "auc_pauc_amean"}[metric]
+    grid = with_value(path, missing, columns='["split", "machine"]' if missing == "auc_all" else '"split"')
+    with pytest.raises(SpecError, match=f"'{missing}' is not a value of the {metric} report, whose "
+                                        f"{'machines' if missing == 'auc_all' else 'splits'} have "):
+        leaderboard.table_frame(grid, store.root)
+    if metric == "dcase2020":  # its summary, ASDKit's official20, is what a table of 2020 splits shows
+        cells = leaderboard.table_frame(with_value(path, "auc_pauc_amean"), store.root)
+        assert cells["mean"].between(0, 1).all() and len(cells) == 4
+
+
+def test_a_summary_marks_2020s_figure_as_no_official_score(stored_year):
+    metric, _, _, reports = stored_year
+    systems = {f"run {index}": splits for index, splits in enumerate(reports.values())}
+    table = summary.official_table(systems)
+    first = next(iter(systems.values()))["dev"]
+    if metric == "dcase2020":
+        assert f"{100 * first.means['auc_pauc_amean']:.2f}*" in table
+        assert "* mean of AUC and pAUC over machine types (ASDKit's official20; 2020 has no official score)" in table
+    else:
+        assert f"{100 * first.official_score:.2f} " in table and "*" not in table
+    assert "section" in summary.machine_table(systems)
+
+
+def test_an_earlier_years_record_that_lies_is_damaged_and_named(stored_year):
+    """What a results.json of each year's report must hold: its year's machine values as numbers, no official score
+    in a 2020 report, means per machine type in [0, 1], a report the metric names."""
+    metric, path, store, _ = stored_year
+    spec = load_grid(path).runs[1].spec
+    record = store.directory(spec) / RESULTS
+    kept = record.read_text()
+    lacking = {"dcase2020": "pauc", "dcase2021": "pauc_target", "dcase2022": "auc_all"}[metric]
+    edits = {f"no {lacking!r}": lambda split: split["machines"][0].pop(lacking),
+             "machine_means.fan.auc_amean is 1.5": lambda split: split["machine_means"]["fan"].update(auc_amean=1.5),
+             "metric is 'dcase1999', not an official report": lambda split: split.update(metric="dcase1999")}
+    if metric == "dcase2020":
+        edits["official_score is 0.5, but a dcase2020 report has none"] = lambda split: split.update(official_score=0.5)
+    for said, edit in edits.items():
+        results = json.loads(kept)
+        edit(results["splits"]["dev"])
+        record.write_text(json.dumps(results))
+        assert store.state(spec) is RunState.DAMAGED, said
+        assert said in scoring_problem(record.parent)[1]
+    record.write_text(kept)
+    assert store.state(spec) is RunState.DONE

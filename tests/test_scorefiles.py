@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,18 @@ import pytest
 
 from asdbench.cli.main import main
 from asdbench.data.manifest import build_manifest
+from asdbench.data.units import units_of
 from asdbench.errors import ScoreFileError
+from asdbench.scoring.ensemble import evaluate_split, write_split
 from asdbench.scoring.metrics import evaluate_frame
-from asdbench.scoring.scorefiles import decision_file, evaluate_directory, read_scores, score_file
+from asdbench.scoring.scorefiles import (
+    LAYOUTS,
+    decision_file,
+    evaluate_directory,
+    read_scores,
+    score_file,
+    write_decisions,
+)
 from tests.helpers.scores import write_all
 
 
@@ -119,3 +129,95 @@ def test_evaluate_command_prints_table_and_json(tmp_path, eval_test, tiny_datase
     report = json.loads(capsys.readouterr().out)
     assert {m["machine"] for m in report["machines"]} == set(eval_test["machine"])
     assert 0 < report["official_score"] < 1
+
+
+def earlier_test_clips(domains: bool) -> pd.DataFrame:
+    """Test clips as the 2020 (``domains`` false: machine IDs as sections, every clip of the source domain) and
+    2021 readers give them: two machines, two sections, both classes (and domains)."""
+    rows = [{"machine": machine, "section": section, "subset": "test", "path": "/x.wav", "domain": domain,
+             "label": "anomaly" if index % 2 else "normal",
+             "file": f"section_{section}_{domain}_test_{index:04d}.wav" if domains else f"id_{section}_{index:08d}.wav"}
+            for machine in ("fan", "ToyCar") for section in ("03", "04")
+            for domain in (("source", "target") if domains else ("source",)) for index in range(6)]
+    return pd.DataFrame(rows)
+
+
+def test_the_2021_layout_has_a_score_and_a_decision_file_per_domain_each_of_its_clips(tmp_path):
+    test = earlier_test_clips(domains=True)
+    frame = write_all(tmp_path, test, layout="section-domain")
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names[:2] == ["anomaly_score_ToyCar_section_03_source_test.csv",
+                         "anomaly_score_ToyCar_section_03_target_test.csv"]
+    assert len(names) == 2 * 2 * 2 * 2
+    target = pd.read_csv(tmp_path / "decision_result_fan_section_04_target_test.csv", header=None)
+    assert set(target[0]) == set(test[(test["machine"] == "fan") & (test["section"] == "04")
+                                      & (test["domain"] == "target")]["file"])
+    scores, decisions = read_scores(tmp_path, test, layout="section-domain")
+    merged = scores.merge(frame, on=["machine", "section", "file"], suffixes=("", "_written"))
+    assert len(merged) == len(test) and (merged["score"] == merged["score_written"]).all()
+    assert decisions is not None and len(decisions) == len(test)
+    # a clip of the other domain in a domain's file is refused, naming the file and the domain
+    source = tmp_path / "anomaly_score_fan_section_04_source_test.csv"
+    lines = source.read_text().splitlines()
+    other = target[0].iloc[0]
+    source.write_text("\n".join([f"{other},0.5", *lines[1:]]) + "\n")
+    with pytest.raises(ScoreFileError, match=f"{source.name}, line 1: '{other}' is not a test clip of this machine "
+                                             "section's source domain"):
+        evaluate_directory(tmp_path, test, metric="dcase2021", layout="section-domain")
+
+
+def test_a_missing_file_of_a_layout_names_it_and_the_layout(tmp_path):
+    test = earlier_test_clips(domains=True)
+    write_all(tmp_path, test)  # the 2022-2026 names, not 2021's
+    with pytest.raises(ScoreFileError, match="anomaly_score_ToyCar_section_03_source_test.csv not found: every machine "
+                                             "section of the split needs one per domain \\(the section-domain layout"):
+        evaluate_directory(tmp_path, test, metric="dcase2021", layout="section-domain")
+    with pytest.raises(ScoreFileError, match="unknown domain.*section-domain layout's files are per domain"):
+        write_all(tmp_path / "other", test.assign(domain="unknown"), layout="section-domain")
+
+
+def test_the_2020_layout_has_a_score_file_per_machine_id_and_no_decision_files(tmp_path):
+    test = earlier_test_clips(domains=False)
+    write_all(tmp_path, test, decisions=False, layout="id")
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        f"anomaly_score_{machine}_id_{section}.csv" for machine in ("ToyCar", "fan") for section in ("03", "04")]
+    scores, decisions = read_scores(tmp_path, test, layout="id")
+    assert len(scores) == len(test) and decisions is None
+    report = evaluate_directory(tmp_path, test, metric="dcase2020", layout="id")
+    assert [(unit.machine, unit.section) for unit in report.machines] == [
+        (machine, section) for machine in ("ToyCar", "fan") for section in ("03", "04")]
+    with pytest.raises(ValueError, match="the id layout has no decision files"):
+        write_decisions(tmp_path, "fan", "03", test.assign(decision=0), layout="id")
+    (tmp_path / "decision_result_fan_id_03.csv").write_text("id_03_00000000.wav,1\n")
+    with pytest.raises(ScoreFileError, match="decision_result_fan_id_03.csv: no such machine section in the test "
+                                             "set \\(the id layout has no decision files\\)"):
+        evaluate_directory(tmp_path, test, metric="dcase2020", layout="id")
+
+
+def test_every_layout_names_its_files_as_the_year_facts_say():
+    for name, layout in LAYOUTS.items():
+        stem = layout.path(Path("x"), "anomaly_score", "fan", "03", "source" if layout.by_domain else None).name
+        assert stem == {"section": "anomaly_score_fan_section_03_test.csv", "id": "anomaly_score_fan_id_03.csv",
+                        "section-domain": "anomaly_score_fan_section_03_source_test.csv"}[name]
+
+
+@pytest.mark.parametrize(("metric", "layout", "domains"), [("dcase2020", "id", False),
+                                                            ("dcase2021", "section-domain", True),
+                                                            ("dcase2022", "section", True)])
+def test_a_scoring_writes_and_evaluates_the_files_of_its_years_layout(tmp_path, metric, layout, domains):
+    """What store.stages does with a run's ensemble scores, for each layout: the year's files, decisions where the
+    layout has them (a threshold per unit, from its training clips' scores), the year's report."""
+    test = earlier_test_clips(domains)
+    train = test.assign(subset="train", label="normal", file="train_" + test["file"])
+    units = units_of({"eval": pd.concat([train, test], ignore_index=True)})
+    rng = np.random.default_rng(0)
+    scores = {unit.key: (rng.random(len(unit.train)), rng.random(len(unit.test))) for unit in units}
+    write_split(units, scores, tmp_path, quantile=0.9, layout=layout)
+    written = sorted(path.name for path in tmp_path.iterdir())
+    assert written == sorted(path.name for unit in units for kind in ("anomaly_score", "decision_result")
+                             if kind == "anomaly_score" or LAYOUTS[layout].decisions
+                             for path, _, _ in LAYOUTS[layout].files(tmp_path, kind, unit.machine, unit.section,
+                                                                     unit.test))
+    report = evaluate_split(tmp_path, test, metric=metric, layout=layout)
+    assert report is not None and report.METRIC == metric
+    assert evaluate_split(tmp_path, test.assign(label="unknown"), metric=metric, layout=layout) is None

@@ -17,8 +17,9 @@ import torch
 from tests.helpers import slow_work
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = sorted(path for path in [*(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")]
-                 if not path.is_relative_to(ROOT / "tests" / "data"))  # the organisers' code, where checked out
+MODULES = sorted([*(p for p in (ROOT / "tests").rglob("*.py") if not p.is_relative_to(ROOT / "tests" / "data")),
+                  *(ROOT / "benchmarks").rglob("*.py")])
+"""The suite's modules: tests/data/ holds inputs and, where checked out, the evaluators' own code (not ours)."""
 
 
 def imported_test_modules(path: Path) -> set[str]:

@@ -31,8 +31,11 @@ def add_commands(command: Command) -> None:
     dataset_arguments(sub)
     sub.add_argument("--csv", type=Path, help="also write the full manifest to this CSV file")
 
-    sub = command("evaluate", _evaluate, "score official submission files against the ground truth")
-    sub.add_argument("scores_dir", type=Path, help="directory of anomaly_score_<machine>_section_<nn>_test.csv files")
+    sub = command("evaluate", _evaluate, "score official submission files against the ground truth, with the "
+                  "year's official report")
+    sub.add_argument("scores_dir", type=Path, help="directory of the year's submission files "
+                     "(anomaly_score_<machine>_section_<nn>_test.csv from 2022; 2021: ..._<source|target>_test.csv; "
+                     "2020: anomaly_score_<machine>_id_<nn>.csv)")
     dataset_arguments(sub)
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -78,10 +81,13 @@ def _manifest(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from asdbench.data.years import year_facts
     from asdbench.scoring.scorefiles import evaluate_directory
 
     manifest = read_manifest(args)
-    report = evaluate_directory(args.scores_dir, manifest[manifest["subset"] == "test"], ground_truth=args.ground_truth)
+    year = year_facts(args.year)
+    report = evaluate_directory(args.scores_dir, manifest[manifest["subset"] == "test"], ground_truth=args.ground_truth,
+                                metric=year.metric, layout=year.score_files)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown())
     return 0
 
@@ -89,6 +95,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _baseline(args: argparse.Namespace) -> int:
     from asdbench.contract.registry import get_registry
     from asdbench.data.audio import AudioCache
+    from asdbench.data.years import year_facts
     from asdbench.report import summary
     from asdbench.scoring.baseline import score_split
     from asdbench.scoring.scorefiles import evaluate_directory
@@ -96,6 +103,7 @@ def _baseline(args: argparse.Namespace) -> int:
     writable_directory(args.out, "--out")
     registry = get_registry()
     dataset = registry.create("datasets", args.dataset, root=str(args.root))
+    year = year_facts(dataset.year)  # its submission files and official report
     for kind, name in (("frontends", args.frontend), ("backends", args.backend)):
         registry.get(kind, name)  # an unknown name fails before any audio is read
     cache = AudioCache()
@@ -104,8 +112,9 @@ def _baseline(args: argparse.Namespace) -> int:
     for split in args.splits:
         manifest = dataset.manifest(split)
         out_dir = score_split(manifest, registry, args.frontend, args.backend, args.out / split, cache=cache,
-                              bands=args.bands)
-        reports[split] = evaluate_directory(out_dir, manifest[manifest["subset"] == "test"])
+                              bands=args.bands, layout=year.score_files)
+        reports[split] = evaluate_directory(out_dir, manifest[manifest["subset"] == "test"], metric=year.metric,
+                                            layout=year.score_files)
         print(f"\n## {dataset.name} {split}: {args.frontend} + {args.backend}\n\n{reports[split].to_markdown()}")
     print(f"\n## Official score (%)\n\n{summary.official_table({system: reports})}")
     print(f"\nscore files and results.json: {summary.write_baseline_results(args.out, system, reports).parent}")

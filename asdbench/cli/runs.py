@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     from asdbench.contract.registry import get_registry
     from asdbench.data.audio import default_cache_dir
     from asdbench.report import summary
-    from asdbench.scoring.metrics import EvaluationReport
+    from asdbench.scoring.official import report_from_dict
     from asdbench.spec.validate import load_spec
     from asdbench.store import stale
     from asdbench.store.store import Store
@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
     results = store.run(spec, registry)
     for split, report in results["splits"].items():
         print(f"\n## {spec.dataset['name']} {split}\n")
-        print(EvaluationReport.from_dict(report).to_markdown() if report else "no ground truth: scores written only")
+        print(report_from_dict(report).to_markdown() if report else "no ground truth: scores written only")
     systems = {"baseline": baseline[1]} if baseline else {}
     name = args.spec.stem if args.spec.stem != "baseline" else "run"
     systems[name] = summary.reports_of(results)

@@ -37,22 +37,25 @@ GROUND_TRUTH_LAYOUTS = {
 }
 """The layouts of the organisers' evaluator ground truth, by name: what :attr:`Year.ground_truth` names."""
 METRICS = {
+    "dcase2020": "AUC and pAUC (p = 0.1) per machine ID, and each machine type's arithmetic means of them; no "
+                 "official score (the evaluator has none, and the 2020 challenge ranked teams by a rule on their "
+                 "ranks); asdbench's summary is the arithmetic mean over machine types of each one's mean AUC and "
+                 "pAUC (ASDKit's official20); the 2020 evaluator's report (asdbench.scoring.reports.dcase2020)",
+    "dcase2021": "the harmonic mean, over every machine, section and domain, of AUC and pAUC (p = 0.1) within the "
+                 "domain (its normal clips against its anomalous clips), each clamped below at machine epsilon; the "
+                 "2021 evaluator's report (asdbench.scoring.reports.dcase2021)",
+    "dcase2022": "as dcase2023, per section; the 2022 evaluator's report adds each machine type's mean rows over its "
+                 "sections (asdbench.scoring.reports.dcase2022)",
     "dcase2023": "the harmonic mean, over every machine and section, of AUC (source) and AUC (target) (that domain's "
                  "normal clips against every anomalous clip) and pAUC (p = 0.1, every clip), each clamped below at "
                  "machine epsilon; the 2023-2025 evaluators' report (asdbench.scoring.metrics)",
-    "dcase2020": "the 2020 evaluator's report: AUC and pAUC (p = 0.1) per machine ID, their arithmetic mean per machine "
-                 "type",
-    "dcase2021": "the 2021 evaluator's report: AUC and pAUC of each domain's clips per section and domain; official "
-                 "score: their harmonic mean over every machine, section and domain",
-    "dcase2022": "the 2022 evaluator's report: as 2023's per section; official score: the harmonic mean of AUC "
-                 "(source), AUC (target) and pAUC over every machine and section",
 }
 """The official reports, by the evaluator whose report each is: what :attr:`Year.metric` names."""
 SCORE_FILES = {
-    "id": "anomaly_score_<machine>_id_<nn>.csv",
-    "section-domain": "anomaly_score_<machine>_section_<nn>_<source|target>_test.csv and decision_result_<machine>_"
-                      "section_<nn>_<source|target>_test.csv",
+    "id": "anomaly_score_<machine>_id_<nn>.csv, the section being the machine ID; no decision files",
     "section": "anomaly_score_<machine>_section_<nn>_test.csv and decision_result_<machine>_section_<nn>_test.csv",
+    "section-domain": "anomaly_score_<machine>_section_<nn>_<source|target>_test.csv and "
+                      "decision_result_<machine>_section_<nn>_<source|target>_test.csv, each of one domain's clips",
 }
 """The names of the official submission files, by layout: what :attr:`Year.score_files` names."""
 LAYOUTS = {

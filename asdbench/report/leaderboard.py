@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,8 @@ from tabulate import tabulate
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.grid.expand import Grid
 from asdbench.report.plots import save_figure
-from asdbench.scoring.means import MEAN_NAMES
-from asdbench.scoring.metrics import EvaluationReport, MachineScores, clamped_hmean
+from asdbench.scoring.means import clamped_hmean
+from asdbench.scoring.official import REPORTS, SPLIT_VALUES, UNIT_VALUES, metric_of, report_from_dict, unit_fields
 from asdbench.spec.identity import canonical_json
 from asdbench.store.layout import RESULTS
 from asdbench.store.stale import mixed_note
@@ -36,12 +35,11 @@ CELL_UNIT = "fraction"
 """The unit of the CSV and JSON cells' mean and std, written in their ``unit`` field: 0.75, not 75 (%)."""
 AGGREGATE = "hmean"
 """The machine label of a split's aggregate cell (``table.aggregate = "hmean"``), as the paper's Table III."""
-SPLIT_VALUES = ("official_score", "official_score_ci95", *MEAN_NAMES)
-"""The values a split has once (:meth:`EvaluationReport.split_values`): official score, ci95, means."""
-MACHINE_VALUES = tuple(f.name for f in fields(MachineScores) if f.name not in ("machine", "section"))
-"""The values each machine has."""
+MACHINE_VALUES = UNIT_VALUES
+"""The values each machine (section) has, in the report of some year (asdbench.scoring.official)."""
 TABLE_VALUES = (*SPLIT_VALUES, *MACHINE_VALUES)
-"""What ``table.value`` may name."""
+"""What ``table.value`` may name: the values a split has once (official score, ci95, means) or each machine has, in
+the report of some year; a record whose year's report lacks it is refused when the table is drawn."""
 
 
 def check_table(grid: Grid) -> None:
@@ -76,8 +74,9 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
                 if results is None:
                     unfinished.append((base, f"{dataset}/{split}"))
                 continue
+            base["metric"] = metric_of(report)
             rows.append({**base, "machine": None, "section": None, "finished": True,
-                         **EvaluationReport.from_dict(report).split_values()})
+                         **report_from_dict(report).split_values()})
             rows.extend({**base, **machine, "finished": True} for machine in report["machines"])
             machines.setdefault(f"{dataset}/{split}", [(m["machine"], m["section"]) for m in report["machines"]])
     rows.extend({**base, "machine": name, "section": section, "finished": False}
@@ -152,20 +151,29 @@ def _check_stored(grid: Grid, records: pd.DataFrame) -> None:
         first = lacking.iloc[0]
         where = f"split {first['split']}" + (f", machine {first['machine']} section {first['section']}"
                                              if pd.notna(first["machine"]) else "")
-        raise SpecError(f"{first['results']}: {value!r} is undefined ({where}), so this table cannot show it; "
+        report = REPORTS[first["metric"]] if "metric" in first and pd.notna(first["metric"]) else None
+        reason = "is undefined"
+        if report is not None and value not in (*report.SPLIT_VALUES, *unit_fields(report.METRIC)):
+            split = pd.isna(first["machine"])
+            names = report.SPLIT_VALUES if split else unit_fields(report.METRIC)
+            reason = (f"is not a value of the {report.METRIC} report, whose {'splits' if split else 'machines'} have "
+                      f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''} (docs/metrics.md)")
+        raise SpecError(f"{first['results']}: {value!r} {reason} ({where}), so this table cannot show it; "
                         f"choose another table.value ({len(lacking)} such records in this table)")
 
 
 def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:
     """Per-machine records plus, for each run (and split, when the table shows splits), a record of machine
-    "hmean": the harmonic mean of the AUCs and pAUCs of the machines shown, i.e. the official score over just
-    those machines (the paper's Table III "hmean"), placed after them."""
-    metrics = [f.name for f in fields(MachineScores) if f.name not in ("machine", "section")]
+    "hmean": the harmonic mean of the AUCs and pAUCs of the machines shown (those of its year's official score,
+    ``SCORE_FIELDS``), i.e. the official score over just those machines (the paper's Table III "hmean"), placed
+    after them."""
     summaries = []
     for _, group in machines.groupby(["hash", "split"] if by_split else ["hash"], sort=False):
-        summary = {**{k: v for k, v in group.iloc[0].items() if k not in metrics}, "machine": AGGREGATE, "section": ""}
+        summary = {**{k: v for k, v in group.iloc[0].items() if k not in MACHINE_VALUES}, "machine": AGGREGATE,
+                   "section": ""}
         if group["finished"].all():  # else the run is not finished, and its hmean cell says so
-            summary["hmean"] = clamped_hmean(group[["auc_source", "auc_target", "pauc"]].to_numpy().ravel())
+            scored = REPORTS[group["metric"].iloc[0]].SCORE_FIELDS
+            summary["hmean"] = clamped_hmean(group[list(scored)].to_numpy(dtype=float).ravel())
         summaries.append(summary)
     combined = pd.concat([machines, pd.DataFrame(summaries)], ignore_index=True)
     split_order = {split: index for index, split in enumerate(dict.fromkeys(machines["split"]))}

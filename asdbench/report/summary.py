@@ -18,12 +18,14 @@ from tabulate import tabulate
 from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.report.plots import save_figure
-from asdbench.scoring.metrics import EvaluationReport
+from asdbench.scoring.official import Report, report_from_dict
 
 RESULTS = "results.json"
 SCORE_FILE_PATTERNS = "anomaly_score_*.csv, decision_result_*.csv"
+NOT_OFFICIAL = "*"
+"""Marks a split's figure that is not an official score (DCASE 2020 has none; its report's summary is shown)."""
 
-Reports = Mapping[str, EvaluationReport | None]
+Reports = Mapping[str, Report | None]
 """One system's evaluation per split; None for a split without ground truth."""
 
 
@@ -33,7 +35,7 @@ def write_baseline_results(out: Path, system: str, reports: Reports) -> Path:
         split: report.to_dict() if report else None for split, report in reports.items()}})
 
 
-def read_results(directory: Path) -> tuple[str, dict[str, EvaluationReport | None]]:
+def read_results(directory: Path) -> tuple[str, dict[str, Report | None]]:
     """A baseline's (or a run's) name and reports from its ``results.json``; a clear error when it has none."""
     path = directory / RESULTS
     try:
@@ -49,15 +51,18 @@ def read_results(directory: Path) -> tuple[str, dict[str, EvaluationReport | Non
 
 def reports_of(results: Mapping[str, Any]) -> Reports:
     """The reports per split of a ``results.json`` (a run's or a baseline's)."""
-    return {split: EvaluationReport.from_dict(report) if report else None
-            for split, report in results["splits"].items()}
+    return {split: report_from_dict(report) if report else None for split, report in results["splits"].items()}
 
 
 def official_table(systems: Mapping[str, Reports]) -> str:
-    """Official score (%) per split, one row per system; '-' for a split a system has no ground truth for."""
+    """Official score (%) per split, one row per system; '-' for a split a system has no ground truth for, and a
+    figure that is not an official score (2020's) marked, with a note naming it."""
     splits = _splits(systems)
     rows = [[name] + [_percent(reports.get(split), None) for split in splits] for name, reports in systems.items()]
-    return tabulate(rows, headers=["system", *splits], tablefmt="github", disable_numparse=True)
+    table = tabulate(rows, headers=["system", *splits], tablefmt="github", disable_numparse=True)
+    others = {report.headline[0] for reports in systems.values() for report in reports.values()
+              if report is not None and report.official_score is None}
+    return table + "".join(f"\n\n{NOT_OFFICIAL} {name}" for name in sorted(others))
 
 
 def machine_table(systems: Mapping[str, Reports]) -> str:
@@ -94,12 +99,12 @@ def machine_figure(systems: Mapping[str, Reports], out: Path) -> Path:
             hmeans = {(m.machine, m.section): 100 * m.hmean for m in report.machines} if report else {}
             axis.bar(positions + (index - (len(systems) - 1) / 2) * width,
                      [hmeans.get(unit, np.nan) for unit in units], width, label=name)
-            scores.append(f"{name} {100 * report.official_score:.2f}" if report else f"{name} -")
+            scores.append(f"{name} {_percent(report, None)}")
         axis.axhline(50, color="grey", linewidth=0.8, linestyle="--")  # chance
         axis.set_xticks(positions, [_unit_label(unit, units) for unit in units], rotation=30, ha="right")
         axis.set_title(f"{split}: official score " + ", ".join(scores), fontsize="medium")
         axis.set_ylim(0, 100)
-    axes[0][0].set_ylabel("hmean of AUC (source), AUC (target), pAUC (%)")
+    axes[0][0].set_ylabel("hmean of the machine's AUCs and pAUCs (%)")  # which ones: its year's (docs/metrics.md)
     axes[0][0].legend(loc="lower left", fontsize="small")
     return save_figure(figure, out, bbox_inches="tight")
 
@@ -150,10 +155,10 @@ def _unit_label(unit: tuple[str, str], units: list[tuple[str, str]]) -> str:
     return f"{unit[0]} section {unit[1]}" if several else unit[0]
 
 
-def _percent(report: EvaluationReport | None, unit: tuple[str, str] | None) -> str:
+def _percent(report: Report | None, unit: tuple[str, str] | None) -> str:
     if report is None:
         return "-"
     if unit is None:
-        return f"{100 * report.official_score:.2f}"
+        return f"{100 * report.headline[1]:.2f}" + ("" if report.official_score is not None else NOT_OFFICIAL)
     hmeans = {(m.machine, m.section): m.hmean for m in report.machines}
     return f"{100 * hmeans[unit]:.2f}" if unit in hmeans else "-"

@@ -50,10 +50,11 @@ def score_split(
     *,
     cache: AudioCache,
     bands: int = 128,
+    layout: str = "section",
     progress: bool = True,
 ) -> Path:
-    """Write one official anomaly-score file per unit (machine section) of ``manifest`` into ``out_dir``; returns
-    ``out_dir``.
+    """Write the official anomaly-score files of every unit (machine section) of ``manifest`` into ``out_dir``, in
+    the year's ``layout`` (a key of :data:`asdbench.data.years.SCORE_FILES`); returns ``out_dir``.
 
     ``frontend`` and ``backend`` name registered components, built with their default options.
     """
@@ -75,8 +76,8 @@ def score_split(
         with plugin_call(backend_source, "score"):
             scores = scorer.score(test_features)
         scores = check_scores(scores, len(unit.test), backend_source)
-        write_scores(out_dir, unit.machine, unit.section,
-                     pd.DataFrame({"file": unit.test["file"].to_numpy(), "score": scores}))
+        write_scores(out_dir, unit.machine, unit.section, unit.test[["file", "domain"]].assign(score=scores),
+                     layout=layout)
     return out_dir
 
 

@@ -24,8 +24,8 @@ from asdbench.contract.protocols import Backend
 from asdbench.contract.registration import Registration
 from asdbench.contract.registry import Registry
 from asdbench.data.units import Unit
-from asdbench.scoring.metrics import EvaluationReport
-from asdbench.scoring.scorefiles import evaluate_directory, write_decisions, write_scores
+from asdbench.scoring.official import Report
+from asdbench.scoring.scorefiles import evaluate_directory, layout_of, write_decisions, write_scores
 
 
 @dataclass(frozen=True)
@@ -90,19 +90,24 @@ def write_split(
     out_dir: Path,
     *,
     quantile: float,
+    layout: str,
 ) -> None:
-    """Official score and decision files for every unit of one split: one pair per machine and section."""
+    """Official score files (and decision files, where the year's ``layout`` has them) for every unit of one split,
+    named as ``layout`` (a key of :data:`asdbench.data.years.SCORE_FILES`) names them."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    decided = layout_of(layout).decisions
     for unit in units:
         train_scores, test_scores = scores[unit.key]
-        files = unit.test["file"].to_numpy()
-        write_scores(out_dir, unit.machine, unit.section, pd.DataFrame({"file": files, "score": test_scores}))
-        decisions = (test_scores > decision_threshold(train_scores, quantile)).astype(int)
-        write_decisions(out_dir, unit.machine, unit.section, pd.DataFrame({"file": files, "decision": decisions}))
+        rows = unit.test[["file", "domain"]]
+        write_scores(out_dir, unit.machine, unit.section, rows.assign(score=test_scores), layout=layout)
+        if decided:
+            decisions = (test_scores > decision_threshold(train_scores, quantile)).astype(int)
+            write_decisions(out_dir, unit.machine, unit.section, rows.assign(decision=decisions), layout=layout)
 
 
-def evaluate_split(out_dir: Path, test_manifest: pd.DataFrame) -> EvaluationReport | None:
-    """Metrics of one split's score files, or None where the split has no ground truth."""
+def evaluate_split(out_dir: Path, test_manifest: pd.DataFrame, *, metric: str, layout: str) -> Report | None:
+    """The official report ``metric`` of one split's score files of ``layout``, or None where the split has no
+    ground truth."""
     if (test_manifest["label"] == "unknown").any():
         return None
-    return evaluate_directory(out_dir, test_manifest)
+    return evaluate_directory(out_dir, test_manifest, metric=metric, layout=layout)

@@ -73,3 +73,24 @@ def report_means(per_machine: Mapping[str, Sequence[float | None]]) -> dict[str,
         "official_score_amean": float(np.mean([*per_machine["auc_source"], *per_machine["auc_target"], *pauc])),
     }
     return {name: means[name] for name in MEAN_NAMES}
+
+
+def mean_rows(columns: Mapping[str, Sequence[float | None]], split: int) -> dict[str, float | None]:
+    """The evaluators' four mean rows over the values of each column (metric -> its values in their report's
+    order): ``<metric>_amean`` and ``<metric>_hmean`` of every value, ``<metric>_source_hmean`` of the first
+    ``split`` values and ``<metric>_target_hmean`` of the others, harmonic means clamped at epsilon.
+
+    The 2021 and 2022 evaluators' per-machine rows split their values by position, not by domain
+    (:mod:`asdbench.scoring.reports`), so a "source" row may hold target values; ``split`` says where they cut. A row
+    over no values (where the evaluators print nan) and a column some value of which is None (precision, recall and
+    F1 without decision files) are None."""
+    rows: dict[str, float | None] = {}
+    for metric, values in columns.items():
+        known = None not in values
+        for row, chosen in (("amean", values), ("hmean", values), ("source_hmean", values[:split]),
+                            ("target_hmean", values[split:])):
+            if not known or not len(chosen):
+                rows[f"{metric}_{row}"] = None
+            else:
+                rows[f"{metric}_{row}"] = float(np.mean(chosen)) if row == "amean" else clamped_hmean(chosen)
+    return rows

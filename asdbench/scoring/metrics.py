@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from tabulate import tabulate
 
 from asdbench.errors import ScoreFileError
 from asdbench.scoring.jackknife import official_ci95
-from asdbench.scoring.means import COLUMNS, EPSILON, ROWS, clamped_hmean, mean_name, report_means
+from asdbench.scoring.means import COLUMNS, EPSILON, MEAN_NAMES, ROWS, clamped_hmean, mean_name, report_means
 
 MAX_FPR = 0.1
 
@@ -71,7 +71,7 @@ def machine_metrics(is_anomaly: np.ndarray, is_target: np.ndarray, scores: np.nd
     detection: dict[str, float] = {}
     if decisions is not None:
         for domain, in_domain in domains.items():
-            detection.update(_detection(is_anomaly[in_domain], decisions[in_domain] == 1, domain))
+            detection.update(detection_metrics(is_anomaly[in_domain], decisions[in_domain] == 1, domain))
     return MachineScores(machine, section, auc["source"], auc["target"], pauc,
                          clamped_hmean([auc["source"], auc["target"], pauc]), **detection, auc_all=auc_all)
 
@@ -92,7 +92,7 @@ def _check_inputs(is_anomaly: np.ndarray, is_target: np.ndarray, scores: np.ndar
         raise ScoreFileError(f"{machine}: no anomalous test clips; AUCs are undefined")
 
 
-def _detection(truth: np.ndarray, decided: np.ndarray, domain: str) -> dict[str, float]:
+def detection_metrics(truth: np.ndarray, decided: np.ndarray, domain: str) -> dict[str, float]:
     """Precision, recall and F1 with anomalies as positives; denominators clamped at epsilon, as officially."""
     true_positive = int(np.sum(truth & decided))
     false_positive = int(np.sum(~truth & decided))
@@ -122,11 +122,35 @@ MACHINE_COLUMNS = {"auc_all": "AUC (all)", "auc_source": "AUC (source)", "auc_ta
 @dataclass(frozen=True)
 class EvaluationReport:
     """Per-machine metrics of one split, its official score, the evaluators' "official score ci95" (None where
-    undefined) and the means of their report (computed from the machines, the one source of every value)."""
+    undefined) and the means of their report (computed from the machines, the one source of every value).
+
+    The class attributes are what every official report has (:mod:`asdbench.scoring.official`): the name of the
+    report (a key of :data:`asdbench.data.years.METRICS`; a stored report without ``metric`` is this one), the type of
+    its per-unit values, the per-unit values whose clamped harmonic mean is the unit's ``hmean`` and, over units, the
+    official score, the split values it can hold, and the unit values every stored report of it holds as numbers
+    (precision, recall and F1 are None without decision files)."""
+
+    METRIC: ClassVar[str] = "dcase2023"
+    UNIT: ClassVar[type] = MachineScores
+    SCORE_FIELDS: ClassVar[tuple[str, ...]] = ("auc_source", "auc_target", "pauc")
+    SPLIT_VALUES: ClassVar[tuple[str, ...]] = ("official_score", "official_score_ci95", *MEAN_NAMES)
+    REQUIRED_UNIT_VALUES: ClassVar[tuple[str, ...]] = ("auc_all", "auc_source", "auc_target", "pauc", "hmean")
 
     machines: list[MachineScores]
     official_score: float
     official_score_ci95: float | None = None
+
+    @classmethod
+    def evaluate(cls, test_manifest: pd.DataFrame, scores: pd.DataFrame,
+                 decisions: pd.DataFrame | None = None) -> EvaluationReport:
+        """The report of the split whose test clips ``test_manifest`` holds (:func:`evaluate_frame`)."""
+        report = evaluate_frame(test_manifest, scores, decisions)
+        return cls(report.machines, report.official_score, report.official_score_ci95)
+
+    @property
+    def headline(self) -> tuple[str, float]:
+        """What a summary shows of the split: (its name, its value), the official score."""
+        return "official score", self.official_score
 
     @property
     def means(self) -> dict[str, float | None]:
@@ -161,6 +185,9 @@ class EvaluationReport:
 
     def to_markdown(self) -> str:
         """The per-machine table, the evaluators' mean rows, the official score and its ci95 (percent)."""
+        return f"{self._machine_table()}\n\n{self._means_table()}\n\n{self._score_lines()}"
+
+    def _machine_table(self) -> str:
         columns = [c for c in MACHINE_COLUMNS if all(getattr(m, c) is not None for m in self.machines)]
         sections = self._several_sections
         rows = [[m.machine, *([m.section] if sections else [])] + [100 * getattr(m, c) for c in columns]
@@ -168,18 +195,22 @@ class EvaluationReport:
         headers = ["machine", *(["section"] if sections else []), *(MACHINE_COLUMNS[c] for c in columns)]
         machines = tabulate(rows, headers=headers, tablefmt="github", floatfmt=".2f", disable_numparse=[1] if sections
                             else False)
+        return (f"{machines}\n\nAUC (source), AUC (target): that domain's normal clips against all anomalous "
+                f"clips; AUC (all), pAUC: all clips.")
+
+    def _means_table(self) -> str:
         means = self.means
         metrics = [m for m in COLUMNS if means[mean_name(m, "hmean")] is not None]
         mean_rows = [[label] + [100 * means[mean_name(m, row)] for m in metrics] for row, label in ROWS.items()]
-        means_table = tabulate(mean_rows, headers=["over machines and domains"] + [COLUMNS[m] for m in metrics],
-                               tablefmt="github", floatfmt=".2f")
+        return tabulate(mean_rows, headers=["over machines and domains"] + [COLUMNS[m] for m in metrics],
+                        tablefmt="github", floatfmt=".2f")
+
+    def _score_lines(self) -> str:
         ci95 = ("n/a" if self.official_score_ci95 is None
                 else f"{100 * self.official_score_ci95:.3g} (points of percent; the evaluators' pooled-clip "
                      "jackknife, see docs/metrics.md)")
-        return (f"{machines}\n\nAUC (source), AUC (target): that domain's normal clips against all anomalous "
-                f"clips; AUC (all), pAUC: all clips.\n\n{means_table}\n\n"
-                f"official score: {100 * self.official_score:.2f} "
-                f"(arithmetic mean of its values: {100 * means['official_score_amean']:.2f})\n"
+        return (f"official score: {100 * self.official_score:.2f} "
+                f"(arithmetic mean of its values: {100 * self.means['official_score_amean']:.2f})\n"
                 f"official score ci95: {ci95}")
 
 
@@ -190,24 +221,29 @@ def evaluate_frame(test_manifest: pd.DataFrame, scores: pd.DataFrame,
 
     Every test clip of the manifest needs exactly one row in each frame given.
     """
-    unknown = test_manifest[test_manifest["label"] == "unknown"]
-    if len(unknown):
-        raise ScoreFileError(
-            f"no ground truth for {len(unknown)} test clips (e.g. {unknown['path'].iloc[0]}); "
-            "pass the evaluator's ground-truth folder (--ground-truth)"
-        )
+    require_ground_truth(test_manifest)
     results, anomalous, scored = [], [], []
     for (machine, section), rows in test_manifest.groupby(["machine", "section"], sort=True):
-        decided = None if decisions is None else _aligned(rows, decisions, "decision")
+        decided = None if decisions is None else aligned(rows, decisions, "decision")
         anomalous.append(rows["label"].eq("anomaly").to_numpy())
-        scored.append(_aligned(rows, scores, "score"))
+        scored.append(aligned(rows, scores, "score"))
         results.append(machine_metrics(anomalous[-1], rows["domain"].eq("target").to_numpy(), scored[-1], decided,
                                        machine=str(machine), section=str(section)))
     ci95 = official_ci95(np.concatenate(anomalous), np.concatenate(scored), MAX_FPR)
     return EvaluationReport(results, official_score(results), ci95)
 
 
-def _aligned(rows: pd.DataFrame, frame: pd.DataFrame, column: str) -> np.ndarray:
+def require_ground_truth(test_manifest: pd.DataFrame) -> None:
+    """Refuse test clips without a label: an eval split read without the evaluator's ground truth."""
+    unknown = test_manifest[test_manifest["label"] == "unknown"]
+    if len(unknown):
+        raise ScoreFileError(
+            f"no ground truth for {len(unknown)} test clips (e.g. {unknown['path'].iloc[0]}); "
+            "pass the evaluator's ground-truth folder (--ground-truth)"
+        )
+
+
+def aligned(rows: pd.DataFrame, frame: pd.DataFrame, column: str) -> np.ndarray:
     """``frame[column]`` in the order of ``rows``, matched on (machine, section, file): each clip exactly once."""
     keys = ["machine", "section", "file"]
     machine = f"{rows['machine'].iloc[0]} section {rows['section'].iloc[0]}"

@@ -21,6 +21,7 @@ import numpy as np
 
 from asdbench.errors import AsdbenchError
 from asdbench.files.damaged import DamagedFile, set_aside
+from asdbench.scoring.official import REPORTS, metric_of
 from asdbench.spec.identity import RunSpec, spec_hash
 from asdbench.store.layout import (
     CODE_FILE,
@@ -38,10 +39,11 @@ SCORES = "scores"
 SCORE_FILES = "score_files"
 """The field of ``results.json`` that lists, per split, the score and decision files the scoring wrote."""
 SPLIT_FIELDS = ("official_score", "official_score_ci95", "means", "machines")
-"""What each split's report in ``results.json`` holds (:meth:`asdbench.scoring.metrics.EvaluationReport.to_dict`)."""
-MACHINE_METRICS = ("auc_all", "auc_source", "auc_target", "pauc", "hmean")
-"""The metrics every machine's report holds as numbers; precision, recall and F1 are null where no decisions were
-scored, the split's ``official_score_ci95`` where it is undefined."""
+"""What each split's report in ``results.json`` holds, whichever evaluator's report it is
+(:meth:`asdbench.scoring.official.Report.to_dict`); the ``metric`` it names (none: the 2023 report) says which
+values every machine section holds as numbers (``REQUIRED_UNIT_VALUES``: precision, recall and F1 are null where no
+decisions were scored) and whether its official score is one (null in a 2020 report, which has none); the split's
+``official_score_ci95`` is null where it is undefined."""
 
 
 Problem = tuple[Path, str]
@@ -227,22 +229,33 @@ def _report_problem(path: Path, split: str, report: Any) -> str | None:
     where = f"{path}: splits.{split}"
     if not isinstance(report, dict) or not isinstance(report.get("machines"), list):
         return f"{where}: not a report of machines and metrics"
+    kind = REPORTS.get(metric_of(report))
+    if kind is None:
+        return f"{where}.metric is {report['metric']!r}, not an official report ({', '.join(REPORTS)})"
     lacking = [field for field in SPLIT_FIELDS if field not in report]
     if lacking:
         return f"{where}: no {lacking[0]!r}: not a whole report of the split"
     if not isinstance(report["means"], dict):
         return f"{where}.means is {report['means']!r}, not an object of means"
+    if "official_score" not in kind.SPLIT_VALUES and report["official_score"] is not None:
+        return f"{where}.official_score is {report['official_score']!r}, but a {kind.METRIC} report has none"
     values = [(f"{where}.{field}", report[field]) for field in SPLIT_FIELDS[:2]]
     values += [(f"{where}.means.{name}", value) for name, value in report["means"].items()]
+    machine_means = report.get("machine_means", {})
+    if not isinstance(machine_means, dict) or not all(isinstance(means, dict) for means in machine_means.values()):
+        return f"{where}.machine_means is {machine_means!r}, not an object of each machine type's means"
+    values += [(f"{where}.machine_means.{machine}.{name}", value) for machine, means in machine_means.items()
+               for name, value in means.items()]
     for index, machine in enumerate(report["machines"]):
         if not isinstance(machine, dict) or not isinstance(machine.get("machine"), str):
             return f"{where}.machines[{index}]: not a machine's metrics"
-        lacking = [name for name in MACHINE_METRICS if name not in machine]
+        lacking = [name for name in kind.REQUIRED_UNIT_VALUES if name not in machine]
         if lacking:
             return f"{where}.machines[{index}]: no {lacking[0]!r}: not all of the machine's metrics"
         values += [(f"{where}.machines[{index}].{name}", value) for name, value in machine.items()
                    if name not in ("machine", "section")]
-    required = (f"{where}.official_score", *(f".{name}" for name in MACHINE_METRICS))
+    required = (*((f"{where}.official_score",) if "official_score" in kind.SPLIT_VALUES else ()),
+                *(f".{name}" for name in kind.REQUIRED_UNIT_VALUES))
     for field, value in values:
         if value is None and not field.endswith(required):
             continue

@@ -55,7 +55,8 @@ marks nothing stale. Every package's ``__init__.py`` holds only its docstring an
 ``hookspecs`` holds the hooks only; ``scoring/baseline`` is `asdbench baseline`'s own pipeline, which no run uses;
 ``store/checks`` only decides whether a stored file is read or set aside; ``store/stages`` (which computes a
 training and a scoring) counts."""
-SCORING_ONLY = frozenset({"scoring/metrics.py", "scoring/scorefiles.py", "scoring/jackknife.py", "scoring/means.py"})
+SCORING_ONLY = frozenset({"scoring/metrics.py", "scoring/scorefiles.py", "scoring/jackknife.py", "scoring/means.py",
+                          "scoring/official.py", "scoring/reports"})
 """Core files that only evaluate score files: part of a scoring's fingerprint, not of a training's."""
 
 Print = dict[str, str | None]

@@ -40,6 +40,7 @@ from asdbench.data.audio import SAMPLE_RATE, AudioCache
 from asdbench.data.clips import ClipSource
 from asdbench.data.labels import build_labels
 from asdbench.data.units import units_of
+from asdbench.data.years import year_facts
 from asdbench.files.atomic import write_json_atomic
 from asdbench.files.damaged import set_aside
 from asdbench.runtime.devices import default_device
@@ -215,12 +216,14 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     scores = ensemble_scores([checked_embeddings(training_dir, epoch, clips) for epoch in spec.train["checkpoints"]],
                              units, lambda: CheckedBackend.build(registry, spec.system["backend"]))
     trained = read_json(training_dir / TRAINED)
+    year = year_facts(dataset.year)  # its submission files and official report
     results: dict[str, Any] = {"training": spec.training_hash, "scoring": spec.scoring_hash, **trained, "splits": {}}
     for split, manifest in manifests.items():
         out_dir = run_dir / "scores" / split
         write_split([u for u in units if u.split == split], scores, out_dir,
-                    quantile=spec.system["decision_quantile"])
-        report = evaluate_split(out_dir, manifest[manifest["subset"] == "test"])
+                    quantile=spec.system["decision_quantile"], layout=year.score_files)
+        report = evaluate_split(out_dir, manifest[manifest["subset"] == "test"], metric=year.metric,
+                                layout=year.score_files)
         results["splits"][split] = report.to_dict() if report else None
         results.setdefault(SCORE_FILES, {})[split] = score_files(out_dir)
     write_json_atomic(run_dir / RESULTS, results)

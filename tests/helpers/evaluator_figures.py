@@ -80,3 +80,60 @@ def assert_equal(report: dict, figures: dict) -> None:
     assert {what: ours for what, ours, _ in found} == {what: pytest.approx(theirs, **TOLERANCE)
                                                        for what, _, theirs in found}
     assert report["official_score_ci95"] == pytest.approx(figures["official score ci95"], **CI95_TOLERANCE)
+
+
+# --- DCASE 2020-2022 (tests/golden/evaluators/run_earlier.py writes their figures) -----------------------------
+
+COLUMNS_2021 = {"AUC": "auc", "pAUC": "pauc", "precision": "precision", "recall": "recall", "F1 score": "f1"}
+"""The 2021 and 2022 evaluators' mean columns (and 2021's row columns) -> asdbench's metric names."""
+
+
+def earlier_pairs(year: int, report: dict, figures: dict) -> list[tuple[str, object, object]]:
+    """(what, asdbench's value, the evaluator's) for every figure the 2020, 2021 or 2022 evaluator printed of one
+    system; a figure it printed as nan is None on both sides."""
+    units = {(u["machine"], u["section"]): u for u in report["machines"]}
+    machine_means = report["machine_means"]
+    found: list[tuple[str, object, object]] = []
+    if year == 2020:
+        assert set(units) == {(m, i) for m, rows in figures["machines"].items() for i in rows["ids"]}
+        for machine, rows in figures["machines"].items():
+            for machine_id, row in rows["ids"].items():
+                found += [(f"{machine} id {machine_id} AUC", units[machine, machine_id]["auc"], row["AUC"]),
+                          (f"{machine} id {machine_id} pAUC", units[machine, machine_id]["pauc"], row["pAUC"])]
+            found += [(f"{machine} Average {label}", machine_means[machine][f"{name}_amean"], rows["Average"][label])
+                      for label, name in (("AUC", "auc"), ("pAUC", "pauc"))]
+        return found
+    for machine, rows in figures["machines"].items():
+        if year == 2021:
+            for key, row in rows["rows"].items():
+                section, domain = key.split()
+                found += [(f"{machine} {key} {label}", units[machine, section][f"{COLUMNS_2021[label]}_{domain}"], value)
+                          for label, value in row.items()]
+        else:
+            for section, row in rows["sections"].items():
+                found += [(f"{machine} {section} {label}", units[machine, section][MACHINE[label]], value)
+                          for label, value in row.items()]
+        for label, row in rows["means"].items():
+            found += [(f"{machine} {label} {column}", machine_means[machine][f"{COLUMNS_2021[column]}_{MEAN_ROWS[label]}"],
+                       value) for column, value in row.items()]
+    rows_over_all = {label.split(" over all")[0]: row for label, row in figures["means"].items()}
+    assert len(rows_over_all) == 4 and len(machine_means) == len(figures["machines"])
+    for label, row in rows_over_all.items():
+        for column, value in row.items():
+            name = (mean_name(label, column) if year == 2022 else f"{COLUMNS_2021[column]}_{MEAN_ROWS[label]}")
+            found.append((f"{label} over all {column}", report["means"][name], value))
+    found.append(("official score", report["official_score"], figures["official score"]))
+    return found
+
+
+def assert_earlier_equal(year: int, report: dict, figures: dict) -> None:
+    """asdbench's report equals every figure the 2020, 2021 or 2022 evaluator printed: to :data:`TOLERANCE`, the
+    2022 ci95 to :data:`CI95_TOLERANCE`."""
+    found = earlier_pairs(year, report, figures)
+    assert len(found) >= 2 * len(figures["machines"]) + (0 if year == 2020 else 20)
+    assert {what: ours for what, ours, _ in found} == {what: pytest.approx(theirs, **TOLERANCE)
+                                                       for what, _, theirs in found}
+    if year == 2022:
+        assert report["official_score_ci95"] == pytest.approx(figures["official score ci95"], **CI95_TOLERANCE)
+    else:
+        assert report["official_score_ci95"] is None and "official score ci95" not in figures
