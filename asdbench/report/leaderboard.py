@@ -25,7 +25,16 @@ from asdbench.errors import AsdbenchError, SpecError
 from asdbench.grid.expand import Grid
 from asdbench.report.plots import save_figure
 from asdbench.scoring.means import clamped_hmean
-from asdbench.scoring.official import REPORTS, SPLIT_VALUES, UNIT_VALUES, metric_of, report_from_dict, unit_fields
+from asdbench.scoring.official import (
+    DEFAULT_METRIC,
+    REPORTS,
+    SPLIT_VALUES,
+    UNIT_VALUES,
+    metric_of,
+    report_class,
+    report_from_dict,
+    unit_fields,
+)
 from asdbench.spec.identity import canonical_json
 from asdbench.store.layout import RESULTS
 from asdbench.store.stale import mixed_note
@@ -61,7 +70,7 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
     store = Store(runs_root)
     rows: list[dict[str, Any]] = []
     unfinished: list[tuple[dict[str, Any], str]] = []
-    machines: dict[str, list[tuple[str, str]]] = {}  # (dataset, split) -> (machine, section), from finished runs
+    machines: dict[str, tuple[str, list[tuple[str, str]]]] = {}  # (dataset, split) -> metric, (machine, section)
     for run in grid.runs:
         results = store.results(run.spec)
         dataset = canonical_json(run.spec.dataset)
@@ -78,9 +87,12 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
             rows.append({**base, "machine": None, "section": None, "finished": True,
                          **report_from_dict(report).split_values()})
             rows.extend({**base, **machine, "finished": True} for machine in report["machines"])
-            machines.setdefault(f"{dataset}/{split}", [(m["machine"], m["section"]) for m in report["machines"]])
-    rows.extend({**base, "machine": name, "section": section, "finished": False}
-                for base, key in unfinished for name, section in machines.get(key, []))
+            machines.setdefault(f"{dataset}/{split}",
+                                (base["metric"], [(m["machine"], m["section"]) for m in report["machines"]]))
+    for base, key in unfinished:
+        metric, units = machines.get(key, (None, []))
+        rows.extend({**base, "metric": metric, "machine": name, "section": section, "finished": False}
+                    for name, section in units)
     return pd.DataFrame(rows)
 
 
@@ -117,12 +129,14 @@ def _with_sections(rows: list[str], columns: list[str], machines: pd.DataFrame) 
 
 
 def _labels(records: pd.DataFrame, coordinates: list[str], separator: str) -> pd.Series:
-    """Each record's label along ``coordinates``: their values joined, a section as ``section 01`` (the aggregate
-    row of a per-machine table has none)."""
+    """Each record's label along ``coordinates``: their values joined, a section as ``section 01`` and a 2020 machine
+    ID as ``id 01``, as its report calls it (the aggregate row of a per-machine table has none)."""
     shown = records[coordinates].astype(str)
     if "section" in coordinates:
         section = records["section"]
-        shown["section"] = section.where(section.isna() | (section == ""), "section " + section.astype(str)).fillna("")
+        metric = records["metric"] if "metric" in records else pd.Series(DEFAULT_METRIC, index=records.index)
+        word = metric.fillna(DEFAULT_METRIC).map(lambda name: report_class(name).UNIT_WORD)
+        shown["section"] = (word + " " + section.astype(str)).where(section.notna() & (section != ""), "")
     return shown.agg(lambda values: separator.join(value for value in values if value), axis=1)
 
 

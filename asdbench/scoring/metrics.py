@@ -126,12 +126,14 @@ class EvaluationReport:
 
     The class attributes are what every official report has (:mod:`asdbench.scoring.official`): the name of the
     report (a key of :data:`asdbench.data.years.METRICS`; a stored report without ``metric`` is this one), the type of
-    its per-unit values, the per-unit values whose clamped harmonic mean is the unit's ``hmean`` and, over units, the
-    official score, the split values it can hold, and the unit values every stored report of it holds as numbers
-    (precision, recall and F1 are None without decision files)."""
+    its per-unit values, what a unit's number is called in tables (2020's are machine IDs, not sections), the per-unit
+    values whose clamped harmonic mean is the unit's ``hmean`` and, over units, the official score, the split values
+    it can hold, and the unit values every stored report of it holds as numbers (precision, recall and F1 are None
+    without decision files)."""
 
     METRIC: ClassVar[str] = "dcase2023"
     UNIT: ClassVar[type] = MachineScores
+    UNIT_WORD: ClassVar[str] = "section"
     SCORE_FIELDS: ClassVar[tuple[str, ...]] = ("auc_source", "auc_target", "pauc")
     SPLIT_VALUES: ClassVar[tuple[str, ...]] = ("official_score", "official_score_ci95", *MEAN_NAMES)
     REQUIRED_UNIT_VALUES: ClassVar[tuple[str, ...]] = ("auc_all", "auc_source", "auc_target", "pauc", "hmean")

@@ -32,6 +32,7 @@ class Report(Protocol):
 
     METRIC: ClassVar[str]
     UNIT: ClassVar[type]
+    UNIT_WORD: ClassVar[str]
     SCORE_FIELDS: ClassVar[tuple[str, ...]]
     SPLIT_VALUES: ClassVar[tuple[str, ...]]
     REQUIRED_UNIT_VALUES: ClassVar[tuple[str, ...]]

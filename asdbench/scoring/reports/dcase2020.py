@@ -69,6 +69,7 @@ class Dcase2020Report:
 
     METRIC: ClassVar[str] = "dcase2020"
     UNIT: ClassVar[type] = IdScores
+    UNIT_WORD: ClassVar[str] = "id"
     SCORE_FIELDS: ClassVar[tuple[str, ...]] = ("auc", "pauc")
     SPLIT_VALUES: ClassVar[tuple[str, ...]] = MEAN_NAMES
     REQUIRED_UNIT_VALUES: ClassVar[tuple[str, ...]] = ("auc", "pauc", "hmean")

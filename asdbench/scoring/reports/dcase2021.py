@@ -100,6 +100,7 @@ class Dcase2021Report:
 
     METRIC: ClassVar[str] = "dcase2021"
     UNIT: ClassVar[type] = SectionScores
+    UNIT_WORD: ClassVar[str] = "section"
     SCORE_FIELDS: ClassVar[tuple[str, ...]] = ("auc_source", "auc_target", "pauc_source", "pauc_target")
     SPLIT_VALUES: ClassVar[tuple[str, ...]] = ("official_score", *MEAN_NAMES)
     REQUIRED_UNIT_VALUES: ClassVar[tuple[str, ...]] = (*SCORE_FIELDS, "hmean")
