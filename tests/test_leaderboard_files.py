@@ -26,7 +26,8 @@ def test_every_grid_file_expands_against_the_registered_plugins(path):
     assert grid.runs and len({run.spec.hash for run in grid.runs}) == len(grid.runs)
 
 
-PAPER_GRIDS = ["table1.toml", "table2.toml", "table2-years.toml", "table3-dcase2023.toml", "table3-dcase2024.toml"]
+PAPER_GRIDS = ["table1.toml", "table2.toml", "table2-years.toml", "table2-dcase2020.toml", "table3-dcase2023.toml",
+               "table3-dcase2024.toml"]
 
 
 def test_paper_grids_have_the_papers_shape():
@@ -36,15 +37,24 @@ def test_paper_grids_have_the_papers_shape():
         assert len(load_grid(LEADERBOARD / f"table3-dcase{year}.toml").runs) == 6 * 5
 
 
-def test_table2_across_the_years_adds_2025_and_2026_columns_to_table2s_runs():
+def test_table2_across_the_years_adds_2021_2022_2025_and_2026_columns_to_table2s_runs():
     runs = load_grid(LEADERBOARD / "table2-years.toml").runs
-    assert len(runs) == 3 * 5 * 5
+    assert len(runs) == 3 * 7 * 5
     assert {run.spec.hash for run in load_grid(LEADERBOARD / "table2.toml").runs} <= {run.spec.hash for run in runs}
     datasets = {run.coordinates["dataset"]: run.spec.dataset for run in runs}
     assert {name: (d["name"], d.get("supplemental"), d.get("channel")) for name, d in datasets.items()} == {
+        "DCASE2021": ("dcase2021", None, None), "DCASE2022": ("dcase2022", None, None),
         "DCASE2023": ("dcase2023", None, None), "DCASE2024": ("dcase2024", None, None),
         "DCASE2025": ("dcase2025", "none", None), "DCASE2025 + supplemental": ("dcase2025", "train", None),
         "DCASE2026 (channel 0)": ("dcase2026", "none", 0)}
+
+
+def test_table2_on_dcase2020_runs_the_same_systems_with_the_2020_summary():
+    runs = load_grid(LEADERBOARD / "table2-dcase2020.toml").runs
+    years = load_grid(LEADERBOARD / "table2-years.toml").runs
+    assert {run.spec.dataset["name"] for run in runs} == {"dcase2020"}
+    assert {(run.coordinates["system"], run.coordinates["seed"]): run.spec.system for run in runs} == {
+        (run.coordinates["system"], run.coordinates["seed"]): run.spec.system for run in years}
 
 
 @pytest.mark.parametrize("name", PAPER_GRIDS)

@@ -17,8 +17,12 @@ from asdbench.data.layout2020 import parse_2020_name, read_eval_data_list
 from asdbench.data.layout2021 import parse_2021_name
 from asdbench.data.manifest import build_manifest
 from asdbench.data.years import YEARS
-from asdbench.errors import DataError
+from asdbench.errors import DataError, SpecError
+from asdbench.grid.expand import load_grid
+from asdbench.report.leaderboard import check_table
 from asdbench.synth.generate import generate
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +226,15 @@ def test_each_earlier_year_trains_scores_evaluates_and_tables_per_section_with_i
     assert main(["leaderboard", str(grid), "--out", str(out), "--format", "json"]) == 0
     assert {cell["row"] for cell in json.loads(capsys.readouterr().out)} == rows
 
+
+
+def test_a_table_of_a_value_a_years_report_lacks_is_refused_before_any_run(tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(f'base = "{ROOT / "leaderboard" / "paper-base.toml"}"\n[[variants.dataset]]\nname = "DCASE2020"\n'
+                    '"dataset.name" = "dcase2020"\n[table]\nrows = "dataset"\ncolumns = "split"\n'
+                    'value = "official_score"\n')
+    with pytest.raises(SpecError, match="'official_score' is not a value of the dcase2020 report of dataset "
+                                        "'dcase2020' \\(dataset DCASE2020\\), which has auc_amean, pauc_amean"):
+        check_table(load_grid(grid))
+    grid.write_text(grid.read_text().replace("official_score", "auc_pauc_amean"))
+    check_table(load_grid(grid))

@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.stats
 from tabulate import tabulate
 
+from asdbench.data.years import YEARS
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.grid.expand import Grid
 from asdbench.report.plots import save_figure
@@ -61,6 +62,24 @@ def check_table(grid: Grid) -> None:
     if value in SPLIT_VALUES and "machine" in coordinates:
         raise SpecError(f"{grid.path}: table.value {value!r} is a split's value, not a machine's: a table per "
                         f"machine shows one of {', '.join(MACHINE_VALUES)}")
+    _check_years_report_value(grid, value)
+
+
+def _check_years_report_value(grid: Grid, value: str) -> None:
+    """Refuse, before a grid runs, a value that the official report of a run's year does not have (``official_score``
+    of DCASE 2020). A dataset that is no year's reader (``synth``: its year is in its ``synth.json``) is checked when
+    the table is drawn, as every stored report is."""
+    readers = {facts.dataset: facts for facts in YEARS.values()}
+    for run in grid.runs:
+        facts = readers.get(run.spec.dataset["name"])
+        if facts is None:
+            continue
+        values = report_class(facts.metric).SPLIT_VALUES if value in SPLIT_VALUES else unit_fields(facts.metric)
+        if value not in values:
+            where = ", ".join(f"{axis} {coordinate}" for axis, coordinate in run.coordinates.items())
+            raise SpecError(f"{grid.path}: table.value {value!r} is not a value of the {facts.metric} report of "
+                            f"dataset {facts.dataset!r} ({where}), which has {', '.join(values)} (docs/metrics.md); "
+                            f"choose another table.value, or put that year in a grid of its own")
 
 
 def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
