@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from asdbench.data.manifest import build_manifest
 from asdbench.scoring.metrics import EvaluationReport, MachineScores, clamped_hmean, official_score
 from asdbench.scoring.reports.dcase2022 import Dcase2022Report
 from tests.helpers import earlier_years
@@ -88,13 +89,16 @@ def test_evaluate_equals_the_official_evaluator_on_the_real_ground_truth(year, t
 
 @pytest.mark.slow
 @pytest.mark.parametrize("year", [2020, 2021, 2022])
-def test_evaluate_equals_the_earlier_official_evaluators_on_the_real_ground_truth(year, tmp_path, monkeypatch,
-                                                                                  capsys):
+def test_evaluate_equals_the_earlier_official_evaluators_on_the_real_ground_truth(year, tmp_path, capsys):
     folder = checkout(year, earlier_years.SCRIPTS[year], *EARLIER_TRUTH[year])
     test = earlier_years.TRUTH[year](folder)
     assert len(test) == {2020: 7103, 2021: 8635, 2022: 4200}[year], "the real eval test set, every clip"
+    root = earlier_years.write_eval_layout(tmp_path / "data", test, year)
+    manifest = build_manifest(root, year, "eval", ground_truth=folder).query("subset == 'test'")
+    assert sorted(map(tuple, manifest[list(test.columns)].drop(columns="path").to_numpy())) == \
+        sorted(map(tuple, test.drop(columns="path").to_numpy())), "the year's reader reads the real ground truth"
     earlier_years.write_system(tmp_path / "systems" / "drawn", test, year, seed=year)
-    report = earlier_years.evaluate_json(tmp_path / "systems" / "drawn", test, year, monkeypatch, capsys)
+    report = earlier_years.evaluate_on_disk(tmp_path / "systems" / "drawn", root, year, folder, capsys)
     subprocess.run([sys.executable, str(EARLIER_RUNNER), str(folder), str(folder), str(tmp_path / "systems"),
                     str(tmp_path / "official.json")], check=True)
     figures = json.loads((tmp_path / "official.json").read_text())["systems"]["drawn"]

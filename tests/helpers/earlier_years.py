@@ -1,11 +1,13 @@
-"""The DCASE 2020-2022 evaluators' ground truth read into test manifests, and `asdbench evaluate` run on them.
+"""The DCASE 2020-2022 evaluators' ground truth read into test manifests, laid out on disk, and `asdbench evaluate`
+run on it.
 
 The ground truth is read here by this module's own parser (the formats: docs/metrics.md, tests/golden/evaluators/
 make_earlier_inputs.py), not by asdbench's dataset readers: a manifest's test rows are built from it as the data
 side's contract says they are (2020: the machine ID as section, every clip of the source domain; 2021: the domain
-of the file; 2022: that of ``ground_truth_domain``). `asdbench evaluate` reads that manifest in place of one read
-from a dataset folder, with the year's row of the year facts (a stand-in row where the year facts have none yet,
-naming the year's report and submission files).
+of the file; 2022: that of ``ground_truth_domain``). On the real ground truth, :func:`write_eval_layout` lays the
+eval split out as distributed and `asdbench evaluate` reads it with the year's dataset reader
+(:func:`evaluate_on_disk`); on the committed inputs of invented machines, which no year's reader would take, it
+reads the manifest built here in place of one read from a dataset folder (:func:`evaluate_json`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import pandas as pd
 
 from asdbench.cli import data as data_commands
 from asdbench.cli.main import main
-from asdbench.data.years import YEARS, Year
+from asdbench.data.layout import write_wav
+from asdbench.data.years import YEARS
 
 LAYOUTS = {2020: "id", 2021: "section-domain", 2022: "section"}
 """The submission files of each earlier year (asdbench.data.years.SCORE_FILES)."""
@@ -74,27 +77,43 @@ def truth_2022(folder: Path) -> pd.DataFrame:
 TRUTH = {2020: truth_2020, 2021: truth_2021, 2022: truth_2022}
 
 
-def year_row(year: int) -> Year:
-    """The year facts' row of ``year``, or a stand-in naming only its report and submission files."""
-    if year in YEARS:
-        return YEARS[year]
-    return Year(year, {"dev": (), "eval": ()}, {"dev": (), "eval": ()}, channels=1, longest_clip_seconds=11.0,
-                supplemental=False, ground_truth="evaluator-2023", metric=f"dcase{year}", score_files=LAYOUTS[year],
-                options=())
-
-
 def evaluate_json(scores: Path, test: pd.DataFrame, year: int, monkeypatch, capsys, *, table: bool = False):
     """`asdbench evaluate [--json]` of a folder of submission files, the manifest's test rows being ``test``: the
     report as JSON (or, with ``table``, the printed table)."""
-    row = year_row(year)
-    assert (row.metric, row.score_files) == (f"dcase{year}", LAYOUTS[year])
-    monkeypatch.setitem(YEARS, year, row)
+    assert (YEARS[year].metric, YEARS[year].score_files) == (f"dcase{year}", LAYOUTS[year])
     monkeypatch.setattr(data_commands, "read_manifest", lambda args: test)
+    return _evaluate(["--dataset-root", str(scores)], scores, year, capsys, table=table)
+
+
+def evaluate_on_disk(scores: Path, root: Path, year: int, ground_truth: Path, capsys):
+    """`asdbench evaluate --json` of a folder of submission files, the split read from ``root`` by the year's
+    dataset reader with the evaluator's ``ground_truth``."""
+    return _evaluate(["--dataset-root", str(root), "--ground-truth", str(ground_truth)], scores, year, capsys)
+
+
+def _evaluate(data: list[str], scores: Path, year: int, capsys, *, table: bool = False):
     capsys.readouterr()
-    assert main(["evaluate", str(scores), "--dataset-root", str(scores), "--year", str(year), "--split", "eval",
+    assert main(["evaluate", str(scores), *data, "--year", str(year), "--split", "eval",
                  *([] if table else ["--json"])]) == 0
     out = capsys.readouterr().out
     return out if table else json.loads(out)
+
+
+def write_eval_layout(root: Path, test: pd.DataFrame, year: int) -> Path:
+    """The eval split of ``test``'s clips as the year distributes it, under ``root``: every test clip (0.1 s of
+    silence) under its name in its machine's test folder (2021: the folder of its domain), and one training clip per
+    machine section, as the year names them."""
+    write_wav(root / "placeholder.wav", np.zeros(1600))
+    audio = (root / "placeholder.wav").read_bytes()
+    for (machine, section, domain), rows in test.groupby(["machine", "section", "domain"]):
+        machine_dir = root / "eval_data" / "raw" / machine
+        training = (f"normal_id_{section}_00000000.wav" if year == 2020
+                    else f"section_{section}_{domain}_train_normal_0000_a_1.wav")
+        for folder, names in ((f"{domain}_test" if year == 2021 else "test", rows["file"]), ("train", [training])):
+            (machine_dir / folder).mkdir(parents=True, exist_ok=True)
+            for name in names:
+                (machine_dir / folder / name).write_bytes(audio)
+    return root
 
 
 def write_system(folder: Path, test: pd.DataFrame, year: int, seed: int) -> None:
