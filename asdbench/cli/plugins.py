@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
@@ -25,6 +26,16 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--check", action="store_true",
                      help="build every component with its defaults, run it on a tiny input and check its contract "
                           "(exit status 1 if any fails)")
+    actions = sub.add_subparsers(dest="action", metavar="show KIND NAME")
+    show = actions.add_parser("show", help="one component: its options (type, default, constraint, meaning) and "
+                                            "where it comes from",
+                              description="one component: its options (type, default, constraint, meaning) and "
+                                          "where it comes from")
+    show.add_argument("kind", help="backend, loss, network, frontend, augmentation, feature-space, reducer, "
+                                   "clusterer or dataset (singular or plural)")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true", help="print JSON instead of text")
+    show.set_defaults(handler=_show)
 
     sub = command("models", _models, "download the published weights of a pretrained component")
     sub.add_argument("action", choices=["fetch"])
@@ -40,7 +51,7 @@ def _plugins(args: argparse.Namespace) -> int:
         return _check_plugins(registry, args.json)
     rows = [
         {"kind": r.kind, "name": r.name, "distribution": r.distribution, "version": r.version,
-         "description": r.meta.get("description", ""), "duplicate": registry.is_duplicate(r)}
+         "duplicate": registry.is_duplicate(r), "description": r.meta.get("description", "")}
         for r in registry.all()
     ]
     conflicts = sorted(registry.conflicts.values())
@@ -48,12 +59,79 @@ def _plugins(args: argparse.Namespace) -> int:
         failures = [{**f.__dict__, "message": f.message} for f in registry.failures]
         print(json.dumps({"plugins": rows, "failures": failures, "conflicts": conflicts}, indent=2))
         return 0
-    shown = [{**row, "duplicate": "DUPLICATE" if row["duplicate"] else ""} for row in rows]
-    print(tabulate(shown, headers="keys", tablefmt="simple"))
+    shown = [{"kind": row["kind"], "name": row["name"],
+              "distribution": f"{row['distribution']} {row['version']}".strip(),
+              "description": ("DUPLICATE: " if row["duplicate"] else "") + row["description"]} for row in rows]
+    print(fitted_table(shown, "description", shutil.get_terminal_size().columns))
     for failure in registry.failures:
         print(f"warning: {failure.message}", file=sys.stderr)
     for conflict in conflicts:
         print(f"warning: {conflict}", file=sys.stderr)
+    return 0
+
+
+DESCRIPTION_MIN = 12
+"""The narrowest free-text column: on a terminal narrower than the other columns and this, lines wrap rather
+than say nothing (the built-ins' list fits 80 columns)."""
+PADDING = 2
+"""What tabulate adds to a header for its column's width, and puts between columns."""
+
+
+def fitted_table(rows: list[dict[str, Any]], column: str, width: int) -> str:
+    """``rows`` as a plain table of at most ``width`` characters a line: ``column`` (the last, free text) cut short
+    with "..." where it would pass the edge (`asdbench plugins show` has the whole text)."""
+    if not rows:
+        return ""
+    others = [key for key in rows[0] if key != column]
+    widths = {key: max(len(key) + PADDING, *(len(str(row[key])) for row in rows)) for key in others}
+    room = max(DESCRIPTION_MIN, width - sum(widths.values()) - PADDING * len(others))
+    cut = [{**row, column: _shortened(str(row[column]), room)} for row in rows]
+    return tabulate(cut, headers="keys", tablefmt="simple", disable_numparse=True)
+
+
+def _shortened(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: room - 3].rstrip() + "..."
+
+
+def _show(args: argparse.Namespace) -> int:
+    from asdbench.contract.describe import REQUIRED, describe, kind_named
+    from asdbench.contract.registry import get_registry
+
+    described = describe(get_registry().get(kind_named(args.kind), args.name))
+    registration = described.registration
+    if args.json:
+        print(json.dumps({
+            "kind": registration.kind, "name": registration.name, "summary": described.summary,
+            "distribution": registration.distribution, "version": registration.version,
+            "plugin": registration.plugin, "factory": described.factory, "builds": described.builds,
+            "call": described.call, "meta": {k: v for k, v in registration.meta.items() if not callable(v)},
+            "options": [{"name": o.name, "type": o.type, "required": o.default is REQUIRED,
+                         "default": None if o.default is REQUIRED else o.default,
+                         "constraints": list(o.constraints), "meaning": o.meaning} for o in described.options],
+        }, indent=2))
+        return 0
+    print(f"{registration.label}\n{described.summary}\n")
+    reference = [("distribution", f"{registration.distribution} {registration.version}".strip()),
+                 ("plugin", registration.plugin), ("factory", described.factory),
+                 ("builds", described.builds), ("called as", described.call)]
+    reference += [(key, str(value)) for key, value in registration.meta.items()
+                  if key != "description" and not callable(value)]
+    reference += [(key, "yes") for key, value in registration.meta.items() if callable(value)]
+    width = max(len(key) for key, _ in reference)
+    print("\n".join(f"{key + ':':<{width + 1}} {value}" for key, value in reference if value))
+    if not described.options:
+        print("\noptions: none")
+        return 0
+    rows = [{"option": o.name, "type": o.type,
+             "default": "(required)" if o.default is REQUIRED else json.dumps(o.default),
+             "constraint": "; ".join(o.constraints), "meaning": o.meaning or "(undocumented)"}
+            for o in described.options]
+    fixed = sum(max(len(key) + PADDING, *(len(row[key]) for row in rows)) + PADDING
+                for key in ("option", "type", "default", "constraint"))
+    meaning_width = max(DESCRIPTION_MIN, shutil.get_terminal_size().columns - fixed)
+    print()
+    print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True,
+                   maxcolwidths=[None, None, None, None, meaning_width]))
     return 0
 
 
