@@ -1,7 +1,7 @@
 """Every value of the evaluators' report can be a leaderboard's value, read from what runs store.
 
-The runs' results are written straight into a store (no training): each run's report is computed by
-asdbench.scoring.metrics from scores drawn for it, so the expected cells are the reports' own values.
+The runs' results are written straight into a store (no training, tests.helpers.stored), so the expected cells
+are the reports' own values.
 """
 
 from __future__ import annotations
@@ -9,50 +9,25 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from asdbench.errors import SpecError
 from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
-from asdbench.scoring.metrics import EvaluationReport, evaluate_frame
 from asdbench.store.checks import scoring_problem
 from asdbench.store.layout import RESULTS
 from asdbench.store.reading import RunState
 from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
-
-MACHINES = ("fan", "valve")
-
-
-def report(seed: int) -> EvaluationReport:
-    """A split of two machines, 24 clips each, both domains and labels, scores and decisions drawn from ``seed``."""
-    rng = np.random.default_rng(seed)
-    test = pd.DataFrame([{"file": f"section_00_{i:04d}.wav", "machine": machine, "section": "00", "path": "x",
-                          "label": "anomaly" if i % 3 == 0 else "normal", "domain": "target" if i % 2 else "source"}
-                         for machine in MACHINES for i in range(24)])
-    scores = test[["machine", "section", "file"]].assign(score=rng.random(len(test)) + 0.4 * test["label"].eq("anomaly"))
-    decisions = scores[["machine", "section", "file"]].assign(decision=(scores["score"] > 0.8).astype(int))
-    return evaluate_frame(test, scores, decisions)
+from tests.helpers.stored import MACHINES, store_reports
 
 
 @pytest.fixture
 def stored(fake_system, tiny_dataset, tmp_path):
     """A grid of 2 systems x 2 seeds whose runs' results.json hold computed reports; (grid file, store, reports)."""
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
-    grid = load_grid(path)
     store = Store(tmp_path / "store")
-    reports = {}
-    for index, run in enumerate(grid.runs):
-        splits = {split: report(10 * index + number) for number, split in enumerate(run.spec.dataset["splits"])}
-        reports[run.spec.hash] = splits
-        directory = store.directory(run.spec)
-        directory.mkdir(parents=True)
-        (directory / RESULTS).write_text(json.dumps({
-            "training": run.spec.training_hash, "scoring": run.spec.scoring_hash, "score_files": {s: [] for s in splits},
-            "splits": {s: r.to_dict() for s, r in splits.items()}}))
-        (directory / "code.json").write_text(json.dumps({"stage": "scoring", "distributions": {}}))
-    return path, store, reports
+    return path, store, store_reports(load_grid(path), store)
 
 
 def with_value(path, value, columns='"split"'):
