@@ -49,7 +49,7 @@ NOT_NUMERIC = frozenset({
     "contract/registry.py", "contract/selfcheck.py", "runtime/progress.py", "training/prefetch.py",
     "scoring/baseline.py", "store/checks.py", "store/claims.py", "store/codeprint.py", "store/datacheck.py",
     "store/layout.py", "store/reading.py", "store/stale.py", "store/store.py", "store/history.py",
-    "store/provenance.py",
+    "store/provenance.py", "store/listing.py",
 })
 """The core's files and folders (paths under ``asdbench/``) that compute no number a run stores: editing them
 marks nothing stale. Every package's ``__init__.py`` holds only its docstring and counts for nothing either.
