@@ -7,7 +7,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
@@ -15,6 +15,7 @@ from asdbench.cli.arguments import (
     Command,
 )
 from asdbench.files.paths import writable_directory
+from asdbench.report.terminal import fitted_table, room_left
 
 if TYPE_CHECKING:
     from asdbench.contract.registry import Registry
@@ -70,29 +71,6 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-DESCRIPTION_MIN = 12
-"""The narrowest free-text column: on a terminal narrower than the other columns and this, lines wrap rather
-than say nothing (the built-ins' list fits 80 columns)."""
-PADDING = 2
-"""What tabulate adds to a header for its column's width, and puts between columns."""
-
-
-def fitted_table(rows: list[dict[str, Any]], column: str, width: int) -> str:
-    """``rows`` as a plain table of at most ``width`` characters a line: ``column`` (the last, free text) cut short
-    with "..." where it would pass the edge (`asdbench plugins show` has the whole text)."""
-    if not rows:
-        return ""
-    others = [key for key in rows[0] if key != column]
-    widths = {key: max(len(key) + PADDING, *(len(str(row[key])) for row in rows)) for key in others}
-    room = max(DESCRIPTION_MIN, width - sum(widths.values()) - PADDING * len(others))
-    cut = [{**row, column: _shortened(str(row[column]), room)} for row in rows]
-    return tabulate(cut, headers="keys", tablefmt="simple", disable_numparse=True)
-
-
-def _shortened(text: str, room: int) -> str:
-    return text if len(text) <= room else text[: room - 3].rstrip() + "..."
-
-
 def _show(args: argparse.Namespace) -> int:
     from asdbench.contract.describe import REQUIRED, describe, kind_named
     from asdbench.contract.registry import get_registry
@@ -126,9 +104,7 @@ def _show(args: argparse.Namespace) -> int:
              "default": "(required)" if o.default is REQUIRED else json.dumps(o.default),
              "constraint": "; ".join(o.constraints), "meaning": o.meaning or "(undocumented)"}
             for o in described.options]
-    fixed = sum(max(len(key) + PADDING, *(len(row[key]) for row in rows)) + PADDING
-                for key in ("option", "type", "default", "constraint"))
-    meaning_width = max(DESCRIPTION_MIN, shutil.get_terminal_size().columns - fixed)
+    meaning_width = room_left(rows, ["option", "type", "default", "constraint"], shutil.get_terminal_size().columns)
     print()
     print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True,
                    maxcolwidths=[None, None, None, None, meaning_width]))

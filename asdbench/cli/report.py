@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,8 +131,6 @@ def _numbered(path: Path, index: int, count: int) -> Path:
 
 
 def _results(args: argparse.Namespace) -> int:
-    import sys
-
     from asdbench.files.atomic import write_text_atomic
     from asdbench.grid.expand import load_grid
     from asdbench.report import results

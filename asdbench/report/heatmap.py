@@ -20,7 +20,7 @@ import pandas as pd
 
 from asdbench.errors import SpecError
 from asdbench.grid.expand import Grid
-from asdbench.report.leaderboard import table_frame
+from asdbench.report.leaderboard import spread, table_frame
 from asdbench.report.plots import save_figure
 
 MISSING_COLOUR, MISSING_TEXT = "#d9d9d9", "#333333"
@@ -49,8 +49,6 @@ def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import Normalize
-
-    from asdbench.report.leaderboard import spread
 
     table = grid.table
     rows, columns = list(dict.fromkeys(cells["row"])), list(dict.fromkeys(cells["column"]))

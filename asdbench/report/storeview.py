@@ -16,6 +16,7 @@ from asdbench.errors import AsdbenchError
 from asdbench.files.damaged import DamagedFile
 from asdbench.grid.expand import Grid
 from asdbench.report.summary import human_size
+from asdbench.report.terminal import fitted_table
 from asdbench.report.words import scoring_words, training_words
 from asdbench.scoring.metrics import EvaluationReport
 from asdbench.store.history import read_history
@@ -30,16 +31,11 @@ def listing(root: Path, registry: Registry, width: int) -> str:
     found = entries(root)
     rows = [{"kind": entry.kind, "name": ("  " if entry.kind == SCORING else "") + entry.name, "state": entry.state,
              "size": human_size(entry.size), "age": entry.age(), "what": _what(entry, registry)} for entry in found]
-    fixed = sum(max(len(key) + 2, *(len(row[key]) for row in rows)) + 2 for key in rows[0] if key != "what") \
-        if rows else 0
-    room = max(12, width - fixed)
-    for row in rows:
-        row["what"] = row["what"] if len(row["what"]) <= room else row["what"][: room - 3].rstrip() + "..."
     counts = {kind: sum(e.kind == kind for e in found) for kind in (TRAINING, SCORING, TABLE, ASIDE)}
     total = human_size(sum(e.size for e in found))
     summary = (f"{counts[TRAINING]} trainings, {counts[SCORING]} scorings, {counts[TABLE]} pseudo-label tables, "
                f"{counts[ASIDE]} set aside: {total} in {root}")
-    table = tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True) if rows else "(empty store)"
+    table = fitted_table(rows, "what", width) if rows else "(empty store)"
     return f"{table}\n\n{summary}"
 
 
