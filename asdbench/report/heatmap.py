@@ -93,7 +93,7 @@ def _cell_text(cell: pd.Series) -> str:
 
 
 def _set_apart(axis, cells: pd.DataFrame, rows: list[str], columns: list[str]) -> None:
-    """A white rule before the aggregate columns (or rows), and their labels in bold."""
+    """White rules on both sides of the aggregate columns (or rows), and their labels in bold."""
     aggregate = cells[cells["aggregate"]]
     for labels, names, line, ticks in ((columns, set(aggregate["column"]), axis.axvline, axis.get_xticklabels()),
                                        (rows, set(aggregate["row"]), axis.axhline, axis.get_yticklabels())):
@@ -101,5 +101,7 @@ def _set_apart(axis, cells: pd.DataFrame, rows: list[str], columns: list[str]) -
             continue
         for index, label in enumerate(labels):
             if label in names:
-                line(index - 0.5, color="white", linewidth=4)
+                for edge in (index - 0.5, index + 0.5):
+                    if 0 < edge + 0.5 < len(labels):
+                        line(edge, color="white", linewidth=4)
                 ticks[index].set_fontweight("bold")
