@@ -121,7 +121,12 @@ def test_every_table_is_rendered_and_one_is_picked_with_table(stored, capsys):
     status, _, err = run_cli("leaderboard", path, "--out", store.root, "--table", "3", capsys=capsys)
     assert status == 2 and "--table 3: " in err and "has 2 tables" in err
     status, _, err = run_cli("leaderboard", path, "--out", store.root, "--json", store.root / "c.json", capsys=capsys)
-    assert status == 2 and "has 2 tables: --compare, --json and --check take one" in err
+    assert status == 2 and "has 2 tables: --compare, --json, --check and --format csv|json take one" in err
+    status, _, err = run_cli("leaderboard", path, "--out", store.root, "--format", "csv", capsys=capsys)
+    assert status == 2 and "name it with --table N" in err
+    status, out, _ = run_cli("leaderboard", path, "--out", store.root, "--format", "csv", "--table", "2",
+                             capsys=capsys)
+    assert status == 0 and out.startswith("row,column,expected,mean,std,count,unit")
 
 
 def test_a_table_given_on_the_command_line(stored, capsys):

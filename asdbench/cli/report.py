@@ -75,9 +75,9 @@ def _leaderboard(args: argparse.Namespace) -> int:
         output_file(path, "--heatmap")
     distinct_outputs({**outputs, "--check": args.check})
     one = grids[0]
-    if len(grids) > 1 and (args.compare or args.json or args.check):
-        raise SpecError(f"{args.grid} has {len(grids)} tables: --compare, --json and --check take one; name it with "
-                        "--table N")
+    if len(grids) > 1 and (args.compare or args.json or args.check or args.format != "md"):
+        raise SpecError(f"{args.grid} has {len(grids)} tables: --compare, --json, --check and --format csv|json take "
+                        "one; name it with --table N (`asdbench results` gives every number of every run)")
     reference = leaderboard.read_reference_cells(args.check) if args.check else None
     existing_store(args.out, args.grid)
     for grid in grids:
