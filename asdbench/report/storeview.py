@@ -15,10 +15,8 @@ from asdbench.contract.registry import Registry
 from asdbench.errors import AsdbenchError
 from asdbench.files.damaged import DamagedFile
 from asdbench.grid.expand import Grid
-from asdbench.report.summary import human_size
-from asdbench.report.terminal import fitted_table
+from asdbench.report.terminal import fitted_table, human_size
 from asdbench.report.words import scoring_words, training_words
-from asdbench.scoring.metrics import EvaluationReport
 from asdbench.store.history import read_history
 from asdbench.store.layout import HASH, RESULTS, read_json
 from asdbench.store.listing import ASIDE, SCORING, TABLE, TRAINING, Entry, entries, total_size
@@ -124,6 +122,8 @@ def _heading(entry: Entry) -> str:
 
 
 def _results(directory: Path) -> list[str]:
+    from asdbench.scoring.metrics import EvaluationReport  # scikit-learn: only where a run's results are shown
+
     results = read_json(directory / RESULTS) if (directory / RESULTS).exists() else None
     if not results:
         return ["", "no results yet"]

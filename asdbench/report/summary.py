@@ -18,6 +18,7 @@ from tabulate import tabulate
 from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.report.plots import save_figure
+from asdbench.report.terminal import human_size
 from asdbench.scoring.metrics import EvaluationReport
 
 RESULTS = "results.json"
@@ -109,15 +110,6 @@ def disk_usage(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def human_size(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
 
 
 def files_written(run_dir: Path, training_dir: Path, splits: list[str], extra: Mapping[str, Path] = {}) -> str:

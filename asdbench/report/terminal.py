@@ -1,4 +1,4 @@
-"""Tables that fit a terminal: the free-text column of a plain table cut to the width left by the others."""
+"""Text for a terminal: tables whose free-text column is cut to the width the others leave, sizes in words."""
 
 from __future__ import annotations
 
@@ -33,3 +33,13 @@ def room_left(rows: list[dict[str, str]], columns: list[str], width: int) -> int
 
 def shortened(text: str, room: int) -> str:
     return text if len(text) <= room else text[: room - 3].rstrip() + "..."
+
+
+def human_size(count: int) -> str:
+    """``count`` bytes as ``812 B``, ``40.7 KB``, ``112.9 MB``, ``7.8 GB`` (powers of 1000)."""
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
