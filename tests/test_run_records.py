@@ -102,3 +102,24 @@ def test_a_checkout_names_its_commit_and_whether_its_package_has_changes(tmp_pat
     provenance.checkout.cache_clear()
     assert provenance.checkout("elsewhere") is None, "not in a work tree"
     provenance.checkout.cache_clear()
+
+
+@pytest.mark.slow
+def test_seeds_trained_stacked_each_record_their_own_losses_and_the_stacks_epoch_time(fake_system, tiny_dataset,
+                                                                                    tmp_path):
+    from asdbench.grid.execute import execute_grid
+    from tests.helpers.grids import grid_file
+
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
+    path.write_text(path.read_text().replace("batch_size = 8", "batch_size = 8\nstack_seeds = 2")
+                    .replace('[[variants.system]]\nname = "wide"\n"system.networks" = [{name = "fake-dense", '
+                             'embedding_dim = 16}]\n', ""))
+    grid = load_grid(path)
+    assert len(grid.runs) == 2
+    execute_grid(grid, tmp_path / "store", progress=False)
+    store = Store(tmp_path / "store")
+    first, second = (json.loads((store.training_directory(run.spec) / "history.json").read_text())["epochs"]
+                     for run in grid.runs)
+    assert [e["epoch"] for e in first] == [e["epoch"] for e in second] == [1, 2, 3, 4]
+    assert [e["seconds"] for e in first] == [e["seconds"] for e in second], "one stacked epoch, one wall time"
+    assert [e["loss"] for e in first] != [e["loss"] for e in second], "each seed its own loss"
