@@ -138,3 +138,15 @@ def test_show_of_an_unknown_hash_names_the_store(tmp_path, capsys):
     assert main(["show", "abc", "--out", str(tmp_path / "runs")]) == 2
     assert "abc: no such training or run folder, nor a hash of one in" in capsys.readouterr().err
 
+
+
+def test_what_lies_in_a_dropped_training_goes_with_it_and_is_not_listed_again(tmp_path):
+    training = tmp_path / "0123456789abcdef"
+    (training / "checkpoints").mkdir(parents=True)
+    aside = training / "checkpoints" / "epoch_002.pt.damaged-20260101T000000-1"
+    aside.write_bytes(b"x")
+    (training / "fedcba9876543210").mkdir()
+    elsewhere = tmp_path / "1111111111111111.stale-20260101T000000-1"
+    elsewhere.mkdir()
+    assert {entry.path for entry in entries(tmp_path)} == {training, training / "fedcba9876543210", aside, elsewhere}
+    assert {entry.path for entry in unreferenced(tmp_path, set(), set(), set())} == {training, elsewhere}

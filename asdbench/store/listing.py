@@ -91,8 +91,9 @@ def unreferenced(root: Path, trainings: set[str], scorings: set[tuple[str, str]]
                  ) -> list[Entry]:
     """What of the store ``root`` none of ``trainings``, ``scorings`` ((training, scoring) hashes) and ``tables``
     (pseudo-label table hashes; None: keep every table) refers to: a training not named (with its scorings), a
-    scoring not named under a training that is, a table not named, and everything set aside. A training that a
-    kept table's feature space trained (its ``systems.json``) is kept."""
+    scoring not named under a training that is, a table not named, and everything set aside; what lies inside
+    another of them goes with it and is not listed again. A training that a kept table's feature space trained (its
+    ``systems.json``) is kept."""
     listed = entries(root)
     kept_tables = {e.name for e in listed if e.kind == TABLE and (tables is None or e.name in tables)}
     for table in kept_tables:
@@ -106,7 +107,7 @@ def unreferenced(root: Path, trainings: set[str], scorings: set[tuple[str, str]]
             dropped.append(entry)
         elif entry.kind == TABLE and entry.name not in kept_tables or entry.kind == ASIDE:
             dropped.append(entry)
-    return dropped
+    return [entry for entry in dropped if not any(other.path in entry.path.parents for other in dropped)]
 
 
 def total_size(entry: Entry) -> int:
