@@ -96,11 +96,40 @@ def asdbench_register_datasets(register: Register) -> None:
 # --- Lifecycle hooks --------------------------------------------------------------------------------------
 
 
+# Called in the process that does the work (a pool process or a Dask worker in a grid), in this order for a run
+# that trains: run_started, then epoch_finished after every epoch, then run_finished. A lifecycle hook that raises
+# stops the run it was called for, which is recorded as failed: a tracker that may fail should catch its errors.
+
+
 @hookspec
 def asdbench_run_started(run_dir: Path, spec: dict[str, Any]) -> None:
-    """Called when a run starts, with its directory and canonical spec (e.g. to open an experiment logger)."""
+    """Called when a run starts, before its training (if it needs one) or its scoring.
+
+    ``run_dir``: the run's directory, ``<store>/<training hash>/<scoring hash>`` (it may not exist yet).
+    ``spec``: the run's canonical spec (every default filled in), as its ``spec.json`` will hold it.
+    """
+
+
+@hookspec
+def asdbench_epoch_finished(training_dir: Path, training: dict[str, Any], epoch: int, epochs: int, loss: float,
+                            seconds: float) -> None:
+    """Called after each epoch of a training, once its checkpoint is saved (e.g. to log the loss curve).
+
+    ``training_dir``: the training's directory, ``<store>/<training hash>``; runs that differ only in how they
+    score share it, and this hook is called once per epoch of it, not once per run. ``training``: its identity
+    (the training part of the canonical spec, as its ``training.json`` holds it). ``epoch``: the epoch just
+    trained, from 1, of ``epochs`` (``train.epochs``); a resumed training goes on from the epoch after its last
+    saved one. ``loss``: the epoch's mean training loss. ``seconds``: its wall time, saving included (for
+    stacked seeds, the stacked epoch's). Not called for a training with ``train.epochs = 0``, nor for the epochs
+    trained again only to re-create a checkpoint that a finished training did not keep.
+    """
 
 
 @hookspec
 def asdbench_run_finished(run_dir: Path, spec: dict[str, Any], results: dict[str, Any]) -> None:
-    """Called when a run has written its results, with the metrics per split (e.g. to export them)."""
+    """Called when a run has written its ``results.json`` (e.g. to export the metrics).
+
+    ``run_dir`` and ``spec``: as for :func:`asdbench_run_started`. ``results``: what ``results.json`` holds: the
+    ``training`` and ``scoring`` hashes, ``splits`` (per split, the official score, its ci95, the means and each
+    machine section's metrics; None for a split without ground truth) and the score files written.
+    """

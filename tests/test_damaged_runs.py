@@ -40,9 +40,11 @@ def test_a_damaged_last_checkpoint_resumes_from_the_last_good_epoch(fake_system,
     _, _, expected = finished(tmp_path, tiny_dataset, "reference")
     store, spec, _ = finished(tmp_path, tiny_dataset, "store")
     training = store.training_directory(spec)
-    for path in (training / "trained.json", training / "embeddings", store.directory(spec)):  # "interrupted"
+    checkpoints = training / "checkpoints"  # "interrupted" after epoch 3, whose last.pt is damaged
+    (checkpoints / "epoch_004.pt").rename(checkpoints / "last.pt")
+    for path in (training / "trained.json", training / "embeddings", store.directory(spec)):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    damage(training / "checkpoints" / "last.pt")
+    damage(checkpoints / "last.pt")
     assert store.run(spec, get_registry(), progress=False) == expected
     assert len(set_aside(training / "checkpoints" / "last.pt")) == 1
     assert "last.pt is damaged" in capsys.readouterr().err

@@ -213,7 +213,7 @@ def test_compare_pairs_rows_over_seeds_and_splits(fake_system, tiny_dataset, tmp
     printed = capsys.readouterr().out
     assert f"mean difference {100 * result['mean_difference']:+.2f} points of percent" in printed
     assert "mean (std) over seed" in printed and "**" in printed
-    with pytest.raises(SpecError, match="no finished runs in row 'tall'; rows: small, wide"):
+    with pytest.raises(SpecError, match="--compare names 'tall', which is no row of this table; rows: small, wide"):
         leaderboard.compare(grid, tmp_path / "store", "small", "tall")
 
 

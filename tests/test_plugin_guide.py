@@ -38,7 +38,8 @@ def test_the_plugin_guide_runs_as_written(tmp_path):
     project = tmp_path / "asdbench-example"
     files = [(info.removeprefix("file="), body) for _, info, body in blocks() if info.startswith("file=")]
     assert {path for path, _ in files} >= {"pyproject.toml", "asdbench_example/plugin.py", "tests/test_example.py",
-                                          "grid.toml"}
+                                          "grid.toml", "asdbench_example/labelling_plugin.py",
+                                          "asdbench_example/tracker.py", "labels.toml"}
     for path, body in files:
         (project / path).parent.mkdir(parents=True, exist_ok=True)
         (project / path).write_text(body)
@@ -55,11 +56,22 @@ def test_the_plugin_guide_runs_as_written(tmp_path):
         outputs.append((command, result.stdout))
     printed = dict(outputs)
     check = printed["ASDBENCH_LOAD_PLUGINS=asdbench-example asdbench plugins --check"]
-    assert all(re.search(rf"{name}\s+asdbench-example\s+ok", check) for name in ("mahalanobis", "centre", "gain")), \
-        check
-    assert "4 passed" in printed["pytest -q tests"]
+    assert all(re.search(rf"{name}\s+asdbench-example\s+(ok|built)", check)
+               for name in ("mahalanobis", "centre", "gain", "band-energies", "pca", "agglomerative")), check
+    shown = printed["asdbench plugins show backend mahalanobis"]
+    assert re.search(r"shrinkage\s+float\s+0.1\s+a number >= 0 and <= 1\s+how far the covariance", shown), shown
+    assert "5 passed" in printed["pytest -q tests"]
     status = printed["asdbench status grid.toml --out runs"]
     assert "3 runs: 3 done" in status and "2 trainings: 2 done" in status
     board = printed["asdbench leaderboard grid.toml --out runs"]
     rows = [line for line in board.splitlines() if line.startswith("| ") and "system" not in line]
     assert len(rows) == 3 and "missing" not in board and "3 runs, scored from 2 trainings" in board
+    labels = printed["asdbench leaderboard labels.toml --out runs"]
+    titles = [line for line in labels.splitlines() if line.startswith("### ")]
+    assert titles == ["### labels: official_score (%), one run per cell", "### labels: hmean (%), mean (std) over "
+                      "pseudolabel.reducer.components, 2 runs a cell"], labels
+    assert "| pseudolabel.reducer.components " in labels and "dev hmean" in labels and "missing" not in labels
+    tidy = (project / "results.csv").read_text().splitlines()
+    assert tidy[0].startswith("space,pseudolabel.reducer.components,seed,split,level,machine,section,metric,value")
+    epochs = printed["cat runs/*/epochs.csv"].splitlines()
+    assert len(epochs) == 2 * 2 + 4 * 1, "the tracker saw every epoch of the 2 + 4 trainings"

@@ -62,3 +62,6 @@ def test_every_readme_command_runs_on_the_demo_output(tmp_path):
     assert "2 runs: 2 done" in out and "2 trainings: 2 done" in out
     assert (tmp_path / "demo-output" / "grid.png").stat().st_size > 10_000
     assert "| SCAC + subspace" in out
+    assert (tmp_path / "demo-output" / "grid.csv").read_text().startswith("system,seed,split,level,machine,section,")
+    assert re.search(r"^\d+ trainings, \d+ scorings, 1 pseudo-label tables, 0 set aside: ", out, re.MULTILINE), out
+    assert "training provenance:" in out and "history (1 epochs" in out

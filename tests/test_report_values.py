@@ -1,7 +1,7 @@
 """Every value of the evaluators' report can be a leaderboard's value, read from what runs store.
 
-The runs' results are written straight into a store (no training): each run's report is computed by
-asdbench.scoring.metrics from scores drawn for it, so the expected cells are the reports' own values.
+The runs' results are written straight into a store (no training, tests.helpers.stored), so the expected cells
+are the reports' own values.
 """
 
 from __future__ import annotations
@@ -9,52 +9,27 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from asdbench.errors import SpecError
 from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard, summary
 from asdbench.scoring.means import clamped_hmean
-from asdbench.scoring.metrics import EvaluationReport, evaluate_frame
 from asdbench.store.checks import scoring_problem
 from asdbench.store.layout import RESULTS
 from asdbench.store.reading import RunState
 from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
 from tests.helpers.reports import manifest, report_of
-
-MACHINES = ("fan", "valve")
-
-
-def report(seed: int) -> EvaluationReport:
-    """A split of two machines, 24 clips each, both domains and labels, scores and decisions drawn from ``seed``."""
-    rng = np.random.default_rng(seed)
-    test = pd.DataFrame([{"file": f"section_00_{i:04d}.wav", "machine": machine, "section": "00", "path": "x",
-                          "label": "anomaly" if i % 3 == 0 else "normal", "domain": "target" if i % 2 else "source"}
-                         for machine in MACHINES for i in range(24)])
-    scores = test[["machine", "section", "file"]].assign(score=rng.random(len(test)) + 0.4 * test["label"].eq("anomaly"))
-    decisions = scores[["machine", "section", "file"]].assign(decision=(scores["score"] > 0.8).astype(int))
-    return evaluate_frame(test, scores, decisions)
+from tests.helpers.stored import MACHINES, store_reports
 
 
 @pytest.fixture
 def stored(fake_system, tiny_dataset, tmp_path):
     """A grid of 2 systems x 2 seeds whose runs' results.json hold computed reports; (grid file, store, reports)."""
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
-    grid = load_grid(path)
     store = Store(tmp_path / "store")
-    reports = {}
-    for index, run in enumerate(grid.runs):
-        splits = {split: report(10 * index + number) for number, split in enumerate(run.spec.dataset["splits"])}
-        reports[run.spec.hash] = splits
-        directory = store.directory(run.spec)
-        directory.mkdir(parents=True)
-        (directory / RESULTS).write_text(json.dumps({
-            "training": run.spec.training_hash, "scoring": run.spec.scoring_hash, "score_files": {s: [] for s in splits},
-            "splits": {s: r.to_dict() for s, r in splits.items()}}))
-        (directory / "code.json").write_text(json.dumps({"stage": "scoring", "distributions": {}}))
-    return path, store, reports
+    return path, store, store_reports(load_grid(path), store)
 
 
 def with_value(path, value, columns='"split"'):
@@ -171,7 +146,7 @@ def stored_year(request, fake_system, tiny_dataset, tmp_path):
 
 
 def test_an_earlier_years_records_are_whole_and_table_per_machine_and_section(stored_year):
-    """A 2021 or 2022 table per machine shows its sections, a 2020 one its machine IDs as sections; each cell is the
+    """A 2021 or 2022 table per machine shows its sections, a 2020 one its machine IDs (``fan id 01``); each cell is the
     stored hmean of a machine section, the harmonic mean of the year's own official values (2021: both domains' AUCs
     and pAUCs; 2020: AUC and pAUC), and the aggregate cell that of every machine shown."""
     metric, path, store, reports = stored_year
@@ -185,7 +160,7 @@ def test_an_earlier_years_records_are_whole_and_table_per_machine_and_section(st
         for split, split_report in reports[run.spec.hash].items():
             system = run.coordinates["system"]
             for unit in split_report.machines:
-                column = f"{split} {unit.machine} section {unit.section}"
+                column = f"{split} {unit.machine} {split_report.UNIT_WORD} {unit.section}"
                 expected.setdefault((system, column), []).append(getattr(unit, value))
                 assert unit.hmean == clamped_hmean([getattr(unit, name) for name in split_report.SCORE_FIELDS])
             scored = [getattr(unit, name) for unit in split_report.machines for name in split_report.SCORE_FIELDS]
@@ -193,7 +168,8 @@ def test_an_earlier_years_records_are_whole_and_table_per_machine_and_section(st
     cells = leaderboard.table_frame(grid, store.root).set_index(["row", "column"])["mean"]
     assert cells.to_dict() == pytest.approx({key: float(np.mean(v)) for key, v in expected.items()}, rel=1e-12)
     assert len(cells) == 2 * 2 * (4 + 1)
-    assert "ToyCar section 05" in leaderboard.render(grid, store.root) or metric != "dcase2020"
+    unit, word = split_report.machines[0], "id" if metric == "dcase2020" else "section"
+    assert f"{unit.machine} {word} {unit.section}" in leaderboard.render(grid, store.root)
 
 
 def test_a_value_an_earlier_years_report_has_not_is_named_with_the_values_it_has(stored_year):
@@ -218,7 +194,7 @@ def test_a_summary_marks_2020s_figure_as_no_official_score(stored_year):
         assert "* mean of AUC and pAUC over machine types (ASDKit's official20; 2020 has no official score)" in table
     else:
         assert f"{100 * first.official_score:.2f} " in table and "*" not in table
-    assert "section" in summary.machine_table(systems)
+    assert f"fan {'id' if metric == 'dcase2020' else 'section'} 03" in summary.machine_table(systems)
 
 
 def test_an_earlier_years_record_that_lies_is_damaged_and_named(stored_year):

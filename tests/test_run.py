@@ -51,7 +51,10 @@ def test_training_and_run_directories_hold_every_output(finished_run):
     assert "backend" not in training_spec["system"] and "checkpoints" not in training_spec["train"]
     provenance = json.loads((training / "provenance.json").read_text())
     assert provenance["distributions"]["asdbench-methods"] == "0.1.0" and provenance["device"] == "cpu"
-    assert sorted(p.name for p in (training / "checkpoints").iterdir()) == ["epoch_001.pt", "epoch_002.pt", "last.pt"]
+    assert provenance["checkouts"]["asdbench"]["commit"] and provenance["started"] <= provenance["finished"]
+    assert sorted(p.name for p in (training / "checkpoints").iterdir()) == ["epoch_001.pt", "epoch_002.pt"], \
+        "no last.pt beside the kept epochs"
+    assert [e["epoch"] for e in json.loads((training / "history.json").read_text())["epochs"]] == [1, 2]
     assert sorted(p.name for p in (training / "embeddings").iterdir()) == ["epoch_001.npz", "epoch_002.npz"]
     assert json.loads((training / "trained.json").read_text()) == {"training": spec.training_hash,
                                                                    "num_classes": results["num_classes"]}

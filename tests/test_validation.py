@@ -16,7 +16,7 @@ from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
 from asdbench.grid.expand import load_grid
 from asdbench.hookspecs import hookimpl
-from asdbench.report import leaderboard
+from asdbench.report import heatmap as heatmaps
 from asdbench.spec.validate import validate_spec
 from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
@@ -267,7 +267,7 @@ def test_table_machines_must_name_machines_of_the_finished_results(fake_system, 
     import matplotlib.image
 
     pixels = matplotlib.image.imread(heatmap)[..., :3]
-    grey = np.all(np.abs(pixels - int(leaderboard.MISSING_COLOUR[1:3], 16) / 255) < 0.01, axis=-1)
+    grey = np.all(np.abs(pixels - int(heatmaps.MISSING_COLOUR[1:3], 16) / 255) < 0.01, axis=-1)
     assert grey.sum() > 1000, "the 'wide' row, never run, is drawn grey"
 
 

@@ -5,6 +5,7 @@ sections in 2022), their evaluators' ground truth, and the same clear errors as 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -214,6 +215,12 @@ def test_each_earlier_year_trains_scores_evaluates_and_tables_per_section_with_i
                      "--year", str(year), "--split", "eval", "--ground-truth", str(ground_truth[year]),
                      "--json"]) == 0
         assert json.loads(capsys.readouterr().out) == record["splits"]["eval"]
+        assert main(["show", str(path.parent)]) == 0
+        shown = capsys.readouterr().out
+        headline = "mean of AUC and pAUC over machine types" if year == 2020 else "official score"
+        assert f"eval: {headline}" in shown and f"machine  {'id' if year == 2020 else 'section'}  hmean" in \
+            re.sub(" +", "  ", shown)
+    assert main(["ls", str(out)]) == 0
     capsys.readouterr()
     assert main(["leaderboard", str(grid), "--out", str(out), "--format", "json"]) == 0
     rows = {cell["row"] for cell in json.loads(capsys.readouterr().out)}

@@ -1,5 +1,6 @@
 """``asdbench ...``: the command line. Each subcommand is a thin layer over a library function; the commands are
-defined by group, one module each (:mod:`asdbench.cli.data`, ``runs``, ``grids``, ``report``, ``plugins``)."""
+defined by group, one module each (:mod:`asdbench.cli.data`, ``runs``, ``grids``, ``report``, ``plugins``,
+``store``)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from contextlib import suppress
 from typing import TextIO
 
 from asdbench import __version__
-from asdbench.cli import data, grids, plugins, report, runs
+from asdbench.cli import data, grids, plugins, report, runs, store
 from asdbench.errors import AsdbenchError
 from asdbench.files.outputs import GuardedStream, StreamError, reason, refused_by_system
 
-GROUPS = (plugins, data, runs, grids, report)
+GROUPS = (plugins, data, runs, grids, report, store)
 """The command groups, in the order ``asdbench --help`` lists their commands."""
 
 

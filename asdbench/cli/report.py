@@ -1,18 +1,25 @@
-"""``asdbench leaderboard`` and ``plot-space``: what a grid's results and a pseudo-labelling look like."""
+"""``asdbench leaderboard``, ``results`` and ``plot-space``: what a grid's results and a pseudo-labelling look like."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
 from asdbench.cli.arguments import (
     Command,
     existing_store,
+    positive_int,
     tolerance,
 )
+from asdbench.errors import SpecError
 from asdbench.files.outputs import distinct_outputs, output_file
+
+if TYPE_CHECKING:
+    from asdbench.grid.expand import Grid
 
 
 def add_commands(command: Command) -> None:
@@ -27,6 +34,23 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--check", type=Path, help="a committed --json file: fail if any cell fell below it")
     sub.add_argument("--tolerance", type=tolerance, default=3.0,
                      help="for --check, in points of percent (default 3)")
+    sub.add_argument("--table", type=positive_int, metavar="N",
+                     help="only the grid file's N-th table ([[table]]); --compare, --json and --check need one "
+                          "table, the first by default")
+    table = sub.add_argument_group("a table given here instead of the grid file's (fields as in [table])")
+    table.add_argument("--rows", nargs="+", metavar="NAME", help="groups, axes, split, machine or section")
+    table.add_argument("--columns", nargs="+", metavar="NAME", help="as --rows (default: split)")
+    table.add_argument("--value", help="a split's or a machine's value (default: official_score)")
+    table.add_argument("--machines", nargs="+", metavar="MACHINE", help="a per-machine table's machines")
+    table.add_argument("--aggregate", help="hmean: add the hmean over the machines shown")
+
+    sub = command("results", _results, "every finished run's metrics as one tidy table (a row per run, split, "
+                  "machine section and metric, with the grid's coordinates and the seed)")
+    sub.add_argument("grid", type=Path)
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store (default: runs)")
+    sub.add_argument("--format", default="csv",
+                     help="csv (default), json, or parquet (needs pyarrow or fastparquet, and --write)")
+    sub.add_argument("--write", type=Path, metavar="FILE", help="write to this file instead of standard output")
 
     sub = command("plot-space", _plot_space, "draw a machine section's pseudo-labelling space, coloured by true labels")
     sub.add_argument("run", type=Path, help="a run or training directory (or a pseudolabels/<hash> directory)")
@@ -41,32 +65,92 @@ def _leaderboard(args: argparse.Namespace) -> int:
     from asdbench.grid.expand import load_grid
     from asdbench.report import leaderboard
 
-    grid = load_grid(args.grid)
+    grids = _tables(load_grid(args.grid), args)
     outputs = {"--write": args.write, "--heatmap": args.heatmap, "--json": args.json}
     for option, path in outputs.items():
         if path is not None:
             output_file(path, option)
+    heatmaps = [_numbered(args.heatmap, index, len(grids)) for index in range(len(grids))] if args.heatmap else []
+    for path in heatmaps[1:]:
+        output_file(path, "--heatmap")
     distinct_outputs({**outputs, "--check": args.check})
+    one = grids[0]
+    if len(grids) > 1 and (args.compare or args.json or args.check or args.format != "md"):
+        raise SpecError(f"{args.grid} has {len(grids)} tables: --compare, --json, --check and --format csv|json take "
+                        "one; name it with --table N (`asdbench results` gives every number of every run)")
     reference = leaderboard.read_reference_cells(args.check) if args.check else None
     existing_store(args.out, args.grid)
-    text = leaderboard.render(grid, args.out, args.format)
-    comparison = leaderboard.compare(grid, args.out, *args.compare) if args.compare else None  # fails before writing
+    for grid in grids:
+        leaderboard.check_table(grid)
+    comparison = leaderboard.compare(one, args.out, *args.compare) if args.compare else None  # fails before printing
+    text = "\n".join(leaderboard.render(grid, args.out, args.format) for grid in grids)
     print(text)
     if args.write:
         write_text_atomic(args.write, text)
     if args.heatmap:
-        print(f"heat map: {leaderboard.heatmap(grid, args.out, args.heatmap)}")
+        from asdbench.report.heatmap import heatmap
+
+        for grid, path in zip(grids, heatmaps):
+            print(f"heat map: {heatmap(grid, args.out, path)}")
     if args.json:
-        write_text_atomic(args.json, leaderboard.render(grid, args.out, "json") + "\n")
+        write_text_atomic(args.json, leaderboard.render(one, args.out, "json") + "\n")
     if comparison is not None:
         print(f"\n{args.compare[1]} - {args.compare[0]}: {leaderboard.describe_comparison(comparison)}")
     if reference is not None:
-        failures = leaderboard.regressions(grid, args.out, reference, args.tolerance / 100)
+        failures = leaderboard.regressions(one, args.out, reference, args.tolerance / 100)
         if failures:
             print(f"\nREGRESSION: {len(failures)} cells fell more than {args.tolerance} points below {args.check}:")
             print(tabulate(failures, headers="keys", tablefmt="github", floatfmt=".4f"))
             return 1
         print(f"\nno cell fell more than {args.tolerance} points below {args.check}")
+    return 0
+
+
+def _tables(grid: Grid, args: argparse.Namespace) -> list[Grid]:
+    """The grid once per table to render: the one the options give, the file's ``--table N``-th, or each of its."""
+    from asdbench.grid.expand import table_from
+
+    given = {key: getattr(args, key) for key in ("rows", "columns", "value", "machines", "aggregate")
+             if getattr(args, key) is not None}
+    if given:
+        if args.table:
+            raise SpecError("--table picks a table of the grid file; --rows, --columns, --value, --machines and "
+                            "--aggregate give one instead: use either")
+        return [grid.with_table(table_from(given, grid))]
+    if args.table:
+        if args.table > len(grid.tables):
+            raise SpecError(f"--table {args.table}: {args.grid} has {len(grid.tables)} table"
+                            f"{'s' if len(grid.tables) > 1 else ''}")
+        return [grid.with_table(grid.tables[args.table - 1])]
+    return [grid.with_table(table) for table in grid.tables]
+
+
+def _numbered(path: Path, index: int, count: int) -> Path:
+    """The heat map of the ``index``-th of ``count`` tables: ``path`` itself for the first, ``NAME-2.png`` ..."""
+    return path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
+
+
+def _results(args: argparse.Namespace) -> int:
+    from asdbench.files.atomic import write_text_atomic
+    from asdbench.grid.expand import load_grid
+    from asdbench.report import results
+
+    results.check_format(args.format, args.write)
+    if args.write:
+        output_file(args.write, "--write")
+    grid = load_grid(args.grid)
+    frame, unfinished = results.tidy(grid, existing_store(args.out, args.grid))
+    if args.format == "parquet":
+        results.write_parquet(frame, args.write)
+    elif args.write:
+        write_text_atomic(args.write, results.text(frame, args.format))
+    else:
+        print(results.text(frame, args.format), end="" if args.format == "csv" else "\n")
+    if args.write:
+        print(f"{len(frame)} rows: {args.write}")
+    if unfinished:
+        print(f"{unfinished} of {len(grid.runs)} runs have not finished and have no rows "
+              f"(`asdbench status {args.grid} --out {args.out}`)", file=sys.stderr)
     return 0
 
 

@@ -69,6 +69,7 @@ def builds(target: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 raise PluginError(f"{target}, built by {described}{signature}: {mismatch}")
             return product(*bound.args, **options)
 
+        factory.builds_target = target  # what `asdbench plugins show` names as the component's class
         return factory
 
     return decorate

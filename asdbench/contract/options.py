@@ -18,6 +18,16 @@ def declared_constraints(declaration: Callable[..., Any], label: str) -> dict[st
     """Each keyword option's declared constraints (an empty tuple for one without), read from the signature of
     ``declaration`` (a factory, or the core's declaration of a spec section's options); ``label`` names it in the
     error raised when an annotation cannot be evaluated."""
+    found = {}
+    for name, annotation in declared_annotations(declaration, label).items():
+        metadata = get_args(annotation)[1:] if get_origin(annotation) is Annotated else ()
+        found[name] = tuple(m for m in metadata if isinstance(m, CONSTRAINTS))
+    return found
+
+
+def declared_annotations(declaration: Callable[..., Any], label: str) -> dict[str, Any]:
+    """Each keyword option's annotation, evaluated where it is postponed (``inspect.Parameter.empty`` for an option
+    without one); a PluginError naming ``label`` and the option when one cannot be evaluated."""
     declared = keyword_options(declaration)
     namespace = _namespace(declaration)
     found = {}
@@ -32,8 +42,7 @@ def declared_constraints(declaration: Callable[..., Any], label: str) -> dict[st
                 raise PluginError(f"{label}: the annotation of option {parameter.name!r} "
                                   f"({parameter.annotation}) cannot be evaluated ({exc}); an option's annotation "
                                   "must be importable at run time, not only under TYPE_CHECKING") from None
-        metadata = get_args(annotation)[1:] if get_origin(annotation) is Annotated else ()
-        found[parameter.name] = tuple(m for m in metadata if isinstance(m, CONSTRAINTS))
+        found[parameter.name] = annotation
     return found
 
 

@@ -96,6 +96,21 @@ def _root(value: str) -> Path:
     return root
 
 
+OPTION_MEANINGS = {
+    "root": "the folder holding dev_data/ and eval_data/ (relative to the spec file)",
+    "ground_truth": "the official evaluator's ground-truth folder, for the eval split's labels and domains",
+    "hidden_attributes": "the released hidden attributes of the machines that conceal them",
+    "supplemental": "\"train\": the clean machine sound of the supplemental/ folders are training clips too",
+    "channel": "the microphone read: 0 near (as the official baseline), 1 far",
+}
+"""What each reader option means, in the words ``asdbench plugins show dataset NAME`` prints
+(:mod:`asdbench.contract.describe`)."""
+
+
+def _option_lines(names: list[str]) -> str:
+    return "\n".join(f"``{name}``: {OPTION_MEANINGS[name]}." for name in names)
+
+
 def _reader_options(year: Year) -> list[inspect.Parameter]:
     """The keyword options of ``year``'s reader, as its row names them (:data:`asdbench.data.years.READER_OPTIONS`)."""
     declared = {
@@ -123,6 +138,8 @@ def year_reader(year: Year) -> Callable[..., DcaseDataset]:
         [inspect.Parameter("root", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str), *parameters],
         return_annotation=DcaseDataset)
     reader.__name__ = reader.__qualname__ = year.dataset
+    reader.__doc__ = (f"DCASE {year.year} Task 2 in the official layout, read in place.\n\n"
+                      + _option_lines(["root", *(p.name for p in parameters)]))
     return reader
 
 
@@ -143,7 +160,12 @@ def synth_description(root: Path) -> tuple[int, dict[str, tuple[str, ...]] | Non
 
 
 def synth(root: str, supplemental: SUPPLEMENTAL_OPTION = "none", channel: CHANNEL_OPTION = 0) -> DcaseDataset:
-    """A dataset written by ``asdbench synth``; its year style and sections come from its ``synth.json``."""
+    """A dataset written by ``asdbench synth``; its year style and sections come from its ``synth.json``.
+
+    ``root``: the folder ``asdbench synth`` wrote (relative to the spec file).
+    ``supplemental``: "train": the clean machine sound of the supplemental/ folders are training clips too.
+    ``channel``: the microphone read, of a two-channel (2026-style) dataset: 0 near, 1 far.
+    """
     path = _root(root)
     year, sections = synth_description(path)
     info_file = path / INFO_FILE

@@ -25,6 +25,9 @@ A grid file (TOML)::
                                         # when the table shows splits, else over all of them, as Table III's 24w/o)
     note = "..."                        # printed under the title (e.g. what the numbers do not mean)
 
+Several tables of one grid's runs are ``[[table]]`` entries instead of one ``[table]``, each with the fields above
+(``asdbench leaderboard`` renders each in turn; ``--table N`` picks the N-th).
+
 The runs are the product of every group and axis. Each run's spec is the base with its variants' fields set in the
 order of the groups in the file, then its axis values: a later group's value of a field wins over an earlier's (a
 system's clip length over its dataset's), but an axis may not set a field that a group or another axis sets (a
@@ -43,7 +46,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +86,18 @@ class Table:
 class Grid:
     path: Path
     runs: list[GridRun]
-    table: Table
+    tables: list[Table]
     dimensions: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def table(self) -> Table:
+        """The table a leaderboard renders: the first (a grid of several is rendered one :meth:`with_table` at a
+        time)."""
+        return self.tables[0]
+
+    def with_table(self, table: Table) -> Grid:
+        """This grid's runs, to be rendered as ``table``."""
+        return replace(self, tables=[table])
 
 
 def load_grid(path: Path, registry: Registry | None = None) -> Grid:
@@ -112,8 +125,8 @@ def load_grid(path: Path, registry: Registry | None = None) -> Grid:
             raise SpecError(f"{path} [{_where(coordinates)}]: {exc}") from None
         runs.append(GridRun(coordinates, validated))
     _refuse_repeated_runs(runs, path)
-    table = _table(raw.get("table", {}), dimensions, path)
-    return Grid(path, runs, table, {name: [label for label, _ in values] for name, values in dimensions.items()})
+    tables = _tables(raw.get("table", {}), dimensions, path)
+    return Grid(path, runs, tables, {name: [label for label, _ in values] for name, values in dimensions.items()})
 
 
 def _base(value: Any, path: Path) -> tuple[dict[str, Any], Path]:
@@ -225,49 +238,62 @@ def _set(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
     node[leaf] = deepcopy(value)
 
 
-def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path) -> Table:
+def _tables(raw: Any, dimensions: dict[str, Any], path: Path) -> list[Table]:
+    """One ``[table]``, or each of the ``[[table]]`` entries (named ``table[i]`` in errors)."""
+    if isinstance(raw, list):
+        if not raw:
+            raise SpecError(f"{path}: [[table]] lists no table; give at least one, or one [table]")
+        return [_table(entry, dimensions, path, f"table[{index}]") for index, entry in enumerate(raw)]
+    return [_table(raw, dimensions, path)]
+
+
+def table_from(raw: dict[str, Any], grid: Grid) -> Table:
+    """A table of ``grid``'s runs given outside its file (``asdbench leaderboard --rows ...``), checked as the
+    file's own tables are; ``raw`` holds the fields given."""
+    return _table(raw, grid.dimensions, grid.path)
+
+
+def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path, where: str = "table") -> Table:
     def names(key: str, default: list[str]) -> list[str]:
         value = raw.get(key, default)
         value = [value] if isinstance(value, str) else value
         if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-            raise SpecError(f"{path}: table.{key} must name a group, axis, 'split' or 'machine', or be a list of "
+            raise SpecError(f"{path}: {where}.{key} must name a group, axis, 'split' or 'machine', or be a list of "
                             f"such names, got {raw[key]!r}")
         for index, name in enumerate(value):
             if name in value[:index]:
-                raise SpecError(f"{path}: table.{key} names {name!r} twice")
+                raise SpecError(f"{path}: {where}.{key} names {name!r} twice")
             if name not in dimensions and name not in RESULT_COORDINATES:
-                raise SpecError(f"{path}: table.{key} names {name!r}, which is no variant group, axis, "
+                raise SpecError(f"{path}: {where}.{key} names {name!r}, which is no variant group, axis, "
                                 f"split, machine or section (known: {', '.join([*dimensions, *RESULT_COORDINATES])})")
         return value
 
     if not isinstance(raw, dict):
-        raise SpecError(f"{path}: table must be a table ([table]), got {raw!r}")
+        raise SpecError(f"{path}: {where} must be a table ([table]), got {raw!r}")
     unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate", "note"}
     if unknown:
-        raise SpecError(f"{path}: unknown table field {sorted(unknown)[0]!r}; expected rows, columns, value, "
+        raise SpecError(f"{path}: unknown {where} field {sorted(unknown)[0]!r}; expected rows, columns, value, "
                         "machines, aggregate, note")
     note = raw.get("note", "")
     if not isinstance(note, str):
-        raise SpecError(f"{path}: table.note must be a string (printed under the table's title), got {note!r}")
+        raise SpecError(f"{path}: {where}.note must be a string (printed under the table's title), got {note!r}")
     first = next(iter(dimensions), "split")
     rows, columns = names("rows", [first]), names("columns", ["split"])
     shared = [name for name in rows if name in columns]
     if shared and ("rows" in raw or "columns" in raw):  # a grid without groups or axes: "split" by "split"
-        raise SpecError(f"{path}: table.rows and table.columns both name {shared[0]!r}: each coordinate is either "
+        raise SpecError(f"{path}: {where}.rows and {where}.columns both name {shared[0]!r}: each coordinate is either "
                         "the rows or the columns of the table")
     value = raw.get("value", "official_score")
     machines = raw.get("machines")
     if machines is not None and (not isinstance(machines, list) or not machines
                                  or not all(isinstance(m, str) for m in machines)):
-        raise SpecError(f"{path}: table.machines must be a non-empty list of machine names, got {machines!r}")
+        raise SpecError(f"{path}: {where}.machines must be a non-empty list of machine names, got {machines!r}")
     aggregate = raw.get("aggregate")
     if aggregate is not None:
         if aggregate not in AGGREGATES:
-            raise SpecError(f"{path}: table.aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+            raise SpecError(f"{path}: {where}.aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
         if "machine" not in rows + columns or value != "hmean":
-            raise SpecError(f"{path}: table.aggregate = {aggregate!r} summarises per-machine hmean tables: it "
-                            "needs 'machine' in table.rows or table.columns and value = 'hmean'")
+            raise SpecError(f"{path}: {where}.aggregate = {aggregate!r} summarises per-machine hmean tables: it "
+                            f"needs 'machine' in {where}.rows or {where}.columns and value = 'hmean'")
     return Table(rows, columns, value, machines, aggregate, note)
 
-
-# --- execution ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ may show some machines only and add their harmonic mean (Table III's "hmean"); t
 bold (unless every cell holds one run, where it may be a seed's luck); a cell with no finished run says
 "missing", and a cell with only some of its runs says how many it has (``[3/5]``), never a zero.
 Tables print percent; the CSV and JSON cells keep fractions and say so (``unit``). A heat-map PNG shows the same
-table, and ``compare`` tells a real gain from noise with a paired Wilcoxon signed-rank test over the runs two
+table (:mod:`asdbench.report.heatmap`), and ``compare`` tells a real gain from noise with a paired Wilcoxon signed-rank test over the runs two
 rows share.
 """
 
@@ -24,7 +24,6 @@ from tabulate import tabulate
 from asdbench.data.years import YEARS
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.grid.expand import Grid
-from asdbench.report.plots import save_figure
 from asdbench.scoring.means import clamped_hmean
 from asdbench.scoring.official import (
     DEFAULT_METRIC,
@@ -43,6 +42,9 @@ from asdbench.store.store import Store
 
 CELL_UNIT = "fraction"
 """The unit of the CSV and JSON cells' mean and std, written in their ``unit`` field: 0.75, not 75 (%)."""
+CELL_DECIMALS = 12
+"""The decimals a cell's mean and std keep (of a fraction): far below any difference a metric can show, far above
+the rounding of a mean or std of equal values (1e-15)."""
 AGGREGATE = "hmean"
 """The machine label of a split's aggregate cell (``table.aggregate = "hmean"``), as the paper's Table III."""
 MACHINE_VALUES = UNIT_VALUES
@@ -55,17 +57,19 @@ the report of some year; a record whose year's report lacks it is refused when t
 def check_table(grid: Grid) -> None:
     """Refuse a table whose value names no metric, or a split's value in a table per machine, before a grid runs
     (here, not in asdbench.grid.expand, because the metric names come with the metrics module, which `asdbench status`
-    need not import)."""
-    value, coordinates = grid.table.value, grid.table.rows + grid.table.columns
-    if value not in TABLE_VALUES:
-        raise SpecError(f"{grid.path}: table.value must be one of {', '.join(TABLE_VALUES)}, got {value!r}")
-    if value in SPLIT_VALUES and "machine" in coordinates:
-        raise SpecError(f"{grid.path}: table.value {value!r} is a split's value, not a machine's: a table per "
-                        f"machine shows one of {', '.join(MACHINE_VALUES)}")
-    _check_years_report_value(grid, value)
+    need not import). Every table of the grid is checked."""
+    for index, table in enumerate(grid.tables):
+        where = "table" if len(grid.tables) == 1 else f"table[{index}]"
+        value, coordinates = table.value, table.rows + table.columns
+        if value not in TABLE_VALUES:
+            raise SpecError(f"{grid.path}: {where}.value must be one of {', '.join(TABLE_VALUES)}, got {value!r}")
+        if value in SPLIT_VALUES and "machine" in coordinates:
+            raise SpecError(f"{grid.path}: {where}.value {value!r} is a split's value, not a machine's: a table per "
+                            f"machine shows one of {', '.join(MACHINE_VALUES)}")
+        _check_years_report_value(grid, where, value)
 
 
-def _check_years_report_value(grid: Grid, value: str) -> None:
+def _check_years_report_value(grid: Grid, where: str, value: str) -> None:
     """Refuse, before a grid runs, a value that the official report of a run's year does not have (``official_score``
     of DCASE 2020). A dataset that is no year's reader (``synth``: its year is in its ``synth.json``) is checked when
     the table is drawn, as every stored report is."""
@@ -76,10 +80,10 @@ def _check_years_report_value(grid: Grid, value: str) -> None:
             continue
         values = report_class(facts.metric).SPLIT_VALUES if value in SPLIT_VALUES else unit_fields(facts.metric)
         if value not in values:
-            where = ", ".join(f"{axis} {coordinate}" for axis, coordinate in run.coordinates.items())
-            raise SpecError(f"{grid.path}: table.value {value!r} is not a value of the {facts.metric} report of "
-                            f"dataset {facts.dataset!r} ({where}), which has {', '.join(values)} (docs/metrics.md); "
-                            f"choose another table.value, or put that year in a grid of its own")
+            coordinates = ", ".join(f"{axis} {coordinate}" for axis, coordinate in run.coordinates.items())
+            raise SpecError(f"{grid.path}: {where}.value {value!r} is not a value of the {facts.metric} report of "
+                            f"dataset {facts.dataset!r} ({coordinates}), which has {', '.join(values)} "
+                            f"(docs/metrics.md); choose another {where}.value, or put that year in a grid of its own")
 
 
 def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
@@ -224,24 +228,36 @@ def table_frame(grid: Grid, runs_root: Path) -> pd.DataFrame:
         values = cells[cells["finished"] & cells[grid.table.value].notna()]
         stats = values.groupby(["row", "column"], sort=False)[grid.table.value].agg(["mean", "std", "count"])
         frame.update(stats)
+    # the summation's rounding (a std of 1.3e-15 over equal values) is no result: fractions to 12 decimals
+    frame[["mean", "std"]] = frame[["mean", "std"]].round(CELL_DECIMALS)
+    aggregate = cells["machine"].eq(AGGREGATE) if "machine" in cells else pd.Series(False, index=cells.index)
+    frame["aggregate"] = cells.assign(aggregate=aggregate).groupby(["row", "column"], sort=False)["aggregate"].all()
     return frame.reset_index()
+
+
+def spread(grid: Grid, cells: pd.DataFrame) -> str:
+    """What a cell of ``cells`` (:func:`table_frame`) holds, for a title: ``mean (std) over seed, 3 runs a cell``,
+    or ``one run per cell``, where there is no spread to show."""
+    over = ", ".join(d for d in grid.dimensions if d not in grid.table.rows + grid.table.columns)
+    if not over or bool((cells["expected"] <= 1).all()):
+        return "one run per cell"
+    low, high = int(cells["expected"].min()), int(cells["expected"].max())
+    return f"mean (std) over {over}, {low if low == high else f'{low}-{high}'} runs a cell"
 
 
 def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
     """The table as markdown (percent), or its cells as CSV or JSON (fractions, which their ``unit`` says)."""
     cells = table_frame(grid, runs_root)
-    if fmt == "csv":
-        return cells.assign(unit=CELL_UNIT).to_csv(index=False)
-    if fmt == "json":
-        return cells.assign(unit=CELL_UNIT).to_json(orient="records", indent=2)
+    if fmt in ("csv", "json"):
+        cells = cells.drop(columns="aggregate").assign(unit=CELL_UNIT)
+        return cells.to_csv(index=False) if fmt == "csv" else cells.to_json(orient="records", indent=2)
     if fmt != "md":
         raise SpecError(f"unknown leaderboard format {fmt!r}; formats: md, csv, json")
     rows = list(dict.fromkeys(cells["row"]))
     columns = list(dict.fromkeys(cells["column"]))
     # with one run per cell there is no spread to show, and the best mean may be the luckiest seed
-    over = ", ".join(d for d in grid.dimensions if d not in grid.table.rows + grid.table.columns)
-    single = not over or bool((cells["expected"] <= 1).all())
-    best = {} if single else cells.groupby("column")["mean"].max()
+    shown = spread(grid, cells)
+    best = {} if shown == "one run per cell" else cells.groupby("column")["mean"].max()
     body = []
     for row in rows:
         line = [row]
@@ -250,8 +266,7 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
             line.append(_format(cell.iloc[0], best.get(column)) if len(cell) else "")
         body.append(line)
     headers = [" / ".join(grid.table.rows)] + columns
-    spread = "one run per cell" if single else f"mean (std) over {over}"
-    title = f"{grid.path.stem}: {grid.table.value} (%), {spread}"
+    title = f"{grid.path.stem}: {grid.table.value} (%), {shown}"
     runs = {run.spec.hash for run in grid.runs}
     trainings = {run.spec.training_hash for run in grid.runs}
     levels = f"\n{len(runs)} runs, scored from {len(trainings)} trainings (`asdbench status` lists both levels)\n"
@@ -279,45 +294,11 @@ def describe_comparison(result: dict[str, Any]) -> str:
     text = f"{result['pairs']} pairs, mean difference {100 * result['mean_difference']:+.2f} points of percent"
     if "p_value" in result:
         text += f", Wilcoxon signed-rank statistic {result['wilcoxon_statistic']:g}, p = {result['p_value']:.3g}"
+    if result["smallest_p"] >= SIGNIFICANCE:
+        text += (f"; with {result['pairs']} pairs the test cannot reach p < {SIGNIFICANCE:g} whatever the "
+                 f"differences (its smallest p is {result['smallest_p']:.3g}; it needs {pairs_needed()} pairs): add "
+                 "seeds")
     return text
-
-
-MISSING_COLOUR, MISSING_TEXT = "#d9d9d9", "#333333"
-"""A heat map's cells without a finished run: light grey, labelled "missing" in dark grey."""
-
-
-def heatmap(grid: Grid, runs_root: Path, out: Path) -> Path:
-    """Rows x columns of mean values (percent), annotated; missing cells grey. Refused when no run has finished:
-    an image of nothing but missing cells says less than the error."""
-    cells = table_frame(grid, runs_root)
-    if cells.empty or cells["mean"].isna().all():
-        raise SpecError(f"{grid.path}: no finished run in {runs_root} for this table; nothing to draw a heat map "
-                        "of (run the grid first)")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows, columns = list(dict.fromkeys(cells["row"])), list(dict.fromkeys(cells["column"]))
-    values = np.full((len(rows), len(columns)), np.nan)
-    for _, cell in cells.iterrows():
-        values[rows.index(cell["row"]), columns.index(cell["column"])] = 100 * cell["mean"]
-    label_width = 0.09 * max(len(r) for r in rows)  # inches for the row labels, so cells keep their width
-    figure, axis = plt.subplots(figsize=(2.5 + label_width + 1.2 * len(columns), 1.5 + 0.5 * len(rows)))
-    colours = plt.get_cmap("viridis").with_extremes(bad=MISSING_COLOUR)
-    image = axis.imshow(np.ma.masked_invalid(values), cmap=colours, aspect="auto")
-    axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
-    axis.set_yticks(range(len(rows)), rows)
-    for (i, j), value in np.ndenumerate(values):
-        if np.isnan(value):
-            axis.text(j, i, "missing", ha="center", va="center", fontsize=9, color=MISSING_TEXT)
-        else:
-            axis.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
-                      color="white" if value < np.nanmean(values) else "black")
-    figure.colorbar(image, ax=axis, label=f"{grid.table.value} (%)")
-    axis.set_title(grid.path.stem)
-    figure.tight_layout()
-    return save_figure(figure, out)
 
 
 def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, Any]:
@@ -326,6 +307,11 @@ def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, A
         raise SpecError(f"{grid.path}: --compare names row {first!r} twice; a row compared with itself differs by "
                         "nothing: name two rows")
     cells = _cell_frame(grid, records(grid, runs_root), aggregates=False)
+    rows = list(dict.fromkeys(cells["row"]))
+    for name in (first, second):
+        if rows and name not in rows:
+            raise SpecError(f"{grid.path}: --compare names {name!r}, which is no row of this table; rows: "
+                            f"{', '.join(rows)}")
     if grid.table.value not in cells:
         raise SpecError(f"{grid.path}: no finished run in {runs_root} to compare rows {first!r} and {second!r} "
                         "with (run the grid first)")
@@ -340,11 +326,27 @@ def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, A
                             f"{', '.join(dict.fromkeys(cells['row']))}")
     paired = pd.concat(pick, axis=1, join="inner").dropna()
     differences = (paired[second] - paired[first]).to_numpy()
-    result = {"pairs": len(differences), "mean_difference": float(np.mean(differences)) if len(differences) else None}
+    result = {"pairs": len(differences), "mean_difference": float(np.mean(differences)) if len(differences) else None,
+              "smallest_p": smallest_p(len(differences))}
     if len(differences) >= 2 and np.any(differences != 0):
         test = scipy.stats.wilcoxon(differences)
         result |= {"wilcoxon_statistic": float(test.statistic), "p_value": float(test.pvalue)}
     return result
+
+
+def smallest_p(pairs: int) -> float | None:
+    """The smallest two-sided p-value the exact Wilcoxon signed-rank test can give for ``pairs`` pairs: every
+    difference of one sign, 2 / 2^pairs (4 pairs: 0.125; 6 are needed for p < 0.05). None without pairs."""
+    return 2.0 / 2**pairs if pairs else None
+
+
+SIGNIFICANCE = 0.05
+"""The level :func:`describe_comparison` says a comparison cannot reach with too few pairs."""
+
+
+def pairs_needed() -> int:
+    """The fewest pairs whose :func:`smallest_p` is below :data:`SIGNIFICANCE` (6)."""
+    return next(pairs for pairs in range(1, 64) if (smallest_p(pairs) or 1) < SIGNIFICANCE)
 
 
 def regressions(grid: Grid, runs_root: Path, reference: list[dict[str, Any]], tolerance: float) -> list[dict]:

@@ -18,6 +18,7 @@ from tabulate import tabulate
 from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.report.plots import save_figure
+from asdbench.report.terminal import human_size
 from asdbench.scoring.official import Report, report_from_dict
 
 RESULTS = "results.json"
@@ -71,8 +72,8 @@ def machine_table(systems: Mapping[str, Reports]) -> str:
     rows = []
     for split in _splits(systems):
         units = _units(systems, split)
-        rows += [[split, _unit_label(unit, units)] + [_percent(reports.get(split), unit) for reports in systems.values()]
-                 for unit in units]
+        rows += [[split, _unit_label(unit, units, _unit_word(systems, split))]
+                 + [_percent(reports.get(split), unit) for reports in systems.values()] for unit in units]
     return tabulate(rows, headers=["split", "machine", *systems], tablefmt="github", disable_numparse=True)
 
 
@@ -101,7 +102,7 @@ def machine_figure(systems: Mapping[str, Reports], out: Path) -> Path:
                      [hmeans.get(unit, np.nan) for unit in units], width, label=name)
             scores.append(f"{name} {_percent(report, None)}")
         axis.axhline(50, color="grey", linewidth=0.8, linestyle="--")  # chance
-        axis.set_xticks(positions, [_unit_label(unit, units) for unit in units], rotation=30, ha="right")
+        axis.set_xticks(positions, [_unit_label(unit, units, _unit_word(systems, split)) for unit in units], rotation=30, ha="right")
         axis.set_title(f"{split}: official score " + ", ".join(scores), fontsize="medium")
         axis.set_ylim(0, 100)
     axes[0][0].set_ylabel("hmean of the machine's AUCs and pAUCs (%)")  # which ones: its year's (docs/metrics.md)
@@ -114,15 +115,6 @@ def disk_usage(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def human_size(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
 
 
 def files_written(run_dir: Path, training_dir: Path, splits: list[str], extra: Mapping[str, Path] = {}) -> str:
@@ -149,10 +141,17 @@ def _units(systems: Mapping[str, Reports], split: str) -> list[tuple[str, str]]:
                    for m in reports[split].machines})
 
 
-def _unit_label(unit: tuple[str, str], units: list[tuple[str, str]]) -> str:
-    """A machine's name, with its section where a machine of the split has several."""
+def _unit_word(systems: Mapping[str, Reports], split: str) -> str:
+    """What the reports of ``split`` call a unit (``section``; ``id`` in 2020): a split without any report has no
+    units to label."""
+    return next((reports[split].UNIT_WORD for reports in systems.values() if reports.get(split)), "section")
+
+
+def _unit_label(unit: tuple[str, str], units: list[tuple[str, str]], word: str) -> str:
+    """A machine's name, with its section (``word``: what the split's report calls it, a 2020 one ``id``) where a
+    machine of the split has several."""
     several = len({section for _, section in units}) > 1
-    return f"{unit[0]} section {unit[1]}" if several else unit[0]
+    return f"{unit[0]} {word} {unit[1]}" if several else unit[0]
 
 
 def _percent(report: Report | None, unit: tuple[str, str] | None) -> str:

@@ -48,7 +48,8 @@ NOT_NUMERIC = frozenset({
     "contract/constraints.py", "contract/kinds.py", "contract/protocols.py", "contract/registration.py",
     "contract/registry.py", "contract/selfcheck.py", "runtime/progress.py", "training/prefetch.py",
     "scoring/baseline.py", "store/checks.py", "store/claims.py", "store/codeprint.py", "store/datacheck.py",
-    "store/layout.py", "store/reading.py", "store/stale.py", "store/store.py",
+    "store/layout.py", "store/reading.py", "store/stale.py", "store/store.py", "store/history.py",
+    "store/provenance.py", "store/listing.py",
 })
 """The core's files and folders (paths under ``asdbench/``) that compute no number a run stores: editing them
 marks nothing stale. Every package's ``__init__.py`` holds only its docstring and counts for nothing either.
@@ -155,9 +156,21 @@ def _plugin_print(name: str) -> Print:
         dist = metadata.distribution(name)
     except metadata.PackageNotFoundError:  # a plugin registered in process (tests, notebooks): no source to hash
         return {"version": "", "source": None}
-    roots = sorted(filter(None, map(_package_root, _top_level_modules(dist))))
+    roots = package_roots(name)
     files = [pair for root in roots for pair in _named(root, root.rglob("*.py") if root.is_dir() else [root])]
     return {"version": dist.version, "source": _digest(files) if files else None}
+
+
+def package_roots(name: str) -> list[Path]:
+    """Where a distribution's code is: the core's package folder, or a plugin distribution's top-level packages (or
+    single modules) wherever they are installed; none for a name that is not installed."""
+    if name == CORE_DISTRIBUTION:
+        return [_core_package()]
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return []
+    return sorted(filter(None, map(_package_root, _top_level_modules(dist))))
 
 
 def forget_installed() -> None:

@@ -5,10 +5,12 @@ on the stored embeddings, a checkpoint ensemble, official score files, metrics).
 A training directory, ``<store>/<training hash>/``, holds::
 
     training.json      the training part of the canonical spec (asdbench.spec.identity.training_identity)
-    provenance.json    plugin distributions and versions, torch version, device
+    provenance.json    versions, git checkouts, device, host, command line, start and end (asdbench.store.provenance)
     code.json          the fingerprint of the code it is trained with (asdbench.store.codeprint)
     data.json          the fingerprint of the data it was made on (asdbench.store.datacheck)
-    checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume (none for train.epochs = 0)
+    checkpoints/       epoch_XXX.pt for the epochs kept, and last.pt, the resume point, only while the latest
+                       epoch trained is not one of them (none for train.epochs = 0)
+    history.json       each epoch's mean loss, wall time and end (asdbench.store.history)
     embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
                        the system as built, for train.epochs = 0)
     trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on
@@ -16,7 +18,7 @@ A training directory, ``<store>/<training hash>/``, holds::
 and each of its scorings, ``<training directory>/<scoring hash>/``::
 
     spec.json          the run's whole canonical spec
-    provenance.json    plugin distributions and versions at scoring time
+    provenance.json    as a training's, of the scoring (no device)
     code.json          the fingerprint of the code it is scored with (asdbench.store.codeprint)
     scores/<split>/    official anomaly_score_* and decision_result_* files
     results.json       metrics per split, written last: its presence marks a finished run
@@ -24,7 +26,6 @@ and each of its scorings, ``<training directory>/<scoring hash>/``::
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,10 @@ from asdbench.runtime.devices import default_device
 from asdbench.scoring.ensemble import CheckedBackend, ensemble_scores, evaluate_split, write_split
 from asdbench.spec.identity import RunSpec, training_identity
 from asdbench.spec.schema import PSEUDO_PREFIX
-from asdbench.store import codeprint, datacheck
+from asdbench.store import codeprint, datacheck, provenance
 from asdbench.store import pseudolabels as pseudolabel
 from asdbench.store.checks import SCORE_FILES, checked_embeddings, score_files
+from asdbench.store.history import EpochLog
 from asdbench.store.layout import (
     RESULTS,
     SPEC,
@@ -60,7 +62,7 @@ from asdbench.store.layout import (
     readable_json,
     write_embeddings,
 )
-from asdbench.training.checkpoints import checkpoint_path, load_checkpoint, resumable_epoch
+from asdbench.training.checkpoints import LAST_CHECKPOINT, checkpoint_path, load_checkpoint, resumable_epoch
 from asdbench.training.embed import UnitClips, embed_checkpoint, embed_units
 from asdbench.training.loop import TrainingPlan, replay, train
 from asdbench.training.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
@@ -85,6 +87,7 @@ class PreparedTraining:
     num_classes: int
     trained: dict[str, Any]
     initial_state: dict[str, torch.Tensor]
+    log: EpochLog
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -103,7 +106,8 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
     directory.mkdir(parents=True, exist_ok=True)
     write_json_atomic(directory / TRAINING_SPEC, training_identity(spec.canonical))
     device = default_device()
-    write_json_atomic(directory / "provenance.json", provenance(registry, device))
+    provenance.begin(directory, registry, device, libraries())
+    log = EpochLog(directory, spec, registry)
     codeprint.record(directory, spec.canonical, codeprint.TRAINING, registry)
 
     cache = cache or AudioCache()
@@ -121,7 +125,7 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
         plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
         return PreparedTraining(spec, directory, device, units, num_samples, system, plan,
                                 ClipSource([group for u in units for group in u.train_clips.groups]),
-                                np.zeros(len(train_rows), dtype=np.int64), 0, trained, {})  # nothing to replay
+                                np.zeros(len(train_rows), dtype=np.int64), 0, trained, {}, log)  # nothing to replay
     if spec.system["labels"].startswith(PSEUDO_PREFIX):
         pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, progress=progress)
         labels = build_labels(train_rows, "attributes", pseudo.by_path())
@@ -135,7 +139,7 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
     return PreparedTraining(spec, directory, device, units, num_samples, system, plan,
                             ClipSource([group for u in units for group in u.train_clips.groups]),
                             labels.indices, labels.num_classes, trained,
-                            {key: value.clone() for key, value in system.state_dict().items()})
+                            {key: value.clone() for key, value in system.state_dict().items()}, log)
 
 
 def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> None:
@@ -151,19 +155,19 @@ def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> Non
     if not any(stacked):
         for run in runs:
             train(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir,
-                  device=run.device, progress=progress)
+                  device=run.device, progress=progress, on_epoch=run.log)
     else:
         members = [run.member() for run in runs]
         problem = stacking_problem(members) if len(members) > 1 else None
         if problem is None and len({resumable_epoch(m.checkpoint_dir) for m in members}) > 1:
             problem = "they were interrupted at different epochs"
         if problem is None:
-            train_stacked(members, device=runs[0].device, progress=progress)
+            train_stacked(members, device=runs[0].device, progress=progress, on_epoch=[run.log for run in runs])
         else:
             if progress:
                 tqdm.write(f"training {len(members)} stacked runs in stacks of one: {problem}")
             for member, run in zip(members, runs):
-                train_stacked([member], device=run.device, progress=progress)
+                train_stacked([member], device=run.device, progress=progress, on_epoch=[run.log])
     for run in everything:
         complete_training(run, progress=progress)
 
@@ -193,10 +197,14 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
 
 
 def write_trained(run: PreparedTraining) -> None:
-    """Mark the training finished (``trained.json``), setting aside a damaged earlier mark."""
+    """Mark the training finished (``trained.json``), setting aside a damaged earlier mark; then drop ``last.pt``,
+    which a finished training never resumes from (re-creating a checkpoint it did not keep starts from a kept one),
+    and record when it finished."""
     if (run.directory / TRAINED).exists() and not readable_json(run.directory / TRAINED):
         set_aside(run.directory / TRAINED, "not readable JSON")
     write_json_atomic(run.directory / TRAINED, run.trained)
+    (run.checkpoint_dir / LAST_CHECKPOINT).unlink(missing_ok=True)
+    provenance.finish(run.directory)
 
 
 # --- scoring --------------------------------------------------------------------------------------------
@@ -208,7 +216,7 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     datacheck.check(training_dir, datacheck.fingerprint_of(dataset, spec.dataset["splits"]))
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / SPEC, spec.canonical)
-    write_json_atomic(run_dir / "provenance.json", provenance(registry, None))
+    provenance.begin(run_dir, registry, None, libraries())
     codeprint.record(run_dir, spec.canonical, codeprint.SCORING, registry)
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
     units = units_of(manifests)
@@ -226,6 +234,7 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
                                 layout=year.score_files)
         results["splits"][split] = report.to_dict() if report else None
         results.setdefault(SCORE_FILES, {})[split] = score_files(out_dir)
+    provenance.finish(run_dir)
     write_json_atomic(run_dir / RESULTS, results)
     return results
 
@@ -248,15 +257,6 @@ def _num_samples(clip_seconds: float | str, units: list[UnitClips]) -> int:
     return int(max(max(u.train_clips.lengths.max(), u.test_clips.lengths.max()) for u in units))
 
 
-def provenance(registry: Registry, device: torch.device | None) -> dict[str, Any]:
-    """What made a training (``device`` given) or a scoring: distributions and library versions."""
-    record: dict[str, Any] = {
-        "distributions": registry.distributions(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
-    if device is not None:
-        record |= {"device": str(device),
-                   "cuda_device": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
-    return record
+def libraries() -> dict[str, str]:
+    """The versions of the libraries every number goes through, for a stage's provenance."""
+    return {"torch": torch.__version__, "numpy": np.__version__}

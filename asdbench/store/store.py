@@ -27,12 +27,13 @@ from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.units import units_of
 from asdbench.errors import AsdbenchError, WriteError
 from asdbench.files.atomic import write_json_atomic
-from asdbench.spec.identity import RunSpec
+from asdbench.spec.identity import RunSpec, spec_hash
 from asdbench.spec.validate import validate_spec
 from asdbench.store import codeprint, datacheck, pseudolabels, stale
 from asdbench.store.checks import UnknownOrigin, scoring_problem, set_aside_problem, training_problem
 from asdbench.store.claims import Claim
-from asdbench.store.layout import RESULTS, trained_embeddings, training_complete
+from asdbench.store.layout import PSEUDOLABELS, RESULTS, read_json, trained_embeddings, training_complete
+from asdbench.store.listing import SYSTEMS
 from asdbench.store.pseudolabels import PseudoLabels
 from asdbench.store.reading import ERROR, RunState, StoredRuns
 
@@ -301,7 +302,16 @@ class StoreSystems:
                                     f"{type(exc).__name__}: {exc}") from exc
             finally:
                 lock.release()
+        self._record(spec.training_hash)
         return trained_embeddings(directory, epoch)
+
+    def _record(self, training: str) -> None:
+        """Name ``training`` in the pseudo-label table's ``systems.json``: no grid names it, but the table needs it
+        (``asdbench prune`` keeps it while it keeps the table)."""
+        record = self.store.root / PSEUDOLABELS / spec_hash(pseudolabels.identity(self.spec, self.registry)) / SYSTEMS
+        known = read_json(record) if record.exists() else None
+        trainings = sorted({*(known or {}).get("trainings", []), training})
+        write_json_atomic(record, {"trainings": trainings})
 
 
 def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:

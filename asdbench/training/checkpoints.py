@@ -1,5 +1,6 @@
-"""A training's checkpoints: ``epoch_XXX.pt`` for each epoch kept and ``last.pt`` for resume, saved atomically and only
-with finite weights, read without running code, and the epoch a training resumes from."""
+"""A training's checkpoints: ``epoch_XXX.pt`` for each epoch kept and, while the latest epoch is not one of them,
+``last.pt`` for resume (never a copy of a kept epoch: asdbench.training.loop.end_epoch), saved atomically and only with
+finite weights, read without running code, and the epoch a training resumes from."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,10 +125,20 @@ def one_hot_targets(targets: np.ndarray, num_classes: int) -> torch.Tensor:
 
 
 def end_epoch(state: dict[str, Any], plan: TrainingPlan, checkpoint_dir: Path) -> None:
-    """Save the epoch's state: as an ensemble checkpoint when the plan names it, and as the resume point."""
+    """Save the epoch's state once: as its ensemble checkpoint when the plan keeps it (then ``last.pt``, an earlier
+    epoch's, goes: the kept file is the resume point), else as ``last.pt``. A kill between saving a kept epoch and
+    removing ``last.pt`` leaves both, and :func:`asdbench.training.checkpoints.latest_state` resumes from the
+    further one."""
     if state["epoch"] in plan.checkpoints:
         save_checkpoint(state, checkpoint_path(checkpoint_dir, state["epoch"]))
-    save_checkpoint(state, checkpoint_dir / LAST_CHECKPOINT)
+        (checkpoint_dir / LAST_CHECKPOINT).unlink(missing_ok=True)
+    else:
+        save_checkpoint(state, checkpoint_dir / LAST_CHECKPOINT)
+
+
+EpochDone = Callable[[int, float, float], None]
+"""Called after each epoch's state is saved, with the epoch, its mean loss and its wall time in seconds (the
+store records them and calls the ``asdbench_epoch_finished`` hook)."""
 
 
 def ensemble_checkpoints(plan: TrainingPlan, checkpoint_dir: Path) -> list[Path]:
@@ -145,12 +156,14 @@ def train(
     device: torch.device,
     progress: bool = True,
     prefetch: int | None = None,
+    on_epoch: EpochDone | None = None,
 ) -> list[Path]:
     """Train ``system`` on ``clips`` (one class index per clip in ``targets``), keeping the checkpoints of
     ``plan.checkpoints``; returns their paths.
 
     Finished epochs found in ``checkpoint_dir`` are not trained again. ``prefetch`` batches are made ahead in a
     background thread (0: none; None: :func:`asdbench.training.prefetch.default_prefetch`), which changes nothing but speed.
+    ``on_epoch`` hears of each epoch trained here (:data:`EpochDone`).
     """
     prefetch = default_prefetch(device) if prefetch is None else prefetch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -162,10 +175,13 @@ def train(
     one_hot = one_hot_targets(targets, num_classes)
     with training_bar(plan, len(clips), start_epoch, plan.epochs, progress) as bar:
         for epoch in range(start_epoch + 1, plan.epochs + 1):
+            started = time.perf_counter()
             loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar,
                                 prefetch)
             end_epoch({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
                        "loss": loss}, plan, checkpoint_dir)
+            if on_epoch is not None:
+                on_epoch(epoch, loss, time.perf_counter() - started)
             if progress:
                 tqdm.write(f"epoch {epoch}/{plan.epochs}: loss {loss:.4f}")
     return ensemble_checkpoints(plan, checkpoint_dir)
@@ -193,7 +209,7 @@ def replay(
     the last kept epoch before them, or from ``initial_state`` (the weights before the first epoch). Exact,
     like resuming: a kept checkpoint holds the optimiser state and every epoch's randomness is seeded from
     (seed, epoch). ``run_epoch`` trains an epoch the way the training was made (the stacked way for a
-    stacked training); by default, as :func:`train` does. ``last.pt`` is left as it is."""
+    stacked training); by default, as :func:`train` does. ``last.pt``, if any, is left as it is."""
     place(system, device, plan)
     optimiser = make_optimiser(system, plan)
     state = latest_state(checkpoint_dir, device, before=min(epochs))

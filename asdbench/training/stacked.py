@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +37,7 @@ from asdbench.errors import TrainingError
 from asdbench.training.checkpoints import resume
 from asdbench.training.epochloss import EpochLoss
 from asdbench.training.loop import (
+    EpochDone,
     EpochRunner,
     TrainingPlan,
     autocast,
@@ -147,9 +149,10 @@ def _stacked(named: Sequence) -> dict[str, torch.Tensor]:
 
 
 def train_stacked(members: Sequence[StackedMember], *, device: torch.device, progress: bool = True,
-                  prefetch: int | None = None) -> list[list[Path]]:
+                  prefetch: int | None = None, on_epoch: Sequence[EpochDone | None] = ()) -> list[list[Path]]:
     """Train every member as :func:`asdbench.training.loop.train` would train it alone; returns each one's ensemble
-    checkpoints. All members must resume from the same epoch. ``prefetch``: as for :func:`asdbench.training.loop.train`."""
+    checkpoints. All members must resume from the same epoch. ``prefetch``: as for :func:`asdbench.training.loop.train`;
+    ``on_epoch``: each member's, as there (the wall time is the stacked epoch's, shared)."""
     prefetch = default_prefetch(device) if prefetch is None else prefetch
     problem = stacking_problem(members)
     if problem:
@@ -170,12 +173,17 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
     with training_bar(plan, len(members[0].clips), starts[0], plan.epochs, progress,
                       desc=f"training {len(members)} stacked seeds") as bar:
         for epoch in range(starts[0] + 1, plan.epochs + 1):
+            started = time.perf_counter()
             running = _stacked_epoch(members, optimisers, frontends, branches, one_hot, streams, epoch, device, bar,
                                      prefetch)
             for member, optimiser, loss in zip(members, optimisers, running):
                 end_epoch({"epoch": epoch, "model": member.system.state_dict(),
                            "optimiser": optimiser.state_dict(), "loss": float(loss)},
                           member.plan, member.checkpoint_dir)
+            seconds = time.perf_counter() - started
+            for callback, loss in zip(on_epoch, running):
+                if callback is not None:
+                    callback(epoch, float(loss), seconds)
             if progress:
                 tqdm.write(f"epoch {epoch}/{plan.epochs}: losses " + " ".join(f"{value:.4f}" for value in running))
     return [ensemble_checkpoints(m.plan, m.checkpoint_dir) for m in members]

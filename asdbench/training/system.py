@@ -25,7 +25,8 @@ from asdbench.contract.boundary import (
 )
 from asdbench.contract.registration import Registration
 from asdbench.contract.registry import Registry
-from asdbench.errors import SpecError
+from asdbench.data.audio import SAMPLE_RATE
+from asdbench.errors import AsdbenchError, SpecError
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,14 @@ def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int
     )
     frontends = [registry.build("frontends", c) for c in system["frontends"]]
     networks = []
-    for frontend, source, component in zip(frontends, sources.frontends, system["networks"]):
+    for index, (frontend, source, component) in enumerate(zip(frontends, sources.frontends, system["networks"])):
         with plugin_call(source, "output_shape"):
             input_shape = tuple(frontend.output_shape(num_samples))
-        networks.append(registry.build("networks", component, input_shape))
+        try:
+            networks.append(registry.build("networks", component, input_shape))
+        except AsdbenchError as exc:  # the network cannot say which option sets its input: here that is known
+            raise AsdbenchError(f"system.networks[{index}], on system.frontends[{index}]'s output for clips of "
+                                f"{num_samples / SAMPLE_RATE:g} s (train.clip_seconds): {exc}") from exc
     normalise = system.get("embeddings", "normalised") == "normalised"
     if not trained:
         return System(frontends, networks, None, None, [], sources, normalise)

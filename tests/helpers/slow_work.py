@@ -21,9 +21,10 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system",
                             "os.exec"})
 """The audit events (https://docs.python.org/3/library/audit_events.html) of a process being started."""
-MACHINE_PROBES = frozenset({"fc-list", "lscpu"})
-"""Programs that libraries run once per process to learn about the machine, in whichever test first needs it
-(matplotlib building its font cache, loky counting physical cores for scikit-learn): not that test's work."""
+MACHINE_PROBES = frozenset({"fc-list", "lscpu", "git"})
+"""Programs run once per process to learn about the machine, in whichever test first needs it (matplotlib building
+its font cache, loky counting physical cores for scikit-learn, asdbench.store.provenance asking git, in
+milliseconds, which commit each distribution's checkout is at): not that test's work."""
 
 _watches: list[list[str]] = []
 """What each active :func:`watching` block has seen so far, innermost last: only the innermost one records."""

@@ -61,7 +61,13 @@ def spectrum() -> Frontend:
 @builds("asdbench_methods.frontends:STFT")
 def stft(*, n_fft: FFTSize = 1024, f_min: Annotated[float, Range(ge=0, lt=NYQUIST)] = 200.0,
          f_max: Annotated[float, Range(gt=0, le=NYQUIST)] = 8000.0, temporal_norm: bool = False) -> Frontend:
-    """Linear-magnitude STFT, Hann window, hop n_fft / 2, the bins from f_min to f_max."""
+    """Linear-magnitude STFT, Hann window, hop n_fft / 2, the bins from f_min to f_max.
+
+    ``n_fft``: FFT size in samples (a power of two); the hop is n_fft / 2.
+    ``f_min``: the lowest frequency kept, in Hz.
+    ``f_max``: the highest frequency kept, in Hz.
+    ``temporal_norm``: subtract each bin's mean over time (the published 4096 branch, through a typo).
+    """
 
 
 # --- networks ---------------------------------------------------------------------------------------------
@@ -69,12 +75,18 @@ def stft(*, n_fft: FFTSize = 1024, f_min: Annotated[float, Range(ge=0, lt=NYQUIS
 
 @builds("asdbench_methods.networks:SpectrumNetwork")
 def spectrum_cnn(input_shape: tuple[int, ...], /, *, embedding_dim: Positive = 128) -> nn.Module:
-    """The paper's spectrum branch: strided Conv1d and SE blocks, then a dense stack."""
+    """The paper's spectrum branch: strided Conv1d and SE blocks, then a dense stack.
+
+    ``embedding_dim``: size of the branch embedding.
+    """
 
 
 @builds("asdbench_methods.networks:SpectrogramNetwork")
 def spectrogram_resnet(input_shape: tuple[int, ...], /, *, embedding_dim: Positive = 128) -> nn.Module:
-    """The paper's spectrogram branch: an SE-ResNet, max over time."""
+    """The paper's spectrogram branch: an SE-ResNet, max over time.
+
+    ``embedding_dim``: size of the branch embedding.
+    """
 
 
 # --- losses -----------------------------------------------------------------------------------------------
@@ -83,37 +95,63 @@ def spectrogram_resnet(input_shape: tuple[int, ...], /, *, embedding_dim: Positi
 @builds("asdbench_methods.losses:SubClusterAdaCos")
 def scac(branch_dims: Sequence[int], num_classes: int, /, *, subclusters: Positive = 16,
          trainable_centres: bool = False) -> nn.Module:
-    """Sub-cluster AdaCos on z_cat, fixed scale (the paper's main loss)."""
+    """Sub-cluster AdaCos on z_cat, fixed scale (the paper's main loss).
+
+    ``subclusters``: sub-cluster centres per class.
+    ``trainable_centres``: learn the centres (the paper keeps them fixed).
+    """
 
 
 @builds("asdbench_methods.losses:AdaCos")
 def adacos(branch_dims: Sequence[int], num_classes: int, /, *, trainable_centres: bool = False) -> nn.Module:
-    """AdaCos with its adaptive scale on z_cat."""
+    """AdaCos with its adaptive scale on z_cat.
+
+    ``trainable_centres``: learn the class centres (AdaCos keeps them fixed).
+    """
 
 
 @builds("asdbench_methods.losses:ArcFace")
 def arcface(branch_dims: Sequence[int], num_classes: int, /, *,
             margin: Annotated[float, Range(ge=0, lt=math.pi / 2)] = 0.5, scale: Annotated[float, Range(gt=0)] = 30.0,
             trainable_centres: bool = True) -> nn.Module:
-    """Additive angular margin on z_cat."""
+    """Additive angular margin on z_cat.
+
+    ``margin``: additive angular margin, in radians.
+    ``scale``: the fixed logit scale.
+    ``trainable_centres``: learn the class centres.
+    """
 
 
 @builds("asdbench_methods.losses:SubspaceLoss")
 def subspace(branch_dims: Sequence[int], num_classes: int, /, *, subclusters: Positive = 16,
              weight: float = 1.0) -> nn.Module:
-    """One trainable-centre sub-cluster head per branch (auxiliary, eq. 5)."""
+    """One trainable-centre sub-cluster head per branch (auxiliary, eq. 5).
+
+    ``subclusters``: sub-cluster centres per class in each branch's head.
+    ``weight``: the term's weight in the total loss.
+    """
 
 
 @builds("asdbench_methods.losses:FeatEx")
 def featex(branch_dims: Sequence[int], num_classes: int, /, *, probability: Probability = 0.5,
            subclusters: Positive = 16, weight: float = 1.0) -> nn.Module:
-    """Feature exchange between branches (auxiliary, eq. 2-4)."""
+    """Feature exchange between branches (auxiliary, eq. 2-4).
+
+    ``probability``: chance that a sample's branch embeddings are exchanged.
+    ``subclusters``: sub-cluster centres per class of its head.
+    ``weight``: the term's weight in the total loss.
+    """
 
 
 @builds("asdbench_methods.adaproj:AdaProj")
 def adaproj(branch_dims: Sequence[int], num_classes: int, /, *, subspace_dim: Positive = 32,
             trainable_subspaces: bool = False, adaptive_scale: bool = True) -> nn.Module:
-    """AdaProj: cosine to each class's subspace projection, on z_cat."""
+    """AdaProj: cosine to each class's subspace projection, on z_cat.
+
+    ``subspace_dim``: dimension of each class's subspace.
+    ``trainable_subspaces``: learn the subspaces (AdaProj keeps them fixed).
+    ``adaptive_scale``: AdaCos's adaptive scale (false: the fixed initial scale).
+    """
 
 
 # --- augmentations ----------------------------------------------------------------------------------------
@@ -121,7 +159,10 @@ def adaproj(branch_dims: Sequence[int], num_classes: int, /, *, subspace_dim: Po
 
 @builds("asdbench_methods.augmentations:Mixup")
 def mixup(*, probability: Probability = 0.5) -> nn.Module:
-    """Waveform mixup with a per-sample probability, the targets mixed alike."""
+    """Waveform mixup with a per-sample probability, the targets mixed alike.
+
+    ``probability``: chance that a sample is mixed with another of the batch.
+    """
 
 
 # --- backends ---------------------------------------------------------------------------------------------
@@ -129,34 +170,63 @@ def mixup(*, probability: Probability = 0.5) -> nn.Module:
 
 @builds("asdbench_methods.backends:KNNBackend")
 def knn(*, k: Positive = 1) -> Backend:
-    """Mean cosine distance to the k nearest training embeddings of both domains."""
+    """Mean cosine distance to the k nearest training embeddings of both domains.
+
+    ``k``: neighbours each score averages.
+    """
 
 
 @builds("asdbench_methods.backends:TargetKMeansBackend")
 def kmeans_target(*, clusters: Positive = 16, seed: Seed = 0, normalise_centres: bool = False) -> Backend:
-    """The paper's: min 1 - e.c over the source k-means centres and every target clip."""
+    """The paper's: min 1 - e.c over the source k-means centres and every target clip.
+
+    ``clusters``: k-means centres of each machine's source embeddings.
+    ``seed``: k-means's random state.
+    ``normalise_centres``: re-normalise the centres (a true cosine; not the published system).
+    """
 
 
 @builds("asdbench_methods.backends:ASDKitKMeansBackend")
 def asdkit_kmeans(*, clusters: Positive = 16, seed: Seed = 0) -> Backend:
-    """ASDKit's Kmeans: kmeans-target with re-normalised centres."""
+    """ASDKit's Kmeans: kmeans-target with re-normalised centres.
+
+    ``clusters``: k-means centres of each machine's source embeddings.
+    ``seed``: k-means's random state.
+    """
 
 
 @builds("asdbench_methods.knnsmote:ASDKitKNNBackend")
 def asdkit_knn(*, k_source: Positive = 1, k_target: Positive = 1) -> Backend:
-    """ASDKit's Knn without SMOTE."""
+    """ASDKit's Knn without SMOTE.
+
+    ``k_source``: neighbours in the source bank.
+    ``k_target``: neighbours in the target bank.
+    """
 
 
 @builds("asdbench_methods.knnsmote:SMOTEKNNBackend")
 def knn_smote(*, k_source: Positive = 1, k_target: Positive = 1, smote_ratio: Probability = 0.2,
               smote_neighbors: Positive = 2, seed: Seed = 0) -> Backend:
-    """ASDKit's Knn with SMOTE on the target embeddings."""
+    """ASDKit's Knn with SMOTE on the target embeddings.
+
+    ``k_source``: neighbours in the source bank.
+    ``k_target``: neighbours in the target bank.
+    ``smote_ratio``: target clips after oversampling, as a fraction of the source clips.
+    ``smote_neighbors``: neighbours SMOTE interpolates between.
+    ``seed``: SMOTE's random state.
+    """
 
 
 @builds("asdbench_methods.genrep:GenRepBackend")
 def genrep(*, k: Positive = 1, mix_support: Annotated[int, Range(ge=0)] = 990, alpha: Probability = 0.9,
            domain_normalisation: bool = True) -> Backend:
-    """GenRep's scoring: kNN per domain, MemMixup targets, domain normalisation."""
+    """GenRep's scoring: kNN per domain, MemMixup targets, domain normalisation.
+
+    ``k``: neighbours in each domain's bank.
+    ``mix_support``: source clips each target clip is mixed with (MemMixup); more than a machine has: all.
+    ``alpha``: the target clip's weight in each mixture.
+    ``domain_normalisation``: standardise each domain's distances over the clips scored together.
+    """
 
 
 # --- feature spaces ---------------------------------------------------------------------------------------
@@ -169,7 +239,10 @@ def ground_truth(context: FeatureSpaceContext, /) -> FeatureSpace:
 
 @builds("asdbench_methods.featurespaces:ClassSpace")
 def class_space(context: FeatureSpaceContext, /, *, epoch: Annotated[int, Range(ge=0)] = 0) -> FeatureSpace:
-    """z_cat of the run's own system trained on the available labels (epoch 0: train.epochs)."""
+    """z_cat of the run's own system trained on the available labels (epoch 0: train.epochs).
+
+    ``epoch``: the epoch of the system's training whose embeddings are clustered (0: train.epochs).
+    """
 
 
 @builds("asdbench_methods.featurespaces:TripletSpace")
@@ -177,7 +250,17 @@ def triplet(context: FeatureSpaceContext, /, *, n_fft: FFTSize = 1024, epochs: P
             batch_size: Positive = 32, margin: Annotated[float, Range(ge=0)] = 1.0,
             lr: Annotated[float, Range(gt=0)] = 1e-3, clip_seconds: Annotated[float, Range(ge=0)] = 0.0,
             snr_low: float = -5.0, snr_high: float = 5.0) -> FeatureSpace:
-    """A per-machine SE-ResNet trained with the triplet loss."""
+    """A per-machine SE-ResNet trained with the triplet loss.
+
+    ``n_fft``: FFT size of its STFT input (a power of two).
+    ``epochs``: training epochs of each unit's network.
+    ``batch_size``: triplets per step.
+    ``margin``: the triplet loss's margin.
+    ``lr``: AdamW's learning rate.
+    ``clip_seconds``: every clip tiled or cut to this length before its STFT (0: the longest clip's).
+    ``snr_low``: the lowest SNR, in dB, at which Noise() mixes in another machine's sound.
+    ``snr_high``: the highest such SNR, in dB.
+    """
 
 
 # --- reducers ---------------------------------------------------------------------------------------------
@@ -186,7 +269,14 @@ def triplet(context: FeatureSpaceContext, /, *, n_fft: FFTSize = 1024, epochs: P
 @builds("asdbench_methods.clustering:UMAPReducer")
 def umap(*, n_components: Positive = 2, n_neighbors: Annotated[int, Range(ge=2)] = 15,
          min_dist: Annotated[float, Range(ge=0)] = 0.1, metric: str = "euclidean", seed: Seed = 0) -> Reducer:
-    """UMAP, seeded."""
+    """UMAP, seeded.
+
+    ``n_components``: dimensions of the reduced space.
+    ``n_neighbors``: UMAP's neighbourhood size (capped at the clips minus one).
+    ``min_dist``: UMAP's minimum distance between embedded points.
+    ``metric``: the distance UMAP uses in the feature space.
+    ``seed``: UMAP's random state.
+    """
 
 
 @builds("asdbench_methods.clustering:IdentityReducer")
@@ -202,14 +292,27 @@ def gmm_bic(*, covariance: Annotated[str, OneOf("full", "tied", "diag", "spheric
             reg_covar: Annotated[float, Range(ge=0)] = 1e-6,
             selection: Annotated[str, OneOf("held-out", "in-sample")] = "held-out",
             folds: Annotated[int, Range(ge=2)] = 5) -> Clusterer:
-    """A GMM per domain, its component count chosen by BIC, seeded."""
+    """A GMM per domain, its component count chosen by BIC, seeded.
+
+    ``covariance``: scikit-learn's covariance_type of each mixture.
+    ``seed``: every mixture's random state.
+    ``reg_covar``: added to the covariances' diagonal.
+    ``selection``: "held-out": BIC on held-out folds, as published; "in-sample": one fit on all points.
+    ``folds``: unshuffled folds of the held-out selection.
+    """
 
 
 @builds("asdbench_methods.clustering:HDBSCANClusterer")
 def hdbscan(*, min_cluster_size: Annotated[int, Range(ge=2)] = 10) -> Clusterer:
-    """HDBSCAN density clusters, noise points to the nearest cluster."""
+    """HDBSCAN density clusters, noise points to the nearest cluster.
+
+    ``min_cluster_size``: the smallest group HDBSCAN calls a cluster.
+    """
 
 
 @builds("asdbench_methods.clustering:KMeansClusterer")
 def kmeans(*, seed: Seed = 0) -> Clusterer:
-    """k-means with the maximum cluster count."""
+    """k-means with the maximum cluster count.
+
+    ``seed``: k-means's random state.
+    """

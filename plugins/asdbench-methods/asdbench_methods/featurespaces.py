@@ -152,6 +152,17 @@ class TripletSpace:
                                       .to(device)) for i in range(0, len(clips), 64)]
             return torch.cat([network(self._normalise(b)) for b in batches]).cpu().numpy()
 
+    def network(self, num_samples: int) -> torch.nn.Module:
+        """The SE-ResNet of one unit, for clips of ``num_samples``; a clip too short for it is an error naming this
+        space's own options, which set its input (not the run's ``train.clip_seconds``)."""
+        try:
+            return factories.spectrogram_resnet(self.stft.output_shape(num_samples))
+        except AsdbenchError as exc:
+            length = f"clip_seconds = {self.clip_seconds:g}" if self.clip_seconds else \
+                f"clip_seconds = 0 (the longest clip, {num_samples / SAMPLE_RATE:g} s)"
+            raise AsdbenchError(f"feature space 'triplet' (pseudolabel.feature_space): its {length} and n_fft = "
+                                f"{self.stft.n_fft} are too short a clip for its network: {exc}") from None
+
     def _features(self, waveforms: torch.Tensor) -> torch.Tensor:
         return self.stft.to(waveforms.device)(waveforms)
 
@@ -173,7 +184,7 @@ class TripletSpace:
         generator = torch.Generator().manual_seed(seed)
         train_rows = np.flatnonzero((manifest["subset"] == "train").to_numpy())
         noise_clips, noise_count = self._noise_pool(manifest["machine"].iloc[0])
-        network = factories.spectrogram_resnet(self.stft.output_shape(num_samples)).to(device)
+        network = self.network(num_samples).to(device)
         optimiser = torch.optim.AdamW(network.parameters(), lr=self.lr)
         network.train()
         for _ in range(self.epochs):

@@ -53,8 +53,7 @@ class SpectrumNetwork(nn.Module):
         if input_shape[0] < needed:
             raise AsdbenchError(
                 f"network 'spectrum-cnn': {input_shape[0]} spectrum bins are too few for its convolutions; it needs "
-                f"{needed}, i.e. clips of at least {2 * (needed - 1) / SAMPLE_RATE:.2f} s at {SAMPLE_RATE} Hz "
-                "(set train.clip_seconds to at least that; shorter clips are tiled)"
+                f"{needed}, i.e. clips of at least {2 * (needed - 1) / SAMPLE_RATE:.2f} s at {SAMPLE_RATE} Hz"
             )
         length, layers, channels = input_shape[0], [], 1
         for kernel, stride in self.CONVOLUTIONS:
@@ -116,7 +115,7 @@ class SpectrogramNetwork(nn.Module):
         if min(bins, frames) < self.MIN_SIZE:
             advice = []
             if frames < self.MIN_SIZE:
-                advice.append("for more frames use longer clips (train.clip_seconds) or a smaller n_fft")
+                advice.append("for more frames use longer clips or a smaller n_fft")
             if bins < self.MIN_SIZE:
                 advice.append("for more bins use a larger n_fft or a wider f_min..f_max")
             raise AsdbenchError(

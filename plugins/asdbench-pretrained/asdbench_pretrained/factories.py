@@ -22,13 +22,25 @@ ClipSeconds = Annotated[float, Range(ge=0)]
 @builds("asdbench_pretrained.spaces:PannsSpace")
 def panns(context: FeatureSpaceContext, /, *, weights: str = "", batch_size: BatchSize = 32, device: str = "auto",
           clip_seconds: ClipSeconds = 18.0) -> FeatureSpace:
-    """PANNs CNN14 clip embeddings; ``weights`` "": the models folder's ``Cnn14_mAP=0.431.pth``."""
+    """PANNs CNN14 clip embeddings.
+
+    ``weights``: the weight file ("": the models folder's Cnn14_mAP=0.431.pth).
+    ``batch_size``: clips per forward pass.
+    ``device``: "auto" (CUDA when present), "cpu" or "cuda".
+    ``clip_seconds``: every clip tiled or cut to this length first (0: whole clips).
+    """
 
 
 @builds("asdbench_pretrained.spaces:OpenL3Space")
 def openl3(context: FeatureSpaceContext, /, *, weights: str = "", batch_size: BatchSize = 32, device: str = "auto",
            clip_seconds: ClipSeconds = 18.0) -> FeatureSpace:
-    """OpenL3 env/mel128 embeddings averaged over 1 s windows; ``weights`` "": the models folder's file."""
+    """OpenL3 env/mel128 embeddings averaged over 1 s windows.
+
+    ``weights``: the weight file ("": the models folder's torchopenl3_mel128_env_512.pth.tar).
+    ``batch_size``: clips per forward pass.
+    ``device``: "auto" (CUDA when present), "cpu" or "cuda".
+    ``clip_seconds``: every clip tiled or cut to this length first (0: whole clips).
+    """
 
 
 @builds("asdbench_pretrained.fbank:BEATsFbank")
@@ -55,7 +67,19 @@ def beats(input_shape: tuple[int, ...], /, *, weights: str = "",
           pooling: Annotated[str, OneOf("mean", "attentive-stats", "time")] = "mean",
           embedding_dim: Annotated[int, Range(ge=0)] = 128, layer: Annotated[int, Range(ge=0)] = 0,
           release: Annotated[str, OneOf("iter3", "iter3-as2m-cpt1")] = "iter3") -> Network:
-    """BEATs on ``beats-fbank``: frozen, LoRA-adapted or fully fine-tuned, pooled and projected."""
+    """BEATs on ``beats-fbank``: frozen, LoRA-adapted or fully fine-tuned, pooled and projected.
+
+    ``weights``: the checkpoint file ("": the models folder's file of ``release``).
+    ``finetune``: "lora" adapters, "frozen" or "full" fine-tuning of the transformer.
+    ``lora_rank``: rank of each LoRA adapter.
+    ``lora_alpha``: LoRA's scaling numerator (the update is scaled by alpha / rank).
+    ``lora_dropout``: dropout on the LoRA adapters' input.
+    ``lora_targets``: the projections that get adapters.
+    ``pooling``: "mean" over patches, "attentive-stats", or "time" (GenRep's mean over time per frequency patch).
+    ``embedding_dim``: size of the linear projection (0: the pooled feature itself).
+    ``layer``: the transformer layer whose output is pooled (0: the last).
+    ``release``: which published checkpoint: "iter3" or "iter3-as2m-cpt1" (GenRep's).
+    """
 
 
 def _eat_targets_known(targets: Sequence[str]) -> bool:
@@ -71,4 +95,14 @@ def eat(input_shape: tuple[int, ...], /, *, weights: str = "",
             EAT_LORA_TARGETS))] = ["qkv"],  # noqa: B006 - builds copies it for each call
         pooling: Annotated[str, OneOf("cls", "mean", "attentive-stats")] = "cls",
         embedding_dim: Annotated[int, Range(ge=0)] = 128) -> Network:
-    """EAT on ``eat-fbank``: frozen, LoRA-adapted or fully fine-tuned, its CLS token or patches pooled, projected."""
+    """EAT on ``eat-fbank``: frozen, LoRA-adapted or fully fine-tuned, its CLS token or patches pooled, projected.
+
+    ``weights``: the checkpoint file ("": the models folder's EAT-base_epoch10_pt.pt).
+    ``finetune``: "lora" adapters, "frozen" or "full" fine-tuning of the transformer.
+    ``lora_rank``: rank of each LoRA adapter.
+    ``lora_alpha``: LoRA's scaling numerator (the update is scaled by alpha / rank).
+    ``lora_dropout``: dropout on the LoRA adapters' input.
+    ``lora_targets``: the projections that get adapters.
+    ``pooling``: "cls" token, "mean" over patches or "attentive-stats".
+    ``embedding_dim``: size of the linear projection (0: the 768-d feature itself).
+    """
