@@ -87,7 +87,7 @@ def test_show_says_what_a_run_is_its_results_provenance_and_history(store, capsy
     assert printed.startswith(f"training {spec.training_hash}: done, ")
     assert f"scoring {spec.scoring_hash}: done" in printed and "knn k=3, ensemble of epochs 2 4" in printed
     results = json.loads((out / spec.training_hash / spec.scoring_hash / "results.json").read_text())
-    assert f"  dev: {100 * results['splits']['dev']['official_score']:.2f}" in printed
+    assert f"  dev: official score {100 * results['splits']['dev']['official_score']:.2f}" in printed
     assert "training provenance:" in printed and "scoring provenance:" in printed and "  host: " in printed
     assert "checkouts: asdbench " in printed and "history (4 epochs," in printed
     assert main(["show", str(out / spec.training_hash)]) == 0
