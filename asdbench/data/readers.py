@@ -23,7 +23,7 @@ from asdbench.compat import SYNTH_OMITTED_AT_DEFAULT
 from asdbench.contract.constraints import OneOf
 from asdbench.data.layout import INFO_FILE
 from asdbench.data.years import SPLITS, YEARS, Year
-from asdbench.errors import DataError, SpecError
+from asdbench.errors import DataError, DataNotFound, SpecError
 from asdbench.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -145,6 +145,9 @@ def synth_description(root: Path) -> tuple[int, dict[str, tuple[str, ...]] | Non
 def synth(root: str, supplemental: SUPPLEMENTAL_OPTION = "none", channel: CHANNEL_OPTION = 0) -> DcaseDataset:
     """A dataset written by ``asdbench synth``; its year style and sections come from its ``synth.json``."""
     path = _root(root)
+    if not path.exists():
+        raise DataNotFound(f"dataset root {path} not found on this machine: the data are elsewhere, not mounted, or "
+                           "not written yet (`asdbench synth`)")
     year, sections = synth_description(path)
     info_file = path / INFO_FILE
     hidden = path / "hidden_attributes"

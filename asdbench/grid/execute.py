@@ -98,8 +98,14 @@ def _executor(executor: str, store: Store, workers: int, scheduler: str | None, 
         with dask_executor(store.root, workers=workers, scheduler=scheduler, claims=claims, report=report) as attempts:
             yield attempts
     elif executor == "local" and workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        pool = ProcessPoolExecutor(workers)
+        try:
             yield lambda groups: pool.map(attempt_in_process, groups, [str(store.root)] * len(groups))
+        except BaseException:  # a grid that stops (a full disk, a machine without the device) starts no more groups
+            pool.shutdown(cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown()
     elif executor == "local":
         registry = get_registry()
         yield lambda groups: (store.attempt_group([RunSpec(c) for c in group], registry) for group in groups)

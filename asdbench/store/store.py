@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from asdbench.contract.boundary import plugin_call
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.units import units_of
-from asdbench.errors import AsdbenchError, WriteError
+from asdbench.errors import AsdbenchError, HostError, WriteError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.spec.identity import RunSpec
 from asdbench.spec.validate import validate_spec
@@ -180,8 +180,8 @@ class Store(StoredRuns):
                 for claim in claims:
                     (self.training_directory(claim.runs[0]) / ERROR).unlink(missing_ok=True)
                 return [claim.runs for claim in claims]
-            except WriteError:  # the store cannot be written: no training is at fault, and none can go on
-                raise
+            except (WriteError, HostError):  # the store cannot be written, or this machine cannot train: no
+                raise                            # training is at fault, and none can go on
             except Exception as exc:  # find out below which training fails alone
                 tqdm.write(f"stacked training of {len(claims)} runs failed ({type(exc).__name__}: {exc}); "
                            "attempting them one at a time", file=sys.stderr)
@@ -224,9 +224,10 @@ class Store(StoredRuns):
 
     def _failed(self, spec: RunSpec, directory: Path, exc: Exception, raise_errors: bool) -> Outcome:
         """Record ``exc`` in ``directory`` (a training's or a run's); raise it again when asked to. A store that
-        cannot be written (a full disk) is no run's failure and cannot record one, and a training whose code or data
+        cannot be written (a full disk) is no run's failure and cannot record one, a machine that cannot do the work
+        (a device or dataset root it does not have) is no run's failure either, and a training whose code or data
         cannot be told is the user's to delete or keep: those errors stop the grid, writing nothing."""
-        if isinstance(exc, WriteError | UnknownOrigin):
+        if isinstance(exc, WriteError | HostError | UnknownOrigin):
             raise exc
         message = f"{type(exc).__name__}: {exc}"
         write_json_atomic(directory / ERROR, {"error": message, "traceback": traceback.format_exc()})
