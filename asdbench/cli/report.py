@@ -10,6 +10,8 @@ from tabulate import tabulate
 from asdbench.cli.arguments import (
     Command,
     existing_store,
+    override_arguments,
+    overrides,
     tolerance,
 )
 from asdbench.files.outputs import distinct_outputs, output_file
@@ -27,6 +29,7 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--check", type=Path, help="a committed --json file: fail if any cell fell below it")
     sub.add_argument("--tolerance", type=tolerance, default=3.0,
                      help="for --check, in points of percent (default 3)")
+    override_arguments(sub)
 
     sub = command("plot-space", _plot_space, "draw a machine section's pseudo-labelling space, coloured by true labels")
     sub.add_argument("run", type=Path, help="a run or training directory (or a pseudolabels/<hash> directory)")
@@ -41,7 +44,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     from asdbench.grid.expand import load_grid
     from asdbench.report import leaderboard
 
-    grid = load_grid(args.grid)
+    grid = load_grid(args.grid, overrides=overrides(args))
     outputs = {"--write": args.write, "--heatmap": args.heatmap, "--json": args.json}
     for option, path in outputs.items():
         if path is not None:

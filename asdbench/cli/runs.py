@@ -12,6 +12,8 @@ from asdbench.cli.arguments import (
     Command,
     code_change_arguments,
     code_policy,
+    override_arguments,
+    overrides,
 )
 from asdbench.errors import SpecError
 from asdbench.files.outputs import output_file
@@ -22,6 +24,7 @@ def add_commands(command: Command) -> None:
     sub = command("spec", _spec, "validate a run spec and print its canonical form and hash")
     sub.add_argument("spec", type=Path)
     sub.add_argument("--json", action="store_true", help="print only the canonical JSON")
+    override_arguments(sub)
 
     sub = command("run", _run, "train and score one run spec, then print its per-machine tables")
     sub.add_argument("spec", type=Path)
@@ -30,17 +33,19 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--baseline", type=Path, metavar="DIR",
                      help="the --out directory of `asdbench baseline`: its scores are shown next to the run's")
     sub.add_argument("--plot", type=Path, metavar="PNG", help="also draw every machine's hmean as a bar chart")
+    override_arguments(sub)
     code_change_arguments(sub)
 
     sub = command("pseudolabel", _pseudolabel, "compute (or read back) the pseudo-label table of a run spec")
     sub.add_argument("spec", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (labels go in OUT/pseudolabels/)")
+    override_arguments(sub)
 
 
 def _spec(args: argparse.Namespace) -> int:
     from asdbench.spec.validate import load_spec
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, overrides=overrides(args))
     if args.json:
         print(spec.to_json())
     else:
@@ -63,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
         output_file(args.plot, "--plot")
     baseline = summary.read_results(args.baseline) if args.baseline else None  # a wrong folder fails before training
     registry = get_registry()
-    spec = load_spec(args.spec, registry)
+    spec = load_spec(args.spec, registry, overrides(args))
     store = Store(args.out)
     stale.apply(code_policy(args), [spec], store, registry)
     results = store.run(spec, registry)
@@ -94,7 +99,7 @@ def _pseudolabel(args: argparse.Namespace) -> int:
 
     writable_directory(args.out, "--out")
     registry = get_registry()
-    spec = load_spec(args.spec, registry)
+    spec = load_spec(args.spec, registry, overrides(args))
     if "pseudolabel" not in spec.canonical:
         raise SpecError(f"{args.spec}: system.labels is {spec.system['labels']!r}, not 'pseudo:<feature space>'")
     result = Store(args.out).pseudolabels(spec, registry)

@@ -36,7 +36,7 @@ The identity of a validated spec is :mod:`asdbench.spec.identity`'s; its fields 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from asdbench.spec.components import validate_component
 from asdbench.spec.files import RUN_SPEC, read_toml, refuse_other_kind
 from asdbench.spec.identity import RunSpec
 from asdbench.spec.options import section_options
+from asdbench.spec.overrides import DATASET_PATHS, Override, apply_overrides, blamed
 from asdbench.spec.schema import (
     MAX_SEED,
     PSEUDO_PREFIX,
@@ -65,14 +66,16 @@ from asdbench.spec.schema import (
 )
 
 
-def load_spec(path: Path, registry: Registry | None = None) -> RunSpec:
-    """Read and validate a TOML run spec; errors name the file and the field."""
+def load_spec(path: Path, registry: Registry | None = None, overrides: Sequence[Override] = ()) -> RunSpec:
+    """Read a TOML run spec, set the ``overrides`` given on the command line (asdbench.spec.overrides) and validate
+    it; errors name the file and the field, and the override that gave it."""
     raw = read_toml(path)
     refuse_other_kind(raw, path, RUN_SPEC)
+    raw = apply_overrides(raw, overrides)
     try:
         return validate_spec(raw, registry, base_dir=Path(path).resolve().parent)
     except SpecError as exc:
-        raise SpecError(f"{path}: {exc}") from None
+        raise SpecError(f"{path}: {blamed(str(exc), overrides)}") from None
 
 
 def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, base_dir: Path | None = None) -> RunSpec:
@@ -134,7 +137,7 @@ def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[
     options = {k: v for k, v in table.items() if k not in ("name", "splits")}
     component = validate_component({"name": table["name"], **options}, "datasets", "dataset", registry)
     for key, value in component.items():
-        if key in ("root", "ground_truth", "hidden_attributes") and isinstance(value, str):
+        if key in DATASET_PATHS and isinstance(value, str):
             component[key] = str((base_dir / Path(value).expanduser()).resolve())
     return {**component, "splits": [s for s in SPLITS if s in splits]}
 
