@@ -159,3 +159,22 @@ def test_any_toml_value_is_set_as_written(value):
     assert override.value == value
     assert apply_overrides({"system": {"backend": "knn"}}, [override]) == {
         "system": {"backend": {"name": "knn", "k": value}}}
+
+
+def test_a_dataset_path_takes_an_environment_variable_or_its_default(tmp_path, monkeypatch, capsys):
+    dcase = SPEC.replace('name = "synth"', 'name = "dcase2023"')
+    path = spec_file(tmp_path, dcase.replace('root = "data"', 'root = "${MY_DATA:-/data}/ci"\n'
+                                             'ground_truth = "${MY_TRUTH}/evaluator"'))
+    monkeypatch.delenv("MY_DATA", raising=False)
+    monkeypatch.setenv("MY_TRUTH", str(tmp_path / "truth"))
+    assert load_spec(path).dataset["root"] == "/data/ci"
+    monkeypatch.setenv("MY_DATA", str(tmp_path / "mine"))
+    spec = load_spec(path)
+    assert (spec.dataset["root"], spec.dataset["ground_truth"]) == (str(tmp_path / "mine" / "ci"),
+                                                                    str(tmp_path / "truth" / "evaluator"))
+    edited = spec_file(tmp_path, dcase.replace('root = "data"', f'root = "{tmp_path}/mine/ci"\n'
+                                               f'ground_truth = "{tmp_path}/truth/evaluator"'), "edited.toml")
+    assert spec.hash == load_spec(edited).hash
+    monkeypatch.setenv("MY_TRUTH", "")
+    line = cli_error(["spec", str(path)], capsys)
+    assert "dataset.ground_truth: '${MY_TRUTH}/evaluator' refers to ${MY_TRUTH}, which is not set" in line

@@ -36,6 +36,8 @@ The identity of a validated spec is :mod:`asdbench.spec.identity`'s; its fields 
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -138,8 +140,28 @@ def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[
     component = validate_component({"name": table["name"], **options}, "datasets", "dataset", registry)
     for key, value in component.items():
         if key in DATASET_PATHS and isinstance(value, str):
-            component[key] = str((base_dir / Path(value).expanduser()).resolve())
+            component[key] = str((base_dir / Path(_expand_variables(value, f"dataset.{key}")).expanduser()).resolve())
     return {**component, "splits": [s for s in SPLITS if s in splits]}
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand_variables(path: str, field: str) -> str:
+    """``${NAME}`` in a dataset path replaced by the environment variable's value, or by ``default`` in
+    ``${NAME:-default}`` where it is unset or empty (as a shell does), so that a grid file names the data's place once
+    for every machine (the paper grids: ``${ASDBENCH_DATA_DIR:-/data}``). What is validated and hashed is the path
+    it comes to: the same run as a file that names that path."""
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match[1], match[2]
+        found = os.environ.get(name) or default
+        if not found:
+            raise SpecError(f"{field}: {path!r} refers to ${{{name}}}, which is not set; set the environment variable "
+                            f"{name} (e.g. {name}=/data asdbench ...)")
+        return found
+
+    return _VARIABLE.sub(value, path)
 
 
 def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:
