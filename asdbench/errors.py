@@ -30,6 +30,11 @@ class SpecError(AsdbenchError):
     """A run or grid spec is malformed or names something that does not exist."""
 
 
+class PreflightError(AsdbenchError):
+    """What is checked before any work (asdbench.store.preflight) found problems: each cause is said once, with the
+    runs it concerns; nothing was computed, and nothing written to the store."""
+
+
 class DataError(AsdbenchError):
     """A dataset file is missing, misnamed, unreadable or in the wrong format."""
 

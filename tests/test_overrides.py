@@ -119,7 +119,7 @@ def test_set_of_a_field_the_grid_varies_is_refused(fake_system, tiny_dataset, tm
 
 def test_set_in_a_grid_names_the_option_and_the_run(fake_system, tiny_dataset, tmp_path, capsys):
     line = cli_error(["status", str(grid_file(tmp_path, tiny_dataset, seeds=(1,))), "--set", "train.lr=-1"], capsys)
-    assert "[system=small, seed=1]: train.lr" in line and line.endswith("(given as --set train.lr=-1)")
+    assert "grid.toml [all 2 runs]: train.lr" in line and line.endswith("(given as --set train.lr=-1)")
 
 
 @pytest.mark.slow

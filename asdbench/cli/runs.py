@@ -15,7 +15,7 @@ from asdbench.cli.arguments import (
     override_arguments,
     overrides,
 )
-from asdbench.errors import SpecError
+from asdbench.errors import PreflightError, SpecError
 from asdbench.files.outputs import output_file
 from asdbench.files.paths import writable_directory
 
@@ -60,7 +60,6 @@ def _run(args: argparse.Namespace) -> int:
     from asdbench.report import summary
     from asdbench.scoring.metrics import EvaluationReport
     from asdbench.spec.validate import load_spec
-    from asdbench.store import stale
     from asdbench.store.store import Store
 
     writable_directory(args.out, "--out")
@@ -70,8 +69,10 @@ def _run(args: argparse.Namespace) -> int:
     registry = get_registry()
     spec = load_spec(args.spec, registry, overrides(args))
     store = Store(args.out)
-    stale.apply(code_policy(args), [spec], store, registry)
-    results = store.run(spec, registry)
+    try:
+        results = store.run(spec, registry, changed_code=code_policy(args))
+    except PreflightError as exc:
+        raise PreflightError(f"{args.spec}: {exc}") from None
     for split, report in results["splits"].items():
         print(f"\n## {spec.dataset['name']} {split}\n")
         print(EvaluationReport.from_dict(report).to_markdown() if report else "no ground truth: scores written only")

@@ -15,13 +15,15 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from asdbench.contract.registry import get_registry
-from asdbench.errors import SpecError
+from asdbench.contract.registry import Registry, get_registry
+from asdbench.errors import PreflightError, SpecError
 from asdbench.grid.cluster import Attempts, dask_executor
 from asdbench.grid.expand import Grid
+from asdbench.grid.problems import report
 from asdbench.runtime.progress import progress_bar
 from asdbench.spec.identity import RunSpec, canonical_json, training_identity
 from asdbench.store.claims import CLAIMS
+from asdbench.store.preflight import Checked, check_runs, to_compute
 from asdbench.store.reading import RunState
 from asdbench.store.stale import apply as apply_code_policy
 from asdbench.store.stale import survey
@@ -47,7 +49,9 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
     runs_root = Path(runs_root).resolve()  # the path every worker is given, whatever its working directory
     store = Store(runs_root)
     unique = {run.spec.hash: run.spec for run in grid.runs}
-    apply_code_policy(changed_code, list(unique.values()), store, get_registry())
+    registry = get_registry()
+    check_grid(grid, store, registry, changed_code=changed_code, device=executor == "local")
+    apply_code_policy(changed_code, list(unique.values()), store, registry)
     outcomes: dict[str, Outcome] = {}
     pending = dict(unique)
     # a context, so that an error (an unreachable scheduler) ends the bar's line before it is printed
@@ -67,6 +71,20 @@ def execute_grid(grid: Grid, runs_root: Path, *, executor: str = "local", worker
             if pending:  # held by another process: wait for it to finish (or die), then look again
                 time.sleep(POLL_SECONDS)
     return outcomes
+
+
+def check_grid(grid: Grid, store: Store, registry: Registry, *, changed_code: str, device: bool) -> Checked:
+    """Check every run the grid would compute before any work (:mod:`asdbench.store.preflight`); raise
+    :class:`PreflightError` naming each problem once, with the runs it concerns by their coordinates. ``device``:
+    whether the work runs on this machine (not on Dask workers, which have devices of their own)."""
+    checked = check_runs(to_compute([run.spec for run in grid.runs], store, registry, changed_code), registry,
+                         device=device)
+    if checked.problems:
+        coordinates = {run.spec.hash: run.coordinates for run in grid.runs}
+        problems = [(p.cause, [coordinates[spec.hash] for spec in p.runs]) for p in checked.problems]
+        raise PreflightError(report(grid.path, problems, len(grid.runs),
+                                    "found before any work (nothing was trained, nothing written)"))
+    return checked
 
 
 def training_groups(specs: list[RunSpec]) -> list[list[RunSpec]]:

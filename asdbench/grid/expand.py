@@ -49,6 +49,7 @@ from typing import Any
 
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
+from asdbench.grid.problems import report
 from asdbench.spec.files import GRID_FILE, GRID_KEYS, read_toml, refuse_other_kind
 from asdbench.spec.identity import RunSpec, canonical_json
 from asdbench.spec.overrides import Override, apply_overrides, blamed
@@ -102,7 +103,7 @@ def load_grid(path: Path, registry: Registry | None = None, overrides: Sequence[
     dimensions = _dimensions(raw, path)
     _refuse_replaced_overrides(overrides, dimensions, list(raw.get("axes", {})), path)
     base = apply_overrides(base, overrides)
-    runs = []
+    runs, invalid, total = [], {}, 0
     for combination in itertools.product(*[[(name, v) for v in values] for name, values in dimensions.items()]):
         spec = deepcopy(base)
         coordinates = {}
@@ -110,11 +111,13 @@ def load_grid(path: Path, registry: Registry | None = None, overrides: Sequence[
             coordinates[name] = label
             for dotted, value in fields.items():
                 _set(spec, dotted, value, path)
+        total += 1
         try:
-            validated = validate_spec(spec, registry, base_dir=base_dir)
-        except SpecError as exc:
-            raise SpecError(f"{path} [{_where(coordinates)}]: {blamed(str(exc), overrides)}") from None
-        runs.append(GridRun(coordinates, validated))
+            runs.append(GridRun(coordinates, validate_spec(spec, registry, base_dir=base_dir)))
+        except SpecError as exc:  # every run is validated, and each cause said once with the runs it concerns
+            invalid.setdefault(blamed(str(exc), overrides), []).append(coordinates)
+    if invalid:
+        raise SpecError(report(path, list(invalid.items()), total, "in the runs' specs"))
     _refuse_repeated_runs(runs, path)
     table = _table(raw.get("table", {}), dimensions, path)
     return Grid(path, runs, table, {name: [label for label, _ in values] for name, values in dimensions.items()})

@@ -22,14 +22,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from asdbench.contract.boundary import plugin_call
 from asdbench.contract.registry import Registry, get_registry
-from asdbench.data.units import units_of
 from asdbench.errors import AsdbenchError, HostError, WriteError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.spec.identity import RunSpec
 from asdbench.spec.validate import validate_spec
-from asdbench.store import codeprint, datacheck, pseudolabels, stale
+from asdbench.store import codeprint, datacheck, preflight, pseudolabels, stale
 from asdbench.store.checks import UnknownOrigin, scoring_problem, set_aside_problem, training_problem
 from asdbench.store.claims import Claim
 from asdbench.store.layout import RESULTS, trained_embeddings, training_complete
@@ -68,13 +66,18 @@ class Store(StoredRuns):
     def __init__(self, root: Path, claims: str = "files") -> None:
         super().__init__(root, claims)
         self._fingerprints: dict[str, str | None] = {}  # per [dataset] table: read once per store
-        self._training_domains: dict[str, dict[str, Any]] = {}  # per dataset: its units' training domains
 
     # --- computing ----------------------------------------------------------------------------------------
 
-    def run(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> dict[str, Any]:
+    def run(self, spec: RunSpec, registry: Registry, *, progress: bool = True,
+            changed_code: str = "refuse") -> dict[str, Any]:
         """Bring one run to done in this process and return its results; its error, if any, is raised (and
-        recorded). A run (or its training) that another process is computing is waited for, then read back."""
+        recorded). Before any work it is checked (:mod:`asdbench.store.preflight`: a problem there is raised, and
+        recorded nowhere), then ``changed_code`` is applied to it (:func:`asdbench.store.stale.apply`). A run (or its
+        training) that another process is computing is waited for, then read back."""
+        preflight.refuse(preflight.check_runs(preflight.to_compute([spec], self, registry, changed_code),
+                                              registry).problems)
+        stale.apply(changed_code, [spec], self, registry)
         waiting = False
         while (outcome := self.attempt_group([spec], registry, progress=progress,
                                              raise_errors=True)[0]).state is RunState.RUNNING:
@@ -95,26 +98,18 @@ class Store(StoredRuns):
         seed, stacked in one process), keeping the checkpoints and embeddings all its runs need; then each run
         is scored from its training's embeddings.
 
-        Every run's scoring components are built before any training starts, so an invalid backend option
-        fails its run at once. Trainings and runs done or held elsewhere are left alone. When a stacked
-        training fails, its trainings are attempted one at a time, so that only one that fails alone is
+        The runs were checked before (:mod:`asdbench.store.preflight`: their data read, their backends built and
+        given the data), once for a whole grid. Trainings and runs done or held elsewhere are left alone. When a
+        stacked training fails, its trainings are attempted one at a time, so that only one that fails alone is
         recorded as failed.
         """
         outcomes: dict[str, Outcome] = {}
-        valid = []
+        by_training: dict[str, list[RunSpec]] = {}
         for spec in specs:
             if (self.directory(spec) / RESULTS).exists() and self._problem(spec) is None:
                 self._check_data(spec, registry)
                 outcomes[spec.hash] = Outcome(spec.hash, RunState.DONE, self.results(spec))
                 continue
-            try:
-                self._check_scoring(spec, registry)
-            except Exception as exc:
-                outcomes[spec.hash] = self._failed(spec, self.directory(spec), exc, raise_errors)
-                continue
-            valid.append(spec)
-        by_training: dict[str, list[RunSpec]] = {}
-        for spec in valid:
             by_training.setdefault(spec.training_hash, []).append(spec)
         ready, claims = [], []
         try:
@@ -235,26 +230,6 @@ class Store(StoredRuns):
             raise exc
         return Outcome(spec.hash, RunState.FAILED, error=message, error_file=directory / ERROR)
 
-    def _check_scoring(self, spec: RunSpec, registry: Registry) -> None:
-        """Build the run's backend from its options and let it check each machine's training domains (its
-        ``check_data``, if it has one), so that a bad option or too little data fails before any training."""
-        component = spec.system.get("backend")
-        if component is None:
-            raise AsdbenchError("system.backend is required to score a run")
-        backend = registry.build("backends", component)
-        if not hasattr(backend, "check_data"):
-            return
-        key = json.dumps(spec.dataset, sort_keys=True)
-        if key not in self._training_domains:
-            self._training_domains[key] = _training_domains(datacheck.open_dataset(spec.dataset, registry),
-                                                            spec.dataset["splits"])
-        for where, domains in self._training_domains[key].items():
-            try:
-                with plugin_call(registry.get("backends", component["name"]), "check_data"):
-                    backend.check_data(domains)
-            except AsdbenchError as exc:
-                raise AsdbenchError(f"{where}: {exc}") from None
-
     def _check_data(self, spec: RunSpec, registry: Registry) -> None:
         """A finished run made on other data than its dataset holds now raises DataError (asdbench.store.datacheck)."""
         key = json.dumps(spec.dataset, sort_keys=True)
@@ -304,9 +279,3 @@ class StoreSystems:
                 lock.release()
         return trained_embeddings(directory, epoch)
 
-
-def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:
-    """``<split>/<machine> section <nn>`` -> the domains of that unit's training clips, read from the manifests (no
-    audio)."""
-    units = units_of({split: dataset.manifest(split) for split in splits})
-    return {f"{unit.split}/{unit.machine} section {unit.section}": unit.train["domain"].to_numpy() for unit in units}
