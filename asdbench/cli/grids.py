@@ -71,6 +71,8 @@ def _grid(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from asdbench.grid.execute import grid_status
     from asdbench.grid.expand import load_grid
+    from asdbench.grid.watch import running_trainings
+    from asdbench.store.reading import StoredRuns
 
     grid = load_grid(args.grid, overrides=overrides(args))
     rows = grid_status(grid, existing_store(args.out, args.grid))
@@ -80,6 +82,8 @@ def _status(args: argparse.Namespace) -> int:
     runs = ", ".join(f"{sum(r['state'] == state for r in rows)} {state}" for state in states)
     trained = ", ".join(f"{sum(t == state for t in trainings.values())} {state}" for state in states)
     print(f"\n{len(rows)} runs: {runs}\n{len(trainings)} trainings: {trained}")
+    for line in running_trainings(grid, StoredRuns(args.out)):
+        print(f"running: {line}")
     return 0
 
 

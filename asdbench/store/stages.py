@@ -9,6 +9,7 @@ A training directory, ``<store>/<training hash>/``, holds::
     code.json          the fingerprint of the code it is trained with (asdbench.store.codeprint)
     data.json          the fingerprint of the data it was made on (asdbench.store.datacheck)
     checkpoints/       epoch_XXX.pt for the epochs kept, last.pt for resume (none for train.epochs = 0)
+    progress.json      where its training is, written as it goes (asdbench.runtime.epochrecord)
     embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
                        the system as built, for train.epochs = 0)
     trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on
@@ -91,7 +92,7 @@ class PreparedTraining:
 
     def member(self) -> StackedMember:
         return StackedMember(self.system, self.training_clips, self.targets, self.num_classes, self.plan,
-                             self.checkpoint_dir)
+                             self.checkpoint_dir, self.directory)
 
 
 def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epochs: list[int],
@@ -150,7 +151,7 @@ def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> Non
     if not any(stacked):
         for run in runs:
             train(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir,
-                  device=run.device, progress=progress)
+                  device=run.device, progress=progress, record_dir=run.directory)
     else:
         members = [run.member() for run in runs]
         problem = stacking_problem(members) if len(members) > 1 else None
