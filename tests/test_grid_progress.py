@@ -16,7 +16,7 @@ from asdbench.cli.main import main
 from asdbench.contract.registry import get_registry
 from asdbench.grid.execute import check_grid
 from asdbench.grid.expand import load_grid
-from asdbench.grid.watch import SCORING_WORK, GridWatch, Training, duration, plan
+from asdbench.grid.watch import EMBEDDING_WORK, SCORING_WORK, GridWatch, Training, duration, plan
 from asdbench.runtime import epochrecord
 from asdbench.runtime.epochrecord import EpochRecorder, read_record
 from asdbench.store.reading import RunState
@@ -61,10 +61,10 @@ def test_a_scoring_weighs_what_it_costs_not_what_a_training_does(fake_system, ti
     (training,) = plan(grid, store, checked)
     size = checked.sizes[grid.runs[0].spec.hash]
     assert training.epoch_work == size.training_clips and training.epochs_left == 4
-    assert training.embed_work == len({2, 4}) * size.clips  # the checkpoints its runs ensemble
+    assert training.embed_work == EMBEDDING_WORK * len({2, 4}) * size.clips  # the checkpoints its runs ensemble
     assert sorted(training.runs.values()) == pytest.approx(sorted(SCORING_WORK * size.clips * len(run.spec.train[
         "checkpoints"]) for run in grid.runs))
-    assert max(training.runs.values()) < 0.01 * (training.work - sum(training.runs.values()))  # each scoring
+    assert max(training.runs.values()) < 0.02 * (training.work - sum(training.runs.values()))  # each scoring
     assert training.label == f"training {grid.runs[0].spec.training_hash} [all 4 runs]"
 
 

@@ -7,14 +7,14 @@ Every training records where it is in its own folder as it trains (:mod:`asdbenc
 module reads those records, once a second, from the store: so a grid shows the same whichever executor trains, this
 process, a process pool, or Dask workers on machines that share the store, and ``asdbench status`` shows the same.
 
-Work is counted in clip passes, the unit a network's cost scales with: an epoch is one pass over the training's
-training clips (forward and backward), embedding a kept checkpoint one pass over every clip of its splits (forward
-only, with larger batches), and a scoring :data:`SCORING_WORK` of a pass per clip and checkpoint, for it fits a
-backend on stored embeddings. Measured on the ``ci`` preset on 2 shared CPU cores (leaderboard/synth-subspace.toml,
-docs/performance.md): an epoch took 0.07 s a training clip, embedding 0.06 s a clip a checkpoint, a scoring of 3
-checkpoints 4.4 s, 0.0013 s a clip a checkpoint, 0.02 of a pass. So a 0.2 s scoring weighs what it costs, not what a
+Work is counted in training passes, the unit a network's cost scales with: an epoch is one pass over the training's
+clips (forward and backward), embedding a kept checkpoint :data:`EMBEDDING_WORK` of a pass per clip of its splits
+(forward only), and a scoring :data:`SCORING_WORK` of a pass per clip and checkpoint (it fits a backend on stored
+embeddings). Measured on the ``ci`` preset (leaderboard/synth-subspace.toml, one thread, epochs and embeddings
+interleaved; docs/performance.md): 68 ms a training clip an epoch, 20 ms a clip an embedded checkpoint, and a
+scoring of 3 checkpoints 4.4 s, 1.3 ms a clip a checkpoint. So a 0.2 s scoring weighs what it costs, not what a
 training does, and the time left is the work left at the pace the grid has kept so far (only the ratios matter: a
-faster device speeds every kind of work). Not counted: what a pseudo-labelling feature space trains,
+faster device speeds every kind of work alike, roughly). Not counted: what a pseudo-labelling feature space trains,
 and a checkpoint re-created because an earlier training did not keep it.
 """
 
@@ -39,8 +39,10 @@ from asdbench.store.reading import RunState, StoredRuns
 from asdbench.store.store import Outcome
 
 POLL_SECONDS = 1.0
+EMBEDDING_WORK = 0.3
+"""Embedding's work per clip and kept checkpoint, in training passes (the module's docstring says why)."""
 SCORING_WORK = 0.02
-"""A scoring's work per clip and checkpoint, in clip passes (the module's docstring says where it comes from)."""
+"""A scoring's work per clip and checkpoint, in training passes (the module's docstring says why)."""
 
 
 @dataclass
@@ -90,7 +92,7 @@ def plan(grid: Grid, store: StoredRuns, checked: Checked) -> list[Training]:
         else:
             record = store.progress(spec)
             done = record.epoch if record is not None and record.epochs == epochs else 0
-            embed = len({epoch for run in runs for epoch in run.train["checkpoints"]}) * size.clips
+            embed = EMBEDDING_WORK * len({epoch for run in runs for epoch in run.train["checkpoints"]}) * size.clips
         label = f"training {training_hash} {describe_runs([coordinates[run.hash] for run in runs], len(grid.runs))}"
         trainings.append(Training(
             store.training_directory(spec), label.strip(), epochs, epochs - done, size.training_clips, embed,

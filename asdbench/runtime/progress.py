@@ -53,5 +53,7 @@ def progress_bar(iterable: Any = None, **options: Any) -> tqdm:
     """
     if options.get("disable") or on_terminal():
         return notebook_tqdm(iterable, **options)
+    # maxinterval too: tqdm's monitor thread would otherwise print a bar that has not printed for 10 s
     return tqdm(iterable, file=_Lines(sys.stderr), mininterval=LOG_INTERVAL_SECONDS, delay=LOG_INTERVAL_SECONDS,
+                maxinterval=LOG_INTERVAL_SECONDS,
                 ncols=LOG_COLUMNS, ascii=True, **options)
