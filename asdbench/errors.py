@@ -21,12 +21,26 @@ class ContractError(PluginError):
     """A plugin's component returned something its kind's contract (asdbench.hookspecs) does not allow."""
 
 
+class HostError(AsdbenchError):
+    """This machine cannot do the work as asked: a device that is not here (``ASDBENCH_DEVICE=cuda`` without CUDA),
+    a dataset root that is not there. No run is at fault: the store records no failure, and a grid stops."""
+
+
 class SpecError(AsdbenchError):
     """A run or grid spec is malformed or names something that does not exist."""
 
 
+class PreflightError(AsdbenchError):
+    """What is checked before any work (asdbench.store.preflight) found problems: each cause is said once, with the
+    runs it concerns; nothing was computed, and nothing written to the store."""
+
+
 class DataError(AsdbenchError):
     """A dataset file is missing, misnamed, unreadable or in the wrong format."""
+
+
+class DataNotFound(DataError, HostError):
+    """A dataset's root folder is not on this machine (not mounted, or the data live elsewhere)."""
 
 
 class ScoreFileError(AsdbenchError):

@@ -34,10 +34,22 @@ def test_expansion_is_the_product_and_hashes_are_stable(fake_system, tiny_datase
 
 
 def test_grid_errors_name_the_file_and_variant(fake_system, tiny_dataset, tmp_path):
-    path = grid_file(tmp_path, tiny_dataset)
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1,))
     path.write_text(path.read_text().replace('"system.networks"', '"system.netwerks"'))
     with pytest.raises(SpecError, match=r"grid.toml \[system=wide, seed=1\]: system.netwerks"):
         load_grid(path)
+
+
+def test_every_run_is_validated_and_each_cause_said_once_with_its_runs(fake_system, tiny_dataset, tmp_path):
+    path = grid_file(tmp_path, tiny_dataset)
+    path.write_text(path.read_text().replace('"system.networks"', '"system.netwerks"')
+                    .replace("seed = [1, 2, 3]", "seed = [1, 2, 3, -1]"))
+    with pytest.raises(SpecError) as refused:
+        load_grid(path)
+    head, *causes = str(refused.value).splitlines()
+    assert head.endswith("grid.toml: 2 problems in the runs' specs, in 5 of 8 runs:")
+    assert causes[0].startswith("  [system={small, wide}, seed=-1] (2 runs): seed: expected an integer")
+    assert causes[1].startswith("  [system=wide, seed={1, 2, 3}] (3 runs): system.netwerks: unknown field")
 
 
 def asdbench(*args):

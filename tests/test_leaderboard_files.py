@@ -101,3 +101,19 @@ def test_backend_ablation_scores_the_ci_leaderboards_subspace_trainings():
     assert len(ablation) == 8 * 2
     assert {run.spec.training_hash for run in ablation} == {run.spec.training_hash for run in subspace}
     assert {run.spec.hash for run in subspace} <= {run.spec.hash for run in ablation}
+
+
+@pytest.mark.parametrize("name", [*PAPER_GRIDS, "sota.toml"])
+def test_paper_grids_run_unedited_on_data_elsewhere(name, tmp_path, monkeypatch):
+    """$ASDBENCH_DATA_DIR moves every data folder of a paper grid, to the runs the edited file would name."""
+    monkeypatch.setenv("ASDBENCH_DATA_DIR", str(tmp_path / "mine"))
+    runs = load_grid(LEADERBOARD / name).runs
+    paths = {run.spec.dataset.get(key) for run in runs for key in ("root", "ground_truth", "hidden_attributes")} - {None}
+    assert paths and all(path.startswith(str(tmp_path / "mine") + "/") for path in paths)
+    for file in (name, "paper-base.toml"):
+        (tmp_path / file).write_text((LEADERBOARD / file).read_text().replace("${ASDBENCH_DATA_DIR:-/data}",
+                                                                               str(tmp_path / "mine")))
+    assert [run.spec.hash for run in runs] == [run.spec.hash for run in load_grid(tmp_path / name).runs]
+    monkeypatch.delenv("ASDBENCH_DATA_DIR")
+    assert {run.spec.dataset["root"] for run in load_grid(LEADERBOARD / name).runs} <= {
+        f"/data/dcase{year}" for year in range(2020, 2027)}

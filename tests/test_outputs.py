@@ -42,7 +42,8 @@ def refused(capsys, argv: list[str], *fragments: str) -> str:
     """Run the command line; assert it exits 2 with one error line holding every fragment, and no traceback."""
     assert main(argv) == 2
     err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("grid ")]  # a progress bar
+    lines = [line for line in err.splitlines()  # less a grid's progress: its bar, and its trainings' lines
+             if line.strip() and not line.startswith(("grid ", "training "))]
     assert len(lines) == 1 and lines[0].startswith("asdbench: error: "), err
     assert all(fragment in lines[0] for fragment in fragments), err
     return lines[0]

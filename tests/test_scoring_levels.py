@@ -16,7 +16,7 @@ from dataclasses import replace
 import pytest
 
 from asdbench.contract.registry import get_registry
-from asdbench.errors import SpecError
+from asdbench.errors import PreflightError, SpecError
 from asdbench.grid.execute import execute_grid, grid_status
 from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
@@ -48,25 +48,21 @@ def test_backend_variants_train_once_and_equal_separate_full_runs(fake_system, t
     assert "4 runs, scored from 1 trainings" in leaderboard.render(grid, tmp_path / "store")
 
 
-@pytest.mark.slow
 def test_an_invalid_backend_fails_before_any_training(fake_system, tiny_dataset, tmp_path):
     variants = BACKENDS + '[[variants.backend]]\nname = "k=0"\n"system.backend" = {{name = "knn", k = 0}}\n'
     with pytest.raises(SpecError, match=r"\[backend=k=0\]: system.backend.k: expected a number >= 1, got 0"):
         load_grid(backend_grid(tmp_path, tiny_dataset, variants))  # validation refuses it before any run
-    # a spec that bypasses validation (one written by hand) still fails its run before training
+    # a spec that bypasses validation (one written by hand) is refused by the grid's checks, before any training
     grid = load_grid(backend_grid(tmp_path, tiny_dataset, variants.replace("k = 0", "k = 2")))
     invalid = next(run for run in grid.runs if run.coordinates["backend"] == "k=0")
     invalid = replace(invalid, spec=RunSpec({**invalid.spec.canonical, "system": {
         **invalid.spec.system, "backend": {"name": "knn", "k": 0}}}))
     grid = replace(grid, runs=[invalid if run.coordinates["backend"] == "k=0" else run for run in grid.runs])
-    store = Store(tmp_path / "store")
-    outcome = store.attempt(invalid.spec, get_registry())
-    assert outcome.state is RunState.FAILED and "knn.k: expected a number >= 1, got 0" in outcome.error
-    assert trainings(fake_system) == 0 and not (store.training_directory(invalid.spec) / "checkpoints").exists()
-    with pytest.raises(Exception, match=r"knn\.k: expected a number >= 1, got 0"):
-        store.run(invalid.spec, get_registry(), progress=False)
-    outcomes = execute_grid(grid, tmp_path / "store", progress=False)
-    assert [o.state for o in outcomes.values()].count(RunState.FAILED) == 1 and trainings(fake_system) == 1
+    with pytest.raises(PreflightError, match=r"\[backend=k=0\]: system.backend: .*knn.k: expected a number >= 1"):
+        execute_grid(grid, tmp_path / "store", progress=False)
+    with pytest.raises(PreflightError, match=r"knn\.k: expected a number >= 1, got 0"):
+        Store(tmp_path / "store").run(invalid.spec, get_registry(), progress=False)
+    assert trainings(fake_system) == 0 and not (tmp_path / "store").exists()
 
 
 @pytest.mark.slow
@@ -171,8 +167,9 @@ def test_a_backend_that_cannot_fit_the_data_fails_before_any_training(fake_syste
     variants = '[[variants.backend]]\nname = "too many clusters"\n' \
                '"system.backend" = {{name = "kmeans-target", clusters = 500}}\n'
     grid = load_grid(backend_grid(tmp_path, tiny_dataset, variants))
-    store = Store(tmp_path / "store")
-    outcome = store.attempt(grid.runs[0].spec, get_registry())
-    assert outcome.state is RunState.FAILED
-    assert "dev/" in outcome.error and "source-domain training clips for 500 clusters" in outcome.error
-    assert trainings(fake_system) == 0
+    with pytest.raises(PreflightError) as refused:
+        execute_grid(grid, tmp_path / "store", progress=False)
+    assert "[backend=too many clusters]: dev/" in str(refused.value)
+    assert "source-domain training clips for 500 clusters" in str(refused.value)
+    assert "more machine sections)" in str(refused.value)
+    assert trainings(fake_system) == 0 and not (tmp_path / "store").exists()

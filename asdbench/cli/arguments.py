@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from asdbench.data.years import SPLITS, YEARS
 from asdbench.errors import PathError
+from asdbench.spec.overrides import Override, parse_overrides
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,6 +61,19 @@ def code_change_arguments(sub: argparse.ArgumentParser) -> None:
     group.add_argument("--keep-results", action="store_true",
                        help="keep finished results made with other code than is installed, and record that choice "
                             "in them")
+
+
+def override_arguments(sub: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE``, repeatable: a field of the run spec, or of a grid's base spec (asdbench.spec.overrides)."""
+    sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="set a field of the run spec (of a grid: of its base spec) by its dotted path to a TOML "
+                          "value, as if the file said so: --set train.epochs=1 --set 'system.backend={name=\"knn\", "
+                          "k=3}' (repeatable)")
+
+
+def overrides(args: argparse.Namespace) -> list[Override]:
+    """The ``--set`` options, parsed."""
+    return parse_overrides(args.overrides)
 
 
 def code_policy(args: argparse.Namespace) -> str:

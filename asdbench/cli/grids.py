@@ -13,6 +13,8 @@ from asdbench.cli.arguments import (
     code_change_arguments,
     code_policy,
     existing_store,
+    override_arguments,
+    overrides,
     positive_int,
 )
 from asdbench.errors import AsdbenchError
@@ -32,11 +34,13 @@ def add_commands(command: Command) -> None:
                      help="how a worker claims a training or run: OS file locks in the store (default), or locks on "
                           "the Dask scheduler (with --executor dask, for a store whose file system's locks stay on "
                           "each node; see README)")
+    override_arguments(sub)
     code_change_arguments(sub)
 
     sub = command("status", _status, "show each run of a grid: done, running, failed or pending")
     sub.add_argument("grid", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store (default: runs)")
+    override_arguments(sub)
 
     sub = command("worker", _worker, "start one Dask worker per GPU of this machine, each seeing only its GPU "
                   "(CUDA_VISIBLE_DEVICES) and declaring it (--resources GPU=1); other options go to every "
@@ -53,7 +57,7 @@ def _grid(args: argparse.Namespace) -> int:
     from asdbench.report.leaderboard import check_table
 
     writable_directory(args.out, "--out")
-    grid = load_grid(args.grid)
+    grid = load_grid(args.grid, overrides=overrides(args))
     check_table(grid)
     outcomes = execute_grid(grid, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                             claims=args.claims, changed_code=code_policy(args))
@@ -67,8 +71,10 @@ def _grid(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from asdbench.grid.execute import grid_status
     from asdbench.grid.expand import load_grid
+    from asdbench.grid.watch import running_trainings
+    from asdbench.store.reading import StoredRuns
 
-    grid = load_grid(args.grid)
+    grid = load_grid(args.grid, overrides=overrides(args))
     rows = grid_status(grid, existing_store(args.out, args.grid))
     print(tabulate(rows, headers="keys", tablefmt="simple"))
     states = ("done", "stale", "running", "failed", "damaged", "pending")
@@ -76,6 +82,8 @@ def _status(args: argparse.Namespace) -> int:
     runs = ", ".join(f"{sum(r['state'] == state for r in rows)} {state}" for state in states)
     trained = ", ".join(f"{sum(t == state for t in trainings.values())} {state}" for state in states)
     print(f"\n{len(rows)} runs: {runs}\n{len(trainings)} trainings: {trained}")
+    for line in running_trainings(grid, StoredRuns(args.out)):
+        print(f"running: {line}")
     return 0
 
 

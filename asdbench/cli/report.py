@@ -12,6 +12,8 @@ from tabulate import tabulate
 from asdbench.cli.arguments import (
     Command,
     existing_store,
+    override_arguments,
+    overrides,
     positive_int,
     tolerance,
 )
@@ -43,6 +45,7 @@ def add_commands(command: Command) -> None:
     table.add_argument("--value", help="a split's or a machine's value (default: official_score)")
     table.add_argument("--machines", nargs="+", metavar="MACHINE", help="a per-machine table's machines")
     table.add_argument("--aggregate", help="hmean: add the hmean over the machines shown")
+    override_arguments(sub)
 
     sub = command("results", _results, "every finished run's metrics as one tidy table (a row per run, split, "
                   "machine section and metric, with the grid's coordinates and the seed)")
@@ -51,6 +54,7 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--format", default="csv",
                      help="csv (default), json, or parquet (needs pyarrow or fastparquet, and --write)")
     sub.add_argument("--write", type=Path, metavar="FILE", help="write to this file instead of standard output")
+    override_arguments(sub)
 
     sub = command("plot-space", _plot_space, "draw a machine section's pseudo-labelling space, coloured by true labels")
     sub.add_argument("run", type=Path, help="a run or training directory (or a pseudolabels/<hash> directory)")
@@ -65,7 +69,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     from asdbench.grid.expand import load_grid
     from asdbench.report import leaderboard
 
-    grids = _tables(load_grid(args.grid), args)
+    grids = _tables(load_grid(args.grid, overrides=overrides(args)), args)
     outputs = {"--write": args.write, "--heatmap": args.heatmap, "--json": args.json}
     for option, path in outputs.items():
         if path is not None:
@@ -138,7 +142,7 @@ def _results(args: argparse.Namespace) -> int:
     results.check_format(args.format, args.write)
     if args.write:
         output_file(args.write, "--write")
-    grid = load_grid(args.grid)
+    grid = load_grid(args.grid, overrides=overrides(args))
     frame, unfinished = results.tidy(grid, existing_store(args.out, args.grid))
     if args.format == "parquet":
         results.write_parquet(frame, args.write)

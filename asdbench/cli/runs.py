@@ -12,8 +12,10 @@ from asdbench.cli.arguments import (
     Command,
     code_change_arguments,
     code_policy,
+    override_arguments,
+    overrides,
 )
-from asdbench.errors import SpecError
+from asdbench.errors import PreflightError, SpecError
 from asdbench.files.outputs import output_file
 from asdbench.files.paths import writable_directory
 
@@ -22,6 +24,7 @@ def add_commands(command: Command) -> None:
     sub = command("spec", _spec, "validate a run spec and print its canonical form and hash")
     sub.add_argument("spec", type=Path)
     sub.add_argument("--json", action="store_true", help="print only the canonical JSON")
+    override_arguments(sub)
 
     sub = command("run", _run, "train and score one run spec, then print its per-machine tables")
     sub.add_argument("spec", type=Path)
@@ -30,17 +33,19 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--baseline", type=Path, metavar="DIR",
                      help="the --out directory of `asdbench baseline`: its scores are shown next to the run's")
     sub.add_argument("--plot", type=Path, metavar="PNG", help="also draw every machine's hmean as a bar chart")
+    override_arguments(sub)
     code_change_arguments(sub)
 
     sub = command("pseudolabel", _pseudolabel, "compute (or read back) the pseudo-label table of a run spec")
     sub.add_argument("spec", type=Path)
     sub.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (labels go in OUT/pseudolabels/)")
+    override_arguments(sub)
 
 
 def _spec(args: argparse.Namespace) -> int:
     from asdbench.spec.validate import load_spec
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, overrides=overrides(args))
     if args.json:
         print(spec.to_json())
     else:
@@ -55,7 +60,6 @@ def _run(args: argparse.Namespace) -> int:
     from asdbench.report import summary
     from asdbench.scoring.official import report_from_dict
     from asdbench.spec.validate import load_spec
-    from asdbench.store import stale
     from asdbench.store.store import Store
 
     writable_directory(args.out, "--out")
@@ -63,10 +67,12 @@ def _run(args: argparse.Namespace) -> int:
         output_file(args.plot, "--plot")
     baseline = summary.read_results(args.baseline) if args.baseline else None  # a wrong folder fails before training
     registry = get_registry()
-    spec = load_spec(args.spec, registry)
+    spec = load_spec(args.spec, registry, overrides(args))
     store = Store(args.out)
-    stale.apply(code_policy(args), [spec], store, registry)
-    results = store.run(spec, registry)
+    try:
+        results = store.run(spec, registry, changed_code=code_policy(args))
+    except PreflightError as exc:
+        raise PreflightError(f"{args.spec}: {exc}") from None
     for split, report in results["splits"].items():
         print(f"\n## {spec.dataset['name']} {split}\n")
         print(report_from_dict(report).to_markdown() if report else "no ground truth: scores written only")
@@ -94,7 +100,7 @@ def _pseudolabel(args: argparse.Namespace) -> int:
 
     writable_directory(args.out, "--out")
     registry = get_registry()
-    spec = load_spec(args.spec, registry)
+    spec = load_spec(args.spec, registry, overrides(args))
     if "pseudolabel" not in spec.canonical:
         raise SpecError(f"{args.spec}: system.labels is {spec.system['labels']!r}, not 'pseudo:<feature space>'")
     result = Store(args.out).pseudolabels(spec, registry)

@@ -39,7 +39,7 @@ from asdbench.data.layout import (
 from asdbench.data.layouts import LAYOUTS, Layout
 from asdbench.data.truth import attribute_table, check_ground_truth_covered, read_hidden_attributes
 from asdbench.data.years import SPLITS, Year, warn_unknown_machines, year_facts
-from asdbench.errors import DataError
+from asdbench.errors import DataError, DataNotFound
 
 SUBSETS = ("train", "test")
 SUPPLEMENTAL = "supplemental"
@@ -86,6 +86,8 @@ def build_manifest(root: Path, year: int, split: str, *, ground_truth: Path | No
         problem = "is not a folder" if hidden_attributes.exists() else "not found"
         raise DataError(f"hidden attributes {hidden_attributes} {problem}: expected the folder of the released "
                         "<dev_data|eval_data>/<machine>/attributes_<section>_<train|test>_correspondence.csv files")
+    if not root.exists():
+        raise DataNotFound(f"dataset root {root} not found on this machine: the data are elsewhere or not mounted")
     machines = list_machines(root, split)
     warn_unknown_machines(root, machines, year, split, split_dir(root, split))
     of_machine = {machine: tuple(sections) if sections is not None else facts.sections_of(split, machine)

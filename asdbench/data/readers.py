@@ -23,7 +23,7 @@ from asdbench.compat import SYNTH_OMITTED_AT_DEFAULT
 from asdbench.contract.constraints import OneOf
 from asdbench.data.layout import INFO_FILE
 from asdbench.data.years import SPLITS, YEARS, Year
-from asdbench.errors import DataError, SpecError
+from asdbench.errors import DataError, DataNotFound, SpecError
 from asdbench.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -167,6 +167,9 @@ def synth(root: str, supplemental: SUPPLEMENTAL_OPTION = "none", channel: CHANNE
     ``channel``: the microphone read, of a two-channel (2026-style) dataset: 0 near, 1 far.
     """
     path = _root(root)
+    if not path.exists():
+        raise DataNotFound(f"dataset root {path} not found on this machine: the data are elsewhere, not mounted, or "
+                           "not written yet (`asdbench synth`)")
     year, sections = synth_description(path)
     info_file = path / INFO_FILE
     hidden = path / "hidden_attributes"

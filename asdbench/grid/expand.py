@@ -44,7 +44,7 @@ file alone.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,8 +52,10 @@ from typing import Any
 
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
+from asdbench.grid.problems import report
 from asdbench.spec.files import GRID_FILE, GRID_KEYS, read_toml, refuse_other_kind
 from asdbench.spec.identity import RunSpec, canonical_json
+from asdbench.spec.overrides import Override, apply_overrides, blamed
 from asdbench.spec.validate import validate_spec
 
 RESULT_COORDINATES = ("split", "machine", "section")
@@ -100,8 +102,9 @@ class Grid:
         return replace(self, tables=[table])
 
 
-def load_grid(path: Path, registry: Registry | None = None) -> Grid:
-    """Read, expand and validate a grid file; errors name the file and the variant or field."""
+def load_grid(path: Path, registry: Registry | None = None, overrides: Sequence[Override] = ()) -> Grid:
+    """Read, expand and validate a grid file, its base spec with the ``overrides`` given on the command line
+    (asdbench.spec.overrides) set; errors name the file and the variant or field, and the override that gave it."""
     registry = registry or get_registry()
     path = Path(path)
     raw = read_toml(path, "grid file")
@@ -111,19 +114,23 @@ def load_grid(path: Path, registry: Registry | None = None) -> Grid:
         raise SpecError(f"{path}: unknown grid field {sorted(unknown)[0]!r}; expected {', '.join(GRID_KEYS)}")
     base, base_dir = _base(raw.get("base"), path)
     dimensions = _dimensions(raw, path)
-    runs = []
+    _refuse_replaced_overrides(overrides, dimensions, list(raw.get("axes", {})), path)
+    base = apply_overrides(base, overrides)
+    runs, invalid, total = [], {}, 0
     for combination in itertools.product(*[[(name, v) for v in values] for name, values in dimensions.items()]):
         spec = deepcopy(base)
         coordinates = {}
-        for name, (label, overrides) in combination:
+        for name, (label, fields) in combination:
             coordinates[name] = label
-            for dotted, value in overrides.items():
+            for dotted, value in fields.items():
                 _set(spec, dotted, value, path)
+        total += 1
         try:
-            validated = validate_spec(spec, registry, base_dir=base_dir)
-        except SpecError as exc:
-            raise SpecError(f"{path} [{_where(coordinates)}]: {exc}") from None
-        runs.append(GridRun(coordinates, validated))
+            runs.append(GridRun(coordinates, validate_spec(spec, registry, base_dir=base_dir)))
+        except SpecError as exc:  # every run is validated, and each cause said once with the runs it concerns
+            invalid.setdefault(blamed(str(exc), overrides), []).append(coordinates)
+    if invalid:
+        raise SpecError(report(path, list(invalid.items()), total, "in the runs' specs"))
     _refuse_repeated_runs(runs, path)
     tables = _tables(raw.get("table", {}), dimensions, path)
     return Grid(path, runs, tables, {name: [label for label, _ in values] for name, values in dimensions.items()})
@@ -196,6 +203,25 @@ def _refuse_overridden_fields(dimensions: dict[str, list[tuple[Any, dict[str, An
                                     f"{path}: {_describe(later, later_label, axes)} sets {replaced!r}, replacing the "
                                     f"{leaf!r} that {_describe(earlier, earlier_label, axes)} sets: set each field "
                                     "in one group or axis only")
+
+
+def _refuse_replaced_overrides(overrides: Sequence[Override], dimensions: dict[str, list[tuple[Any, dict[str, Any]]]],
+                               axes: list[str], path: Path) -> None:
+    """Refuse a ``--set`` of a field that a variant or an axis sets (or a table around it, or a field inside it):
+    ``--set`` changes the base, and the grid's own value would replace it in those runs without a word."""
+    for override in overrides:
+        for dimension, values in dimensions.items():
+            for label, fields in values:
+                for dotted in fields:  # each replaces its whole value, a table included
+                    if _overlap(override.key, dotted):
+                        raise SpecError(f"{override}: {_describe(dimension, label, axes)} of {path} sets {dotted!r}, "
+                                        "which would replace it; --set changes the grid's base spec only, so set "
+                                        "this field in the grid file")
+
+
+def _overlap(key: str, other: str) -> bool:
+    """Whether setting dotted ``key`` and dotted ``other`` touch one value (one is the other, or inside it)."""
+    return key == other or key.startswith((other + ".", other + "[")) or other.startswith((key + ".", key + "["))
 
 
 def _leaves(overrides: dict[str, Any], prefix: str = "") -> Iterator[str]:

@@ -40,14 +40,20 @@ class _Lines:
         self.stream.flush()
 
 
+def on_terminal() -> bool:
+    """Whether bars are redrawn in place (stderr is a terminal, or this is a notebook), not printed as log lines."""
+    return notebook_tqdm is not tqdm or sys.stderr.isatty()
+
+
 def progress_bar(iterable: Any = None, **options: Any) -> tqdm:
     """``tqdm(iterable, **options)`` on a terminal; in a log, plain lines at a modest rate.
 
     The log's stream is also not stderr itself as far as tqdm knows, so ``tqdm.write`` (the epoch lines) does
     not print the bars again after each of its lines, as it does to redraw them on a terminal.
     """
-    stream = sys.stderr
-    if options.get("disable") or notebook_tqdm is not tqdm or stream.isatty():
+    if options.get("disable") or on_terminal():
         return notebook_tqdm(iterable, **options)
-    return tqdm(iterable, file=_Lines(stream), mininterval=LOG_INTERVAL_SECONDS, delay=LOG_INTERVAL_SECONDS,
+    # maxinterval too: tqdm's monitor thread would otherwise print a bar that has not printed for 10 s
+    return tqdm(iterable, file=_Lines(sys.stderr), mininterval=LOG_INTERVAL_SECONDS, delay=LOG_INTERVAL_SECONDS,
+                maxinterval=LOG_INTERVAL_SECONDS,
                 ncols=LOG_COLUMNS, ascii=True, **options)

@@ -36,7 +36,9 @@ The identity of a validated spec is :mod:`asdbench.spec.identity`'s; its fields 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,7 @@ from asdbench.spec.components import validate_component
 from asdbench.spec.files import RUN_SPEC, read_toml, refuse_other_kind
 from asdbench.spec.identity import RunSpec
 from asdbench.spec.options import section_options
+from asdbench.spec.overrides import DATASET_PATHS, Override, apply_overrides, blamed
 from asdbench.spec.schema import (
     MAX_SEED,
     PSEUDO_PREFIX,
@@ -65,14 +68,16 @@ from asdbench.spec.schema import (
 )
 
 
-def load_spec(path: Path, registry: Registry | None = None) -> RunSpec:
-    """Read and validate a TOML run spec; errors name the file and the field."""
+def load_spec(path: Path, registry: Registry | None = None, overrides: Sequence[Override] = ()) -> RunSpec:
+    """Read a TOML run spec, set the ``overrides`` given on the command line (asdbench.spec.overrides) and validate
+    it; errors name the file and the field, and the override that gave it."""
     raw = read_toml(path)
     refuse_other_kind(raw, path, RUN_SPEC)
+    raw = apply_overrides(raw, overrides)
     try:
         return validate_spec(raw, registry, base_dir=Path(path).resolve().parent)
     except SpecError as exc:
-        raise SpecError(f"{path}: {exc}") from None
+        raise SpecError(f"{path}: {blamed(str(exc), overrides)}") from None
 
 
 def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, base_dir: Path | None = None) -> RunSpec:
@@ -134,9 +139,29 @@ def _dataset(table: dict[str, Any], registry: Registry, base_dir: Path) -> dict[
     options = {k: v for k, v in table.items() if k not in ("name", "splits")}
     component = validate_component({"name": table["name"], **options}, "datasets", "dataset", registry)
     for key, value in component.items():
-        if key in ("root", "ground_truth", "hidden_attributes") and isinstance(value, str):
-            component[key] = str((base_dir / Path(value).expanduser()).resolve())
+        if key in DATASET_PATHS and isinstance(value, str):
+            component[key] = str((base_dir / Path(_expand_variables(value, f"dataset.{key}")).expanduser()).resolve())
     return {**component, "splits": [s for s in SPLITS if s in splits]}
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand_variables(path: str, field: str) -> str:
+    """``${NAME}`` in a dataset path replaced by the environment variable's value, or by ``default`` in
+    ``${NAME:-default}`` where it is unset or empty (as a shell does), so that a grid file names the data's place once
+    for every machine (the paper grids: ``${ASDBENCH_DATA_DIR:-/data}``). What is validated and hashed is the path
+    it comes to: the same run as a file that names that path."""
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match[1], match[2]
+        found = os.environ.get(name) or default
+        if not found:
+            raise SpecError(f"{field}: {path!r} refers to ${{{name}}}, which is not set; set the environment variable "
+                            f"{name} (e.g. {name}=/data asdbench ...)")
+        return found
+
+    return _VARIABLE.sub(value, path)
 
 
 def _system(table: dict[str, Any], registry: Registry) -> dict[str, Any]:

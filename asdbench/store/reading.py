@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from asdbench.runtime.epochrecord import EpochRecord, read_record
 from asdbench.spec.identity import RunSpec
 from asdbench.store.checks import Problem, scoring_problem, training_problem
 from asdbench.store.claims import Claim, claimer, held
@@ -71,6 +72,10 @@ class StoredRuns:
         if self._problem(spec) is not None:
             return None
         return read_json(self.directory(spec) / RESULTS)
+
+    def progress(self, spec: RunSpec) -> EpochRecord | None:
+        """Where the run's training is (or was when it stopped), as it records it while it trains."""
+        return read_record(self.training_directory(spec))
 
     def error(self, spec: RunSpec) -> dict[str, Any] | None:
         """The last error of the run's scoring, else of its training (None when neither failed)."""

@@ -11,6 +11,7 @@ A training directory, ``<store>/<training hash>/``, holds::
     checkpoints/       epoch_XXX.pt for the epochs kept, and last.pt, the resume point, only while the latest
                        epoch trained is not one of them (none for train.epochs = 0)
     history.json       each epoch's mean loss, wall time and end (asdbench.store.history)
+    progress.json      where its training is, written as it goes (asdbench.runtime.epochrecord)
     embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
                        the system as built, for train.epochs = 0)
     trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on
@@ -95,7 +96,7 @@ class PreparedTraining:
 
     def member(self) -> StackedMember:
         return StackedMember(self.system, self.training_clips, self.targets, self.num_classes, self.plan,
-                             self.checkpoint_dir)
+                             self.checkpoint_dir, self.directory)
 
 
 def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epochs: list[int],
@@ -155,7 +156,7 @@ def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> Non
     if not any(stacked):
         for run in runs:
             train(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir,
-                  device=run.device, progress=progress, on_epoch=run.log)
+                  device=run.device, progress=progress, on_epoch=run.log, record_dir=run.directory)
     else:
         members = [run.member() for run in runs]
         problem = stacking_problem(members) if len(members) > 1 else None

@@ -22,14 +22,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from asdbench.contract.boundary import plugin_call
 from asdbench.contract.registry import Registry, get_registry
-from asdbench.data.units import units_of
-from asdbench.errors import AsdbenchError, WriteError
+from asdbench.errors import AsdbenchError, HostError, WriteError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.spec.identity import RunSpec, spec_hash
 from asdbench.spec.validate import validate_spec
-from asdbench.store import codeprint, datacheck, pseudolabels, stale
+from asdbench.store import codeprint, datacheck, preflight, pseudolabels, stale
 from asdbench.store.checks import UnknownOrigin, scoring_problem, set_aside_problem, training_problem
 from asdbench.store.claims import Claim
 from asdbench.store.layout import PSEUDOLABELS, RESULTS, read_json, trained_embeddings, training_complete
@@ -69,13 +67,18 @@ class Store(StoredRuns):
     def __init__(self, root: Path, claims: str = "files") -> None:
         super().__init__(root, claims)
         self._fingerprints: dict[str, str | None] = {}  # per [dataset] table: read once per store
-        self._training_domains: dict[str, dict[str, Any]] = {}  # per dataset: its units' training domains
 
     # --- computing ----------------------------------------------------------------------------------------
 
-    def run(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> dict[str, Any]:
+    def run(self, spec: RunSpec, registry: Registry, *, progress: bool = True,
+            changed_code: str = "refuse") -> dict[str, Any]:
         """Bring one run to done in this process and return its results; its error, if any, is raised (and
-        recorded). A run (or its training) that another process is computing is waited for, then read back."""
+        recorded). Before any work it is checked (:mod:`asdbench.store.preflight`: a problem there is raised, and
+        recorded nowhere), then ``changed_code`` is applied to it (:func:`asdbench.store.stale.apply`). A run (or its
+        training) that another process is computing is waited for, then read back."""
+        preflight.refuse(preflight.check_runs(preflight.to_compute([spec], self, registry, changed_code),
+                                              registry).problems)
+        stale.apply(changed_code, [spec], self, registry)
         waiting = False
         while (outcome := self.attempt_group([spec], registry, progress=progress,
                                              raise_errors=True)[0]).state is RunState.RUNNING:
@@ -96,26 +99,18 @@ class Store(StoredRuns):
         seed, stacked in one process), keeping the checkpoints and embeddings all its runs need; then each run
         is scored from its training's embeddings.
 
-        Every run's scoring components are built before any training starts, so an invalid backend option
-        fails its run at once. Trainings and runs done or held elsewhere are left alone. When a stacked
-        training fails, its trainings are attempted one at a time, so that only one that fails alone is
+        The runs were checked before (:mod:`asdbench.store.preflight`: their data read, their backends built and
+        given the data), once for a whole grid. Trainings and runs done or held elsewhere are left alone. When a
+        stacked training fails, its trainings are attempted one at a time, so that only one that fails alone is
         recorded as failed.
         """
         outcomes: dict[str, Outcome] = {}
-        valid = []
+        by_training: dict[str, list[RunSpec]] = {}
         for spec in specs:
             if (self.directory(spec) / RESULTS).exists() and self._problem(spec) is None:
                 self._check_data(spec, registry)
                 outcomes[spec.hash] = Outcome(spec.hash, RunState.DONE, self.results(spec))
                 continue
-            try:
-                self._check_scoring(spec, registry)
-            except Exception as exc:
-                outcomes[spec.hash] = self._failed(spec, self.directory(spec), exc, raise_errors)
-                continue
-            valid.append(spec)
-        by_training: dict[str, list[RunSpec]] = {}
-        for spec in valid:
             by_training.setdefault(spec.training_hash, []).append(spec)
         ready, claims = [], []
         try:
@@ -181,8 +176,8 @@ class Store(StoredRuns):
                 for claim in claims:
                     (self.training_directory(claim.runs[0]) / ERROR).unlink(missing_ok=True)
                 return [claim.runs for claim in claims]
-            except WriteError:  # the store cannot be written: no training is at fault, and none can go on
-                raise
+            except (WriteError, HostError):  # the store cannot be written, or this machine cannot train: no
+                raise                            # training is at fault, and none can go on
             except Exception as exc:  # find out below which training fails alone
                 tqdm.write(f"stacked training of {len(claims)} runs failed ({type(exc).__name__}: {exc}); "
                            "attempting them one at a time", file=sys.stderr)
@@ -225,35 +220,16 @@ class Store(StoredRuns):
 
     def _failed(self, spec: RunSpec, directory: Path, exc: Exception, raise_errors: bool) -> Outcome:
         """Record ``exc`` in ``directory`` (a training's or a run's); raise it again when asked to. A store that
-        cannot be written (a full disk) is no run's failure and cannot record one, and a training whose code or data
+        cannot be written (a full disk) is no run's failure and cannot record one, a machine that cannot do the work
+        (a device or dataset root it does not have) is no run's failure either, and a training whose code or data
         cannot be told is the user's to delete or keep: those errors stop the grid, writing nothing."""
-        if isinstance(exc, WriteError | UnknownOrigin):
+        if isinstance(exc, WriteError | HostError | UnknownOrigin):
             raise exc
         message = f"{type(exc).__name__}: {exc}"
         write_json_atomic(directory / ERROR, {"error": message, "traceback": traceback.format_exc()})
         if raise_errors:
             raise exc
         return Outcome(spec.hash, RunState.FAILED, error=message, error_file=directory / ERROR)
-
-    def _check_scoring(self, spec: RunSpec, registry: Registry) -> None:
-        """Build the run's backend from its options and let it check each machine's training domains (its
-        ``check_data``, if it has one), so that a bad option or too little data fails before any training."""
-        component = spec.system.get("backend")
-        if component is None:
-            raise AsdbenchError("system.backend is required to score a run")
-        backend = registry.build("backends", component)
-        if not hasattr(backend, "check_data"):
-            return
-        key = json.dumps(spec.dataset, sort_keys=True)
-        if key not in self._training_domains:
-            self._training_domains[key] = _training_domains(datacheck.open_dataset(spec.dataset, registry),
-                                                            spec.dataset["splits"])
-        for where, domains in self._training_domains[key].items():
-            try:
-                with plugin_call(registry.get("backends", component["name"]), "check_data"):
-                    backend.check_data(domains)
-            except AsdbenchError as exc:
-                raise AsdbenchError(f"{where}: {exc}") from None
 
     def _check_data(self, spec: RunSpec, registry: Registry) -> None:
         """A finished run made on other data than its dataset holds now raises DataError (asdbench.store.datacheck)."""
@@ -313,9 +289,3 @@ class StoreSystems:
         trainings = sorted({*(known or {}).get("trainings", []), training})
         write_json_atomic(record, {"trainings": trainings})
 
-
-def _training_domains(dataset: Any, splits: list[str]) -> dict[str, Any]:
-    """``<split>/<machine> section <nn>`` -> the domains of that unit's training clips, read from the manifests (no
-    audio)."""
-    units = units_of({split: dataset.manifest(split) for split in splits})
-    return {f"{unit.split}/{unit.machine} section {unit.section}": unit.train["domain"].to_numpy() for unit in units}

@@ -26,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from asdbench.data.clips import ClipSource
+from asdbench.runtime.epochrecord import EpochRecorder
 from asdbench.runtime.progress import progress_bar
 from asdbench.spec.schema import TRAIN_OPTIONS
 from asdbench.training.checkpoints import LAST_CHECKPOINT, checkpoint_path, latest_state, resume, save_checkpoint
@@ -157,6 +158,7 @@ def train(
     progress: bool = True,
     prefetch: int | None = None,
     on_epoch: EpochDone | None = None,
+    record_dir: Path | None = None,
 ) -> list[Path]:
     """Train ``system`` on ``clips`` (one class index per clip in ``targets``), keeping the checkpoints of
     ``plan.checkpoints``; returns their paths.
@@ -164,6 +166,7 @@ def train(
     Finished epochs found in ``checkpoint_dir`` are not trained again. ``prefetch`` batches are made ahead in a
     background thread (0: none; None: :func:`asdbench.training.prefetch.default_prefetch`), which changes nothing but speed.
     ``on_epoch`` hears of each epoch trained here (:data:`EpochDone`).
+    Where it is goes to ``record_dir`` as it trains (:mod:`asdbench.runtime.epochrecord`).
     """
     prefetch = default_prefetch(device) if prefetch is None else prefetch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -173,13 +176,16 @@ def train(
     if progress and 0 < start_epoch < plan.epochs:
         tqdm.write(f"resuming from epoch {start_epoch} of {plan.epochs}")
     one_hot = one_hot_targets(targets, num_classes)
+    recorder = EpochRecorder(record_dir, epochs=plan.epochs, steps=plan.steps_per_epoch(len(clips)),
+                             start_epoch=start_epoch)
     with training_bar(plan, len(clips), start_epoch, plan.epochs, progress) as bar:
         for epoch in range(start_epoch + 1, plan.epochs + 1):
             started = time.perf_counter()
             loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar,
-                                prefetch)
+                                prefetch, recorder)
             end_epoch({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
                        "loss": loss}, plan, checkpoint_dir)
+            recorder.epoch(epoch, loss)
             if on_epoch is not None:
                 on_epoch(epoch, loss, time.perf_counter() - started)
             if progress:
@@ -248,8 +254,8 @@ def training_bar(plan: TrainingPlan, clips: int, start_epoch: int, end_epoch: in
 
 def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSource, one_hot: torch.Tensor,
                  plan: TrainingPlan, epoch: int, checkpoint_dir: Path, device: torch.device, bar: tqdm,
-                 prefetch: int) -> float:
-    """One epoch of training, counted on ``bar``; returns its mean loss."""
+                 prefetch: int, recorder: EpochRecorder | None = None) -> float:
+    """One epoch of training, counted on ``bar`` (and ``recorder``); returns its mean loss."""
     rng = epoch_generators(plan.seed, epoch)
     system.train()
     feed = DeviceFeed(device)
@@ -271,6 +277,8 @@ def _train_epoch(system: System, optimiser: torch.optim.Optimizer, clips: ClipSo
             if losses.add(loss):
                 show_loss()
             bar.update()
+            if recorder is not None:
+                recorder.step(step)
     losses.read()
     show_loss()
     return float(losses.mean[0])

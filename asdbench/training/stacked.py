@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from asdbench.data.clips import ClipSource
 from asdbench.errors import TrainingError
+from asdbench.runtime.epochrecord import EpochRecorder
 from asdbench.training.checkpoints import resume
 from asdbench.training.epochloss import EpochLoss
 from asdbench.training.loop import (
@@ -64,6 +65,8 @@ class StackedMember:
     num_classes: int
     plan: TrainingPlan
     checkpoint_dir: Path
+    record_dir: Path | None = None
+    """Where its progress goes as it trains (asdbench.runtime.epochrecord)."""
 
 
 def stacking_problem(members: Sequence[StackedMember]) -> str | None:
@@ -170,16 +173,19 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
     branches = [_StackedNetwork([m.system.networks[i] for m in members]) for i in range(len(frontends))]
     one_hot = [one_hot_targets(m.targets, m.num_classes) for m in members]
     streams = _RandomStreams(device, len(members))
+    recorders = [EpochRecorder(m.record_dir, epochs=plan.epochs, steps=plan.steps_per_epoch(len(m.clips)),
+                               start_epoch=starts[0]) for m in members]
     with training_bar(plan, len(members[0].clips), starts[0], plan.epochs, progress,
                       desc=f"training {len(members)} stacked seeds") as bar:
         for epoch in range(starts[0] + 1, plan.epochs + 1):
             started = time.perf_counter()
             running = _stacked_epoch(members, optimisers, frontends, branches, one_hot, streams, epoch, device, bar,
-                                     prefetch)
-            for member, optimiser, loss in zip(members, optimisers, running):
+                                     prefetch, recorders)
+            for member, optimiser, loss, recorder in zip(members, optimisers, running, recorders):
                 end_epoch({"epoch": epoch, "model": member.system.state_dict(),
                            "optimiser": optimiser.state_dict(), "loss": float(loss)},
                           member.plan, member.checkpoint_dir)
+                recorder.epoch(epoch, float(loss))
             seconds = time.perf_counter() - started
             for callback, loss in zip(on_epoch, running):
                 if callback is not None:
@@ -206,8 +212,9 @@ def stacked_epoch_runner(member: StackedMember, device: torch.device) -> EpochRu
 
 def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.optim.Optimizer], frontends: Sequence,
                    branches: list[_StackedNetwork], one_hot: list[torch.Tensor], streams: _RandomStreams, epoch: int,
-                   device: torch.device, bar: tqdm, prefetch: int) -> np.ndarray:
-    """One epoch of every member, counted on ``bar``; returns each member's mean loss."""
+                   device: torch.device, bar: tqdm, prefetch: int,
+                   recorders: Sequence[EpochRecorder] = ()) -> np.ndarray:
+    """One epoch of every member, counted on ``bar`` (and each member's recorder); returns each member's mean loss."""
     plan = members[0].plan
     rngs = [streams.seed_epoch(i, m.plan.seed, epoch) for i, m in enumerate(members)]
     for member in members:
@@ -243,6 +250,8 @@ def _stacked_epoch(members: Sequence[StackedMember], optimisers: list[torch.opti
             if losses.add(member_losses):
                 show_losses()
             bar.update()
+            for recorder in recorders:
+                recorder.step(step)
     losses.read()
     show_losses()
     return losses.mean
