@@ -36,6 +36,19 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.update(dict.fromkeys(THREADS, "1"))
 
 
+HEAVIEST_FIRST = ("test_plugin_guide", "test_grid", "test_synth", "test_cluster", "test_readme_demo",
+                  "test_grid_progress", "test_plugin_contract", "test_gpu_check", "test_run", "test_scoring_levels",
+                  "test_sota_synth", "test_sections", "test_damaged_runs")
+"""The modules that took longest (``pytest --durations``, 2026-12-07), sent to the workers first. `make test`'s
+``--dist loadscope`` hands modules to its two workers in collection order, so a long one collected last (the
+plugin guide's, alphabetically late) kept one worker busy alone for a minute and more while the other idled."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: position for position, name in enumerate(HEAVIEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: each module's tests stay together
+
+
 SLOW_WORK = pytest.StashKey[list[str]]()
 """What a test's set-up did of slow work (tests/helpers/slow_work.py)."""
 

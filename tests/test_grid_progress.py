@@ -117,7 +117,7 @@ def test_durations_read_as_time():
 def test_a_grid_logs_every_epoch_of_every_training(fake_system, tiny_dataset, tmp_path, executor):
     """`asdbench grid` into a log file printed nothing for minutes (issue 26): now a line per epoch of each training,
     whichever executor trains it."""
-    path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2), slow=0.05)
+    path = grid_file(tmp_path, tiny_dataset, seeds=(1,), slow=0.05)
     with open(tmp_path / "grid.log", "w") as log:  # not a terminal
         result = subprocess.run([sys.executable, "-m", "asdbench", "grid", str(path), "--out", str(tmp_path / "store"),
                                  *executor], stdout=subprocess.PIPE, stderr=log, text=True, timeout=600)
@@ -125,10 +125,10 @@ def test_a_grid_logs_every_epoch_of_every_training(fake_system, tiny_dataset, tm
     assert result.returncode == 0, lines
     epochs = [EPOCH_LINE.match(line) for line in lines]
     shown = sorted((m[1], m[2], m[3]) for m in epochs if m)
-    assert shown == sorted((system, seed, epoch) for system in ("small", "wide") for seed in "12" for epoch in "1234")
-    assert sum(" run finished; grid: " in line for line in lines) == 4
+    assert shown == sorted((system, seed, epoch) for system in ("small", "wide") for seed in "1" for epoch in "1234")
+    assert sum(" run finished; grid: " in line for line in lines) == 2
     assert all("\r" not in line for line in lines)
-    assert "4 of 4 runs done" in result.stdout
+    assert "2 of 2 runs done" in result.stdout
 
 
 @pytest.mark.slow
