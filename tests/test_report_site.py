@@ -164,3 +164,88 @@ def test_report_replaces_its_own_site_and_no_other_folder(reported, tmp_path, ca
     assert main(["report", str(path), "--out", str(store), "--site", str(again)]) == 0
     assert (again / MARKER).is_file() and not (again / "stray.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "mine"], "no temporary folder left"
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"
+"""Where the browser tests leave their screenshots, to be looked at in review (git-ignored)."""
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+"""Headless Chromium in a container, with nothing it does on its own behalf (updates, sync) that reaches a network;
+Playwright adds --headless and a fresh --user-data-dir."""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, started once for the module; skipped with the reason where either is
+    missing (the site is still checked as data above)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page that records its console errors, uncaught exceptions and every request it makes."""
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    opened = context.new_page()
+    opened.problems, opened.requests = [], []
+    opened.on("console", lambda message: message.type == "error" and opened.problems.append(message.text))
+    opened.on("pageerror", lambda error: opened.problems.append(str(error)))
+    opened.on("request", lambda request: opened.requests.append(request.url))
+    yield opened
+    context.close()
+
+
+@pytest.mark.slow
+def test_the_index_loads_offline_with_its_charts_and_no_error(reported, page):
+    _, _, site, _ = reported
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_function("document.querySelectorAll('canvas[data-chart]').length === 2 && "
+                           "Array.from(document.querySelectorAll('canvas')).every(c => Chart.getChart(c))")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "index.png", full_page=True)
+    assert page.problems == []
+    assert page.requests and all(url.startswith("file://") for url in page.requests), page.requests
+    assert page.evaluate("Chart.version") == "4.6.1"
+
+
+@pytest.mark.slow
+def test_sorting_a_column_reorders_its_rows(reported, page):
+    _, _, site, _ = reported
+    page.goto((site / "index.html").as_uri())
+    table = page.locator("table[data-table='2']")
+    means = "rows => rows.map(r => Number(r.querySelector('td[data-column=\"dev hmean\"]').dataset.mean))"
+    header = table.locator("thead th", has_text="dev hmean")
+    header.click()
+    ascending = table.locator("tbody tr").evaluate_all(means)
+    header.click()
+    descending = table.locator("tbody tr").evaluate_all(means)
+    assert ascending == sorted(ascending) and descending == sorted(ascending, reverse=True)
+    assert ascending != descending, "two rows of different means change places"
+    assert header.get_attribute("aria-sort") == "descending" and page.problems == []
+
+
+@pytest.mark.slow
+def test_a_drill_down_shows_the_numbers_of_asdbench_results(reported, page):
+    path, _, site, rows = reported
+    page.goto((site / "index.html").as_uri())
+    page.locator("table[data-table='1'] tbody tr[data-row='wide'] td[data-column='eval'] a").click()
+    page.wait_for_url("**/tables/1/2-wide.html")
+    shown = page.locator("table.machines td[data-metric='auc_source']").evaluate_all(
+        "cells => cells.map(c => [c.parentNode.dataset.run, c.parentNode.dataset.split, c.parentNode.dataset.machine, "
+        "c.textContent.trim()])")
+    wide = {run.spec.hash for run in load_grid(path).runs if run.coordinates["system"] == "wide"}
+    expected = [[row["run"], row["split"], row["machine"], f"{100 * row['value']:.2f}"] for row in rows
+                if row["run"] in wide and row["metric"] == "auc_source"]
+    assert sorted(shown) == sorted(expected) and len(shown) == 2 * 2 * 2, "2 runs x 2 splits x 2 machines"
+    comparison = page.locator("p.comparison:visible")
+    assert comparison.inner_text().startswith("wide − small: 4 pairs")
+    page.locator("table.machines a").first.click()
+    page.wait_for_url("**/runs/**/index.html")
+    assert "provenance" in page.inner_text("main") and page.problems == []
+    page.screenshot(path=ARTIFACTS / "run.png", full_page=True)
