@@ -17,6 +17,8 @@ LEADERBOARD_DATA := leaderboard-data/ci
 GATE := leaderboard/gate
 GATE_DATA := leaderboard-data/gate
 GATE_TOLERANCE := 10
+# asdbench report's static sites of the CI grids (build outputs, git-ignored): open $(REPORTS)/<grid>/index.html
+REPORTS := reports
 
 .PHONY: setup test test-fast test-pythons demo demo-notice bench leaderboard leaderboard-check leaderboard-sota gate \
 	gate-data gate-breaks clean
@@ -65,6 +67,8 @@ leaderboard: $(STAMP)
 	$(BIN)/asdbench grid $(LEADERBOARD)-pseudo.toml --out runs/leaderboard
 	$(BIN)/asdbench leaderboard $(LEADERBOARD)-pseudo.toml --out runs/leaderboard --write $(LEADERBOARD)-pseudo.md \
 		--json $(LEADERBOARD)-pseudo.json --heatmap $(LEADERBOARD)-pseudo.png
+	$(BIN)/asdbench report $(LEADERBOARD).toml --out runs/leaderboard --site $(REPORTS)/synth
+	$(BIN)/asdbench report $(LEADERBOARD)-pseudo.toml --out runs/leaderboard --site $(REPORTS)/synth-pseudo
 
 # Rewrites leaderboard/sota-synth.md and .json: every system of leaderboard/sota.toml on synthetic data, with tiny
 # models in the published layouts (their numbers mean nothing; the weights paths are relative to this folder).
@@ -89,6 +93,7 @@ gate: gate-data
 leaderboard-check: gate-data
 	rm -rf runs/gate-check
 	$(BIN)/asdbench grid $(GATE).toml --out runs/gate-check
+	$(BIN)/asdbench report $(GATE).toml --out runs/gate-check --site $(REPORTS)/gate
 	$(BIN)/asdbench leaderboard $(GATE).toml --out runs/gate-check --check $(GATE).json --tolerance $(GATE_TOLERANCE)
 
 # Shows that the gate catches four deliberate breaks (leaderboard/gate_breaks.py); not part of CI.
@@ -113,4 +118,4 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-columns=mean,stddev,rounds
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) leaderboard-data runs
+	rm -rf $(VENV) $(DEMO_DIR) leaderboard-data runs $(REPORTS) test-artifacts

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from asdbench.errors import AsdbenchError
 from asdbench.report.plots import LEGEND_ENTRIES, MARKERS, space_figure
-
-
-def space_file(directory, reducer="umap", clusters=3):
-    (directory / "spaces").mkdir(parents=True)
-    (directory / "spec.json").write_text(json.dumps({"pseudolabel": {
-        "feature_space": {"name": "triplet", "epochs": 1}, "reducer": {"name": reducer}}}))
-    count = 40
-    domains = np.array(["source"] * 30 + ["target"] * 10)
-    labels = np.array([f"pseudo/dev/fan/00/{d}/{i % clusters}" for i, d in enumerate(domains)])
-    path = directory / "spaces" / "dev.fan.00.npz"
-    np.savez(path, coordinates=np.random.default_rng(0).normal(size=(count, 2)), files=np.arange(count),
-             domains=domains, truth=np.array([""] * count), labels=labels)
-    return path
+from tests.helpers.stored import space_file
 
 
 @pytest.mark.parametrize(("reducer", "axis_name"), [("umap", "UMAP"), ("none", "dimension")])

@@ -56,6 +56,14 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--write", type=Path, metavar="FILE", help="write to this file instead of standard output")
     override_arguments(sub)
 
+    sub = command("report", _report, "write a grid's results as a static site: sortable tables, heat maps, charts, a page "
+                  "per row and per run (machines, score files, feature spaces, provenance); no server or network")
+    sub.add_argument("grid", type=Path)
+    sub.add_argument("--site", type=Path, required=True, metavar="DIR",
+                     help="the folder to write (new, empty, or a site asdbench report wrote, which it replaces)")
+    sub.add_argument("--out", type=Path, default=Path("runs"), help="the run store (default: runs)")
+    override_arguments(sub)
+
     sub = command("plot-space", _plot_space, "draw a machine section's pseudo-labelling space, coloured by true labels")
     sub.add_argument("run", type=Path, help="a run or training directory (or a pseudolabels/<hash> directory)")
     sub.add_argument("--machine", required=True)
@@ -155,6 +163,22 @@ def _results(args: argparse.Namespace) -> int:
     if unfinished:
         print(f"{unfinished} of {len(grid.runs)} runs have not finished and have no rows "
               f"(`asdbench status {args.grid} --out {args.out}`)", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from asdbench.contract.registry import get_registry
+    from asdbench.grid.expand import load_grid
+    from asdbench.report.leaderboard import check_table
+    from asdbench.report.site.build import check_destination, write_site
+
+    check_destination(args.site)
+    registry = get_registry()
+    grid = load_grid(args.grid, registry, overrides=overrides(args))
+    for table in grid.tables:
+        check_table(grid.with_table(table))
+    index = write_site(grid, existing_store(args.out, args.grid), args.site, registry)
+    print(f"report: {index} (open it in a browser; the folder {args.site} is the whole site)")
     return 0
 
 

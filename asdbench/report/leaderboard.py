@@ -119,7 +119,7 @@ def records(grid: Grid, runs_root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cell_frame(grid: Grid, frame: pd.DataFrame, *, aggregates: bool = True) -> pd.DataFrame:
+def cell_records(grid: Grid, frame: pd.DataFrame, *, aggregates: bool = True) -> pd.DataFrame:
     """The records the table shows (its machines, and its aggregate rows unless ``aggregates`` is false),
     each with the row and column label of its cell."""
     check_table(grid)
@@ -221,7 +221,7 @@ def _with_hmeans(machines: pd.DataFrame, by_split: bool) -> pd.DataFrame:
 
 def table_frame(grid: Grid, runs_root: Path) -> pd.DataFrame:
     """Cells with mean, std (over the remaining coordinates, e.g. seeds), and how many runs they hold."""
-    cells = _cell_frame(grid, records(grid, runs_root))
+    cells = cell_records(grid, records(grid, runs_root))
     expected = cells.groupby(["row", "column"], sort=False).size().rename("expected")
     frame = expected.to_frame().assign(mean=np.nan, std=np.nan, count=0)
     if grid.table.value in cells:
@@ -255,15 +255,14 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
         raise SpecError(f"unknown leaderboard format {fmt!r}; formats: md, csv, json")
     rows = list(dict.fromkeys(cells["row"]))
     columns = list(dict.fromkeys(cells["column"]))
-    # with one run per cell there is no spread to show, and the best mean may be the luckiest seed
     shown = spread(grid, cells)
-    best = {} if shown == "one run per cell" else cells.groupby("column")["mean"].max()
+    cells = cells.assign(best=best_marks(grid, cells))
     body = []
     for row in rows:
         line = [row]
         for column in columns:
             cell = cells[(cells["row"] == row) & (cells["column"] == column)]
-            line.append(_format(cell.iloc[0], best.get(column)) if len(cell) else "")
+            line.append(_format(cell.iloc[0]) if len(cell) else "")
         body.append(line)
     headers = [" / ".join(grid.table.rows)] + columns
     title = f"{grid.path.stem}: {grid.table.value} (%), {shown}"
@@ -276,11 +275,18 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
         + levels + (f"{mixed}\n" if mixed else "")
 
 
-def _format(cell: pd.Series, best: float | None) -> str:
+def best_marks(grid: Grid, cells: pd.DataFrame) -> pd.Series:
+    """Whether each cell of ``cells`` (:func:`table_frame`) holds its column's best mean: none where every cell
+    holds one run, as there is no spread to show and the best mean may be the luckiest seed."""
+    best = cells.groupby("column")["mean"].transform("max")
+    return cells["mean"].notna() & np.isclose(cells["mean"], best) & (spread(grid, cells) != "one run per cell")
+
+
+def _format(cell: pd.Series) -> str:
     if not cell["count"] or pd.isna(cell["count"]):
         return "missing"
     text = f"{100 * cell['mean']:.2f}" + (f" ({100 * cell['std']:.2f})" if cell["count"] > 1 else "")
-    if best is not None and np.isclose(cell["mean"], best):
+    if cell["best"]:
         text = f"**{text}**"
     if cell["count"] < cell["expected"]:
         text += f" [{int(cell['count'])}/{int(cell['expected'])}]"
@@ -303,10 +309,15 @@ def describe_comparison(result: dict[str, Any]) -> str:
 
 def compare(grid: Grid, runs_root: Path, first: str, second: str) -> dict[str, Any]:
     """Paired comparison of two rows over every (column, other coordinates) pair both have finished."""
+    return compare_records(grid, records(grid, runs_root), runs_root, first, second)
+
+
+def compare_records(grid: Grid, frame: pd.DataFrame, runs_root: Path, first: str, second: str) -> dict[str, Any]:
+    """:func:`compare` on the :func:`records` of ``grid`` in the store ``runs_root``, read once for many pairs."""
     if first == second:
         raise SpecError(f"{grid.path}: --compare names row {first!r} twice; a row compared with itself differs by "
                         "nothing: name two rows")
-    cells = _cell_frame(grid, records(grid, runs_root), aggregates=False)
+    cells = cell_records(grid, frame, aggregates=False)
     rows = list(dict.fromkeys(cells["row"]))
     for name in (first, second):
         if rows and name not in rows:

@@ -38,7 +38,7 @@ def space_figure(space_file: Path) -> Figure:
 
     data = _space(space_file)
     coordinates = data["coordinates"]
-    if coordinates.ndim != 2 or coordinates.shape[1] < 2:
+    if not _planar(coordinates):
         raise AsdbenchError(f"{space_file}: this feature space names classes directly; it has no 2-D space to plot")
     feature_space, reducer = _names(space_file.parent.parent / "spec.json")
     split, machine, section = space_file.name.split(".")[:3]
@@ -61,6 +61,16 @@ def space_figure(space_file: Path) -> Figure:
     figure.suptitle(f"{machine} section {section} ({split}): pseudo-labelling space of feature space {feature_space!r}, "
                     f"reduced by {reducer!r}")
     return figure
+
+
+def has_plane(space_file: Path) -> bool:
+    """Whether a space file holds points to plot (a feature space that names classes directly, as ``ground-truth``
+    does, has none)."""
+    return _planar(_space(space_file)["coordinates"])
+
+
+def _planar(coordinates: np.ndarray) -> bool:
+    return coordinates.ndim == 2 and coordinates.shape[1] >= 2
 
 
 def space_directory(given: Path) -> Path:

@@ -18,7 +18,7 @@ from asdbench.grid.expand import Grid
 from asdbench.report.terminal import fitted_table, human_size
 from asdbench.report.words import scoring_words, training_words
 from asdbench.store.history import read_history
-from asdbench.store.layout import HASH, RESULTS, read_json
+from asdbench.store.layout import DATA_FILE, HASH, RESULTS, read_json
 from asdbench.store.listing import ASIDE, SCORING, TABLE, TRAINING, Entry, entries, total_size
 from asdbench.store.provenance import PROVENANCE
 
@@ -85,6 +85,7 @@ def show(directory: Path, registry: Registry) -> str:
     lines += _provenance(directory if is_scoring else training_dir, "scoring" if is_scoring else "training")
     if is_scoring:
         lines += _provenance(training_dir, "training")
+    lines += _data(training_dir)
     lines += _history(training_dir)
     return "\n".join(lines)
 
@@ -179,6 +180,17 @@ def _provenance(directory: Path, what: str) -> list[str]:
         lines.append(f"  resumed: {len(record['earlier'])} earlier attempts, the first started "
                      f"{record['earlier'][0].get('started', '?')} on {record['earlier'][0].get('host', '?')}")
     return lines
+
+
+def _data(training_dir: Path) -> list[str]:
+    """The fingerprint of the data the training was made on (asdbench.store.datacheck)."""
+    try:
+        record = read_json(training_dir / DATA_FILE)
+    except DamagedFile:
+        return ["", f"data: {training_dir / DATA_FILE} cannot be read"]
+    if record is None:
+        return ["", f"data: no fingerprint recorded (no {DATA_FILE})"]
+    return ["", f"data fingerprint: {record.get('fingerprint') or 'none (a dataset type without one)'}"]
 
 
 def _history(training_dir: Path) -> list[str]:

@@ -4,6 +4,7 @@ asdbench.scoring.metrics from scores drawn for it, so that tables and exports ca
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,3 +43,19 @@ def store_reports(grid: Grid, store: Store, seed_of=lambda index, number: 10 * i
             "splits": {s: r.to_dict() for s, r in splits.items()}}))
         (directory / "code.json").write_text(json.dumps({"stage": "scoring", "distributions": {}}))
     return reports
+
+
+def space_file(directory: Path, reducer: str = "umap", clusters: int = 3, name: str = "dev.fan.00",
+               dimensions: int = 2) -> Path:
+    """A pseudo-label table's space file of 40 training clips (30 source, 10 target) in ``directory``, as
+    asdbench.pseudolabel.labelling writes one; ``dimensions`` 1 for a feature space that names classes directly."""
+    (directory / "spaces").mkdir(parents=True, exist_ok=True)
+    (directory / "spec.json").write_text(json.dumps({"pseudolabel": {
+        "feature_space": {"name": "triplet", "epochs": 1}, "reducer": {"name": reducer}}}))
+    count = 40
+    domains = np.array(["source"] * 30 + ["target"] * 10)
+    labels = np.array([f"pseudo/dev/fan/00/{d}/{i % clusters}" for i, d in enumerate(domains)])
+    path = directory / "spaces" / f"{name}.npz"
+    np.savez(path, coordinates=np.random.default_rng(0).normal(size=(count, dimensions)), files=np.arange(count),
+             domains=domains, truth=np.array([""] * count), labels=labels)
+    return path
