@@ -59,12 +59,11 @@ def reference(checkout: Path) -> dict[str, np.ndarray]:
     sys.path.insert(0, str(checkout))
     os.chdir(checkout)
     import torch
-    from torch.utils.data import DataLoader
-
     from datasets.loader_common import file_to_vectors
     from networks.criterion.mahala import calc_inv_cov
     from networks.dcase2023t2_ae.dcase2023t2_ae import DCASE2023T2AE
     from networks.dcase2023t2_ae.network import AENet
+    from torch.utils.data import DataLoader
 
     out: dict[str, np.ndarray] = {}
     work = Path(tempfile.mkdtemp())
