@@ -57,7 +57,7 @@ def test_log_mel_vectors_equal_the_baselines(golden, name, subset):
     vectors = get_registry().create("frontends", "log-mel")(waveforms).numpy()
     expected = golden[f"{name}/features/{subset}"]
     assert vectors.shape == expected.shape
-    np.testing.assert_allclose(vectors, expected, rtol=0, atol=2e-3)  # dB; float32 FFTs in another order
+    np.testing.assert_allclose(vectors, expected, rtol=0, atol=2e-4)  # dB; measured 5e-5 (float32 FFTs in another order)
 
 
 @pytest.mark.parametrize("name", inputs.BASELINE_AE_SETS)
@@ -107,7 +107,7 @@ def test_selective_mahalanobis_scores_equal_the_baselines(golden, name, subset):
     backend = get_registry().create("backends", "selective-mahalanobis")
     backend.fit(statistics(golden, name, "train"), inputs.baseline_ae_set(name)["train_domains"])
     np.testing.assert_allclose(backend.score(statistics(golden, name, subset)),
-                               golden[f"{name}/scores/MAHALA/{subset}"], rtol=1e-4)
+                               golden[f"{name}/scores/MAHALA/{subset}"], rtol=2e-5)  # measured 2.3e-6
 
 
 def test_the_network_embeds_the_statistics_of_its_residual():
