@@ -17,14 +17,17 @@ from asdbench.contract.registration import factory_signature
 from asdbench.contract.registry import Registry
 from asdbench_methods.adaproj import AdaProj
 from asdbench_methods.augmentations import Mixup
+from asdbench_methods.autoencoder import DCASEAutoencoder, ReconstructionLoss
 from asdbench_methods.backends import ASDKitKMeansBackend, KNNBackend, TargetKMeansBackend
 from asdbench_methods.clustering import GMMBIC, HDBSCANClusterer, IdentityReducer, KMeansClusterer, UMAPReducer
 from asdbench_methods.featurespaces import ClassSpace, GroundTruthSpace, TripletSpace
 from asdbench_methods.frontends import STFT, Spectrum
 from asdbench_methods.genrep import GenRepBackend
 from asdbench_methods.knnsmote import ASDKitKNNBackend, SMOTEKNNBackend
+from asdbench_methods.logmel import LogMel
 from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
 from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
+from asdbench_methods.reconstruction import ReconstructionMSEBackend, SelectiveMahalanobisBackend
 from asdbench_pretrained.beatsnet import BEATsNetwork
 from asdbench_pretrained.eatnet import EATNetwork
 from asdbench_pretrained.fbank import BEATsFbank, EATFbank
@@ -34,6 +37,11 @@ BUILT_IN = ("asdbench-methods", "asdbench-pretrained")
 PRODUCTS: dict[tuple[str, str], type] = {
     ("frontends", "spectrum"): Spectrum,
     ("frontends", "stft"): STFT,
+    ("frontends", "log-mel"): LogMel,
+    ("networks", "dcase-ae"): DCASEAutoencoder,
+    ("losses", "reconstruction"): ReconstructionLoss,
+    ("backends", "reconstruction-mse"): ReconstructionMSEBackend,
+    ("backends", "selective-mahalanobis"): SelectiveMahalanobisBackend,
     ("frontends", "beats-fbank"): BEATsFbank,
     ("frontends", "eat-fbank"): EATFbank,
     ("networks", "spectrum-cnn"): SpectrumNetwork,

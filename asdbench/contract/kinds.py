@@ -95,6 +95,9 @@ REGISTRATION_META: dict[str, str] = {
     "not_stackable": "\"why\" on a frontend or network: train.stack_seeds > 1 is a spec error giving the reason "
                      "(a component torch.func.vmap cannot run per seed)",
     "aux_only": "\"why\" on a loss: an auxiliary term only; system.loss naming it is a spec error giving the reason",
+    "check_input": "callable() -> the tiny input `plugins --check` runs the component on in place of its kind's: a "
+                   "network's input_shape, a loss's branch_dims, a backend's (training embeddings, their domains, test "
+                   "embeddings); for a component made for inputs of its own (a reconstruction system's)",
     "omit_defaults": "(\"option\", ...): options left out of a run's canonical form, and so of its identity, while "
                      "they hold their default (options added to a component that runs were already made with)",
 }

@@ -19,6 +19,9 @@ kind's contract (asdbench.hookspecs): shapes, dtypes, finite values, a loss with
   not in place) is skipped with its own message;
 - a network that declares ``fetch_weights`` and refuses every input with an AsdbenchError (its weights are not in
   place) is skipped with its messages, as such a feature space is;
+- a network, loss or backend registered with ``check_input`` (a callable) runs on what it returns instead: an input
+  shape, branch dimensions, or (training embeddings, their domains, test embeddings), for components that take
+  inputs of their own, such as a reconstruction network's statistics and the loss and backends that read them;
 - datasets: not built (they need data on disk); their factory's signature was checked at registration.
 
 A component whose options have no defaults is skipped; a name registered twice, and every plugin that failed
@@ -125,7 +128,8 @@ def _frontend(registry: Registry, registration: Registration) -> str:
 
 def _network(registry: Registry, registration: Registration) -> str:
     problems = []
-    for shape in NETWORK_INPUTS:
+    own = registration.meta.get("check_input")
+    for shape in (tuple(own()),) if own else NETWORK_INPUTS:
         try:
             network = registry.create("networks", registration.name, shape)
         except AsdbenchError as refused:  # not built for this kind of input: try the other
@@ -142,9 +146,11 @@ def _network(registry: Registry, registration: Registration) -> str:
 
 
 def _loss(registry: Registry, registration: Registration) -> str:
-    loss = registry.create("losses", registration.name, BRANCH_DIMS, CLASSES)
+    own = registration.meta.get("check_input")
+    branch_dims = list(own()) if own else BRANCH_DIMS
+    loss = registry.create("losses", registration.name, branch_dims, CLASSES)
     loss.train()
-    branches = [nn.functional.normalize(torch.randn(4, dim), dim=1).requires_grad_() for dim in BRANCH_DIMS]
+    branches = [nn.functional.normalize(torch.randn(4, dim), dim=1).requires_grad_() for dim in branch_dims]
     targets = nn.functional.one_hot(torch.tensor([0, 1, 2, 0]), CLASSES).float()
     with torch.enable_grad():
         with plugin_call(registration, "forward"):
@@ -176,15 +182,19 @@ def _unit_rows(count: int, dim: int, rng: np.random.Generator) -> np.ndarray:
 
 def _backend(registry: Registry, registration: Registration) -> str:
     rng = np.random.default_rng(0)
-    train, test = _unit_rows(20, 16, rng), _unit_rows(7, 16, rng)
+    own = registration.meta.get("check_input")
+    if own:
+        train, domains, test = own()
+    else:
+        train, domains, test = _unit_rows(20, 16, rng), np.array(["source"] * 16 + ["target"] * 4), _unit_rows(7, 16, rng)
     backend = registry.create("backends", registration.name)
     with plugin_call(registration, "fit"):
-        backend.fit(train, np.array(["source"] * 16 + ["target"] * 4))
+        backend.fit(train, domains)
     for embeddings in (test, train):
         with plugin_call(registration, "score"):
             scores = backend.score(embeddings)
         check_scores(scores, len(embeddings), registration)
-    return "ok: 7 test and 20 training scores"
+    return f"ok: {len(test)} test and {len(train)} training scores"
 
 
 def _reducer(registry: Registry, registration: Registration) -> str:

@@ -194,3 +194,17 @@ def asdkit_set(name: str) -> dict[str, np.ndarray]:
         "test_is_target": test_is_target,
         "test_is_anomaly": test_is_anomaly,
     }
+
+
+BASELINE_AE_SECONDS = 1.5
+"""Clip length of the DCASE baseline's golden sets: 47 log-mel frames, 43 vectors of 5 frames."""
+BASELINE_AE_SETS = {"with-target": (8, 3, 4), "source-only": (6, 0, 3)}
+"""Name -> (source training clips, target training clips, test clips) of a machine for the DCASE baseline's code."""
+
+
+def baseline_ae_set(name: str) -> dict[str, np.ndarray]:
+    """One machine's clips for the DCASE baseline's golden test: training clips (source first) and test clips."""
+    source, target, test = BASELINE_AE_SETS[name]
+    return {"train": waveforms(f"baseline-ae/{name}/train", source + target, BASELINE_AE_SECONDS),
+            "train_domains": np.array(["source"] * source + ["target"] * target),
+            "test": waveforms(f"baseline-ae/{name}/test", test, BASELINE_AE_SECONDS)}

@@ -34,6 +34,7 @@ from asdbench.api import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     from torch import nn
 
 NYQUIST = 8000.0
@@ -70,6 +71,27 @@ def stft(*, n_fft: FFTSize = 1024, f_min: Annotated[float, Range(ge=0, lt=NYQUIS
     """
 
 
+@builds("asdbench_methods.logmel:LogMel")
+def log_mel(*, n_mels: Positive = 128, frames: Positive = 5, frame_hop: Positive = 1, n_fft: FFTSize = 1024,
+            hop_length: Positive = 512, power: Annotated[float, Range(gt=0)] = 2.0,
+            f_min: Annotated[float, Range(ge=0, lt=NYQUIST)] = 0.0,
+            f_max: Annotated[float, Range(gt=0, le=NYQUIST)] = 8000.0) -> Frontend:
+    """The DCASE baseline's features: log-mel energies (librosa's filter bank) stacked into context vectors.
+
+    Defaults from nttcslab/dcase2023_task2_baseline_ae, ``baseline.yaml`` at commit 9b64dc4 (``--n_mels`` ...
+    ``--win_length``: the window is n_fft samples long, as the baseline's ``win_length: null``).
+
+    ``n_mels``: mel bands (the baseline's ``n_mels``: 128).
+    ``frames``: consecutive frames stacked into one vector of n_mels * frames values (``frames``: 5).
+    ``frame_hop``: keep every frame_hop-th vector (``frame_hop_length``: 1).
+    ``n_fft``: FFT size and window length in samples (``n_fft``: 1024).
+    ``hop_length``: STFT hop in samples (``hop_length``: 512).
+    ``power``: exponent of the magnitude before the mel filter bank (``power``: 2.0, energies).
+    ``f_min``: lowest mel filter edge in Hz (``fmin``: 0.0).
+    ``f_max``: highest mel filter edge in Hz (``fmax``: null, which librosa takes as 8000 Hz at 16 kHz).
+    """
+
+
 # --- networks ---------------------------------------------------------------------------------------------
 
 
@@ -87,6 +109,25 @@ def spectrogram_resnet(input_shape: tuple[int, ...], /, *, embedding_dim: Positi
 
     ``embedding_dim``: size of the branch embedding.
     """
+
+
+@builds("asdbench_methods.autoencoder:DCASEAutoencoder")
+def dcase_ae(input_shape: tuple[int, ...], /, *, hidden_dim: Positive = 128, bottleneck_dim: Positive = 8,
+             block: Positive = 128) -> nn.Module:
+    """The DCASE baseline's fully connected autoencoder; embeds a clip as its reconstruction-error statistics.
+
+    Layers of nttcslab/dcase2023_task2_baseline_ae at 9b64dc4, ``networks/dcase2023t2_ae/network.py``.
+
+    ``hidden_dim``: units of each of the four hidden layers of the encoder and of the decoder (128).
+    ``bottleneck_dim``: units of the code between them (8).
+    ``block``: width of the rows the residual is cut into for the Mahalanobis statistics: the frontend's n_mels
+    (the baseline's ``block_size``).
+    """
+
+
+def dcase_ae_check_input() -> tuple[int, int]:
+    """``plugins --check``'s input to ``dcase-ae``: 28 vectors of 640 values (a 1 s clip's log-mel vectors)."""
+    return (28, 640)
 
 
 # --- losses -----------------------------------------------------------------------------------------------
@@ -152,6 +193,18 @@ def adaproj(branch_dims: Sequence[int], num_classes: int, /, *, subspace_dim: Po
     ``trainable_subspaces``: learn the subspaces (AdaProj keeps them fixed).
     ``adaptive_scale``: AdaCos's adaptive scale (false: the fixed initial scale).
     """
+
+
+@builds("asdbench_methods.autoencoder:ReconstructionLoss")
+def reconstruction(branch_dims: Sequence[int], num_classes: int, /) -> nn.Module:
+    """Mean squared reconstruction error of a reconstruction network (``dcase-ae``); ignores the labels."""
+
+
+def reconstruction_check_input() -> list[int]:
+    """``plugins --check``'s branch dimensions for ``reconstruction``: the statistics of rows of 4 values."""
+    from asdbench_methods.errorstats import statistics_dim
+
+    return [statistics_dim(4)]
 
 
 # --- augmentations ----------------------------------------------------------------------------------------
@@ -227,6 +280,30 @@ def genrep(*, k: Positive = 1, mix_support: Annotated[int, Range(ge=0)] = 990, a
     ``alpha``: the target clip's weight in each mixture.
     ``domain_normalisation``: standardise each domain's distances over the clips scored together.
     """
+
+
+@builds("asdbench_methods.reconstruction:ReconstructionMSEBackend")
+def reconstruction_mse() -> Backend:
+    """The DCASE baseline's MSE score: the clip's mean squared reconstruction error."""
+
+
+@builds("asdbench_methods.reconstruction:SelectiveMahalanobisBackend")
+def selective_mahalanobis(*, covariance_divisor: Annotated[str, OneOf("vectors", "rows")] = "vectors",
+                          cross_row_terms: bool = True) -> Backend:
+    """The DCASE baseline's selective Mahalanobis score: min over the source and target residual covariances.
+
+    ``covariance_divisor``: divide each domain's scatter of residual rows by its count of feature vectors minus one
+    (the baseline's) or of rows minus one (the rows' sample covariance).
+    ``cross_row_terms``: the distance of the clip's mean residual row, as the baseline's reduction computes it;
+    false: the mean of each row's own distance.
+    """
+
+
+def reconstruction_backend_check_input() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``plugins --check``'s input to the reconstruction backends: valid statistics of random residuals."""
+    from asdbench_methods.errorstats import check_input
+
+    return check_input()
 
 
 # --- feature spaces ---------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from asdbench_methods import factories
 def asdbench_register_frontends(register: Register) -> None:
     register("spectrum", factories.spectrum, description="|DFT| of the whole clip (the paper's spectrum branch input)")
     register("stft", factories.stft, description="linear-magnitude STFT, Hann, hop n_fft/2, bins 200-8000 Hz")
+    register("log-mel", factories.log_mel,
+             description="the DCASE baseline's log-mel energies (librosa), 5 frames stacked into 640-d vectors")
 
 
 @hookimpl
@@ -22,6 +24,8 @@ def asdbench_register_networks(register: Register) -> None:
              description="spectrum branch: strided Conv1d + SE, dense stack")
     register("spectrogram-resnet", factories.spectrogram_resnet,
              description="spectrogram branch: SE-ResNet, max over time")
+    register("dcase-ae", factories.dcase_ae, check_input=factories.dcase_ae_check_input,
+             description="the DCASE baseline's dense autoencoder: a clip's reconstruction-error statistics")
 
 
 @hookimpl
@@ -34,6 +38,8 @@ def asdbench_register_losses(register: Register) -> None:
     register("subspace", factories.subspace, description="one trainable-centre head per branch (aux, eq. 5)")
     register("featex", factories.featex, description="feature exchange between branches (aux, eq. 2-4)",
              aux_only="it classifies embeddings exchanged between branches, to regularise a main loss (eq. 2-4)")
+    register("reconstruction", factories.reconstruction, check_input=factories.reconstruction_check_input,
+             description="mean squared reconstruction error of a reconstruction network (dcase-ae; main loss)")
 
 
 @hookimpl
@@ -56,6 +62,12 @@ def asdbench_register_backends(register: Register) -> None:
              description="ASDKit's Knn with SMOTE: kNN per domain, target embeddings oversampled first")
     register("genrep", factories.genrep, raw_embeddings=True,
              description="GenRep: kNN on source/target banks, MemMixup targets, per-domain score standardisation")
+    register("reconstruction-mse", factories.reconstruction_mse, raw_embeddings=True,
+             check_input=factories.reconstruction_backend_check_input,
+             description="the DCASE baseline's MSE score: mean squared reconstruction error (dcase-ae)")
+    register("selective-mahalanobis", factories.selective_mahalanobis, raw_embeddings=True,
+             check_input=factories.reconstruction_backend_check_input,
+             description="the DCASE baseline's score: min of source/target Mahalanobis distances of the residual")
 
 
 @hookimpl
