@@ -117,3 +117,39 @@ def test_paper_grids_run_unedited_on_data_elsewhere(name, tmp_path, monkeypatch)
     monkeypatch.delenv("ASDBENCH_DATA_DIR")
     assert {run.spec.dataset["root"] for run in load_grid(LEADERBOARD / name).runs} <= {
         f"/data/dcase{year}" for year in range(2020, 2027)}
+
+
+PUBLISHED = {"table1.toml": 7 * 4, "table2.toml": 3 * 4, "table3-dcase2023.toml": 6 * (7 + 1) * 2,
+             "table3-dcase2024.toml": 6 * (7 + 1), "sota.toml": 3 * 4 + 1}
+"""The published figures each committed grid carries: every cell of the paper's Tables I-III (Table I's
+three-resolution row against the row as published), and in sota.toml the four published systems' figures."""
+
+
+@pytest.mark.parametrize(("name", "count"), PUBLISHED.items())
+def test_committed_published_figures_name_cells_of_their_table_with_a_source(name, count, tmp_path):
+    """load_grid refuses a figure naming a label its table lacks; here each figure's cell is also one the table
+    draws (for a per-machine table, one of its year's machines or the aggregate), and has a source."""
+    from asdbench.data.years import YEARS
+    from asdbench.report.leaderboard import table_frame
+    from asdbench.report.published import published_cells
+
+    grid = load_grid(LEADERBOARD / name)
+    figures = published_cells(grid)
+    assert len(figures) == count and figures["source"].str.len().min() > 20
+    assert figures["mean"].between(0.4, 1).all() and figures["std"].dropna().between(0, 0.15).all()
+    assert grid.table.rows == ["system"] and set(figures["row"]) <= set(grid.dimensions["system"])
+    if "machine" in grid.table.columns:
+        machines = {m for run in grid.runs for split in run.spec.dataset["splits"]
+                    for m in YEARS[int(run.spec.dataset["name"][-4:])].machines[split]}
+        assert {column.split()[-1] for column in figures["column"]} <= machines | {"hmean"}
+    else:  # no run has finished: the table has a cell for each run and split
+        cells = table_frame(grid, tmp_path)
+        assert set(zip(figures["row"], figures["column"])) <= set(zip(cells["row"], cells["column"]))
+
+
+def test_table2s_published_figures_are_the_papers():
+    figures = {(f.coordinates["system"], f.coordinates["dataset"], f.coordinates["split"]): (f.mean, f.std, f.n)
+               for f in load_grid(LEADERBOARD / "table2.toml").table.published}
+    assert figures[("Subspace loss", "DCASE2023", "eval")] == (68.83, 0.94, 5)
+    assert figures[("N/A", "DCASE2024", "dev")] == (61.95, 0.78, 5)
+    assert figures[("FeatEx", "DCASE2024", "eval")] == (55.20, 0.63, 5)

@@ -195,8 +195,11 @@ def test_a_heat_map_says_what_it_shows(stored, monkeypatch, tmp_path):
 
 
 def test_a_partial_cell_shows_k_of_n():
-    cell = pd.Series({"mean": 0.5, "std": 0.01, "count": 2, "expected": 3})
+    cell = pd.Series({"mean": 0.5, "std": 0.01, "count": 2, "expected": 3, "published": False})
     assert heatmaps._cell_text(cell) == "50.00\n(1.00)\n[2/3]"
-    assert heatmaps._cell_text(pd.Series({"mean": np.nan, "std": np.nan, "count": 0, "expected": 3})) == "missing"
+    assert heatmaps._cell_text(pd.Series({"mean": np.nan, "std": np.nan, "count": 0, "expected": 3,
+                                          "published": False})) == "missing"
+    figure = pd.Series({"mean": 0.6883, "std": 0.0094, "count": 5, "expected": np.nan, "published": True, "mark": 1})
+    assert heatmaps._cell_text(figure) == "68.83\n(0.94)\nn=5 [1]"
     assert heatmaps.chance_centred("auc_source_hmean") and not heatmaps.chance_centred("official_score_ci95")
     assert not heatmaps.chance_centred("f1_target")

@@ -36,6 +36,9 @@ def add_commands(command: Command) -> None:
     sub.add_argument("--check", type=Path, help="a committed --json file: fail if any cell fell below it")
     sub.add_argument("--tolerance", type=tolerance, default=3.0,
                      help="for --check, in points of percent (default 3)")
+    sub.add_argument("--check-published", type=tolerance, metavar="POINTS",
+                     help="a reproduction check: fail if any cell is more than POINTS points of percent from the "
+                          "figure the grid file publishes for it ([[table.published]]); not the regression gate")
     sub.add_argument("--table", type=positive_int, metavar="N",
                      help="only the grid file's N-th table ([[table]]); --compare, --json and --check need one "
                           "table, the first by default")
@@ -95,6 +98,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     for grid in grids:
         leaderboard.check_table(grid)
     comparison = leaderboard.compare(one, args.out, *args.compare) if args.compare else None  # fails before printing
+    reproductions = [_reproduction(grid, args) for grid in grids] if args.check_published is not None else []
     text = "\n".join(leaderboard.render(grid, args.out, args.format) for grid in grids)
     print(text)
     if args.write:
@@ -108,6 +112,10 @@ def _leaderboard(args: argparse.Namespace) -> int:
         write_text_atomic(args.json, leaderboard.render(one, args.out, "json") + "\n")
     if comparison is not None:
         print(f"\n{args.compare[1]} - {args.compare[0]}: {leaderboard.describe_comparison(comparison)}")
+    status = 0
+    for text, reproduced in reproductions:
+        print(text)
+        status = status if reproduced else 1
     if reference is not None:
         failures = leaderboard.regressions(one, args.out, reference, args.tolerance / 100)
         if failures:
@@ -115,7 +123,17 @@ def _leaderboard(args: argparse.Namespace) -> int:
             print(tabulate(failures, headers="keys", tablefmt="github", floatfmt=".4f"))
             return 1
         print(f"\nno cell fell more than {args.tolerance} points below {args.check}")
-    return 0
+    return status
+
+
+def _reproduction(grid: Grid, args: argparse.Namespace) -> tuple[str, bool]:
+    """``--check-published``'s comparisons of one table, as text, and whether every figure was reproduced;
+    computed before anything is printed, so that a table without figures stops the command first."""
+    from asdbench.report.leaderboard import table_frame
+    from asdbench.report.published import describe_reproduction, reproduction
+
+    comparisons, unpublished = reproduction(grid, table_frame(grid, args.out), args.check_published)
+    return describe_reproduction(comparisons, unpublished, args.check_published, grid.path)
 
 
 def _tables(grid: Grid, args: argparse.Namespace) -> list[Grid]:

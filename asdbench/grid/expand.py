@@ -25,6 +25,11 @@ A grid file (TOML)::
                                         # when the table shows splits, else over all of them, as Table III's 24w/o)
     note = "..."                        # printed under the title (e.g. what the numbers do not mean)
 
+    [[table.published]]                 # figures a paper reports for a row, beside the measured ones
+    source = "paper"                    # a key of the grid's [sources] (key = "citation")
+    system = "Subspace loss"
+    figures = [{split = "eval", mean = 68.83, std = 0.94, n = 5}]   # percent (asdbench.grid.published)
+
 Several tables of one grid's runs are ``[[table]]`` entries instead of one ``[table]``, each with the fields above
 (``asdbench leaderboard`` renders each in turn; ``--table N`` picks the N-th).
 
@@ -53,6 +58,7 @@ from typing import Any
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import SpecError
 from asdbench.grid.problems import report
+from asdbench.grid.published import PublishedFigure, read_published, read_sources, table_labels
 from asdbench.spec.files import GRID_FILE, GRID_KEYS, read_toml, refuse_other_kind
 from asdbench.spec.identity import RunSpec, canonical_json
 from asdbench.spec.overrides import Override, apply_overrides, blamed
@@ -82,6 +88,7 @@ class Table:
     machines: list[str] | None = None
     aggregate: str | None = None
     note: str = ""
+    published: tuple[PublishedFigure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def load_grid(path: Path, registry: Registry | None = None, overrides: Sequence[
     if invalid:
         raise SpecError(report(path, list(invalid.items()), total, "in the runs' specs"))
     _refuse_repeated_runs(runs, path)
-    tables = _tables(raw.get("table", {}), dimensions, path)
+    tables = _tables(raw.get("table", {}), dimensions, path, runs, read_sources(raw.get("sources"), path))
     return Grid(path, runs, tables, {name: [label for label, _ in values] for name, values in dimensions.items()})
 
 
@@ -264,13 +271,15 @@ def _set(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
     node[leaf] = deepcopy(value)
 
 
-def _tables(raw: Any, dimensions: dict[str, Any], path: Path) -> list[Table]:
-    """One ``[table]``, or each of the ``[[table]]`` entries (named ``table[i]`` in errors)."""
+def _tables(raw: Any, dimensions: dict[str, Any], path: Path, runs: list[GridRun],
+            sources: dict[str, str]) -> list[Table]:
+    """One ``[table]``, or each of the ``[[table]]`` entries (named ``table[i]`` in errors), with their published
+    figures."""
     if isinstance(raw, list):
         if not raw:
             raise SpecError(f"{path}: [[table]] lists no table; give at least one, or one [table]")
-        return [_table(entry, dimensions, path, f"table[{index}]") for index, entry in enumerate(raw)]
-    return [_table(raw, dimensions, path)]
+        return [_table(entry, dimensions, path, f"table[{index}]", runs, sources) for index, entry in enumerate(raw)]
+    return [_table(raw, dimensions, path, "table", runs, sources)]
 
 
 def table_from(raw: dict[str, Any], grid: Grid) -> Table:
@@ -279,7 +288,8 @@ def table_from(raw: dict[str, Any], grid: Grid) -> Table:
     return _table(raw, grid.dimensions, grid.path)
 
 
-def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path, where: str = "table") -> Table:
+def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path, where: str = "table",
+           runs: Sequence[GridRun] = (), sources: dict[str, str] | None = None) -> Table:
     def names(key: str, default: list[str]) -> list[str]:
         value = raw.get(key, default)
         value = [value] if isinstance(value, str) else value
@@ -296,10 +306,10 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path, where: s
 
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: {where} must be a table ([table]), got {raw!r}")
-    unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate", "note"}
+    unknown = set(raw) - {"rows", "columns", "value", "machines", "aggregate", "note", "published"}
     if unknown:
         raise SpecError(f"{path}: unknown {where} field {sorted(unknown)[0]!r}; expected rows, columns, value, "
-                        "machines, aggregate, note")
+                        "machines, aggregate, note, published")
     note = raw.get("note", "")
     if not isinstance(note, str):
         raise SpecError(f"{path}: {where}.note must be a string (printed under the table's title), got {note!r}")
@@ -321,5 +331,8 @@ def _table(raw: dict[str, Any], dimensions: dict[str, Any], path: Path, where: s
         if "machine" not in rows + columns or value != "hmean":
             raise SpecError(f"{path}: {where}.aggregate = {aggregate!r} summarises per-machine hmean tables: it "
                             f"needs 'machine' in {where}.rows or {where}.columns and value = 'hmean'")
-    return Table(rows, columns, value, machines, aggregate, note)
+    published = () if "published" not in raw else read_published(
+        raw["published"], sources or {}, table_labels(rows, columns, value, runs, dimensions, machines, aggregate),
+        path, where)
+    return Table(rows, columns, value, machines, aggregate, note, published)
 

@@ -24,6 +24,8 @@ from tabulate import tabulate
 from asdbench.data.years import YEARS
 from asdbench.errors import AsdbenchError, SpecError
 from asdbench.grid.expand import Grid
+from asdbench.report.published import cell_text as published_text
+from asdbench.report.published import footnotes, with_published
 from asdbench.scoring.means import clamped_hmean
 from asdbench.scoring.official import (
     DEFAULT_METRIC,
@@ -246,33 +248,39 @@ def spread(grid: Grid, cells: pd.DataFrame) -> str:
 
 
 def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
-    """The table as markdown (percent), or its cells as CSV or JSON (fractions, which their ``unit`` says)."""
-    cells = table_frame(grid, runs_root)
+    """The table as markdown (percent), or its cells as CSV or JSON (fractions, which their ``unit`` says), the
+    published figures of the grid file beside the measured cells (asdbench.report.published)."""
+    measured = table_frame(grid, runs_root)
+    cells = with_published(grid, measured)
     if fmt in ("csv", "json"):
-        cells = cells.drop(columns="aggregate").assign(unit=CELL_UNIT)
+        cells = cells.drop(columns=["aggregate", "mark", "label"]).assign(unit=CELL_UNIT)
+        cells = cells.astype({"expected": "Int64", "count": "Int64"})  # whole numbers, null for a figure without
+        cells = cells[[c for c in cells.columns if c not in ("published", "source")] + ["published", "source"]]
         return cells.to_csv(index=False) if fmt == "csv" else cells.to_json(orient="records", indent=2)
     if fmt != "md":
         raise SpecError(f"unknown leaderboard format {fmt!r}; formats: md, csv, json")
-    rows = list(dict.fromkeys(cells["row"]))
     columns = list(dict.fromkeys(cells["column"]))
-    shown = spread(grid, cells)
-    cells = cells.assign(best=best_marks(grid, cells))
+    shown = spread(grid, measured)
+    measured_rows = ~cells["published"].astype(bool)
+    best = pd.Series(False, index=cells.index)
+    best[measured_rows] = best_marks(grid, cells[measured_rows])
+    cells = cells.assign(best=best)
     body = []
-    for row in rows:
-        line = [row]
-        for column in columns:
-            cell = cells[(cells["row"] == row) & (cells["column"] == column)]
-            line.append(_format(cell.iloc[0]) if len(cell) else "")
-        body.append(line)
+    for label, row in cells.groupby("label", sort=False):
+        published = bool(row["published"].iloc[0])
+        by_column = {cell["column"]: cell for _, cell in row.iterrows()}
+        body.append([label] + [("" if column not in by_column else published_text(by_column[column]) if published
+                                else _format(by_column[column])) for column in columns])
     headers = [" / ".join(grid.table.rows)] + columns
     title = f"{grid.path.stem}: {grid.table.value} (%), {shown}"
     runs = {run.spec.hash for run in grid.runs}
     trainings = {run.spec.training_hash for run in grid.runs}
     levels = f"\n{len(runs)} runs, scored from {len(trainings)} trainings (`asdbench status` lists both levels)\n"
     note = f"{grid.table.note}\n\n" if grid.table.note else ""
+    cited = "".join(f"\n{line}" for line in footnotes(grid))
     mixed = mixed_note([run.spec for run in grid.runs], Store(runs_root))
     return f"### {title}\n\n{note}" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n" \
-        + levels + (f"{mixed}\n" if mixed else "")
+        + cited + ("\n" if cited else "") + levels + (f"{mixed}\n" if mixed else "")
 
 
 def best_marks(grid: Grid, cells: pd.DataFrame) -> pd.Series:
@@ -366,6 +374,8 @@ def regressions(grid: Grid, runs_root: Path, reference: list[dict[str, Any]], to
     now = table_frame(grid, runs_root).set_index(["row", "column"])["mean"]
     failures = []
     for cell in reference:
+        if cell.get("published"):  # a figure of the grid file, which --check-published compares against
+            continue
         current = now.get((cell["row"], cell["column"]))
         if cell.get("mean") is None or pd.isna(cell["mean"]):
             continue

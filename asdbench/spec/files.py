@@ -11,7 +11,7 @@ from typing import Any
 from asdbench.errors import SpecError
 from asdbench.spec.schema import TOP_LEVEL_KEYS
 
-GRID_KEYS = ("base", "variants", "axes", "table")
+GRID_KEYS = ("base", "variants", "axes", "table", "sources")
 """The top-level fields of a grid file (asdbench.grid.expand), told apart from a run spec's to say which file is which."""
 
 
