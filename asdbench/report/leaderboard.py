@@ -256,7 +256,9 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
         cells = cells.drop(columns=["aggregate", "mark", "label"]).assign(unit=CELL_UNIT)
         cells = cells.astype({"expected": "Int64", "count": "Int64"})  # whole numbers, null for a figure without
         cells = cells[[c for c in cells.columns if c not in ("published", "source")] + ["published", "source"]]
-        return cells.to_csv(index=False) if fmt == "csv" else cells.to_json(orient="records", indent=2)
+        if fmt == "csv":
+            return cells.to_csv(index=False)
+        return cells.to_json(orient="records", indent=2, double_precision=CELL_DECIMALS)  # pandas' default is 10
     if fmt != "md":
         raise SpecError(f"unknown leaderboard format {fmt!r}; formats: md, csv, json")
     columns = list(dict.fromkeys(cells["column"]))
