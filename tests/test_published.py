@@ -19,6 +19,7 @@ from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
 from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
+from tests.helpers.site import pages
 from tests.helpers.stored import store_reports
 
 PAPER = "Somebody et al., Some Conference 2025, Table 2, p. 3"
@@ -195,3 +196,21 @@ def test_the_regression_gate_ignores_published_cells_and_check_published_ignores
                  "--check-published", "3"]) == 1
     printed = capsys.readouterr().out
     assert "REPRODUCTION: 2 of 2 cells" in printed and "no cell fell more than 3.0 points below" in printed
+
+
+def test_the_report_site_shows_published_rows_marked_with_their_sources_and_no_runs(stored, tmp_path):
+    path, store = stored
+    site = tmp_path / "report-site"  # tmp_path / "site" holds the fake system's distribution
+    before = leaderboard.table_frame(load_grid(path), store.root)
+    assert main(["report", str(with_figures(path, published())), "--out", str(store.root), "--site", str(site)]) == 0
+    index = pages(site)["index.html"]
+    cells = index.numbers["tables"][0]["cells"]
+    figures = [cell for cell in cells if cell["published"]]
+    assert [(c["row"], c["column"], c["mean"], c["std"], c["source"]) for c in figures] == [
+        ("wide (published)", "dev", 0.6, 0.0125, PAPER), ("wide (published)", "eval", 0.555, None, PAGE)]
+    assert not any(c["best"] for c in figures)
+    shown = {(c["row"], c["column"]): c["mean"] for c in cells if not c["published"]}
+    assert shown == {(row, column): mean for row, column, mean in zip(before["row"], before["column"], before["mean"])}
+    assert f"[1] {PAPER}" not in index.text and PAPER in index.text and PAGE in index.text
+    assert "wide (published)" in index.text
+    assert not any("published" in name for name in pages(site)), "a published row has no page: no runs behind it"

@@ -3,7 +3,7 @@ for the same store (read back from every page, embedded and shown), it names no 
 replaces only a folder it wrote. The runs' results are written straight into a store (tests.helpers.stored): no
 training; one run trained on pseudo-labels has a space of each kind (a plane, and classes named directly).
 
-The browser's view of the same site is tests/test_report_browser.py."""
+The browser tests (slow) at the end open the same site in headless Chromium."""
 
 from __future__ import annotations
 

@@ -263,10 +263,7 @@ def render(grid: Grid, runs_root: Path, fmt: str = "md") -> str:
         raise SpecError(f"unknown leaderboard format {fmt!r}; formats: md, csv, json")
     columns = list(dict.fromkeys(cells["column"]))
     shown = spread(grid, measured)
-    measured_rows = ~cells["published"].astype(bool)
-    best = pd.Series(False, index=cells.index)
-    best[measured_rows] = best_marks(grid, cells[measured_rows])
-    cells = cells.assign(best=best)
+    cells = marked_cells(grid, measured)
     body = []
     for label, row in cells.groupby("label", sort=False):
         published = bool(row["published"].iloc[0])
@@ -290,6 +287,17 @@ def best_marks(grid: Grid, cells: pd.DataFrame) -> pd.Series:
     holds one run, as there is no spread to show and the best mean may be the luckiest seed."""
     best = cells.groupby("column")["mean"].transform("max")
     return cells["mean"].notna() & np.isclose(cells["mean"], best) & (spread(grid, cells) != "one run per cell")
+
+
+def marked_cells(grid: Grid, measured: pd.DataFrame) -> pd.DataFrame:
+    """The measured cells (:func:`table_frame`) and the grid file's published figures as the table shows them
+    (:func:`asdbench.report.published.with_published`), each measured cell's ``best`` mark (:func:`best_marks`;
+    a published figure is never the best)."""
+    cells = with_published(grid, measured)
+    measured_rows = ~cells["published"].astype(bool)
+    best = pd.Series(False, index=cells.index)
+    best[measured_rows] = best_marks(grid, cells[measured_rows])
+    return cells.assign(best=best)
 
 
 def _format(cell: pd.Series) -> str:

@@ -58,7 +58,8 @@ def _write(content: SiteContent, out: Path, registry: Registry) -> None:
     pages.write_index(env, content, heatmaps, out)
     for table in content.tables:
         for row in table.rows:
-            pages.write_row(env, content, table, row, out)
+            if not row.published:  # published figures have no runs to show
+                pages.write_row(env, content, table, row, out)
     spaces = figures.spaces(content.runs, out)
     for run in progress_bar(list(content.runs.values()), desc="run pages", unit="run"):
         described = show(run.directory, registry) if run.results is not None else ""

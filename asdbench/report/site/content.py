@@ -1,11 +1,12 @@
 """What a grid's report shows, gathered once from the store: its tables (the cells of
-:func:`asdbench.report.leaderboard.table_frame`, the best ones marked by :func:`~asdbench.report.leaderboard.best_marks`),
+:func:`asdbench.report.leaderboard.table_frame` and the grid file's published figures, the best measured ones marked:
+:func:`~asdbench.report.leaderboard.marked_cells`),
 the runs behind each row, each row's paired comparison with every other (:func:`~asdbench.report.leaderboard.compare`),
 and every number of every run as the tidy rows of :func:`asdbench.report.results.tidy`. Nothing here computes a number
 of its own: the site shows what ``asdbench leaderboard`` and ``asdbench results`` give for the same store.
 
-A table row is a :class:`TableRow`; a row that is no run of the grid but a published reference would carry its flag
-and source there, and be marked where ``templates/index.html`` opens a row (``<tr data-row=...>``).
+A table row is a :class:`TableRow`; a row of published figures has no runs, no page and no comparisons, and each of
+its cells names its source (the table's footnotes, as ``asdbench leaderboard`` cites them).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from asdbench.grid.expand import Grid
-from asdbench.report import leaderboard, results
+from asdbench.report import leaderboard, published, results
 from asdbench.store.store import Store
 
 MACHINE_METRIC_ORDER = leaderboard.MACHINE_VALUES
@@ -30,7 +31,8 @@ MACHINE_METRIC_ORDER = leaderboard.MACHINE_VALUES
 @dataclass
 class Cell:
     """One cell of a table: a fraction's mean and std over ``count`` of its ``expected`` runs (None: no run
-    finished), and whether it is its column's best and an aggregate (``table.aggregate``) cell."""
+    finished), and whether it is its column's best and an aggregate (``table.aggregate``) cell. A published figure
+    has the ``mark`` of its source (1, 2, ...) and its ``count`` is the figure's n (0 where the source gives none)."""
     column: str
     mean: float | None
     std: float | None
@@ -38,6 +40,7 @@ class Cell:
     expected: int
     best: bool
     aggregate: bool
+    mark: int | None = None
 
 
 @dataclass
@@ -51,6 +54,8 @@ class TableRow:
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     """Against each other row with finished runs: ``other``, ``result`` (:func:`leaderboard.compare` of the other
     row and this one: its difference is this row's minus the other's) and ``words``."""
+    published: bool = False
+    """A row of published figures (its page is empty: there are no runs behind it)."""
 
 
 @dataclass
@@ -65,6 +70,8 @@ class Table:
     finished: bool
     """Whether any cell holds a finished run (a heat map needs one)."""
     grid: Grid
+    sources: list[str] = field(default_factory=list)
+    """The citations of the published figures: a cell's ``mark`` ``i`` is ``sources[i - 1]``."""
 
 
 @dataclass
@@ -140,29 +147,35 @@ def _runs(grid: Grid, runs_root: Path, rows: list[dict[str, Any]]) -> dict[str, 
 
 
 def _table(grid: Grid, number: int, records: pd.DataFrame, runs_root: Path) -> Table:
-    cells = leaderboard.table_frame(grid, runs_root)
-    cells = cells.assign(best=leaderboard.best_marks(grid, cells))
+    measured = leaderboard.table_frame(grid, runs_root)
+    cells = leaderboard.marked_cells(grid, measured)
     shown = leaderboard.cell_records(grid, records, aggregates=False)
     behind = shown.groupby("row", sort=False)["hash"].agg(lambda hashes: list(dict.fromkeys(hashes)))
     columns = list(dict.fromkeys(cells["column"]))
-    labels = list(dict.fromkeys(cells["row"]))
     rows = []
-    for index, label in enumerate(labels, start=1):
-        mine = cells[cells["row"] == label]
-        rows.append(TableRow(label, row_page(number, index, label), [_cell(cell) for _, cell in mine.iterrows()],
-                             behind.get(label, [])))
-    finished = [row for row in rows if any(cell.count for cell in row.cells)]
+    for label, mine in cells.groupby("label", sort=False):
+        if mine["published"].iloc[0]:  # a figure for some columns only: the others are left empty
+            figures = {cell["column"]: _cell(cell) for _, cell in mine.iterrows()}
+            rows.append(TableRow(label, "", [figures.get(column, Cell(column, None, None, 0, 0, False, False))
+                                             for column in columns], [], published=True))
+            continue
+        page = row_page(number, sum(not row.published for row in rows) + 1, label)
+        rows.append(TableRow(label, page, [_cell(cell) for _, cell in mine.iterrows()], behind.get(label, [])))
+    finished = [row for row in rows if not row.published and any(cell.count for cell in row.cells)]
     for row in finished:
         row.comparisons = [_comparison(grid, records, runs_root, other.label, row.label)
                            for other in finished if other is not row]
-    title = f"{grid.path.stem}: {grid.table.value} (%), {leaderboard.spread(grid, cells)}" if len(cells) else \
+    title = f"{grid.path.stem}: {grid.table.value} (%), {leaderboard.spread(grid, measured)}" if len(measured) else \
         f"{grid.path.stem}: {grid.table.value} (%)"
     return Table(number, grid.table.value, title, grid.table.note or "", " / ".join(grid.table.rows), columns, rows,
-                 bool(finished), grid)
+                 bool(finished), grid, published.sources(grid.table))
 
 
 def _cell(cell: pd.Series) -> Cell:
     count = 0 if pd.isna(cell["count"]) else int(cell["count"])
+    if cell["published"]:
+        return Cell(cell["column"], _number(cell["mean"]), _number(cell["std"]), count, count, False, False,
+                    int(cell["mark"]))
     return Cell(cell["column"], _number(cell["mean"]), _number(cell["std"]), count, int(cell["expected"]),
                 bool(cell["best"]), bool(cell["aggregate"]))
 

@@ -82,10 +82,13 @@ def _write(env: Environment, template: str, site: Path, page: str, *, numbers: A
 
 
 def _table_numbers(table: Table) -> dict[str, Any]:
-    """A table's cells as ``leaderboard --json`` holds them (fractions), with the best marks."""
+    """A table's cells as ``leaderboard --json`` holds them (fractions), with the best marks; a published figure's
+    ``source`` is its citation (null for a measured cell)."""
     return {"number": table.number, "value": table.value, "cells": [
         {"row": row.label, "column": cell.column, "mean": cell.mean, "std": cell.std, "count": cell.count,
-         "expected": cell.expected, "best": cell.best} for row in table.rows for cell in row.cells]}
+         "expected": cell.expected, "best": cell.best, "published": row.published,
+         "source": None if cell.mark is None else table.sources[cell.mark - 1]}
+        for row in table.rows for cell in row.cells]}
 
 
 def _table_chart(table: Table) -> dict[str, Any]:
