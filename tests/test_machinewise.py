@@ -5,8 +5,6 @@ default; resumed after a kill like a shared training."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -26,7 +24,7 @@ from asdbench.store.datacheck import open_dataset
 from asdbench.store.layout import read_json
 from asdbench.store.models import model_units
 from asdbench.store.store import Store
-from tests.helpers.grids import fake_system_base
+from tests.helpers.grids import fake_system_base, start_asdbench
 
 BASE = {"dataset": {"name": "synth", "root": "data"},
         "system": {"frontends": ["spectrum"], "networks": ["spectrum-cnn"], "loss": "scac", "backend": "knn"}}
@@ -106,11 +104,6 @@ def test_the_grid_weighs_a_machinewise_training_as_its_models_epochs_in_turn(fak
     assert training.epoch_work == size.training_clips / 4
 
 
-def asdbench(*args):
-    return subprocess.Popen([sys.executable, "-m", "asdbench", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-
-
 @pytest.mark.slow
 def test_a_machinewise_run_trains_a_model_per_machine_and_resumes_after_a_kill(fake_system, tiny_dataset, tmp_path):
     path = machinewise_grid(tmp_path, tiny_dataset, slow=0.05)
@@ -136,7 +129,7 @@ def test_a_machinewise_run_trains_a_model_per_machine_and_resumes_after_a_kill(f
         assert {row["machine"] for row in results["splits"][split]["machines"]} == set(machines)
 
     store = tmp_path / "killed"
-    process = asdbench("grid", str(path), "--out", str(store))
+    process = start_asdbench("grid", str(path), "--out", str(store))
     second = store / training.name / "checkpoints" / sorted(classes)[1]
     deadline = time.monotonic() + 120
     while not second.is_dir() and time.monotonic() < deadline:  # the second machine type's model has begun
@@ -147,7 +140,7 @@ def test_a_machinewise_run_trains_a_model_per_machine_and_resumes_after_a_kill(f
     first = store / training.name / "checkpoints" / sorted(classes)[0]
     kept = {p.name: p.stat().st_mtime_ns for p in first.iterdir()}
     assert kept and not (store / training.name / "trained.json").exists(), "the kill must interrupt the training"
-    process = asdbench("grid", str(path), "--out", str(store))
+    process = start_asdbench("grid", str(path), "--out", str(store))
     assert process.wait(timeout=300) == 0, process.stderr.read()
     assert {p.name: p.stat().st_mtime_ns for p in first.iterdir()} == kept, "a finished model is not trained again"
     resumed = Store(store).results(run.spec)
