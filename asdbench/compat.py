@@ -6,7 +6,8 @@ and every store. An option added after runs were made is left out of a spec's ca
 hashes, while it holds its default: the runs made before the option existed keep their hash, and a run that sets
 the option is another run. The rules, and where each is applied:
 
-- ``train.warmup_steps`` at 0 (:data:`TRAIN_OMITTED_AT_DEFAULT`; :mod:`asdbench.spec.validate`).
+- ``train.warmup_steps`` at 0 and ``train.machinewise`` at false (:data:`TRAIN_OMITTED_AT_DEFAULT`;
+  :mod:`asdbench.spec.validate`).
 - ``system.embeddings`` at ``"normalised"`` (:data:`SYSTEM_OMITTED_AT_DEFAULT`; :mod:`asdbench.spec.validate`).
 - the ``synth`` dataset's ``supplemental`` ("none") and ``channel`` (0) (:data:`SYNTH_OMITTED_AT_DEFAULT`, given as
   the ``omit_defaults`` of its registration in :mod:`asdbench.data.readers`). A plugin adding an option to a
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-TRAIN_OMITTED_AT_DEFAULT = ("warmup_steps",)
+TRAIN_OMITTED_AT_DEFAULT = ("warmup_steps", "machinewise")
 """``train`` options left out of the canonical form while they hold their default
 (:func:`asdbench.spec.schema.train_options`)."""
 

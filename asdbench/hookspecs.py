@@ -112,7 +112,7 @@ def asdbench_run_started(run_dir: Path, spec: dict[str, Any]) -> None:
 
 @hookspec
 def asdbench_epoch_finished(training_dir: Path, training: dict[str, Any], epoch: int, epochs: int, loss: float,
-                            seconds: float) -> None:
+                            seconds: float, machine: str | None) -> None:
     """Called after each epoch of a training, once its checkpoint is saved (e.g. to log the loss curve).
 
     ``training_dir``: the training's directory, ``<store>/<training hash>``; runs that differ only in how they
@@ -121,7 +121,9 @@ def asdbench_epoch_finished(training_dir: Path, training: dict[str, Any], epoch:
     trained, from 1, of ``epochs`` (``train.epochs``); a resumed training goes on from the epoch after its last
     saved one. ``loss``: the epoch's mean training loss. ``seconds``: its wall time, saving included (for
     stacked seeds, the stacked epoch's). Not called for a training with ``train.epochs = 0``, nor for the epochs
-    trained again only to re-create a checkpoint that a finished training did not keep.
+    trained again only to re-create a checkpoint that a finished training did not keep. ``machine``: None for a
+    training's one shared model; with ``train.machinewise``, the machine type whose model trained the epoch (each
+    machine type's model trains its ``epochs`` epochs in turn). An implementation may leave out any parameter.
     """
 
 

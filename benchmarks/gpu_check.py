@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     prepared = prepare_training(spec, work / "prepared", registry, epochs=[1],
                                 systems=Store(work / "store").systems(spec, registry, progress=False), progress=False)
     report["data"]["prepare_seconds"] = round(time.perf_counter() - clock, 1)
-    say(f"{len(prepared.training_clips)} training clips read through the audio cache, {prepared.num_classes} classes "
+    say(f"{len(prepared.model.training_clips)} training clips read through the audio cache, {prepared.model.num_classes} classes "
         f"({report['data']['prepare_seconds']} s)")
     _write(json_path, report)
 
@@ -216,16 +216,16 @@ def time_training(configuration: Configuration, prepared: PreparedTraining, regi
     members = []
     for seed in range(1, configuration.seeds + 1):
         torch.manual_seed(seed)
-        system = build_system(spec.system, registry, num_classes=prepared.num_classes,
+        system = build_system(spec.system, registry, num_classes=prepared.model.num_classes,
                               num_samples=prepared.num_samples)
         plan = TrainingPlan.from_spec({**spec.train, "precision": configuration.precision,
                                        "compile": configuration.compile, "checkpoints": []},
                                       seed, prepared.num_samples)
-        members.append(StackedMember(system, prepared.training_clips, prepared.targets, prepared.num_classes, plan,
+        members.append(StackedMember(system, prepared.model.training_clips, prepared.model.targets, prepared.model.num_classes, plan,
                                      work / configuration.slug / f"seed{seed}"))
 
     def run_epoch(epoch: int, steps: int) -> None:
-        clips = first_clips(prepared.training_clips, steps * sizes.batch_size)
+        clips = first_clips(prepared.model.training_clips, steps * sizes.batch_size)
         epoch_members = [replace(m, clips=clips, targets=m.targets[: len(clips)], plan=replace(m.plan, epochs=epoch))
                          for m in members]
         if len(epoch_members) > 1:
@@ -266,9 +266,9 @@ def time_embedding(raw: dict[str, Any], prepared: PreparedTraining, registry: Re
                    device: torch.device, work: Path) -> dict[str, Any]:
     """Embedding clips/s at the device's batch size and precision ("auto"), after one warm-up call."""
     torch.manual_seed(1)
-    system = build_system(prepared.spec.system, registry, num_classes=prepared.num_classes,
+    system = build_system(prepared.spec.system, registry, num_classes=prepared.model.num_classes,
                           num_samples=prepared.num_samples).to(device)
-    clips = first_clips(prepared.training_clips, sizes.embed_clips)
+    clips = first_clips(prepared.model.training_clips, sizes.embed_clips)
     embed(system, first_clips(clips, min(len(clips), 2)), prepared.num_samples, device, precision="auto")
     synchronize(device)
     clock = time.perf_counter()

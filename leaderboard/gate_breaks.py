@@ -26,7 +26,7 @@ from unittest import mock
 import numpy as np
 import torch
 
-import asdbench.store.stages
+import asdbench.store.models
 from asdbench.cli.main import main
 from asdbench.data.labels import ClassLabels
 from asdbench_methods.backends import TargetKMeansBackend
@@ -42,13 +42,13 @@ def _zero_main_loss() -> contextlib.AbstractContextManager:
 
 
 def _shuffle_labels() -> contextlib.AbstractContextManager:
-    build = asdbench.store.stages.build_labels
+    build = asdbench.store.models.build_labels
 
     def shuffled(*args, **kwargs) -> ClassLabels:
         labels = build(*args, **kwargs)
         return ClassLabels(np.random.default_rng(0).permutation(labels.indices), labels.names)
 
-    return mock.patch.object(asdbench.store.stages, "build_labels", shuffled)
+    return mock.patch.object(asdbench.store.models, "build_labels", shuffled)
 
 
 def _negate_backend() -> contextlib.AbstractContextManager:

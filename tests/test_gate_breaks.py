@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-import asdbench.store.stages
+import asdbench.store.models
 from asdbench_methods import factories
 
 SCRIPT = Path(__file__).resolve().parent.parent / "leaderboard" / "gate_breaks.py"
@@ -50,12 +50,12 @@ def test_the_label_break_gives_the_clips_each_others_classes(gate_breaks):
     train = pd.DataFrame({"dataset": "d", "split": "dev", "machine": "m", "section": "00", "domain": "source",
                           "path": list("abcdefgh"),
                           "attribute_string": [f"spd_{i % 4}" for i in range(8)]})
-    honest = asdbench.store.stages.build_labels(train, "attributes")
+    honest = asdbench.store.models.build_labels(train, "attributes")
     with gate_breaks.BREAKS["shuffle-labels"]():
-        shuffled = asdbench.store.stages.build_labels(train, "attributes")
+        shuffled = asdbench.store.models.build_labels(train, "attributes")
     assert shuffled.names == honest.names and sorted(shuffled.indices) == sorted(honest.indices)
     assert (shuffled.indices != honest.indices).any()
-    assert (asdbench.store.stages.build_labels(train, "attributes").indices == honest.indices).all()  # restored
+    assert (asdbench.store.models.build_labels(train, "attributes").indices == honest.indices).all()  # restored
 
 
 def test_the_backend_break_scores_backwards(gate_breaks):

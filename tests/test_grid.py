@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,7 +16,7 @@ from asdbench.report import leaderboard
 from asdbench.scoring.metrics import clamped_hmean
 from asdbench.store.reading import RunState
 from asdbench.store.store import Store
-from tests.helpers.grids import finished_stamps, grid_file
+from tests.helpers.grids import finished_stamps, grid_file, start_asdbench
 
 
 def test_expansion_is_the_product_and_hashes_are_stable(fake_system, tiny_dataset, tmp_path):
@@ -52,11 +50,6 @@ def test_every_run_is_validated_and_each_cause_said_once_with_its_runs(fake_syst
     assert causes[1].startswith("  [system=wide, seed={1, 2, 3}] (3 runs): system.netwerks: unknown field")
 
 
-def asdbench(*args):
-    return subprocess.Popen([sys.executable, "-m", "asdbench", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-
-
 @pytest.mark.slow
 def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, slow=0.05)
@@ -69,7 +62,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny
     # Kill once the grid has finished 1, 3 and 4 of its 6 runs, a random moment (shorter than a run) later:
     # the kills land inside runs whatever the machine's speed, and never after the last one.
     for finished in (1, 3, 4):
-        process = asdbench("grid", str(path), "--out", str(store))
+        process = start_asdbench("grid", str(path), "--out", str(store))
         deadline = time.monotonic() + 120
         while len(finished_stamps(store)) < finished and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -78,7 +71,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny
         process.wait()
     before = finished_stamps(store)
     assert 4 <= len(before) < len(grid.runs), "the kills must interrupt the grid"
-    process = asdbench("grid", str(path), "--out", str(store))
+    process = start_asdbench("grid", str(path), "--out", str(store))
     assert process.wait(timeout=300) == 0, process.stderr.read()
     after = finished_stamps(store)
     assert {run: after[run] for run in before} == before, "no finished run is recomputed"
@@ -89,7 +82,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_leaderboard(fake_system, tiny
 @pytest.mark.slow
 def test_two_processes_on_one_grid_compute_each_run_once(fake_system, tiny_dataset, tmp_path):
     path = grid_file(tmp_path, tiny_dataset, slow=0.05)  # the grid outlasts the second process's start-up
-    first, second = (asdbench("grid", str(path), "--out", str(tmp_path / "store")) for _ in range(2))
+    first, second = (start_asdbench("grid", str(path), "--out", str(tmp_path / "store")) for _ in range(2))
     assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0, first.stderr.read() + second.stderr.read()
     executions = fake_system.read_text().split()
     assert len(executions) == len(load_grid(path).runs)

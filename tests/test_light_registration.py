@@ -16,7 +16,7 @@ import pytest
 from asdbench.contract.registration import factory_signature
 from asdbench.contract.registry import Registry
 from asdbench_methods.adaproj import AdaProj
-from asdbench_methods.augmentations import Mixup
+from asdbench_methods.augmentations import Mixup, SpecAugment
 from asdbench_methods.autoencoder import DCASEAutoencoder, ReconstructionLoss
 from asdbench_methods.backends import ASDKitKMeansBackend, KNNBackend, TargetKMeansBackend
 from asdbench_methods.clustering import GMMBIC, HDBSCANClusterer, IdentityReducer, KMeansClusterer, UMAPReducer
@@ -55,6 +55,7 @@ PRODUCTS: dict[tuple[str, str], type] = {
     ("losses", "featex"): FeatEx,
     ("losses", "adaproj"): AdaProj,
     ("augmentations", "mixup"): Mixup,
+    ("augmentations", "specaug"): SpecAugment,
     ("backends", "knn"): KNNBackend,
     ("backends", "kmeans-target"): TargetKMeansBackend,
     ("backends", "asdkit-kmeans"): ASDKitKMeansBackend,

@@ -33,7 +33,7 @@ def test_the_hooks_write_what_tensorboard_reads(tracker, tmp_path):
     training, run = tmp_path / "0123456789abcdef", tmp_path / "0123456789abcdef" / "fedcba9876543210"
     for epoch, loss in ((1, 2.5), (2, 1.25)):
         tracker.asdbench_epoch_finished(training_dir=training, training={}, epoch=epoch, epochs=2, loss=loss,
-                                        seconds=0.5 * epoch)
+                                        seconds=0.5 * epoch, machine=None)
     assert not tracker._writers, "closed after the last epoch"
     machines = [{"machine": "fan", "section": "00", "hmean": 0.75}, {"machine": "valve", "section": "00", "hmean": 0.5}]
     tracker.asdbench_run_finished(run_dir=run, spec={"train": {"epochs": 2}}, results={"splits": {

@@ -197,10 +197,11 @@ def _history(training_dir: Path) -> list[str]:
     history = read_history(training_dir)
     if not history:
         return []
-    rows = [[e["epoch"], f"{e.get('loss', float('nan')):.4f}", f"{e.get('seconds', float('nan')):.3g}",
-             e.get("finished", "")] for e in history]
-    table = tabulate(rows, headers=["epoch", "loss", "seconds", "finished"], tablefmt="simple",
-                     disable_numparse=True)
+    machines = [[e["machine"]] if "machine" in e else [] for e in history]  # a machinewise training's models
+    rows = [[*machine, e["epoch"], f"{e.get('loss', float('nan')):.4f}", f"{e.get('seconds', float('nan')):.3g}",
+             e.get("finished", "")] for machine, e in zip(machines, history)]
+    headers = ["machine type"] * any(machines) + ["epoch", "loss", "seconds", "finished"]
+    table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     total = sum(e.get("seconds", 0) for e in history)
     return ["", f"history ({len(history)} epochs, {total:.1f} s of training):", *("  " + line for line in
                                                                                   table.splitlines())]

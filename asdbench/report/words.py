@@ -44,6 +44,8 @@ def training_words(training: Mapping[str, Any], registry: Registry) -> str:
              for key, form in TRAIN_SHOWN.items() if key in train and (key == "epochs" or train[key] != TRAIN_OPTIONS[key])]
     if train.get("stacked"):
         shown.append("stacked")
+    if train.get("machinewise"):
+        shown.append("a model per machine type")
     parts.append(", ".join(shown))
     if "pseudolabel" in training:
         pseudo = training["pseudolabel"]

@@ -112,7 +112,8 @@ def train_options(*, epochs: Annotated[int, Range(ge=0, le=MAX_EPOCHS)] = 16, ba
                   checkpoints: list[int] = [12, 14, 16],  # noqa: B006 - a declaration, never called
                   clip_seconds: float | str = "longest", precision: Annotated[str, OneOf(*PRECISIONS)] = "auto",
                   compile: bool = False, memory_format: Annotated[str, OneOf(*MEMORY_FORMATS)] = "auto",
-                  stack_seeds: Positive = 1, warmup_steps: Annotated[int, Range(ge=0)] = 0) -> None:
+                  stack_seeds: Positive = 1, warmup_steps: Annotated[int, Range(ge=0)] = 0,
+                  machinewise: bool = False) -> None:
     """The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16).
 
     ``checkpoints``: epochs between 1 and ``epochs``, each scored, their scores averaged.
@@ -129,6 +130,10 @@ def train_options(*, epochs: Annotated[int, Range(ge=0, le=MAX_EPOCHS)] = 16, ba
     ``warmup_steps``: the learning rate rises linearly from 0 to ``lr`` over this many optimiser steps, counted
     over the whole run (ASDKit's BEATs and EAT recipes: 5000; asdbench.training.loop.TrainingPlan.learning_rate
     says exactly how).
+    ``machinewise``: false trains one model on every machine type (the paper's, ASDKit's ``dis_*`` recipes); true one
+    model per machine type, on its clips of every section and split only, with its classes only, each machine type's
+    units embedded by its own model (ASDKit's ``model_ver: ${machine}``, its ``ae`` recipe). Each model trains
+    ``epochs`` epochs from the run's seed, as ASDKit trains each machine's from its seed (asdbench.store.models).
 
     ``epochs = 0``: a training-free system (frozen pretrained features with a backend such as ``genrep``): it is
     used as built (its weights seeded, or loaded by its networks), its only checkpoint is 0 (the default then) and it

@@ -266,6 +266,12 @@ def _train(table: dict[str, Any]) -> dict[str, Any]:
             f"({train['epochs']}), got {checkpoints!r}"
         )
     train["checkpoints"] = sorted(set(checkpoints))
+    if train.get("machinewise") and epochs == 0:
+        raise SpecError("train.machinewise trains one model per machine type, but train.epochs = 0 trains none: set "
+                        "machinewise = false, or epochs > 0")
+    if train.get("machinewise") and train["stack_seeds"] > 1:
+        raise SpecError("train.machinewise with train.stack_seeds > 1 is not supported: seeds are stacked per "
+                        "training, not per machine type's model; set stack_seeds = 1")
     if train["compile"] and train["stack_seeds"] > 1:
         raise SpecError("train.compile compiles each run's own networks, but train.stack_seeds > 1 calls them "
                         "through vmap: set one of them back (compile = false or stack_seeds = 1)")

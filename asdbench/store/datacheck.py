@@ -48,7 +48,7 @@ def record(run_dir: Path, fingerprint: str | None) -> None:
     if (run_dir / DATA_FILE).exists():
         if fingerprint is not None:
             _compare(run_dir, fingerprint)
-    elif any((run_dir / "checkpoints").glob("*.pt")):
+    elif any((run_dir / "checkpoints").rglob("*.pt")):  # a machinewise training's are in checkpoints/<machine>/
         raise DataError(f"{run_dir} holds checkpoints but no {DATA_FILE}, which asdbench writes before it trains: "
                         "which data they were made on cannot be told, so they cannot be resumed. Use another store "
                         "(--out) or delete that training.")

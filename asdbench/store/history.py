@@ -22,22 +22,30 @@ HISTORY = "history.json"
 
 
 class EpochLog:
-    """What :func:`asdbench.training.loop.train` calls after each epoch (its ``on_epoch``) for one training."""
+    """What :func:`asdbench.training.loop.train` calls after each epoch (its ``on_epoch``) for one training; for a
+    machinewise training, :meth:`of` each machine type's model, whose lines name their machine type."""
 
-    def __init__(self, directory: Path, spec: RunSpec, registry: Registry) -> None:
+    def __init__(self, directory: Path, spec: RunSpec, registry: Registry, machine: str | None = None) -> None:
         self.directory = directory
+        self.spec = spec
         self.training = training_identity(spec.canonical)
         self.epochs = spec.train["epochs"]
         self.registry = registry
+        self.machine = machine
+
+    def of(self, machine: str | None) -> EpochLog:
+        """The log of the model of ``machine`` (None: the shared model) in the same history."""
+        return EpochLog(self.directory, self.spec, self.registry, machine)
 
     def __call__(self, epoch: int, loss: float, seconds: float) -> None:
         history = read_history(self.directory)
-        kept = [entry for entry in history if entry["epoch"] < epoch]
-        kept.append({"epoch": epoch, "loss": loss, "seconds": round(seconds, 3), "finished": now()})
+        kept = [entry for entry in history if entry.get("machine") != self.machine or entry["epoch"] < epoch]
+        machine = {} if self.machine is None else {"machine": self.machine}
+        kept.append({**machine, "epoch": epoch, "loss": loss, "seconds": round(seconds, 3), "finished": now()})
         write_json_atomic(self.directory / HISTORY, {"epochs": kept})
         self.registry.hook.asdbench_epoch_finished(training_dir=self.directory, training=self.training, epoch=epoch,
-                                                   epochs=self.epochs, loss=loss,
-                                                   seconds=seconds)
+                                                   epochs=self.epochs, loss=loss, seconds=seconds,
+                                                   machine=self.machine)
 
 
 def read_history(directory: Path) -> list[dict[str, Any]]:

@@ -35,10 +35,12 @@ class Problem:
 
 @dataclass(frozen=True)
 class DataSize:
-    """What a run's dataset holds for its splits: the clips it trains on, and every clip it embeds."""
+    """What a run's dataset holds for its splits: the clips it trains on, every clip it embeds, and its machine types
+    (the models of a machinewise training)."""
 
     training_clips: int
     clips: int
+    machines: int = 1
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ def check_runs(specs: list[RunSpec], registry: Registry, *, device: bool = True)
             causes.setdefault(_reason(exc), []).append(spec)
             continue
         sizes[spec.hash] = DataSize(sum(len(unit.train) for unit in units),
-                                    sum(len(unit.train) + len(unit.test) for unit in units))
+                                    sum(len(unit.train) + len(unit.test) for unit in units),
+                                    len({unit.machine for unit in units}))
         component = spec.system.get("backend")
         key = (canonical_json({"backend": component}), canonical_json(spec.dataset))
         if key not in backends:

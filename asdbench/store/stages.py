@@ -9,12 +9,15 @@ A training directory, ``<store>/<training hash>/``, holds::
     code.json          the fingerprint of the code it is trained with (asdbench.store.codeprint)
     data.json          the fingerprint of the data it was made on (asdbench.store.datacheck)
     checkpoints/       epoch_XXX.pt for the epochs kept, and last.pt, the resume point, only while the latest
-                       epoch trained is not one of them (none for train.epochs = 0)
+                       epoch trained is not one of them (none for train.epochs = 0); with train.machinewise,
+                       one folder of them per machine type, checkpoints/<machine>/ (asdbench.store.models)
     history.json       each epoch's mean loss, wall time and end (asdbench.store.history)
-    progress.json      where its training is, written as it goes (asdbench.runtime.epochrecord)
+    progress.json      where its training is, written as it goes (asdbench.runtime.epochrecord); a machinewise
+                       training counts the epochs of its machine types' models one after the other
     embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
                        the system as built, for train.epochs = 0)
-    trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on
+    trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on (a
+                       machinewise training: the classes of each machine type's model)
 
 and each of its scorings, ``<training directory>/<scoring hash>/``::
 
@@ -40,7 +43,6 @@ from asdbench.contract.protocols import TrainedSystems
 from asdbench.contract.registry import Registry
 from asdbench.data.audio import SAMPLE_RATE, AudioCache
 from asdbench.data.clips import ClipSource
-from asdbench.data.labels import build_labels
 from asdbench.data.units import units_of
 from asdbench.data.years import year_facts
 from asdbench.files.atomic import write_json_atomic
@@ -63,11 +65,12 @@ from asdbench.store.layout import (
     readable_json,
     write_embeddings,
 )
+from asdbench.store.models import Model, build_model, checkpoint_dir, model_units
 from asdbench.training.checkpoints import LAST_CHECKPOINT, checkpoint_path, load_checkpoint, resumable_epoch
 from asdbench.training.embed import UnitClips, embed_checkpoint, embed_units
-from asdbench.training.loop import TrainingPlan, replay, train
+from asdbench.training.loop import RecordSpan, TrainingPlan, replay, train
 from asdbench.training.stacked import StackedMember, stacked_epoch_runner, stacking_problem, train_stacked
-from asdbench.training.system import System, build_system
+from asdbench.training.system import build_system
 
 # --- training -------------------------------------------------------------------------------------------
 
@@ -81,22 +84,23 @@ class PreparedTraining:
     device: torch.device
     units: list[UnitClips]
     num_samples: int
-    system: System
+    models: list[Model]
+    """The shared model, or one per machine type (``train.machinewise``), in the order they train."""
     plan: TrainingPlan
-    training_clips: ClipSource
-    targets: np.ndarray
-    num_classes: int
     trained: dict[str, Any]
-    initial_state: dict[str, torch.Tensor]
     log: EpochLog
 
     @property
-    def checkpoint_dir(self) -> Path:
-        return self.directory / "checkpoints"
+    def model(self) -> Model:
+        """The one model of a training that is not machinewise."""
+        if len(self.models) != 1 or self.models[0].machine is not None:
+            raise ValueError(f"{self.directory}: a machinewise training has one model per machine type")
+        return self.models[0]
 
     def member(self) -> StackedMember:
-        return StackedMember(self.system, self.training_clips, self.targets, self.num_classes, self.plan,
-                             self.checkpoint_dir, self.directory)
+        model = self.model  # spec validation refuses stacked machinewise trainings
+        return StackedMember(model.system, model.training_clips, model.targets, model.num_classes, self.plan,
+                             model.checkpoint_dir, self.directory)
 
 
 def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epochs: list[int],
@@ -118,29 +122,27 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
     units = unit_clips(manifests, cache, progress=progress)
     num_samples = _num_samples(spec.train["clip_seconds"], units)
 
-    train_rows = pd.concat([u.train for u in units], ignore_index=True)
     trained: dict[str, Any] = {"training": spec.training_hash}  # what it is of (asdbench.store.checks)
+    plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
     if spec.train["epochs"] == 0:  # used as built: no labels to learn (spec validation refuses pseudo-labels)
         torch.manual_seed(spec.seed)  # the weights' initial values, for networks that are not loaded
         system = build_system(spec.system, registry, num_classes=0, num_samples=num_samples, trained=False)
-        plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
-        return PreparedTraining(spec, directory, device, units, num_samples, system, plan,
-                                ClipSource([group for u in units for group in u.train_clips.groups]),
-                                np.zeros(len(train_rows), dtype=np.int64), 0, trained, {}, log)  # nothing to replay
-    if spec.system["labels"].startswith(PSEUDO_PREFIX):
+        train_rows = sum(len(u.train) for u in units)
+        model = Model(None, system, ClipSource([group for u in units for group in u.train_clips.groups]),
+                      np.zeros(train_rows, dtype=np.int64), 0, {}, units,  # nothing to replay
+                      checkpoint_dir(directory, None))
+        return PreparedTraining(spec, directory, device, units, num_samples, [model], plan, trained, log)
+    labels, overrides = spec.system["labels"], None
+    if labels.startswith(PSEUDO_PREFIX):
         pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, progress=progress)
-        labels = build_labels(train_rows, "attributes", pseudo.by_path())
+        labels, overrides = "attributes", pseudo.by_path()
         trained["pseudolabel"] = {"directory": str(pseudo.directory), "quality": pseudo.quality}
-    else:
-        labels = build_labels(train_rows, spec.system["labels"])
-    trained["num_classes"] = labels.num_classes
-    torch.manual_seed(spec.seed)  # the weights' initial values
-    system = build_system(spec.system, registry, num_classes=labels.num_classes, num_samples=num_samples)
-    plan = TrainingPlan.from_spec({**spec.train, "checkpoints": sorted(epochs)}, spec.seed, num_samples)
-    return PreparedTraining(spec, directory, device, units, num_samples, system, plan,
-                            ClipSource([group for u in units for group in u.train_clips.groups]),
-                            labels.indices, labels.num_classes, trained,
-                            {key: value.clone() for key, value in system.state_dict().items()}, log)
+    models = [build_model(machine, group, spec.system, labels, overrides, registry, seed=spec.seed,
+                          num_samples=num_samples, training_dir=directory)
+              for machine, group in model_units(units, spec.train.get("machinewise", False))]
+    trained["num_classes"] = models[0].num_classes if models[0].machine is None else {
+        model.machine: model.num_classes for model in models}
+    return PreparedTraining(spec, directory, device, units, num_samples, models, plan, trained, log)
 
 
 def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> None:
@@ -155,8 +157,13 @@ def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> Non
         raise ValueError("run_trainings: stacked and unstacked trainings cannot be trained together")
     if not any(stacked):
         for run in runs:
-            train(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir,
-                  device=run.device, progress=progress, on_epoch=run.log, record_dir=run.directory)
+            for index, model in enumerate(run.models):
+                if progress and model.machine is not None:
+                    tqdm.write(f"training the model of machine type {model.machine} ({index + 1}/{len(run.models)})")
+                train(model.system, model.training_clips, model.targets, model.num_classes, run.plan,
+                      model.checkpoint_dir, device=run.device, progress=progress, on_epoch=run.log.of(model.machine),
+                      record_dir=run.directory, record_span=RecordSpan(index * run.plan.epochs,
+                                                                       len(run.models) * run.plan.epochs))
     else:
         members = [run.member() for run in runs]
         problem = stacking_problem(members) if len(members) > 1 else None
@@ -179,21 +186,26 @@ def complete_training(run: PreparedTraining, *, progress: bool = True) -> None:
     missing = missing_embeddings(run.directory, run.plan.checkpoints)
     if run.plan.epochs == 0:  # the system as built, seeded or loaded by its networks: no checkpoint file
         for epoch in missing:
-            write_embeddings(run.directory, epoch, embed_units(run.system, run.units, num_samples=run.num_samples,
-                                                        device=run.device, precision=run.plan.precision,
-                                                        desc="embedding (untrained)", progress=progress))
+            write_embeddings(run.directory, epoch, embed_units(run.model.system, run.units,
+                                                               num_samples=run.num_samples, device=run.device,
+                                                               precision=run.plan.precision,
+                                                               desc="embedding (untrained)", progress=progress))
         write_trained(run)
         return
-    absent = [epoch for epoch in missing if load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch)) is None]
-    if absent:
-        stacked = run.spec.train["stack_seeds"] > 1
-        replay(run.system, run.training_clips, run.targets, run.num_classes, run.plan, run.checkpoint_dir, absent,
-               initial_state=run.initial_state, device=run.device, progress=progress,
-               run_epoch=stacked_epoch_runner(run.member(), run.device) if stacked else None)
+    stacked = run.spec.train["stack_seeds"] > 1
+    for model in run.models:
+        absent = [epoch for epoch in missing if load_checkpoint(checkpoint_path(model.checkpoint_dir, epoch)) is None]
+        if absent:
+            replay(model.system, model.training_clips, model.targets, model.num_classes, run.plan,
+                   model.checkpoint_dir, absent, initial_state=model.initial_state, device=run.device,
+                   progress=progress, run_epoch=stacked_epoch_runner(run.member(), run.device) if stacked else None)
     for epoch in missing:
-        write_embeddings(run.directory, epoch, embed_checkpoint(
-            run.system, checkpoint_path(run.checkpoint_dir, epoch), run.units, num_samples=run.num_samples,
-            device=run.device, precision=run.plan.precision, progress=progress))
+        arrays: dict[str, np.ndarray] = {}
+        for model in run.models:
+            arrays.update(embed_checkpoint(model.system, checkpoint_path(model.checkpoint_dir, epoch), model.units,
+                                           num_samples=run.num_samples, device=run.device,
+                                           precision=run.plan.precision, progress=progress))
+        write_embeddings(run.directory, epoch, arrays)
     write_trained(run)
 
 
@@ -204,7 +216,8 @@ def write_trained(run: PreparedTraining) -> None:
     if (run.directory / TRAINED).exists() and not readable_json(run.directory / TRAINED):
         set_aside(run.directory / TRAINED, "not readable JSON")
     write_json_atomic(run.directory / TRAINED, run.trained)
-    (run.checkpoint_dir / LAST_CHECKPOINT).unlink(missing_ok=True)
+    for model in run.models:
+        (model.checkpoint_dir / LAST_CHECKPOINT).unlink(missing_ok=True)
     provenance.finish(run.directory)
 
 

@@ -137,6 +137,15 @@ def end_epoch(state: dict[str, Any], plan: TrainingPlan, checkpoint_dir: Path) -
         save_checkpoint(state, checkpoint_dir / LAST_CHECKPOINT)
 
 
+@dataclass(frozen=True)
+class RecordSpan:
+    """Where a model's epochs lie in its training's progress record, for a training of several models one after the
+    other (one per machine type): its epoch e is the record's ``offset + e`` of ``total``."""
+
+    offset: int
+    total: int
+
+
 EpochDone = Callable[[int, float, float], None]
 """Called after each epoch's state is saved, with the epoch, its mean loss and its wall time in seconds (the
 store records them and calls the ``asdbench_epoch_finished`` hook)."""
@@ -159,6 +168,7 @@ def train(
     prefetch: int | None = None,
     on_epoch: EpochDone | None = None,
     record_dir: Path | None = None,
+    record_span: RecordSpan | None = None,
 ) -> list[Path]:
     """Train ``system`` on ``clips`` (one class index per clip in ``targets``), keeping the checkpoints of
     ``plan.checkpoints``; returns their paths.
@@ -166,7 +176,8 @@ def train(
     Finished epochs found in ``checkpoint_dir`` are not trained again. ``prefetch`` batches are made ahead in a
     background thread (0: none; None: :func:`asdbench.training.prefetch.default_prefetch`), which changes nothing but speed.
     ``on_epoch`` hears of each epoch trained here (:data:`EpochDone`).
-    Where it is goes to ``record_dir`` as it trains (:mod:`asdbench.runtime.epochrecord`).
+    Where it is goes to ``record_dir`` as it trains (:mod:`asdbench.runtime.epochrecord`), its epochs placed in the
+    record by ``record_span`` (default: the record's epochs are this model's).
     """
     prefetch = default_prefetch(device) if prefetch is None else prefetch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -176,8 +187,9 @@ def train(
     if progress and 0 < start_epoch < plan.epochs:
         tqdm.write(f"resuming from epoch {start_epoch} of {plan.epochs}")
     one_hot = one_hot_targets(targets, num_classes)
-    recorder = EpochRecorder(record_dir, epochs=plan.epochs, steps=plan.steps_per_epoch(len(clips)),
-                             start_epoch=start_epoch)
+    span = record_span or RecordSpan(0, plan.epochs)
+    recorder = EpochRecorder(record_dir, epochs=span.total, steps=plan.steps_per_epoch(len(clips)),
+                             start_epoch=span.offset + start_epoch)
     with training_bar(plan, len(clips), start_epoch, plan.epochs, progress) as bar:
         for epoch in range(start_epoch + 1, plan.epochs + 1):
             started = time.perf_counter()
@@ -185,7 +197,7 @@ def train(
                                 prefetch, recorder)
             end_epoch({"epoch": epoch, "model": system.state_dict(), "optimiser": optimiser.state_dict(),
                        "loss": loss}, plan, checkpoint_dir)
-            recorder.epoch(epoch, loss)
+            recorder.epoch(span.offset + epoch, loss)
             if on_epoch is not None:
                 on_epoch(epoch, loss, time.perf_counter() - started)
             if progress:

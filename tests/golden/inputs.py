@@ -208,3 +208,13 @@ def baseline_ae_set(name: str) -> dict[str, np.ndarray]:
     return {"train": waveforms(f"baseline-ae/{name}/train", source + target, BASELINE_AE_SECONDS),
             "train_domains": np.array(["source"] * source + ["target"] * target),
             "test": waveforms(f"baseline-ae/{name}/test", test, BASELINE_AE_SECONDS)}
+
+
+SPECAUG_BATCH = 4
+SPECAUG_SHORT_SECONDS = 1.0
+SPECAUG_LONG_SECONDS = 4.0
+"""The clips ASDKit's SpecAug is run on (tests/golden/make_asdkit_reference.py): 4 a case, of 1 s (63 frames of
+its default STFT, fewer than its widest time mask) or 4 s."""
+SPECAUG_STRIDE = 32
+"""Every 32nd sample of SpecAug's output is stored (8 per hop of its default STFT): a mask placed otherwise changes
+them."""

@@ -8,8 +8,17 @@ at ed27d82, ``asdkit/backends/kmeans.py`` and ``knn.py``), imported from the che
 each split's dict, the ``"main"`` scores), with the options of ``config/score/experiments/default.yaml`` and a few
 more. The embeddings come from ``inputs.py`` (numpy only) as float32, as ASDKit's ``*_extract.npz`` holds them.
 
-One thing is arranged: ``asdkit/utils/common/__init__.py`` imports hydra for helpers the backends do not use,
-so that package is entered without running its ``__init__`` (the backends import only its ``np_util``).
+It also holds the output of ASDKit's ``SpecAug`` (``asdkit/augmentations/specaug.py``) on fixed waveforms of
+``inputs.py``, in training mode, called as ``BasicDisPLModel.training_step`` calls an augmentation (on the batch
+dict; its default target key ``wave``), after ``torch.manual_seed`` of each case: ``tests/test_methods_specaug.py``
+seeds torch alike and compares ``specaug`` (every ``inputs.SPECAUG_STRIDE``-th sample of each clip, and a summary of
+the whole output, so that the file stays small). Its masks come from torchaudio's ``TimeMasking`` and
+``FrequencyMasking``, at the torchaudio ASDKit pins (2.1.1; its transforms are pure Python and run on the torch of
+the environment, the native libraries moved aside as regenerate_asdkit.sh does).
+
+One thing is arranged: ``asdkit/utils/common/__init__.py`` imports hydra for helpers the backends and SpecAug do
+not use, so that package is entered without running its ``__init__`` (the backends import only its ``np_util``,
+SpecAug its ``re_match_any``).
 """
 
 from __future__ import annotations
@@ -37,15 +46,33 @@ KNN = {
 """Name -> options of ``asdkit.backends.Knn`` (metric "cosine", its default)."""
 
 
-def import_backends(checkout: Path) -> types.ModuleType:
+SPECAUG = {
+    "default-1s": ({}, inputs.SPECAUG_SHORT_SECONDS, (0, 1, 2)),
+    "default-4s": ({}, inputs.SPECAUG_LONG_SECONDS, (3, 4)),
+    "always-narrow": (dict(time_width=20, time_prob=1.0, freq_width=30, freq_prob=1.0), inputs.SPECAUG_LONG_SECONDS,
+                      (5,)),
+    "hamming-512": (dict(time_width=40, freq_width=60, stft_n_fft=512, stft_window_type="hamming"),
+                    inputs.SPECAUG_LONG_SECONDS, (6, 7)),
+    "time-only-hop-300": (dict(time_prob=1.0, freq_width=0, stft_hop_length=300), inputs.SPECAUG_LONG_SECONDS, (8,)),
+}
+"""Case -> (options of ``asdkit.augmentations.SpecAug`` beside its defaults, clip seconds, torch seeds): ``{}`` is
+ASDKit's default SpecAug (widths 80, probabilities 0.5, a 1024-point Hann STFT with hop 256); on 1 s clips (63
+frames) a time mask can be wider than the clip."""
+
+
+def import_asdkit(checkout: Path) -> types.ModuleType:
     common = checkout / "asdkit" / "utils" / "common"
     package = types.ModuleType("asdkit.utils.common")
     package.__path__ = [str(common)]
     sys.modules["asdkit.utils.common"] = package
     sys.path.insert(0, str(checkout))
+    from asdkit.utils.common.match import re_match_any
+
+    package.re_match_any = re_match_any
+    import asdkit.augmentations
     import asdkit.backends
 
-    return asdkit.backends
+    return asdkit
 
 
 def extract_dict(data: dict[str, np.ndarray], split: str) -> dict[str, np.ndarray]:
@@ -68,6 +95,23 @@ def reference_scores(backends: types.ModuleType) -> dict[str, np.ndarray]:
     return out
 
 
+def specaug_outputs(augmentations: types.ModuleType) -> dict[str, np.ndarray]:
+    import torch
+
+    out: dict[str, np.ndarray] = {}
+    for case, (options, seconds, seeds) in SPECAUG.items():
+        waves = inputs.waveforms(f"specaug/{case}", inputs.SPECAUG_BATCH, seconds)
+        out[f"specaug/{case}/input"] = inputs.fingerprint(waves.ravel())
+        augmentation = augmentations.SpecAug(**options).train()
+        for seed in seeds:
+            torch.manual_seed(seed)
+            batch = {"wave": torch.from_numpy(waves), "onehot_main": torch.eye(inputs.SPECAUG_BATCH)}
+            output = augmentation(batch)["wave"].numpy()
+            out[f"specaug/{case}/{seed}"] = output[:, :: inputs.SPECAUG_STRIDE]
+            out[f"specaug/{case}/{seed}/summary"] = inputs.summary(f"specaug/{case}/{seed}", output)
+    return out
+
+
 def git_commit(checkout: Path) -> str:
     return subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
                           check=True).stdout.strip()
@@ -82,7 +126,8 @@ def main() -> None:
 
 def write_golden(checkout: Path, out: Path) -> None:
     checkout = checkout.resolve()
-    scores = reference_scores(import_backends(checkout))
+    asdkit = import_asdkit(checkout)
+    scores = {**reference_scores(asdkit.backends), **specaug_outputs(asdkit.augmentations)}
     np.savez_compressed(out / "asdkit.npz", **scores)
     provenance = {
         "reference": "https://github.com/TakuyaFujimura/dcase-asd-toolkit",
@@ -91,6 +136,8 @@ def write_golden(checkout: Path, out: Path) -> None:
         "numpy": np.__version__,
         "scikit-learn": __import__("sklearn").__version__,
         "imbalanced-learn": __import__("imblearn").__version__,
+        "torch": __import__("torch").__version__,
+        "torchaudio": __import__("torchaudio").__version__,
         "command": "tests/golden/regenerate_asdkit.sh ASDKIT_CHECKOUT",
     }
     (out / "asdkit_provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")

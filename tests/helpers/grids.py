@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,3 +86,9 @@ def backend_grid(tmp_path: Path, root: Path, variants: str = BACKENDS, name: str
 def finished_stamps(store_root: Path) -> dict[Path, int]:
     """Each finished run's folder and the time its results were written: a run computed again changes its stamp."""
     return {p.parent: p.stat().st_mtime_ns for p in store_root.glob("*/*/results.json")}
+
+
+def start_asdbench(*args: str) -> subprocess.Popen:
+    """``asdbench ARGS`` in a process of its own (to be killed), its standard error kept for the test to show."""
+    return subprocess.Popen([sys.executable, "-m", "asdbench", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)

@@ -3,7 +3,8 @@
 Installed (``pip install -e examples/asdbench-tensorboard``), it writes, in the process that does the work:
 
 - ``<training>/tensorboard/``: each epoch's mean loss and wall time (tags ``train/loss``, ``train/epoch_seconds``,
-  step = the epoch), as the epoch's checkpoint is saved (``asdbench_epoch_finished``);
+  step = the epoch; ``train/<machine>/loss`` ... for each machine type's model of a ``train.machinewise`` training),
+  as the epoch's checkpoint is saved (``asdbench_epoch_finished``);
 - ``<training>/<scoring>/tensorboard/``: the run's official score per split and each machine section's hmean
   (tags ``<split>/official_score``, ``<split>/hmean/<machine>_<section>``, step = ``train.epochs``), when its results
   are written (``asdbench_run_finished``).
@@ -35,10 +36,11 @@ def _writer(directory: Path) -> Any:
 
 @hookimpl
 def asdbench_epoch_finished(training_dir: Path, training: dict[str, Any], epoch: int, epochs: int, loss: float,
-                            seconds: float) -> None:
+                            seconds: float, machine: str | None) -> None:
     writer = _writer(training_dir)
-    writer.add_scalar("train/loss", loss, epoch)
-    writer.add_scalar("train/epoch_seconds", seconds, epoch)
+    prefix = "train" if machine is None else f"train/{machine}"
+    writer.add_scalar(f"{prefix}/loss", loss, epoch)
+    writer.add_scalar(f"{prefix}/epoch_seconds", seconds, epoch)
     writer.flush()  # on disk now: an interrupted training keeps its curve
     if epoch == epochs:
         _writers.pop(training_dir).close()

@@ -218,6 +218,24 @@ def mixup(*, probability: Probability = 0.5) -> nn.Module:
     """
 
 
+@builds("asdbench_methods.augmentations:SpecAugment")
+def specaug(*, time_width: Annotated[int, Range(ge=0)] = 80, time_probability: Probability = 0.5,
+            freq_width: Annotated[int, Range(ge=0)] = 80, freq_probability: Probability = 0.5,
+            n_fft: FFTSize = 1024, hop_length: Annotated[int, Range(ge=0)] = 0,
+            window: Annotated[str, OneOf("hann", "hamming")] = "hann") -> nn.Module:
+    """ASDKit's SpecAug on the waveform: STFT, a time and a frequency mask on the magnitude, inverse STFT with the
+    original phase (ASDKit's defaults).
+
+    ``time_width``: the longest time mask, in STFT frames (its width is drawn uniformly below it).
+    ``time_probability``: chance that a clip gets a time mask.
+    ``freq_width``: the widest frequency mask, in STFT bins.
+    ``freq_probability``: chance that a clip gets a frequency mask.
+    ``n_fft``: the STFT's window length (and FFT size).
+    ``hop_length``: the STFT's hop, in samples; 0 is n_fft // 4 (ASDKit's default, torch's).
+    ``window``: the STFT's window, periodic.
+    """
+
+
 # --- backends ---------------------------------------------------------------------------------------------
 
 

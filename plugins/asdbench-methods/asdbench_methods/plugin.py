@@ -45,6 +45,8 @@ def asdbench_register_losses(register: Register) -> None:
 @hookimpl
 def asdbench_register_augmentations(register: Register) -> None:
     register("mixup", factories.mixup, description="waveform mixup with per-sample probability, labels mixed alike")
+    register("specaug", factories.specaug,
+             description="ASDKit's SpecAug: time and frequency masks on the STFT magnitude, back to the waveform")
 
 
 @hookimpl

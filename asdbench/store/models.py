@@ -1,0 +1,81 @@
+"""The models a training trains: one shared by every machine type, or, with ``train.machinewise = true``, one per
+machine type, as ASDKit trains its ``ae`` recipe (``jobs/asd/recipe/ae.sh``: ``asdkit_train machine=<machine>`` in a
+loop over the machine types, each with ``model_ver: ${machine}``, its own checkpoints under
+``model/<machine>/checkpoints``, and the data selector ``raw/<machine>/train/*.wav``, every section of that machine
+type; ``config/train/experiments/ae.yaml``, ``config/train/datamodule/audiofeat.yaml``; its extraction restores
+``restore_model_ver: ${machine}``, ``config/extract/experiments/restore/machinewise.yaml``).
+
+A machine type's model trains on its training clips of every split and section (DCASE 2020-2022: its dev and
+additional-training sections together, as ASDKit's formatted ``raw/<machine>/train`` holds them), with the classes of
+those clips only, for ``train.epochs`` epochs of its own clips (its steps per epoch follow from its clip count), its
+weights initialised from the run's seed and each epoch seeded from (seed, epoch), as ASDKit seeds each machine's
+``train.py`` with the run's seed. It embeds its machine type's units only. Where ASDKit differs: its label
+dictionaries are global (``labels/<dcase>/main.json``), so a discriminative model trained on one machine type there
+would carry every machine type's classes in its head; its only machinewise recipe, ``ae``, has no classes.
+
+Layout: a shared model keeps its checkpoints in ``checkpoints/``, a machine type's in ``checkpoints/<machine>/``. One
+training directory holds them all (not a training per machine type): a run's identity, claim, data and code records,
+embeddings file (keyed by unit as always), resume, scorings and results stay one per run, and every machine type's
+model is computed, resumed and removed with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from asdbench.contract.registry import Registry
+from asdbench.data.clips import ClipSource
+from asdbench.data.labels import build_labels
+from asdbench.training.embed import UnitClips
+from asdbench.training.system import System, build_system
+
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass
+class Model:
+    """One model of a training and what it trains on: ``machine`` is its machine type, None for a shared model."""
+
+    machine: str | None
+    system: System
+    training_clips: ClipSource
+    targets: np.ndarray
+    """One class index per training clip."""
+    num_classes: int
+    initial_state: dict[str, torch.Tensor]
+    units: list[UnitClips]
+    """The units this model embeds."""
+    checkpoint_dir: Path
+
+
+def model_units(units: list[UnitClips], machinewise: bool) -> list[tuple[str | None, list[UnitClips]]]:
+    """(machine type, its units) per model: one model of every unit, or one per machine type, by name."""
+    if not machinewise:
+        return [(None, units)]
+    machines = sorted({unit.machine for unit in units})
+    return [(machine, [unit for unit in units if unit.machine == machine]) for machine in machines]
+
+
+def checkpoint_dir(training_dir: Path, machine: str | None) -> Path:
+    """Where a model of the training in ``training_dir`` keeps its checkpoints."""
+    return training_dir / CHECKPOINTS if machine is None else training_dir / CHECKPOINTS / machine
+
+
+def build_model(machine: str | None, units: list[UnitClips], system_spec: dict[str, Any], labels: str,
+                overrides: pd.Series | None, registry: Registry, *, seed: int, num_samples: int,
+                training_dir: Path) -> Model:
+    """A model of ``units``' training clips and their classes, its weights initialised from ``seed``."""
+    train_rows = pd.concat([u.train for u in units], ignore_index=True)
+    classes = build_labels(train_rows, labels, overrides)
+    torch.manual_seed(seed)  # the weights' initial values
+    system = build_system(system_spec, registry, num_classes=classes.num_classes, num_samples=num_samples)
+    return Model(machine, system, ClipSource([group for u in units for group in u.train_clips.groups]),
+                 classes.indices, classes.num_classes,
+                 {key: value.clone() for key, value in system.state_dict().items()}, units,
+                 checkpoint_dir(training_dir, machine))
