@@ -22,6 +22,7 @@ def test_the_baseline_grids_share_one_training_per_layout_and_cite_the_baselines
     assert {run.coordinates["data"] for run in runs} == {"ci", "ci2021", "ci2022", "ci2025", "ci2026"}
     assert {run.coordinates["system"] for run in runs} == set(SYSTEMS)
     assert len({run.spec.training_hash for run in runs}) == 5 and len(runs) == 10
+    assert all(run.spec.train["machinewise"] for run in runs), "the baseline trains a model per machine type"
     base = (LEADERBOARD / "dcase-baseline.toml").read_text()
     for setting in ("--epochs: 100", "--batch_size: 256", "-lr: 0.001", "--seed: 13711", "--decision_threshold: 0.9",
                     "--validation_split: 0.1"):

@@ -120,6 +120,24 @@ def test_run_shows_a_baseline_beside_it_and_plots_both(finished_run, tiny_datase
     assert f"plot:        {plot}" in out and plot.stat().st_size > 10_000
 
 
+@pytest.mark.slow
+def test_a_baseline_given_as_a_run_spec_is_computed_in_the_store_and_shown_beside(finished_run, tmp_path, capsys):
+    """`make demo` shows the organisers' baseline (a run spec) beside the paper's system and the training-free floor:
+    a spec given to --baseline is run (here: read back, being the finished run under another file name) first."""
+    spec, store, results = finished_run
+    spec_file = write_tiny_spec(tmp_path / "main.toml", spec.dataset["root"])
+    beside = write_tiny_spec(tmp_path / "reference.toml", spec.dataset["root"])
+    broken = tmp_path / "broken.toml"
+    broken.write_text(beside.read_text().replace("[train]", "[train]\nepochz = 3"))
+    assert main(["run", str(spec_file), "--out", str(store.root), "--baseline", str(broken)]) == 2
+    assert str(broken) in capsys.readouterr().err
+    assert main(["run", str(spec_file), "--out", str(store.root), "--baseline", str(beside)]) == 0
+    out = capsys.readouterr().out
+    official = table_rows(out[out.index("## Official score (%)"):out.index("## hmean per machine")])
+    assert [row[0] for row in official] == ["reference", "main"] and official[0][1:] == official[1][1:]
+    assert f"reference: run {spec.hash}" in out
+
+
 def table_rows(text):
     """The body cells of the markdown table in ``text``."""
     lines = [line for line in text.splitlines() if line.startswith("|")][2:]
