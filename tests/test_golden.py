@@ -43,7 +43,7 @@ from asdbench.scoring.ensemble import ensemble_scores
 from asdbench.scoring.metrics import machine_metrics
 from asdbench.training.embed import UnitClips, embed_checkpoint
 from asdbench.training.system import build_system
-from asdbench_methods import factories
+from asdbench_methods import factories, labelling_factories
 from asdbench_methods.augmentations import Mixup
 from tests.golden import inputs
 
@@ -449,7 +449,7 @@ def test_gmm_bic_default_chooses_as_the_reference(name):
     data = golden("clustering")
     points, limit = inputs.cluster_points(name)
     same_input(points, data[f"{name}/input"])
-    labels = factories.gmm_bic().fit_predict(points, limit)
+    labels = labelling_factories.gmm_bic().fit_predict(points, limit)
     reference_counts = set(data[f"{name}/counts"].tolist())
     assert len(set(labels)) in reference_counts
     if len(reference_counts) == 1:
@@ -475,7 +475,7 @@ def test_in_sample_bic_is_not_the_published_selection():
     more = 0
     for name in inputs.CLUSTER_SETS:
         points, limit = inputs.cluster_points(name)
-        in_sample = len(set(factories.gmm_bic(selection="in-sample").fit_predict(points, limit)))
+        in_sample = len(set(labelling_factories.gmm_bic(selection="in-sample").fit_predict(points, limit)))
         published = max(data[f"{name}/counts"])
         assert in_sample >= published
         more += in_sample > published

@@ -12,7 +12,7 @@ import pytest
 from asdbench.errors import SpecError
 from asdbench.grid.execute import execute_grid, grid_status
 from asdbench.grid.expand import load_grid
-from asdbench.report import leaderboard
+from asdbench.report import gate, leaderboard
 from asdbench.scoring.metrics import clamped_hmean
 from asdbench.store.reading import RunState
 from asdbench.store.store import Store
@@ -229,16 +229,16 @@ def test_regression_gate_flags_cells_below_tolerance_and_missing_cells(fake_syst
     store = tmp_path / "store"
     execute_grid(grid, store, progress=False)
     committed = leaderboard.table_frame(grid, store).to_dict("records")
-    assert leaderboard.regressions(grid, store, committed, tolerance=0.0) == []
+    assert gate.regressions(grid, store, committed, tolerance=0.0) == []
 
     raised = [dict(cell) for cell in committed]
     raised[0]["mean"] += 0.02
     raised.append({"row": "tall", "column": raised[0]["column"], "mean": 0.5})
-    failures = leaderboard.regressions(grid, store, raised, tolerance=0.01)
+    failures = gate.regressions(grid, store, raised, tolerance=0.01)
     assert [(f["row"], f["column"], f["now"]) for f in failures] == [
         (committed[0]["row"], committed[0]["column"], pytest.approx(committed[0]["mean"])),
         ("tall", committed[0]["column"], None)]
-    assert leaderboard.regressions(grid, store, raised[:1], tolerance=0.03) == []
+    assert gate.regressions(grid, store, raised[:1], tolerance=0.03) == []
 
     from asdbench.cli.main import main
 

@@ -20,7 +20,7 @@ from asdbench.spec.validate import validate_spec
 from asdbench.store import codeprint
 from asdbench.store.pseudolabels import LABELS, compute, identity
 from asdbench.store.store import Store
-from asdbench_methods import factories
+from asdbench_methods import labelling_factories
 from asdbench_methods.featurespaces import mix_at_snr, resize, resize_ratio
 
 LIGHT_SYSTEM = {
@@ -95,20 +95,20 @@ def test_bic_chooses_the_number_of_well_separated_blobs():
     rng = np.random.default_rng(0)
     centres = np.array([[0, 0], [10, 0], [0, 10], [10, 10]])
     points = np.concatenate([c + rng.normal(scale=0.5, size=(60, 2)) for c in centres])
-    labels = factories.gmm_bic(seed=0).fit_predict(points, 16)
+    labels = labelling_factories.gmm_bic(seed=0).fit_predict(points, 16)
     assert len(set(labels)) == 4
-    assert len(set(factories.gmm_bic(seed=0).fit_predict(points[:60], 2))) == 1
+    assert len(set(labelling_factories.gmm_bic(seed=0).fit_predict(points[:60], 2))) == 1
 
 
 def test_held_out_bic_needs_a_fold_per_clip_and_valid_options():
     points = np.random.default_rng(0).normal(size=(4, 2))
     with pytest.raises(AsdbenchError, match="4 clips are too few for held-out BIC over 5 folds"):
-        factories.gmm_bic().fit_predict(points, 2)
-    assert len(set(factories.gmm_bic(folds=2).fit_predict(points, 2))) <= 2
+        labelling_factories.gmm_bic().fit_predict(points, 2)
+    assert len(set(labelling_factories.gmm_bic(folds=2).fit_predict(points, 2))) <= 2
     with pytest.raises(AsdbenchError, match=r"gmm_bic\.selection: expected one of 'held-out', 'in-sample', got 'aic'"):
-        factories.gmm_bic(selection="aic")
+        labelling_factories.gmm_bic(selection="aic")
     with pytest.raises(AsdbenchError, match=r"gmm_bic\.folds: expected a number >= 2, got 1"):
-        factories.gmm_bic(folds=1)
+        labelling_factories.gmm_bic(folds=1)
 
 
 def test_bad_clusterer_options_fail_at_validation_before_anything_is_built(tiny_dataset, monkeypatch):

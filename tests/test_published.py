@@ -16,7 +16,7 @@ import pytest
 from asdbench.cli.main import main
 from asdbench.errors import SpecError
 from asdbench.grid.expand import load_grid
-from asdbench.report import leaderboard
+from asdbench.report import gate, leaderboard
 from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
 from tests.helpers.site import pages
@@ -189,7 +189,7 @@ def test_the_regression_gate_ignores_published_cells_and_check_published_ignores
     reference = tmp_path / "committed.json"
     reference.write_text(leaderboard.render(grid, store.root, "json"))
     cells = json.loads(reference.read_text())
-    assert leaderboard.regressions(grid, store.root, cells, tolerance=0) == []  # JSON keeps the cells' 12 decimals
+    assert gate.regressions(grid, store.root, cells, tolerance=0) == []  # JSON keeps the cells' 12 decimals
     assert main(["leaderboard", str(path), "--out", str(store.root), "--check", str(reference)]) == 0
     assert "no cell fell more than 3.0 points below" in capsys.readouterr().out
     assert main(["leaderboard", str(path), "--out", str(store.root), "--check", str(reference),

@@ -78,7 +78,7 @@ def add_commands(command: Command) -> None:
 def _leaderboard(args: argparse.Namespace) -> int:
     from asdbench.files.atomic import write_text_atomic
     from asdbench.grid.expand import load_grid
-    from asdbench.report import leaderboard
+    from asdbench.report import gate, leaderboard
 
     grids = _tables(load_grid(args.grid, overrides=overrides(args)), args)
     outputs = {"--write": args.write, "--heatmap": args.heatmap, "--json": args.json}
@@ -93,7 +93,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if len(grids) > 1 and (args.compare or args.json or args.check or args.format != "md"):
         raise SpecError(f"{args.grid} has {len(grids)} tables: --compare, --json, --check and --format csv|json take "
                         "one; name it with --table N (`asdbench results` gives every number of every run)")
-    reference = leaderboard.read_reference_cells(args.check) if args.check else None
+    reference = gate.read_reference_cells(args.check) if args.check else None
     existing_store(args.out, args.grid)
     for grid in grids:
         leaderboard.check_table(grid)
@@ -117,7 +117,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
         print(text)
         status = status if reproduced else 1
     if reference is not None:
-        failures = leaderboard.regressions(one, args.out, reference, args.tolerance / 100)
+        failures = gate.regressions(one, args.out, reference, args.tolerance / 100)
         if failures:
             print(f"\nREGRESSION: {len(failures)} cells fell more than {args.tolerance} points below {args.check}:")
             print(tabulate(failures, headers="keys", tablefmt="github", floatfmt=".4f"))

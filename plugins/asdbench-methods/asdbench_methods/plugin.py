@@ -1,13 +1,14 @@
 """Registration of the built-in methods (entry point ``methods`` in group ``asdbench``).
 
-Every factory comes from :mod:`asdbench_methods.factories`, which imports nothing heavy: loading this plugin,
-listing it and validating a spec against it never import torch or scikit-learn.
+Every factory comes from :mod:`asdbench_methods.factories` or :mod:`~asdbench_methods.labelling_factories`, which
+import nothing heavy: loading this plugin, listing it and validating a spec against it never import torch or
+scikit-learn.
 """
 
 from __future__ import annotations
 
 from asdbench.api import Register, hookimpl
-from asdbench_methods import factories
+from asdbench_methods import factories, labelling_factories
 
 
 @hookimpl
@@ -74,22 +75,22 @@ def asdbench_register_backends(register: Register) -> None:
 
 @hookimpl
 def asdbench_register_feature_spaces(register: Register) -> None:
-    register("ground-truth", factories.ground_truth,
+    register("ground-truth", labelling_factories.ground_truth,
              description="the real (visible or released hidden) attributes: GT row")
-    register("class", factories.class_space, uses_system=True,
+    register("class", labelling_factories.class_space, uses_system=True,
              description="z_cat of the run's system trained on the available labels")
-    register("triplet", factories.triplet,
+    register("triplet", labelling_factories.triplet,
              description="per-machine SE-ResNet, triplet loss with Noise/Resize negatives")
 
 
 @hookimpl
 def asdbench_register_reducers(register: Register) -> None:
-    register("umap", factories.umap, description="UMAP to 2-D, seeded")
-    register("none", factories.no_reduction, description="no reduction")
+    register("umap", labelling_factories.umap, description="UMAP to 2-D, seeded")
+    register("none", labelling_factories.no_reduction, description="no reduction")
 
 
 @hookimpl
 def asdbench_register_clusterers(register: Register) -> None:
-    register("gmm-bic", factories.gmm_bic, description="full-covariance GMM, component count by BIC, seeded")
-    register("hdbscan", factories.hdbscan, description="HDBSCAN density clusters, noise to the nearest cluster")
-    register("kmeans", factories.kmeans, description="k-means with the maximum cluster count")
+    register("gmm-bic", labelling_factories.gmm_bic, description="full-covariance GMM, component count by BIC, seeded")
+    register("hdbscan", labelling_factories.hdbscan, description="HDBSCAN density clusters, noise to the nearest cluster")
+    register("kmeans", labelling_factories.kmeans, description="k-means with the maximum cluster count")
