@@ -17,6 +17,7 @@ from asdbench.contract.registry import Registry, use_registry
 from asdbench.synth.generate import generate
 from asdbench_methods.networks import SpectrogramNetwork
 from tests.helpers import slow_work
+from tests.helpers.browser import chromium, recording_page
 from tests.helpers.fake_system import install_fake_system
 from tests.helpers.training import Fakes
 
@@ -152,3 +153,18 @@ def one_block_resnets(monkeypatch) -> None:
     (stem, batch norms, squeeze-excitation, pooled skip) at a fraction of the cost, for the tests of what does not
     depend on the network's depth (data order, random draws, stacking, compiling, memory formats)."""
     monkeypatch.setattr(SpectrogramNetwork, "STAGES", ((32, 2),))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, started once (tests.helpers.browser); skipped where it is missing."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page of :func:`browser` recording its problems and requests (tests.helpers.browser.recording_page)."""
+    with recording_page(browser) as opened:
+        yield opened
+

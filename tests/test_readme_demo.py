@@ -5,6 +5,7 @@ one epoch long, and runs the block in one shell, as a user pasting it would."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from asdbench.cli.main import main
 from asdbench.synth.generate import generate
+from tests.helpers.browser import load_offline
+from tests.helpers.site import pages
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```sh demo\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -39,8 +43,10 @@ def for_tiny(spec: str) -> str:
     return short
 
 
-@pytest.mark.slow
-def test_every_readme_command_runs_on_the_demo_output(tmp_path):
+@pytest.fixture(scope="module")
+def demo_output(tmp_path_factory):
+    """The README's demo block run as written on what `make demo` leaves (rebuilt on `tiny`): (its folder, stdout)."""
+    tmp_path = tmp_path_factory.mktemp("readme-demo")
     (tmp_path / "leaderboard").mkdir()
     (tmp_path / "leaderboard" / "demo.toml").write_text(for_tiny((REPOSITORY / "leaderboard" / "demo.toml").read_text()))
     shutil.copytree(REPOSITORY / "examples", tmp_path / "examples")
@@ -53,7 +59,12 @@ def test_every_readme_command_runs_on_the_demo_output(tmp_path):
     result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    out = result.stdout
+    return tmp_path, result.stdout
+
+
+@pytest.mark.slow
+def test_every_readme_command_runs_on_the_demo_output(demo_output):
+    tmp_path, out = demo_output
     assert "already holds the synthetic" in out and "nothing written" in out
     # the run's dev and eval, `evaluate` of its eval score files, then the run read back
     scores = re.findall(r"official score: (\d+\.\d+)", out)
@@ -65,3 +76,22 @@ def test_every_readme_command_runs_on_the_demo_output(tmp_path):
     assert (tmp_path / "demo-output" / "grid.csv").read_text().startswith("system,seed,split,level,machine,section,")
     assert re.search(r"^\d+ trainings, \d+ scorings, 1 pseudo-label tables, 0 set aside: ", out, re.MULTILINE), out
     assert "training provenance:" in out and "history (1 epochs" in out
+
+
+@pytest.mark.slow
+def test_the_demo_stores_site_holds_asdbench_results_and_loads_in_a_browser(demo_output, page, capsys,
+                                                                              monkeypatch):
+    """`asdbench report` on the demo's store (issue 27): every page's numbers are `asdbench results`' for it, and the
+    site opens offline with no error."""
+    tmp_path, _ = demo_output
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["results", "examples/demo-grid.toml", "--out", "demo-output/runs", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    site = tmp_path / "demo-output" / "site"
+    found = pages(site)
+    assert found["index.html"].numbers["results"] == rows and rows
+    for name, shown in found.items():
+        if name.startswith("runs/"):
+            assert all(row in rows for row in shown.numbers["results"]), name
+    load_offline(page, site, charts=1, screenshot="demo.png")

@@ -19,6 +19,7 @@ from asdbench.grid.expand import load_grid
 from asdbench.report import leaderboard
 from asdbench.report.site.build import MARKER
 from asdbench.store.store import Store
+from tests.helpers.browser import ARTIFACTS, load_offline
 from tests.helpers.fake_system import install_fake_system
 from tests.helpers.grids import grid_file
 from tests.helpers.site import pages
@@ -36,6 +37,7 @@ value = "hmean"
 aggregate = "hmean"
 '''
 SCORE_FILE = "anomaly_score_fan_section_00_test.csv"
+GATE = Path(__file__).resolve().parent.parent / "leaderboard" / "gate.toml"
 
 
 @pytest.fixture(scope="module")
@@ -166,51 +168,10 @@ def test_report_replaces_its_own_site_and_no_other_folder(reported, tmp_path, ca
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "mine"], "no temporary folder left"
 
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"
-"""Where the browser tests leave their screenshots, to be looked at in review (git-ignored)."""
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
-"""Headless Chromium in a container, with nothing it does on its own behalf (updates, sync) that reaches a network;
-Playwright adds --headless and a fresh --user-data-dir."""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium driven by Playwright, started once for the module; skipped with the reason where either is
-    missing (the site is still checked as data above)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("no chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A page that records its console errors, uncaught exceptions and every request it makes."""
-    context = browser.new_context(viewport={"width": 1366, "height": 860})
-    opened = context.new_page()
-    opened.problems, opened.requests = [], []
-    opened.on("console", lambda message: message.type == "error" and opened.problems.append(message.text))
-    opened.on("pageerror", lambda error: opened.problems.append(str(error)))
-    opened.on("request", lambda request: opened.requests.append(request.url))
-    yield opened
-    context.close()
-
-
 @pytest.mark.slow
 def test_the_index_loads_offline_with_its_charts_and_no_error(reported, page):
     _, _, site, _ = reported
-    page.goto((site / "index.html").as_uri())
-    page.wait_for_function("document.querySelectorAll('canvas[data-chart]').length === 2 && "
-                           "Array.from(document.querySelectorAll('canvas')).every(c => Chart.getChart(c))")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "index.png", full_page=True)
-    assert page.problems == []
-    assert page.requests and all(url.startswith("file://") for url in page.requests), page.requests
+    load_offline(page, site, charts=2, screenshot="index.png")
     assert page.evaluate("Chart.version") == "4.6.1"
 
 
@@ -249,3 +210,51 @@ def test_a_drill_down_shows_the_numbers_of_asdbench_results(reported, page):
     page.wait_for_url("**/runs/**/index.html")
     assert "provenance" in page.inner_text("main") and page.problems == []
     page.screenshot(path=ARTIFACTS / "run.png", full_page=True)
+
+
+@pytest.fixture(scope="module")
+def ci_grid_site(tmp_path_factory):
+    """The CI gate's grid file as committed (leaderboard/gate.toml: 5 rows x 3 seeds, the two baseline rows sharing
+    their trainings), a result written for each of its runs, reported: (grid, site, `asdbench results` rows)."""
+    tmp_path = tmp_path_factory.mktemp("gate-report")
+    grid = load_grid(GATE)
+    store = Store(tmp_path / "store")
+    store_reports(grid, store)
+    site = tmp_path / "report-site"
+    assert main(["report", str(GATE), "--out", str(store.root), "--site", str(site)]) == 0
+    assert main(["results", str(GATE), "--out", str(store.root), "--format", "json", "--write",
+                 str(tmp_path / "results.json")]) == 0
+    return grid, site, json.loads((tmp_path / "results.json").read_text())
+
+
+def test_the_ci_grids_site_holds_every_row_and_the_numbers_of_asdbench_results(ci_grid_site):
+    grid, site, rows = ci_grid_site
+    found = pages(site)
+    assert found["index.html"].numbers["results"] == rows and len(rows) > 0
+    cells = found["index.html"].numbers["tables"][0]["cells"]
+    assert list(dict.fromkeys(cell["row"] for cell in cells)) == [variant for variant in dict.fromkeys(
+        run.coordinates["system"] for run in grid.runs)]
+    assert all(cell["count"] == 3 for cell in cells), "three seeds a cell"
+    assert sum(name.startswith("runs/") for name in found) == len(grid.runs) == 15
+
+
+@pytest.mark.slow
+def test_the_ci_grids_site_loads_sorts_and_drills_down_in_a_browser(ci_grid_site, page):
+    grid, site, rows = ci_grid_site
+    load_offline(page, site, charts=1, screenshot="gate.png")
+    table = page.locator("table[data-table='1']")
+    table.locator("thead th", has_text="eval").click()
+    means = table.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => Number(r.querySelector('td[data-column=\"eval\"]').dataset.mean))")
+    assert means == sorted(means) and len(means) == 5
+    row = "DCASE baseline (selective Mahalanobis)"
+    table.locator(f"tbody tr[data-row='{row}'] td[data-column='dev'] a").click()
+    page.wait_for_load_state()
+    shown = page.locator("table.machines td[data-metric='pauc']").evaluate_all(
+        "cells => cells.map(c => [c.parentNode.dataset.run, c.parentNode.dataset.split, c.parentNode.dataset.machine, "
+        "c.textContent.trim()])")
+    behind = {run.spec.hash for run in grid.runs if run.coordinates["system"] == row}
+    expected = [[r["run"], r["split"], r["machine"], f"{100 * r['value']:.2f}"] for r in rows
+                if r["run"] in behind and r["metric"] == "pauc" and r["level"] == "machine"]
+    assert sorted(shown) == sorted(expected) and len(shown) == 3 * 2 * 2, "3 runs x 2 splits x 2 machines"
+    assert page.problems == []
