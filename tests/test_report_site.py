@@ -23,19 +23,8 @@ from tests.helpers.browser import ARTIFACTS, load_offline
 from tests.helpers.fake_system import install_fake_system
 from tests.helpers.grids import grid_file
 from tests.helpers.site import pages
-from tests.helpers.stored import space_file, store_reports
+from tests.helpers.stored import TWO_TABLES, space_file, store_reports
 
-TABLES = '''
-[[table]]
-rows = "system"
-columns = "split"
-
-[[table]]
-rows = "system"
-columns = ["split", "machine"]
-value = "hmean"
-aggregate = "hmean"
-'''
 SCORE_FILE = "anomaly_score_fan_section_00_test.csv"
 GATE = Path(__file__).resolve().parent.parent / "leaderboard" / "gate.toml"
 
@@ -48,7 +37,7 @@ def reported(tmp_path_factory, tiny_dataset):
     with pytest.MonkeyPatch.context() as monkeypatch, use_registry(None):
         install_fake_system(tmp_path, monkeypatch)
         path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
-        path.write_text(path.read_text().split("[table]")[0] + TABLES)
+        path.write_text(path.read_text().split("[table]")[0] + TWO_TABLES)
         store = Store(tmp_path / "store")
         grid = load_grid(path)
         store_reports(grid, store)

@@ -130,18 +130,8 @@ def stored_year(request, fake_system, tiny_dataset, tmp_path):
     machines, domains = YEARS[metric]
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2))
     store = Store(tmp_path / "store")
-    reports = {}
-    for index, run in enumerate(load_grid(path).runs):
-        splits = {split: report_of(metric, manifest(machines, 9, 10 * index + number, domains=domains),
-                                   decisions=metric != "dcase2020")
-                  for number, split in enumerate(run.spec.dataset["splits"])}
-        reports[run.spec.hash] = splits
-        directory = store.directory(run.spec)
-        directory.mkdir(parents=True)
-        (directory / RESULTS).write_text(json.dumps({
-            "training": run.spec.training_hash, "scoring": run.spec.scoring_hash, "score_files": {s: [] for s in splits},
-            "splits": {s: r.to_dict() for s, r in splits.items()}}))
-        (directory / "code.json").write_text(json.dumps({"stage": "scoring", "distributions": {}}))
+    reports = store_reports(load_grid(path), store, report_for=lambda index, number: report_of(
+        metric, manifest(machines, 9, 10 * index + number, domains=domains), decisions=metric != "dcase2020"))
     return metric, path, store, reports
 
 

@@ -17,19 +17,8 @@ from asdbench.report import heatmap as heatmaps
 from asdbench.report import leaderboard, results
 from asdbench.store.store import Store
 from tests.helpers.grids import grid_file
-from tests.helpers.stored import MACHINES, store_reports
-
-TWO_TABLES = '''
-[[table]]
-rows = "system"
-columns = "split"
-
-[[table]]
-rows = "system"
-columns = ["split", "machine"]
-value = "hmean"
-aggregate = "hmean"
-'''
+from tests.helpers.stored import MACHINES, TWO_TABLES, store_reports
+from tests.helpers.stored import report as drawn_report
 
 
 @pytest.fixture
@@ -150,7 +139,7 @@ def test_equal_values_have_a_std_of_zero_not_rounding_noise(fake_system, tiny_da
     path = grid_file(tmp_path, tiny_dataset, seeds=(1, 2, 3))
     store = Store(tmp_path / "store")
     grid = load_grid(path)
-    store_reports(grid, store, seed_of=lambda index, number: number)  # every seed of a system scores alike
+    store_reports(grid, store, report_for=lambda index, number: drawn_report(number))  # every seed of a system scores alike
     cells = leaderboard.table_frame(grid, store.root)
     assert (cells["std"] == 0).all()
     assert "e-1" not in leaderboard.render(grid, store.root, "csv")

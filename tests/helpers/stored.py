@@ -4,7 +4,9 @@ asdbench.scoring.metrics from scores drawn for it, so that tables and exports ca
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,19 @@ from asdbench.store.layout import RESULTS
 from asdbench.store.store import Store
 
 MACHINES = ("fan", "valve")
+
+TWO_TABLES = """
+[[table]]
+rows = "system"
+columns = "split"
+
+[[table]]
+rows = "system"
+columns = ["split", "machine"]
+value = "hmean"
+aggregate = "hmean"
+"""
+"""A grid's two tables: official score by system and split, and each machine's hmean with their hmean per split."""
 
 
 def report(seed: int) -> EvaluationReport:
@@ -28,13 +43,15 @@ def report(seed: int) -> EvaluationReport:
     return evaluate_frame(test, scores, decisions)
 
 
-def store_reports(grid: Grid, store: Store, seed_of=lambda index, number: 10 * index + number
-                  ) -> dict[str, dict[str, EvaluationReport]]:
-    """Write a ``results.json`` (and ``code.json``) for every run of ``grid``: its split number ``number`` of run
-    ``index`` gets ``report(seed_of(index, number))``; returns the reports by run hash and split."""
+def store_reports(grid: Grid, store: Store,
+                  report_for: Callable[[int, int], Any] = lambda index, number: report(10 * index + number)
+                  ) -> dict[str, dict[str, Any]]:
+    """Write a ``results.json`` (and ``code.json``) for every run of ``grid``: split number ``number`` of run
+    ``index`` gets ``report_for(index, number)`` (by default :func:`report` of seed ``10 * index + number``; any
+    report with ``to_dict``, an earlier year's too); returns the reports by run hash and split."""
     reports = {}
     for index, run in enumerate(grid.runs):
-        splits = {split: report(seed_of(index, number)) for number, split in enumerate(run.spec.dataset["splits"])}
+        splits = {split: report_for(index, number) for number, split in enumerate(run.spec.dataset["splits"])}
         reports[run.spec.hash] = splits
         directory = store.directory(run.spec)
         directory.mkdir(parents=True)
