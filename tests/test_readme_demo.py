@@ -74,7 +74,7 @@ def test_every_readme_command_runs_on_the_demo_output(demo_output):
     assert (tmp_path / "demo-output" / "grid.png").stat().st_size > 10_000
     assert "| SCAC + subspace" in out
     assert (tmp_path / "demo-output" / "grid.csv").read_text().startswith("system,seed,split,level,machine,section,")
-    assert re.search(r"^\d+ trainings, \d+ scorings, 1 pseudo-label tables, 0 set aside: ", out, re.MULTILINE), out
+    assert re.search(r"^\d+ trainings, \d+ scorings, 1 pseudo-label tables, 1 feature spaces, 0 set aside: ", out, re.MULTILINE), out
     assert "training provenance:" in out and "history (1 epochs" in out
 
 

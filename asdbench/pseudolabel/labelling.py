@@ -3,7 +3,8 @@ reduced, clustered per domain.
 
 A unit's label table names one class per cluster, prefixed with its split, machine, section and domain, so no two
 units or domains ever share a class. Storing tables, and reusing them across runs, is the store's
-(:mod:`asdbench.store.pseudolabels`).
+(:mod:`asdbench.store.pseudolabels`), and so is storing the feature space's output apart
+(:mod:`asdbench.store.featurespaces`), so that labellings of other reducers and clusterers share it.
 """
 
 from __future__ import annotations
@@ -67,12 +68,12 @@ class LabellingComponent:
         return check_clusters(labels, len(points), max_clusters, self.registration)
 
 
-def label_unit(space: LabellingComponent, reducer: LabellingComponent, clusterer: LabellingComponent, rows: pd.DataFrame,
-                  config: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The label table of one unit's training clips (``rows``: its train and test rows), and the coordinates
-    of its training clips in the reduced space. ``config``: the run's canonical ``[pseudolabel]`` section."""
+def label_unit(output: np.ndarray, reducer: LabellingComponent, clusterer: LabellingComponent, rows: pd.DataFrame,
+               config: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The label table of one unit's training clips (``rows``: its train and test rows; ``output``: what its
+    feature space made of them, checked), and the coordinates of its training clips in the reduced space.
+    ``config``: the run's canonical ``[pseudolabel]`` section."""
     train = (rows["subset"] == "train").to_numpy()
-    output = space.embed(rows)
     domains = rows.loc[train, "domain"].to_numpy()
     if output.ndim == 1:  # the space names the classes itself
         clusters, coordinates = output[train].astype(str), np.zeros((int(train.sum()), 0))

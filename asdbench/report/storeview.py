@@ -19,7 +19,7 @@ from asdbench.report.terminal import fitted_table, human_size
 from asdbench.report.words import scoring_words, training_words
 from asdbench.store.history import read_history
 from asdbench.store.layout import DATA_FILE, HASH, RESULTS, read_json
-from asdbench.store.listing import ASIDE, SCORING, TABLE, TRAINING, Entry, entries, total_size
+from asdbench.store.listing import ASIDE, SCORING, SPACE, TABLE, TRAINING, Entry, entries, total_size
 from asdbench.store.provenance import PROVENANCE
 
 
@@ -29,10 +29,10 @@ def listing(root: Path, registry: Registry, width: int) -> str:
     found = entries(root)
     rows = [{"kind": entry.kind, "name": ("  " if entry.kind == SCORING else "") + entry.name, "state": entry.state,
              "size": human_size(entry.size), "age": entry.age(), "what": _what(entry, registry)} for entry in found]
-    counts = {kind: sum(e.kind == kind for e in found) for kind in (TRAINING, SCORING, TABLE, ASIDE)}
+    counts = {kind: sum(e.kind == kind for e in found) for kind in (TRAINING, SCORING, TABLE, SPACE, ASIDE)}
     total = human_size(sum(e.size for e in found))
     summary = (f"{counts[TRAINING]} trainings, {counts[SCORING]} scorings, {counts[TABLE]} pseudo-label tables, "
-               f"{counts[ASIDE]} set aside: {total} in {root}")
+               f"{counts[SPACE]} feature spaces, {counts[ASIDE]} set aside: {total} in {root}")
     table = fitted_table(rows, "what", width) if rows else "(empty store)"
     return f"{table}\n\n{summary}"
 
@@ -47,6 +47,8 @@ def _what(entry: Entry, registry: Registry) -> str:
         pseudo = record.get("pseudolabel", {})
         return "pseudo-labels of " + ", ".join(str(pseudo.get(key, {}).get("name", "?"))
                                                for key in ("feature_space", "reducer", "clusterer"))
+    if entry.kind == SPACE:
+        return f"embeddings of feature space {record.get('feature_space', {}).get('name', '?')}"
     return "set aside: never read again"
 
 

@@ -36,11 +36,13 @@ from asdbench.files.atomic import write_json_atomic
 from asdbench.files.damaged import DamagedFile
 from asdbench.store.layout import CODE_FILE, read_json
 
-TRAINING, SCORING, PSEUDOLABELS = "training", "scoring", "pseudolabels"
-STAGES = (TRAINING, SCORING, PSEUDOLABELS)
+TRAINING, SCORING, PSEUDOLABELS, FEATURESPACE = "training", "scoring", "pseudolabels", "featurespace"
+STAGES = (TRAINING, SCORING, PSEUDOLABELS, FEATURESPACE)
 """A pseudo-label table (``<store>/pseudolabels/<hash>``) is a stage of its own: runs of other systems share it,
 so it depends on the dataset reader and the pseudo-labelling components only (and on the system's training
-components where its feature space trains the run's system, ``uses_system``)."""
+components where its feature space trains the run's system, ``uses_system``). The feature-space embeddings it
+clusters (``<store>/featurespaces/<hash>``) are another, shared by tables of other reducers and clusterers: they
+depend on the dataset reader and the feature space only (with the same ``uses_system`` rule)."""
 
 NOT_NUMERIC = frozenset({
     "__main__.py", "api.py", "compat.py", "errors.py", "hookspecs.py",
@@ -49,7 +51,7 @@ NOT_NUMERIC = frozenset({
     "contract/registry.py", "contract/selfcheck.py", "runtime/progress.py", "training/prefetch.py",
     "scoring/baseline.py", "store/checks.py", "store/claims.py", "store/codeprint.py", "store/datacheck.py",
     "store/layout.py", "store/reading.py", "store/stale.py", "store/store.py", "store/history.py",
-    "store/provenance.py", "store/listing.py",
+    "store/provenance.py", "store/listing.py", "store/once.py",
 })
 """The core's files and folders (paths under ``asdbench/``) that compute no number a run stores: editing them
 marks nothing stale. Every package's ``__init__.py`` holds only its docstring and counts for nothing either.
@@ -186,10 +188,11 @@ def _components(canonical: Mapping[str, Any], stage: str, registry: Registry) ->
     yield "datasets", canonical["dataset"]["name"]
     pseudo = canonical.get("pseudolabel")
     if pseudo is not None and stage != SCORING:
-        for key, kind in (("feature_space", "feature_spaces"), ("reducer", "reducers"), ("clusterer", "clusterers")):
+        labelling = (("feature_space", "feature_spaces"), ("reducer", "reducers"), ("clusterer", "clusterers"))
+        for key, kind in labelling[:1] if stage == FEATURESPACE else labelling:
             yield kind, pseudo[key]["name"]
-    if stage == PSEUDOLABELS and not registry.get("feature_spaces", pseudo["feature_space"]["name"]).meta.get(
-            "uses_system"):
+    if stage in (PSEUDOLABELS, FEATURESPACE) and not registry.get(
+            "feature_spaces", pseudo["feature_space"]["name"]).meta.get("uses_system"):
         return
     for key, (kind, many) in SYSTEM_COMPONENTS.items():
         if (key == "backend") != (stage == SCORING) or key not in canonical["system"]:

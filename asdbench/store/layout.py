@@ -21,7 +21,7 @@ TRAINED = "trained.json"
 SPEC = "spec.json"
 RESULTS = "results.json"
 CODE_FILE = "code.json"
-"""In a training directory, each of its scorings and each pseudo-label table: the fingerprint of the code that made
+"""In a training directory, each of its scorings, each pseudo-label table and each feature space: the fingerprint of the code that made
 it (asdbench.store.codeprint), written before any of it is computed."""
 DATA_FILE = "data.json"
 """In a training directory: the fingerprint of the data it is made on (asdbench.store.datacheck; null for a dataset
@@ -30,9 +30,15 @@ EMBEDDINGS = "embeddings"
 EMBEDDING_KEYS_ENTRY = "embedding_keys"
 """The entry of an embeddings file that holds the version of its keys (asdbench.data.units.EMBEDDING_KEYS)."""
 PSEUDOLABELS = "pseudolabels"
-"""The store's folder of pseudo-label tables, ``pseudolabels/<hash>`` (asdbench.pseudolabel.labelling)."""
+"""The store's folder of pseudo-label tables, ``pseudolabels/<hash>`` (asdbench.store.pseudolabels)."""
+FEATURESPACES = "featurespaces"
+"""The store's folder of feature-space embeddings, ``featurespaces/<hash>``, which pseudo-label tables of any
+reducer and clusterer share (asdbench.store.featurespaces)."""
+FEATURESPACE_FILE = "featurespace.json"
+"""In a pseudo-label table: ``{"featurespace": <hash>}``, the feature-space embeddings it clustered."""
 HASH = re.compile(r"[0-9a-f]{16}")
-"""A directory named by a hash (asdbench.spec.identity.spec_hash): a training, a scoring, a pseudo-label table."""
+"""A directory named by a hash (asdbench.spec.identity.spec_hash): a training, a scoring, a pseudo-label table, a
+feature space."""
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """A run store as a list of what it holds, read from its files alone (no spec, no grid, no torch): each training, each
-scoring under it, each pseudo-label table and each folder or file set aside, with its state, size and age
-(``asdbench ls``); and what of it no grid refers to (``asdbench prune``).
+scoring under it, each pseudo-label table, each feature space's embeddings and each folder or file set aside, with
+its state, size and age (``asdbench ls``); and what of it no grid refers to (``asdbench prune``).
 
 A set-aside entry is a damaged file or a stale training or scoring renamed ``<name>.damaged-<time>-<pid>`` or
 ``<name>.stale-<time>-<pid>``: asdbench never reads it again, and keeps it only for a person to look at.
@@ -19,16 +19,28 @@ from typing import Any
 from asdbench.files.damaged import DamagedFile
 from asdbench.store.checks import scoring_problem, training_problem
 from asdbench.store.claims import LOCK, held
-from asdbench.store.layout import HASH, PSEUDOLABELS, RESULTS, SPEC, TRAINED, TRAINING_SPEC, read_json
+from asdbench.store.layout import (
+    CODE_FILE,
+    FEATURESPACE_FILE,
+    FEATURESPACES,
+    HASH,
+    PSEUDOLABELS,
+    RESULTS,
+    SPEC,
+    TRAINED,
+    TRAINING_SPEC,
+    read_json,
+)
 from asdbench.store.reading import ERROR
 
 SET_ASIDE = re.compile(r"\.(damaged|stale)-\d{8}T\d{6}-\d+$")
 """The suffix a set-aside file or folder carries (asdbench.files.damaged, asdbench.store.stale)."""
 SYSTEMS = "systems.json"
-"""In a pseudo-label table: ``{"trainings": [...]}``, the trainings its feature space trained in the store
-(asdbench.store.store.StoreSystems), which no grid names but the table needs."""
+"""In a feature space's embeddings (in a pseudo-label table, before they were stored apart): ``{"trainings":
+[...]}``, the trainings the feature space trained in the store (asdbench.store.store.StoreSystems), which no grid
+names but its tables need."""
 
-TRAINING, SCORING, TABLE, ASIDE = "training", "scoring", "pseudolabels", "set aside"
+TRAINING, SCORING, TABLE, SPACE, ASIDE = "training", "scoring", "pseudolabels", "featurespace", "set aside"
 
 
 @dataclass(frozen=True)
@@ -36,7 +48,7 @@ class Entry:
     """One thing a store holds."""
 
     kind: str
-    """:data:`TRAINING`, :data:`SCORING`, :data:`TABLE` or :data:`ASIDE`."""
+    """:data:`TRAINING`, :data:`SCORING`, :data:`TABLE`, :data:`SPACE` or :data:`ASIDE`."""
     path: Path
     state: str
     """done, running, failed, damaged, interrupted (a training with checkpoints but unfinished) or pending."""
@@ -45,7 +57,7 @@ class Entry:
     modified: float
     """The latest modification time of its files (seconds since the epoch)."""
     record: dict[str, Any] | None
-    """What it is: a training's ``training.json``, a scoring's ``spec.json``, a table's ``spec.json``."""
+    """What it is: a training's ``training.json``, a scoring's, a table's or a feature space's ``spec.json``."""
 
     @property
     def name(self) -> str:
@@ -62,7 +74,8 @@ class Entry:
 
 def entries(root: Path) -> list[Entry]:
     """Everything in the store ``root``, trainings in name order, each followed by its scorings; then the
-    pseudo-label tables; then what is set aside. Files and folders asdbench did not write are left out."""
+    pseudo-label tables; then the feature spaces; then what is set aside. Files and folders asdbench did not write are
+    left out."""
     found: list[Entry] = []
     aside: list[Entry] = []
     for directory in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -76,14 +89,13 @@ def entries(root: Path) -> list[Entry]:
                 elif SET_ASIDE.search(scoring.name):
                     aside.append(_entry(ASIDE, scoring, "set aside", None, own=False))
             aside += [_entry(ASIDE, p, "set aside", None, own=False) for p in _set_aside_files(directory)]
-    tables = root / PSEUDOLABELS
-    if tables.is_dir():
-        for table in sorted(p for p in tables.iterdir() if p.is_dir()):
-            if SET_ASIDE.search(table.name):
-                aside.append(_entry(ASIDE, table, "set aside", None, own=False))
-            elif HASH.fullmatch(table.name):
-                state = "done" if (table / "labels.csv").exists() else "running" if held(table) else "pending"
-                found.append(_entry(TABLE, table, state, _record(table / SPEC), own=False))
+    for kind, folder in ((TABLE, root / PSEUDOLABELS), (SPACE, root / FEATURESPACES)):
+        for directory in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
+            if SET_ASIDE.search(directory.name):
+                aside.append(_entry(ASIDE, directory, "set aside", None, own=False))
+            elif HASH.fullmatch(directory.name):
+                found.append(_entry(kind, directory, _labelling_state(kind, directory), _record(directory / SPEC),
+                                    own=False))
     return found + aside
 
 
@@ -91,13 +103,17 @@ def unreferenced(root: Path, trainings: set[str], scorings: set[tuple[str, str]]
                  ) -> list[Entry]:
     """What of the store ``root`` none of ``trainings``, ``scorings`` ((training, scoring) hashes) and ``tables``
     (pseudo-label table hashes; None: keep every table) refers to: a training not named (with its scorings), a
-    scoring not named under a training that is, a table not named, and everything set aside; what lies inside
-    another of them goes with it and is not listed again. A training that a kept table's feature space trained (its
-    ``systems.json``) is kept."""
+    scoring not named under a training that is, a table not named, a feature space no kept table clustered (every
+    one where ``tables`` is None), and everything set aside; what lies inside another of them goes with it and is not
+    listed again. A training that a kept feature space trained (its ``systems.json``, or a table's of before feature
+    spaces were stored apart) is kept."""
     listed = entries(root)
     kept_tables = {e.name for e in listed if e.kind == TABLE and (tables is None or e.name in tables)}
-    for table in kept_tables:
-        trainings = trainings | set(_record_list(root / PSEUDOLABELS / table / SYSTEMS))
+    kept_spaces = {e.name for e in listed if e.kind == SPACE and tables is None} | {
+        _featurespace(root / PSEUDOLABELS / table) for table in kept_tables}
+    for record in [root / PSEUDOLABELS / table / SYSTEMS for table in kept_tables] + [
+            root / FEATURESPACES / space / SYSTEMS for space in kept_spaces]:
+        trainings = trainings | set(_record_list(record))
     dropped: list[Entry] = []
     for entry in listed:
         if entry.kind == TRAINING and entry.name not in trainings:
@@ -106,6 +122,8 @@ def unreferenced(root: Path, trainings: set[str], scorings: set[tuple[str, str]]
                 (entry.path.parent.name, entry.name) not in scorings:
             dropped.append(entry)
         elif entry.kind == TABLE and entry.name not in kept_tables or entry.kind == ASIDE:
+            dropped.append(entry)
+        elif entry.kind == SPACE and entry.name not in kept_spaces:
             dropped.append(entry)
     return [entry for entry in dropped if not any(other.path in entry.path.parents for other in dropped)]
 
@@ -138,6 +156,28 @@ def _state(directory: Path, finished: str, problem: Any, interrupted: bool = Fal
     if (directory / ERROR).exists():
         return "failed"
     return "interrupted" if interrupted else "pending"
+
+
+def _labelling_state(kind: str, directory: Path) -> str:
+    """A table is done once its labels are written; a feature space once it has embedded a unit (a table of other
+    machines may embed more)."""
+    done = (directory / "labels.csv").exists() if kind == TABLE else \
+        (directory / CODE_FILE).exists() and any((directory / "units").glob("*.npz"))
+    if done:
+        return "done"
+    if held(directory):
+        return "running"
+    return "failed" if (directory / ERROR).exists() else "pending"
+
+
+def _featurespace(table: Path) -> str | None:
+    """The hash of the feature space a table clustered (its ``featurespace.json``); None where it names none."""
+    try:
+        record = read_json(table / FEATURESPACE_FILE)
+    except DamagedFile:
+        return None
+    found = (record or {}).get("featurespace")
+    return found if isinstance(found, str) else None
 
 
 def _entry(kind: str, path: Path, state: str, record: dict[str, Any] | None, *, own: bool) -> Entry:

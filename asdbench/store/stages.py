@@ -30,6 +30,7 @@ and each of its scorings, ``<training directory>/<scoring hash>/``::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ from asdbench.spec.schema import PSEUDO_PREFIX
 from asdbench.store import codeprint, datacheck, provenance
 from asdbench.store import pseudolabels as pseudolabel
 from asdbench.store.checks import SCORE_FILES, checked_embeddings, score_files
+from asdbench.store.claims import Claim, file_claim
 from asdbench.store.history import EpochLog
 from asdbench.store.layout import (
     RESULTS,
@@ -104,10 +106,11 @@ class PreparedTraining:
 
 
 def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epochs: list[int],
-                     systems: TrainedSystems, cache: AudioCache | None = None,
-                     progress: bool = True) -> PreparedTraining:
+                     systems: TrainedSystems, claim: Callable[[Path], Claim | None] = file_claim,
+                     cache: AudioCache | None = None, progress: bool = True) -> PreparedTraining:
     """Read the data and build the labels and the system of ``spec``'s training, which keeps the checkpoints
-    of ``epochs``. ``systems`` trains other systems a pseudo-labelling feature space asks for."""
+    of ``epochs``. ``systems`` trains other systems a pseudo-labelling feature space asks for; ``claim`` claims
+    the pseudo-label table and feature space it computes."""
     directory.mkdir(parents=True, exist_ok=True)
     write_json_atomic(directory / TRAINING_SPEC, training_identity(spec.canonical))
     device = default_device()
@@ -134,7 +137,8 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
         return PreparedTraining(spec, directory, device, units, num_samples, [model], plan, trained, log)
     labels, overrides = spec.system["labels"], None
     if labels.startswith(PSEUDO_PREFIX):
-        pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, progress=progress)
+        pseudo = pseudolabel.compute(spec, registry, directory.parent, manifests, systems=systems, claim=claim,
+                                     progress=progress)
         labels, overrides = "attributes", pseudo.by_path()
         trained["pseudolabel"] = {"directory": str(pseudo.directory), "quality": pseudo.quality}
     models = [build_model(machine, group, spec.system, labels, overrides, registry, seed=spec.seed,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,20 +24,20 @@ from tqdm.auto import tqdm
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.errors import AsdbenchError, HostError, WriteError
 from asdbench.files.atomic import write_json_atomic
-from asdbench.spec.identity import RunSpec, spec_hash
+from asdbench.spec.identity import RunSpec
 from asdbench.spec.validate import validate_spec
-from asdbench.store import codeprint, datacheck, preflight, pseudolabels, stale
+from asdbench.store import codeprint, datacheck, featurespaces, preflight, pseudolabels, stale
 from asdbench.store.checks import UnknownOrigin, scoring_problem, set_aside_problem, training_problem
 from asdbench.store.claims import Claim
-from asdbench.store.layout import PSEUDOLABELS, RESULTS, read_json, trained_embeddings, training_complete
+from asdbench.store.layout import RESULTS, read_json, trained_embeddings, training_complete
 from asdbench.store.listing import SYSTEMS
+from asdbench.store.once import POLL_SECONDS, record_failure
 from asdbench.store.pseudolabels import PseudoLabels
 from asdbench.store.reading import ERROR, RunState, StoredRuns
 
 if TYPE_CHECKING:
     from asdbench.store.stages import PreparedTraining
 
-POLL_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,7 @@ class Store(StoredRuns):
         dataset = datacheck.open_dataset(spec.dataset, registry)
         manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
         return pseudolabels.compute(spec, registry, self.root, manifests, systems=self.systems(spec, registry),
-                                    progress=progress)
+                                    claim=self.claim, progress=progress)
 
     def systems(self, spec: RunSpec, registry: Registry, *, progress: bool = True) -> StoreSystems:
         """What a feature space of ``spec`` trains other systems with (see hookspecs.TrainedSystems)."""
@@ -163,7 +162,8 @@ class Store(StoredRuns):
         if problem is not None:  # training.json is written again, trained.json when training has caught up
             set_aside_problem(problem)
         return prepare_training(spec, self.training_directory(spec), registry, epochs=claim.epochs,
-                                systems=self.systems(spec, registry, progress=progress), progress=progress)
+                                systems=self.systems(spec, registry, progress=progress), claim=self.claim,
+                                progress=progress)
 
     def _train(self, claims: list[_Claim], registry: Registry, progress: bool, raise_errors: bool,
                outcomes: dict[str, Outcome]) -> list[list[RunSpec]]:
@@ -225,8 +225,7 @@ class Store(StoredRuns):
         cannot be told is the user's to delete or keep: those errors stop the grid, writing nothing."""
         if isinstance(exc, WriteError | HostError | UnknownOrigin):
             raise exc
-        message = f"{type(exc).__name__}: {exc}"
-        write_json_atomic(directory / ERROR, {"error": message, "traceback": traceback.format_exc()})
+        message = record_failure(directory, exc)
         if raise_errors:
             raise exc
         return Outcome(spec.hash, RunState.FAILED, error=message, error_file=directory / ERROR)
@@ -282,9 +281,9 @@ class StoreSystems:
         return trained_embeddings(directory, epoch)
 
     def _record(self, training: str) -> None:
-        """Name ``training`` in the pseudo-label table's ``systems.json``: no grid names it, but the table needs it
-        (``asdbench prune`` keeps it while it keeps the table)."""
-        record = self.store.root / PSEUDOLABELS / spec_hash(pseudolabels.identity(self.spec, self.registry)) / SYSTEMS
+        """Name ``training`` in the feature space's ``systems.json``: no grid names it, but the feature space needs it
+        (``asdbench prune`` keeps it while it keeps a table of that feature space)."""
+        record = featurespaces.directory_of(self.spec, self.registry, self.store.root) / SYSTEMS
         known = read_json(record) if record.exists() else None
         trainings = sorted({*(known or {}).get("trainings", []), training})
         write_json_atomic(record, {"trainings": trainings})
