@@ -22,6 +22,7 @@ from asdbench.store.pseudolabels import LABELS, compute, identity
 from asdbench.store.store import Store
 from asdbench_methods import labelling_factories
 from asdbench_methods.featurespaces import mix_at_snr, resize, resize_ratio
+from tests.helpers.codeedits import edited
 
 LIGHT_SYSTEM = {
     "frontends": [{"name": "stft", "n_fft": 1024}],
@@ -265,13 +266,6 @@ def test_a_table_without_its_code_record_is_incomplete_and_computed_again(manife
     pd.testing.assert_frame_equal(again.table, first.table)
 
 
-def edited(monkeypatch, distribution: str) -> None:
-    """What a new process sees after ``distribution``'s source was edited: another source digest."""
-    installed = codeprint.distribution_print
-    monkeypatch.setattr(codeprint, "distribution_print", lambda name, stage: (
-        {**installed(name, stage), "source": "sha256:edited"} if name == distribution else installed(name, stage)))
-
-
 @pytest.mark.slow
 def test_a_system_a_feature_space_trained_with_other_code_is_trained_again(tiny_dataset, tmp_path, capsys,
                                                                          monkeypatch):
@@ -279,10 +273,10 @@ def test_a_system_a_feature_space_trained_with_other_code_is_trained_again(tiny_
     systems = Store(tmp_path / "runs").systems(spec, get_registry(), progress=False)
     system = {**spec.system, "labels": "attributes"}
     systems.embeddings(system, 1)
-    [trained] = [p for p in (tmp_path / "runs").iterdir() if p.name != "pseudolabels"]
-    [table] = (tmp_path / "runs" / "pseudolabels").iterdir()
-    assert json.loads((table / "systems.json").read_text()) == {"trainings": [trained.name]}, \
-        "the table names the training it needs, which no grid names (asdbench prune keeps it)"
+    [trained] = [p for p in (tmp_path / "runs").iterdir() if p.name != "featurespaces"]
+    [space] = (tmp_path / "runs" / "featurespaces").iterdir()
+    assert json.loads((space / "systems.json").read_text()) == {"trainings": [trained.name]}, \
+        "the feature space names the training it needs, which no grid names (asdbench prune keeps it)"
     stamp = (trained / "trained.json").stat().st_mtime_ns
     edited(monkeypatch, "asdbench-methods")
     systems.embeddings(system, 1)

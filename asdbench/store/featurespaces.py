@@ -92,14 +92,17 @@ def embeddings(spec: RunSpec, registry: Registry, runs_root: Path, manifests: di
     def compute() -> None:
         _compute(spec, registry, directory, manifests, rows, systems, progress)
 
-    for attempt in range(2):  # a damaged unit file is set aside, then embedded again
+    for _ in range(2):  # damaged unit files are set aside, then embedded again
         compute_once(directory, claim=claim, finished=finished, compute=compute, progress=progress)
-        try:
-            return directory, {unit_name(unit): _read(directory, unit, its_rows) for unit, its_rows in rows.items()}
-        except DamagedFile:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+        outputs, damaged = {}, []
+        for unit, its_rows in rows.items():
+            try:
+                outputs[unit_name(unit)] = _read(directory, unit, its_rows)
+            except DamagedFile as exc:
+                damaged.append(exc)
+        if not damaged:
+            return directory, outputs
+    raise damaged[0]
 
 
 def _compute(spec: RunSpec, registry: Registry, directory: Path, manifests: dict[str, pd.DataFrame],

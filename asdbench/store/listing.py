@@ -159,15 +159,16 @@ def _state(directory: Path, finished: str, problem: Any, interrupted: bool = Fal
 
 
 def _labelling_state(kind: str, directory: Path) -> str:
-    """A table is done once its labels are written; a feature space once it has embedded a unit (a table of other
-    machines may embed more)."""
-    done = (directory / "labels.csv").exists() if kind == TABLE else \
-        (directory / CODE_FILE).exists() and any((directory / "units").glob("*.npz"))
-    if done:
+    """A table is done once its labels are written; a feature space once it has embedded a unit and its last attempt
+    did not fail (a table of other machines may embed more units)."""
+    if kind == TABLE and (directory / "labels.csv").exists():
         return "done"
     if held(directory):
         return "running"
-    return "failed" if (directory / ERROR).exists() else "pending"
+    if (directory / ERROR).exists():
+        return "failed"
+    embedded = (directory / CODE_FILE).exists() and any((directory / "units").glob("*.npz"))
+    return "done" if kind == SPACE and embedded else "pending"
 
 
 def _featurespace(table: Path) -> str | None:
