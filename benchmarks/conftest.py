@@ -24,6 +24,13 @@ def ci_dataset(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny") / "data"
+    generate(root, "tiny", seed=0, progress=False)
+    return root
+
+
 def pytest_terminal_summary(terminalreporter):
     """Every job measured, with clips/s and peak memory, and the ratio of other ways' times to asdbench's."""
     rows = []

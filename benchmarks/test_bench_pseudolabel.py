@@ -1,4 +1,5 @@
-"""The pseudo-label pipeline per machine: reduce + cluster at DCASE size, and the Triplet space end to end."""
+"""The pseudo-label pipeline per machine: reduce + cluster at DCASE size, the Triplet space end to end, and a
+clusterer x reducer sweep over one Triplet space."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from asdbench.data.manifest import build_manifest
 from asdbench.pseudolabel.labelling import units_to_label
 from asdbench.spec.validate import validate_spec
 from asdbench.store import pseudolabels as pseudolabel
+from asdbench.store.store import Store
 
 from measure import measure
 
@@ -62,7 +64,40 @@ def test_triplet_pipeline_per_machine(benchmark, ci_dataset, tmp_path):
     manifests = {"dev": build_manifest(ci_dataset, 2024, "dev")}
     machines = [machine for machine, _ in units_to_label(manifests["dev"], "unlabelled")]
     fresh = (tmp_path / f"round{i}" for i in itertools.count())
-    measure(benchmark, lambda: pseudolabel.compute(spec, registry, next(fresh), manifests, progress=False),
+    measure(benchmark, lambda: pseudolabel.compute(spec, registry, next(fresh), manifests, systems=None,
+                                                   progress=False),
             clips=int(manifests["dev"]["machine"].isin(machines).sum()),
             work=f"pseudo-labels: Triplet pipeline, {len(machines)} machines", way="asdbench", rounds=1)
     benchmark.extra_info["seconds_per_machine"] = round(benchmark.stats["mean"] / len(machines), 2)
+
+
+SWEEP = [{"reducer": reducer, "clusterer": clusterer}
+         for reducer in ({"name": "umap"}, {"name": "umap", "n_neighbors": 5, "min_dist": 0.5})
+         for clusterer in ({"name": "gmm-bic", "selection": "in-sample"}, "hdbscan", "kmeans")]
+"""gmm-bic / hdbscan / kmeans x two UMAP settings (the tiny preset has too few target clips for held-out BIC)."""
+
+
+@pytest.mark.parametrize("way", ["asdbench", "a feature space per table (before)"])
+def test_clusterer_sweep_over_one_triplet_space(benchmark, tiny_dataset, tmp_path, way):
+    """The six tables of a sweep: their Triplet space computed once, or (as before feature spaces were stored apart)
+    once per table, which computing each table in a store of its own reproduces."""
+    registry = get_registry()
+    specs = [validate_spec({
+        "dataset": {"name": "synth", "root": str(tiny_dataset), "splits": ["dev"]},
+        "system": {"labels": "pseudo:triplet", "frontends": ["stft"], "networks": ["spectrogram-resnet"],
+                   "loss": "scac", "backend": "knn"},
+        "pseudolabel": {"feature_space": {"name": "triplet", "clip_seconds": 2.5}, **setting},
+    }, registry) for setting in SWEEP]
+    manifests = {"dev": build_manifest(tiny_dataset, 2024, "dev")}
+    registry.create("reducers", "umap").fit_transform(np.random.default_rng(0).normal(size=(20, 4)))  # numba compiles
+    fresh = (tmp_path / f"store{i}" for i in itertools.count())
+
+    def sweep():
+        shared = next(fresh)
+        for spec in specs:
+            root = shared if way == "asdbench" else next(fresh)
+            pseudolabel.compute(spec, registry, root, manifests, systems=Store(root).systems(spec, registry),
+                                progress=False)
+
+    measure(benchmark, sweep, clips=len(manifests["dev"]) * len(specs),
+            work=f"pseudo-labels: {len(specs)} clusterer x UMAP settings, one Triplet space", way=way, rounds=1)

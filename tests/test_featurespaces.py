@@ -114,8 +114,7 @@ def test_a_clusterer_and_reducer_sweep_embeds_once_and_labels_as_from_scratch(se
     tables = [label(spec, registry, tmp_path / "sweep", manifests) for spec in sweep]
     assert count == units(manifests), "each unit embedded once for the whole sweep"
     [space] = (tmp_path / "sweep" / "featurespaces").iterdir()
-    assert {json.loads((t.directory / "featurespace.json").read_text())["featurespace"] for t in tables} == \
-        {space.name}
+    assert {t.feature_space for t in tables} == {space}, "each table names the feature space it clustered"
     assert sorted(p.name for p in (space / "units").iterdir()) == [f"{u}.00.npz" for u in units(manifests)]
     assert len({t.directory for t in tables}) == len(sweep) == 6
     for index, (spec, table) in enumerate(zip(sweep, tables)):
@@ -147,7 +146,7 @@ def test_a_table_computed_before_feature_spaces_were_stored_apart_is_read_back(r
     count.clear()
     again = label(spec, registry, tmp_path, manifests)
     assert again.directory == first.directory and (first.directory / LABELS).stat().st_mtime_ns == stamp
-    assert count == [] and not (tmp_path / "featurespaces").exists()
+    assert count == [] and not (tmp_path / "featurespaces").exists() and again.feature_space is None
 
 
 def test_embeddings_made_with_other_code_are_set_aside_and_computed_again(registry, manifests, tiny_dataset, tmp_path,

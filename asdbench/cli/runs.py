@@ -131,4 +131,6 @@ def _pseudolabel(args: argparse.Namespace) -> int:
     rows = [{"machine": key, **values} for key, values in result.quality.items()]
     print(tabulate(rows, headers="keys", tablefmt="github", floatfmt=".3f") if rows else "no hidden truth to compare")
     print(f"\nlabel table: {result.directory / LABELS}")
+    if result.feature_space is not None:
+        print(f"feature-space embeddings: {result.feature_space}")
     return 0

@@ -22,6 +22,7 @@ The labelling itself is :mod:`asdbench.pseudolabel.labelling`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ from asdbench.runtime.progress import progress_bar
 from asdbench.spec.identity import RunSpec, spec_hash
 from asdbench.store import codeprint, featurespaces, stale
 from asdbench.store.claims import Claim, file_claim
-from asdbench.store.layout import FEATURESPACE_FILE, PSEUDOLABELS, SPEC
+from asdbench.store.layout import FEATURESPACE_FILE, FEATURESPACES, PSEUDOLABELS, SPEC, read_json
 from asdbench.store.once import compute_once
 
 LABELS = "labels.csv"
@@ -51,6 +52,8 @@ class PseudoLabels:
     directory: Path
     table: pd.DataFrame
     quality: dict[str, dict[str, float]]
+    feature_space: Path | None
+    """The feature-space embeddings it clustered; None for a table computed before they were stored apart."""
 
     def by_path(self) -> pd.Series:
         return self.table.set_index("path")["label"]
@@ -120,8 +123,8 @@ def _label(spec: RunSpec, registry: Registry, runs_root: Path, directory: Path, 
 
 
 def _read(directory: Path) -> PseudoLabels:
-    import json
-
-    quality_file = directory / "quality.json"
+    quality_file, space_file = directory / "quality.json", directory / FEATURESPACE_FILE
+    space = read_json(space_file) if space_file.exists() else None
     return PseudoLabels(directory, pd.read_csv(directory / LABELS, dtype=str),
-                        json.loads(quality_file.read_text()) if quality_file.exists() else {})
+                        json.loads(quality_file.read_text()) if quality_file.exists() else {},
+                        directory.parent.parent / FEATURESPACES / space["featurespace"] if space else None)
