@@ -16,6 +16,7 @@ from asdbench.pseudolabel.labelling import units_to_label
 from asdbench.spec.validate import validate_spec
 from asdbench.store import pseudolabels as pseudolabel
 from asdbench.store.store import Store
+from asdbench_methods.featurespaces import TripletSpace
 
 from measure import measure
 
@@ -78,7 +79,7 @@ SWEEP = [{"reducer": reducer, "clusterer": clusterer}
 
 
 @pytest.mark.parametrize("way", ["asdbench", "a feature space per table (before)"])
-def test_clusterer_sweep_over_one_triplet_space(benchmark, tiny_dataset, tmp_path, way):
+def test_clusterer_sweep_over_one_triplet_space(benchmark, tiny_dataset, tmp_path, monkeypatch, way):
     """The six tables of a sweep: their Triplet space computed once, or (as before feature spaces were stored apart)
     once per table, which computing each table in a store of its own reproduces."""
     registry = get_registry()
@@ -91,6 +92,13 @@ def test_clusterer_sweep_over_one_triplet_space(benchmark, tiny_dataset, tmp_pat
     manifests = {"dev": build_manifest(tiny_dataset, 2024, "dev")}
     registry.create("reducers", "umap").fit_transform(np.random.default_rng(0).normal(size=(20, 4)))  # numba compiles
     fresh = (tmp_path / f"store{i}" for i in itertools.count())
+    trained, train = [], TripletSpace._train
+
+    def counted(self, manifest, *args):
+        trained.append(manifest["machine"].iloc[0])
+        return train(self, manifest, *args)
+
+    monkeypatch.setattr(TripletSpace, "_train", counted)
 
     def sweep():
         shared = next(fresh)
@@ -101,3 +109,5 @@ def test_clusterer_sweep_over_one_triplet_space(benchmark, tiny_dataset, tmp_pat
 
     measure(benchmark, sweep, clips=len(manifests["dev"]) * len(specs),
             work=f"pseudo-labels: {len(specs)} clusterer x UMAP settings, one Triplet space", way=way, rounds=1)
+    units = len(units_to_label(manifests["dev"], "unlabelled"))
+    assert len(trained) == units * (1 if way == "asdbench" else len(specs)), "each unit's network trained once"

@@ -95,22 +95,12 @@ def units(manifests):
                   for machine, _ in units_to_label(manifest, "unlabelled"))
 
 
-SETTINGS = {
-    "none": [{"reducer": "none", "max_clusters_source": limit} for limit in (2, 3)],
-    "umap": [{"reducer": {"name": "umap", "n_neighbors": 4}},
-             {"reducer": {"name": "umap", "n_neighbors": 8, "min_dist": 0.5}}],
-}
-"""Two settings of what is done with the embeddings besides clustering them."""
-
-
-@pytest.mark.parametrize("settings", [
-    pytest.param("none", id="no-reducer"),
-    pytest.param("umap", id="two-umap-settings", marks=pytest.mark.slow),  # numba compiles UMAP for ~10 s
-])
-def test_a_clusterer_and_reducer_sweep_embeds_once_and_labels_as_from_scratch(settings, registry, manifests,
-                                                                               tiny_dataset, tmp_path, count):
-    sweep = [spec_for(tiny_dataset, registry, clusterer=clusterer, **setting)
-             for setting in SETTINGS[settings] for clusterer in CLUSTERERS]
+def test_a_clusterer_and_cluster_count_sweep_embeds_once_and_labels_as_from_scratch(registry, manifests,
+                                                                                    tiny_dataset, tmp_path, count):
+    """Reducers are swept the same way: a table reduces the stored embeddings. Two UMAP settings cost numba's
+    compilation (~15 s) here; benchmarks/test_bench_pseudolabel.py sweeps them over a Triplet space, counted."""
+    sweep = [spec_for(tiny_dataset, registry, clusterer=clusterer, max_clusters_source=limit)
+             for limit in (2, 3) for clusterer in CLUSTERERS]
     tables = [label(spec, registry, tmp_path / "sweep", manifests) for spec in sweep]
     assert count == units(manifests), "each unit embedded once for the whole sweep"
     [space] = (tmp_path / "sweep" / "featurespaces").iterdir()

@@ -128,7 +128,10 @@ class FeatureSpaceContext:
     ``dataset``, ``system``, ``train`` and ``seed`` are the canonical sections of the run being pseudo-labelled;
     ``manifests`` maps each split to its manifest (a ``triplet`` space mixes in other machines' sounds);
     ``work_dir`` is this feature space's own directory, shared by all units, where it may keep models it
-    trained; ``systems`` trains the run's own system, or a variant of it, and gives its embeddings (a
+    trained (``<runs>/featurespaces/<hash>/work``: what ``embed`` returns is stored beside it, once per unit, and
+    clustered by tables of every reducer and clusterer, so it depends on nothing else than the feature space's
+    identity: dataset, seed, its options, and the system and training options where it registers
+    ``uses_system=True``); ``systems`` trains the run's own system, or a variant of it, and gives its embeddings (a
     ``class`` space does this).
     """
 
