@@ -109,8 +109,8 @@ def unreferenced(root: Path, trainings: set[str], scorings: set[tuple[str, str]]
     spaces were stored apart) is kept."""
     listed = entries(root)
     kept_tables = {e.name for e in listed if e.kind == TABLE and (tables is None or e.name in tables)}
-    kept_spaces = {e.name for e in listed if e.kind == SPACE and tables is None} | {
-        _featurespace(root / PSEUDOLABELS / table) for table in kept_tables}
+    clustered = {_featurespace(root / PSEUDOLABELS / table) for table in kept_tables} - {None}
+    kept_spaces = {e.name for e in listed if e.kind == SPACE and (tables is None or e.name in clustered)}
     for record in [root / PSEUDOLABELS / table / SYSTEMS for table in kept_tables] + [
             root / FEATURESPACES / space / SYSTEMS for space in kept_spaces]:
         trainings = trainings | set(_record_list(record))
