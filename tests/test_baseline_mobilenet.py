@@ -137,7 +137,7 @@ def test_image_cross_entropy_is_the_mean_over_clips_of_kerass_at_their_section(e
     sections = torch.tensor([2, 0, 1])
     value = loss([torch.from_numpy(embedded)], nn.functional.one_hot(sections, CLASSES).float())
     expected = golden["cross-entropy"][np.arange(3), sections.numpy()].mean()
-    np.testing.assert_allclose(value.item(), expected, rtol=1e-5)
+    np.testing.assert_allclose(value.item(), expected, rtol=0, atol=1e-4)  # as the blocks it is the mean of
 
 
 def test_a_section_the_model_has_no_class_for_is_refused_not_nan(embedded):

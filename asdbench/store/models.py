@@ -40,7 +40,7 @@ from asdbench.contract.registry import Registry
 from asdbench.data.clips import ClipSource
 from asdbench.data.labels import build_labels
 from asdbench.data.units import Unit
-from asdbench.spec.schema import MACHINEWISE_SPLIT
+from asdbench.store.modelnames import model_name
 from asdbench.training.embed import UnitClips
 from asdbench.training.system import System, build_system
 
@@ -73,14 +73,6 @@ def model_units(units: Sequence[U], machinewise: bool | str) -> list[tuple[str |
     and split (``machinewise = "split"``), by name."""
     names = sorted({model_name(unit, machinewise) for unit in units}, key=lambda name: name or "")
     return [(name, [unit for unit in units if model_name(unit, machinewise) == name]) for name in names]
-
-
-def model_name(unit: Unit, machinewise: bool | str) -> str | None:
-    """The name of the model that embeds ``unit``: None (the shared model), its machine type, or
-    ``<split>.<machine>`` (``machinewise = "split"``)."""
-    if not machinewise:
-        return None
-    return f"{unit.split}.{unit.machine}" if machinewise == MACHINEWISE_SPLIT else unit.machine
 
 
 def checkpoint_dir(training_dir: Path, machine: str | None) -> Path:

@@ -69,7 +69,8 @@ from asdbench.store.layout import (
     readable_json,
     write_embeddings,
 )
-from asdbench.store.models import Model, build_model, checkpoint_dir, model_name, model_units
+from asdbench.store.modelnames import model_name
+from asdbench.store.models import Model, build_model, checkpoint_dir, model_units
 from asdbench.training.checkpoints import LAST_CHECKPOINT, checkpoint_path, load_checkpoint, resumable_epoch
 from asdbench.training.embed import UnitClips, embed_checkpoint, embed_units
 from asdbench.training.loop import RecordSpan, TrainingPlan, replay, train
