@@ -20,6 +20,7 @@ from asdbench.hookspecs import hookimpl
 from asdbench.spec.validate import validate_spec
 from asdbench.store.layout import read_json
 from asdbench.store.models import model_units
+from asdbench.store.stages import unit_classes
 from asdbench.store.store import Store
 from tests.helpers.training import Fakes, Magnitude
 
@@ -192,3 +193,13 @@ def test_a_backend_scores_each_unit_by_its_class_from_the_stored_class_names(tin
     assert models == {f"{name.split('/')[1]}.{name.split('/')[2]}": [name] for name in names}, \
         "one model per machine type and split, each with its section's class"
     assert sorted(p.name for p in (store.training_directory(split) / "checkpoints").iterdir()) == sorted(models)
+
+
+def test_a_training_stored_without_class_names_is_refused_by_a_backend_that_needs_them(tmp_path):
+    run = spec()
+    train = rows(rows=[{}])
+    units = [Unit("dev", "fan", "00", train, train)]
+    with pytest.raises(SpecError, match=r"trained.json: no class names .* which system.backend 'own-class' scores by; "
+                                        r"remove the training directory"):
+        unit_classes(run, units, {"training": run.training_hash, "num_classes": 1}, tmp_path)
+    assert unit_classes(run, units, {"classes": ["synth/dev/fan/00"]}, tmp_path) == {"dev.fan.00": 0}
