@@ -30,7 +30,6 @@ import argparse
 import functools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -38,6 +37,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checkouts import git_commit
+
 import inputs  # numpy only, shared with the tests
 
 FEATURES = dict(n_mels=128, n_frames=64, n_fft=1024, hop_length=512, power=2.0)
@@ -146,11 +147,6 @@ def reference(checkout_2021: Path, checkout_2022: Path) -> dict[str, np.ndarray]
     out["count_params"] = np.array(model.count_params())
     out.update(scores(model, vectors_2022.astype(np.float32)))
     return out
-
-
-def git_commit(checkout: Path) -> str:
-    return subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def main() -> None:
