@@ -107,14 +107,19 @@ def test_backend_ablation_scores_the_ci_leaderboards_subspace_trainings():
     assert {run.spec.hash for run in subspace} <= {run.spec.hash for run in ablation}
 
 
-@pytest.mark.parametrize("name", [*PAPER_GRIDS, "sota.toml"])
+BASE_SPECS = ["paper-base.toml", "dcase-baseline.toml", "dcase-baseline-mobilenet.toml"]
+"""The run specs the real-data grids are based on."""
+
+
+@pytest.mark.parametrize("name", [*PAPER_GRIDS, "sota.toml", "dcase-baseline-years.toml",
+                                  "dcase-baseline-mobilenet-years.toml"])
 def test_paper_grids_run_unedited_on_data_elsewhere(name, tmp_path, monkeypatch):
     """$ASDBENCH_DATA_DIR moves every data folder of a paper grid, to the runs the edited file would name."""
     monkeypatch.setenv("ASDBENCH_DATA_DIR", str(tmp_path / "mine"))
     runs = load_grid(LEADERBOARD / name).runs
     paths = {run.spec.dataset.get(key) for run in runs for key in ("root", "ground_truth", "hidden_attributes")} - {None}
     assert paths and all(path.startswith(str(tmp_path / "mine") + "/") for path in paths)
-    for file in (name, "paper-base.toml"):
+    for file in (name, *BASE_SPECS):
         (tmp_path / file).write_text((LEADERBOARD / file).read_text().replace("${ASDBENCH_DATA_DIR:-/data}",
                                                                                str(tmp_path / "mine")))
     assert [run.spec.hash for run in runs] == [run.spec.hash for run in load_grid(tmp_path / name).runs]
@@ -124,10 +129,12 @@ def test_paper_grids_run_unedited_on_data_elsewhere(name, tmp_path, monkeypatch)
 
 
 PUBLISHED = {"table1.toml": 7 * 4, "table2.toml": 3 * 4, "table3-dcase2023.toml": 6 * (7 + 1) * 2,
-             "table3-dcase2024.toml": 6 * (7 + 1), "sota.toml": 3 * 4 + 1 + 2 * 2}
+             "table3-dcase2024.toml": 6 * (7 + 1), "sota.toml": 3 * 4 + 1 + 2 * 2,
+             "dcase-baseline-years.toml": 4 + 4 + 8}
 """The published figures each committed grid carries: every cell of the paper's Tables I-III (Table I's
 three-resolution row against the row as published), and in sota.toml the four published systems' figures and two
-reference rows (the challenge's baseline and top rank, eval only)."""
+reference rows (the challenge's baseline and top rank, eval only); dcase-baseline-years.toml those for 2021-2024
+and ASDKit's autoencoder, all reference rows."""
 
 
 @pytest.mark.parametrize(("name", "count"), PUBLISHED.items())
