@@ -122,8 +122,9 @@ def asdbench_epoch_finished(training_dir: Path, training: dict[str, Any], epoch:
     saved one. ``loss``: the epoch's mean training loss. ``seconds``: its wall time, saving included (for
     stacked seeds, the stacked epoch's). Not called for a training with ``train.epochs = 0``, nor for the epochs
     trained again only to re-create a checkpoint that a finished training did not keep. ``machine``: None for a
-    training's one shared model; with ``train.machinewise``, the machine type whose model trained the epoch (each
-    machine type's model trains its ``epochs`` epochs in turn). An implementation may leave out any parameter.
+    training's one shared model; with ``train.machinewise``, the name of the model that trained the epoch: its
+    machine type, or ``<split>.<machine>`` with ``machinewise = "split"`` (each model trains its ``epochs`` epochs
+    in turn). An implementation may leave out any parameter.
     """
 
 

@@ -87,29 +87,42 @@ def private_audio_cache(tmp_path_factory) -> Path:
         os.environ["ASDBENCH_CACHE_DIR"] = previous
 
 
+def generated_preset(tmp_path_factory, preset: str) -> Path:
+    """A synthetic preset generated once per session (seed 0), for the fixtures below."""
+    root = tmp_path_factory.mktemp(preset) / "data"
+    generate(root, preset, seed=0, progress=False)
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     """The `tiny` preset (2024 style: one attributed and one hidden machine per split). Treat as read-only."""
-    root = tmp_path_factory.mktemp("tiny") / "data"
-    generate(root, "tiny", seed=0, progress=False)
-    return root
+    return generated_preset(tmp_path_factory, "tiny")
 
 
 @pytest.fixture(scope="session")
 def ci2025_dataset(tmp_path_factory) -> Path:
     """The `ci2025` preset: supplemental/ folders (clean machine sound for slider and AutoTrash, noise for fan and
     HomeCamera), slider and AutoTrash concealing their attributes. Treat as read-only."""
-    root = tmp_path_factory.mktemp("ci2025") / "data"
-    generate(root, "ci2025", seed=0, progress=False)
-    return root
+    return generated_preset(tmp_path_factory, "ci2025")
+
+
+@pytest.fixture(scope="session")
+def ci2021_dataset(tmp_path_factory) -> Path:
+    """The `ci2021` preset: three sections per machine type and split, domains in the file names. Read-only."""
+    return generated_preset(tmp_path_factory, "ci2021")
+
+
+@pytest.fixture(scope="session")
+def ci2022_dataset(tmp_path_factory) -> Path:
+    """The `ci2022` preset: three sections per machine type and split. Treat as read-only."""
+    return generated_preset(tmp_path_factory, "ci2022")
 
 
 @pytest.fixture(scope="session")
 def ci2026_dataset(tmp_path_factory) -> Path:
     """The `ci2026` preset: two-channel files (near microphone in channel 0, far in channel 1). Treat as read-only."""
-    root = tmp_path_factory.mktemp("ci2026") / "data"
-    generate(root, "ci2026", seed=0, progress=False)
-    return root
+    return generated_preset(tmp_path_factory, "ci2026")
 
 
 @pytest.fixture

@@ -107,14 +107,19 @@ def test_backend_ablation_scores_the_ci_leaderboards_subspace_trainings():
     assert {run.spec.hash for run in subspace} <= {run.spec.hash for run in ablation}
 
 
-@pytest.mark.parametrize("name", [*PAPER_GRIDS, "sota.toml"])
+BASE_SPECS = ["paper-base.toml", "dcase-baseline.toml", "dcase-baseline-mobilenet.toml"]
+"""The run specs the real-data grids are based on."""
+
+
+@pytest.mark.parametrize("name", [*PAPER_GRIDS, "sota.toml", "dcase-baseline-years.toml",
+                                  "dcase-baseline-mobilenet-years.toml"])
 def test_paper_grids_run_unedited_on_data_elsewhere(name, tmp_path, monkeypatch):
     """$ASDBENCH_DATA_DIR moves every data folder of a paper grid, to the runs the edited file would name."""
     monkeypatch.setenv("ASDBENCH_DATA_DIR", str(tmp_path / "mine"))
     runs = load_grid(LEADERBOARD / name).runs
     paths = {run.spec.dataset.get(key) for run in runs for key in ("root", "ground_truth", "hidden_attributes")} - {None}
     assert paths and all(path.startswith(str(tmp_path / "mine") + "/") for path in paths)
-    for file in (name, "paper-base.toml"):
+    for file in (name, *BASE_SPECS):
         (tmp_path / file).write_text((LEADERBOARD / file).read_text().replace("${ASDBENCH_DATA_DIR:-/data}",
                                                                                str(tmp_path / "mine")))
     assert [run.spec.hash for run in runs] == [run.spec.hash for run in load_grid(tmp_path / name).runs]
@@ -124,9 +129,12 @@ def test_paper_grids_run_unedited_on_data_elsewhere(name, tmp_path, monkeypatch)
 
 
 PUBLISHED = {"table1.toml": 7 * 4, "table2.toml": 3 * 4, "table3-dcase2023.toml": 6 * (7 + 1) * 2,
-             "table3-dcase2024.toml": 6 * (7 + 1), "sota.toml": 3 * 4 + 1}
+             "table3-dcase2024.toml": 6 * (7 + 1), "sota.toml": 3 * 4 + 1 + 2 * 2,
+             "dcase-baseline-years.toml": 4 + 4 + 8}
 """The published figures each committed grid carries: every cell of the paper's Tables I-III (Table I's
-three-resolution row against the row as published), and in sota.toml the four published systems' figures."""
+three-resolution row against the row as published), and in sota.toml the four published systems' figures and two
+reference rows (the challenge's baseline and top rank, eval only); dcase-baseline-years.toml those for 2021-2024
+and ASDKit's autoencoder, all reference rows."""
 
 
 @pytest.mark.parametrize(("name", "count"), PUBLISHED.items())
@@ -141,14 +149,17 @@ def test_committed_published_figures_name_cells_of_their_table_with_a_source(nam
     figures = published_cells(grid)
     assert len(figures) == count and figures["source"].str.len().min() > 20
     assert figures["mean"].between(0.4, 1).all() and figures["std"].dropna().between(0, 0.15).all()
-    assert grid.table.rows == ["system"] and set(figures["row"]) <= set(grid.dimensions["system"])
+    reproduced = figures[~figures["reference"]]
+    assert grid.table.rows == ["system"] and set(reproduced["row"]) <= set(grid.dimensions["system"])
+    assert not set(figures[figures["reference"]]["row"]) & set(grid.dimensions["system"])
     if "machine" in grid.table.columns:
         machines = {m for run in grid.runs for split in run.spec.dataset["splits"]
                     for m in YEARS[int(run.spec.dataset["name"][-4:])].machines[split]}
         assert {column.split()[-1] for column in figures["column"]} <= machines | {"hmean"}
     else:  # no run has finished: the table has a cell for each run and split
         cells = table_frame(grid, tmp_path)
-        assert set(zip(figures["row"], figures["column"])) <= set(zip(cells["row"], cells["column"]))
+        assert set(zip(reproduced["row"], reproduced["column"])) <= set(zip(cells["row"], cells["column"]))
+        assert set(figures["column"]) <= set(cells["column"])
 
 
 def test_table2s_published_figures_are_the_papers():

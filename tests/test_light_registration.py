@@ -19,6 +19,7 @@ from asdbench_methods.adaproj import AdaProj
 from asdbench_methods.augmentations import Mixup, SpecAugment
 from asdbench_methods.autoencoder import DCASEAutoencoder, ReconstructionLoss
 from asdbench_methods.backends import ASDKitKMeansBackend, KNNBackend, TargetKMeansBackend
+from asdbench_methods.classscores import ImageCrossEntropy, MobileNetScore
 from asdbench_methods.clustering import GMMBIC, HDBSCANClusterer, IdentityReducer, KMeansClusterer, UMAPReducer
 from asdbench_methods.featurespaces import ClassSpace, GroundTruthSpace, TripletSpace
 from asdbench_methods.frontends import STFT, Spectrum
@@ -26,6 +27,7 @@ from asdbench_methods.genrep import GenRepBackend
 from asdbench_methods.knnsmote import ASDKitKNNBackend, SMOTEKNNBackend
 from asdbench_methods.logmel import LogMel
 from asdbench_methods.losses import AdaCos, ArcFace, FeatEx, SubClusterAdaCos, SubspaceLoss
+from asdbench_methods.mobilenet import DCASEMobileNetV2
 from asdbench_methods.networks import SpectrogramNetwork, SpectrumNetwork
 from asdbench_methods.reconstruction import ReconstructionMSEBackend, SelectiveMahalanobisBackend
 from asdbench_pretrained.beatsnet import BEATsNetwork
@@ -42,6 +44,9 @@ PRODUCTS: dict[tuple[str, str], type] = {
     ("losses", "reconstruction"): ReconstructionLoss,
     ("backends", "reconstruction-mse"): ReconstructionMSEBackend,
     ("backends", "selective-mahalanobis"): SelectiveMahalanobisBackend,
+    ("networks", "dcase-mobilenetv2"): DCASEMobileNetV2,
+    ("losses", "image-cross-entropy"): ImageCrossEntropy,
+    ("backends", "mobilenet-score"): MobileNetScore,
     ("frontends", "beats-fbank"): BEATsFbank,
     ("frontends", "eat-fbank"): EATFbank,
     ("networks", "spectrum-cnn"): SpectrumNetwork,

@@ -39,7 +39,8 @@ def test_the_plugin_guide_runs_as_written(tmp_path):
     files = [(info.removeprefix("file="), body) for _, info, body in blocks() if info.startswith("file=")]
     assert {path for path, _ in files} >= {"pyproject.toml", "asdbench_example/plugin.py", "tests/test_example.py",
                                           "grid.toml", "asdbench_example/labelling_plugin.py",
-                                          "asdbench_example/tracker.py", "labels.toml"}
+                                          "asdbench_example/tracker.py", "labels.toml",
+                                          "asdbench_example/reconstruction_plugin.py", "autoencoder.toml"}
     for path, body in files:
         (project / path).parent.mkdir(parents=True, exist_ok=True)
         (project / path).write_text(body)
@@ -57,7 +58,8 @@ def test_the_plugin_guide_runs_as_written(tmp_path):
     printed = dict(outputs)
     check = printed["ASDBENCH_LOAD_PLUGINS=asdbench-example asdbench plugins --check"]
     assert all(re.search(rf"{name}\s+asdbench-example\s+(ok|built)", check)
-               for name in ("mahalanobis", "centre", "gain", "band-energies", "pca", "agglomerative")), check
+               for name in ("mahalanobis", "centre", "gain", "band-energies", "pca", "agglomerative", "tiny-ae",
+                            "mean-error", "error-score")), check
     shown = printed["asdbench plugins show backend mahalanobis"]
     assert re.search(r"shrinkage\s+float\s+0.1\s+a number >= 0 and <= 1\s+how far the covariance", shown), shown
     assert "5 passed" in printed["pytest -q tests"]
@@ -75,3 +77,9 @@ def test_the_plugin_guide_runs_as_written(tmp_path):
     assert tidy[0].startswith("space,pseudolabel.reducer.components,seed,split,level,machine,section,metric,value")
     epochs = printed["cat runs/*/epochs.csv"].splitlines()
     assert len(epochs) == 2 * 1 + 4 * 1, "the tracker saw every epoch of the 2 + 4 trainings"
+    trained = printed["asdbench run autoencoder.toml --out runs"]
+    rescored = printed["asdbench run autoencoder.toml --out runs --set 'system.backend={name=\"error-score\", "
+                       "statistic=\"max\"}'"]
+    runs = [re.search(r"^autoencoder: run (\w+)/(\w+)$", text, re.MULTILINE) for text in (trained, rescored)]
+    assert all(runs) and "official score:" in trained and "official score:" in rescored, (trained, rescored)
+    assert runs[0][1] == runs[1][1] and runs[0][2] != runs[1][2], "rescored from the one training's embeddings"

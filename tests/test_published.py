@@ -9,6 +9,7 @@ training.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -180,7 +181,62 @@ def test_check_published_counts_a_cell_without_a_finished_run_as_not_reproduced(
 def test_check_published_refuses_a_table_without_figures(stored, capsys):
     path, store = stored
     assert main(["leaderboard", str(path), "--out", str(store.root), "--check-published", "3"]) == 2
-    assert f"{path}: this table has no published figures to check against" in capsys.readouterr().err
+    assert f"{path}: this table has no published figures of measured rows to check against" in capsys.readouterr().err
+
+
+REFERENCE = """
+[[table.published]]
+source = "page"
+reference = true
+system = "challenge top rank"
+figures = [{split = "eval", mean = 71.25}]
+"""
+
+
+def test_a_reference_row_the_grid_does_not_run_comes_after_the_measured_rows(stored):
+    path, store = stored
+    grid = load_grid(with_figures(path, published(extra=REFERENCE)))
+    lines = leaderboard.render(grid, store.root).splitlines()
+    rows = [line.split("|")[1].strip() for line in lines if line.startswith("|")][2:]
+    assert rows == ["small", "wide", "wide (published)", "challenge top rank (published)"]
+    reference = next(line for line in lines if line.startswith("| challenge top rank (published)"))
+    assert [cell.strip() for cell in reference.split("|")[2:4]] == ["", "71.25 [2]"]
+    cells = json.loads(leaderboard.render(grid, store.root, "json"))
+    assert [(c["row"], c["column"], c["published"], c["source"]) for c in cells if c["row"] == "challenge top rank"] \
+        == [("challenge top rank", "eval", True, PAGE)]
+
+
+def test_check_published_leaves_reference_rows_unchecked_and_names_them(stored, capsys):
+    path, store = stored
+    means = measured(path, store)
+    dev, evaluation = 100 * means[("wide", "dev")], 100 * means[("wide", "eval")]
+    with_figures(path, published(wide_dev=round(dev, 2), wide_eval=round(evaluation, 2), extra=REFERENCE))
+    capsys.readouterr()
+    assert main(["leaderboard", str(path), "--out", str(store.root), "--check-published", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "every one of 2 cells is within 1 points" in printed
+    assert not re.search(r"^\| challenge top rank +\|", printed, re.MULTILINE), "compared with no measured cell"
+    assert "reference rows, shown for context and checked against nothing: challenge top rank" in printed
+
+
+def test_check_published_refuses_a_table_with_reference_rows_only(stored, capsys):
+    path, store = stored
+    with_figures(path, REFERENCE + f'[sources]\npage = "{PAGE}"\n')
+    assert main(["leaderboard", str(path), "--out", str(store.root), "--check-published", "3"]) == 2
+    assert "no published figures of measured rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("figures", "message"), [
+    (REFERENCE.replace("challenge top rank", "wide"),
+     r"table.published\[2\] \(row 'wide'\): system 'wide' is a row of measured runs; reference = true is for a row"),
+    (REFERENCE.replace("true", '"yes"'), r"table.published\[2\]: reference must be true .* got 'yes'"),
+    (REFERENCE.replace('split = "eval"', 'split = "test"'),
+     r"table.published\[2\] \(row 'challenge top rank'\): split 'test' is not a split of its runs \(dev, eval\)"),
+])
+def test_a_bad_reference_row_is_refused_naming_the_grid_file_and_the_row(stored, figures, message):
+    path, _ = stored
+    with pytest.raises(SpecError, match=f"^{path}: {message}"):
+        load_grid(with_figures(path, published(extra=figures)))
 
 
 def test_the_regression_gate_ignores_published_cells_and_check_published_ignores_the_gate(stored, tmp_path, capsys):
@@ -202,12 +258,14 @@ def test_the_report_site_shows_published_rows_marked_with_their_sources_and_no_r
     path, store = stored
     site = tmp_path / "report-site"  # tmp_path / "site" holds the fake system's distribution
     before = leaderboard.table_frame(load_grid(path), store.root)
-    assert main(["report", str(with_figures(path, published())), "--out", str(store.root), "--site", str(site)]) == 0
+    assert main(["report", str(with_figures(path, published(extra=REFERENCE))), "--out", str(store.root),
+                 "--site", str(site)]) == 0
     index = pages(site)["index.html"]
     cells = index.numbers["tables"][0]["cells"]
-    figures = [cell for cell in cells if cell["published"]]
+    figures = [cell for cell in cells if cell["published"] and cell["mean"] is not None]
     assert [(c["row"], c["column"], c["mean"], c["std"], c["source"]) for c in figures] == [
-        ("wide (published)", "dev", 0.6, 0.0125, PAPER), ("wide (published)", "eval", 0.555, None, PAGE)]
+        ("wide (published)", "dev", 0.6, 0.0125, PAPER), ("wide (published)", "eval", 0.555, None, PAGE),
+        ("challenge top rank (published)", "eval", 0.7125, None, PAGE)]
     assert not any(c["best"] for c in figures)
     shown = {(c["row"], c["column"]): c["mean"] for c in cells if not c["published"]}
     assert shown == {(row, column): mean for row, column, mean in zip(before["row"], before["column"], before["mean"])}

@@ -57,7 +57,9 @@ def test_training_and_run_directories_hold_every_output(finished_run):
     assert [e["epoch"] for e in json.loads((training / "history.json").read_text())["epochs"]] == [1, 2]
     assert sorted(p.name for p in (training / "embeddings").iterdir()) == ["epoch_001.npz", "epoch_002.npz"]
     assert json.loads((training / "trained.json").read_text()) == {"training": spec.training_hash,
-                                                                   "num_classes": results["num_classes"]}
+                                                                   "num_classes": results["num_classes"],
+                                                                   "classes": results["classes"]}
+    assert len(results["classes"]) == results["num_classes"], "the class names, in index order"
     assert (results["training"], results["scoring"]) == (spec.training_hash, spec.scoring_hash)
     for split in ("dev", "eval"):
         names = sorted(p.name for p in (run_dir / "scores" / split).iterdir())

@@ -172,7 +172,7 @@ class PseudoLabelling:
     ("train", {"warmup_steps": 2.5}, "train.warmup_steps: expected int (like the default 0), got 2.5"),
     ("train", {"checkpoints": 12}, "train.checkpoints: expected list (like the default [12, 14, 16]), got 12"),
     ("system", {"labels": 3}, "system.labels: expected str (like the default 'attributes'), got 3"),
-    ("system", {"labels": "pseudo:"}, "system.labels: expected one of attributes, machine or 'pseudo:<feature space>'"),
+    ("system", {"labels": "pseudo:"}, "system.labels: expected one of attributes, machine, section or 'pseudo:<feature space>'"),
     ("pseudolabel", {"max_clusters_target": 0}, "pseudolabel.max_clusters_target: expected a number >= 1, got 0"),
     ("pseudolabel", {"transductive": 1}, "pseudolabel.transductive: expected true or false, got 1"),
     ("pseudolabel", {"machines": "some"}, "pseudolabel.machines: expected one of 'unlabelled', 'all', got 'some'"),

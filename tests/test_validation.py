@@ -287,7 +287,7 @@ def test_an_auxiliary_loss_given_as_the_main_loss_is_refused(tmp_path, capsys):
     spec = tmp_path / "run.toml"
     spec.write_text(SPEC.replace('loss = "scac"', 'loss = "featex"'))
     refused(capsys, ["spec", str(spec)], f"{spec}: system.loss: loss 'featex'", "is an auxiliary term, not a main loss",
-            "give it as system.aux", "main losses: adacos, adaproj, arcface, reconstruction, scac, subspace")
+            "give it as system.aux", "main losses: adacos, adaproj, arcface, image-cross-entropy, reconstruction, scac, subspace")
     spec.write_text(SPEC.replace('loss = "scac"', 'loss = "scac"\naux = "featex"'))
     assert main(["spec", str(spec)]) == 0
 

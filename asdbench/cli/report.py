@@ -133,7 +133,9 @@ def _reproduction(grid: Grid, args: argparse.Namespace) -> tuple[str, bool]:
     from asdbench.report.published import describe_reproduction, reproduction
 
     comparisons, unpublished = reproduction(grid, table_frame(grid, args.out), args.check_published)
-    return describe_reproduction(comparisons, unpublished, args.check_published, grid.path)
+    references = list(dict.fromkeys(" / ".join(figure.coordinates[name] for name in grid.table.rows)
+                                    for figure in grid.table.published if figure.reference))
+    return describe_reproduction(comparisons, unpublished, args.check_published, grid.path, references)
 
 
 def _tables(grid: Grid, args: argparse.Namespace) -> list[Grid]:

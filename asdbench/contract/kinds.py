@@ -3,7 +3,10 @@
 
 The core calls a factory as ``factory(*runtime, **options)``: first the runtime arguments of its kind
 (:attr:`Kind.runtime`: a network gets ``input_shape``), which must be positional-only parameters (``def
-factory(input_shape, /, *, embedding_dim=128)``), then the options a run spec gives, by keyword (``[system.backend]
+factory(input_shape, /, *, embedding_dim=128)``), then those of its kind's optional runtime arguments
+(:attr:`Kind.optional_runtime`) that the factory declares, as positional-only parameters after those, by name (a
+network with a head of its own: ``def factory(input_shape, num_classes, /, *, alpha=0.5)``), then the options a run
+spec gives, by keyword (``[system.backend]
 name = "knn", k = 3`` calls ``factory(k=3)``). The keyword parameters after the runtime ones, with their defaults
 and their constraints (:mod:`asdbench.contract.constraints`), are the component's options: validated and filled in
 before a run starts. A factory declared otherwise, a ``meta`` key not in :data:`REGISTRATION_META`, or a hook whose
@@ -45,6 +48,9 @@ class Kind:
     """The arguments the core passes before the options; the factory's leading positional-only parameters."""
     protocol: type
     """What the factory returns."""
+    optional_runtime: tuple[str, ...] = ()
+    """Arguments the core passes after :attr:`runtime` only to a factory that declares them, in this order, as
+    positional-only parameters of these names."""
 
     @property
     def hook(self) -> str:
@@ -58,12 +64,14 @@ class Kind:
 
     def call_form(self) -> str:
         """How the core calls a factory of this kind, for messages: ``factory(input_shape, /, **options)``."""
-        return f"factory({''.join(f'{arg}, ' for arg in self.runtime)}{'/, ' if self.runtime else ''}**options)"
+        optional = "".join(f"[{arg}, ]" for arg in self.optional_runtime)
+        runtime = "".join(f"{arg}, " for arg in self.runtime)
+        return f"factory({runtime}{optional}{'/, ' if self.runtime else ''}**options)"
 
 
 CONTRACTS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("frontends", "frontend", (), Frontend),
-    Kind("networks", "network", ("input_shape",), Network),
+    Kind("networks", "network", ("input_shape",), Network, ("num_classes",)),
     Kind("losses", "loss", ("branch_dims", "num_classes"), Loss),
     Kind("augmentations", "augmentation", (), Augmentation),
     Kind("backends", "backend", (), Backend),
@@ -88,6 +96,9 @@ REGISTRATION_META: dict[str, str] = {
     "description": "a line that `asdbench plugins` shows",
     "fetch_weights": "callable(dest_dir=None) -> Path: downloads the component's published weights "
                      "(`asdbench models fetch NAME`)",
+    "unit_class": "True on a backend: its fit is called as fit(embeddings, domains, class_index=i), i the index of "
+                  "the unit's class among its model's classes, which needs system.labels = \"section\" (see "
+                  "protocols.Backend)",
     "raw_embeddings": "True on a backend: it scores z_cat as the networks output it, and needs "
                       "system.embeddings = \"raw\" (see protocols.Backend)",
     "uses_system": "True on a feature space: the run's system and training options (its training identity) shape "

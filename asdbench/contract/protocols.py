@@ -65,7 +65,9 @@ class Backend(Protocol):
     on pretrained ones). ``score`` is also called on the training embeddings (their scores
     set the decision threshold). A backend that cannot fit some data (too few clips of a domain) may have
     ``check_data(domains)``: it is called with each unit's training domains before any training, and raises
-    an ``AsdbenchError`` saying what is missing.
+    an ``AsdbenchError`` saying what is missing. A backend registered with ``unit_class=True`` scores by the unit's
+    own class: its ``fit`` is called as ``fit(embeddings, domains, class_index=i)``, ``i`` the index of the unit's
+    class (under ``system.labels = "section"``, which such a backend needs) among its model's classes.
     """
 
     def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None: ...

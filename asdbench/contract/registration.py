@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from asdbench.contract.kinds import REGISTRATION_META, Kind, singular
+from asdbench.contract.kinds import CONTRACTS, REGISTRATION_META, Kind, singular
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class Registration:
         The runtime arguments are positional-only (checked at registration), so they are not among them.
         """
         return keyword_options(self.factory)
+
+    def optional_runtime(self) -> tuple[str, ...]:
+        """The optional runtime arguments of its kind (:attr:`Kind.optional_runtime`) that its factory declares."""
+        return declared_optional_runtime(CONTRACTS[self.kind], self.factory)
 
     def accepts_any_option(self) -> bool:
         return any(p.kind is p.VAR_KEYWORD for p in factory_signature(self.factory).parameters.values())
@@ -72,6 +76,14 @@ def keyword_options(declaration: Callable[..., Any]) -> dict[str, Any]:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def declared_optional_runtime(kind: Kind, factory: Callable[..., Any]) -> tuple[str, ...]:
+    """The optional runtime arguments of ``kind`` that ``factory`` declares (positional-only, after the required
+    ones)."""
+    parameters = list(factory_signature(factory).parameters.values())[len(kind.runtime):]
+    names = [p.name for p in parameters if p.kind is p.POSITIONAL_ONLY]
+    return tuple(names) if names and all(n in kind.optional_runtime for n in names) else ()
+
+
 def registration_problem(kind: Kind, name: Any, factory: Any, meta: Mapping[str, Any]) -> str | None:
     """Why ``register(name, factory, **meta)`` is refused for ``kind``, or None."""
     if not isinstance(name, str) or not name:
@@ -99,7 +111,12 @@ def _signature_problem(kind: Kind, parameters: list[inspect.Parameter]) -> str |
     for position, argument in enumerate(kind.runtime):
         if position >= len(parameters) or parameters[position].kind is not inspect.Parameter.POSITIONAL_ONLY:
             return f"its parameter {position + 1} is not a positional-only {argument!r}"
-    for parameter in parameters[len(kind.runtime):]:
+    rest = parameters[len(kind.runtime):]
+    optional = list(kind.optional_runtime)
+    for parameter in rest:
+        if parameter.kind is parameter.POSITIONAL_ONLY and parameter.name in optional:
+            optional = optional[optional.index(parameter.name) + 1:]  # each at most once, in the kind's order
+            continue
         if parameter.kind is parameter.POSITIONAL_ONLY:
             return f"its parameter {parameter.name!r} is positional-only: options are passed by keyword"
         if parameter.kind is parameter.VAR_POSITIONAL:

@@ -223,13 +223,20 @@ class Registry:
 
     def create(self, kind: str, name: str, *runtime: Any, **options: Any) -> Any:
         """Build the named component: ``factory(*runtime, **options)``, the runtime arguments its kind's contract
-        names (asdbench.contract.kinds.CONTRACTS). A failure inside the factory, or a product without the members of its
-        kind's protocol, raises a PluginError naming the component."""
+        names (asdbench.contract.kinds.CONTRACTS). ``runtime`` holds the kind's required runtime arguments, or those
+        and its optional ones, of which the factory is given those it declares. A failure inside the factory, or a
+        product without the members of its kind's protocol, raises a PluginError naming the component."""
         registration = self.get(kind, name)
-        expected = CONTRACTS[kind].runtime
-        if len(runtime) != len(expected):
-            raise TypeError(f"a {singular(kind)} factory is called with {len(expected)} runtime "
-                            f"arguments {expected}, not {len(runtime)}")
+        contract = CONTRACTS[kind]
+        expected, optional = contract.runtime, contract.optional_runtime
+        if len(runtime) not in {len(expected), len(expected) + len(optional)}:
+            raise TypeError(f"a {singular(kind)} factory is called with the {len(expected)} runtime "
+                            f"arguments {expected} (and the optional {optional}), not {len(runtime)}")
+        declared = registration.optional_runtime()
+        if declared and len(runtime) == len(expected):
+            raise TypeError(f"{registration.label} declares the runtime arguments {declared}, which were not given")
+        given = dict(zip(optional, runtime[len(expected):]))
+        runtime = (*runtime[:len(expected)], *(given[name] for name in declared if name in given))
         try:
             factory_signature(registration.factory).bind(*runtime, **options)
         except TypeError as exc:

@@ -5,12 +5,13 @@ kind's contract (asdbench.hookspecs): shapes, dtypes, finite values, a loss with
 
 - frontends: a ``(2, 16000)`` float32 waveform batch (1 s at 16 kHz);
 - networks: the features of a 10 s clip, tried as a spectrogram ``(F, T) = (128, 313)`` and as a spectrum
-  ``(80001,)``; a network passes if it is built for, and maps, at least one of them to ``(2, embedding_dim)``;
+  ``(80001,)``; a network passes if it is built for, and maps, at least one of them to ``(2, embedding_dim)``; one
+  that declares ``num_classes`` gets 3;
 - losses: ``branch_dims = [8, 8]``, ``num_classes = 3``, unit-norm branch embeddings of 4 clips, one-hot
   targets: a finite scalar whose gradient reaches the embeddings;
 - augmentations: waveforms ``(4, 16000)`` and soft targets ``(4, 3)``, in training mode: the same shapes back;
 - backends: fitted on 20 unit embeddings (16 "source", 4 "target", 16-d), scoring 7 test and the 20 training
-  embeddings;
+  embeddings; one registered with ``unit_class`` is told class index 0;
 - reducers: 40 embeddings (16-d); clusterers: 40 points in two 2-D blobs, at most 4 clusters;
 - feature spaces: built with a placeholder context (the ``[train]`` section the caller gives, by default the spec's
   defaults, seed 0, no manifests, an
@@ -131,7 +132,7 @@ def _network(registry: Registry, registration: Registration) -> str:
     own = registration.meta.get("check_input")
     for shape in (tuple(own()),) if own else NETWORK_INPUTS:
         try:
-            network = registry.create("networks", registration.name, shape)
+            network = registry.create("networks", registration.name, shape, CLASSES)
         except AsdbenchError as refused:  # not built for this kind of input: try the other
             problems.append(f"input {shape}: {refused}")
             continue
@@ -189,7 +190,7 @@ def _backend(registry: Registry, registration: Registration) -> str:
         train, domains, test = _unit_rows(20, 16, rng), np.array(["source"] * 16 + ["target"] * 4), _unit_rows(7, 16, rng)
     backend = registry.create("backends", registration.name)
     with plugin_call(registration, "fit"):
-        backend.fit(train, domains)
+        backend.fit(train, domains, **({"class_index": 0} if registration.meta.get("unit_class") else {}))
     for embeddings in (test, train):
         with plugin_call(registration, "score"):
             scores = backend.score(embeddings)

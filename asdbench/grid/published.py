@@ -18,7 +18,9 @@ A grid file names its sources once, and each table lists its published rows::
 Each figure, with its group's coordinates, names exactly the table's ``rows`` and ``columns`` coordinates, each
 by a label the table has: a variant's name, an axis value, a split of the runs, a machine of the data's year (or
 the table's aggregate, ``hmean``); the row it names must be a row of measured runs, so a published row always
-stands beside the one it reproduces. Figures are in percent, as papers print them and the Markdown table shows
+stands beside the one it reproduces. A group with ``reference = true`` is the exception: its figures name a row
+the grid does not run (a challenge's top rank, a system nobody here reproduces), shown after the measured rows for
+context and never checked against anything; its columns are still the table's. Figures are in percent, as papers print them and the Markdown table shows
 them: a mean of at most 1 is refused as a fraction (the CSV and JSON cells hold fractions), except for a
 confidence interval (``*_ci95``), which may be that small. All of this is checked when the grid is read, before any
 run; a machine of a synthetic dataset, known only from its results, when the table is drawn.
@@ -37,7 +39,7 @@ from asdbench.errors import SpecError
 
 FIGURE_FIELDS = ("mean", "std", "n")
 """What a figure holds besides its coordinates."""
-GROUP_FIELDS = ("source", "figures", "n")
+GROUP_FIELDS = ("source", "figures", "n", "reference")
 """What a ``[[table.published]]`` group holds besides the coordinates its figures share."""
 FRACTION_LIMIT = 1.0
 """A published mean at or below this (in percent) is a fraction written where percent is expected: no AUC, pAUC,
@@ -56,6 +58,8 @@ class PublishedFigure:
     std: float | None
     n: int | None
     source: str
+    reference: bool = False
+    """A row the grid does not run (``reference = true``): shown for context, compared with nothing."""
 
 
 def read_sources(raw: Any, path: Path) -> dict[str, str]:
@@ -124,6 +128,7 @@ def read_published(raw: Any, sources: Mapping[str, str], labels: TableLabels, pa
     for index, group in enumerate(raw):
         place = f"{path}: {where}.published[{index}]"
         source = _source(group, sources, place)
+        reference = _reference(group.get("reference", False), place)
         shared = {k: v for k, v in group.items() if k not in GROUP_FIELDS}
         entries = group.get("figures")
         if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
@@ -134,8 +139,9 @@ def read_published(raw: Any, sources: Mapping[str, str], labels: TableLabels, pa
             named = {k: v for k, v in fields.items() if k not in FIGURE_FIELDS}
             row = " / ".join(str(named.get(name, "?")) for name in labels.rows)
             at = f"{place} (row {row!r})"
-            figure = PublishedFigure(_coordinates(named, labels, at), _mean(fields.get("mean"), labels.value, at),
-                                     _std(fields.get("std"), at), _n(fields.get("n", group.get("n")), at), source)
+            figure = PublishedFigure(_coordinates(named, labels, at, reference),
+                                     _mean(fields.get("mean"), labels.value, at), _std(fields.get("std"), at),
+                                     _n(fields.get("n", group.get("n")), at), source, reference)
             key = _key(dict(figure.coordinates))
             if key in seen:
                 raise SpecError(f"{at}: {_describe(figure.coordinates)} has a published figure already "
@@ -155,8 +161,16 @@ def _source(group: dict[str, Any], sources: Mapping[str, str], place: str) -> st
     return sources[key]
 
 
-def _coordinates(named: dict[str, Any], labels: TableLabels, at: str) -> dict[str, str]:
-    """The figure's coordinates as text, each a label the table has."""
+def _reference(value: Any, place: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{place}: reference must be true (figures of a row the grid does not run) or false, "
+                        f"got {value!r}")
+    return value
+
+
+def _coordinates(named: dict[str, Any], labels: TableLabels, at: str, reference: bool = False) -> dict[str, str]:
+    """The figure's coordinates as text, each a label the table has; a ``reference`` figure's row coordinates are
+    free labels, of a row the table must not have."""
     expected = [*labels.rows, *labels.columns]
     missing = [name for name in expected if name not in named]
     unknown = [name for name in named if name not in expected]
@@ -170,14 +184,28 @@ def _coordinates(named: dict[str, Any], labels: TableLabels, at: str) -> dict[st
     for name, label in coordinates.items():
         if isinstance(named[name], dict | list | bool):
             raise SpecError(f"{at}: {name} must be a label (text or a number), got {named[name]!r}")
+        if reference and name in labels.rows:
+            continue
         if name in labels.dimensions and label not in labels.dimensions[name]:
             raise SpecError(f"{at}: {name} {label!r} is no label of this table; its {name} labels: "
                             f"{', '.join(labels.dimensions[name])}")
+    if reference:
+        _check_reference_row(coordinates, labels, at)
+    shared = [name for name in coordinates if not (reference and name in labels.rows)]
     runs = [key for key in labels.splits if all(coordinates[name] == label for name, label in key
-                                                if name in coordinates)]
+                                                if name in shared)]
     _check_split(coordinates, runs, labels, at)
     _check_machine(coordinates, runs, labels, at)
     return coordinates
+
+
+def _check_reference_row(coordinates: dict[str, str], labels: TableLabels, at: str) -> None:
+    """A reference row is one the grid does not run: one with measured runs takes plain published figures."""
+    row = {name: coordinates[name] for name in labels.rows}
+    if any(all(dict(key).get(name) == label for name, label in row.items()) for key in labels.splits):
+        raise SpecError(f"{at}: {_describe(row)} is a row of measured runs; reference = true is for a row the grid "
+                        "does not run: drop it, and the figures stand beside that row and --check-published "
+                        "compares them")
 
 
 def _check_split(coordinates: dict[str, str], runs: list[tuple[tuple[str, str], ...]], labels: TableLabels,

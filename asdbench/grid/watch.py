@@ -15,8 +15,9 @@ interleaved; docs/performance.md): 68 ms a training clip an epoch, 20 ms a clip 
 scoring of 3 checkpoints 4.4 s, 1.3 ms a clip a checkpoint. So a 0.2 s scoring weighs what it costs, not what a
 training does, and the time left is the work left at the pace the grid has kept so far (only the ratios matter: a
 faster device speeds every kind of work alike, roughly). A machinewise training (``train.machinewise``) trains its
-machine types' models one after the other, and its record counts their epochs in turn: ``epochs`` times the machine
-types, each epoch a pass over one machine type's clips, weighed at the mean over its machine types. Not counted: what a pseudo-labelling feature space trains,
+models (one per machine type, or per machine type and split) one after the other, and its record counts their
+epochs in turn: ``epochs`` times the models, each epoch a pass over one model's clips, weighed at the mean over its
+models. Not counted: what a pseudo-labelling feature space trains,
 and a checkpoint re-created because an earlier training did not keep it.
 """
 
@@ -88,8 +89,7 @@ def plan(grid: Grid, store: StoredRuns, checked: Checked) -> list[Training]:
     trainings = []
     for training_hash, runs in by_training.items():
         spec, size = runs[0], checked.sizes[runs[0].hash]
-        models = size.machines if spec.train.get("machinewise") else 1
-        epochs = spec.train["epochs"] * models
+        epochs = spec.train["epochs"] * size.models
         if store.training_state(spec) is RunState.DONE:
             done, embed = epochs, 0.0
         else:
@@ -98,7 +98,7 @@ def plan(grid: Grid, store: StoredRuns, checked: Checked) -> list[Training]:
             embed = EMBEDDING_WORK * len({epoch for run in runs for epoch in run.train["checkpoints"]}) * size.clips
         label = f"training {training_hash} {describe_runs([coordinates[run.hash] for run in runs], len(grid.runs))}"
         trainings.append(Training(
-            store.training_directory(spec), label.strip(), epochs, epochs - done, size.training_clips / models, embed,
+            store.training_directory(spec), label.strip(), epochs, epochs - done, size.training_clips / size.models, embed,
             {run.hash: SCORING_WORK * size.clips * len(run.train["checkpoints"]) for run in runs}, shown_epoch=done))
     return trainings
 

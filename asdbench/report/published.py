@@ -5,10 +5,12 @@ measured row it reproduces and labelled ``<row> (published)``: in Markdown every
 source (``[1]``), cited in a footnote under the table; in CSV and JSON each cell says ``published`` (true or false)
 and, for a figure, its ``source``; the heat map sets the rows apart as it does aggregates. They never take part in
 what is computed from the measured cells: the best cell of a column, the spread in the title, ``--compare``, the
-regression gate (``--check``).
+regression gate (``--check``). A reference row (``reference = true``: a row the grid does not run, such as a
+challenge's top rank) comes after the measured rows.
 
 ``leaderboard --check-published N`` (:func:`reproduction`) compares each measured cell with its published figure:
-within N points of percent or not, and names the cells that have no published figure.
+within N points of percent or not, and names the cells that have no published figure and the reference rows,
+which it cannot check.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import pandas as pd
 from asdbench.errors import SpecError
 from asdbench.grid.expand import Grid, Table
 
+PUBLISHED_COLUMNS = ("row", "column", "mean", "std", "count", "source", "mark", "reference")
+"""The columns of :func:`published_cells`."""
 PUBLISHED_LABEL = "{row} (published)"
 """How a published row is labelled in the Markdown table and the heat map."""
 
@@ -34,7 +38,7 @@ def sources(table: Table) -> list[str]:
 def published_cells(grid: Grid) -> pd.DataFrame:
     """One row per published figure of the grid's table: its ``row`` and ``column`` labels (as the measured cells
     are labelled), ``mean`` and ``std`` as fractions like theirs, ``count`` (the figure's n, where given),
-    ``source`` and the ``mark`` of the source (1, 2, ...)."""
+    ``source``, the ``mark`` of the source (1, 2, ...) and whether it is a ``reference`` row's."""
     table = grid.table
     marks = {text: index + 1 for index, text in enumerate(sources(table))}
     return pd.DataFrame([{
@@ -42,7 +46,8 @@ def published_cells(grid: Grid) -> pd.DataFrame:
         "column": " ".join(_column_label(name, figure.coordinates[name]) for name in table.columns),
         "mean": figure.mean / 100, "std": np.nan if figure.std is None else figure.std / 100,
         "count": np.nan if figure.n is None else figure.n, "source": figure.source, "mark": marks[figure.source],
-    } for figure in table.published], columns=["row", "column", "mean", "std", "count", "source", "mark"])
+        "reference": figure.reference,
+    } for figure in table.published], columns=[*PUBLISHED_COLUMNS])
 
 
 def _column_label(name: str, label: str) -> str:
@@ -60,6 +65,8 @@ def check_labels(grid: Grid, measured: pd.DataFrame, published: pd.DataFrame) ->
     rows, columns = list(dict.fromkeys(measured["row"])), list(dict.fromkeys(measured["column"]))
     for _, cell in published.iterrows():
         for kind, label, known in (("row", cell["row"], rows), ("column", cell["column"], columns)):
+            if kind == "row" and cell["reference"]:
+                continue
             if label not in known:
                 raise SpecError(f"{grid.path}: the published figure of row {cell['row']!r}, column {cell['column']!r} "
                                 f"names a {kind} this table does not have; its {kind}s: {', '.join(known)}")
@@ -100,15 +107,16 @@ def cell_text(cell: pd.Series) -> str:
 
 
 def reproduction(grid: Grid, measured: pd.DataFrame, points: float) -> tuple[list[dict[str, Any]], list[str]]:
-    """Each published figure against its measured cell: measured and published means and their difference in
-    points of percent, and whether they are within ``points`` (a cell with no finished run is not); and the
-    measured cells (``row / column``) that have no published figure. A table without published figures is refused:
-    every check would pass."""
+    """Each published figure of a measured row against its cell: measured and published means and their difference
+    in points of percent, and whether they are within ``points`` (a cell with no finished run is not); and the
+    measured cells (``row / column``) that have no published figure. A table without such figures is refused:
+    every check would pass (its reference rows, if any, have nothing to be compared with)."""
     published = published_cells(grid)
-    if published.empty:
-        raise SpecError(f"{grid.path}: this table has no published figures to check against "
-                        "([[table.published]]; docs/plugins.md, \"The grid file\")")
     check_labels(grid, measured, published)
+    published = published[~published["reference"].astype(bool)]
+    if published.empty:
+        raise SpecError(f"{grid.path}: this table has no published figures of measured rows to check against "
+                        "([[table.published]] without reference = true; docs/plugins.md, \"The grid file\")")
     means = measured.set_index(["row", "column"])["mean"]
     comparisons = []
     for _, figure in published.iterrows():
@@ -125,9 +133,10 @@ def reproduction(grid: Grid, measured: pd.DataFrame, points: float) -> tuple[lis
 
 
 def describe_reproduction(comparisons: list[dict[str, Any]], unpublished: list[str], points: float,
-                          path: Path) -> tuple[str, bool]:
-    """:func:`reproduction`'s result as text (a table of the comparisons, then the cells without a figure), and
-    whether every figure was reproduced within ``points``."""
+                          path: Path, references: list[str] = ()) -> tuple[str, bool]:
+    """:func:`reproduction`'s result as text (a table of the comparisons, then the cells without a figure and the
+    ``references`` rows, which nothing is compared with), and whether every figure was reproduced within
+    ``points``."""
     from tabulate import tabulate
 
     rows = [[c["row"], c["column"], "missing" if c["measured"] is None else f"{c['measured']:.2f}",
@@ -140,4 +149,6 @@ def describe_reproduction(comparisons: list[dict[str, Any]], unpublished: list[s
                f"for them in {path}" if out else
                f"every one of {len(comparisons)} cells is within {points:g} points of its published figure")
     missing = f"\nno published figure for {len(unpublished)} cells: {', '.join(unpublished)}" if unpublished else ""
-    return f"\n{text}\n{'REPRODUCTION: ' if out else ''}{verdict}{missing}", not out
+    context = f"\nreference rows, shown for context and checked against nothing: {', '.join(references)}" \
+        if references else ""
+    return f"\n{text}\n{'REPRODUCTION: ' if out else ''}{verdict}{missing}{context}", not out

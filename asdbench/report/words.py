@@ -15,7 +15,7 @@ from typing import Any
 from asdbench.contract.registration import keyword_options
 from asdbench.contract.registry import Registry
 from asdbench.errors import AsdbenchError
-from asdbench.spec.schema import TRAIN_OPTIONS, system_options
+from asdbench.spec.schema import MACHINEWISE_SPLIT, TRAIN_OPTIONS, system_options
 
 TRAIN_SHOWN = {"epochs": "{} epochs", "batch_size": "batch {}", "lr": "lr {:g}", "clip_seconds": "clips {}"}
 """The ``[train]`` options a training's line names, and how: the epochs always, the others where they are not the
@@ -45,7 +45,7 @@ def training_words(training: Mapping[str, Any], registry: Registry) -> str:
     if train.get("stacked"):
         shown.append("stacked")
     if train.get("machinewise"):
-        shown.append("a model per machine type")
+        shown.append("a model per machine type" + (" and split" if train["machinewise"] == MACHINEWISE_SPLIT else ""))
     parts.append(", ".join(shown))
     if "pseudolabel" in training:
         pseudo = training["pseudolabel"]

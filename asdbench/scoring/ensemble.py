@@ -40,9 +40,19 @@ class CheckedBackend:
     def build(cls, registry: Registry, component: dict[str, Any]) -> CheckedBackend:
         return cls(registry.build("backends", component), registry.get("backends", component["name"]))
 
-    def fit(self, embeddings: np.ndarray, domains: np.ndarray) -> None:
+    @property
+    def unit_class(self) -> bool:
+        """Whether the backend is told its unit's class index (registered with ``unit_class=True``)."""
+        return bool(self.registration.meta.get("unit_class"))
+
+    def fit(self, embeddings: np.ndarray, domains: np.ndarray, class_index: int | None = None) -> None:
+        if self.unit_class and class_index is None:
+            raise ValueError(f"{self.registration.label} scores by the unit's class: fit needs its class_index")
         with plugin_call(self.registration, "fit"):
-            self.backend.fit(embeddings, domains)
+            if self.unit_class:
+                self.backend.fit(embeddings, domains, class_index=class_index)
+            else:
+                self.backend.fit(embeddings, domains)
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:
         with plugin_call(self.registration, "score"):
@@ -53,16 +63,21 @@ class CheckedBackend:
 def ensemble_scores(
     embeddings: Sequence[Mapping[str, np.ndarray]],
     units: Sequence[Unit],
-    make_backend: Callable[[], Backend],
+    make_backend: Callable[[], Backend | CheckedBackend],
+    unit_classes: Mapping[str, int] | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(train, test) scores per unit key, averaged over the checkpoints' ``embeddings`` (one mapping per
-    checkpoint, as :func:`asdbench.training.embed.embed_checkpoint` returns them)."""
+    checkpoint, as :func:`asdbench.training.embed.embed_checkpoint` returns them). ``unit_classes``: each unit's
+    class index by unit key, given to a :class:`CheckedBackend` that scores by it."""
     totals: dict[str, list[np.ndarray]] = {}
     for arrays in embeddings:
         for unit in units:
             train, test = arrays[unit.embedding_key("train")], arrays[unit.embedding_key("test")]
             backend = make_backend()
-            backend.fit(train, unit.train["domain"].to_numpy())
+            if isinstance(backend, CheckedBackend) and backend.unit_class:
+                backend.fit(train, unit.train["domain"].to_numpy(), (unit_classes or {}).get(unit.key))
+            else:
+                backend.fit(train, unit.train["domain"].to_numpy())
             scores = [np.asarray(backend.score(train), np.float64), np.asarray(backend.score(test), np.float64)]
             if unit.key in totals:
                 totals[unit.key] = [t + s for t, s in zip(totals[unit.key], scores)]

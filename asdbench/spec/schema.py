@@ -49,7 +49,7 @@ backend registered with ``raw_embeddings=True`` takes, and such a backend needs 
 pretrained features)."""
 
 
-LABEL_MODES = ("attributes", "machine")
+LABEL_MODES = ("attributes", "machine", "section")
 """``system.labels``: the classes a system trains on (see asdbench.data.labels), or ``pseudo:<feature space>``."""
 
 
@@ -107,13 +107,17 @@ PRECISIONS = ("auto", "fp32", "bf16")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 
+MACHINEWISE_SPLIT = "split"
+"""``train.machinewise = "split"``: one model per machine type and split (asdbench.store.models)."""
+
+
 def train_options(*, epochs: Annotated[int, Range(ge=0, le=MAX_EPOCHS)] = 16, batch_size: Positive = 64,
                   lr: NonNegative = 1e-3, weight_decay: NonNegative = 0.01,
                   checkpoints: list[int] = [12, 14, 16],  # noqa: B006 - a declaration, never called
                   clip_seconds: float | str = "longest", precision: Annotated[str, OneOf(*PRECISIONS)] = "auto",
                   compile: bool = False, memory_format: Annotated[str, OneOf(*MEMORY_FORMATS)] = "auto",
                   stack_seeds: Positive = 1, warmup_steps: Annotated[int, Range(ge=0)] = 0,
-                  machinewise: bool = False) -> None:
+                  machinewise: bool | str = False) -> None:
     """The paper's training set-up (AdamW, lr 1e-3, batch 64, 16 epochs, ensemble of epochs 12/14/16).
 
     ``checkpoints``: epochs between 1 and ``epochs``, each scored, their scores averaged.
@@ -134,6 +138,9 @@ def train_options(*, epochs: Annotated[int, Range(ge=0, le=MAX_EPOCHS)] = 16, ba
     model per machine type, on its clips of every section and split only, with its classes only, each machine type's
     units embedded by its own model (ASDKit's ``model_ver: ${machine}``, its ``ae`` recipe). Each model trains
     ``epochs`` epochs from the run's seed, as ASDKit trains each machine's from its seed (asdbench.store.models).
+    ``"split"`` (false, true or "split": checked by :mod:`asdbench.spec.validate`, as ``clip_seconds``): one model per
+    machine type and split, on that split's clips of the machine type only, as the DCASE
+    2020-2022 baselines train a dev model and an eval model per machine type (``00_train.py --dev`` / ``--eval``).
 
     ``epochs = 0``: a training-free system (frozen pretrained features with a backend such as ``genrep``): it is
     used as built (its weights seeded, or loaded by its networks), its only checkpoint is 0 (the default then) and it

@@ -54,6 +54,7 @@ from asdbench.spec.identity import RunSpec
 from asdbench.spec.options import section_options
 from asdbench.spec.overrides import DATASET_PATHS, Override, apply_overrides, blamed
 from asdbench.spec.schema import (
+    MACHINEWISE_SPLIT,
     MAX_SEED,
     PSEUDO_PREFIX,
     PSEUDOLABEL_COMPONENTS,
@@ -95,6 +96,7 @@ def validate_spec(raw: Mapping[str, Any], registry: Registry | None = None, *, b
     if canonical["train"]["epochs"] == 0:
         _refuse_training_components(canonical["system"])
     _refuse_unstackable(canonical, registry)
+    _refuse_classless(canonical, registry)
     pseudolabel = _table(raw, "pseudolabel", required=False)
     labels = canonical["system"]["labels"]
     if labels.startswith(PSEUDO_PREFIX):
@@ -117,6 +119,30 @@ def _refuse_unstackable(canonical: Mapping[str, Any], registry: Registry) -> Non
             if reason:
                 raise SpecError(f"system.{field}[{index}]: {registration.label} cannot be trained with "
                                 f"train.stack_seeds > 1: {reason}; set stack_seeds = 1")
+
+
+def _machinewise(value: Any) -> bool | str:
+    if isinstance(value, bool) or value == MACHINEWISE_SPLIT:
+        return value
+    raise SpecError(f"train.machinewise: expected false, true or {MACHINEWISE_SPLIT!r}, got {value!r}")
+
+
+def _refuse_classless(canonical: Mapping[str, Any], registry: Registry) -> None:
+    """A network that declares ``num_classes`` needs a system that trains on classes, and a backend registered with
+    ``unit_class=True`` one whose units each train one class (``system.labels = "section"``)."""
+    system, trained = canonical["system"], canonical["train"]["epochs"] > 0
+    for index, component in enumerate(system.get("networks", [])):
+        registration = registry.get("networks", component["name"])
+        if "num_classes" in registration.optional_runtime() and not trained:
+            raise SpecError(f"system.networks[{index}]: {registration.label} is built for the classes it trains on, "
+                            "but train.epochs = 0 trains on none; set train.epochs >= 1")
+    if "backend" not in system:
+        return
+    backend = registry.get("backends", system["backend"]["name"])
+    if backend.meta.get("unit_class") and (not trained or system["labels"] != "section"):
+        given = "train.epochs = 0 trains on none" if not trained else f"system.labels is {system['labels']!r}"
+        raise SpecError(f"system.backend: {backend.label} scores each machine section by its class, which needs one "
+                        f"class per section, system.labels = \"section\" in a trained system; {given}")
 
 
 # --- sections ---------------------------------------------------------------------------------------------
@@ -244,12 +270,14 @@ def _pseudolabel(table: dict[str, Any], feature_space: str, registry: Registry) 
 
 def _train(table: dict[str, Any]) -> dict[str, Any]:
     """``[train]``: each option as declared (:func:`asdbench.spec.schema.train_options`), then what no single
-    option's declaration holds: ``clip_seconds`` ("longest" or seconds: two types, where an option's type is its
-    default's) and the rules across options."""
+    option's declaration holds: ``clip_seconds`` ("longest" or seconds) and ``machinewise`` (false, true or
+    "split"): two types, where an option's type is its default's; and the rules across options."""
     _reject_unknown(table, tuple(keyword_options(train_options)), "train.")
-    train = section_options({k: v for k, v in table.items() if k != "clip_seconds"}, train_options, "train",
-                            omit_defaults=TRAIN_OMITTED_AT_DEFAULT)
+    train = section_options({k: v for k, v in table.items() if k not in ("clip_seconds", "machinewise")},
+                            train_options, "train", omit_defaults=TRAIN_OMITTED_AT_DEFAULT)
     train["clip_seconds"] = _clip_seconds(table.get("clip_seconds", train["clip_seconds"]))
+    if table.get("machinewise", False) is not False:
+        train["machinewise"] = _machinewise(table["machinewise"])
     epochs = train["epochs"]
     if epochs == 0 and "checkpoints" not in table:
         train["checkpoints"] = list(UNTRAINED_CHECKPOINTS)

@@ -18,6 +18,9 @@ from asdbench.files.damaged import DamagedFile, set_aside
 
 TRAINING_SPEC = "training.json"
 TRAINED = "trained.json"
+TRAINED_CLASSES = "classes"
+"""The field of ``trained.json`` that holds the class names a training's model (or each of its models, by name)
+trained on, in index order: what a backend registered with ``unit_class=True`` is told its unit's class from."""
 SPEC = "spec.json"
 RESULTS = "results.json"
 CODE_FILE = "code.json"

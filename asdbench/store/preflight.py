@@ -21,6 +21,7 @@ from asdbench.errors import AsdbenchError, PreflightError
 from asdbench.runtime.devices import check_device_variable
 from asdbench.spec.identity import RunSpec, canonical_json
 from asdbench.store.datacheck import open_dataset
+from asdbench.store.modelnames import model_name
 from asdbench.store.reading import RunState
 from asdbench.store.stale import survey
 
@@ -35,12 +36,13 @@ class Problem:
 
 @dataclass(frozen=True)
 class DataSize:
-    """What a run's dataset holds for its splits: the clips it trains on, every clip it embeds, and its machine types
-    (the models of a machinewise training)."""
+    """What a run's dataset holds for its splits: the clips it trains on, every clip it embeds, its machine types, and
+    the models its training trains (one, or one per machine type (and split) of a machinewise training)."""
 
     training_clips: int
     clips: int
     machines: int = 1
+    models: int = 1
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def check_runs(specs: list[RunSpec], registry: Registry, *, device: bool = True)
             continue
         sizes[spec.hash] = DataSize(sum(len(unit.train) for unit in units),
                                     sum(len(unit.train) + len(unit.test) for unit in units),
-                                    len({unit.machine for unit in units}))
+                                    len({unit.machine for unit in units}),
+                                    len({model_name(unit, spec.train.get("machinewise", False)) for unit in units}))
         component = spec.system.get("backend")
         key = (canonical_json({"backend": component}), canonical_json(spec.dataset))
         if key not in backends:

@@ -16,8 +16,9 @@ A training directory, ``<store>/<training hash>/``, holds::
                        training counts the epochs of its machine types' models one after the other
     embeddings/        epoch_XXX.npz: z_cat of every train and test clip at that epoch (epoch_000.npz only, of
                        the system as built, for train.epochs = 0)
-    trained.json       written when every epoch is trained: the classes and pseudo-labels it trained on (a
-                       machinewise training: the classes of each machine type's model)
+    trained.json       written when every epoch is trained: the number of classes, their names (``classes``, in
+                       index order) and the pseudo-labels it trained on (a machinewise training: each model's,
+                       by model name)
 
 and each of its scorings, ``<training directory>/<scoring hash>/``::
 
@@ -44,8 +45,10 @@ from asdbench.contract.protocols import TrainedSystems
 from asdbench.contract.registry import Registry
 from asdbench.data.audio import SAMPLE_RATE, AudioCache
 from asdbench.data.clips import ClipSource
-from asdbench.data.units import units_of
+from asdbench.data.labels import unit_class_index
+from asdbench.data.units import Unit, units_of
 from asdbench.data.years import year_facts
+from asdbench.errors import SpecError
 from asdbench.files.atomic import write_json_atomic
 from asdbench.files.damaged import set_aside
 from asdbench.runtime.devices import default_device
@@ -61,12 +64,14 @@ from asdbench.store.layout import (
     RESULTS,
     SPEC,
     TRAINED,
+    TRAINED_CLASSES,
     TRAINING_SPEC,
     missing_embeddings,
     read_json,
     readable_json,
     write_embeddings,
 )
+from asdbench.store.modelnames import model_name
 from asdbench.store.models import Model, build_model, checkpoint_dir, model_units
 from asdbench.training.checkpoints import LAST_CHECKPOINT, checkpoint_path, load_checkpoint, resumable_epoch
 from asdbench.training.embed import UnitClips, embed_checkpoint, embed_units
@@ -87,7 +92,7 @@ class PreparedTraining:
     units: list[UnitClips]
     num_samples: int
     models: list[Model]
-    """The shared model, or one per machine type (``train.machinewise``), in the order they train."""
+    """The shared model, or one per machine type (and split) (``train.machinewise``), in the order they train."""
     plan: TrainingPlan
     trained: dict[str, Any]
     log: EpochLog
@@ -96,7 +101,7 @@ class PreparedTraining:
     def model(self) -> Model:
         """The one model of a training that is not machinewise."""
         if len(self.models) != 1 or self.models[0].machine is not None:
-            raise ValueError(f"{self.directory}: a machinewise training has one model per machine type")
+            raise ValueError(f"{self.directory}: a machinewise training has several models")
         return self.models[0]
 
     def member(self) -> StackedMember:
@@ -132,7 +137,7 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
         system = build_system(spec.system, registry, num_classes=0, num_samples=num_samples, trained=False)
         train_rows = sum(len(u.train) for u in units)
         model = Model(None, system, ClipSource([group for u in units for group in u.train_clips.groups]),
-                      np.zeros(train_rows, dtype=np.int64), 0, {}, units,  # nothing to replay
+                      np.zeros(train_rows, dtype=np.int64), 0, [], {}, units,  # nothing to replay
                       checkpoint_dir(directory, None))
         return PreparedTraining(spec, directory, device, units, num_samples, [model], plan, trained, log)
     labels, overrides = spec.system["labels"], None
@@ -146,6 +151,8 @@ def prepare_training(spec: RunSpec, directory: Path, registry: Registry, *, epoc
               for machine, group in model_units(units, spec.train.get("machinewise", False))]
     trained["num_classes"] = models[0].num_classes if models[0].machine is None else {
         model.machine: model.num_classes for model in models}
+    trained[TRAINED_CLASSES] = models[0].class_names if models[0].machine is None else {
+        model.machine: model.class_names for model in models}
     return PreparedTraining(spec, directory, device, units, num_samples, models, plan, trained, log)
 
 
@@ -163,7 +170,7 @@ def run_trainings(runs: list[PreparedTraining], *, progress: bool = True) -> Non
         for run in runs:
             for index, model in enumerate(run.models):
                 if progress and model.machine is not None:
-                    tqdm.write(f"training the model of machine type {model.machine} ({index + 1}/{len(run.models)})")
+                    tqdm.write(f"training the model {model.machine} ({index + 1}/{len(run.models)})")
                 train(model.system, model.training_clips, model.targets, model.num_classes, run.plan,
                       model.checkpoint_dir, device=run.device, progress=progress, on_epoch=run.log.of(model.machine),
                       record_dir=run.directory, record_span=RecordSpan(index * run.plan.epochs,
@@ -239,9 +246,11 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     manifests = {split: dataset.manifest(split) for split in spec.dataset["splits"]}
     units = units_of(manifests)
     clips = {unit.key: (len(unit.train), len(unit.test)) for unit in units}
-    scores = ensemble_scores([checked_embeddings(training_dir, epoch, clips) for epoch in spec.train["checkpoints"]],
-                             units, lambda: CheckedBackend.build(registry, spec.system["backend"]))
     trained = read_json(training_dir / TRAINED)
+    backend = registry.get("backends", spec.system["backend"]["name"])
+    classes = unit_classes(spec, units, trained, training_dir) if backend.meta.get("unit_class") else None
+    scores = ensemble_scores([checked_embeddings(training_dir, epoch, clips) for epoch in spec.train["checkpoints"]],
+                             units, lambda: CheckedBackend.build(registry, spec.system["backend"]), classes)
     year = year_facts(dataset.year)  # its submission files and official report
     results: dict[str, Any] = {"training": spec.training_hash, "scoring": spec.scoring_hash, **trained, "splits": {}}
     for split, manifest in manifests.items():
@@ -255,6 +264,22 @@ def score(spec: RunSpec, training_dir: Path, run_dir: Path, registry: Registry) 
     provenance.finish(run_dir)
     write_json_atomic(run_dir / RESULTS, results)
     return results
+
+
+def unit_classes(spec: RunSpec, units: list[Unit], trained: dict[str, Any] | None,
+                 training_dir: Path) -> dict[str, int]:
+    """Each unit's class index in the classes of the model that embedded it, from the class names its training
+    stored (``trained.json``), so that scoring needs no model."""
+    stored = (trained or {}).get(TRAINED_CLASSES)
+    if stored is None:
+        raise SpecError(f"{training_dir / TRAINED}: no class names (a training made before asdbench stored them), "
+                        f"which system.backend {spec.system['backend']['name']!r} scores by; remove the training "
+                        "directory to train it again")
+    machinewise = spec.train.get("machinewise", False)
+    return {unit.key: unit_class_index(unit.train, spec.system["labels"],
+                                       stored if not machinewise else stored[model_name(unit, machinewise)],
+                                       unit.key)
+            for unit in units}
 
 
 # --- helpers --------------------------------------------------------------------------------------------

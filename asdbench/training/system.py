@@ -120,8 +120,10 @@ def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int
                  trained: bool = True) -> System:
     """Instantiate the components of a canonical ``[system]`` table for clips of ``num_samples`` samples.
 
-    ``trained=False`` builds a system that is only embedded with (``train.epochs = 0``): no loss, auxiliary
-    term or augmentations, which spec validation refuses for such a system, and ``num_classes`` is unused.
+    ``num_classes`` is given to the loss, the auxiliary term and each network that declares it (a network with its
+    own classifier head). ``trained=False`` builds a system that is only embedded with (``train.epochs = 0``): no
+    loss, auxiliary term or augmentations, and no network that needs classes, which spec validation refuses for such
+    a system; ``num_classes`` is unused.
     """
     for required in ("frontends", "networks", "loss") if trained else ("frontends", "networks"):
         if required not in system:
@@ -139,7 +141,7 @@ def build_system(system: dict[str, Any], registry: Registry, *, num_classes: int
         with plugin_call(source, "output_shape"):
             input_shape = tuple(frontend.output_shape(num_samples))
         try:
-            networks.append(registry.build("networks", component, input_shape))
+            networks.append(registry.build("networks", component, input_shape, num_classes))
         except AsdbenchError as exc:  # the network cannot say which option sets its input: here that is known
             raise AsdbenchError(f"system.networks[{index}], on system.frontends[{index}]'s output for clips of "
                                 f"{num_samples / SAMPLE_RATE:g} s (train.clip_seconds): {exc}") from exc

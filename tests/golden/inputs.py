@@ -218,3 +218,33 @@ its default STFT, fewer than its widest time mask) or 4 s."""
 SPECAUG_STRIDE = 32
 """Every 32nd sample of SpecAug's output is stored (8 per hop of its default STFT): a mask placed otherwise changes
 them."""
+
+
+MOBILENET_SECONDS = 2.05
+"""Clip length of the MobileNetV2 baseline's golden set: 65 log-mel frames, 2 images of 64 frames per clip."""
+MOBILENET_CLIPS = 3
+MOBILENET_CLASSES = 3
+"""Sections of the golden model's head."""
+
+
+def mobilenet_clips() -> np.ndarray:
+    """The clips of the MobileNetV2 baseline's golden test."""
+    return waveforms("mobilenet", MOBILENET_CLIPS, MOBILENET_SECONDS)
+
+
+def mobilenet_weight(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Deterministic values for the Keras MobileNetV2 weight ``name`` (``<layer>/<index>``, the index in the layer's
+    ``get_weights()``) of Keras ``shape``: kernels N(0, 2 / fan_in), fan_in = the values each output reads
+    (``kh * kw`` for a depthwise kernel), the dense kernel N(0, 4 / fan_in), biases and batch-norm offsets
+    N(0, 0.1^2), batch-norm scales U(0.5, 1.5). Batch-norm moving statistics are not made here: the reference sets
+    them from the activations and stores them."""
+    generator = rng(f"mobilenet/{name}")
+    layer, index = name.rsplit("/", 1)
+    if len(shape) == 1:
+        values = generator.uniform(0.5, 1.5, shape) if index == "0" and "BN" in layer.upper() \
+            else 0.1 * generator.standard_normal(shape)
+    else:
+        fan_in = int(np.prod(shape[:2])) if "depthwise" in layer else int(np.prod(shape[:-1]))
+        scale = 2.0 if len(shape) == 2 else 1.0
+        values = scale * generator.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+    return values.astype(np.float32)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -33,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checkouts import git_commit
+
 import inputs  # numpy only, shared with the tests
 
 KMEANS = {"kmeans16": 16, "kmeans4": 4}
@@ -110,11 +111,6 @@ def specaug_outputs(augmentations: types.ModuleType) -> dict[str, np.ndarray]:
             out[f"specaug/{case}/{seed}"] = output[:, :: inputs.SPECAUG_STRIDE]
             out[f"specaug/{case}/{seed}/summary"] = inputs.summary(f"specaug/{case}/{seed}", output)
     return out
-
-
-def git_commit(checkout: Path) -> str:
-    return subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def main() -> None:

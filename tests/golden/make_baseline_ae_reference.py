@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import types
@@ -37,6 +36,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checkouts import git_commit
+
 import inputs  # numpy only, shared with the tests
 
 FEATURES = dict(n_mels=128, n_frames=5, n_fft=1024, hop_length=512, power=2.0, fmax=None, fmin=0.0, win_length=None)
@@ -121,11 +122,6 @@ def reference(checkout: Path) -> dict[str, np.ndarray]:
                                           inv_cov_target=inv_target)[0]
                     out[f"{name}/scores/{score}/{subset}"] = np.asarray(scores)
     return out
-
-
-def git_commit(checkout: Path) -> str:
-    return subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def main() -> None:

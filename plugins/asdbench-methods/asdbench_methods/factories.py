@@ -72,7 +72,9 @@ def stft(*, n_fft: FFTSize = 1024, f_min: Annotated[float, Range(ge=0, lt=NYQUIS
 def log_mel(*, n_mels: Positive = 128, frames: Positive = 5, frame_hop: Positive = 1, n_fft: FFTSize = 1024,
             hop_length: Positive = 512, power: Annotated[float, Range(gt=0)] = 2.0,
             f_min: Annotated[float, Range(ge=0, lt=NYQUIST)] = 0.0,
-            f_max: Annotated[float, Range(gt=0, le=NYQUIST)] = 8000.0) -> Frontend:
+            f_max: Annotated[float, Range(gt=0, le=NYQUIST)] = 8000.0,
+            pad_mode: Annotated[str, OneOf("constant", "reflect")] = "constant",
+            train_frame_hop: Annotated[int, Range(ge=0)] = 0) -> Frontend:
     """The DCASE baseline's features: log-mel energies (librosa's filter bank) stacked into context vectors.
 
     Defaults from nttcslab/dcase2023_task2_baseline_ae, ``baseline.yaml`` at commit 9b64dc4 (``--n_mels`` ...
@@ -86,6 +88,13 @@ def log_mel(*, n_mels: Positive = 128, frames: Positive = 5, frame_hop: Positive
     ``power``: exponent of the magnitude before the mel filter bank (``power``: 2.0, energies).
     ``f_min``: lowest mel filter edge in Hz (``fmin``: 0.0).
     ``f_max``: highest mel filter edge in Hz (``fmax``: null, which librosa takes as 8000 Hz at 16 kHz).
+    ``pad_mode``: how the centred STFT pads the clip's ends: "constant" (zeros, librosa >= 0.7's
+    ``melspectrogram`` default, the 2022-2026 baselines') or "reflect" (librosa 0.6.0's, which the 2021
+    MobileNetV2 baseline pins: its ``stft`` defaults to ``pad_mode='reflect'``).
+    ``train_frame_hop``: in training only, keep every train_frame_hop-th vector instead (0: frame_hop); the
+    2021/2022 MobileNetV2 baseline trains on every 8th vector (``n_hop_frames: 8``) and tests on every one.
+
+    Both options added after runs were made with this frontend: left out of a run's identity at their defaults.
     """
 
 
@@ -125,6 +134,27 @@ def dcase_ae(input_shape: tuple[int, ...], /, *, hidden_dim: Positive = 128, bot
 def dcase_ae_check_input() -> tuple[int, int]:
     """``plugins --check``'s input to ``dcase-ae``: 28 vectors of 640 values (a 1 s clip's log-mel vectors)."""
     return (28, 640)
+
+
+@builds("asdbench_methods.mobilenet:DCASEMobileNetV2")
+def dcase_mobilenetv2(input_shape: tuple[int, ...], num_classes: int, /, *,
+                      alpha: Annotated[float, Range(gt=0)] = 0.5, frames: Positive = 64) -> nn.Module:
+    """The DCASE 2021/2022 MobileNetV2 baseline's section classifier; embeds a clip as the mean over its images of
+    per-class cross-entropies and 2022 and 2021 scores (3 x num_classes values).
+
+    ``keras_model.py`` of y-kawagu/dcase2021_task2_baseline_mobile_net_v2 (e2bb4f7) and
+    Kota-Dohi/dcase2022_task2_baseline_mobile_net_v2 (aaf3932): Keras's MobileNetV2 with a softmax head of one class
+    per section, on 64 x 128 log-mel images in three identical channels.
+
+    ``alpha``: MobileNetV2's width multiplier (the baseline's 0.5).
+    ``frames``: rows of each image, the frontend's frames per vector (``n_frames``: 64); the columns are its mel
+    bins.
+    """
+
+
+def dcase_mobilenetv2_check_input() -> tuple[int, int]:
+    """``plugins --check``'s input to ``dcase-mobilenetv2``: 2 vectors of 64 frames of 128 mel bins."""
+    return (2, 64 * 128)
 
 
 # --- losses -----------------------------------------------------------------------------------------------
@@ -202,6 +232,17 @@ def reconstruction_check_input() -> list[int]:
     from asdbench_methods.errorstats import statistics_dim
 
     return [statistics_dim(4)]
+
+
+@builds("asdbench_methods.classscores:ImageCrossEntropy")
+def image_cross_entropy(branch_dims: Sequence[int], num_classes: int, /) -> nn.Module:
+    """The mean categorical cross-entropy of a clip's images at its class (``dcase-mobilenetv2``; Keras's
+    ``categorical_crossentropy``, ``keras_model.py``)."""
+
+
+def image_cross_entropy_check_input() -> list[int]:
+    """``plugins --check``'s branch dimensions for ``image-cross-entropy``: 3 blocks of the check's 3 classes."""
+    return [9]
 
 
 # --- augmentations ----------------------------------------------------------------------------------------
@@ -300,6 +341,23 @@ def genrep(*, k: Positive = 1, mix_support: Annotated[int, Range(ge=0)] = 990, a
 @builds("asdbench_methods.reconstruction:ReconstructionMSEBackend")
 def reconstruction_mse() -> Backend:
     """The DCASE baseline's MSE score: the clip's mean squared reconstruction error."""
+
+
+@builds("asdbench_methods.classscores:MobileNetScore")
+def mobilenet_score(*, formula: Annotated[str, OneOf("2022", "2021")] = "2022") -> Backend:
+    """The DCASE 2021/2022 MobileNetV2 baseline's score: the mean over a clip's images of a per-image score of the
+    softmax output p at the clip's section (``dcase-mobilenetv2``).
+
+    ``formula``: "2022", ``log(max(1 - p, eps)) - log(max(p, eps))`` (2022 ``01_test.py:171-172``); "2021",
+    ``log(max(1 - p, eps) - log(max(p, eps)))`` (2021 ``01_test.py:168-169``, the parenthesis as written there).
+    """
+
+
+def mobilenet_score_check_input() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``plugins --check``'s input to ``mobilenet-score``: class blocks of 3 classes, from random logits."""
+    from asdbench_methods.classscores import check_input
+
+    return check_input()
 
 
 @builds("asdbench_methods.reconstruction:SelectiveMahalanobisBackend")

@@ -17,15 +17,17 @@ class LogMel(nn.Module):
 
     As the baseline's ``file_to_vectors`` (nttcslab/dcase2023_task2_baseline_ae, ``datasets/loader_common.py``)
     computes them with ``librosa.feature.melspectrogram``: a centred STFT (periodic Hann window of ``n_fft``
-    samples, the signal zero-padded by ``n_fft // 2`` at both ends, librosa's ``pad_mode="constant"``), its
+    samples, the signal padded by ``n_fft // 2`` at both ends with ``pad_mode``: zeros, librosa's
+    ``"constant"``, or its mirror image without the edge sample, librosa 0.6's ``"reflect"``), its
     magnitude to the ``power``, librosa's mel filter bank (Slaney mel scale and area normalisation), then
     ``20 / power * log10(max(mel, eps))``. Vector ``t`` holds frames ``t .. t + frames - 1``, frame by frame
-    (``vector[n_mels * i + m]`` is mel bin ``m`` of frame ``t + i``); every ``frame_hop``-th vector is kept.
+    (``vector[n_mels * i + m]`` is mel bin ``m`` of frame ``t + i``); every ``frame_hop``-th vector is kept, or,
+    in training mode (``self.training``) with ``train_frame_hop`` > 0, every ``train_frame_hop``-th.
     The filter bank is librosa's own, computed once; the STFT is torch's, on the waveforms' device.
     """
 
     def __init__(self, *, n_mels: int, frames: int, frame_hop: int, n_fft: int, hop_length: int, power: float,
-                 f_min: float, f_max: float) -> None:
+                 f_min: float, f_max: float, pad_mode: str, train_frame_hop: int) -> None:
         super().__init__()
         if not f_min < f_max:
             raise AsdbenchError(f"frontend 'log-mel': need f_min < f_max, got f_min={f_min}, f_max={f_max}")
@@ -33,6 +35,7 @@ class LogMel(nn.Module):
 
         self.n_mels, self.frames, self.frame_hop = n_mels, frames, frame_hop
         self.n_fft, self.hop_length, self.power = n_fft, hop_length, power
+        self.pad_mode, self.train_frame_hop = pad_mode, train_frame_hop
         filters = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=n_fft, n_mels=n_mels, fmin=f_min, fmax=f_max)
         self.register_buffer("filters", torch.from_numpy(filters), persistent=False)
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
@@ -41,7 +44,7 @@ class LogMel(nn.Module):
         """``(B, L) -> (B, n_mels, 1 + L // hop_length)``: the log-mel energies in dB."""
         waveforms = at_least_float32(waveforms)
         spectrum = torch.stft(waveforms, self.n_fft, self.hop_length, window=self.window.to(waveforms.dtype),
-                              center=True, pad_mode="constant", return_complex=True)
+                              center=True, pad_mode=self.pad_mode, return_complex=True)
         mel = self.filters.to(waveforms.dtype) @ spectrum.abs().pow(self.power)
         return 20.0 / self.power * torch.log10(mel.clamp_min(FLOOR))
 
@@ -52,8 +55,14 @@ class LogMel(nn.Module):
             raise AsdbenchError(f"frontend 'log-mel': clips of {waveforms.shape[-1]} samples have "
                                 f"{log_mel.shape[-1]} frames, fewer than frames={self.frames}")
         stacked = torch.cat([log_mel[:, :, i : i + count] for i in range(self.frames)], dim=1)
-        return stacked.transpose(1, 2)[:, :: self.frame_hop]
+        return stacked.transpose(1, 2)[:, :: self.vector_hop]
+
+    @property
+    def vector_hop(self) -> int:
+        """Every how many vectors one is kept: ``train_frame_hop`` in training mode where it is set, else
+        ``frame_hop``."""
+        return self.train_frame_hop if self.training and self.train_frame_hop else self.frame_hop
 
     def output_shape(self, num_samples: int) -> tuple[int, ...]:
         count = 1 + num_samples // self.hop_length - self.frames + 1
-        return (max(0, -(-count // self.frame_hop)), self.n_mels * self.frames)
+        return (max(0, -(-count // self.vector_hop)), self.n_mels * self.frames)

@@ -15,7 +15,7 @@ from asdbench_methods import factories, labelling_factories
 def asdbench_register_frontends(register: Register) -> None:
     register("spectrum", factories.spectrum, description="|DFT| of the whole clip (the paper's spectrum branch input)")
     register("stft", factories.stft, description="linear-magnitude STFT, Hann, hop n_fft/2, bins 200-8000 Hz")
-    register("log-mel", factories.log_mel,
+    register("log-mel", factories.log_mel, omit_defaults=("pad_mode", "train_frame_hop"),
              description="the DCASE baseline's log-mel energies (librosa), 5 frames stacked into 640-d vectors")
 
 
@@ -27,6 +27,8 @@ def asdbench_register_networks(register: Register) -> None:
              description="spectrogram branch: SE-ResNet, max over time")
     register("dcase-ae", factories.dcase_ae, check_input=factories.dcase_ae_check_input,
              description="the DCASE baseline's dense autoencoder: a clip's reconstruction-error statistics")
+    register("dcase-mobilenetv2", factories.dcase_mobilenetv2, check_input=factories.dcase_mobilenetv2_check_input,
+             description="the DCASE 2021/2022 baseline's MobileNetV2 section classifier: per-class image scores")
 
 
 @hookimpl
@@ -41,6 +43,9 @@ def asdbench_register_losses(register: Register) -> None:
              aux_only="it classifies embeddings exchanged between branches, to regularise a main loss (eq. 2-4)")
     register("reconstruction", factories.reconstruction, check_input=factories.reconstruction_check_input,
              description="mean squared reconstruction error of a reconstruction network (dcase-ae; main loss)")
+    register("image-cross-entropy", factories.image_cross_entropy,
+             check_input=factories.image_cross_entropy_check_input,
+             description="mean cross-entropy of a clip's images at its class (dcase-mobilenetv2; main loss)")
 
 
 @hookimpl
@@ -68,6 +73,9 @@ def asdbench_register_backends(register: Register) -> None:
     register("reconstruction-mse", factories.reconstruction_mse, raw_embeddings=True,
              check_input=factories.reconstruction_backend_check_input,
              description="the DCASE baseline's MSE score: mean squared reconstruction error (dcase-ae)")
+    register("mobilenet-score", factories.mobilenet_score, raw_embeddings=True, unit_class=True,
+             check_input=factories.mobilenet_score_check_input,
+             description="the DCASE 2021/2022 MobileNetV2 baseline's score: mean log-odds against the clip's section")
     register("selective-mahalanobis", factories.selective_mahalanobis, raw_embeddings=True,
              check_input=factories.reconstruction_backend_check_input,
              description="the DCASE baseline's score: min of source/target Mahalanobis distances of the residual")
