@@ -74,7 +74,7 @@ def test_ls_lists_trainings_scorings_and_what_is_set_aside(store, capsys, monkey
     scorings = [line for line in lines if line.startswith("scoring")]
     assert len(scorings) == 2 and any("knn k=3, ensemble of epochs 2 4" in line for line in scorings)
     assert any(line.startswith("set aside") for line in lines)
-    assert lines[-1].startswith("1 trainings, 2 scorings, 0 pseudo-label tables, 0 feature spaces, 1 set aside: ")
+    assert lines[-1].startswith("1 trainings, 2 scorings, 0 pseudo-label tables, 1 set aside: ")
     assert max(map(len, lines)) <= 160
 
 

@@ -31,8 +31,9 @@ def listing(root: Path, registry: Registry, width: int) -> str:
              "size": human_size(entry.size), "age": entry.age(), "what": _what(entry, registry)} for entry in found]
     counts = {kind: sum(e.kind == kind for e in found) for kind in (TRAINING, SCORING, TABLE, SPACE, ASIDE)}
     total = human_size(sum(e.size for e in found))
+    spaces = f"{counts[SPACE]} feature spaces, " if counts[TABLE] or counts[SPACE] else ""  # only where labelled
     summary = (f"{counts[TRAINING]} trainings, {counts[SCORING]} scorings, {counts[TABLE]} pseudo-label tables, "
-               f"{counts[SPACE]} feature spaces, {counts[ASIDE]} set aside: {total} in {root}")
+               f"{spaces}{counts[ASIDE]} set aside: {total} in {root}")
     table = fitted_table(rows, "what", width) if rows else "(empty store)"
     return f"{table}\n\n{summary}"
 
