@@ -152,12 +152,12 @@ def test_embeddings_made_with_other_code_are_set_aside_and_computed_again(regist
     label(spec, registry, tmp_path, manifests)
     assert count == units(manifests) and not list((tmp_path / "featurespaces").glob("*.stale-*"))
     [table_aside] = (tmp_path / "pseudolabels").glob(f"{first.directory.name}.stale-*")
-    shutil.rmtree(table_aside)  # set aside again below, maybe within the same second: the same name
 
     edited(monkeypatch, "asdbench")  # the core's: the embeddings again, and so the table
     again = label(spec, registry, tmp_path, manifests)
     assert count == units(manifests) * 2
     [aside] = (tmp_path / "featurespaces").glob(f"{space.name}.stale-*")
+    assert len(list((tmp_path / "pseudolabels").glob(f"{first.directory.name}.stale-*"))) == 2, "both kept"
     assert sorted(p.name for p in (aside / "units").iterdir()) == sorted(p.name for p in (space / "units").iterdir())
     assert f"{space} was made with other code (asdbench: source" in capsys.readouterr().err
     assert json.loads((space / "code.json").read_text())["distributions"]["asdbench"]["source"] == "sha256:edited"

@@ -101,6 +101,23 @@ def test_bic_chooses_the_number_of_well_separated_blobs():
     assert len(set(labelling_factories.gmm_bic(seed=0).fit_predict(points[:60], 2))) == 1
 
 
+def test_hdbscan_keeps_its_largest_clusters_within_max_clusters():
+    """HDBSCAN picks its own count; above max_clusters the smaller clusters join their nearest kept one, so the
+    output passes the clusterer contract (at most max_clusters labels) on data with many dense groups."""
+    rng = np.random.default_rng(0)
+    sizes = [60, 50, 40, 30, 20, 20]
+    centres = 20 * np.arange(len(sizes))[:, None] * np.array([[1.0, 0.0]])
+    points = np.concatenate([c + rng.normal(scale=0.3, size=(n, 2)) for c, n in zip(centres, sizes)])
+    clusterer = labelling_factories.hdbscan(min_cluster_size=10)
+    found = clusterer.fit_predict(points, 16)
+    assert len(set(found)) == 6
+    capped = clusterer.fit_predict(points, 3)
+    assert len(set(capped)) == 3
+    groups = np.split(capped, np.cumsum(sizes)[:-1])
+    assert all(len(set(group)) == 1 for group in groups) and len({g[0] for g in groups[:3]}) == 3
+    assert groups[3][0] == groups[2][0] and groups[5][0] == groups[2][0], "joined to the nearest kept cluster"
+
+
 def test_held_out_bic_needs_a_fold_per_clip_and_valid_options():
     points = np.random.default_rng(0).normal(size=(4, 2))
     with pytest.raises(AsdbenchError, match="4 clips are too few for held-out BIC over 5 folds"):

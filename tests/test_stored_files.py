@@ -201,3 +201,21 @@ def test_a_score_file_deleted_from_a_finished_run_is_written_again(store, capsys
     results = Store(root).directory(specs["k1"]) / "results.json"
     said = recomputed(grid, root, table, results, capsys)
     assert f"{deleted}: missing from the finished run" in said and deleted.read_text() == expected
+
+
+def test_one_path_set_aside_twice_within_a_second_keeps_both(tmp_path, capsys):
+    from asdbench.files.damaged import set_aside as set_damaged_aside
+    from asdbench.store.listing import SET_ASIDE
+    from asdbench.store.stale import set_aside as set_stale_aside
+
+    results = tmp_path / "results.json"
+    kept = []
+    for text in ("first", "second"):
+        results.write_text(text)
+        kept.append(set_damaged_aside(results, "truncated"))
+    assert [path.read_text() for path in kept] == ["first", "second"]
+    training = tmp_path / "0123456789abcdef"
+    for _ in range(2):
+        training.mkdir()
+        kept.append(set_stale_aside(training))
+    assert len(set(kept)) == 4 and all(SET_ASIDE.search(path.name) for path in kept)

@@ -33,7 +33,7 @@ from asdbench.store.layout import (
 )
 from asdbench.store.reading import ERROR
 
-SET_ASIDE = re.compile(r"\.(damaged|stale)-\d{8}T\d{6}-\d+$")
+SET_ASIDE = re.compile(r"\.(damaged|stale)-\d{8}T\d{6}-\d+(-\d+)?$")
 """The suffix a set-aside file or folder carries (asdbench.files.damaged, asdbench.store.stale)."""
 SYSTEMS = "systems.json"
 """In a feature space's embeddings (in a pseudo-label table, before they were stored apart): ``{"trainings":

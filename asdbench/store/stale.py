@@ -32,6 +32,7 @@ from typing import Any
 from asdbench.contract.registry import Registry
 from asdbench.errors import AsdbenchError
 from asdbench.files.atomic import write_json_atomic
+from asdbench.files.damaged import aside_path
 from asdbench.spec.identity import RunSpec
 from asdbench.store import codeprint
 from asdbench.store.claims import held
@@ -176,7 +177,7 @@ def keep(stage: StaleStage) -> None:
 
 def set_aside(directory: Path) -> Path:
     """Rename a stale training's or scoring's directory out of the way (never delete it)."""
-    target = directory.with_name(f"{directory.name}.stale-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+    target = aside_path(directory, "stale")
     os.replace(directory, target)
     return target
 

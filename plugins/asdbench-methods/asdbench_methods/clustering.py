@@ -84,7 +84,9 @@ class GMMBIC:
 class HDBSCANClusterer:
     """``hdbscan``: density clusters; points HDBSCAN leaves as noise are given the nearest cluster's label.
 
-    ``max_clusters`` is not a target for HDBSCAN, which chooses its own count; it is ignored.
+    HDBSCAN chooses its own count, so ``max_clusters`` is a cap, not a target: where it finds more clusters, the
+    ``max_clusters`` largest are kept and the points of the others, like noise, take the label of their nearest
+    point in a kept cluster.
     """
 
     def __init__(self, *, min_cluster_size: int) -> None:
@@ -95,12 +97,19 @@ class HDBSCANClusterer:
 
         size = max(2, min(self.min_cluster_size, len(points)))
         labels = hdbscan.HDBSCAN(min_cluster_size=size).fit_predict(points)
-        clustered = labels >= 0
-        if not clustered.any():
+        found, counts = np.unique(labels[labels >= 0], return_counts=True)
+        if not len(found):
             return np.zeros(len(points), dtype=int)
-        nearest = np.argmin(((points[~clustered, None] - points[None, clustered]) ** 2).sum(-1), axis=1)
-        labels[~clustered] = labels[clustered][nearest]
-        return labels
+        kept = found[np.argsort(-counts, kind="stable")[:max(1, max_clusters)]]
+        return _to_nearest(points, labels, np.isin(labels, kept))
+
+
+def _to_nearest(points: np.ndarray, labels: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """``labels`` with every point outside ``kept`` given the label of its nearest kept point."""
+    labels = labels.copy()
+    nearest = np.argmin(((points[~kept, None] - points[None, kept]) ** 2).sum(-1), axis=1)
+    labels[~kept] = labels[kept][nearest]
+    return labels
 
 
 class KMeansClusterer:

@@ -86,7 +86,7 @@ def gmm_bic(*, covariance: Annotated[str, OneOf("full", "tied", "diag", "spheric
 
 @builds("asdbench_methods.clustering:HDBSCANClusterer")
 def hdbscan(*, min_cluster_size: Annotated[int, Range(ge=2)] = 10) -> Clusterer:
-    """HDBSCAN density clusters, noise points to the nearest cluster.
+    """HDBSCAN density clusters, its largest max_clusters kept; noise and the rest go to the nearest kept cluster.
 
     ``min_cluster_size``: the smallest group HDBSCAN calls a cluster.
     """
