@@ -95,15 +95,19 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 def place(system: System, device: torch.device, plan: TrainingPlan) -> System:
     """Move ``system`` to ``device`` in the plan's memory format, its networks compiled if the plan says so.
 
-    Channels-last (NHWC) lets cuDNN use its fastest bf16 convolution kernels; on the CPU it gains nothing, so
-    "auto" keeps the CPU contiguous. ``Module.compile`` compiles in place and keeps the state-dict keys, so
+    Channels-last (NHWC), "auto"'s choice on every device, lets cuDNN use its fastest bf16 convolution kernels, and
+    makes the CPU's fp32 training step of the paper's main system at 18 s tiles 1.5-1.7x as fast as contiguous
+    tensors, "contiguous", the way before (docs/performance.md); the two agree to float32 rounding
+    (tests/test_cpu_fast_path.py). A network whose batch norms run channels-last on the CPU must keep their
+    statistics accurate: torch 2.13's channels-last CPU kernel gets them wrong by about 1e-4 of the features'
+    scale over a large batch, where the contiguous one is within 1e-7 (docs/plugins.md). ``Module.compile`` compiles in place and keeps the state-dict keys, so
     checkpoints of compiled and plain runs are interchangeable. Shapes are static (``dynamic=False``): each
     branch always sees one input shape, but branches of one class share their ``forward`` code, and dynamo's
     automatic dynamic shapes would then recompile the second branch symbolically, which inductor cannot
     lower for these convolutions on the CPU.
     """
-    channels_last = plan.memory_format == "channels_last" or (plan.memory_format == "auto" and device.type == "cuda")
-    system.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    contiguous = plan.memory_format == "contiguous"
+    system.to(device, memory_format=torch.contiguous_format if contiguous else torch.channels_last)
     if plan.compile:
         for network in system.networks:
             network.compile(dynamic=False)

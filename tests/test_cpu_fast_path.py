@@ -1,0 +1,108 @@
+"""The CPU's fast training path (channels-last 2-D convolutions, the spectrum branch's strided convolutions as
+matrix products) computes what the way before it computes (contiguous tensors, torch's Conv1d), to float32
+rounding: outputs, loss, gradients and a few optimiser steps of the paper's spectrum + spectrogram system."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from asdbench.contract.registry import get_registry
+from asdbench.spec.validate import validate_spec
+from asdbench.training.loop import TrainingPlan, make_optimiser, place
+from asdbench.training.system import System, build_system
+from asdbench_methods.networks import StridedConv1d
+from tests.helpers.training import CPU
+
+SAMPLES = 70_016  # 4.38 s: the fewest the spectrum branch takes (35,008 bins)
+BATCH = 8
+"""BatchNorm over fewer clips makes the steps chaotic: on 3 clips, two runs of the way before whose inputs differ by
+1e-7 had third-step losses 2 % apart (measured); on 8, 2e-5 apart."""
+STEPS = 3
+LR = 1e-5
+"""AdamW's first steps move every weight by about lr whatever its gradient's size, so float noise that flips the sign
+of a near-zero gradient moves a weight by 2 lr: the weights are compared to that bound, tight at this lr."""
+pytestmark = pytest.mark.usefixtures("one_block_resnets")
+
+
+def build(fast: bool) -> tuple[System, TrainingPlan]:
+    spec = validate_spec({
+        "dataset": {"name": "synth", "root": "unused"},
+        "system": {"frontends": ["spectrum", {"name": "stft", "n_fft": 256}],
+                   "networks": ["spectrum-cnn", "spectrogram-resnet"], "loss": "scac", "aux": "subspace",
+                   "backend": "knn"},
+        "train": {"epochs": 1, "checkpoints": [1], "batch_size": BATCH, "lr": LR,
+                  "memory_format": "auto" if fast else "contiguous"},
+    }, get_registry())
+    torch.manual_seed(0)
+    system = build_system(spec.system, get_registry(), num_classes=3, num_samples=SAMPLES)
+    plan = TrainingPlan.from_spec(spec.train, 1, SAMPLES)
+    place(system, CPU, plan).train()
+    for module in system.modules():
+        if isinstance(module, StridedConv1d):
+            module.as_matmul = fast
+    return system, plan
+
+
+def close(fast: torch.Tensor, before: torch.Tensor, what: str, scale: float | None = None) -> None:
+    """Equal to float32 rounding relative to the tensor's scale: sums over thousands of products, then
+    BatchNorm, which scales a difference up by the inverse of the batch's spread (an error in the fast path differs
+    by the tensor's whole scale).
+    ``scale``: the scale to be relative to, by default ``before``'s largest magnitude."""
+    scale = float(before.detach().abs().max()) if scale is None else scale
+    torch.testing.assert_close(fast, before, rtol=1e-3, atol=1e-4 * scale, msg=what)
+
+
+@pytest.mark.slow
+def test_the_fast_cpu_path_trains_as_the_way_before():
+    generator = torch.Generator().manual_seed(1)
+    waveforms = torch.randn(BATCH, SAMPLES, generator=generator) * torch.linspace(0.1, 1, BATCH)[:, None]
+    targets = torch.eye(3)[torch.arange(BATCH) % 3]
+    runs = {fast: build(fast) for fast in (True, False)}
+    fast_system, before_system = (runs[fast][0] for fast in (True, False))
+    assert any(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
+               for p in fast_system.parameters()), "the fast path's 2-D convolutions are channels-last"
+
+    for fast_branch, before_branch in zip(fast_system.branch_embeddings(waveforms),
+                                          before_system.branch_embeddings(waveforms)):
+        close(fast_branch, before_branch, "branch embeddings")
+
+    optimisers = {fast: make_optimiser(system, plan) for fast, (system, plan) in runs.items()}
+    for step in range(STEPS):
+        losses = {}
+        for fast, (system, _) in runs.items():
+            optimisers[fast].zero_grad()
+            losses[fast] = system.training_loss(waveforms, targets)
+            losses[fast].backward()
+        close(losses[True], losses[False], f"loss of step {step + 1}")
+        if step == 0:  # relative to the largest gradient: a sum that cancels to near 0 keeps the noise of its terms
+            pairs = [(name, fast.grad, before.grad) for (name, fast), before
+                     in zip(fast_system.named_parameters(), before_system.parameters()) if fast.grad is not None]
+            largest = max(float(before.abs().max()) for _, _, before in pairs)
+            for name, fast, before in pairs:
+                close(fast, before, f"gradient of {name}", largest)
+        for optimiser in optimisers.values():
+            optimiser.step()
+    for (name, fast), before in zip(fast_system.state_dict().items(), before_system.state_dict().values()):
+        if fast.is_floating_point():
+            torch.testing.assert_close(fast, before, rtol=0, atol=2 * LR * STEPS, msg=name)
+
+
+@pytest.mark.parametrize(("inputs", "kernel", "stride", "length"), [(1, 256, 64, 1000), (5, 16, 4, 61)])
+def test_a_strided_conv1d_as_a_matrix_product_is_the_convolution(inputs, kernel, stride, length):
+    torch.manual_seed(0)
+    convolution = StridedConv1d(inputs, 7, kernel, stride)
+    x = torch.randn(2, inputs, length, requires_grad=True)
+    expected = torch.nn.functional.conv1d(x, convolution.weight, stride=stride)
+    (x_grad, weight_grad) = torch.autograd.grad(expected.square().sum(), (x, convolution.weight))
+    output = convolution(x)
+    close(output, expected, "output")
+    for got, wanted in zip(torch.autograd.grad(output.square().sum(), (x, convolution.weight)), (x_grad, weight_grad)):
+        close(got, wanted, "gradient")
+    convolution.as_matmul = False
+    assert torch.equal(convolution(x), expected)
+
+
+def test_a_strided_conv1d_refuses_a_stride_that_does_not_divide_its_kernel():
+    with pytest.raises(ValueError, match="needs a stride that divides the kernel, got kernel 10, stride 4"):
+        StridedConv1d(1, 2, 10, 4)
