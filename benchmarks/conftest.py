@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from asdbench.synth.generate import generate
 
-from measure import COMPARISONS, SAME_TILES  # benchmarks/ is on sys.path (rootdir-relative import)
+from measure import BEFORE, COMPARISONS, SAME_TILES  # benchmarks/ is on sys.path (rootdir-relative import)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,6 +43,10 @@ def pytest_terminal_summary(terminalreporter):
         if same and reference:
             terminalreporter.write_line(f"{comparison.work}: the reference's way / asdbench's at the same 18 s tiles "
                                         f"= {reference / same:.2f}x")
+    step = COMPARISONS.get("training step, batch 64")
+    if step:
+        for line in training_step_lines(step.ways):
+            terminalreporter.write_line(line)
     epoch, scoring = (COMPARISONS.get(work) for work in ("training, 1 epoch", "scoring a run (3 checkpoints)"))
     if epoch and scoring and "asdbench" in epoch.ways and "asdbench" in scoring.ways:
         share = scoring.ways["asdbench"]["seconds"] / (PAPER_EPOCHS * epoch.ways["asdbench"]["seconds"])
@@ -50,3 +54,18 @@ def pytest_terminal_summary(terminalreporter):
 
 
 PAPER_EPOCHS = 16
+
+
+def training_step_lines(ways: dict[str, dict[str, float]]) -> list[str]:
+    """The training step's speed-up at 18 s tiles over the way before issue 28, and its GFLOP/s at 18 s against 4.5 s
+    tiles (issue 28's targets: at least 1.6x, and at least 0.8)."""
+    rate = {way: figures["gflop_per_step"] / figures["seconds"] for way, figures in ways.items()
+            if "gflop_per_step" in figures}
+    lines = ["training step GFLOP/s: " + ", ".join(f"{way} {value:.1f}" for way, value in rate.items())]
+    if SAME_TILES in ways and BEFORE in ways:
+        lines.append(f"training step at 18 s tiles: {ways[BEFORE]['seconds'] / ways[SAME_TILES]['seconds']:.2f}x as "
+                     "fast as before issue 28 (target: 1.6x)")
+    if SAME_TILES in rate and "asdbench" in rate:
+        lines.append(f"training step GFLOP/s at 18 s tiles / at 4.5 s tiles = {rate[SAME_TILES] / rate['asdbench']:.2f} "
+                     "(target: 0.8)")
+    return lines
