@@ -10,8 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from asdbench.api import SAMPLE_RATE, AsdbenchError
-from asdbench_methods.batchnorm import BatchNorm2d
+from asdbench.api import SAMPLE_RATE, AsdbenchError, BatchNorm2d
 
 
 class SqueezeExcitation(nn.Module):

@@ -9,7 +9,9 @@ evaluation) and takes the kernel's backward with them: 1.6e-7 and 1.8e-5 in the 
 training computes what contiguous training computes to float32 rounding (tests/test_cpu_fast_path.py), and the
 step is faster than with torch's channels-last kernel too (docs/performance.md). Anywhere else (contiguous input,
 another device, evaluation, inside ``torch.func`` transforms such as stacked training's vmap) it is
-``nn.BatchNorm2d``. Its parameters, buffers and state-dict keys are BatchNorm2d's.
+``nn.BatchNorm2d``. Its parameters, buffers and state-dict keys are BatchNorm2d's. Plugins get it as
+``asdbench.api.BatchNorm2d``: a network trains channels-last wherever ``train.memory_format`` is "auto", the CPU
+included (asdbench.training.loop.place).
 """
 
 from __future__ import annotations
