@@ -445,7 +445,7 @@ def render(report: dict[str, Any]) -> str:
         f"(GFLOP/s: {report['step_gflop']} GFLOP per step and seed, forward and backward, as torch.utils.flop_counter "
         "counts them; of peak: of the dense peak for the precision, " + (
             f"{report['peaks']['model']}'s from its datasheet (benchmarks/gpu_peaks.py))" if report["peaks"] else
-            "not known for this device)"),
+            "not known for this GPU)" if report["device"].startswith("cuda") else "none for a CPU)"),
     ]
     lines += [f"skipped: {row['configuration']}: {row['reason']}" for row in report["skipped"]]
     lines += [f"FAILED: {row['part']}: {row['error']}" for row in report["failed"]]

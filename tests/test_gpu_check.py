@@ -45,7 +45,7 @@ def test_the_gpu_check_runs_small_on_the_cpu_and_reports_every_figure(tmp_path):
     assert scores["bf16_minus_fp32"] == [scores["bf16"][0] - scores["fp32"][0]]
 
     table = result.stdout
-    assert "| configuration" in table and "| fp32, 2 stacked seeds" in table and "| GFLOP/s" in table
+    assert "| configuration" in table and "| fp32, 2 stacked seeds" in table and "GFLOP/s |" in table
     assert "n/a (CPU)" in table and f"{report['step_gflop']} GFLOP per step and seed" in table
     assert "skipped: fp32, compiled: torch.compile is skipped on the CPU" in table
     assert "bf16 against fp32: official score of the dev split after 1 epoch(s)" in table
