@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from asdbench.api import BatchNorm2d
 from asdbench.contract.registry import get_registry
 from asdbench.spec.validate import validate_spec
-from asdbench.api import BatchNorm2d
 from asdbench.training.loop import TrainingPlan, make_optimiser, place
 from asdbench.training.system import System, build_system
 from asdbench_methods.networks import StridedConv1d
