@@ -9,7 +9,12 @@ from tabulate import tabulate
 
 from asdbench.synth.generate import generate
 
-from measure import BEFORE, COMPARISONS, SAME_TILES  # benchmarks/ is on sys.path (rootdir-relative import)
+from measure import (  # benchmarks/ is on sys.path (rootdir-relative import)
+    BEFORE,
+    COMPARISONS,
+    INTERLEAVED_STEPS,
+    SAME_TILES,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,6 +52,11 @@ def pytest_terminal_summary(terminalreporter):
     if step:
         for line in training_step_lines(step.ways):
             terminalreporter.write_line(line)
+    if INTERLEAVED_STEPS:
+        ways = {way: {"seconds": figures["min_seconds"], "gflop_per_step": figures["gflop_per_step"]}
+                for way, figures in INTERLEAVED_STEPS.items()}
+        for line in training_step_lines(ways):
+            terminalreporter.write_line(f"interleaved, fastest round: {line}")
     epoch, scoring = (COMPARISONS.get(work) for work in ("training, 1 epoch", "scoring a run (3 checkpoints)"))
     if epoch and scoring and "asdbench" in epoch.ways and "asdbench" in scoring.ways:
         share = scoring.ways["asdbench"]["seconds"] / (PAPER_EPOCHS * epoch.ways["asdbench"]["seconds"])

@@ -30,6 +30,9 @@ COMPARISONS: dict[str, Comparison] = {}
 SAME_TILES = "asdbench, 18 s tiles"
 """The way that runs asdbench on the reference's 18 s tiles: its ratio to the reference is the way of working's
 alone, with the tile length (which changes what is computed) left out."""
+INTERLEAVED_STEPS: dict[str, dict[str, float]] = {}
+"""The training step's ways timed in turn in one benchmark (test_bench_speed.test_training_step_ways_interleaved):
+per way, its GFLOP per step and its fastest round's seconds."""
 BEFORE = "asdbench, 18 s tiles, as before issue 28"
 """The way that runs asdbench at 18 s tiles as it ran before issue 28 made the CPU's step faster (contiguous tensors,
 torch's Conv1d): the speed-up's baseline."""

@@ -17,6 +17,7 @@ so that the summary gives the step's speed-up over the way before and its GFLOP/
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ from asdbench.training.prefetch import PREFETCH_BATCHES
 from asdbench.training.system import build_system
 from asdbench_methods.networks import StridedConv1d
 
-from measure import BEFORE, SAME_TILES, measure
+from measure import BEFORE, INTERLEAVED_STEPS, SAME_TILES, measure
 from reference_style import REFERENCE_SAMPLES, decoding_loader, score_like_the_reference
 
 OURS_SAMPLES = int(4.5 * 16_000)
@@ -125,6 +126,40 @@ def test_frontends_of_a_batch(benchmark, way):
 
 @pytest.mark.parametrize("way", ["asdbench", "asdbench+compile", SAME_TILES, BEFORE, "reference"])
 def test_training_step(benchmark, way):
+    step, gflop = training_step(way)
+    benchmark.extra_info["gflop_per_step"] = gflop
+    measure(benchmark, step, clips=BATCH, work="training step, batch 64", way=way, rounds=3,
+            warmup_rounds=2 if "compile" in way else 1)
+
+
+INTERLEAVED = (BEFORE, SAME_TILES, "asdbench")
+
+
+def test_training_step_ways_interleaved(benchmark):
+    """The step before issue 28 and today's at 18 s tiles, and today's at 4.5 s, one step of each in turn for
+    several rounds: on a machine whose load changes (shared CI cores), ratios of the jobs above, timed one after
+    the other, move with the load; these, taken round by round at the fastest, do far less. Recorded as
+    ``min_seconds`` per way; the summary prints the ratios."""
+    steps = {way: training_step(way) for way in INTERLEAVED}
+    times: dict[str, list[float]] = {way: [] for way in INTERLEAVED}
+
+    def one_round():
+        for way, (step, _) in steps.items():
+            started = time.perf_counter()
+            step()
+            times[way].append(time.perf_counter() - started)
+
+    benchmark.extra_info["ways"] = {way: {"gflop_per_step": gflop} for way, (_, gflop) in steps.items()}
+    measure(benchmark, one_round, clips=BATCH * len(INTERLEAVED), work="training step, ways interleaved",
+            way="asdbench", rounds=3, warmup_rounds=1)
+    for way, seconds in times.items():  # the warm-up round's times are the first
+        benchmark.extra_info["ways"][way]["min_seconds"] = min(seconds[1:] or seconds)  # one call: --benchmark-disable
+    INTERLEAVED_STEPS.update(benchmark.extra_info["ways"])
+
+
+def training_step(way):
+    """One training step of batch 64 the given way (the system, batch and optimiser made once), and its GFLOP
+    (forward and backward, by ``torch.utils.flop_counter``; the optimiser's few FLOPs a weight aside)."""
     device = default_device()
     plan = plan_for(way)
     system = place(system_for(way, 60), device, plan).train()
@@ -139,12 +174,10 @@ def test_training_step(benchmark, way):
         loss.backward()
         optimiser.step()
 
-    with FlopCounterMode(display=False) as counter:  # forward and backward; the optimiser's few FLOPs a weight aside
+    with FlopCounterMode(display=False) as counter:
         with autocast(device, plan.precision):
             system.training_loss(waveforms, targets).backward()
-    benchmark.extra_info["gflop_per_step"] = round(counter.get_total_flops() / 1e9, 3)
-    measure(benchmark, step, clips=BATCH, work="training step, batch 64", way=way, rounds=3,
-            warmup_rounds=2 if "compile" in way else 1)
+    return step, round(counter.get_total_flops() / 1e9, 3)
 
 
 @pytest.mark.parametrize("way", ["asdbench", SAME_TILES, "reference"])
