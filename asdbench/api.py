@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from asdbench.data.audio import SAMPLE_RATE, AudioCache, ClipArray
     from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
     from asdbench.runtime.devices import default_device, resolve_device
-    from asdbench.training.batchnorm import BatchNorm2d
+    from asdbench.runtime.batchnorm import BatchNorm2d
 
 _LOADED_ON_USE = {
     "SAMPLE_RATE": "asdbench.data.audio",
@@ -62,7 +62,7 @@ _LOADED_ON_USE = {
     "true_attributes": "asdbench.data.layout",
     "default_device": "asdbench.runtime.devices",
     "resolve_device": "asdbench.runtime.devices",
-    "BatchNorm2d": "asdbench.training.batchnorm",
+    "BatchNorm2d": "asdbench.runtime.batchnorm",
 }
 """Names whose modules import NumPy, soundfile or torch: the module each is defined in."""
 
