@@ -51,8 +51,8 @@ from asdbench.hookspecs import Register, hookimpl
 if TYPE_CHECKING:
     from asdbench.data.audio import SAMPLE_RATE, AudioCache, ClipArray
     from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
-    from asdbench.runtime.devices import default_device, resolve_device
     from asdbench.runtime.batchnorm import BatchNorm2d
+    from asdbench.runtime.devices import default_device, resolve_device
 
 _LOADED_ON_USE = {
     "SAMPLE_RATE": "asdbench.data.audio",

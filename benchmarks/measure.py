@@ -34,8 +34,8 @@ INTERLEAVED_STEPS: dict[str, dict[str, float]] = {}
 """The training step's ways timed in turn in one benchmark (test_bench_speed.test_training_step_ways_interleaved):
 per way, its GFLOP per step and its fastest round's seconds."""
 BEFORE = "asdbench, 18 s tiles, as before issue 28"
-"""The way that runs asdbench at 18 s tiles as it ran before issue 28 made the CPU's step faster (contiguous tensors,
-torch's Conv1d): the speed-up's baseline."""
+"""The way that runs asdbench at 18 s tiles as it ran before issue 28 made the CPU's step faster (contiguous tensors):
+the speed-up's baseline."""
 
 
 class PeakMemory:

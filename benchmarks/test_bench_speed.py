@@ -10,7 +10,7 @@ therefore also run asdbench with the reference's 18 s tiles, so that the ratio o
 (same tiles, same results) is measured too.
 
 The training step is also timed at 18 s tiles the way asdbench ran it before issue 28 (contiguous tensors on the
-CPU, torch's Conv1d for the spectrum branch: ``BEFORE``), and its FLOPs are counted (``torch.utils.flop_counter``),
+CPU: ``BEFORE``), and its FLOPs are counted (``torch.utils.flop_counter``),
 so that the summary gives the step's speed-up over the way before and its GFLOP/s at 18 s against 4.5 s tiles.
 """
 
@@ -39,7 +39,6 @@ from asdbench.training.embed import embed_checkpoint
 from asdbench.training.loop import TrainingPlan, autocast, place, train
 from asdbench.training.prefetch import PREFETCH_BATCHES
 from asdbench.training.system import build_system
-from asdbench_methods.networks import StridedConv1d
 
 from measure import BEFORE, INTERLEAVED_STEPS, SAME_TILES, measure
 from reference_style import REFERENCE_SAMPLES, decoding_loader, score_like_the_reference
@@ -49,9 +48,6 @@ NO_PREFETCH = "asdbench, no prefetch"
 BATCH = 64
 SAMPLES = {"asdbench": OURS_SAMPLES, "asdbench+compile": OURS_SAMPLES, SAME_TILES: REFERENCE_SAMPLES,
            BEFORE: REFERENCE_SAMPLES, "reference": REFERENCE_SAMPLES}
-CONTIGUOUS_CONV1D = (BEFORE, "reference")
-"""The ways that run contiguous tensors and torch's Conv1d on the CPU, as asdbench did before issue 28 and the
-authors' code does."""
 MAIN_SYSTEM = {
     "frontends": [{"name": "spectrum"}, {"name": "stft", "n_fft": 256}, {"name": "stft", "n_fft": 4096}],
     "networks": ["spectrum-cnn", "spectrogram-resnet", "spectrogram-resnet"],
@@ -86,11 +82,7 @@ def plan_for(way):
 
 def system_for(way, num_classes):
     torch.manual_seed(0)
-    system = build_system(spec_of().system, get_registry(), num_classes=num_classes, num_samples=SAMPLES[way])
-    for module in system.modules():
-        if isinstance(module, StridedConv1d):
-            module.as_matmul = way not in CONTIGUOUS_CONV1D
-    return system
+    return build_system(spec_of().system, get_registry(), num_classes=num_classes, num_samples=SAMPLES[way])
 
 
 @pytest.mark.parametrize("way", ["asdbench", "reference"])

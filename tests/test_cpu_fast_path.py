@@ -1,6 +1,6 @@
-"""The CPU's fast training path (channels-last 2-D convolutions, the spectrum branch's strided convolutions as
-matrix products) computes what the way before it computes (contiguous tensors, torch's Conv1d), to float32
-rounding: outputs, loss, gradients and a few optimiser steps of the paper's spectrum + spectrogram system."""
+"""The CPU's fast training path (channels-last 2-D convolutions, with asdbench's BatchNorm2d) computes what the way
+before it computes (contiguous tensors), to float32 rounding: outputs, loss, gradients and a few optimiser steps of
+the paper's spectrum + spectrogram system."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from asdbench.contract.registry import get_registry
 from asdbench.spec.validate import validate_spec
 from asdbench.training.loop import TrainingPlan, make_optimiser, place
 from asdbench.training.system import System, build_system
-from asdbench_methods.networks import StridedConv1d
 from tests.helpers.training import CPU
 
 SAMPLES = 70_016  # 4.38 s: the fewest the spectrum branch takes (35,008 bins)
@@ -39,9 +38,6 @@ def build(fast: bool) -> tuple[System, TrainingPlan]:
     system = build_system(spec.system, get_registry(), num_classes=3, num_samples=SAMPLES)
     plan = TrainingPlan.from_spec(spec.train, 1, SAMPLES)
     place(system, CPU, plan).train()
-    for module in system.modules():
-        if isinstance(module, StridedConv1d):
-            module.as_matmul = fast
     return system, plan
 
 
@@ -87,26 +83,6 @@ def test_the_fast_cpu_path_trains_as_the_way_before():
     for (name, fast), before in zip(fast_system.state_dict().items(), before_system.state_dict().values()):
         if fast.is_floating_point():
             torch.testing.assert_close(fast, before, rtol=0, atol=2 * LR * STEPS, msg=name)
-
-
-@pytest.mark.parametrize(("inputs", "kernel", "stride", "length"), [(1, 256, 64, 1000), (5, 16, 4, 61)])
-def test_a_strided_conv1d_as_a_matrix_product_is_the_convolution(inputs, kernel, stride, length):
-    torch.manual_seed(0)
-    convolution = StridedConv1d(inputs, 7, kernel, stride)
-    x = torch.randn(2, inputs, length, requires_grad=True)
-    expected = torch.nn.functional.conv1d(x, convolution.weight, stride=stride)
-    (x_grad, weight_grad) = torch.autograd.grad(expected.square().sum(), (x, convolution.weight))
-    output = convolution(x)
-    close(output, expected, "output")
-    for got, wanted in zip(torch.autograd.grad(output.square().sum(), (x, convolution.weight)), (x_grad, weight_grad)):
-        close(got, wanted, "gradient")
-    convolution.as_matmul = False
-    assert torch.equal(convolution(x), expected)
-
-
-def test_a_strided_conv1d_refuses_a_stride_that_does_not_divide_its_kernel():
-    with pytest.raises(ValueError, match="needs a stride that divides the kernel, got kernel 10, stride 4"):
-        StridedConv1d(1, 2, 10, 4)
 
 
 def test_batch_norm_in_channels_last_is_as_accurate_as_contiguous_and_keeps_batchnorm2d_s_state():

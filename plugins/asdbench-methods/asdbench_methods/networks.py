@@ -31,33 +31,6 @@ class SqueezeExcitation(nn.Module):
         return x * weights.view(*weights.shape, *([1] * (x.ndim - 2)))
 
 
-class StridedConv1d(nn.Conv1d):
-    """A bias-free, unpadded Conv1d whose stride divides its kernel, computed on the CPU as one matrix product.
-
-    Such a convolution's windows are a view of its input (``Tensor.unfold``), so it is ``windows @ weight``: one
-    GEMM that MKL runs near the CPU's peak, where oneDNN's direct 1-D convolution with a long kernel over one or
-    128 channels (the spectrum branch's) runs at a fraction of it, most of all in its backward pass. The result is
-    the convolution's to float32 rounding (tests/test_cpu_fast_path.py); the parameters and state-dict keys are
-    Conv1d's, so checkpoints do not know which way ran. On other devices, or with ``as_matmul`` False (the way
-    before, which benchmarks/test_bench_speed.py times against this one), it is ``nn.Conv1d``.
-    """
-
-    def __init__(self, inputs: int, outputs: int, kernel: int, stride: int) -> None:
-        if kernel % stride:
-            raise ValueError(f"StridedConv1d needs a stride that divides the kernel, got kernel {kernel}, stride "
-                             f"{stride}")
-        super().__init__(inputs, outputs, kernel, stride, bias=False)
-        self.as_matmul = True
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (self.as_matmul and x.device.type == "cpu"):
-            return super().forward(x)
-        kernel, stride = self.kernel_size[0], self.stride[0]
-        windows = x.unfold(-1, kernel, stride).transpose(1, 2)  # (B, L', C, kernel), a view
-        flat = windows.reshape(*windows.shape[:2], -1)  # (B, L', C * kernel): the one copy
-        return (flat @ self.weight.flatten(1).t()).transpose(1, 2)  # (B, outputs, L')
-
-
 def _dense_block(inputs: int, outputs: int) -> list[nn.Module]:
     return [nn.Linear(inputs, outputs, bias=False), nn.BatchNorm1d(outputs), nn.ReLU()]
 
@@ -84,7 +57,7 @@ class SpectrumNetwork(nn.Module):
             )
         length, layers, channels = input_shape[0], [], 1
         for kernel, stride in self.CONVOLUTIONS:
-            layers += [StridedConv1d(channels, self.CHANNELS, kernel, stride), nn.ReLU(),
+            layers += [nn.Conv1d(channels, self.CHANNELS, kernel, stride, bias=False), nn.ReLU(),
                        SqueezeExcitation(self.CHANNELS)]
             channels, length = self.CHANNELS, (length - kernel) // stride + 1
         self.embedding_dim = embedding_dim
