@@ -96,7 +96,7 @@ def place(system: System, device: torch.device, plan: TrainingPlan) -> System:
     """Move ``system`` to ``device`` in the plan's memory format, its networks compiled if the plan says so.
 
     Channels-last (NHWC), "auto"'s choice on every device, lets cuDNN use its fastest bf16 convolution kernels, and
-    makes the CPU's fp32 training step of the paper's main system at 18 s tiles 1.17x as fast as contiguous
+    makes the CPU's fp32 training step of the paper's main system at 18 s tiles 1.1-1.2x as fast as contiguous
     tensors, "contiguous", the way before (docs/performance.md); the two agree to float32 rounding
     (tests/test_cpu_fast_path.py). A network whose batch norms run channels-last on the CPU must keep their
     statistics accurate: torch 2.13's channels-last CPU kernel gets them wrong by about 1e-4 of the features'
