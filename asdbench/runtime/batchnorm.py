@@ -6,11 +6,12 @@ on 64 x 16 x 29 x 561 features, its output was off by 8e-5 of their scale and it
 contiguous kernel's were off by 1.5e-7 and 2e-5. This layer computes the batch's mean and variance with
 ``torch.var_mean`` (as accurate in either layout), normalises with the kernel given those statistics (as in
 evaluation) and takes the kernel's backward with them: 1.6e-7 and 1.8e-5 in the same measurement, so channels-last
-training computes what contiguous training computes to float32 rounding (tests/test_cpu_fast_path.py), and the
-step is faster than with torch's channels-last kernel too (docs/performance.md). Anywhere else (contiguous input,
-another device, evaluation, inside ``torch.func`` transforms such as stacked training's vmap) it is
-``nn.BatchNorm2d``. Its parameters, buffers and state-dict keys are BatchNorm2d's. Plugins get it as
-``asdbench.api.BatchNorm2d``: a network trains channels-last wherever ``train.memory_format`` is "auto", the CPU
+training computes what contiguous training computes to float32 rounding (tests/test_cpu_fast_path.py). Its cost:
+``var_mean`` over a channels-last tensor is slow, a seventh of a training step at 18 s tiles (docs/performance.md).
+Inside ``torch.func`` transforms (stacked training's vmap), which cannot be asked about channels-last, it is torch's
+layer, and whether torch's channels-last kernel then runs depends on how vmap lays the stacked features out (not
+measured). Anywhere else (contiguous input, another device, evaluation) it is ``nn.BatchNorm2d`` too. Its
+parameters, buffers and state-dict keys are BatchNorm2d's. Plugins get it as ``asdbench.api.BatchNorm2d``: a network trains channels-last wherever ``train.memory_format`` is "auto", the CPU
 included (asdbench.training.loop.place).
 """
 
