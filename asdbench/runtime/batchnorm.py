@@ -11,8 +11,9 @@ training computes what contiguous training computes to float32 rounding (tests/t
 Inside ``torch.func`` transforms (stacked training's vmap), which cannot be asked about channels-last, it is torch's
 layer, and whether torch's channels-last kernel then runs depends on how vmap lays the stacked features out (not
 measured). Anywhere else (contiguous input, another device, evaluation) it is ``nn.BatchNorm2d`` too. Its
-parameters, buffers and state-dict keys are BatchNorm2d's. Plugins get it as ``asdbench.api.BatchNorm2d``: a network trains channels-last wherever ``train.memory_format`` is "auto", the CPU
-included (asdbench.training.loop.place).
+parameters, buffers and state-dict keys are BatchNorm2d's. Plugins get it as ``asdbench.api.BatchNorm2d``: a
+network trains channels-last wherever ``train.memory_format`` is "auto", the CPU included
+(asdbench.training.loop.place).
 """
 
 from __future__ import annotations
