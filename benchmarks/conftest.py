@@ -9,7 +9,13 @@ from tabulate import tabulate
 
 from asdbench.synth.generate import generate
 
-from measure import COMPARISONS, SAME_TILES  # benchmarks/ is on sys.path (rootdir-relative import)
+from measure import (  # benchmarks/ is on sys.path (rootdir-relative import)
+    CHANNELS_LAST,
+    COMPARISONS,
+    CONTIGUOUS,
+    INTERLEAVED_STEPS,
+    SAME_TILES,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,6 +56,15 @@ def pytest_terminal_summary(terminalreporter):
         if same and reference:
             terminalreporter.write_line(f"{comparison.work}: the reference's way / asdbench's at the same 18 s tiles "
                                         f"= {reference / same:.2f}x")
+    step = COMPARISONS.get("training step, batch 64")
+    if step:
+        for line in training_step_lines(step.ways):
+            terminalreporter.write_line(line)
+    if INTERLEAVED_STEPS:
+        ways = {way: {"seconds": figures["min_seconds"], "gflop_per_step": figures["gflop_per_step"]}
+                for way, figures in INTERLEAVED_STEPS.items()}
+        for line in training_step_lines(ways):
+            terminalreporter.write_line(f"interleaved, fastest round: {line}")
     epoch, scoring = (COMPARISONS.get(work) for work in ("training, 1 epoch", "scoring a run (3 checkpoints)"))
     if epoch and scoring and "asdbench" in epoch.ways and "asdbench" in scoring.ways:
         share = scoring.ways["asdbench"]["seconds"] / (PAPER_EPOCHS * epoch.ways["asdbench"]["seconds"])
@@ -57,3 +72,21 @@ def pytest_terminal_summary(terminalreporter):
 
 
 PAPER_EPOCHS = 16
+
+
+def training_step_lines(ways: dict[str, dict[str, float]]) -> list[str]:
+    """The training step's speed-up at 18 s tiles from channels-last over contiguous tensors (the way before issue 28),
+    and its GFLOP/s at 18 s against 4.5 s tiles, the faster 18 s way's (issue 28's targets: at least 1.6x, and at
+    least 0.8)."""
+    rate = {way: figures["gflop_per_step"] / figures["seconds"] for way, figures in ways.items()
+            if "gflop_per_step" in figures}
+    lines = ["training step GFLOP/s: " + ", ".join(f"{way} {value:.1f}" for way, value in rate.items())]
+    if CONTIGUOUS in ways and CHANNELS_LAST in ways:
+        speedup = ways[CONTIGUOUS]["seconds"] / ways[CHANNELS_LAST]["seconds"]
+        lines.append(f"training step at 18 s tiles: channels-last {speedup:.2f}x as fast as contiguous "
+                     "(issue 28's target: 1.6x)")
+    long_tiles = [rate[way] for way in (SAME_TILES, CONTIGUOUS, CHANNELS_LAST) if way in rate]
+    if long_tiles and "asdbench" in rate:
+        lines.append(f"training step GFLOP/s at 18 s tiles (the faster way) / at 4.5 s tiles = "
+                     f"{max(long_tiles) / rate['asdbench']:.2f} (target: 0.8)")
+    return lines

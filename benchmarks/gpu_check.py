@@ -1,7 +1,9 @@
 """The GPU path measured in one prepared run (issue 14): the paper's main system trained in fp32 and bf16, with and
 without ``torch.compile``, and as stacked seeds; clips/s, peak memory, GPU utilisation, the projected time of one
 full 16-epoch DCASE2023-sized run, embedding speed, and the official-score difference of bf16 against fp32 on the
-same seeds.
+same seeds. Each training row also gives the step's GFLOP/s (its FLOPs counted once by
+``torch.utils.flop_counter`` on one forward and backward pass, times the steps timed) and, on a GPU in
+gpu_peaks.py's table, the fraction of that GPU's dense peak for the configuration's precision.
 
     benchmarks/gpu_check.sh [--small] [--out DIR] [--data DIR] [--steps N]
 
@@ -35,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from gpu_peaks import Peaks, peak_for, peaks_of
 from tabulate import tabulate
+from torch.utils.flop_counter import FlopCounterMode
 
 from asdbench.contract.registry import Registry, get_registry
 from asdbench.data.audio import ClipArray
@@ -48,7 +52,7 @@ from asdbench.store.stages import PreparedTraining, prepare_training
 from asdbench.store.store import Store
 from asdbench.synth.generate import PRESETS, generate
 from asdbench.training.embed import embed
-from asdbench.training.loop import TrainingPlan, train
+from asdbench.training.loop import TrainingPlan, place, train
 from asdbench.training.stacked import StackedMember, train_stacked
 from asdbench.training.system import build_system
 
@@ -140,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     report["data"]["prepare_seconds"] = round(time.perf_counter() - clock, 1)
     say(f"{len(prepared.model.training_clips)} training clips read through the audio cache, {prepared.model.num_classes} classes "
         f"({report['data']['prepare_seconds']} s)")
+    report["step_gflop"] = round(step_flops(prepared, registry, sizes, device) / 1e9, 3)
+    peaks = peaks_of(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
+    report["peaks"] = asdict(peaks) if peaks else None
+    known = peaks.model if peaks else "unknown" if device.type == "cuda" else "none for a CPU"
+    say(f"one training step of {sizes.batch_size} clips: {report['step_gflop']} GFLOP (forward and backward); "
+        f"peak FLOP/s table: {known}")
     _write(json_path, report)
 
     for configuration in configurations(sizes):
@@ -150,11 +160,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             figures = time_training(configuration, prepared, registry, sizes, device, work)
+            figures.update(rate_against_peak(figures, report["step_gflop"], peaks))
         except Exception as exc:  # an out-of-memory or a kernel missing on this GPU: the others still run
             _failed(report, configuration.name, exc, device)
             continue
         report["training"].append(figures)
-        say(f"{configuration.name}: {figures['clips_per_second']} clips/s, {figures['gpu_utilisation_percent']} % "
+        say(f"{configuration.name}: {figures['clips_per_second']} clips/s, {figures['gflop_per_second']} GFLOP/s, "
+            f"{figures['gpu_utilisation_percent']} % "
             f"GPU, {figures['peak_gpu_mib']} MiB ({time.perf_counter() - started:.0f} s so far)")
         _write(json_path, report)
     for name, measure_part in (("embedding", time_embedding), ("scores", compare_precisions)):
@@ -260,6 +272,32 @@ def time_training(configuration: Configuration, prepared: PreparedTraining, regi
         "projected_run_minutes": round(PAPER_EPOCHS * FULL_TRAINING_CLIPS * configuration.seeds
                                        / (clips / seconds) / 60, 2),
     }
+
+
+def step_flops(prepared: PreparedTraining, registry: Registry, sizes: Sizes, device: torch.device) -> int:
+    """The FLOPs of one training step's forward and backward pass (a batch of ``sizes.batch_size`` clips), as
+    ``torch.utils.flop_counter`` counts them: convolutions and matrix products, which are nearly all of them. The
+    count does not depend on the precision; the optimiser's update (a few per weight) is left out."""
+    torch.manual_seed(1)
+    system = build_system(prepared.spec.system, registry, num_classes=prepared.model.num_classes,
+                          num_samples=prepared.num_samples)
+    plan = TrainingPlan.from_spec({**prepared.spec.train, "checkpoints": []}, 1, prepared.num_samples)
+    place(system, device, plan).train()
+    waveforms = torch.randn(sizes.batch_size, prepared.num_samples, device=device)
+    targets = torch.nn.functional.one_hot(torch.arange(sizes.batch_size) % prepared.model.num_classes,
+                                          prepared.model.num_classes).float().to(device)
+    with FlopCounterMode(display=False) as counter:
+        system.training_loss(waveforms, targets).backward()
+    return counter.get_total_flops()
+
+
+def rate_against_peak(figures: dict[str, Any], step_gflop: float, peaks: Peaks | None) -> dict[str, Any]:
+    """A timed training's GFLOP/s (``step_gflop`` per step and seed) and its fraction of the device's peak (None
+    where the device's peak is unknown, and on a CPU)."""
+    rate = step_gflop * figures["steps"] * figures["seeds"] / figures["seconds"]
+    kind, tflops = peak_for(peaks, figures["precision"]) if peaks else (None, None)
+    return {"gflop_per_second": round(rate, 1), "peak_kind": kind, "peak_tflop_per_second": tflops,
+            "peak_fraction": round(rate / (1000 * tflops), 4) if tflops else None}
 
 
 def time_embedding(raw: dict[str, Any], prepared: PreparedTraining, registry: Registry, sizes: Sizes,
@@ -387,7 +425,10 @@ def render(report: dict[str, Any]) -> str:
     rows = []
     for row in report["training"]:
         one = singles.get(row["precision"]) if row["seeds"] > 1 else None
-        rows.append([row["configuration"], row["clips_per_second"], row["step_ms"], _or_na(row["peak_gpu_mib"]),
+        of_peak = (f"{100 * row['peak_fraction']:.1f} % of {row['peak_kind']}" if row["peak_fraction"] is not None
+                   else "unknown" if report["device"].startswith("cuda") else "n/a (CPU)")
+        rows.append([row["configuration"], row["clips_per_second"], row["step_ms"], row["gflop_per_second"], of_peak,
+                     _or_na(row["peak_gpu_mib"]),
                      row["peak_rss_mib"], _or_na(row["gpu_utilisation_percent"], row["gpu_utilisation_note"]),
                      row["projected_run_minutes"],
                      f"{row['projected_run_minutes'] / one['projected_run_minutes']:.2f}x" if one else "",
@@ -396,10 +437,15 @@ def render(report: dict[str, Any]) -> str:
         "",
         f"gpu_check ({report['mode']}) on {report['device']}, torch {report['torch']}: {sizes['steps']} timed steps "
         f"of {sizes['batch_size']} clips of {sizes['clip_seconds']} s per configuration",
-        tabulate(rows, headers=["configuration", "clips/s", "ms/step", "peak GPU MiB", "peak RSS MiB", "GPU util %",
+        tabulate(rows, headers=["configuration", "clips/s", "ms/step", "GFLOP/s", "of peak", "peak GPU MiB",
+                                "peak RSS MiB", "GPU util %",
                                 f"{PAPER_EPOCHS}-epoch run, min", "vs 1 seed", "warm-up s"], tablefmt="github"),
         f"({PAPER_EPOCHS}-epoch run: {FULL_TRAINING_CLIPS} training clips, the dcase2023 preset's and DCASE 2023 Task "
         "2's; a stacked row's run trains all its seeds)",
+        f"(GFLOP/s: {report['step_gflop']} GFLOP per step and seed, forward and backward, as torch.utils.flop_counter "
+        "counts them; of peak: of the dense peak for the precision, " + (
+            f"{report['peaks']['model']}'s from its datasheet (benchmarks/gpu_peaks.py))" if report["peaks"] else
+            "not known for this GPU)" if report["device"].startswith("cuda") else "none for a CPU)"),
     ]
     lines += [f"skipped: {row['configuration']}: {row['reason']}" for row in report["skipped"]]
     lines += [f"FAILED: {row['part']}: {row['error']}" for row in report["failed"]]

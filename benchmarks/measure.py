@@ -30,6 +30,14 @@ COMPARISONS: dict[str, Comparison] = {}
 SAME_TILES = "asdbench, 18 s tiles"
 """The way that runs asdbench on the reference's 18 s tiles: its ratio to the reference is the way of working's
 alone, with the tile length (which changes what is computed) left out."""
+INTERLEAVED_STEPS: dict[str, dict[str, float]] = {}
+"""The training step's ways timed in turn in one benchmark (test_bench_speed.test_training_step_ways_interleaved):
+per way, its GFLOP per step and its fastest round's seconds."""
+CONTIGUOUS = "asdbench, 18 s tiles, contiguous"
+"""asdbench at 18 s tiles with contiguous tensors (``train.memory_format = "contiguous"``): the CPU's default, and the
+way before issue 28; the channels-last speed-up's baseline."""
+CHANNELS_LAST = "asdbench, 18 s tiles, channels-last"
+"""asdbench at 18 s tiles with channels-last tensors (``train.memory_format = "channels_last"``; CUDA's default)."""
 
 
 class PeakMemory:

@@ -8,16 +8,23 @@ epoch with 6 workers, 18 s tiles, one scoring process per machine and checkpoint
 Part of the training ratio comes from the shorter tiles, which change what is computed; the training jobs
 therefore also run asdbench with the reference's 18 s tiles, so that the ratio of the way of working alone
 (same tiles, same results) is measured too.
+
+The training step is also timed at 18 s tiles with contiguous and with channels-last tensors (``CONTIGUOUS``, the
+CPU's default and the way before issue 28, and ``CHANNELS_LAST``), and its FLOPs are counted
+(``torch.utils.flop_counter``), so that the summary gives channels-last's speed-up and the step's GFLOP/s at 18 s
+against 4.5 s tiles.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from asdbench.contract.registry import get_registry
 from asdbench.data.audio import AudioCache
@@ -34,14 +41,14 @@ from asdbench.training.loop import TrainingPlan, autocast, place, train
 from asdbench.training.prefetch import PREFETCH_BATCHES
 from asdbench.training.system import build_system
 
-from measure import SAME_TILES, measure
+from measure import CHANNELS_LAST, CONTIGUOUS, INTERLEAVED_STEPS, SAME_TILES, measure
 from reference_style import REFERENCE_SAMPLES, decoding_loader, score_like_the_reference
 
 OURS_SAMPLES = int(4.5 * 16_000)
 NO_PREFETCH = "asdbench, no prefetch"
 BATCH = 64
 SAMPLES = {"asdbench": OURS_SAMPLES, "asdbench+compile": OURS_SAMPLES, SAME_TILES: REFERENCE_SAMPLES,
-           "reference": REFERENCE_SAMPLES}
+           CONTIGUOUS: REFERENCE_SAMPLES, CHANNELS_LAST: REFERENCE_SAMPLES, "reference": REFERENCE_SAMPLES}
 MAIN_SYSTEM = {
     "frontends": [{"name": "spectrum"}, {"name": "stft", "n_fft": 256}, {"name": "stft", "n_fft": 4096}],
     "networks": ["spectrum-cnn", "spectrogram-resnet", "spectrogram-resnet"],
@@ -69,6 +76,9 @@ def plan_for(way):
     CUDA (the same as fp32/contiguous on the CPU)."""
     if way == "reference":
         return TrainingPlan.from_spec(spec_of(precision="fp32", memory_format="contiguous").train, 1, SAMPLES[way])
+    if way in (CONTIGUOUS, CHANNELS_LAST):
+        layout = "contiguous" if way == CONTIGUOUS else "channels_last"
+        return TrainingPlan.from_spec(spec_of(memory_format=layout).train, 1, SAMPLES[way])
     return TrainingPlan.from_spec(spec_of(compile=way == "asdbench+compile").train, 1, SAMPLES[way])
 
 
@@ -108,8 +118,43 @@ def test_frontends_of_a_batch(benchmark, way):
             warmup_rounds=1)
 
 
-@pytest.mark.parametrize("way", ["asdbench", "asdbench+compile", SAME_TILES, "reference"])
+@pytest.mark.parametrize("way", ["asdbench", "asdbench+compile", SAME_TILES, CONTIGUOUS, CHANNELS_LAST,
+                                 "reference"])
 def test_training_step(benchmark, way):
+    step, gflop = training_step(way)
+    benchmark.extra_info["gflop_per_step"] = gflop
+    measure(benchmark, step, clips=BATCH, work="training step, batch 64", way=way, rounds=3,
+            warmup_rounds=2 if "compile" in way else 1)
+
+
+INTERLEAVED = (CONTIGUOUS, CHANNELS_LAST, "asdbench")
+
+
+def test_training_step_ways_interleaved(benchmark):
+    """The step at 18 s tiles contiguous and channels-last, and the default at 4.5 s, one step of each in turn for
+    several rounds: on a machine whose load changes (shared CI cores), ratios of the jobs above, timed one after
+    the other, move with the load; these, taken round by round at the fastest, do far less. Recorded as
+    ``min_seconds`` per way; the summary prints the ratios."""
+    steps = {way: training_step(way) for way in INTERLEAVED}
+    times: dict[str, list[float]] = {way: [] for way in INTERLEAVED}
+
+    def one_round():
+        for way, (step, _) in steps.items():
+            started = time.perf_counter()
+            step()
+            times[way].append(time.perf_counter() - started)
+
+    benchmark.extra_info["ways"] = {way: {"gflop_per_step": gflop} for way, (_, gflop) in steps.items()}
+    measure(benchmark, one_round, clips=BATCH * len(INTERLEAVED), work="training step, ways interleaved",
+            way="asdbench", rounds=3, warmup_rounds=1)
+    for way, seconds in times.items():  # the warm-up round's times are the first
+        benchmark.extra_info["ways"][way]["min_seconds"] = min(seconds[1:] or seconds)  # one call: --benchmark-disable
+    INTERLEAVED_STEPS.update(benchmark.extra_info["ways"])
+
+
+def training_step(way):
+    """One training step of batch 64 the given way (the system, batch and optimiser made once), and its GFLOP
+    (forward and backward, by ``torch.utils.flop_counter``; the optimiser's few FLOPs a weight aside)."""
     device = default_device()
     plan = plan_for(way)
     system = place(system_for(way, 60), device, plan).train()
@@ -124,8 +169,10 @@ def test_training_step(benchmark, way):
         loss.backward()
         optimiser.step()
 
-    measure(benchmark, step, clips=BATCH, work="training step, batch 64", way=way, rounds=3,
-            warmup_rounds=2 if "compile" in way else 1)
+    with FlopCounterMode(display=False) as counter:
+        with autocast(device, plan.precision):
+            system.training_loss(waveforms, targets).backward()
+    return step, round(counter.get_total_flops() / 1e9, 3)
 
 
 @pytest.mark.parametrize("way", ["asdbench", SAME_TILES, "reference"])

@@ -32,6 +32,9 @@ def test_the_gpu_check_runs_small_on_the_cpu_and_reports_every_figure(tmp_path):
         assert round(clips / (seconds + 5e-4), 1) <= row["clips_per_second"] <= round(clips / (seconds - 5e-4), 1)
         assert (row["peak_gpu_mib"], row["gpu_utilisation_percent"]) == (None, None)
         assert row["gpu_utilisation_note"] == "not a GPU (cpu)"
+        assert row["gflop_per_second"] == round(report["step_gflop"] * row["steps"] * row["seeds"] / seconds, 1) > 0
+        assert (row["peak_kind"], row["peak_tflop_per_second"], row["peak_fraction"]) == (None, None, None)
+    assert report["peaks"] is None and report["step_gflop"] > 0
     assert [row["configuration"] for row in report["skipped"]] == ["fp32, compiled", "bf16, compiled"]
     assert report["failed"] == []
     assert report["embedding"]["clips_per_second"] > 0
@@ -42,7 +45,8 @@ def test_the_gpu_check_runs_small_on_the_cpu_and_reports_every_figure(tmp_path):
     assert scores["bf16_minus_fp32"] == [scores["bf16"][0] - scores["fp32"][0]]
 
     table = result.stdout
-    assert "| configuration" in table and "| fp32, 2 stacked seeds" in table
+    assert "| configuration" in table and "| fp32, 2 stacked seeds" in table and "GFLOP/s |" in table
+    assert "n/a (CPU)" in table and f"{report['step_gflop']} GFLOP per step and seed" in table
     assert "skipped: fp32, compiled: torch.compile is skipped on the CPU" in table
     assert "bf16 against fp32: official score of the dev split after 1 epoch(s)" in table
     assert f"figures written to {tmp_path / 'gpu_check.json'}" in table
@@ -72,3 +76,31 @@ def test_gpu_utilisation_is_read_for_torch_s_gpu_from_nvidia_smi(tmp_path, monke
         threading.Event().wait(0.2)
     assert utilisation.mean is None
     assert utilisation.note == "nvidia-smi listed ['GPU-BBBB-2', 'GPU-aaaa-1'], not torch's GPU-cccc-3"
+
+
+def gpu_peaks():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import gpu_peaks
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return gpu_peaks
+
+
+@pytest.mark.parametrize(("name", "model"), [
+    ("NVIDIA H100 80GB HBM3", "H100 SXM"), ("NVIDIA H100 PCIe", "H100 PCIe"), ("NVIDIA H100 NVL", "H100 NVL"),
+    ("NVIDIA H200", "H200 SXM"), ("NVIDIA H200 NVL", "H200 NVL"), ("NVIDIA A100-SXM4-80GB", "A100"),
+    ("NVIDIA A100 80GB PCIe", "A100"), ("NVIDIA GeForce RTX 4090", None), ("NVIDIA H100", None),
+])
+def test_the_gpu_check_knows_the_peaks_of_the_datasheets_gpus_by_torch_s_names(name, model):
+    peaks = gpu_peaks().peaks_of(name)
+    assert (peaks.model if peaks else None) == model
+
+
+def test_fp32_is_measured_against_the_tf32_peak_while_cudnn_may_use_it(monkeypatch):
+    module = gpu_peaks()
+    assert module.peak_for(module.H100_SXM, "bf16") == ("bf16", 989.5)
+    monkeypatch.setattr(module.torch.backends.cudnn, "allow_tf32", True)
+    assert module.peak_for(module.H100_SXM, "fp32") == ("tf32", 494.5)
+    monkeypatch.setattr(module.torch.backends.cudnn, "allow_tf32", False)
+    assert module.peak_for(module.A100, "fp32") == ("fp32", 19.5)

@@ -95,8 +95,13 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 def place(system: System, device: torch.device, plan: TrainingPlan) -> System:
     """Move ``system`` to ``device`` in the plan's memory format, its networks compiled if the plan says so.
 
-    Channels-last (NHWC) lets cuDNN use its fastest bf16 convolution kernels; on the CPU it gains nothing, so
-    "auto" keeps the CPU contiguous. ``Module.compile`` compiles in place and keeps the state-dict keys, so
+    Channels-last (NHWC) lets cuDNN use its fastest bf16 convolution kernels, so "auto" picks it on CUDA. On the CPU
+    it makes the paper's main system's fp32 step at 18 s tiles only 1.1-1.2x as fast (docs/performance.md), and
+    torch 2.13's channels-last CPU batch norm gets a large batch's statistics wrong by about 1e-4 of the features'
+    scale (the contiguous kernel: 1e-7): the built-in networks' ``asdbench.api.BatchNorm2d`` keeps them accurate,
+    but a plugin's ``nn.BatchNorm2d`` or a stacked (vmapped) training would not be, so "auto" keeps the CPU
+    contiguous and "channels_last" is the user's choice there (the two agree to float32 rounding for the built-in
+    networks, tests/test_cpu_fast_path.py). ``Module.compile`` compiles in place and keeps the state-dict keys, so
     checkpoints of compiled and plain runs are interchangeable. Shapes are static (``dynamic=False``): each
     branch always sees one input shape, but branches of one class share their ``forward`` code, and dynamo's
     automatic dynamic shapes would then recompile the second branch symbolically, which inductor cannot

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from asdbench.api import AsdbenchError
+from asdbench.api import AsdbenchError, BatchNorm2d
 
 FLOOR = 2.220446049250313e-16
 """``sys.float_info.epsilon``: the baseline's floor under ``p`` and ``1 - p`` before the logarithms (``01_test.py``)."""
@@ -46,7 +46,7 @@ class ConvBN(nn.Sequential):
                  activation: bool = True) -> None:
         layers: list[nn.Module] = [nn.ZeroPad2d((0, 1, 0, 1))] if stride == 2 else []
         layers += [nn.Conv2d(inputs, outputs, kernel, stride, 0 if stride == 2 else kernel // 2, groups=groups,
-                             bias=False), nn.BatchNorm2d(outputs, **BATCH_NORM)]
+                             bias=False), BatchNorm2d(outputs, **BATCH_NORM)]
         if activation:
             layers.append(nn.ReLU6())
         super().__init__(*layers)

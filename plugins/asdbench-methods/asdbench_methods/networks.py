@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from asdbench.api import SAMPLE_RATE, AsdbenchError
+from asdbench.api import SAMPLE_RATE, AsdbenchError, BatchNorm2d
 
 
 class SqueezeExcitation(nn.Module):
@@ -84,9 +84,9 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, inputs: int, outputs: int, stride: int) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm2d(inputs)
+        self.norm = BatchNorm2d(inputs)
         self.residual = nn.Sequential(
-            nn.ReLU(), nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False), nn.BatchNorm2d(outputs), nn.ReLU(),
+            nn.ReLU(), nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False), BatchNorm2d(outputs), nn.ReLU(),
             nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False), SqueezeExcitation(outputs),
         )
         self.skip: nn.Module = nn.Identity()
@@ -124,7 +124,7 @@ class SpectrogramNetwork(nn.Module):
             )
         self.embedding_dim = embedding_dim
         self.frequency_norm = nn.BatchNorm1d(bins)
-        self.stem = nn.Sequential(nn.Conv2d(1, 16, 7, 2, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 7, 2, bias=False), BatchNorm2d(16), nn.ReLU(),
                                   nn.MaxPool2d(3, 2))
         blocks, channels = [], 16
         for outputs, stride in self.STAGES:
