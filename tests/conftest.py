@@ -40,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
 HEAVIEST_FIRST = ("test_plugin_guide", "test_grid", "test_synth", "test_cluster", "test_readme_demo",
                   "test_grid_progress", "test_plugin_contract", "test_gpu_check", "test_run", "test_scoring_levels",
                   "test_sota_synth", "test_sections", "test_damaged_runs", "test_machinewise", "test_report_site",
-                  "test_baseline_ae_grid")
+                  "test_baseline_ae_grid", "test_baseline_mobilenet_grid", "test_featurespaces", "test_pseudolabel")
 """The modules that took longest (``pytest --durations``, 2026-12-07), sent to the workers first. `make test`'s
 ``--dist loadscope`` hands modules to its two workers in collection order, so a long one collected last (the
 plugin guide's, alphabetically late) kept one worker busy alone for a minute and more while the other idled."""
