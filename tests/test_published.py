@@ -102,7 +102,7 @@ def test_the_heat_map_draws_published_rows_apart(stored, tmp_path):
     from asdbench.report.heatmap import heatmap
 
     path, store = stored
-    out = heatmap(load_grid(with_figures(path, published())), store.root, tmp_path / "map.png")
+    out = heatmap(load_grid(with_figures(path, published(extra=REFERENCE))), store.root, tmp_path / "map.png")
     assert out.stat().st_size > 0
 
 
