@@ -12,7 +12,7 @@ Inside ``torch.func`` transforms (stacked training's vmap), which cannot be aske
 layer, and whether torch's channels-last kernel then runs depends on how vmap lays the stacked features out (not
 measured). Anywhere else (contiguous input, another device, evaluation) it is ``nn.BatchNorm2d`` too. Its
 parameters, buffers and state-dict keys are BatchNorm2d's. Plugins get it as ``asdbench.api.BatchNorm2d``: a
-network trains channels-last wherever ``train.memory_format`` is "auto", the CPU included
+network trains channels-last on CUDA by default and on the CPU where ``train.memory_format = "channels_last"``
 (asdbench.training.loop.place).
 """
 
