@@ -130,11 +130,11 @@ def _reproduction(grid: Grid, args: argparse.Namespace) -> tuple[str, bool]:
     """``--check-published``'s comparisons of one table, as text, and whether every figure was reproduced;
     computed before anything is printed, so that a table without figures stops the command first."""
     from asdbench.report.leaderboard import table_frame
-    from asdbench.report.published import describe_reproduction, reproduction
+    from asdbench.report.published import describe_reproduction, published_cells, reproduction
 
     comparisons, unpublished = reproduction(grid, table_frame(grid, args.out), args.check_published)
-    references = list(dict.fromkeys(" / ".join(figure.coordinates[name] for name in grid.table.rows)
-                                    for figure in grid.table.published if figure.reference))
+    figures = published_cells(grid)
+    references = list(dict.fromkeys(figures.loc[figures["reference"].astype(bool), "row"]))
     return describe_reproduction(comparisons, unpublished, args.check_published, grid.path, references)
 
 

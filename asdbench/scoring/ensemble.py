@@ -68,16 +68,15 @@ def ensemble_scores(
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(train, test) scores per unit key, averaged over the checkpoints' ``embeddings`` (one mapping per
     checkpoint, as :func:`asdbench.training.embed.embed_checkpoint` returns them). ``unit_classes``: each unit's
-    class index by unit key, given to a :class:`CheckedBackend` that scores by it."""
+    class index by unit key, for a backend that scores by it (registered with ``unit_class=True``), which is then
+    fitted with its unit's ``class_index``."""
     totals: dict[str, list[np.ndarray]] = {}
     for arrays in embeddings:
         for unit in units:
             train, test = arrays[unit.embedding_key("train")], arrays[unit.embedding_key("test")]
             backend = make_backend()
-            if isinstance(backend, CheckedBackend) and backend.unit_class:
-                backend.fit(train, unit.train["domain"].to_numpy(), (unit_classes or {}).get(unit.key))
-            else:
-                backend.fit(train, unit.train["domain"].to_numpy())
+            told = {} if unit_classes is None else {"class_index": unit_classes[unit.key]}
+            backend.fit(train, unit.train["domain"].to_numpy(), **told)
             scores = [np.asarray(backend.score(train), np.float64), np.asarray(backend.score(test), np.float64)]
             if unit.key in totals:
                 totals[unit.key] = [t + s for t, s in zip(totals[unit.key], scores)]
