@@ -9,15 +9,17 @@ Part of the training ratio comes from the shorter tiles, which change what is co
 therefore also run asdbench with the reference's 18 s tiles, so that the ratio of the way of working alone
 (same tiles, same results) is measured too.
 
-The training step is also timed at 18 s tiles with contiguous and with channels-last tensors (``CONTIGUOUS``, the
-CPU's default and the way before issue 28, and ``CHANNELS_LAST``), and its FLOPs are counted
-(``torch.utils.flop_counter``), so that the summary gives channels-last's speed-up and the step's GFLOP/s at 18 s
-against 4.5 s tiles.
+The training step is also timed at 18 s tiles the way before issue 28 (``BEFORE``: contiguous tensors, freed memory
+returned to the system), with contiguous tensors and freed memory kept (``CONTIGUOUS``, the CPU's default) and with
+channels-last tensors (``CHANNELS_LAST``), and its FLOPs are counted (``torch.utils.flop_counter``), so that the
+summary gives each way's speed-up over the way before and the step's GFLOP/s at 18 s against 4.5 s tiles.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import multiprocessing
 import time
 
 import numpy as np
@@ -32,6 +34,7 @@ from asdbench.data.clips import ClipSource
 from asdbench.data.labels import build_labels
 from asdbench.data.manifest import build_manifest
 from asdbench.runtime.devices import default_device
+from asdbench.runtime.heap import freed_memory_kept
 from asdbench.scoring.ensemble import ensemble_scores
 from asdbench.spec.validate import validate_spec
 from asdbench.store.stages import unit_clips
@@ -41,14 +44,15 @@ from asdbench.training.loop import TrainingPlan, autocast, place, train
 from asdbench.training.prefetch import PREFETCH_BATCHES
 from asdbench.training.system import build_system
 
-from measure import CHANNELS_LAST, CONTIGUOUS, INTERLEAVED_STEPS, SAME_TILES, measure
+from measure import BEFORE, CHANNELS_LAST, CONTIGUOUS, INTERLEAVED_STEPS, SAME_TILES, measure
 from reference_style import REFERENCE_SAMPLES, decoding_loader, score_like_the_reference
 
 OURS_SAMPLES = int(4.5 * 16_000)
 NO_PREFETCH = "asdbench, no prefetch"
 BATCH = 64
 SAMPLES = {"asdbench": OURS_SAMPLES, "asdbench+compile": OURS_SAMPLES, SAME_TILES: REFERENCE_SAMPLES,
-           CONTIGUOUS: REFERENCE_SAMPLES, CHANNELS_LAST: REFERENCE_SAMPLES, "reference": REFERENCE_SAMPLES}
+           BEFORE: REFERENCE_SAMPLES, CONTIGUOUS: REFERENCE_SAMPLES, CHANNELS_LAST: REFERENCE_SAMPLES,
+           "reference": REFERENCE_SAMPLES}
 MAIN_SYSTEM = {
     "frontends": [{"name": "spectrum"}, {"name": "stft", "n_fft": 256}, {"name": "stft", "n_fft": 4096}],
     "networks": ["spectrum-cnn", "spectrogram-resnet", "spectrogram-resnet"],
@@ -76,8 +80,8 @@ def plan_for(way):
     CUDA (the same as fp32/contiguous on the CPU)."""
     if way == "reference":
         return TrainingPlan.from_spec(spec_of(precision="fp32", memory_format="contiguous").train, 1, SAMPLES[way])
-    if way in (CONTIGUOUS, CHANNELS_LAST):
-        layout = "contiguous" if way == CONTIGUOUS else "channels_last"
+    if way in (BEFORE, CONTIGUOUS, CHANNELS_LAST):
+        layout = "channels_last" if way == CHANNELS_LAST else "contiguous"
         return TrainingPlan.from_spec(spec_of(memory_format=layout).train, 1, SAMPLES[way])
     return TrainingPlan.from_spec(spec_of(compile=way == "asdbench+compile").train, 1, SAMPLES[way])
 
@@ -121,35 +125,77 @@ def test_frontends_of_a_batch(benchmark, way):
 @pytest.mark.parametrize("way", ["asdbench", "asdbench+compile", SAME_TILES, CONTIGUOUS, CHANNELS_LAST,
                                  "reference"])
 def test_training_step(benchmark, way):
+    """asdbench's ways keep freed memory for the steps' whole run, as a training does; the reference's way may
+    find (unmapped) blocks that they left in this process's heap."""
     step, gflop = training_step(way)
     benchmark.extra_info["gflop_per_step"] = gflop
-    measure(benchmark, step, clips=BATCH, work="training step, batch 64", way=way, rounds=3,
-            warmup_rounds=2 if "compile" in way else 1)
+    with contextlib.nullcontext() if way == "reference" else freed_memory_kept(default_device()):
+        measure(benchmark, step, clips=BATCH, work="training step, batch 64", way=way, rounds=3,
+                warmup_rounds=2 if "compile" in way else 1)
 
 
-INTERLEAVED = (CONTIGUOUS, CHANNELS_LAST, "asdbench")
+INTERLEAVED = (BEFORE, CONTIGUOUS, CHANNELS_LAST, "asdbench")
 
 
 def test_training_step_ways_interleaved(benchmark):
-    """The step at 18 s tiles contiguous and channels-last, and the default at 4.5 s, one step of each in turn for
-    several rounds: on a machine whose load changes (shared CI cores), ratios of the jobs above, timed one after
-    the other, move with the load; these, taken round by round at the fastest, do far less. Recorded as
-    ``min_seconds`` per way; the summary prints the ratios."""
-    steps = {way: training_step(way) for way in INTERLEAVED}
+    """The step the way before issue 28, at 18 s tiles contiguous and channels-last, and the default at 4.5 s, one
+    step of each in turn for several rounds: on a machine whose load changes (shared CI cores), ratios of the jobs
+    above, timed one after the other, move with the load; these, taken round by round at the fastest, do far less.
+    The way before runs in a process of its own (:class:`StepsElsewhere`), whose malloc returns freed memory to the
+    system as it did; the others share this one, which keeps freed memory throughout, as a training does. Recorded
+    as ``min_seconds`` per way; the summary prints the ratios."""
+    before = StepsElsewhere(BEFORE)
+    steps = {BEFORE: (before.step, before.gflop), **{way: training_step(way) for way in INTERLEAVED[1:]}}
     times: dict[str, list[float]] = {way: [] for way in INTERLEAVED}
 
     def one_round():
         for way, (step, _) in steps.items():
             started = time.perf_counter()
-            step()
-            times[way].append(time.perf_counter() - started)
+            seconds = step()
+            times[way].append(seconds if way == BEFORE else time.perf_counter() - started)
 
     benchmark.extra_info["ways"] = {way: {"gflop_per_step": gflop} for way, (_, gflop) in steps.items()}
-    measure(benchmark, one_round, clips=BATCH * len(INTERLEAVED), work="training step, ways interleaved",
-            way="asdbench", rounds=3, warmup_rounds=1)
+    with before, freed_memory_kept(default_device(), release=False):
+        measure(benchmark, one_round, clips=BATCH * len(INTERLEAVED), work="training step, ways interleaved",
+                way="asdbench", rounds=3, warmup_rounds=1)
     for way, seconds in times.items():  # the warm-up round's times are the first
         benchmark.extra_info["ways"][way]["min_seconds"] = min(seconds[1:] or seconds)  # one call: --benchmark-disable
     INTERLEAVED_STEPS.update(benchmark.extra_info["ways"])
+
+
+class StepsElsewhere:
+    """One way's training step in a child process that never keeps freed memory (malloc as configured), stepped on
+    request: this process's heap, which keeps it, would otherwise serve the way before's blocks too. ``step()``
+    returns the child's own time for one step."""
+
+    def __init__(self, way: str) -> None:
+        context = multiprocessing.get_context("spawn")  # not fork: torch's thread pools are already running here
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(target=_serve_steps, args=(way, torch.get_num_threads(), child_end),
+                                        daemon=True)
+        self._process.start()
+        self.gflop = self._connection.recv()
+
+    def step(self) -> float:
+        self._connection.send("step")
+        return self._connection.recv()
+
+    def __enter__(self) -> StepsElsewhere:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._connection.send("stop")
+        self._process.join()
+
+
+def _serve_steps(way: str, threads: int, connection) -> None:
+    torch.set_num_threads(threads)
+    step, gflop = training_step(way)
+    connection.send(gflop)
+    while connection.recv() == "step":
+        started = time.perf_counter()
+        step()
+        connection.send(time.perf_counter() - started)
 
 
 def training_step(way):

@@ -19,6 +19,7 @@ from asdbench.contract.registry import Registry
 from asdbench.data.units import Unit, units_of
 from asdbench.errors import AsdbenchError, PreflightError
 from asdbench.runtime.devices import check_device_variable
+from asdbench.runtime.heap import cpu_allocator
 from asdbench.spec.identity import RunSpec, canonical_json
 from asdbench.store.datacheck import open_dataset
 from asdbench.store.modelnames import model_name
@@ -58,6 +59,7 @@ def check_runs(specs: list[RunSpec], registry: Registry, *, device: bool = True)
     machine, so that ``ASDBENCH_DEVICE`` must name a device it has (a :class:`~asdbench.errors.HostError` if not)."""
     if device:
         check_device_variable()
+        cpu_allocator()
     datasets = _Datasets(registry)
     backends: dict[tuple[str, str], str | None] = {}
     causes: dict[str, list[RunSpec]] = {}

@@ -18,6 +18,7 @@ import torch
 from asdbench.data.audio import SAMPLE_RATE
 from asdbench.data.clips import ClipSource
 from asdbench.data.units import Unit
+from asdbench.runtime.heap import freed_memory_kept
 from asdbench.runtime.progress import progress_bar
 from asdbench.training.loop import autocast
 from asdbench.training.prefetch import DeviceFeed, Sent, prefetched
@@ -63,7 +64,7 @@ def embed(system: System, clips: ClipSource, num_samples: int, device: torch.dev
 
     system.eval()
     parts = []
-    with torch.inference_mode(), prefetched(batches()) as sent:
+    with torch.inference_mode(), freed_memory_kept(device), prefetched(batches()) as sent:
         for item in sent:
             (waveforms,) = feed.receive(item)
             with autocast(device, precision):

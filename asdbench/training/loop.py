@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from asdbench.data.clips import ClipSource
 from asdbench.runtime.epochrecord import EpochRecorder
+from asdbench.runtime.heap import freed_memory_kept
 from asdbench.runtime.progress import progress_bar
 from asdbench.spec.schema import TRAIN_OPTIONS
 from asdbench.training.checkpoints import LAST_CHECKPOINT, checkpoint_path, latest_state, resume, save_checkpoint
@@ -195,7 +196,7 @@ def train(
     span = record_span or RecordSpan(0, plan.epochs)
     recorder = EpochRecorder(record_dir, epochs=span.total, steps=plan.steps_per_epoch(len(clips)),
                              start_epoch=span.offset + start_epoch)
-    with training_bar(plan, len(clips), start_epoch, plan.epochs, progress) as bar:
+    with freed_memory_kept(device), training_bar(plan, len(clips), start_epoch, plan.epochs, progress) as bar:
         for epoch in range(start_epoch + 1, plan.epochs + 1):
             started = time.perf_counter()
             loss = _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar,
@@ -252,7 +253,7 @@ def replay(
             return _train_epoch(system, optimiser, clips, one_hot, plan, epoch, checkpoint_dir, device, bar,
                                 default_prefetch(device))
 
-    with training_bar(plan, len(clips), start, max(epochs), progress) as bar:
+    with freed_memory_kept(device), training_bar(plan, len(clips), start, max(epochs), progress) as bar:
         for epoch in range(start + 1, max(epochs) + 1):
             loss = run_epoch(optimiser, epoch, bar)
             if epoch in epochs:

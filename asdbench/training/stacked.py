@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from asdbench.data.clips import ClipSource
 from asdbench.errors import TrainingError
 from asdbench.runtime.epochrecord import EpochRecorder
+from asdbench.runtime.heap import freed_memory_kept
 from asdbench.training.checkpoints import resume
 from asdbench.training.epochloss import EpochLoss
 from asdbench.training.loop import (
@@ -175,8 +176,8 @@ def train_stacked(members: Sequence[StackedMember], *, device: torch.device, pro
     streams = _RandomStreams(device, len(members))
     recorders = [EpochRecorder(m.record_dir, epochs=plan.epochs, steps=plan.steps_per_epoch(len(m.clips)),
                                start_epoch=starts[0]) for m in members]
-    with training_bar(plan, len(members[0].clips), starts[0], plan.epochs, progress,
-                      desc=f"training {len(members)} stacked seeds") as bar:
+    with freed_memory_kept(device), training_bar(plan, len(members[0].clips), starts[0], plan.epochs, progress,
+                                                 desc=f"training {len(members)} stacked seeds") as bar:
         for epoch in range(starts[0] + 1, plan.epochs + 1):
             started = time.perf_counter()
             running = _stacked_epoch(members, optimisers, frontends, branches, one_hot, streams, epoch, device, bar,

@@ -1,0 +1,99 @@
+"""Freed memory kept in the process while a training or an embedding runs on the CPU (glibc's malloc).
+
+glibc's malloc serves a block above its mmap threshold (which grows with use to at most 32 MiB) with a fresh
+``mmap`` and unmaps it when freed, so the kernel zeroes every page of such a block again on its first touch. At the
+paper's 18 s tiles and batch 64 most activations are 66-270 MB: a training step of the main system took 5 million
+page faults and 7-10 s of system time on 2 cores. With ``mmap`` off and trimming deferred, freed blocks go back to
+the heap and the next step reuses them: the same kernels on the same values (checkpoints equal bit for bit), no
+page faults, and the step at 18 s tiles 1.5-2.5x as fast (docs/performance.md). The price is peak resident memory,
+about 1.45x for that step (5.9 -> 8.5 GB): glibc 2.36's ``memalign`` (torch aligns to 64 bytes) asks for a little
+more than a freed block of the same size, so the heap grows by a few blocks of each size before it reuses them.
+
+``$ASDBENCH_CPU_ALLOCATOR`` chooses: "reuse" (the default where the C library is glibc) or "system" (malloc as
+configured; the default elsewhere, where none of this applies). It is a machine's setting, like
+``ASDBENCH_DEVICE``, not a run's: it changes nothing that is computed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import os
+import platform
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from asdbench.errors import HostError
+
+if TYPE_CHECKING:
+    import torch
+
+ALLOCATOR_VARIABLE = "ASDBENCH_CPU_ALLOCATOR"
+REUSE, SYSTEM = "reuse", "system"
+
+# glibc's mallopt parameters (malloc.h) and the values its dynamic thresholds settle at in a process that has freed
+# a block of 32 MiB or more (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit, trim threshold twice that), as any training has.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
+_GLIBC_MMAP_MAX = 65536
+_SETTLED_MMAP_THRESHOLD = 32 * 2**20
+_NEVER_TRIM = 2**31 - 1  # mallopt takes an int
+
+_lock = threading.Lock()
+_depth = 0
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    return ctypes.CDLL("libc.so.6")  # glibc's soname on every Linux architecture it supports
+
+
+def cpu_allocator() -> str:
+    """The allocator ``$ASDBENCH_CPU_ALLOCATOR`` asks for, checked: "reuse" or "system" (unset or empty: "reuse"
+    under glibc, else "system"). A value it cannot honour is a :class:`HostError`: the machine's, not a run's."""
+    value = os.environ.get(ALLOCATOR_VARIABLE, "")
+    if not value:
+        return REUSE if _glibc() else SYSTEM
+    if value not in (REUSE, SYSTEM):
+        raise HostError(f"{ALLOCATOR_VARIABLE}={value!r}: expected {REUSE!r} or {SYSTEM!r}")
+    if value == REUSE and _glibc() is None:
+        raise HostError(f"{ALLOCATOR_VARIABLE}={REUSE}: keeping freed memory needs glibc's malloc (Linux with glibc); "
+                        f"this is {platform.system()} {' '.join(platform.libc_ver()) or 'without glibc'}: set it "
+                        f"to {SYSTEM!r} or leave it unset")
+    return value
+
+
+@contextlib.contextmanager
+def freed_memory_kept(device: torch.device, *, release: bool = True) -> Iterator[None]:
+    """Within the block, and on the CPU under the "reuse" allocator, freed memory stays in the process for reuse.
+
+    Blocks nest (threads included): the outermost one restores malloc's settings on exit, at the values glibc's
+    dynamic thresholds settle at (an mmap threshold of 32 MiB, trimming at 64 MiB), and with ``release`` hands the
+    kept memory back to the system (``malloc_trim``); a benchmark that times one way's steps in turn with another's
+    passes ``release=False`` so that each step finds the heap as a training's later steps do.
+    """
+    global _depth
+    if device.type != "cpu" or cpu_allocator() != REUSE:
+        yield
+        return
+    libc = _glibc()
+    assert libc is not None  # cpu_allocator() says "reuse" only under glibc
+    with _lock:
+        if _depth == 0:
+            libc.mallopt(_M_MMAP_MAX, 0)
+            libc.mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                libc.mallopt(_M_MMAP_MAX, _GLIBC_MMAP_MAX)
+                libc.mallopt(_M_MMAP_THRESHOLD, _SETTLED_MMAP_THRESHOLD)
+                libc.mallopt(_M_TRIM_THRESHOLD, 2 * _SETTLED_MMAP_THRESHOLD)
+                if release:
+                    libc.malloc_trim(0)

@@ -1,0 +1,123 @@
+"""Freed memory kept in the process on the CPU (asdbench.runtime.heap): large blocks stop costing page faults inside
+a training, the settings come back after it, trainings give the same checkpoints bit for bit either way, and a value
+of ``ASDBENCH_CPU_ALLOCATOR`` that cannot be honoured is refused before any work."""
+
+from __future__ import annotations
+
+import platform
+import resource
+
+import numpy as np
+import psutil
+import pytest
+import torch
+
+from asdbench.contract.registry import get_registry
+from asdbench.data.clips import ClipSource
+from asdbench.errors import HostError
+from asdbench.runtime.heap import ALLOCATOR_VARIABLE, cpu_allocator, freed_memory_kept
+from asdbench.store.preflight import check_runs
+from asdbench.training.loop import TrainingPlan, train
+from asdbench.training.system import build_system
+from tests.helpers.training import CPU, ArrayClips, assert_same_states, states, system_spec
+
+glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="keeping freed memory needs glibc's malloc")
+
+BLOCK = 64 * 2**20
+"""Above the largest mmap threshold glibc ever sets itself (32 MiB): such a block is mapped afresh each time."""
+
+
+def resident() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def page_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def faults_per_block(rounds: int = 3) -> list[int]:
+    """Minor page faults of allocating, writing and freeing a 64 MiB tensor, each round."""
+    counts = []
+    for _ in range(rounds):
+        before = page_faults()
+        torch.empty(BLOCK // 4).fill_(1.0)
+        counts.append(page_faults() - before)
+    return counts
+
+
+@pytest.fixture
+def default_allocator(monkeypatch):
+    monkeypatch.delenv(ALLOCATOR_VARIABLE, raising=False)
+
+
+@glibc_only
+@pytest.mark.usefixtures("default_allocator")
+def test_a_large_block_is_reused_inside_and_handed_back_after():
+    """Inside, the heap grows by a few blocks and then serves each one from what it kept (glibc 2.36's memalign asks
+    for a little more than a freed block of the same size, so it reuses one only once freed neighbours merge); at
+    the end what it kept goes back to the system."""
+    pages = BLOCK // 4096
+    assert min(faults_per_block()) > pages // 2, "outside the block every 64 MiB tensor is new memory"
+    with freed_memory_kept(CPU):
+        inside = faults_per_block(10)
+        with freed_memory_kept(CPU):  # an inner block's end keeps the outer one's setting
+            pass
+        inner_done = faults_per_block(2)
+        kept = resident()
+    assert max(inside[-3:] + inner_done) < pages // 20, inside + inner_done
+    assert kept - resident() > BLOCK // 2, "what the heap kept was handed back"
+
+
+@glibc_only
+def test_the_system_allocator_is_left_as_it_is(monkeypatch):
+    monkeypatch.setenv(ALLOCATOR_VARIABLE, "system")
+    with freed_memory_kept(CPU):
+        assert min(faults_per_block()) > BLOCK // 4096 // 2
+
+
+@glibc_only
+@pytest.mark.usefixtures("default_allocator")
+def test_the_cpu_is_left_as_it_is_for_work_on_another_device():
+    with freed_memory_kept(torch.device("cuda")):
+        assert min(faults_per_block(2)) > BLOCK // 4096 // 2
+
+
+def test_a_value_that_cannot_be_honoured_is_refused_before_any_work(monkeypatch):
+    monkeypatch.setenv(ALLOCATOR_VARIABLE, "jemalloc")
+    with pytest.raises(HostError, match=f"{ALLOCATOR_VARIABLE}='jemalloc': expected 'reuse' or 'system'"):
+        check_runs([], registry=None)
+    monkeypatch.setenv(ALLOCATOR_VARIABLE, "")
+    assert cpu_allocator() == ("reuse" if platform.libc_ver()[0] == "glibc" else "system")
+
+
+def test_reuse_without_glibc_names_the_variable(monkeypatch):
+    monkeypatch.setattr("asdbench.runtime.heap._glibc", lambda: None)
+    monkeypatch.setenv(ALLOCATOR_VARIABLE, "reuse")
+    with pytest.raises(HostError, match=f"{ALLOCATOR_VARIABLE}=reuse: keeping freed memory needs glibc"):
+        cpu_allocator()
+
+
+@glibc_only
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_block_resnets")
+def test_training_with_freed_memory_kept_gives_the_same_checkpoints_bit_for_bit(tmp_path, monkeypatch):
+    """Batches of 32 clips of 6 s make activations of about 45 MB, above glibc's largest mmap threshold: with the
+    system's allocator each is new memory (page faults by the thousand), kept they are reused; the weights, the
+    optimiser state and the losses are the same bits."""
+    rng = np.random.default_rng(0)
+    samples = 6 * 16000
+    clips = ClipSource([ArrayClips((rng.normal(size=(64, samples)) * np.linspace(0.1, 1, 64)[:, None])
+                                   .astype(np.float32))])
+    checkpoints, faults = {}, {}
+    for allocator in ("system", "reuse"):
+        monkeypatch.setenv(ALLOCATOR_VARIABLE, allocator)
+        spec = system_spec(batch_size=32)
+        torch.manual_seed(1)
+        system = build_system(spec.system, get_registry(), num_classes=3, num_samples=samples)
+        plan = TrainingPlan.from_spec(spec.train, 1, samples)
+        before = page_faults()
+        paths = train(system, clips, np.arange(64) % 3, 3, plan, tmp_path / allocator, device=CPU, progress=False)
+        faults[allocator] = page_faults() - before
+        checkpoints[allocator] = states(paths)
+    assert_same_states(checkpoints["system"], checkpoints["reuse"])
+    assert faults["reuse"] < faults["system"] / 2, faults
