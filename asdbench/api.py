@@ -3,7 +3,8 @@
 The hooks and their markers (:mod:`asdbench.hookspecs`), the protocol of each kind of component, the
 constraints its options may declare and :func:`builds`, which makes a factory of a stub that declares them
 (:mod:`asdbench.contract`), the errors a component raises for what its user can fix, atomic writes, the device
-choice, a BatchNorm2d that stays accurate in channels-last training on the CPU, the audio cache, the official file
+choice, a BatchNorm2d that stays accurate in channels-last training on the CPU, freed memory kept for a plugin's own
+training loop on the CPU, the audio cache, the official file
 formats' attribute helpers, and the keys of a run's embeddings (``TrainedSystems.embeddings``).
 The rest of the core (store, runs, registry, pseudo-labelling) is its own and may change; what a component needs
 from it arrives through its factory's runtime arguments. The built-in plugins import this module only (tested).
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from asdbench.data.layout import NO_ATTRIBUTE, true_attributes
     from asdbench.runtime.batchnorm import BatchNorm2d
     from asdbench.runtime.devices import default_device, resolve_device
+    from asdbench.runtime.heap import freed_memory_kept
 
 _LOADED_ON_USE = {
     "SAMPLE_RATE": "asdbench.data.audio",
@@ -63,6 +65,7 @@ _LOADED_ON_USE = {
     "default_device": "asdbench.runtime.devices",
     "resolve_device": "asdbench.runtime.devices",
     "BatchNorm2d": "asdbench.runtime.batchnorm",
+    "freed_memory_kept": "asdbench.runtime.heap",
 }
 """Names whose modules import NumPy, soundfile or torch: the module each is defined in."""
 
@@ -79,8 +82,8 @@ __all__ = [
     "atomic_path", "write_json_atomic", "write_text_atomic", "default_device", "resolve_device", "SAMPLE_RATE",
     "EMBEDDING_KEYS", "embedding_key",
     "AudioCache", "ClipArray", "NO_ATTRIBUTE", "true_attributes",
-    # layers a network uses for the trainer's fast paths
-    "BatchNorm2d",
+    # the trainer's fast paths: a layer for networks, and freed memory kept for a plugin's own training loop
+    "BatchNorm2d", "freed_memory_kept",
 ]
 
 

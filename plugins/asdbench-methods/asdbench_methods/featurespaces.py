@@ -21,6 +21,7 @@ from asdbench.api import (
     FeatureSpaceContext,
     default_device,
     embedding_key,
+    freed_memory_kept,
     true_attributes,
 )
 from asdbench_methods import factories
@@ -145,12 +146,14 @@ class TripletSpace:
         num_samples = int(self.clip_seconds * SAMPLE_RATE) if self.clip_seconds else int(clips.lengths.max())
         device = default_device()
         seed = _unit_seed(self.context.seed, split, machine, section)
-        network = self._train(manifest, clips, num_samples, device, seed)
-        network.eval()
-        with torch.inference_mode():
-            batches = [self._features(torch.from_numpy(clips.batch(range(i, min(i + 64, len(clips))), num_samples))
-                                      .to(device)) for i in range(0, len(clips), 64)]
-            return torch.cat([network(self._normalise(b)) for b in batches]).cpu().numpy()
+        with freed_memory_kept(device):
+            network = self._train(manifest, clips, num_samples, device, seed)
+            network.eval()
+            with torch.inference_mode():
+                batches = [self._features(torch.from_numpy(clips.batch(range(i, min(i + 64, len(clips))),
+                                                                       num_samples)).to(device))
+                           for i in range(0, len(clips), 64)]
+                return torch.cat([network(self._normalise(b)) for b in batches]).cpu().numpy()
 
     def network(self, num_samples: int) -> torch.nn.Module:
         """The SE-ResNet of one unit, for clips of ``num_samples``; a clip too short for it is an error naming this
