@@ -4,6 +4,7 @@ of ``ASDBENCH_CPU_ALLOCATOR`` that cannot be honoured is refused before any work
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 
@@ -47,7 +48,9 @@ def faults_per_block(rounds: int = 3) -> list[int]:
 
 @pytest.fixture
 def default_allocator(monkeypatch):
-    monkeypatch.delenv(ALLOCATOR_VARIABLE, raising=False)
+    """No allocator asked for, and malloc not configured through the environment: "reuse" under glibc."""
+    for name in [ALLOCATOR_VARIABLE, "GLIBC_TUNABLES", *(name for name in os.environ if name.startswith("MALLOC_"))]:
+        monkeypatch.delenv(name, raising=False)
 
 
 @glibc_only
@@ -92,9 +95,24 @@ def test_a_value_that_cannot_be_honoured_is_refused_before_any_work(monkeypatch)
 
 def test_reuse_without_glibc_names_the_variable(monkeypatch):
     monkeypatch.setattr("asdbench.runtime.heap._glibc", lambda: None)
+    monkeypatch.setattr("platform.libc_ver", lambda: ("", ""))
     monkeypatch.setenv(ALLOCATOR_VARIABLE, "reuse")
-    with pytest.raises(HostError, match=f"{ALLOCATOR_VARIABLE}=reuse: keeping freed memory needs glibc"):
+    with pytest.raises(HostError, match=f"{ALLOCATOR_VARIABLE}=reuse: keeping freed memory needs glibc.* without glibc"):
         cpu_allocator()
+    monkeypatch.delenv(ALLOCATOR_VARIABLE)
+    assert cpu_allocator() == "system"
+
+
+@glibc_only
+@pytest.mark.usefixtures("default_allocator")
+@pytest.mark.parametrize("variable, value", [("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=1048576"),
+                                             ("MALLOC_ARENA_MAX_", "2")])
+def test_malloc_set_up_by_the_environment_is_left_as_it_is(monkeypatch, variable, value):
+    assert cpu_allocator() == "reuse"
+    monkeypatch.setenv(variable, value)
+    assert cpu_allocator() == "system"
+    monkeypatch.setenv(ALLOCATOR_VARIABLE, "reuse")  # asked for explicitly, it overrides them
+    assert cpu_allocator() == "reuse"
 
 
 @glibc_only

@@ -9,8 +9,8 @@ page faults, and the step at 18 s tiles 1.5-2.5x as fast (docs/performance.md). 
 about 1.45x for that step (5.9 -> 8.5 GB): glibc 2.36's ``memalign`` (torch aligns to 64 bytes) asks for a little
 more than a freed block of the same size, so the heap grows by a few blocks of each size before it reuses them.
 
-``$ASDBENCH_CPU_ALLOCATOR`` chooses: "reuse" (the default where the C library is glibc) or "system" (malloc as
-configured; the default elsewhere, where none of this applies). It is a machine's setting, like
+``$ASDBENCH_CPU_ALLOCATOR`` chooses: "reuse" (the default where the C library is glibc and the environment does not
+configure its malloc) or "system" (malloc as configured; the default otherwise). It is a machine's setting, like
 ``ASDBENCH_DEVICE``, not a run's: it changes nothing that is computed.
 """
 
@@ -51,17 +51,25 @@ def _glibc() -> ctypes.CDLL | None:
     return ctypes.CDLL("libc.so.6")  # glibc's soname on every Linux architecture it supports
 
 
+def malloc_configured() -> bool:
+    """Whether this process's malloc was set up through the environment (``GLIBC_TUNABLES`` with a
+    ``glibc.malloc.`` entry, or glibc's ``MALLOC_*_`` variables): settings that "reuse" would overwrite."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    return "glibc.malloc." in tunables or any(name.startswith("MALLOC_") and name.endswith("_") for name in os.environ)
+
+
 def cpu_allocator() -> str:
     """The allocator ``$ASDBENCH_CPU_ALLOCATOR`` asks for, checked: "reuse" or "system" (unset or empty: "reuse"
-    under glibc, else "system"). A value it cannot honour is a :class:`HostError`: the machine's, not a run's."""
+    under glibc unless malloc was configured through the environment, :func:`malloc_configured`, else "system"). A
+    value it cannot honour is a :class:`HostError`: the machine's, not a run's."""
     value = os.environ.get(ALLOCATOR_VARIABLE, "")
     if not value:
-        return REUSE if _glibc() else SYSTEM
+        return REUSE if _glibc() and not malloc_configured() else SYSTEM
     if value not in (REUSE, SYSTEM):
         raise HostError(f"{ALLOCATOR_VARIABLE}={value!r}: expected {REUSE!r} or {SYSTEM!r}")
     if value == REUSE and _glibc() is None:
         raise HostError(f"{ALLOCATOR_VARIABLE}={REUSE}: keeping freed memory needs glibc's malloc (Linux with glibc); "
-                        f"this is {platform.system()} {' '.join(platform.libc_ver()) or 'without glibc'}: set it "
+                        f"this is {platform.system()} {' '.join(filter(None, platform.libc_ver())) or 'without glibc'}: set it "
                         f"to {SYSTEM!r} or leave it unset")
     return value
 
