@@ -34,8 +34,8 @@ INTERLEAVED_STEPS: dict[str, dict[str, float]] = {}
 """The training step's ways timed in turn in one benchmark (test_bench_speed.test_training_step_ways_interleaved):
 per way, its GFLOP per step and its fastest round's seconds."""
 BEFORE = "asdbench, 18 s tiles, before issue 28"
-"""The step at 18 s tiles as asdbench ran it before issue 28: contiguous tensors, glibc's malloc as configured
-(``ASDBENCH_CPU_ALLOCATOR=system``), in a process of its own; the speed-up's baseline."""
+"""The step at 18 s tiles as asdbench ran it before issue 28: contiguous tensors, and malloc as configured (freed
+memory handed back to the system), in a process of its own; the speed-up's baseline."""
 CONTIGUOUS = "asdbench, 18 s tiles, contiguous"
 """asdbench at 18 s tiles with contiguous tensors (``train.memory_format = "contiguous"``) and freed memory kept
 (asdbench.runtime.heap): the CPU's default."""

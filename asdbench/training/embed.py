@@ -87,7 +87,10 @@ def embed_units(system: System, units: Sequence[UnitClips], *, num_samples: int,
     :func:`embed_checkpoint`; a system that is never trained (``train.epochs = 0``) is embedded this way."""
     system.to(device)
     arrays: dict[str, np.ndarray] = {}
-    for unit in progress_bar(units, desc=desc, disable=not progress, unit="unit", leave=False):
-        arrays[unit.embedding_key("train")] = embed(system, unit.train_clips, num_samples, device, precision=precision)
-        arrays[unit.embedding_key("test")] = embed(system, unit.test_clips, num_samples, device, precision=precision)
+    with freed_memory_kept(device):  # across the units, not each embed() alone: their batches are of one size
+        for unit in progress_bar(units, desc=desc, disable=not progress, unit="unit", leave=False):
+            arrays[unit.embedding_key("train")] = embed(system, unit.train_clips, num_samples, device,
+                                                        precision=precision)
+            arrays[unit.embedding_key("test")] = embed(system, unit.test_clips, num_samples, device,
+                                                       precision=precision)
     return arrays
