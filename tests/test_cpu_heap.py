@@ -85,6 +85,7 @@ def test_the_cpu_is_left_as_it_is_for_work_on_another_device():
         assert min(faults_per_block(2)) > BLOCK // 4096 // 2
 
 
+@pytest.mark.usefixtures("default_allocator")
 def test_a_value_that_cannot_be_honoured_is_refused_before_any_work(monkeypatch):
     monkeypatch.setenv(ALLOCATOR_VARIABLE, "jemalloc")
     with pytest.raises(HostError, match=f"{ALLOCATOR_VARIABLE}='jemalloc': expected 'reuse' or 'system'"):
@@ -106,13 +107,50 @@ def test_reuse_without_glibc_names_the_variable(monkeypatch):
 @glibc_only
 @pytest.mark.usefixtures("default_allocator")
 @pytest.mark.parametrize("variable, value", [("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=1048576"),
-                                             ("MALLOC_ARENA_MAX_", "2")])
-def test_malloc_set_up_by_the_environment_is_left_as_it_is(monkeypatch, variable, value):
+                                             ("MALLOC_MMAP_MAX_", "0")])
+def test_mmap_set_up_by_the_environment_is_left_as_it_is(monkeypatch, variable, value):
     assert cpu_allocator() == "reuse"
     monkeypatch.setenv(variable, value)
     assert cpu_allocator() == "system"
-    monkeypatch.setenv(ALLOCATOR_VARIABLE, "reuse")  # asked for explicitly, it overrides them
+    monkeypatch.setenv(ALLOCATOR_VARIABLE, "reuse")  # asked for explicitly, it overrules them
     assert cpu_allocator() == "reuse"
+
+
+class RecordedLibc:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def mallopt(self, parameter, value):
+        self.calls.append(("mallopt", parameter, value))
+        return 1
+
+    def malloc_trim(self, pad):
+        self.calls.append(("malloc_trim", pad))
+        return 1
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4
+
+
+@pytest.mark.usefixtures("default_allocator")
+@pytest.mark.parametrize("environment, restored", [
+    ({}, {M_MMAP_MAX: 65536, M_MMAP_THRESHOLD: 32 * 2**20, M_TRIM_THRESHOLD: 64 * 2**20}),
+    # Dask's nanny starts its workers so: glibc's thresholds are then static, the others at glibc's defaults
+    ({"MALLOC_TRIM_THRESHOLD_": "65536"}, {M_MMAP_MAX: 65536, M_MMAP_THRESHOLD: 131072, M_TRIM_THRESHOLD: 65536}),
+    ({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=0x20000:glibc.malloc.arena_max=2"},
+     {M_MMAP_MAX: 65536, M_MMAP_THRESHOLD: 131072, M_TRIM_THRESHOLD: 131072}),
+])
+def test_the_block_sets_malloc_and_puts_back_what_the_environment_set(monkeypatch, environment, restored):
+    libc = RecordedLibc()
+    monkeypatch.setattr("asdbench.runtime.heap._glibc", lambda: libc)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with freed_memory_kept(CPU):
+        with freed_memory_kept(CPU):
+            pass
+        assert libc.calls == [("mallopt", M_MMAP_MAX, 0), ("mallopt", M_TRIM_THRESHOLD, 2**31 - 1)]
+    assert sorted(libc.calls[2:5]) == sorted(("mallopt", parameter, value) for parameter, value in restored.items())
+    assert libc.calls[5:] == [("malloc_trim", 0)]
 
 
 @glibc_only

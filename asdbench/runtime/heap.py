@@ -10,7 +10,7 @@ about 1.45x for that step (5.9 -> 8.5 GB): glibc 2.36's ``memalign`` (torch alig
 more than a freed block of the same size, so the heap grows by a few blocks of each size before it reuses them.
 
 ``$ASDBENCH_CPU_ALLOCATOR`` chooses: "reuse" (the default where the C library is glibc and the environment does not
-configure its malloc) or "system" (malloc as configured; the default otherwise). It is a machine's setting, like
+set its mmap threshold or count) or "system" (malloc as configured; the default otherwise). It is a machine's setting, like
 ``ASDBENCH_DEVICE``, not a run's: it changes nothing that is computed.
 """
 
@@ -33,11 +33,18 @@ if TYPE_CHECKING:
 ALLOCATOR_VARIABLE = "ASDBENCH_CPU_ALLOCATOR"
 REUSE, SYSTEM = "reuse", "system"
 
-# glibc's mallopt parameters (malloc.h) and the values its dynamic thresholds settle at in a process that has freed
-# a block of 32 MiB or more (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit, trim threshold twice that), as any training has.
+# glibc's mallopt parameters (malloc.h), the environment's names for them, and what each is restored to where the
+# environment does not set it. With none set, glibc's thresholds are dynamic and settle, in a process that has freed
+# a block of 32 MiB or more (as any training has), at DEFAULT_MMAP_THRESHOLD_MAX on 64-bit and trimming at twice
+# that; with a threshold set by the environment they are static, and the others keep glibc's static defaults.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
-_GLIBC_MMAP_MAX = 65536
-_SETTLED_MMAP_THRESHOLD = 32 * 2**20
+_ENVIRONMENT_NAMES = {
+    _M_MMAP_MAX: ("MALLOC_MMAP_MAX_", "glibc.malloc.mmap_max"),
+    _M_MMAP_THRESHOLD: ("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold"),
+    _M_TRIM_THRESHOLD: ("MALLOC_TRIM_THRESHOLD_", "glibc.malloc.trim_threshold"),
+}
+_SETTLED = {_M_MMAP_MAX: 65536, _M_MMAP_THRESHOLD: 32 * 2**20, _M_TRIM_THRESHOLD: 64 * 2**20}
+_STATIC = {_M_MMAP_MAX: 65536, _M_MMAP_THRESHOLD: 128 * 2**10, _M_TRIM_THRESHOLD: 128 * 2**10}
 _NEVER_TRIM = 2**31 - 1  # mallopt takes an int
 
 _lock = threading.Lock()
@@ -51,20 +58,35 @@ def _glibc() -> ctypes.CDLL | None:
     return ctypes.CDLL("libc.so.6")  # glibc's soname on every Linux architecture it supports
 
 
-def malloc_configured() -> bool:
-    """Whether this process's malloc was set up through the environment (``GLIBC_TUNABLES`` with a
-    ``glibc.malloc.`` entry, or glibc's ``MALLOC_*_`` variables): settings that "reuse" would overwrite."""
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
-    return "glibc.malloc." in tunables or any(name.startswith("MALLOC_") and name.endswith("_") for name in os.environ)
+def environment_setting(parameter: int) -> int | None:
+    """The value this process's environment gives a mallopt ``parameter`` (``GLIBC_TUNABLES``, else glibc's
+    ``MALLOC_*_`` variable), or None."""
+    variable, tunable = _ENVIRONMENT_NAMES[parameter]
+    value = os.environ.get(variable)
+    for entry in os.environ.get("GLIBC_TUNABLES", "").split(":"):
+        name, _, setting = entry.partition("=")
+        if name == tunable:
+            value = setting
+    try:
+        return int(value, 0) if value else None
+    except ValueError:  # glibc ignores it too
+        return None
+
+
+def mmap_configured() -> bool:
+    """Whether the environment sets how glibc maps large blocks (its mmap threshold or count), which "reuse" would
+    overrule. A trim threshold alone (Dask's nanny gives its workers ``MALLOC_TRIM_THRESHOLD_=65536``) is no
+    reason to leave memory unkept: the block restores it on exit."""
+    return any(environment_setting(parameter) is not None for parameter in (_M_MMAP_MAX, _M_MMAP_THRESHOLD))
 
 
 def cpu_allocator() -> str:
     """The allocator ``$ASDBENCH_CPU_ALLOCATOR`` asks for, checked: "reuse" or "system" (unset or empty: "reuse"
-    under glibc unless malloc was configured through the environment, :func:`malloc_configured`, else "system"). A
-    value it cannot honour is a :class:`HostError`: the machine's, not a run's."""
+    under glibc unless the environment configures its mmap use, :func:`mmap_configured`, else "system"). A value it
+    cannot honour is a :class:`HostError`: the machine's, not a run's."""
     value = os.environ.get(ALLOCATOR_VARIABLE, "")
     if not value:
-        return REUSE if _glibc() and not malloc_configured() else SYSTEM
+        return REUSE if _glibc() and not mmap_configured() else SYSTEM
     if value not in (REUSE, SYSTEM):
         raise HostError(f"{ALLOCATOR_VARIABLE}={value!r}: expected {REUSE!r} or {SYSTEM!r}")
     if value == REUSE and _glibc() is None:
@@ -74,12 +96,20 @@ def cpu_allocator() -> str:
     return value
 
 
+def restored_settings() -> dict[int, int]:
+    """What each mallopt parameter the block changes is set back to (see the constants above)."""
+    configured = {parameter: environment_setting(parameter) for parameter in _ENVIRONMENT_NAMES}
+    defaults = _STATIC if any(value is not None for value in configured.values()) else _SETTLED
+    return {parameter: defaults[parameter] if value is None else value for parameter, value in configured.items()}
+
+
 @contextlib.contextmanager
 def freed_memory_kept(device: torch.device, *, release: bool = True) -> Iterator[None]:
     """Within the block, and on the CPU under the "reuse" allocator, freed memory stays in the process for reuse.
 
-    Blocks nest (threads included): the outermost one restores malloc's settings on exit, at the values glibc's
-    dynamic thresholds settle at (an mmap threshold of 32 MiB, trimming at 64 MiB), and with ``release`` hands the
+    Blocks nest (threads included): the outermost one restores malloc's settings on exit
+    (:func:`restored_settings`: the environment's where it sets them, else an mmap threshold of 32 MiB and trimming
+    at 64 MiB, where glibc's dynamic thresholds settle), and with ``release`` hands the
     kept memory back to the system (``malloc_trim``); a benchmark that times one way's steps in turn with another's
     passes ``release=False`` so that each step finds the heap as a training's later steps do.
     """
@@ -100,8 +130,7 @@ def freed_memory_kept(device: torch.device, *, release: bool = True) -> Iterator
         with _lock:
             _depth -= 1
             if _depth == 0:
-                libc.mallopt(_M_MMAP_MAX, _GLIBC_MMAP_MAX)
-                libc.mallopt(_M_MMAP_THRESHOLD, _SETTLED_MMAP_THRESHOLD)
-                libc.mallopt(_M_TRIM_THRESHOLD, 2 * _SETTLED_MMAP_THRESHOLD)
+                for parameter, value in restored_settings().items():
+                    libc.mallopt(parameter, value)
                 if release:
                     libc.malloc_trim(0)
