@@ -48,14 +48,15 @@ NOT_NUMERIC = frozenset({
     "__main__.py", "api.py", "compat.py", "errors.py", "hookspecs.py",
     "cli", "files", "grid", "report", "spec",
     "contract/constraints.py", "contract/kinds.py", "contract/protocols.py", "contract/registration.py",
-    "contract/registry.py", "contract/selfcheck.py", "runtime/progress.py", "training/prefetch.py",
+    "contract/registry.py", "contract/selfcheck.py", "runtime/heap.py", "runtime/progress.py", "training/prefetch.py",
     "scoring/baseline.py", "store/checks.py", "store/claims.py", "store/codeprint.py", "store/datacheck.py",
     "store/layout.py", "store/reading.py", "store/stale.py", "store/store.py", "store/history.py",
     "store/provenance.py", "store/listing.py", "store/once.py",
 })
 """The core's files and folders (paths under ``asdbench/``) that compute no number a run stores: editing them
 marks nothing stale. Every package's ``__init__.py`` holds only its docstring and counts for nothing either.
-``hookspecs`` holds the hooks only; ``scoring/baseline`` is `asdbench baseline`'s own pipeline, which no run uses;
+``hookspecs`` holds the hooks only; ``runtime/heap`` only decides whether freed memory is kept (the same bits either
+way, tests/test_cpu_heap.py); ``scoring/baseline`` is `asdbench baseline`'s own pipeline, which no run uses;
 ``store/checks`` only decides whether a stored file is read or set aside; ``store/stages`` (which computes a
 training and a scoring) counts."""
 SCORING_ONLY = frozenset({"scoring/metrics.py", "scoring/scorefiles.py", "scoring/jackknife.py", "scoring/means.py",
