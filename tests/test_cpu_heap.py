@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import subprocess
+import sys
 
 import numpy as np
 import psutil
@@ -56,13 +58,13 @@ def default_allocator(monkeypatch):
 @glibc_only
 @pytest.mark.usefixtures("default_allocator")
 def test_a_large_block_is_reused_inside_and_handed_back_after():
-    """Inside, the heap grows by a few blocks and then serves each one from what it kept (glibc 2.36's memalign asks
+    """Inside, the heap grows by a few blocks (up to 8 here) and then serves each one from what it kept (glibc 2.36's memalign asks
     for a little more than a freed block of the same size, so it reuses one only once freed neighbours merge); at
     the end what it kept goes back to the system."""
     pages = BLOCK // 4096
     assert min(faults_per_block()) > pages // 2, "outside the block every 64 MiB tensor is new memory"
     with freed_memory_kept(CPU):
-        inside = faults_per_block(10)
+        inside = faults_per_block(16)
         with freed_memory_kept(CPU):  # an inner block's end keeps the outer one's setting
             pass
         inner_done = faults_per_block(2)
@@ -177,3 +179,36 @@ def test_training_with_freed_memory_kept_gives_the_same_checkpoints_bit_for_bit(
         checkpoints[allocator] = states(paths)
     assert_same_states(checkpoints["system"], checkpoints["reuse"])
     assert faults["reuse"] < faults["system"] / 2, faults
+
+
+THREAD_ROUNDS = f"""
+import resource, threading, torch
+from asdbench.runtime.heap import freed_memory_kept
+faults = []
+def work():
+    with freed_memory_kept(torch.device("cpu")):
+        for _ in range(16):
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            torch.empty({BLOCK // 4}).fill_(1.0)
+            faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+print(max(faults[-3:]))
+"""
+
+
+@glibc_only
+@pytest.mark.slow
+@pytest.mark.parametrize("arenas, kept", [("", False), ("1", True)])
+@pytest.mark.usefixtures("default_allocator")
+def test_a_thread_keeps_freed_memory_where_glibc_has_one_arena(arenas, kept):
+    """What docs/cluster.md tells CPU Dask workers (which train in threads): glibc gives a thread other than the main
+    one an arena of its own, whose large blocks are always mapped afresh, unless ``MALLOC_ARENA_MAX=1``."""
+    environment = {name: value for name, value in os.environ.items() if name != "MALLOC_ARENA_MAX"}
+    if arenas:
+        environment["MALLOC_ARENA_MAX"] = arenas
+    result = subprocess.run([sys.executable, "-c", THREAD_ROUNDS], env=environment, capture_output=True, text=True,
+                            check=True)
+    faults = int(result.stdout)
+    assert (faults < BLOCK // 4096 // 20) == kept, faults

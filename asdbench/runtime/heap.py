@@ -9,6 +9,10 @@ page faults, and the step at 18 s tiles 1.5-2.5x as fast (docs/performance.md). 
 about 1.45x for that step (5.9 -> 8.5 GB): glibc 2.36's ``memalign`` (torch aligns to 64 bytes) asks for a little
 more than a freed block of the same size, so the heap grows by a few blocks of each size before it reuses them.
 
+It works in the process's main thread, and in any thread where glibc has one arena (``MALLOC_ARENA_MAX=1``, which
+docs/cluster.md asks of CPU Dask workers, whose tasks run in threads): glibc gives each other thread an arena of its
+own, whose blocks above 64 MiB are always mapped afresh and whose heaps are unmapped once empty.
+
 ``$ASDBENCH_CPU_ALLOCATOR`` chooses: "reuse" (the default where the C library is glibc and the environment does not
 set its mmap threshold or count) or "system" (malloc as configured; the default otherwise). It is a machine's setting, like
 ``ASDBENCH_DEVICE``, not a run's: it changes nothing that is computed.
