@@ -58,11 +58,11 @@ def default_allocator(monkeypatch):
 @glibc_only
 @pytest.mark.usefixtures("default_allocator")
 def test_a_large_block_is_reused_inside_and_handed_back_after():
-    """Inside, the heap grows by a few blocks (up to 8 here) and then serves each one from what it kept (glibc 2.36's memalign asks
-    for a little more than a freed block of the same size, so it reuses one only once freed neighbours merge); at
-    the end what it kept goes back to the system."""
+    """Inside, the heap grows by a few blocks (up to 8 here) and then serves each one from what it kept (glibc 2.36's
+    memalign asks for a little more than a freed block of the same size, so it reuses one only once freed neighbours
+    merge); at the end what it kept goes back to the system. (Outside, whether a block faults depends on what the
+    process freed before, so the settings left alone are checked on a recorded libc below.)"""
     pages = BLOCK // 4096
-    assert min(faults_per_block()) > pages // 2, "outside the block every 64 MiB tensor is new memory"
     with freed_memory_kept(CPU):
         inside = faults_per_block(16)
         with freed_memory_kept(CPU):  # an inner block's end keeps the outer one's setting
@@ -73,18 +73,15 @@ def test_a_large_block_is_reused_inside_and_handed_back_after():
     assert kept - resident() > BLOCK // 2, "what the heap kept was handed back"
 
 
-@glibc_only
-def test_the_system_allocator_is_left_as_it_is(monkeypatch):
-    monkeypatch.setenv(ALLOCATOR_VARIABLE, "system")
-    with freed_memory_kept(CPU):
-        assert min(faults_per_block()) > BLOCK // 4096 // 2
-
-
-@glibc_only
 @pytest.mark.usefixtures("default_allocator")
-def test_the_cpu_is_left_as_it_is_for_work_on_another_device():
-    with freed_memory_kept(torch.device("cuda")):
-        assert min(faults_per_block(2)) > BLOCK // 4096 // 2
+@pytest.mark.parametrize("allocator, device", [("system", "cpu"), ("", "cuda"), ("", "meta")])
+def test_malloc_is_left_as_it_is_for_the_system_allocator_or_another_device(monkeypatch, allocator, device):
+    libc = RecordedLibc()
+    monkeypatch.setattr("asdbench.runtime.heap._glibc", lambda: libc)
+    monkeypatch.setenv(ALLOCATOR_VARIABLE, allocator)
+    with freed_memory_kept(torch.device(device)):
+        pass
+    assert libc.calls == []
 
 
 @pytest.mark.usefixtures("default_allocator")
