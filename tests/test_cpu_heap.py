@@ -157,8 +157,8 @@ def test_the_block_sets_malloc_and_puts_back_what_the_environment_set(monkeypatc
 @pytest.mark.usefixtures("one_block_resnets")
 def test_training_with_freed_memory_kept_gives_the_same_checkpoints_bit_for_bit(tmp_path, monkeypatch):
     """Batches of 32 clips of 6 s make activations of about 45 MB, above glibc's largest mmap threshold: with the
-    system's allocator each is new memory (page faults by the thousand), kept they are reused; the weights, the
-    optimiser state and the losses are the same bits."""
+    system's allocator each is new memory (page faults by the thousand), kept they are reused; the checkpoints'
+    weights are the same bits."""
     rng = np.random.default_rng(0)
     samples = 6 * 16000
     clips = ClipSource([ArrayClips((rng.normal(size=(64, samples)) * np.linspace(0.1, 1, 64)[:, None])
