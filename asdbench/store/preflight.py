@@ -2,8 +2,8 @@
 (clip names, attributes, ground truth: no audio is decoded), and every run's backend built from its options and given
 each machine section's training domains (its ``check_data``), so that a bad backend option, a dataset that is not
 there or too little data for a backend stops the work before anything is trained, with each cause said once with
-the runs it concerns, and nothing written to the store. ``ASDBENCH_DEVICE`` is checked too, where the work runs on
-this machine.
+the runs it concerns, and nothing written to the store. ``ASDBENCH_DEVICE`` and ``ASDBENCH_CPU_ALLOCATOR`` are
+checked too, where the work runs on this machine.
 
 What only training or scoring finds out (a NaN loss, a plugin that raises while it trains) is still each run's own
 failure, recorded in the store (:mod:`asdbench.store.store`).
@@ -56,7 +56,8 @@ class Checked:
 
 def check_runs(specs: list[RunSpec], registry: Registry, *, device: bool = True) -> Checked:
     """Check ``specs`` before any work (the module's docstring says what); ``device``: whether the work runs on this
-    machine, so that ``ASDBENCH_DEVICE`` must name a device it has (a :class:`~asdbench.errors.HostError` if not)."""
+    machine, so that ``ASDBENCH_DEVICE`` must name a device it has and ``ASDBENCH_CPU_ALLOCATOR`` an allocator it can
+    honour (a :class:`~asdbench.errors.HostError` if not)."""
     if device:
         check_device_variable()
         cpu_allocator()
